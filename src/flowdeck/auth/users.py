@@ -1,0 +1,134 @@
+"""Users and their roles and groups.
+
+In the library the ``user`` argument is trusted (the caller is the platform or the flow writer's own
+script); the server authenticates people and passes the authenticated name on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from flowdeck.errors import AlreadyExistsError, NotFoundError, ValidationError
+from flowdeck.storage.deployment import get_storage
+from flowdeck.storage.records import users as user_records
+
+__all__ = ["ROLES", "Principal", "add_user", "list_users", "resolve_principal", "update_user"]
+
+ROLES = ("user", "admin")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: a user name with the role and groups that decide what they may see."""
+
+    name: str
+    role: str = "user"
+    groups: tuple[str, ...] = ()
+
+    @property
+    def is_admin(self) -> bool:
+        """Admins see and manage everything."""
+        return self.role == "admin"
+
+
+def _check_name(name: object, what: str = "user") -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError(f"a {what} name must be a non-empty string, got {name!r}")
+    if len(name) > 200:
+        raise ValidationError(f"{what} name {name[:40]!r}... is longer than 200 characters")
+    return name
+
+
+def _check_role(role: str) -> str:
+    if role not in ROLES:
+        raise ValidationError(f"unknown role {role!r}; use one of {list(ROLES)}")
+    return role
+
+
+def add_user(
+    name: str, groups: Iterable[str] | None = None, role: str = "user", *, password: str | None = None
+) -> Principal:
+    """Create a user with ``role`` (``"user"`` or ``"admin"``) and ``groups``.
+
+    Raises ``AlreadyExistsError`` when the name is taken; change an existing user with
+    :func:`update_user`. ``password`` (optional) is stored as an argon2 hash for the web UI.
+    """
+    _check_name(name)
+    _check_role(role)
+    group_list = [_check_name(g, "group") for g in (groups or [])]
+    password_hash = _hash_password(password) if password is not None else None
+    storage = get_storage()
+    with storage.db.write() as conn:
+        if not user_records.insert_user(conn, name, role):
+            raise AlreadyExistsError(
+                f"user {name!r} exists already; use flowdeck.update_user({name!r}, ...) to change it"
+            )
+        user_records.set_groups(conn, name, group_list)
+        if password_hash is not None:
+            user_records.set_password_hash(conn, name, password_hash)
+    return Principal(name, role, tuple(sorted(set(group_list))))
+
+
+def update_user(
+    name: str, *, groups: Iterable[str] | None = None, role: str | None = None, password: str | None = None
+) -> Principal:
+    """Change an existing user's groups, role or password; arguments left None stay as they are."""
+    _check_name(name)
+    if role is not None:
+        _check_role(role)
+    password_hash = _hash_password(password) if password is not None else None
+    storage = get_storage()
+    with storage.db.write() as conn:
+        row = user_records.get_user(conn, name)
+        if row is None:
+            raise NotFoundError(f"no user {name!r}; create it with flowdeck.add_user({name!r})")
+        if role is not None:
+            user_records.set_role(conn, name, role)
+        if groups is not None:
+            user_records.set_groups(conn, name, [_check_name(g, "group") for g in groups])
+        if password_hash is not None:
+            user_records.set_password_hash(conn, name, password_hash)
+        return Principal(name, role or row.role, tuple(user_records.groups_of(conn, name)))
+
+
+def list_users() -> list[Principal]:
+    """Every user of the deployment, by name."""
+    with get_storage().db.read() as conn:
+        return [Principal(r.name, r.role, tuple(g)) for r, g in user_records.list_users(conn)]
+
+
+def resolve_principal(user: str | None) -> Principal:
+    """The principal for ``user``, registering a name seen for the first time with role ``user``.
+
+    ``user=None`` is allowed only while the deployment has at most one user (then it is that user,
+    or ``"local"`` on a fresh deployment).
+    """
+    storage = get_storage()
+    if user is None:
+        with storage.db.read() as conn:
+            only = user_records.only_user(conn)
+            count = user_records.count_users(conn) if only is None else 1
+        if only is None and count > 1:
+            raise ValidationError(
+                "this deployment has several users: pass user=... to say who is asking"
+            )
+        user = only or "local"
+    _check_name(user)
+    with storage.db.read() as conn:
+        row = user_records.get_user(conn, user)
+        if row is not None:
+            return Principal(row.name, row.role, tuple(user_records.groups_of(conn, user)))
+    with storage.db.write() as conn:
+        user_records.ensure_user(conn, user)
+    return Principal(user, "user", ())
+
+
+def _hash_password(password: str) -> str:
+    try:
+        from argon2 import PasswordHasher
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ValidationError("passwords need the server extra: pip install 'flowdeck[server]'") from exc
+    if len(password) < 8:
+        raise ValidationError("a password needs at least 8 characters")
+    return PasswordHasher().hash(password)

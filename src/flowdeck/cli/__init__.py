@@ -1,0 +1,36 @@
+"""The ``flowdeck`` command line."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from flowdeck.cli import admin, runs, users
+
+app = typer.Typer(
+    name="flowdeck",
+    help="flowdeck: run step-by-step analytics flows and manage what they store.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+runs.register(app)
+admin.register(app)
+app.add_typer(users.app, name="users")
+
+for _optional in ("assets", "connections", "serve"):
+    try:
+        _module = __import__(f"flowdeck.cli.{_optional}", fromlist=["register"])
+    except ModuleNotFoundError as _exc:  # an optional part whose extra is not installed
+        if _exc.name and _exc.name.startswith("flowdeck"):
+            continue
+        raise
+    _module.register(app)
+
+
+def main() -> None:
+    """Entry point of the ``flowdeck`` command."""
+    from flowdeck.cli.common import run_cli
+
+    sys.exit(run_cli(app))

@@ -1,0 +1,48 @@
+"""``flowdeck users``: add, change and list users."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from flowdeck.auth import users as user_service
+from flowdeck.cli.common import console
+
+app = typer.Typer(help="Add, change and list users.", no_args_is_help=True)
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="The user name.")],
+    group: Annotated[list[str] | None, typer.Option("--group", "-g", help="A group (repeatable).")] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="Give the user the admin role.")] = False,
+    password: Annotated[bool, typer.Option("--password", help="Prompt for a web UI password.")] = False,
+) -> None:
+    """Create a user."""
+    secret = typer.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
+    principal = user_service.add_user(name, groups=group or [], role="admin" if admin else "user", password=secret)
+    console.print(f"added user [bold]{principal.name}[/] (role {principal.role}, groups {list(principal.groups)})")
+
+
+@app.command("update")
+def update(
+    name: Annotated[str, typer.Argument(help="The user name.")],
+    group: Annotated[list[str] | None, typer.Option("--group", "-g", help="Replace the groups (repeatable).")] = None,
+    role: Annotated[str | None, typer.Option("--role", help="user or admin.")] = None,
+    password: Annotated[bool, typer.Option("--password", help="Prompt for a new web UI password.")] = False,
+) -> None:
+    """Change a user's groups, role or password."""
+    secret = typer.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
+    principal = user_service.update_user(name, groups=group, role=role, password=secret)
+    console.print(f"updated user [bold]{principal.name}[/] (role {principal.role}, groups {list(principal.groups)})")
+
+
+@app.command("list")
+def list_() -> None:
+    """List users with their roles and groups."""
+    table = Table("user", "role", "groups")
+    for principal in user_service.list_users():
+        table.add_row(principal.name, principal.role, ", ".join(principal.groups))
+    console.print(table)

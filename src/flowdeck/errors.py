@@ -1,0 +1,85 @@
+"""The one exception hierarchy of flowdeck.
+
+Every error flowdeck raises on purpose is a :class:`FlowdeckError`. The children also derive
+from the matching built-in exception so that code written against the reference API
+(``except ValueError``) keeps working.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flowdeck.flow.runner import FlowRun
+
+__all__ = [
+    "AccessError",
+    "AlreadyExistsError",
+    "ConfigurationError",
+    "FlowdeckError",
+    "IntegrityError",
+    "MissingInputError",
+    "NotFoundError",
+    "StepFailedError",
+    "StepStateError",
+    "ValidationError",
+]
+
+
+class FlowdeckError(Exception):
+    """Base class of every error flowdeck raises on purpose."""
+
+
+class NotFoundError(FlowdeckError, ValueError, LookupError):
+    """An unknown run, step, element, output, asset or connection.
+
+    A thing the caller may not see is reported exactly like one that does not exist.
+    """
+
+
+class AccessError(FlowdeckError, PermissionError):
+    """The caller sees the thing but may not do this to it."""
+
+
+class ValidationError(FlowdeckError, ValueError):
+    """A bad value: an option not offered, a range, a progress figure, an upload type, ..."""
+
+
+class ConfigurationError(ValidationError):
+    """A setting that cannot be used (a malformed secret key, an unknown executor, ...)."""
+
+
+class MissingInputError(FlowdeckError, ValueError):
+    """``next()`` was asked for while required inputs are still missing.
+
+    ``missing`` holds the title of each missing input.
+    """
+
+    def __init__(self, message: str, missing: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.missing: list[str] = list(missing or [])
+
+
+class StepStateError(FlowdeckError, RuntimeError):
+    """An action the run's state does not allow (``next()`` on a failed step, ``back()`` on the first)."""
+
+
+class AlreadyExistsError(FlowdeckError, ValueError):
+    """Creating something that exists already (a table with ``if_exists='fail'``, a user, a connection)."""
+
+
+class IntegrityError(FlowdeckError):
+    """Stored bytes failed their checksum or signature; the value was not returned."""
+
+
+class StepFailedError(FlowdeckError):
+    """A step's own code raised. The original exception is chained as ``__cause__``.
+
+    ``run``, ``flow_id`` and ``step_name`` let the caller go on, e.g. ``err.run.rerun()``.
+    """
+
+    def __init__(self, message: str, *, run: FlowRun | None, flow_id: str, step_name: str) -> None:
+        super().__init__(message)
+        self.run: Any = run
+        self.flow_id = flow_id
+        self.step_name = step_name

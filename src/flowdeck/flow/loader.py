@@ -1,0 +1,144 @@
+"""Finding where a flow is defined, and loading it again in another process."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import threading
+from pathlib import Path
+from types import ModuleType
+
+from flowdeck.errors import ValidationError
+from flowdeck.flow.model import Flow
+
+__all__ = ["flow_reference", "load_flow", "load_flow_file", "remember_flow", "remembered_flow"]
+
+_lock = threading.Lock()
+_by_run: dict[str, Flow] = {}
+_by_ref: dict[str, Flow] = {}
+
+
+def _attribute_of(module: ModuleType, flow: Flow) -> str | None:
+    for attr, value in list(vars(module).items()):
+        if value is flow and not attr.startswith("_"):
+            return attr
+    return None
+
+
+def flow_reference(flow: Flow) -> str | None:
+    """``module:attr`` or ``/path/file.py:attr`` naming where ``flow`` is defined, or None."""
+    with _lock:
+        for ref, known in _by_ref.items():
+            if known is flow:
+                return ref
+    candidates: list[str] = []
+    for name, module in list(sys.modules.items()):
+        if module is None or name.startswith("_flowdeck_flowfile_"):
+            continue
+        try:
+            attr = _attribute_of(module, flow)
+        except Exception:  # noqa: BLE001 - some modules misbehave on vars()
+            continue
+        if attr is None:
+            continue
+        file = getattr(module, "__file__", None)
+        if name == "__main__" or (name not in ("builtins",) and file and _not_importable(name)):
+            if file:
+                candidates.append(f"{Path(file).resolve()}:{attr}")
+        else:
+            return f"{name}:{attr}"
+    for name, module in list(sys.modules.items()):
+        if name.startswith("_flowdeck_flowfile_"):
+            attr = _attribute_of(module, flow)
+            if attr and getattr(module, "__file__", None):
+                return f"{Path(module.__file__).resolve()}:{attr}"
+    return candidates[0] if candidates else None
+
+
+def _not_importable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is None
+    except (ImportError, ValueError):
+        return True
+
+
+def _load_module_from_file(path: Path) -> ModuleType:
+    if not path.exists():
+        raise ValidationError(f"flow file {str(path)!r} does not exist")
+    module_name = f"_flowdeck_flowfile_{abs(hash(str(path)))}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ValidationError(f"flow file {str(path)!r} is not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(module_name, None)
+        raise ValidationError(f"flow file {str(path)!r} failed to import: {type(exc).__name__}: {exc}") from exc
+    return module
+
+
+def _pick_flow(module: ModuleType, attr: str | None, where: str) -> tuple[Flow, str]:
+    if attr:
+        flow = getattr(module, attr, None)
+        if not isinstance(flow, Flow):
+            raise ValidationError(f"{where} has no Flow named {attr!r}")
+        return flow, attr
+    flows = [(a, v) for a, v in vars(module).items() if isinstance(v, Flow) and not a.startswith("_")]
+    unique = {id(v): (a, v) for a, v in flows}
+    if len(unique) != 1:
+        names = sorted(a for a, _ in flows)
+        raise ValidationError(
+            f"{where} defines {len(unique)} flows {names}; name one as FILE:ATTRIBUTE"
+        )
+    attr, flow = next(iter(unique.values()))
+    return flow, attr
+
+
+def load_flow_file(spec: str) -> tuple[Flow, str]:
+    """Load ``path/to/file.py[:attr]`` and return the flow with its reference."""
+    path_part, _, attr = spec.partition(":") if not spec.endswith(".py") else (spec, "", "")
+    if ":" in spec and spec.rsplit(":", 1)[0].endswith(".py"):
+        path_part, attr = spec.rsplit(":", 1)
+    path = Path(path_part).expanduser().resolve()
+    module = _load_module_from_file(path)
+    flow, attr = _pick_flow(module, attr or None, str(path))
+    ref = f"{path}:{attr}"
+    with _lock:
+        _by_ref[ref] = flow
+    return flow, ref
+
+
+def load_flow(ref: str) -> Flow:
+    """Load the flow a reference names (``module:attr`` or ``/path/file.py:attr``)."""
+    with _lock:
+        if ref in _by_ref:
+            return _by_ref[ref]
+    target, _, attr = ref.rpartition(":")
+    if target.endswith(".py"):
+        flow, _ = load_flow_file(ref)
+        return flow
+    try:
+        module = importlib.import_module(target)
+    except Exception as exc:
+        raise ValidationError(f"flow module {target!r} failed to import: {type(exc).__name__}: {exc}") from exc
+    flow, _ = _pick_flow(module, attr, f"module {target!r}")
+    with _lock:
+        _by_ref[ref] = flow
+    return flow
+
+
+def remember_flow(run_id: str, flow: Flow) -> None:
+    """Keep the flow object of a run started in this process."""
+    with _lock:
+        _by_run[run_id] = flow
+
+
+def remembered_flow(run_id: str) -> Flow | None:
+    """The flow object of a run started in this process, if any."""
+    with _lock:
+        return _by_run.get(run_id)

@@ -1,0 +1,91 @@
+"""Page versions, uploads and future elements."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from flowdeck.storage.records._util import utcnow
+from flowdeck.storage.schema import future_elements, pages, uploads
+from flowdeck.storage.values import StoredValue
+
+__all__ = [
+    "future_elements_for",
+    "insert_future_element",
+    "insert_page",
+    "insert_upload",
+    "latest_page",
+    "latest_upload",
+]
+
+
+def insert_page(conn: Connection, run_id: str, step_name: str, attempt: int, document: str) -> int:
+    """Store a new version of a step attempt's page; returns its version number."""
+    current = conn.execute(
+        sa.select(sa.func.max(pages.c.version)).where(
+            pages.c.run_id == run_id, pages.c.step_name == step_name, pages.c.attempt == attempt
+        )
+    ).scalar()
+    version = (current or 0) + 1
+    conn.execute(
+        sa.insert(pages).values(
+            run_id=run_id, step_name=step_name, attempt=attempt, version=version, document=document,
+            created_at=utcnow(),
+        )
+    )
+    return version
+
+
+def latest_page(conn: Connection, run_id: str, step_name: str, attempt: int) -> Row | None:
+    """The newest page version of a step attempt, or None."""
+    return conn.execute(
+        sa.select(pages)
+        .where(pages.c.run_id == run_id, pages.c.step_name == step_name, pages.c.attempt == attempt)
+        .order_by(pages.c.version.desc())
+        .limit(1)
+    ).first()
+
+
+def insert_upload(
+    conn: Connection, *, run_id: str, step_name: str, attempt: int, element_id: str, element_title: str,
+    filename: str, file_format: str, sha256: str, stored: StoredValue,
+) -> None:
+    """Record an upload whose bytes are stored as a blob."""
+    conn.execute(
+        sa.insert(uploads).values(
+            run_id=run_id, step_name=step_name, attempt=attempt, element_id=element_id,
+            element_title=element_title, filename=filename, file_format=file_format, size=stored.size,
+            sha256=sha256, blob_key=stored.blob_key, checksum=stored.checksum, created_at=utcnow(),
+        )
+    )
+
+
+def latest_upload(conn: Connection, run_id: str, step_name: str, element_id: str) -> Row | None:
+    """The newest upload to an element of a step, or None."""
+    return conn.execute(
+        sa.select(uploads)
+        .where(uploads.c.run_id == run_id, uploads.c.step_name == step_name, uploads.c.element_id == element_id)
+        .order_by(uploads.c.id.desc())
+        .limit(1)
+    ).first()
+
+
+def insert_future_element(
+    conn: Connection, run_id: str, source_step: str, target_step: str, element_id: str, document: str
+) -> None:
+    """Record an element to place on a later step's page when it runs."""
+    conn.execute(
+        sa.insert(future_elements).values(
+            run_id=run_id, source_step=source_step, target_step=target_step, element_id=element_id,
+            document=document, created_at=utcnow(),
+        )
+    )
+
+
+def future_elements_for(conn: Connection, run_id: str, target_step: str) -> list[Row]:
+    """Future elements meant for ``target_step``, oldest first (a later one with the same id wins)."""
+    return conn.execute(
+        sa.select(future_elements)
+        .where(future_elements.c.run_id == run_id, future_elements.c.target_step == target_step)
+        .order_by(future_elements.c.id)
+    ).all()

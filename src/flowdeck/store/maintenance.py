@@ -1,0 +1,44 @@
+"""Housekeeping: removing blobs that no row refers to."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from flowdeck.storage.deployment import get_storage
+from flowdeck.storage.records import outputs as output_records
+
+__all__ = ["GcReport", "collect_garbage"]
+
+
+@dataclass(frozen=True)
+class GcReport:
+    """What a garbage collection looked at and removed."""
+
+    examined: int
+    removed: int
+    kept_recent: int
+
+
+def collect_garbage(grace_seconds: float = 3600.0, dry_run: bool = False) -> GcReport:
+    """Delete blobs no output, upload or asset refers to.
+
+    Blobs younger than ``grace_seconds`` are kept: a writer stores its blob before it commits the
+    row that refers to it, and that row may not be committed yet.
+    """
+    storage = get_storage()
+    with storage.db.read() as conn:
+        referenced = output_records.referenced_blob_keys(conn)
+    cutoff = time.time() - grace_seconds
+    examined = removed = recent = 0
+    for key, mtime in list(storage.blobs.iter_keys()):
+        examined += 1
+        if key in referenced:
+            continue
+        if mtime > cutoff:
+            recent += 1
+            continue
+        if not dry_run:
+            storage.blobs.delete(key)
+        removed += 1
+    return GcReport(examined, removed, recent)

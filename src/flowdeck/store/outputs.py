@@ -1,0 +1,81 @@
+"""Step outputs: saving values under a name and reading them back through the in-link."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flowdeck.errors import NotFoundError, StepStateError, ValidationError
+from flowdeck.storage.deployment import get_storage
+from flowdeck.storage.records import outputs as output_records
+from flowdeck.storage.records import runs as run_records
+from flowdeck.store.runs import RunView
+
+__all__ = ["get_output", "has_output", "save_output"]
+
+
+def check_name(name: object) -> str:
+    """An output name is a non-empty string of at most 200 characters."""
+    if not isinstance(name, str) or not name:
+        raise ValidationError(f"an output name must be a non-empty string, got {name!r}")
+    if len(name) > 200:
+        raise ValidationError(f"output name {name[:40]!r}... is longer than 200 characters")
+    return name
+
+
+def save_output(run_id: str, step_name: str | None, value: Any, name: str) -> None:
+    """Save ``value`` as output ``name`` of ``step_name`` (default: the run's current step).
+
+    The value's bytes are durable before the row that refers to them is committed.
+    """
+    check_name(name)
+    storage = get_storage()
+    stored = storage.values.put(value)
+    with storage.db.write() as conn:
+        if step_name is None:
+            run = run_records.get_run(conn, run_id)
+            step_name = run.current_step if run is not None else None
+            if step_name is None:
+                raise StepStateError(
+                    f"run {run_id!r} has no current step; pass step_name= to save to a specific step"
+                )
+        step = run_records.get_step(conn, run_id, step_name)
+        if step is None:
+            raise NotFoundError(f"run {run_id!r} has no step {step_name!r}")
+        output_records.insert_output(conn, run_id, step_name, max(step.attempt, 1), name, stored)
+
+
+def _candidates(view: RunView, step_name: str | None, reader_step: str | None) -> list[tuple[str, int]]:
+    if step_name is not None:
+        step = view.step(step_name)
+        return [(step.name, max(step.attempt, 1))]
+    reader = reader_step or view.current_step
+    if reader is None:  # a complete run: every step's out-link is visible
+        return [(s.name, s.attempt) for s in sorted(view.steps, key=lambda s: -s.position)
+                if s.state not in ("stale", "pending")]
+    return view.in_link(reader)
+
+
+def get_output(view: RunView, name: str, step_name: str | None = None, reader_step: str | None = None) -> Any:
+    """The value saved as ``name``: from ``step_name``'s out-link, or the reader's in-link.
+
+    A missing name raises ``NotFoundError`` (a ``ValueError``) listing the names that exist.
+    """
+    check_name(name)
+    candidates = _candidates(view, step_name, reader_step)
+    storage = get_storage()
+    with storage.db.read() as conn:
+        row = output_records.find_output(conn, view.id, name, candidates)
+        if row is None:
+            existing = output_records.output_names(conn, view.id, candidates)
+    if row is None:
+        where = f"step {step_name!r}" if step_name else f"the in-link of step {reader_step or view.current_step!r}"
+        raise NotFoundError(f"no output {name!r} in {where} of run {view.id!r}; names there: {existing}")
+    return storage.values.get(row)
+
+
+def has_output(view: RunView, name: str, reader_step: str | None = None) -> bool:
+    """Whether ``name`` is in the reader step's in-link."""
+    check_name(name)
+    candidates = _candidates(view, None, reader_step)
+    with get_storage().db.read() as conn:
+        return output_records.find_output(conn, view.id, name, candidates) is not None

@@ -1,0 +1,328 @@
+"""Pages, element values, uploads, future elements and element links."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+from typing import Any
+from urllib.parse import quote
+
+from flowdeck.errors import NotFoundError, StepStateError, ValidationError
+from flowdeck.storage.deployment import get_storage
+from flowdeck.storage.records import outputs as output_records
+from flowdeck.storage.records import pages as page_records
+from flowdeck.storage.records import runs as run_records
+from flowdeck.store.runs import RunView
+
+__all__ = [
+    "create_element_link",
+    "create_future_element",
+    "find_element",
+    "get_element_value",
+    "get_page",
+    "missing_required_inputs",
+    "raw_upload",
+    "run_default_action",
+    "set_value",
+    "start_attempt",
+    "update_page",
+    "upload",
+]
+
+
+def _page_classes() -> Any:
+    from flowdeck import page as page_module
+
+    return page_module
+
+
+def _elements() -> Any:
+    from flowdeck import elements as element_module
+
+    return element_module
+
+
+def _dump(page: Any) -> str:
+    return json.dumps(page.to_json(), separators=(",", ":"), allow_nan=False)
+
+
+def _load(document: str) -> Any:
+    return _page_classes().Page.from_json(json.loads(document))
+
+
+def _check_page(page: Any) -> None:
+    if not isinstance(page, _page_classes().Page):
+        raise ValidationError(f"update_page() takes a Page, got {type(page).__name__}")
+    page.validate()
+
+
+def _with_future_elements(conn: Any, run_id: str, step_name: str, page: Any) -> Any:
+    rows = page_records.future_elements_for(conn, run_id, step_name)
+    if not rows:
+        return page
+    Element = _elements().Element
+    Card = _page_classes().Card
+    for row in rows:
+        element = Element.from_json(json.loads(row.document))
+        if page.get_element_by_id(element.id) is not None:
+            continue
+        section_title = page.sections[0].title if page.sections else ""
+        page.add_card_to_section(Card(element.title, [element]), section_title)
+    return page
+
+
+def start_attempt(run_id: str, step_name: str, attempt: int, initial_page: Any) -> None:
+    """Give a new step attempt its initial page (plus the future elements meant for the step)."""
+    _check_page(initial_page)
+    page = initial_page.copy()
+    with get_storage().db.write() as conn:
+        page = _with_future_elements(conn, run_id, step_name, page)
+        page_records.insert_page(conn, run_id, step_name, attempt, _dump(page))
+
+
+def _latest(conn: Any, view: RunView, step_name: str) -> Any | None:
+    step = view.step(step_name)
+    row = page_records.latest_page(conn, view.id, step_name, max(step.attempt, 1))
+    return None if row is None else _load(row.document)
+
+
+def get_page(view: RunView, step_name: str, fallback: Any | None = None) -> Any:
+    """The newest version of a step's page (its attempt's initial page until updated)."""
+    with get_storage().db.read() as conn:
+        page = _latest(conn, view, step_name)
+        if page is None and fallback is not None:
+            page = _with_future_elements(conn, view.id, step_name, fallback.copy())
+    if page is None:
+        raise NotFoundError(f"step {step_name!r} of run {view.id!r} has not run yet, so it has no page")
+    return page
+
+
+def update_page(view: RunView, step_name: str, page: Any) -> None:
+    """Store ``page`` as the newest version of the step's page."""
+    _check_page(page)
+    step = view.step(step_name)
+    with get_storage().db.write() as conn:
+        run_records.lock_run(conn, view.id)
+        page_records.insert_page(conn, view.id, step_name, max(step.attempt, 1), _dump(page))
+
+
+def find_element(page: Any, title_or_id: str) -> Any | None:
+    """The element with this id, else the one with this title, else None."""
+    return page.get_element_by_id(title_or_id) or page.get_element_by_title(title_or_id)
+
+
+def _input_element(page: Any, step_name: str, title_or_id: str) -> Any:
+    element = find_element(page, title_or_id)
+    if element is None:
+        titles = [e.title for e in page.elements if isinstance(e, _elements().InputElement)]
+        raise NotFoundError(f"step {step_name!r} has no element {title_or_id!r}; its inputs are {titles}")
+    if not isinstance(element, _elements().InputElement):
+        raise ValidationError(f"element {element.title!r} of step {step_name!r} is not an input element")
+    return element
+
+
+def set_value(view: RunView, step_name: str, title_or_id: str, value: Any) -> None:
+    """Set an input element's value (validated), as a new page version."""
+    step = view.step(step_name)
+    with get_storage().db.write() as conn:
+        run_records.lock_run(conn, view.id)
+        page = _latest(conn, view, step_name)
+        if page is None:
+            raise NotFoundError(f"step {step_name!r} has no page yet")
+        element = _input_element(page, step_name, title_or_id)
+        if isinstance(element, _elements().DataSource):
+            raise ValidationError(
+                f"{element.title!r} is a DataSource: give it a file with run.upload({element.title!r}, filename, data)"
+            )
+        element.set_value(value)
+        page_records.insert_page(conn, view.id, step_name, max(step.attempt, 1), _dump(page))
+
+
+def upload(view: RunView, step_name: str, title_or_id: str, filename: str, data: bytes | bytearray | memoryview
+           | io.IOBase) -> None:
+    """Store an uploaded file for a DataSource after checking its size, type and content."""
+    from flowdeck import formats
+
+    if isinstance(data, io.IOBase):
+        data = data.read()
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise ValidationError(f"upload data must be bytes or a binary file object, got {type(data).__name__}")
+    data = bytes(data)
+    if not isinstance(filename, str) or not filename:
+        raise ValidationError("an upload needs a file name, e.g. 'data.csv'")
+    storage = get_storage()
+    step = view.step(step_name)
+    with storage.db.read() as conn:
+        page = _latest(conn, view, step_name)
+    if page is None:
+        raise NotFoundError(f"step {step_name!r} has no page yet")
+    element = _input_element(page, step_name, title_or_id)
+    if not isinstance(element, _elements().DataSource):
+        raise ValidationError(f"element {element.title!r} is not a DataSource; set it with run.set_value()")
+    limit = storage.settings.max_upload_bytes
+    if len(data) > limit:
+        raise ValidationError(
+            f"file {filename!r} is {len(data):,} bytes, over the upload limit of {limit:,} bytes "
+            "(setting max_upload_bytes)"
+        )
+    if not data:
+        raise ValidationError(f"file {filename!r} is empty")
+    if element.raw_upload:
+        file_format = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    else:
+        file_format = formats.check_format(data, filename, list(element.options))
+        formats.parse_table(data, filename, file_format)  # a bad file is refused now, not at next()
+    sha256 = hashlib.sha256(data).hexdigest()
+    stored = storage.values.put_bytes(data)
+    with storage.db.write() as conn:
+        run_records.lock_run(conn, view.id)
+        current = _latest(conn, view, step_name)
+        target = current.get_element_by_id(element.id)
+        target.value = {
+            "filename": filename,
+            "size": len(data),
+            "sha256": sha256,
+            "uploaded_at": dt.datetime.now(dt.UTC).isoformat(),
+        }
+        page_records.insert_upload(
+            conn, run_id=view.id, step_name=step_name, attempt=max(step.attempt, 1), element_id=element.id,
+            element_title=element.title, filename=filename, file_format=file_format, sha256=sha256,
+            stored=stored,
+        )
+        page_records.insert_page(conn, view.id, step_name, max(step.attempt, 1), _dump(current))
+
+
+def raw_upload(view: RunView, step_name: str, element: Any) -> tuple[Any, bytes] | None:
+    """(upload row, bytes) of the newest upload to ``element`` in ``step_name``, or None."""
+    storage = get_storage()
+    with storage.db.read() as conn:
+        row = page_records.latest_upload(conn, view.id, step_name, element.id)
+    if row is None:
+        return None
+    return row, bytes(storage.blobs.get(row.blob_key, row.checksum))
+
+
+def missing_required_inputs(view: RunView, step_name: str) -> list[str]:
+    """Titles of the required inputs of a step's page that have no value yet."""
+    with get_storage().db.read() as conn:
+        page = _latest(conn, view, step_name)
+    if page is None:
+        return []
+    missing = []
+    for element in page.elements:
+        if isinstance(element, _elements().InputElement) and element.required and _is_empty(element):
+            missing.append(element.title)
+    return missing
+
+
+def _is_empty(element: Any) -> bool:
+    if isinstance(element, _elements().DataSource):
+        return not element.value
+    return element.value is None or element.value in ("", [], {})
+
+
+def _parsed_upload(view: RunView, step_name: str, element: Any) -> Any | None:
+    from flowdeck import formats
+
+    found = raw_upload(view, step_name, element)
+    if found is None:
+        return None
+    row, data = found
+    if element.raw_upload:
+        return data
+    return formats.parse_table(data, row.filename, row.file_format)
+
+
+def run_default_action(view: RunView, step_name: str) -> None:
+    """Save each DataSource upload of the step as an output named by the element's title.
+
+    Non-raw uploads are parsed into DataFrames; raw uploads are saved as bytes.
+    """
+    from flowdeck.store.outputs import save_output
+
+    with get_storage().db.read() as conn:
+        page = _latest(conn, view, step_name)
+    if page is None:
+        return
+    for element in page.elements:
+        if isinstance(element, _elements().DataSource):
+            value = _parsed_upload(view, step_name, element)
+            if value is not None:
+                save_output(view.id, step_name, value, element.title)
+
+
+def _element_page(view: RunView, step_name: str) -> Any:
+    """The page to search for a step's elements: its newest page, or the future elements meant for it."""
+    with get_storage().db.read() as conn:
+        page = _latest(conn, view, step_name) if view.step(step_name).attempt > 0 else None
+        if page is None:
+            page = _with_future_elements(conn, view.id, step_name, _page_classes().Page(step_name, []))
+    return page
+
+
+def get_element(view: RunView, step_name: str, title_or_id: str, quiet: bool = False, by_id: bool = False) -> Any:
+    """An element of a step's page by title (or id); None when missing and ``quiet``."""
+    page = _element_page(view, step_name)
+    element = page.get_element_by_id(title_or_id) if by_id else page.get_element_by_title(title_or_id)
+    if element is None and not quiet:
+        what = "id" if by_id else "title"
+        titles = [e.title for e in page.elements]
+        raise NotFoundError(
+            f"step {step_name!r} has no element with {what} {title_or_id!r}; its elements are {titles}"
+        )
+    return element
+
+
+def get_element_value(view: RunView, step_name: str, title: str, quiet: bool = False) -> Any:
+    """The typed value of an input element (a DataSource gives its DataFrame, or bytes when raw)."""
+    element = get_element(view, step_name, title, quiet=quiet)
+    if element is None:
+        return None
+    if isinstance(element, _elements().DataSource):
+        step = view.step(step_name)
+        storage = get_storage()
+        with storage.db.read() as conn:
+            row = output_records.find_output(conn, view.id, element.title, [(step_name, max(step.attempt, 1))])
+        if row is not None:
+            return storage.values.get(row)
+        value = _parsed_upload(view, step_name, element)
+        if value is None and not quiet:
+            raise NotFoundError(f"nothing was uploaded to {title!r} in step {step_name!r}")
+        return value
+    if not isinstance(element, _elements().InputElement):
+        raise ValidationError(f"element {title!r} of step {step_name!r} is not an input element and has no value")
+    return element.typed_value()
+
+
+def create_future_element(view: RunView, source_step: str, element: Any, future_step: str) -> None:
+    """Place ``element`` on ``future_step``'s page when that step runs (addressable before)."""
+    if not isinstance(element, _elements().Element):
+        raise ValidationError(f"create_future_element() takes an element, got {type(element).__name__}")
+    target = view.step(future_step)
+    source_position = view.position(source_step) if source_step else -1
+    if target.position <= source_position:
+        raise ValidationError(
+            f"step {future_step!r} is not after step {source_step!r}; a future element goes to a later step"
+        )
+    with get_storage().db.write() as conn:
+        page_records.insert_future_element(
+            conn, view.id, source_step, future_step, element.id, json.dumps(element.to_json())
+        )
+
+
+def create_element_link(view: RunView, element: Any, step_name: str, reader_step: str | None) -> str:
+    """A stable link to an element of this or an earlier step, which the UI resolves."""
+    element_id = element if isinstance(element, str) else getattr(element, "id", None)
+    if not isinstance(element_id, str):
+        raise ValidationError("create_element_link() takes an element or an element id")
+    if reader_step is not None and view.position(step_name) > view.position(reader_step):
+        raise ValidationError(
+            f"step {step_name!r} comes after step {reader_step!r}; link to elements of this or an earlier step"
+        )
+    page = _element_page(view, step_name)
+    found = page.get_element_by_id(element_id)
+    if found is None:
+        raise NotFoundError(f"step {step_name!r} has no element with id {element_id!r}")
+    return f"/runs/{view.id}/steps/{quote(step_name, safe='')}#element-{element_id}"

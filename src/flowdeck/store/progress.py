@@ -1,0 +1,89 @@
+"""Progress events: recorded in the database and published to listeners in this process."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flowdeck.errors import NotFoundError, StepStateError, ValidationError
+from flowdeck.storage.deployment import get_storage
+from flowdeck.storage.records import progress as progress_records
+from flowdeck.storage.records import runs as run_records
+
+__all__ = ["ProgressEvent", "events_after", "record_progress", "subscribe"]
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One progress report of a step."""
+
+    id: int
+    run_id: str
+    step_name: str
+    completion: float
+    message: str
+    page_update: bool
+
+
+Listener = Callable[[ProgressEvent], None]
+_lock = threading.Lock()
+_listeners: list[Listener] = []
+
+
+def subscribe(listener: Listener) -> Callable[[], None]:
+    """Call ``listener`` for every progress event recorded in this process; returns an unsubscribe."""
+    with _lock:
+        _listeners.append(listener)
+
+    def unsubscribe() -> None:
+        with _lock:
+            if listener in _listeners:
+                _listeners.remove(listener)
+
+    return unsubscribe
+
+
+def validate_completion(completion: object) -> float:
+    """A completion figure is a number from 0 to 100."""
+    if isinstance(completion, bool) or not isinstance(completion, int | float):
+        raise ValidationError(f"progress must be a number from 0 to 100, got {completion!r}")
+    value = float(completion)
+    if math.isnan(value) or not 0 <= value <= 100:
+        raise ValidationError(f"progress must be from 0 to 100, got {completion!r}")
+    return value
+
+
+def record_progress(run_id: str, step_name: str | None, completion: object, message: object,
+                    page_update: bool = False) -> bool:
+    """Record a step's progress and publish it; returns True once it is recorded."""
+    value = validate_completion(completion)
+    text = "" if message is None else str(message)
+    storage = get_storage()
+    with storage.db.write() as conn:
+        if step_name is None:
+            run = run_records.get_run(conn, run_id)
+            step_name = run.current_step if run is not None else None
+            if step_name is None:
+                raise StepStateError(f"run {run_id!r} has no current step to report progress for")
+        step = run_records.get_step(conn, run_id, step_name)
+        if step is None:
+            raise NotFoundError(f"run {run_id!r} has no step {step_name!r}")
+        event_id = progress_records.insert_event(
+            conn, run_id, step_name, step.attempt, value, text, bool(page_update)
+        )
+        run_records.update_step(conn, run_id, step_name, progress=value, message=text)
+    event = ProgressEvent(event_id, run_id, step_name, value, text, bool(page_update))
+    with _lock:
+        listeners = list(_listeners)
+    for listener in listeners:
+        listener(event)
+    return True
+
+
+def events_after(run_id: str, after_id: int = 0) -> list[ProgressEvent]:
+    """Recorded events of a run after ``after_id`` (for UIs that poll)."""
+    with get_storage().db.read() as conn:
+        rows = progress_records.events_after(conn, run_id, after_id)
+    return [ProgressEvent(r.id, r.run_id, r.step_name, r.completion, r.message, r.page_update) for r in rows]

@@ -1,0 +1,135 @@
+"""Shared fixtures: a fresh flowdeck deployment per test, on every configured backend.
+
+Backends: SQLite + local files always; PostgreSQL when FLOWDECK_TEST_POSTGRES_URL is set;
+PostgreSQL + an S3 server on loopback when FLOWDECK_TEST_S3=1 is set too.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+import flowdeck
+from flowdeck.config import configure
+
+try:
+    from s3_server import s3_server  # noqa: F401  (fixture re-exported for every test module)
+except ImportError:  # pragma: no cover
+    pass
+
+PG_URL = os.environ.get("FLOWDECK_TEST_POSTGRES_URL")
+MYSQL_URL = os.environ.get("FLOWDECK_TEST_MYSQL_URL")
+WITH_S3 = os.environ.get("FLOWDECK_TEST_S3") == "1"
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param(
+        "postgres", id="postgres",
+        marks=pytest.mark.skipif(not PG_URL, reason="FLOWDECK_TEST_POSTGRES_URL is not set"),
+    ),
+    pytest.param(
+        "postgres-s3", id="postgres-s3",
+        marks=pytest.mark.skipif(not (PG_URL and WITH_S3), reason="needs FLOWDECK_TEST_POSTGRES_URL and FLOWDECK_TEST_S3=1"),
+    ),
+]
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """The PostgreSQL server URL from the environment (skips when unset)."""
+    if not PG_URL:
+        pytest.skip("FLOWDECK_TEST_POSTGRES_URL is not set")
+    return PG_URL
+
+
+@pytest.fixture(scope="session")
+def mysql_url() -> str:
+    """The MySQL/MariaDB server URL from the environment (skips when unset)."""
+    if not MYSQL_URL:
+        pytest.skip("FLOWDECK_TEST_MYSQL_URL is not set")
+    return MYSQL_URL
+
+
+@pytest.fixture(scope="session")
+def pg_deployment_url() -> Iterator[str]:
+    """A PostgreSQL database made for this test session (dropped at the end)."""
+    if not PG_URL:
+        pytest.skip("FLOWDECK_TEST_POSTGRES_URL is not set")
+    base = sa.make_url(PG_URL)
+    name = f"flowdeck_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield base.set(database=name).render_as_string(hide_password=False)
+    from flowdeck.storage.deployment import reset_storage
+
+    reset_storage()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_all(url: str) -> None:
+    from flowdeck.storage.schema import metadata
+
+    engine = sa.create_engine(url)
+    try:
+        inspector = sa.inspect(engine)
+        existing = set(inspector.get_table_names())
+        names = [t.name for t in metadata.sorted_tables if t.name in existing]
+        if names:
+            with engine.begin() as conn:
+                conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " CASCADE"))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """A fresh FLOWDECK_HOME."""
+    path = tmp_path / "flowdeck-home"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def embedded(home: Path) -> Iterator[Path]:
+    """A deployment on the embedded default (SQLite + local files) in a fresh home."""
+    configure(home=str(home), database_url=None, blob_url=None)
+    yield home
+    from flowdeck.storage.deployment import reset_storage
+
+    reset_storage()
+
+
+@pytest.fixture(params=BACKENDS)
+def deployment(request: pytest.FixtureRequest, home: Path) -> Iterator[str]:
+    """A fresh deployment on each configured backend; yields the backend's name."""
+    backend = request.param
+    settings: dict[str, str | None] = {"home": str(home), "database_url": None, "blob_url": None}
+    if backend.startswith("postgres"):
+        url = request.getfixturevalue("pg_deployment_url")
+        _truncate_all(url)
+        settings["database_url"] = url
+    if backend.endswith("s3"):
+        server = request.getfixturevalue("s3_server")
+        bucket = f"fd-{uuid.uuid4().hex[:12]}"
+        server.create_bucket(bucket)
+        settings["blob_url"] = f"s3://{bucket}/blobs"
+        settings["s3_endpoint_url"] = server.endpoint_url
+    configure(**settings)
+    yield backend
+    from flowdeck.storage.deployment import reset_storage
+
+    reset_storage()
+
+
+@pytest.fixture
+def flowdeck_module() -> object:
+    """The flowdeck package (for tests that want it as a fixture)."""
+    return flowdeck
