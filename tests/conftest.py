@@ -16,11 +16,7 @@ import sqlalchemy as sa
 
 import flowdeck
 from flowdeck.config import configure
-
-try:
-    from s3_server import s3_server  # noqa: F401  (fixture re-exported for every test module)
-except ImportError:  # pragma: no cover
-    pass
+from s3_server import s3_auth_server, s3_server  # noqa: F401  (fixtures for every test module)
 
 PG_URL = os.environ.get("FLOWDECK_TEST_POSTGRES_URL")
 MYSQL_URL = os.environ.get("FLOWDECK_TEST_MYSQL_URL")
@@ -29,12 +25,16 @@ WITH_S3 = os.environ.get("FLOWDECK_TEST_S3") == "1"
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param(
-        "postgres", id="postgres",
+        "postgres",
+        id="postgres",
         marks=pytest.mark.skipif(not PG_URL, reason="FLOWDECK_TEST_POSTGRES_URL is not set"),
     ),
     pytest.param(
-        "postgres-s3", id="postgres-s3",
-        marks=pytest.mark.skipif(not (PG_URL and WITH_S3), reason="needs FLOWDECK_TEST_POSTGRES_URL and FLOWDECK_TEST_S3=1"),
+        "postgres-s3",
+        id="postgres-s3",
+        marks=pytest.mark.skipif(
+            not (PG_URL and WITH_S3), reason="needs FLOWDECK_TEST_POSTGRES_URL and FLOWDECK_TEST_S3=1"
+        ),
     ),
 ]
 

@@ -52,11 +52,13 @@ class Report(Step):
 def make_three_step_flow() -> Flow:
     """Produce → Transform → Report."""
     flow = Flow(name="Three steps", description="Outputs pass from step to step.")
-    flow.chain([
-        Produce(title="Produce", type=StepType.INPUT),
-        Transform(title="Transform", type=StepType.RESULTS),
-        Report(title="Report", type=StepType.DASHBOARD),
-    ])
+    flow.chain(
+        [
+            Produce(title="Produce", type=StepType.INPUT),
+            Transform(title="Transform", type=StepType.RESULTS),
+            Report(title="Report", type=StepType.DASHBOARD),
+        ]
+    )
     return flow
 
 

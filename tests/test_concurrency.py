@@ -9,11 +9,10 @@ import time
 
 import numpy as np
 import pandas as pd
-import pytest
-import sample_flows
 from pandas.testing import assert_frame_equal
 
 import flowdeck
+import sample_flows
 from flowdeck import StoreInterface
 from flowdeck.config import get_settings
 
@@ -22,8 +21,12 @@ CTX = mp.get_context("fork")
 
 def _settings_kwargs() -> dict:
     s = get_settings()
-    return {"home": str(s.home), "database_url": s.database_url, "blob_url": s.blob_url,
-            "s3_endpoint_url": s.s3_endpoint_url}
+    return {
+        "home": str(s.home),
+        "database_url": s.database_url,
+        "blob_url": s.blob_url,
+        "s3_endpoint_url": s.s3_endpoint_url,
+    }
 
 
 def _saver(settings: dict, flow_id: str, prefix: str, count: int) -> None:
@@ -53,12 +56,14 @@ def test_two_processes_saving_at_once_lose_nothing(deployment):
 
 def _big_frame(rows: int) -> pd.DataFrame:
     rng = np.random.default_rng(7)
-    return pd.DataFrame({
-        "a": rng.integers(0, 1 << 40, rows),
-        "b": rng.random(rows),
-        "c": rng.random(rows),
-        "d": rng.integers(0, 1 << 20, rows),
-    })
+    return pd.DataFrame(
+        {
+            "a": rng.integers(0, 1 << 40, rows),
+            "b": rng.random(rows),
+            "c": rng.random(rows),
+            "d": rng.integers(0, 1 << 20, rows),
+        }
+    )
 
 
 def _killed_saver(settings: dict, flow_id: str, ready_path: str) -> None:
@@ -107,18 +112,21 @@ def test_open_run_in_a_new_process_loads_the_flow_by_reference(deployment):
     from pathlib import Path
 
     run = flowdeck.start(sample_flows.three_steps, user="alice")
+    big = _big_frame(200_000)  # large enough to live in the blob store, not inline
+    StoreInterface(run.flow_id, user="alice").save_output(big, "big")
     settings = _settings_kwargs()
     code = (
         "import flowdeck, sys\n"
         f"flowdeck.configure(**{settings!r})\n"
         f"run = flowdeck.open_run({run.flow_id!r}, user='alice')\n"
         "run.next()\n"
-        "print(run.current_step)\n"
+        "store = flowdeck.StoreInterface(run.flow_id, user='alice')\n"
+        "print(run.current_step, int(store.get_input('big', step_name='Produce')['a'].sum()))\n"
     )
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).parent))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "Transform"
+    assert done.stdout.split() == ["Transform", str(int(big["a"].sum()))]
     assert run.current_step == "Transform"
     assert StoreInterface(run.flow_id, user="alice").get_input("note", step_name="Transform") == "from transform"
 

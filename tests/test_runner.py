@@ -6,10 +6,10 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-import sample_flows
 from pandas.testing import assert_frame_equal
 
 import flowdeck
+import sample_flows
 from flowdeck import StoreInterface
 from flowdeck.errors import (
     AccessError,
@@ -193,7 +193,8 @@ def test_progress_is_recorded_and_published(deployment):
     finally:
         unsubscribe()
     assert [(e.completion, e.message) for e in seen if e.run_id == run.flow_id] == [
-        (50.0, "half way"), (100.0, "done")
+        (50.0, "half way"),
+        (100.0, "done"),
     ]
     assert [e.message for e in events_after(run.flow_id)] == ["half way", "done"]
     step = run.status().step("Produce")
@@ -233,6 +234,11 @@ def test_store_attributes_and_alias_import(deployment):
     assert Alias is StoreInterface
     run = flowdeck.start(sample_flows.three_steps, user="alice")
     store = Alias(flow_id=run.flow_id, user="alice", step_name="Produce", is_action=True, bucket_name="b")
-    assert (store.flow_id, store.user, store.step_name, store.is_action, store.bucket_name, store.profile_name) == (
-        run.flow_id, "alice", "Produce", True, "b", "govcloud"
-    )
+    assert (
+        store.flow_id,
+        store.user,
+        store.step_name,
+        store.is_action,
+        store.bucket_name,
+        store.profile_name,
+    ) == (run.flow_id, "alice", "Produce", True, "b", "govcloud")

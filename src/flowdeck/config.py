@@ -18,7 +18,7 @@ from cryptography.fernet import Fernet
 
 from flowdeck.errors import ConfigurationError
 
-__all__ = ["Settings", "configure", "get_settings", "on_configure", "secret_keys"]
+__all__ = ["Settings", "configure", "get_settings", "on_configure", "reconfigure", "secret_keys"]
 
 _EXECUTORS = ("inline", "celery")
 
@@ -65,9 +65,7 @@ def _read_toml(home: Path) -> dict[str, Any]:
         raise ConfigurationError(f"{path} is not valid TOML: {exc}") from exc
     unknown = sorted(set(data) - _FIELDS)
     if unknown:
-        raise ConfigurationError(
-            f"{path} has unknown settings {unknown}; known settings are {sorted(_FIELDS)}"
-        )
+        raise ConfigurationError(f"{path} has unknown settings {unknown}; known settings are {sorted(_FIELDS)}")
     return data
 
 
@@ -174,6 +172,13 @@ def configure(**settings: Any) -> Settings:
     for listener in listeners:
         listener(resolved)
     return resolved
+
+
+def reconfigure(**changes: Any) -> Settings:
+    """Change some settings of the current configuration, keeping the other arguments given before."""
+    with _lock:
+        merged = {**_overrides, **changes}
+    return configure(**merged)
 
 
 def get_settings() -> Settings:

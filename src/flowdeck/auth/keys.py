@@ -13,9 +13,9 @@ __all__ = ["derive_key", "fernet", "signing_keys"]
 
 def derive_key(fernet_key: str, purpose: str) -> bytes:
     """A 32-byte key for one ``purpose``, derived from one Fernet key with HKDF-SHA256."""
-    return HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=b"flowdeck", info=purpose.encode()
-    ).derive(fernet_key.encode())
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"flowdeck", info=purpose.encode()).derive(
+        fernet_key.encode()
+    )
 
 
 def signing_keys(settings: Settings, purpose: str = "pickle-signing") -> list[bytes]:

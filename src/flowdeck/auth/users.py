@@ -110,9 +110,7 @@ def resolve_principal(user: str | None) -> Principal:
             only = user_records.only_user(conn)
             count = user_records.count_users(conn) if only is None else 1
         if only is None and count > 1:
-            raise ValidationError(
-                "this deployment has several users: pass user=... to say who is asking"
-            )
+            raise ValidationError("this deployment has several users: pass user=... to say who is asking")
         user = only or "local"
     _check_name(user)
     with storage.db.read() as conn:

@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 
-from flowdeck.cli.common import console, fail, parse_value
+from flowdeck.cli.common import console, fail
 from flowdeck.errors import MissingInputError, StepFailedError, ValidationError
 
 _STATE_STYLE = {
@@ -54,8 +54,12 @@ class _ProgressBars:
     def __init__(self, flow_id: str) -> None:
         self.flow_id = flow_id
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TextColumn("{task.fields[msg]}"),
-            console=console, transient=False,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[msg]}"),
+            console=console,
+            transient=False,
         )
         self.tasks: dict[str, Any] = {}
 
@@ -80,8 +84,9 @@ class _ProgressBars:
         self.progress.stop()
 
 
-def _apply_inputs(run: Any, uploads: list[tuple[str, str]], sets: list[tuple[str, str]],
-                  used: set[tuple[str, str]]) -> None:
+def _apply_inputs(
+    run: Any, uploads: list[tuple[str, str]], sets: list[tuple[str, str]], used: set[tuple[str, str]]
+) -> None:
     page = run.page()
     for title, path in uploads:
         if ("upload", title) in used or page.get_element_by_title(title) is None:
@@ -94,7 +99,7 @@ def _apply_inputs(run: Any, uploads: list[tuple[str, str]], sets: list[tuple[str
     for title, value in sets:
         if ("set", title) in used or page.get_element_by_title(title) is None:
             continue
-        run.set_value(title, parse_value(value))
+        run.set_value(title, page.get_element_by_title(title).value_from_text(value))
         used.add(("set", title))
 
 
@@ -110,7 +115,7 @@ def _prompt_missing(run: Any, missing: list[str]) -> None:
         else:
             hint = getattr(element, "options", None)
             raw = typer.prompt(f"{title}" + (f" {hint}" if hint else ""))
-            run.set_value(title, parse_value(raw))
+            run.set_value(title, element.value_from_text(raw))
 
 
 def run(
@@ -152,7 +157,8 @@ def run(
                     print_status(run_handle.status())
                     fail(
                         f"{exc}. Give them with --upload TITLE=PATH / --set TITLE=VALUE, then continue "
-                        f"the run {run_handle.flow_id} from Python with flowdeck.open_run()", 2,
+                        f"the run {run_handle.flow_id} from Python with flowdeck.open_run()",
+                        2,
                     )
                 console.print(f"step [bold]{step}[/]: [green]complete[/]")
     except StepFailedError as exc:
@@ -185,10 +191,10 @@ def runs(user: Annotated[str | None, typer.Option("--user", "-u", help="Whose ru
     from flowdeck.auth.users import resolve_principal
     from flowdeck.store import runs as run_service
 
-    table = Table("run", "flow", "owner", "state", "current step", "created")
+    table = Table("flow", "owner", "state", "current step", "created")
+    table.add_column("run", no_wrap=True)
     for row in run_service.list_runs(resolve_principal(user)):
-        table.add_row(row.id, row.flow_name, row.owner, row.state, row.current_step or "",
-                      str(row.created_at)[:19])
+        table.add_row(row.flow_name, row.owner, row.state, row.current_step or "", str(row.created_at)[:19], row.id)
     console.print(table)
 
 
@@ -205,7 +211,7 @@ def page(
 
     view = run_service.load_run(flow_id, resolve_principal(user))
     name = step or view.current_step or view.step_names[-1]
-    console.print(render_page_text(page_service.get_page(view, name)), highlight=False, markup=False)
+    typer.echo(render_page_text(page_service.get_page(view, name)))
 
 
 def register(app: typer.Typer) -> None:

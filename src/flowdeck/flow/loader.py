@@ -38,7 +38,7 @@ def flow_reference(flow: Flow) -> str | None:
             continue
         try:
             attr = _attribute_of(module, flow)
-        except Exception:  # noqa: BLE001 - some modules misbehave on vars()
+        except Exception:  # noqa: S112 - a module that misbehaves on vars() cannot hold the flow
             continue
         if attr is None:
             continue
@@ -92,9 +92,7 @@ def _pick_flow(module: ModuleType, attr: str | None, where: str) -> tuple[Flow, 
     unique = {id(v): (a, v) for a, v in flows}
     if len(unique) != 1:
         names = sorted(a for a, _ in flows)
-        raise ValidationError(
-            f"{where} defines {len(unique)} flows {names}; name one as FILE:ATTRIBUTE"
-        )
+        raise ValidationError(f"{where} defines {len(unique)} flows {names}; name one as FILE:ATTRIBUTE")
     attr, flow = next(iter(unique.values()))
     return flow, attr
 

@@ -56,7 +56,7 @@ class Step:
         title: str,
         description: str = "",
         parent: str | None = None,
-        type: StepType = StepType.INPUT,  # noqa: A002 - the reference API's name
+        type: StepType = StepType.INPUT,
         page: Page | None = None,
         name: str | None = None,
         overrides_action: bool | None = None,
@@ -71,9 +71,7 @@ class Step:
         try:
             self.type = StepType(type)
         except ValueError:
-            raise ValidationError(
-                f"unknown step type {type!r}; use one of {[t.name for t in StepType]}"
-            ) from None
+            raise ValidationError(f"unknown step type {type!r}; use one of {[t.name for t in StepType]}") from None
         self.name = name or title
         if page is None:
             from flowdeck.page import Page, Section
@@ -137,9 +135,7 @@ class Flow:
                 return step
         from flowdeck.errors import NotFoundError
 
-        raise NotFoundError(
-            f"flow {self.name!r} has no step {name!r}; its steps are {[s.name for s in self.steps]}"
-        )
+        raise NotFoundError(f"flow {self.name!r} has no step {name!r}; its steps are {[s.name for s in self.steps]}")
 
     @property
     def step_names(self) -> list[str]:

@@ -102,8 +102,7 @@ class FlowRun:
         missing = page_service.missing_required_inputs(view, step_row.name)
         if missing:
             raise MissingInputError(
-                f"step {step_row.name!r} needs input before next(): "
-                + ", ".join(repr(m) for m in missing),
+                f"step {step_row.name!r} needs input before next(): " + ", ".join(repr(m) for m in missing),
                 missing,
             )
         step = self.flow.step(step_row.name)
@@ -127,10 +126,8 @@ class FlowRun:
         """Reopen the previous step with its page and values as they were; later steps go stale."""
         view = self._view()
         step_row = run_service.check_state(view, "back")
-        if view.current_step is None:  # a complete run reopens its last step
-            target = step_row.name
-        else:
-            target = view.steps[step_row.position - 1].name
+        # a complete run reopens its last step; otherwise the step before the current one
+        target = step_row.name if view.current_step is None else view.steps[step_row.position - 1].name
         run_service.reopen_step(self.flow_id, target)
         return self
 
@@ -149,14 +146,18 @@ class FlowRun:
 
     def _fail(self, step: Step, exc: BaseException) -> None:
         run_service.set_step_state(
-            self.flow_id, step.name, StepState.FAILED,
+            self.flow_id,
+            step.name,
+            StepState.FAILED,
             error=f"{type(exc).__name__}: {exc}",
             traceback="".join(tb_module.format_exception(exc)),
         )
         raise StepFailedError(
             f"step {step.name!r} of run {self.flow_id!r} failed: {type(exc).__name__}: {exc}; "
             "fix the cause and call run.rerun()",
-            run=self, flow_id=self.flow_id, step_name=step.name,
+            run=self,
+            flow_id=self.flow_id,
+            step_name=step.name,
         ) from exc
 
     def _run_step(self, step: Step) -> None:
@@ -184,9 +185,7 @@ def start(flow: Flow, user: str | None = None) -> FlowRun:
         raise ValidationError(f"flow {flow.name!r} has no steps; chain at least one step")
     principal = resolve_principal(user)
     ref = flow_reference(flow)
-    run_id = run_service.create_run(
-        flow.name, ref, principal, [(s.name, s.title, s.type.value) for s in flow.steps]
-    )
+    run_id = run_service.create_run(flow.name, ref, principal, [(s.name, s.title, s.type.value) for s in flow.steps])
     remember_flow(run_id, flow)
     run = FlowRun(flow, run_id, principal)
     run._run_step(flow.steps[0])
@@ -222,8 +221,9 @@ def delete_run(flow_id: str, user: str | None = None) -> None:
     run_service.delete_run(flow_id, resolve_principal(user))
 
 
-def share_run(flow_id: str, owner: str | None = None, users: list[str] | None = None,
-              groups: list[str] | None = None) -> None:
+def share_run(
+    flow_id: str, owner: str | None = None, users: list[str] | None = None, groups: list[str] | None = None
+) -> None:
     """Let ``users`` (and members of ``groups``) view and continue a run of ``owner``'s."""
     run_service.share_run(flow_id, resolve_principal(owner), users or [], groups or [])
 
@@ -232,4 +232,3 @@ def list_runs(user: str | None = None) -> list[FlowStatus]:
     """Status of every run ``user`` may see, newest first."""
     principal = resolve_principal(user)
     return [run_service.flow_status(run_service.load_run(r.id, principal)) for r in run_service.list_runs(principal)]
-

@@ -35,9 +35,7 @@ def save_output(run_id: str, step_name: str | None, value: Any, name: str) -> No
             run = run_records.get_run(conn, run_id)
             step_name = run.current_step if run is not None else None
             if step_name is None:
-                raise StepStateError(
-                    f"run {run_id!r} has no current step; pass step_name= to save to a specific step"
-                )
+                raise StepStateError(f"run {run_id!r} has no current step; pass step_name= to save to a specific step")
         step = run_records.get_step(conn, run_id, step_name)
         if step is None:
             raise NotFoundError(f"run {run_id!r} has no step {step_name!r}")
@@ -50,8 +48,11 @@ def _candidates(view: RunView, step_name: str | None, reader_step: str | None) -
         return [(step.name, max(step.attempt, 1))]
     reader = reader_step or view.current_step
     if reader is None:  # a complete run: every step's out-link is visible
-        return [(s.name, s.attempt) for s in sorted(view.steps, key=lambda s: -s.position)
-                if s.state not in ("stale", "pending")]
+        return [
+            (s.name, s.attempt)
+            for s in sorted(view.steps, key=lambda s: -s.position)
+            if s.state not in ("stale", "pending")
+        ]
     return view.in_link(reader)
 
 

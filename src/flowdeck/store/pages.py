@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import io
 import json
 from typing import Any
 from urllib.parse import quote
 
-from flowdeck.errors import NotFoundError, StepStateError, ValidationError
+from flowdeck.errors import NotFoundError, ValidationError
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import outputs as output_records
 from flowdeck.storage.records import pages as page_records
@@ -140,8 +139,13 @@ def set_value(view: RunView, step_name: str, title_or_id: str, value: Any) -> No
         page_records.insert_page(conn, view.id, step_name, max(step.attempt, 1), _dump(page))
 
 
-def upload(view: RunView, step_name: str, title_or_id: str, filename: str, data: bytes | bytearray | memoryview
-           | io.IOBase) -> None:
+def upload(
+    view: RunView,
+    step_name: str,
+    title_or_id: str,
+    filename: str,
+    data: bytes | bytearray | memoryview | io.IOBase,
+) -> None:
     """Store an uploaded file for a DataSource after checking its size, type and content."""
     from flowdeck import formats
 
@@ -169,10 +173,10 @@ def upload(view: RunView, step_name: str, title_or_id: str, filename: str, data:
         )
     if not data:
         raise ValidationError(f"file {filename!r} is empty")
-    if element.raw_upload:
-        file_format = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    file_format = element.check_upload(filename, data)
+    if file_format is None:  # a raw upload: kept as bytes, named by its extension
+        file_format = filename.rsplit(".", 1)[-1].lower()[:20] if "." in filename else "bin"
     else:
-        file_format = formats.check_format(data, filename, list(element.options))
         formats.parse_table(data, filename, file_format)  # a bad file is refused now, not at next()
     sha256 = hashlib.sha256(data).hexdigest()
     stored = storage.values.put_bytes(data)
@@ -180,15 +184,17 @@ def upload(view: RunView, step_name: str, title_or_id: str, filename: str, data:
         run_records.lock_run(conn, view.id)
         current = _latest(conn, view, step_name)
         target = current.get_element_by_id(element.id)
-        target.value = {
-            "filename": filename,
-            "size": len(data),
-            "sha256": sha256,
-            "uploaded_at": dt.datetime.now(dt.UTC).isoformat(),
-        }
+        target.value = _elements().DataSource.describe_upload(filename, data)
         page_records.insert_upload(
-            conn, run_id=view.id, step_name=step_name, attempt=max(step.attempt, 1), element_id=element.id,
-            element_title=element.title, filename=filename, file_format=file_format, sha256=sha256,
+            conn,
+            run_id=view.id,
+            step_name=step_name,
+            attempt=max(step.attempt, 1),
+            element_id=element.id,
+            element_title=element.title,
+            filename=filename,
+            file_format=file_format,
+            sha256=sha256,
             stored=stored,
         )
         page_records.insert_page(conn, view.id, step_name, max(step.attempt, 1), _dump(current))
@@ -212,15 +218,9 @@ def missing_required_inputs(view: RunView, step_name: str) -> list[str]:
         return []
     missing = []
     for element in page.elements:
-        if isinstance(element, _elements().InputElement) and element.required and _is_empty(element):
+        if isinstance(element, _elements().InputElement) and element.required and not element.has_value():
             missing.append(element.title)
     return missing
-
-
-def _is_empty(element: Any) -> bool:
-    if isinstance(element, _elements().DataSource):
-        return not element.value
-    return element.value is None or element.value in ("", [], {})
 
 
 def _parsed_upload(view: RunView, step_name: str, element: Any) -> Any | None:
@@ -269,9 +269,7 @@ def get_element(view: RunView, step_name: str, title_or_id: str, quiet: bool = F
     if element is None and not quiet:
         what = "id" if by_id else "title"
         titles = [e.title for e in page.elements]
-        raise NotFoundError(
-            f"step {step_name!r} has no element with {what} {title_or_id!r}; its elements are {titles}"
-        )
+        raise NotFoundError(f"step {step_name!r} has no element with {what} {title_or_id!r}; its elements are {titles}")
     return element
 
 

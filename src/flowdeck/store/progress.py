@@ -55,8 +55,9 @@ def validate_completion(completion: object) -> float:
     return value
 
 
-def record_progress(run_id: str, step_name: str | None, completion: object, message: object,
-                    page_update: bool = False) -> bool:
+def record_progress(
+    run_id: str, step_name: str | None, completion: object, message: object, page_update: bool = False
+) -> bool:
     """Record a step's progress and publish it; returns True once it is recorded."""
     value = validate_completion(completion)
     text = "" if message is None else str(message)
@@ -70,9 +71,7 @@ def record_progress(run_id: str, step_name: str | None, completion: object, mess
         step = run_records.get_step(conn, run_id, step_name)
         if step is None:
             raise NotFoundError(f"run {run_id!r} has no step {step_name!r}")
-        event_id = progress_records.insert_event(
-            conn, run_id, step_name, step.attempt, value, text, bool(page_update)
-        )
+        event_id = progress_records.insert_event(conn, run_id, step_name, step.attempt, value, text, bool(page_update))
         run_records.update_step(conn, run_id, step_name, progress=value, message=text)
     event = ProgressEvent(event_id, run_id, step_name, value, text, bool(page_update))
     with _lock:

@@ -54,9 +54,7 @@ class RunView:
         for step in self.steps:
             if step.name == name:
                 return step
-        raise NotFoundError(
-            f"run {self.id!r} has no step {name!r}; its steps are {self.step_names}"
-        )
+        raise NotFoundError(f"run {self.id!r} has no step {name!r}; its steps are {self.step_names}")
 
     def position(self, name: str) -> int:
         """The index of step ``name`` in the flow."""
@@ -89,8 +87,9 @@ def load_run(run_id: str, who: Principal) -> RunView:
         return read_run(conn, run_id, who)
 
 
-def create_run(flow_name: str, flow_ref: str | None, owner: Principal,
-               step_specs: Sequence[run_records.StepSpec]) -> str:
+def create_run(
+    flow_name: str, flow_ref: str | None, owner: Principal, step_specs: Sequence[run_records.StepSpec]
+) -> str:
     """Create a run of a flow owned by ``owner``; returns the new flow id."""
     if not step_specs:
         raise ValidationError(f"flow {flow_name!r} has no steps; chain at least one step")
@@ -107,8 +106,7 @@ def require_manager(view: RunView, who: Principal, action: str) -> None:
     """Only the owner or an admin may delete or share a run."""
     if not (who.is_admin or view.run.owner == who.name):
         raise AccessError(
-            f"user {who.name!r} may not {action} run {view.id!r}: only its owner "
-            f"{view.run.owner!r} or an admin may"
+            f"user {who.name!r} may not {action} run {view.id!r}: only its owner {view.run.owner!r} or an admin may"
         )
 
 
@@ -178,15 +176,25 @@ def begin_step(run_id: str, step_name: str) -> int:
             raise NotFoundError(f"run {run_id!r} has no step {step_name!r}")
         attempt = step.attempt + 1
         run_records.update_step(
-            conn, run_id, step_name, state=StepState.RUNNING.value, attempt=attempt, progress=0.0,
-            message=None, started_at=utcnow(), ended_at=None, error=None, traceback=None,
+            conn,
+            run_id,
+            step_name,
+            state=StepState.RUNNING.value,
+            attempt=attempt,
+            progress=0.0,
+            message=None,
+            started_at=utcnow(),
+            ended_at=None,
+            error=None,
+            traceback=None,
         )
         run_records.update_run(conn, run_id, state=RunState.RUNNING.value, current_step=step_name)
     return attempt
 
 
-def set_step_state(run_id: str, step_name: str, state: StepState, *, error: str | None = None,
-                   traceback: str | None = None) -> None:
+def set_step_state(
+    run_id: str, step_name: str, state: StepState, *, error: str | None = None, traceback: str | None = None
+) -> None:
     """Move a step (and its run) to ``state``; failures keep their error and traceback."""
     values: dict = {"state": state.value}
     if state in (StepState.COMPLETE, StepState.FAILED):
@@ -227,9 +235,7 @@ def check_state(view: RunView, action: str) -> Row:
     if current is None:
         if view.run.state == RunState.COMPLETE.value and action == "back":
             return view.steps[-1]
-        raise StepStateError(
-            f"run {view.id!r} is {view.run.state}; {action}() needs a step awaiting the user"
-        )
+        raise StepStateError(f"run {view.id!r} is {view.run.state}; {action}() needs a step awaiting the user")
     step = view.step(current)
     if action == "next" and step.state == StepState.FAILED.value:
         raise StepStateError(

@@ -68,9 +68,7 @@ class StoreInterface:
     def _step(self, view: run_service.RunView, step_name: str | None = None) -> str:
         name = step_name or self.step_name or view.current_step
         if name is None:
-            raise ValidationError(
-                f"run {self.flow_id!r} is complete and has no current step; pass step_name="
-            )
+            raise ValidationError(f"run {self.flow_id!r} is complete and has no current step; pass step_name=")
         view.step(name)
         return name
 
@@ -148,9 +146,7 @@ class StoreInterface:
             raise ValidationError("get_raw_data_source_data() needs element_id= or element_title=")
         view = self._view()
         name = self._step(view, step_name)
-        element = page_service.get_element(
-            view, name, element_id or element_title, by_id=element_id is not None
-        )
+        element = page_service.get_element(view, name, element_id or element_title, by_id=element_id is not None)
         found = page_service.raw_upload(view, name, element)
         if found is None:
             from flowdeck.errors import NotFoundError
@@ -161,7 +157,7 @@ class StoreInterface:
     # --- progress and status -----------------------------------------------------------------
 
     def update_progress(self, completion: float, message: str, page_update: bool = False) -> bool:
-        """Record and publish this step's progress (0–100); returns True once recorded."""
+        """Record and publish this step's progress (0 to 100); returns True once recorded."""
         return progress_service.record_progress(self.flow_id, self.step_name, completion, message, page_update)
 
     def get_flow_status(self) -> FlowStatus:
@@ -182,13 +178,21 @@ class StoreInterface:
 
         view = self._view()
         return asset_service.save_asset(
-            self._principal, asset, overwrite=overwrite, asset_id=asset_id,
-            flow_id=self.flow_id, step_name=self.step_name or view.current_step,
+            self._principal,
+            asset,
+            overwrite=overwrite,
+            asset_id=asset_id,
+            flow_id=self.flow_id,
+            step_name=self.step_name or view.current_step,
         )
 
     def get_asset(
-        self, label: str | None = None, type: AssetType | str | None = None, name: str | None = None,  # noqa: A002
-        time_created: str | None = None, asset_id: str | None = None,
+        self,
+        label: str | None = None,
+        type: AssetType | str | None = None,
+        name: str | None = None,
+        time_created: str | None = None,
+        asset_id: str | None = None,
     ) -> Asset | None:
         """The newest asset the user may see that matches, or None.
 
@@ -201,7 +205,10 @@ class StoreInterface:
         )
 
     def get_assets(
-        self, label: str | None = None, type: AssetType | str | None = None, name: str | None = None,  # noqa: A002
+        self,
+        label: str | None = None,
+        type: AssetType | str | None = None,
+        name: str | None = None,
         asset_id: str | None = None,
     ) -> list[Asset]:
         """Every asset version the user may see that matches, newest first (none given: all)."""
@@ -238,8 +245,9 @@ class StoreInterface:
 
     # --- connections -------------------------------------------------------------------------
 
-    def db_to_pandas(self, query: str, conn_name: str, connection_owner: str | None = None, **kwargs: Any
-                     ) -> pd.DataFrame:
+    def db_to_pandas(
+        self, query: str, conn_name: str, connection_owner: str | None = None, **kwargs: Any
+    ) -> pd.DataFrame:
         """Run ``query`` on a stored connection and return the rows as a DataFrame.
 
         ``params={...}`` binds values to ``:name`` placeholders; ``chunksize=`` yields frames;
@@ -249,8 +257,15 @@ class StoreInterface:
 
         return connection_service.db_to_pandas(self._principal, query, conn_name, connection_owner, **kwargs)
 
-    def pandas_to_db(self, _df: pd.DataFrame, table: str, conn_name: str, connection_owner: str | None = None,
-                     if_exists: str = "fail", **kwargs: Any) -> int:
+    def pandas_to_db(
+        self,
+        _df: pd.DataFrame,
+        table: str,
+        conn_name: str,
+        connection_owner: str | None = None,
+        if_exists: str = "fail",
+        **kwargs: Any,
+    ) -> int:
         """Write a DataFrame to ``table`` through a stored connection, whole or not at all.
 
         ``if_exists``: ``'fail'`` | ``'overwrite'`` | ``'append'`` (``'replace'`` = ``'overwrite'``).
@@ -261,6 +276,12 @@ class StoreInterface:
         return connection_service.pandas_to_db(
             self._principal, _df, table, conn_name, connection_owner, if_exists=if_exists, **kwargs
         )
+
+    def get_boto3_s3_client_from_connection_store(self, connection_id: str, connection_owner: str | None = None) -> Any:
+        """A boto3 S3 client built from the stored connection ``connection_id`` (its name; type ``s3``)."""
+        from flowdeck.store import connections as connection_service
+
+        return connection_service.get_boto3_s3_client(self._principal, connection_id, connection_owner)
 
     @staticmethod
     def str_2_connection_type(list_connection_type: list[str]) -> list[ConnectionType]:

@@ -14,13 +14,15 @@ from flowdeck.storage.values import StoredValue
 __all__ = ["find_output", "insert_output", "output_names", "referenced_blob_keys"]
 
 
-def insert_output(
-    conn: Connection, run_id: str, step_name: str, attempt: int, name: str, stored: StoredValue
-) -> None:
+def insert_output(conn: Connection, run_id: str, step_name: str, attempt: int, name: str, stored: StoredValue) -> None:
     """Record a saved value of one step attempt (an earlier save of the name stays as history)."""
     conn.execute(
         sa.insert(outputs).values(
-            run_id=run_id, step_name=step_name, attempt=attempt, name=name, created_at=utcnow(),
+            run_id=run_id,
+            step_name=step_name,
+            attempt=attempt,
+            name=name,
+            created_at=utcnow(),
             **stored.columns(),
         )
     )

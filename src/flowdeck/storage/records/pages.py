@@ -29,7 +29,11 @@ def insert_page(conn: Connection, run_id: str, step_name: str, attempt: int, doc
     version = (current or 0) + 1
     conn.execute(
         sa.insert(pages).values(
-            run_id=run_id, step_name=step_name, attempt=attempt, version=version, document=document,
+            run_id=run_id,
+            step_name=step_name,
+            attempt=attempt,
+            version=version,
+            document=document,
             created_at=utcnow(),
         )
     )
@@ -47,15 +51,33 @@ def latest_page(conn: Connection, run_id: str, step_name: str, attempt: int) -> 
 
 
 def insert_upload(
-    conn: Connection, *, run_id: str, step_name: str, attempt: int, element_id: str, element_title: str,
-    filename: str, file_format: str, sha256: str, stored: StoredValue,
+    conn: Connection,
+    *,
+    run_id: str,
+    step_name: str,
+    attempt: int,
+    element_id: str,
+    element_title: str,
+    filename: str,
+    file_format: str,
+    sha256: str,
+    stored: StoredValue,
 ) -> None:
     """Record an upload whose bytes are stored as a blob."""
     conn.execute(
         sa.insert(uploads).values(
-            run_id=run_id, step_name=step_name, attempt=attempt, element_id=element_id,
-            element_title=element_title, filename=filename, file_format=file_format, size=stored.size,
-            sha256=sha256, blob_key=stored.blob_key, checksum=stored.checksum, created_at=utcnow(),
+            run_id=run_id,
+            step_name=step_name,
+            attempt=attempt,
+            element_id=element_id,
+            element_title=element_title,
+            filename=filename,
+            file_format=file_format,
+            size=stored.size,
+            sha256=sha256,
+            blob_key=stored.blob_key,
+            checksum=stored.checksum,
+            created_at=utcnow(),
         )
     )
 
@@ -76,8 +98,12 @@ def insert_future_element(
     """Record an element to place on a later step's page when it runs."""
     conn.execute(
         sa.insert(future_elements).values(
-            run_id=run_id, source_step=source_step, target_step=target_step, element_id=element_id,
-            document=document, created_at=utcnow(),
+            run_id=run_id,
+            source_step=source_step,
+            target_step=target_step,
+            element_id=element_id,
+            document=document,
+            created_at=utcnow(),
         )
     )
 

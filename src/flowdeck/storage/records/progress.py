@@ -12,14 +12,24 @@ __all__ = ["events_after", "insert_event"]
 
 
 def insert_event(
-    conn: Connection, run_id: str, step_name: str, attempt: int, completion: float, message: str,
+    conn: Connection,
+    run_id: str,
+    step_name: str,
+    attempt: int,
+    completion: float,
+    message: str,
     page_update: bool,
 ) -> int:
     """Record one progress event; returns its id (ids grow with time)."""
     result = conn.execute(
         sa.insert(progress_events).values(
-            run_id=run_id, step_name=step_name, attempt=attempt, completion=completion,
-            message=message, page_update=page_update, created_at=utcnow(),
+            run_id=run_id,
+            step_name=step_name,
+            attempt=attempt,
+            completion=completion,
+            message=message,
+            page_update=page_update,
+            created_at=utcnow(),
         )
     )
     return int(result.inserted_primary_key[0])

@@ -90,9 +90,7 @@ def update_run(conn: Connection, run_id: str, **values: Any) -> None:
 
 def get_steps(conn: Connection, run_id: str) -> list[Row]:
     """The run's steps in flow order."""
-    return conn.execute(
-        sa.select(steps).where(steps.c.run_id == run_id).order_by(steps.c.position)
-    ).all()
+    return conn.execute(sa.select(steps).where(steps.c.run_id == run_id).order_by(steps.c.position)).all()
 
 
 def get_step(conn: Connection, run_id: str, name: str) -> Row | None:
@@ -107,9 +105,7 @@ def update_step(conn: Connection, run_id: str, name: str, **values: Any) -> None
 
 def share_run(conn: Connection, run_id: str, kind: str, principal: str) -> None:
     """Share a run with a user or group (kind ``user`` or ``group``)."""
-    insert_ignoring_duplicate(
-        conn, run_shares, {"run_id": run_id, "principal_kind": kind, "principal": principal}
-    )
+    insert_ignoring_duplicate(conn, run_shares, {"run_id": run_id, "principal_kind": kind, "principal": principal})
 
 
 def run_shared_with(conn: Connection, run_id: str, user: str, user_groups: Sequence[str]) -> bool:
@@ -133,9 +129,7 @@ def list_runs(
         shared = sa.select(run_shares.c.run_id).where(
             sa.or_(
                 sa.and_(run_shares.c.principal_kind == "user", run_shares.c.principal == user),
-                sa.and_(
-                    run_shares.c.principal_kind == "group", run_shares.c.principal.in_(list(user_groups))
-                ),
+                sa.and_(run_shares.c.principal_kind == "group", run_shares.c.principal.in_(list(user_groups))),
             )
         )
         query = query.where(sa.or_(runs.c.owner == user, runs.c.id.in_(shared)))

@@ -54,9 +54,7 @@ def set_groups(conn: Connection, name: str, group_names: list[str]) -> None:
         insert_ignoring_duplicate(conn, groups, {"name": group, "created_at": utcnow()})
     conn.execute(sa.delete(user_groups).where(user_groups.c.user_name == name))
     if group_names:
-        conn.execute(
-            sa.insert(user_groups), [{"user_name": name, "group_name": g} for g in sorted(set(group_names))]
-        )
+        conn.execute(sa.insert(user_groups), [{"user_name": name, "group_name": g} for g in sorted(set(group_names))])
 
 
 def groups_of(conn: Connection, name: str) -> list[str]:

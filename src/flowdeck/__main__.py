@@ -1,0 +1,5 @@
+"""``python -m flowdeck`` runs the command line."""
+
+from flowdeck.cli import main
+
+main()

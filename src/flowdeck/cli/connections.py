@@ -1,0 +1,140 @@
+"""``flowdeck connections``: add, list, test, share, remove and rotate the key of stored connections."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from flowdeck.cli.common import console, parse_value
+
+app = typer.Typer(
+    help="Named database connections (secrets are stored encrypted and never shown).", no_args_is_help=True
+)
+
+User = Annotated[str | None, typer.Option("--user", "-u", help="Who acts (the owner for add/share/remove).")]
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="The connection's name.")],
+    type_: Annotated[
+        str,
+        typer.Option(
+            "--type",
+            "-t",
+            help="postgresql, mysql, mariadb, sqlite, mssql, databricks, snowflake, s3, api or other.",
+        ),
+    ],
+    user: User = None,
+    host: Annotated[str | None, typer.Option(help="Server host.")] = None,
+    port: Annotated[int | None, typer.Option(help="Server port.")] = None,
+    database: Annotated[str | None, typer.Option(help="Database (a file path for sqlite).")] = None,
+    username: Annotated[str | None, typer.Option(help="Login name.")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="KEY=VALUE extra (repeatable).")] = None,
+    secret_stdin: Annotated[bool, typer.Option("--secret-stdin", help="Read the secret from standard input.")] = False,
+    no_secret: Annotated[bool, typer.Option("--no-secret", help="The connection needs no secret.")] = False,
+) -> None:
+    """Store a connection; the secret is read from stdin or a hidden prompt, never from the command line."""
+    from flowdeck.store.connections import add_connection
+
+    params = {}
+    for item in param or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"--param takes KEY=VALUE, got {item!r}")
+        params[key] = parse_value(value)
+    secret = None
+    if secret_stdin:
+        secret = sys.stdin.readline().rstrip("\r\n")
+    elif not no_secret:
+        secret = typer.prompt("Secret", hide_input=True, default="", show_default=False) or None
+    info = add_connection(
+        name,
+        type_,
+        owner=user,
+        host=host,
+        port=port,
+        database=database,
+        username=username,
+        password=secret,
+        **params,
+    )
+    console.print(f"added connection [bold]{info.name}[/] ({info.type.value}) for {info.owner}")
+
+
+@app.command("list")
+def list_(user: User = None) -> None:
+    """List the connections a user may use (no secrets)."""
+    from flowdeck.store.connections import list_connections
+
+    table = Table("name", "owner", "type", "host", "port", "database", "username", "secret", "shared with")
+    for info in list_connections(user):
+        table.add_row(
+            info.name,
+            info.owner,
+            info.type.value,
+            info.host or "",
+            str(info.port or ""),
+            info.database or "",
+            info.username or "",
+            "stored" if info.has_secret else "-",
+            ", ".join(info.shared_with),
+        )
+    console.print(table)
+
+
+@app.command("test")
+def test(
+    name: Annotated[str, typer.Argument(help="The connection's name.")],
+    user: User = None,
+    owner: Annotated[str | None, typer.Option(help="The connection's owner, if not the user.")] = None,
+) -> None:
+    """Connect and report the server's version."""
+    from flowdeck.store.connections import test_connection
+
+    console.print(f"connection [bold]{name}[/] works: {test_connection(name, user, owner)}")
+
+
+@app.command("share")
+def share(
+    name: Annotated[str, typer.Argument(help="The connection's name.")],
+    user: User = None,
+    with_user: Annotated[list[str] | None, typer.Option("--with-user", help="A user to share with.")] = None,
+    with_group: Annotated[list[str] | None, typer.Option("--with-group", help="A group to share with.")] = None,
+) -> None:
+    """Let other users or groups use a connection."""
+    from flowdeck.store.connections import share_connection
+
+    info = share_connection(name, owner=user, users=with_user or [], groups=with_group or [])
+    console.print(f"connection [bold]{info.name}[/] is shared with {', '.join(info.shared_with) or 'nobody'}")
+
+
+@app.command("remove")
+def remove(name: Annotated[str, typer.Argument(help="The connection's name.")], user: User = None) -> None:
+    """Delete a connection."""
+    from flowdeck.store.connections import remove_connection
+
+    remove_connection(name, owner=user)
+    console.print(f"removed connection [bold]{name}[/]")
+
+
+@app.command("rotate-key")
+def rotate_key_command() -> None:
+    """Make a new deployment key the newest and re-encrypt every stored secret with it."""
+    from flowdeck.store.connections import rotate_key
+
+    result = rotate_key()
+    console.print(f"re-encrypted {result.reencrypted} secrets under a new key")
+    if result.key_file is not None:
+        console.print(f"the keys are in {result.key_file} (newest first; the old key stays for older values)")
+    else:
+        console.print("FLOWDECK_SECRET_KEY comes from the environment: set it to the new key list now:")
+        typer.echo(result.secret_key_setting)
+
+
+def register(root: typer.Typer) -> None:
+    """Add ``connections`` to the root app."""
+    root.add_typer(app, name="connections")
