@@ -8,10 +8,10 @@ import uuid
 
 import pandas as pd
 import pytest
-import sample_flows
 from pandas.testing import assert_frame_equal
 
 import flowdeck
+import sample_flows
 from flowdeck import StoreInterface
 from flowdeck.errors import AccessError, NotFoundError, ValidationError
 
@@ -75,7 +75,11 @@ def test_list_fixture_data_on_the_embedded_default(embedded):
     (root / "sales" / "2024.csv").write_text("a\n1\n")
     (root / "sales" / "2023.csv").write_text("a\n1\n")
     (root / "other.txt").write_text("x")
-    assert StoreInterface.list_fixture_data() == ["fixture/other.txt", "fixture/sales/2023.csv", "fixture/sales/2024.csv"]
+    assert StoreInterface.list_fixture_data() == [
+        "fixture/other.txt",
+        "fixture/sales/2023.csv",
+        "fixture/sales/2024.csv",
+    ]
     assert StoreInterface.list_fixture_data("sales") == ["fixture/sales/2023.csv", "fixture/sales/2024.csv"]
     with pytest.raises(ValidationError, match=r"\.\."):
         StoreInterface.list_fixture_data("../secrets")

@@ -33,7 +33,7 @@ def parse_value(text: str) -> Any:
 def run_cli(app: typer.Typer) -> int:
     """Run the app, turning flowdeck's own errors into one readable line and exit code 1."""
     try:
-        app(standalone_mode=False)
+        result = app(standalone_mode=False)
     except FlowdeckError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return 1
@@ -49,4 +49,5 @@ def run_cli(app: typer.Typer) -> int:
             exc.show()
             return exc.exit_code
         raise
-    return 0
+    # Without standalone mode click returns the code of a typer.Exit instead of raising it.
+    return result if isinstance(result, int) else 0

@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 _engines = external_sql.EngineCache()
+on_configure(lambda _settings: _engines.dispose_all())
 _READ_OPTIONS = {"params", "chunksize", "index_col", "parse_dates", "dtype", "http_path"}
 _WRITE_OPTIONS = {"index", "chunksize", "dtype", "schema", "http_path"}
 

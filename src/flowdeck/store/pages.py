@@ -285,10 +285,7 @@ def get_element_value(view: RunView, step_name: str, title: str, quiet: bool = F
             row = output_records.find_output(conn, view.id, element.title, [(step_name, max(step.attempt, 1))])
         if row is not None:
             return storage.values.get(row)
-        value = _parsed_upload(view, step_name, element)
-        if value is None and not quiet:
-            raise NotFoundError(f"nothing was uploaded to {title!r} in step {step_name!r}")
-        return value
+        return _parsed_upload(view, step_name, element)  # None while nothing was uploaded
     if not isinstance(element, _elements().InputElement):
         raise ValidationError(f"element {title!r} of step {step_name!r} is not an input element and has no value")
     return element.typed_value()

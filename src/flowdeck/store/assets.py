@@ -1,0 +1,640 @@
+"""The asset catalogue: versions, lineage, sharing and access checks.
+
+A lineage is (owner, label, type, name); every save is a new version with its own id unless it
+overwrites one in place. Visibility: the owner, the users and groups the lineage is shared with,
+and admins; to anyone else an asset does not exist (the same ``NotFoundError`` as for an unknown
+id). Only the owner or an admin may overwrite, delete or share.
+
+Objects are stored as follows: DataFrames and other plain values through the value store (Arrow for
+frames, signed pickle for arbitrary objects); scikit-learn estimators as skops files, loaded with
+the list of types trusted at save time, which is kept in the version's metadata together with an
+HMAC over the bytes and that list (so neither can be swapped without the deployment's key).
+Listing reads catalogue columns only; an object is read on its first use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import re
+import sys
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Connection, Row
+
+from flowdeck.assets.asset import Asset, _check_label, asset_class_name
+from flowdeck.assets.types import AssetType
+from flowdeck.auth.keys import signing_keys
+from flowdeck.auth.users import Principal, resolve_principal
+from flowdeck.errors import AccessError, IntegrityError, NotFoundError, ValidationError
+from flowdeck.storage.deployment import Storage, get_storage
+from flowdeck.storage.records import assets as records
+from flowdeck.storage.records import users as user_records
+from flowdeck.storage.records._util import as_utc, utcnow
+from flowdeck.storage.values import StoredValue
+
+__all__ = [
+    "AssetDetails",
+    "delete_asset",
+    "describe_asset",
+    "export_asset",
+    "get_asset",
+    "get_asset_by_id",
+    "get_assets",
+    "list_assets",
+    "save_asset",
+    "share_asset",
+    "unshare_asset",
+]
+
+try:  # orjson parses catalogue metadata several times faster; the stdlib reads the same JSON.
+    from orjson import loads as _json_loads
+except ImportError:  # pragma: no cover - depends on the environment
+    from json import loads as _json_loads
+
+SKOPS_CODEC = "skops"
+_SKOPS_PURPOSE = "asset-skops-signing"
+_TYPES = {member.value: member for member in AssetType}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _viewer(who: Principal) -> records.Viewer:
+    return records.Viewer(who.name, tuple(who.groups), who.is_admin)
+
+
+def _type_value(value: AssetType | str | None) -> str | None:
+    return None if value is None else AssetType.parse(value).value
+
+
+def _check_id(asset_id: object) -> str:
+    if not isinstance(asset_id, str) or not asset_id:
+        raise NotFoundError(f"no asset {asset_id!r}: an asset id is the string save_asset() returned")
+    return asset_id
+
+
+def _not_found(asset_id: str, who: Principal) -> NotFoundError:
+    # The same words whether the id is unknown or only invisible: existence must not leak.
+    return NotFoundError(
+        f"no asset {asset_id!r} visible to user {who.name!r}; check the id, or ask its owner to share it"
+    )
+
+
+def _require_manager(row: Row, who: Principal, action: str) -> None:
+    if not (who.is_admin or row.owner == who.name):
+        raise AccessError(
+            f"user {who.name!r} may not {action} asset {row.id!r} ({row.label!r}, version {row.version}): "
+            f"only its owner {row.owner!r} or an admin may"
+        )
+
+
+def _visible_row(conn: Connection, asset_id: str, who: Principal) -> Row:
+    rows = records.search(conn, _viewer(who), asset_id=_check_id(asset_id), limit=1)
+    if not rows:
+        raise _not_found(asset_id, who)
+    return rows[0]
+
+
+def _names(values: str | Iterable[str] | None, what: str) -> list[str]:
+    if values is None:
+        return []
+    items = [values] if isinstance(values, str) else list(values)
+    for item in items:
+        if not isinstance(item, str) or not item.strip():
+            raise ValidationError(f"a {what} name must be a non-empty string, got {item!r}")
+    return items
+
+
+# --------------------------------------------------------------------------- objects
+
+
+class _ObjectRef:
+    """Where a saved version's object is: enough to load it, or to save it again unread."""
+
+    __slots__ = ("asset_id", "blob_key", "checksum", "codec", "info", "label", "size", "version")
+    inline_data = None  # the bytes of an inline object are read from its row when needed
+
+    def __init__(
+        self,
+        asset_id: str,
+        label: str,
+        version: int,
+        codec: str,
+        size: int,
+        blob_key: str | None,
+        checksum: str | None,
+        info: dict[str, Any],
+    ) -> None:
+        self.asset_id, self.label, self.version = asset_id, label, version
+        self.codec, self.size, self.blob_key, self.checksum, self.info = codec, size, blob_key, checksum, info
+
+    def __call__(self) -> Any:
+        return _load_object(get_storage(), self)
+
+
+def _type_name(obj: Any) -> str:
+    kind = type(obj)
+    return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+
+
+def _is_sklearn_estimator(obj: Any) -> bool:
+    if type(obj).__module__.startswith("sklearn."):
+        return True
+    base = sys.modules.get("sklearn.base")
+    return base is not None and isinstance(obj, base.BaseEstimator)
+
+
+def _skops_mac(key: bytes, data: Any, trusted: Sequence[str]) -> str:
+    digest = hashlib.sha256(data).digest()
+    return hmac.new(key, digest + json.dumps(sorted(trusted)).encode(), hashlib.sha256).hexdigest()
+
+
+def _encode_skops(storage: Storage, obj: Any) -> tuple[StoredValue, dict[str, Any]] | None:
+    """The estimator as a skops file, or None when skops cannot round-trip it (then pickle is used)."""
+    try:
+        import skops.io as sio
+    except ImportError:  # pragma: no cover - the ml extra is not installed
+        return None
+    try:
+        data = sio.dumps(obj)
+        trusted = sorted(sio.get_untrusted_types(data=data))
+        sio.loads(data, trusted=trusted)
+    except Exception:  # skops refuses many custom objects; signed pickle holds them instead
+        return None
+    key = signing_keys(storage.settings, _SKOPS_PURPOSE)[0]
+    stored = replace(storage.values.put_bytes(data), codec=SKOPS_CODEC)
+    return stored, {"format": SKOPS_CODEC, "trusted": trusted, "mac": _skops_mac(key, data, trusted)}
+
+
+def _store_object(storage: Storage, obj: Any) -> tuple[StoredValue, dict[str, Any]]:
+    """Store ``obj`` (blob durable before return) and describe how to load it again."""
+    if _is_sklearn_estimator(obj):
+        encoded = _encode_skops(storage, obj)
+        if encoded is not None:
+            stored, info = encoded
+            return stored, {**info, "python_type": _type_name(obj)}
+    try:
+        stored = storage.values.put(obj)
+    except ValidationError as exc:
+        raise ValidationError(f"cannot save the asset's object: {exc}") from exc
+    return stored, {"format": "value", "python_type": _type_name(obj)}
+
+
+def _load_object(storage: Storage, ref: _ObjectRef) -> Any:
+    if ref.blob_key is None:
+        with storage.db.read() as conn:
+            data_row = records.object_data(conn, ref.asset_id)
+        if data_row is None:
+            raise NotFoundError(f"asset {ref.asset_id!r} ({ref.label!r}) was deleted; its object is gone")
+    else:
+        data_row = ref
+    try:
+        if data_row.codec == SKOPS_CODEC:
+            return _load_skops(storage, storage.values.raw(data_row), ref.info)
+        return storage.values.get(data_row)
+    except IntegrityError as exc:
+        raise IntegrityError(
+            f"asset {ref.asset_id!r} ({ref.label!r}, version {ref.version}) cannot be loaded: {exc}"
+        ) from exc
+
+
+def _load_skops(storage: Storage, data: Any, info: dict[str, Any]) -> Any:
+    import skops.io as sio
+
+    trusted = list(info.get("trusted", []))
+    mac = str(info.get("mac", ""))
+    keys = signing_keys(storage.settings, _SKOPS_PURPOSE)
+    if not any(hmac.compare_digest(mac, _skops_mac(key, data, trusted)) for key in keys):
+        raise IntegrityError(
+            "the skops file's signature does not match this deployment's key; refusing to load it. It was "
+            "altered, or saved by a deployment with another secret key (keep the old key in "
+            "FLOWDECK_SECRET_KEY after a rotation)"
+        )
+    try:
+        return sio.loads(bytes(data), trusted=trusted)
+    except Exception as exc:
+        raise IntegrityError(f"the skops file does not load with the types trusted when it was saved: {exc}") from exc
+
+
+def _json_default(value: Any) -> Any:
+    item = getattr(value, "item", None)  # numpy scalars
+    if callable(item) and type(value).__module__ == "numpy":
+        return item()
+    raise TypeError(f"{_type_name(value)} is not JSON serialisable")
+
+
+def _metadata_json(asset: Asset, info: dict[str, Any]) -> str:
+    metadata = asset.metadata
+    if not isinstance(metadata, dict):
+        raise ValidationError(f"asset {asset.label!r}: metadata must be a dict, got {_type_name(metadata)}")
+    for key, value in metadata.items():
+        if not isinstance(key, str):
+            raise ValidationError(f"asset {asset.label!r}: metadata keys must be strings, got {key!r}")
+        try:
+            json.dumps(value, default=_json_default)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(
+                f"asset {asset.label!r}: metadata {key!r} cannot be stored as JSON ({exc}); keep metadata to "
+                "strings, numbers, booleans, lists and dicts and put objects in the asset itself"
+            ) from None
+    document = {"metadata": metadata, "extra": list(asset._extra), "object": info}
+    return json.dumps(document, default=_json_default)
+
+
+def _to_asset(row: Row) -> Asset:
+    # Unpacked by position (the order of records.CATALOGUE_COLUMNS): much cheaper than attribute access
+    # when a listing builds thousands of assets.
+    (
+        asset_id,
+        _lineage_id,
+        version,
+        asset_class,
+        description,
+        metadata_json,
+        codec,
+        size,
+        blob_key,
+        checksum,
+        flow_id,
+        step_name,
+        _created_by,
+        time_created,
+        time_updated,
+        owner,
+        label,
+        asset_type,
+        name,
+    ) = row
+    document = _json_loads(metadata_json)
+    info = document.get("object") or {}
+    ref = _ObjectRef(asset_id, label, version, codec, size, blob_key, checksum, info)
+    return Asset.restore(
+        asset_class,
+        id=asset_id,
+        label=label,
+        type=_TYPES.get(asset_type) or AssetType.parse(asset_type),
+        name=name or None,
+        description=description,
+        version=version,
+        metadata=document.get("metadata") or {},
+        extra=document.get("extra") or [],
+        owner=owner,
+        flow_id=flow_id,
+        step_name=step_name,
+        time_created=as_utc(time_created),
+        time_updated=as_utc(time_updated),
+        loader=ref,
+        source=ref,
+    )
+
+
+# --------------------------------------------------------------------------- saving
+
+
+def save_asset(
+    who: Principal,
+    asset: Asset,
+    *,
+    overwrite: bool = False,
+    asset_id: str | None = None,
+    flow_id: str | None = None,
+    step_name: str | None = None,
+) -> str:
+    """Save ``asset`` for ``who`` and return the id of the version written.
+
+    A new save of the caller's (label, type, name) is the next version of that lineage.
+    ``overwrite=True`` replaces the caller's newest version of it in place (same id and number,
+    ``time_created`` kept); ``asset_id`` overwrites exactly that version (``NotFoundError`` when the
+    caller may not see it, ``AccessError`` when it is only shared with them). ``asset`` is updated
+    with its id, version, owner, run, step and times.
+    """
+    if not isinstance(asset, Asset):
+        raise ValidationError(
+            f"save_asset() takes an Asset (Asset, Dataset, Model, Explainer, Schema), got {_type_name(asset)}"
+        )
+    label = _check_label(asset.label)
+    asset_type = AssetType.parse(asset.type).value
+    name = asset.name or ""
+    if not isinstance(name, str):
+        raise ValidationError(f"asset {label!r}: a name must be a string or None, got {name!r}")
+    if asset_id is not None:
+        _check_id(asset_id)
+    storage = get_storage()
+    _metadata_json(asset, {})  # refuse bad metadata before any bytes are written
+    source = asset._source
+    if not asset.is_loaded and isinstance(source, _ObjectRef):
+        # The object was never read: the new row refers to the same stored bytes.
+        stored, info = _stored_of(storage, source), source.info
+    else:
+        stored, info = _store_object(storage, asset.object)
+    metadata_json = _metadata_json(asset, info)
+    content = {
+        "asset_class": asset_class_name(asset),
+        "description": asset.description,
+        "metadata_json": metadata_json,
+        "stored": stored,
+        "flow_id": flow_id,
+        "step_name": step_name,
+        "created_by": who.name,
+        "now": utcnow(),
+    }
+    with storage.db.write() as conn:
+        user_records.ensure_user(conn, who.name)
+        if asset_id is not None:
+            target = _visible_row(conn, asset_id, who)
+            _require_manager(target, who, "overwrite")
+            if (target.label, target.asset_type, target.name) != (label, asset_type, name):
+                raise ValidationError(
+                    f"asset {asset_id!r} is ({target.label!r}, {target.asset_type}, name "
+                    f"{target.name or None!r}); it cannot be overwritten with ({label!r}, {asset_type}, name "
+                    f"{name or None!r}). Save without asset_id= to start or extend that lineage"
+                )
+            records.update_version(conn, asset_id, **content)
+            written = asset_id
+        else:
+            lineage_id = records.ensure_lineage(conn, uuid.uuid4().hex, who.name, label, asset_type, name)
+            records.lock_lineage(conn, lineage_id)
+            newest = records.newest_version_id(conn, lineage_id) if overwrite else None
+            if newest is not None:
+                records.update_version(conn, newest, **content)
+                written = newest
+            else:
+                written = uuid.uuid4().hex
+                version = records.next_version(conn, lineage_id)
+                records.insert_version(conn, written, lineage_id, version, **content)
+        row = records.get_version(conn, written)
+    saved = _to_asset(row)
+    asset.id, asset.version, asset.owner = saved.id, saved.version, saved.owner
+    asset.flow_id, asset.step_name = saved.flow_id, saved.step_name
+    asset.time_created, asset.time_updated = saved.time_created, saved.time_updated
+    asset._source = saved._source
+    return written
+
+
+def _stored_of(storage: Storage, ref: _ObjectRef) -> StoredValue:
+    inline = None
+    if ref.blob_key is None:
+        with storage.db.read() as conn:
+            data_row = records.object_data(conn, ref.asset_id)
+        if data_row is None:
+            raise NotFoundError(
+                f"asset {ref.asset_id!r} ({ref.label!r}) was deleted before its object was read; "
+                "set asset.object before saving it again"
+            )
+        inline = data_row.inline_data
+    return StoredValue(ref.codec, ref.size, inline, ref.blob_key, ref.checksum)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def get_asset_by_id(who: Principal, asset_id: str) -> Asset:
+    """Exactly the version with ``asset_id``; ``NotFoundError`` when it does not exist or ``who`` may not see it."""
+    with get_storage().db.read() as conn:
+        return _to_asset(_visible_row(conn, asset_id, who))
+
+
+def get_assets(
+    who: Principal,
+    *,
+    label: str | None = None,
+    type: AssetType | str | None = None,
+    name: str | None = None,
+    asset_id: str | None = None,
+) -> list[Asset]:
+    """Every version ``who`` may see that matches all criteria given, newest first (none given: all)."""
+    return _search(who, label=label, type=type, name=name, asset_id=asset_id)
+
+
+def get_asset(
+    who: Principal,
+    *,
+    label: str | None = None,
+    type: AssetType | str | None = None,
+    name: str | None = None,
+    time_created: str | dt.datetime | None = None,
+    asset_id: str | None = None,
+) -> Asset | None:
+    """The newest version ``who`` may see that matches, or None.
+
+    ``ValidationError`` (a ``ValueError``) when label and type are both None and no asset_id is
+    given. ``time_created`` (a datetime or an ISO string) matches the version created at that time,
+    to the precision given (``"2024-05-01"`` matches that day, a full timestamp that instant).
+    """
+    if label is None and type is None and asset_id is None:
+        raise ValidationError("get_asset() needs label=, type= or asset_id=; use get_assets() to list every asset")
+    window = _created_window(time_created) if time_created is not None else (None, None)
+    found = _search(who, label=label, type=type, name=name, asset_id=asset_id, window=window, limit=1)
+    return found[0] if found else None
+
+
+def _search(
+    who: Principal,
+    *,
+    label: str | None,
+    type: AssetType | str | None,
+    name: str | None,
+    asset_id: str | None,
+    window: tuple[dt.datetime | None, dt.datetime | None] = (None, None),
+    limit: int | None = None,
+) -> list[Asset]:
+    for what, value in (("label", label), ("name", name), ("asset_id", asset_id)):
+        if value is not None and not isinstance(value, str):
+            raise ValidationError(f"asset {what} must be a string or None, got {value!r}")
+    with get_storage().db.read() as conn:
+        rows = records.search(
+            conn,
+            _viewer(who),
+            label=label,
+            asset_type=_type_value(type),
+            name=name,
+            asset_id=asset_id,
+            created_from=window[0],
+            created_before=window[1],
+            limit=limit,
+        )
+    return [_to_asset(row) for row in rows]
+
+
+_TIME_PART = re.compile(r"^(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?(?:[.,](\d+))?")
+
+
+def _created_window(value: str | dt.datetime | dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of the creation times ``value`` designates, in UTC."""
+    if isinstance(value, dt.datetime):
+        start = as_utc(value)
+        return start, start + dt.timedelta(microseconds=1)
+    if isinstance(value, dt.date):
+        start = dt.datetime.combine(value, dt.time(), tzinfo=dt.UTC)
+        return start, start + dt.timedelta(days=1)
+    if not isinstance(value, str):
+        raise ValidationError(f"time_created must be an ISO date-time string or a datetime, got {value!r}")
+    text = value.strip()
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(
+            f"time_created {value!r} is not an ISO 8601 date-time (e.g. '2024-05-01T10:30:00+00:00')"
+        ) from None
+    start = as_utc(parsed)
+    time_text = re.split(r"[T ]", text, maxsplit=1)[1] if re.search(r"\d[T ]\d", text) else ""
+    match = _TIME_PART.match(time_text)
+    if not match:
+        step = dt.timedelta(days=1)
+    elif match.group(4):
+        step = dt.timedelta(microseconds=10 ** max(0, 6 - len(match.group(4))))
+    elif match.group(3):
+        step = dt.timedelta(seconds=1)
+    elif match.group(2):
+        step = dt.timedelta(minutes=1)
+    else:
+        step = dt.timedelta(hours=1)
+    return start, start + step
+
+
+# --------------------------------------------------------------------------- managing
+
+
+def _principal(user: str | Principal | None) -> Principal:
+    return user if isinstance(user, Principal) else resolve_principal(user)
+
+
+def share_asset(
+    asset_id: str,
+    owner: str | None = None,
+    users: str | Iterable[str] | None = None,
+    groups: str | Iterable[str] | None = None,
+) -> None:
+    """Let ``users`` and members of ``groups`` see every version of the asset's lineage.
+
+    ``owner`` is who shares: the lineage's owner or an admin (a user it is only shared with gets
+    ``AccessError``; one who cannot see it, ``NotFoundError``).
+    """
+    who = _principal(owner)
+    user_names, group_names = _names(users, "user"), _names(groups, "group")
+    with get_storage().db.write() as conn:
+        row = _visible_row(conn, asset_id, who)
+        _require_manager(row, who, "share")
+        for name in user_names:
+            user_records.ensure_user(conn, name)
+            records.share_lineage(conn, row.lineage_id, "user", name)
+        for group in group_names:
+            records.share_lineage(conn, row.lineage_id, "group", group)
+
+
+def unshare_asset(
+    asset_id: str,
+    owner: str | None = None,
+    users: str | Iterable[str] | None = None,
+    groups: str | Iterable[str] | None = None,
+) -> None:
+    """Stop sharing the asset's lineage with ``users`` and ``groups`` (owner or admin only)."""
+    who = _principal(owner)
+    user_names, group_names = _names(users, "user"), _names(groups, "group")
+    with get_storage().db.write() as conn:
+        row = _visible_row(conn, asset_id, who)
+        _require_manager(row, who, "unshare")
+        for name in user_names:
+            records.unshare_lineage(conn, row.lineage_id, "user", name)
+        for group in group_names:
+            records.unshare_lineage(conn, row.lineage_id, "group", group)
+
+
+def delete_asset(asset_id: str, user: str | None = None, all_versions: bool = False) -> int:
+    """Delete one version (or, with ``all_versions``, its whole lineage); returns how many versions went.
+
+    Only the owner or an admin may delete. A lineage whose last version goes is removed with its
+    shares. Stored bytes stay until ``flowdeck gc`` finds nothing else refers to them.
+    """
+    who = _principal(user)
+    with get_storage().db.write() as conn:
+        row = _visible_row(conn, asset_id, who)
+        _require_manager(row, who, "delete")
+        versions = records.lineage_versions(conn, row.lineage_id)
+        if all_versions or len(versions) == 1:
+            records.delete_lineage(conn, row.lineage_id)
+            return len(versions)
+        records.delete_version(conn, row.id)
+        return 1
+
+
+def list_assets(
+    user: str | None = None,
+    label: str | None = None,
+    type: AssetType | str | None = None,
+    name: str | None = None,
+) -> list[Asset]:
+    """The versions ``user`` may see that match, newest first."""
+    return get_assets(_principal(user), label=label, type=type, name=name)
+
+
+@dataclass(frozen=True)
+class AssetDetails:
+    """One version with its lineage: every version (newest first), shares, and how the object is stored."""
+
+    asset: Asset
+    versions: list[Asset]
+    shares: list[tuple[str, str]] | None
+    storage_format: str
+    python_type: str | None
+    size: int
+    created_by: str
+
+
+def describe_asset(asset_id: str, user: str | None = None) -> AssetDetails:
+    """The version ``asset_id`` with its lineage's versions; shares only for its owner or an admin."""
+    who = _principal(user)
+    with get_storage().db.read() as conn:
+        row = _visible_row(conn, asset_id, who)
+        versions = [_to_asset(r) for r in records.lineage_versions(conn, row.lineage_id)]
+        manager = who.is_admin or row.owner == who.name
+        shares = records.lineage_shares(conn, row.lineage_id) if manager else None
+    asset = _to_asset(row)
+    info = asset._source.info if isinstance(asset._source, _ObjectRef) else {}
+    return AssetDetails(asset, versions, shares, row.codec, info.get("python_type"), int(row.size), row.created_by)
+
+
+_FRAME_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
+
+
+def export_asset(asset_id: str, path: str | Path, user: str | None = None) -> str:
+    """Write the asset's object to ``path`` and return the format written.
+
+    A DataFrame (or Series) goes to Parquet or CSV by the path's suffix; anything else is written
+    as its stored bytes (raw bytes as they are, Arrow IPC for a frame with another suffix, the skops
+    file of an estimator, the signed pickle otherwise). Nothing is unpickled.
+    """
+    who = _principal(user)
+    target = Path(path)
+    storage = get_storage()
+    with storage.db.read() as conn:
+        row = _visible_row(conn, asset_id, who)
+        data_row = records.object_data(conn, row.id)
+    if data_row is None:
+        raise _not_found(asset_id, who)
+    kind = _FRAME_SUFFIXES.get(target.suffix.lower())
+    try:
+        if kind is not None and data_row.codec in ("arrow", "arrow-series"):
+            value = storage.values.get(data_row)
+            frame = value.to_frame() if data_row.codec == "arrow-series" else value
+            if kind == "parquet":
+                frame.to_parquet(target)
+            else:
+                import pandas as pd
+
+                frame.to_csv(target, index=not isinstance(frame.index, pd.RangeIndex))
+            return kind
+        raw = storage.values.raw(data_row)
+    except IntegrityError as exc:
+        raise IntegrityError(
+            f"asset {asset_id!r} ({row.label!r}, version {row.version}) cannot be exported: {exc}"
+        ) from exc
+    target.write_bytes(bytes(raw))
+    return data_row.codec
