@@ -18,7 +18,7 @@ import pandas as pd
 
 from flowdeck.auth.secrets import SecretBox, new_key
 from flowdeck.auth.users import Principal, resolve_principal
-from flowdeck.config import reconfigure, secret_keys
+from flowdeck.config import on_configure, reconfigure, secret_keys
 from flowdeck.errors import AccessError, AlreadyExistsError, NotFoundError, ValidationError
 from flowdeck.storage import external_sql
 from flowdeck.storage.connection_urls import SQL_CONNECTION_TYPES, ConnectionSpec, ConnectionType
