@@ -35,11 +35,11 @@ def save_output(run_id: str, step_name: str | None, value: Any, name: str) -> No
             run = run_records.get_run(conn, run_id)
             step_name = run.current_step if run is not None else None
             if step_name is None:
-                raise StepStateError(f"run {run_id!r} has no current step; pass step_name= to save to a specific step")
-        step = run_records.get_step(conn, run_id, step_name)
-        if step is None:
+                raise StepStateError(
+                    f"run {run_id!r} has no current step; pass step_name= to save to a specific step"
+                )
+        if not output_records.insert_output(conn, run_id, step_name, name, stored):
             raise NotFoundError(f"run {run_id!r} has no step {step_name!r}")
-        output_records.insert_output(conn, run_id, step_name, max(step.attempt, 1), name, stored)
 
 
 def _candidates(view: RunView, step_name: str | None, reader_step: str | None) -> list[tuple[str, int]]:

@@ -8,24 +8,40 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from flowdeck.storage.records._util import utcnow
-from flowdeck.storage.schema import assets, outputs, uploads
+from flowdeck.storage.schema import assets, outputs, steps, uploads
 from flowdeck.storage.values import StoredValue
 
 __all__ = ["find_output", "insert_output", "output_names", "referenced_blob_keys"]
 
 
-def insert_output(conn: Connection, run_id: str, step_name: str, attempt: int, name: str, stored: StoredValue) -> None:
-    """Record a saved value of one step attempt (an earlier save of the name stays as history)."""
-    conn.execute(
-        sa.insert(outputs).values(
-            run_id=run_id,
-            step_name=step_name,
-            attempt=attempt,
-            name=name,
-            created_at=utcnow(),
-            **stored.columns(),
-        )
+# Built once: saving is on the hot path, and constructing a statement costs more than running it.
+_INSERT_FOR_STEP = sa.insert(outputs).from_select(
+    ["run_id", "step_name", "attempt", "name", "codec", "size", "inline_data", "blob_key", "checksum", "created_at"],
+    sa.select(
+        steps.c.run_id,
+        steps.c.name,
+        sa.case((steps.c.attempt < 1, 1), else_=steps.c.attempt),
+        sa.bindparam("name", type_=sa.String),
+        sa.bindparam("codec", type_=sa.String),
+        sa.bindparam("size", type_=sa.BigInteger),
+        sa.bindparam("inline_data", type_=sa.LargeBinary),
+        sa.bindparam("blob_key", type_=sa.String),
+        sa.bindparam("checksum", type_=sa.String),
+        sa.bindparam("created_at", type_=sa.DateTime(timezone=True)),
+    ).where(steps.c.run_id == sa.bindparam("run_id"), steps.c.name == sa.bindparam("step_name")),
+)
+
+
+def insert_output(conn: Connection, run_id: str, step_name: str, name: str, stored: StoredValue) -> bool:
+    """Record a saved value of the step's current attempt (earlier saves of the name stay as history).
+
+    Returns False when the run has no such step. One statement: the attempt is read in the insert.
+    """
+    result = conn.execute(
+        _INSERT_FOR_STEP,
+        {"run_id": run_id, "step_name": step_name, "name": name, "created_at": utcnow(), **stored.columns()},
     )
+    return result.rowcount == 1
 
 
 def find_output(conn: Connection, run_id: str, name: str, candidates: Sequence[tuple[str, int]]) -> Row | None:

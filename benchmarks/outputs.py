@@ -1,0 +1,150 @@
+"""End-to-end output benchmark: ``save_output`` / ``get_input`` against the fastest bare baselines.
+
+Run ``python benchmarks/outputs.py [--rows 2000000] [--repeats 5] [--small 2000]``.
+
+Everything is measured in the same run on the embedded default (SQLite + local files, a fresh
+temporary FLOWDECK_HOME), alternating flowdeck and baseline, and the ratio flowdeck/baseline is
+printed:
+
+- big save: ``StoreInterface.save_output`` of an N-row frame (int, float, category, string and
+  datetime columns) against ``pyarrow.feather.write_feather(df, path, compression="uncompressed",
+  chunksize=len(df))`` + fsync of the file (best of ``--repeats``; each save changes one cell so
+  that content addressing cannot skip the write);
+- big load: ``StoreInterface.get_input`` of it against ``feather.read_feather`` of that file;
+- small save: ``save_output`` of a 100-key dict against one bare ``sqlite3`` row insert + commit in
+  WAL mode with sqlite3's default ``synchronous=FULL``, the durability flowdeck itself uses (median
+  of ``--small`` calls each); the figure against ``synchronous=NORMAL`` (durable against a crashed
+  process but not a power cut) is printed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.feather as feather
+
+sys.path.insert(0, str(Path(__file__).parent))
+from outputs_storage import make_frame  # noqa: E402
+
+import flowdeck  # noqa: E402
+from flowdeck import Flow, Step, StoreInterface  # noqa: E402
+
+TARGETS = {"big save": 1.25, "big load": 1.10, "small save": 3.0}
+
+
+def best(fn: Callable[[], object], repeats: int, before: Callable[[], object] | None = None) -> float:
+    """Fastest of ``repeats`` timed calls (``before`` runs untimed ahead of each)."""
+    times = []
+    for _ in range(repeats):
+        if before:
+            before()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def median_per_call(fn: Callable[[int], object], calls: int) -> float:
+    """Median seconds of one call over ``calls`` calls."""
+    times = []
+    for i in range(calls):
+        start = time.perf_counter()
+        fn(i)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--small", type=int, default=2000, help="calls for the small-save figure")
+    args = parser.parse_args()
+
+    home = Path(tempfile.mkdtemp(prefix="flowdeck-bench-"))
+    flowdeck.configure(home=str(home), database_url=None, blob_url=None)
+    flow = Flow(name="bench").chain([Step(title="only")])
+    run = flowdeck.start(flow, user="bench")
+    store = StoreInterface(run.flow_id, user="bench", step_name="only")
+
+    frame = make_frame(args.rows)
+    size_mb = pa.Table.from_pandas(frame).nbytes / 1e6
+    feather_path = home / "baseline.feather"
+    counter = {"n": 0}
+
+    def vary() -> None:
+        counter["n"] += 1
+        frame.iat[0, 0] = counter["n"]  # new content: the save cannot be skipped as a duplicate
+
+    def bare_save() -> None:
+        feather.write_feather(frame, feather_path, compression="uncompressed", chunksize=len(frame))
+        fd = os.open(feather_path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    # warm both paths once
+    store.save_output(frame, "big")
+    bare_save()
+    store.get_input("big", step_name="only")
+    feather.read_feather(feather_path)
+
+    results: dict[str, tuple[float, float]] = {}
+    ours_save = base_save = float("inf")
+    ours_load = base_load = float("inf")
+    for _ in range(args.repeats):  # alternate so that machine noise hits both sides alike
+        ours_save = min(ours_save, best(lambda: store.save_output(frame, "big"), 1, vary))
+        base_save = min(base_save, best(bare_save, 1, vary))
+        ours_load = min(ours_load, best(lambda: store.get_input("big", step_name="only"), 1))
+        base_load = min(base_load, best(lambda: feather.read_feather(feather_path), 1))
+    results["big save"] = (ours_save, base_save)
+    results["big load"] = (ours_load, base_load)
+
+    small = {f"key{i}": i * 1.5 for i in range(100)}
+    ours_small = median_per_call(lambda i: store.save_output(small, "small"), args.small)
+    baselines = {}
+    for sync in ("NORMAL", "FULL"):
+        db = sqlite3.connect(home / f"bare-{sync}.db", isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={sync}")
+        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, value BLOB)")
+        payload = json.dumps(small).encode()
+
+        def insert(i: int, db: sqlite3.Connection = db, payload: bytes = payload) -> None:
+            db.execute("BEGIN")
+            db.execute("INSERT INTO t (name, value) VALUES (?, ?)", (f"small{i}", payload))
+            db.execute("COMMIT")
+
+        baselines[sync] = median_per_call(insert, args.small)
+        db.close()
+    results["small save"] = (ours_small, baselines["FULL"])
+
+    print(f"frame: {args.rows:,} rows, {size_mb:,.0f} MB in Arrow; best of {args.repeats}")
+    for name, (ours, base) in results.items():
+        ratio = ours / base
+        unit = 1e3 if name.startswith("big") else 1e6
+        label = "ms" if name.startswith("big") else "us"
+        verdict = "ok" if ratio <= TARGETS[name] else "MISSED"
+        print(
+            f"{name:>10}: flowdeck {ours * unit:9.1f} {label}  baseline {base * unit:9.1f} {label}  "
+            f"ratio {ratio:5.2f}x (target <= {TARGETS[name]}x) {verdict}"
+        )
+    print(
+        f"small save against sqlite3 with synchronous=NORMAL (no fsync per commit): "
+        f"{ours_small / baselines['NORMAL']:.2f}x ({baselines['NORMAL'] * 1e6:.1f} us)"
+    )
+
+
+if __name__ == "__main__":
+    main()

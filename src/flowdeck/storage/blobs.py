@@ -1,0 +1,541 @@
+"""Content-addressed, atomic, verified blob store.
+
+- ``BlobRef(key, size, checksum)``: ``key`` is the BLAKE3-256 hex digest of the bytes (the address,
+  collision-resistant), ``checksum`` the xxh3-128 hex digest recorded at write time and checked on
+  every read.
+- ``BlobBackend``: where the bytes live (local files, memory, S3). ``write`` must be atomic
+  (visible only when complete) and durable when it returns.
+- ``BlobStore``: owns hashing and verification; equal bytes are stored once.
+
+A backend may also offer ``write_pending(parts, key) -> bool``: write the bytes durably first and
+call ``key()`` only before making them visible, so that hashing runs while the bytes are written
+(see :meth:`LocalBackend.write_pending`).
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import unquote, urlparse
+
+import blake3
+import xxhash
+
+from flowdeck.errors import ConfigurationError, IntegrityError, ValidationError
+
+__all__ = [
+    "BlobBackend",
+    "BlobRef",
+    "BlobStats",
+    "BlobStore",
+    "Buffer",
+    "LocalBackend",
+    "MemoryBackend",
+]
+
+Buffer = bytes | bytearray | memoryview
+
+SUPPORTED_SCHEMES = ("file", "memory", "s3")
+
+# Below this size a blob is hashed first and written only when new; above it the bytes are
+# written to a temporary file while a second thread hashes them (both release the GIL).
+PARALLEL_HASH_THRESHOLD = 4 * 1024**2
+# Multi-threaded BLAKE3 only pays off on large inputs.
+BLAKE3_THREADS_THRESHOLD = 8 * 1024**2
+# Files at least this large are read through a read-only memory map instead of copied.
+MMAP_THRESHOLD = 1024**2
+# Largest number of buffers handed to one writev call (POSIX IOV_MAX is at least 1024).
+_IOV_MAX = 1024
+
+_MAP_POPULATE = getattr(mmap, "MAP_POPULATE", 0)
+_KEY_RE = re.compile(r"[0-9a-f]{4,128}")
+_TMP_PREFIX = ".tmp-"
+
+
+@dataclass(frozen=True)
+class BlobRef:
+    """Where a value's bytes live and how to check them."""
+
+    key: str
+    size: int
+    checksum: str
+
+
+@runtime_checkable
+class BlobBackend(Protocol):
+    """The few operations a place that keeps blobs must offer."""
+
+    url: str
+
+    def exists(self, key: str) -> bool:
+        """Whether a complete blob is stored under ``key``."""
+        ...
+
+    def write(self, key: str, parts: Sequence[Buffer]) -> None:
+        """Store the concatenation of ``parts`` under ``key``: atomically and durably."""
+        ...
+
+    def read(self, key: str) -> Buffer:
+        """The bytes stored under ``key``; ``FileNotFoundError`` when there are none."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove ``key`` if present."""
+        ...
+
+    def iter_keys(self) -> Iterator[tuple[str, float]]:
+        """Every stored key with its modification time (POSIX seconds)."""
+        ...
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _as_bytes_view(part: Any) -> memoryview:
+    """A flat unsigned-byte view of ``part`` (bytes, bytearray, memoryview, Arrow or numpy buffer)."""
+    view = part if isinstance(part, memoryview) else memoryview(part)
+    if view.format == "B" and view.ndim == 1 and view.c_contiguous:
+        return view
+    if view.c_contiguous:
+        return view.cast("B")
+    return memoryview(view.tobytes())
+
+
+def _views(parts: Sequence[Any]) -> list[memoryview]:
+    views = [_as_bytes_view(p) for p in parts]
+    return [v for v in views if v.nbytes]
+
+
+# BLAKE3's multi-threaded mode uses a thread pool that does not survive fork(): a child process
+# hashing with it would wait forever. Only the process that started the pool uses it.
+_blake3_pool_pid: int | None = None
+
+
+def _blake3_threads(size: int) -> int:
+    global _blake3_pool_pid
+    if size < BLAKE3_THREADS_THRESHOLD:
+        return 1
+    pid = os.getpid()
+    if _blake3_pool_pid is None:
+        _blake3_pool_pid = pid
+    return blake3.blake3.AUTO if _blake3_pool_pid == pid else 1
+
+
+def _digests(views: Sequence[memoryview]) -> tuple[str, str]:
+    """(BLAKE3-256 hex, xxh3-128 hex) of the concatenated ``views``."""
+    size = sum(v.nbytes for v in views)
+    key_hash = blake3.blake3(max_threads=_blake3_threads(size))
+    check_hash = xxhash.xxh3_128()
+    for view in views:
+        key_hash.update(view)
+        check_hash.update(view)
+    return key_hash.hexdigest(), check_hash.hexdigest()
+
+
+def _write_all(fd: int, views: Sequence[memoryview]) -> None:
+    """Write every byte of ``views`` to ``fd`` (``writev`` may write less than asked)."""
+    pending = list(views)
+    start = 0
+    while start < len(pending):
+        written = os.writev(fd, pending[start : start + _IOV_MAX])
+        while written and start < len(pending):
+            head = pending[start]
+            if written >= head.nbytes:
+                written -= head.nbytes
+                start += 1
+            else:
+                pending[start] = head[written:]
+                written = 0
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# --------------------------------------------------------------------------- backends
+
+
+class LocalBackend:
+    """Blobs as files under ``root``, sharded as ``ab/cd/<key>`` (``file://`` URLs).
+
+    Writes go to a temporary file that is fsynced and then renamed into place, and the directory is
+    fsynced too: a reader sees a complete blob or none, and a blob survives a crash once
+    :meth:`write` returns.
+    """
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        """Keep blobs under ``root`` (created if missing)."""
+        self.root = Path(root).expanduser().absolute()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.url = self.root.as_uri()
+
+    def __repr__(self) -> str:
+        return f"LocalBackend({str(self.root)!r})"
+
+    def path(self, key: str) -> Path:
+        """The file that holds ``key``."""
+        if not _KEY_RE.fullmatch(key):
+            raise ValidationError(f"invalid blob key {key!r}: expected 4 to 128 lower-case hexadecimal characters")
+        return self.root / key[:2] / key[2:4] / key
+
+    def _shard_dir(self, key: str) -> Path:
+        """The directory of ``key``, created (durably) if missing."""
+        shard = self.path(key).parent
+        if not shard.is_dir():
+            shard.mkdir(parents=True, exist_ok=True)
+            # New directory entries must be durable before a blob inside them is.
+            _fsync_dir(shard.parent)
+            _fsync_dir(self.root)
+        return shard
+
+    def exists(self, key: str) -> bool:
+        """Whether a complete blob is stored under ``key``."""
+        return self.path(key).is_file()
+
+    def _write_temp(self, directory: Path, views: Sequence[memoryview]) -> Path:
+        """Write ``views`` durably to a new temporary file in ``directory``."""
+        tmp = directory / f"{_TMP_PREFIX}{uuid.uuid4().hex}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
+        try:
+            try:
+                _write_all(fd, views)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return tmp
+
+    def write(self, key: str, parts: Sequence[Buffer]) -> None:
+        """Store the concatenation of ``parts`` under ``key``: atomically and durably."""
+        shard = self._shard_dir(key)
+        tmp = self._write_temp(shard, _views(parts))
+        try:
+            os.replace(tmp, shard / key)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(shard)
+
+    def write_pending(self, parts: Sequence[Buffer], key: Callable[[], str]) -> bool:
+        """Write ``parts`` durably, then store them under ``key()``, called once the bytes are on disk.
+
+        Lets the caller compute the key while the bytes are being written. Returns ``False``
+        (and keeps nothing extra) when a blob with that key already exists.
+        """
+        tmp = self._write_temp(self.root, _views(parts))
+        try:
+            final_key = key()
+            final = self.path(final_key)
+            if final.is_file():
+                tmp.unlink()
+                return False
+            shard = self._shard_dir(final_key)
+            os.replace(tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(shard)
+        return True
+
+    def read(self, key: str) -> Buffer:
+        """The bytes stored under ``key``; ``FileNotFoundError`` when there are none.
+
+        Large blobs come back as a read-only memory map (no copy; blobs are never modified in
+        place, and a blob deleted while mapped stays readable); small ones as ``bytes``.
+        """
+        fd = os.open(self.path(key), os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            size = os.fstat(fd).st_size
+            if size < MMAP_THRESHOLD:
+                chunks = []
+                while chunk := os.read(fd, max(size, 65536)):
+                    chunks.append(chunk)
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            if _MAP_POPULATE:
+                # Every page is read by the checksum anyway: map them all in one call.
+                mapped = mmap.mmap(fd, size, flags=mmap.MAP_SHARED | _MAP_POPULATE, prot=mmap.PROT_READ)
+            else:
+                mapped = mmap.mmap(fd, size, access=mmap.ACCESS_READ)
+        finally:
+            os.close(fd)
+        return memoryview(mapped)
+
+    def delete(self, key: str) -> None:
+        """Remove ``key`` if present."""
+        self.path(key).unlink(missing_ok=True)
+
+    def iter_keys(self) -> Iterator[tuple[str, float]]:
+        """Every stored key with its modification time (POSIX seconds); temporary files are skipped."""
+        for level1 in _scan_dirs(self.root):
+            for level2 in _scan_dirs(Path(level1.path)):
+                prefix = level1.name + level2.name
+                with os.scandir(level2.path) as entries:
+                    for entry in entries:
+                        name = entry.name
+                        if name.startswith(prefix) and _KEY_RE.fullmatch(name) and entry.is_file():
+                            try:
+                                yield name, entry.stat().st_mtime
+                            except FileNotFoundError:
+                                continue  # deleted while listing
+
+    def remove_stale_temp(self, older_than: float = 3600.0) -> int:
+        """Delete temporary files left by interrupted writes older than ``older_than`` seconds."""
+        cutoff = time.time() - older_than
+        removed = 0
+        candidates = [self.root, *(Path(d.path) for d in _scan_dirs(self.root))]
+        candidates += [Path(d2.path) for d in _scan_dirs(self.root) for d2 in _scan_dirs(Path(d.path))]
+        for directory in candidates:
+            for tmp in directory.glob(f"{_TMP_PREFIX}*"):
+                try:
+                    if tmp.stat().st_mtime < cutoff:
+                        tmp.unlink()
+                        removed += 1
+                except FileNotFoundError:
+                    continue
+        return removed
+
+
+def _scan_dirs(path: Path) -> list[os.DirEntry[str]]:
+    """The two-hex-character shard directories directly under ``path``."""
+    try:
+        with os.scandir(path) as entries:
+            return [e for e in entries if len(e.name) == 2 and _KEY_RE.fullmatch(e.name + e.name) and e.is_dir()]
+    except FileNotFoundError:
+        return []
+
+
+class MemoryBackend:
+    """Blobs in a dict of this process (``memory://`` URLs); for tests and throw-away deployments."""
+
+    def __init__(self, url: str = "memory://") -> None:
+        """An empty store named ``url``."""
+        self.url = url
+        self._blobs: dict[str, tuple[bytes, float]] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"MemoryBackend({self.url!r})"
+
+    def exists(self, key: str) -> bool:
+        """Whether a blob is stored under ``key``."""
+        return key in self._blobs
+
+    def write(self, key: str, parts: Sequence[Buffer]) -> None:
+        """Store the concatenation of ``parts`` under ``key``."""
+        data = b"".join(_views(parts))
+        with self._lock:
+            self._blobs[key] = (data, time.time())
+
+    def read(self, key: str) -> Buffer:
+        """The bytes stored under ``key``; ``FileNotFoundError`` when there are none."""
+        try:
+            return self._blobs[key][0]
+        except KeyError:
+            raise FileNotFoundError(f"no blob {key!r} in {self.url}") from None
+
+    def delete(self, key: str) -> None:
+        """Remove ``key`` if present."""
+        with self._lock:
+            self._blobs.pop(key, None)
+
+    def iter_keys(self) -> Iterator[tuple[str, float]]:
+        """Every stored key with the time it was written."""
+        with self._lock:
+            items = [(key, mtime) for key, (_, mtime) in self._blobs.items()]
+        yield from items
+
+
+_memory_backends: dict[str, MemoryBackend] = {}
+_memory_lock = threading.Lock()
+
+
+def _memory_backend(url: str) -> MemoryBackend:
+    with _memory_lock:
+        backend = _memory_backends.get(url)
+        if backend is None:
+            backend = _memory_backends[url] = MemoryBackend(url)
+        return backend
+
+
+# --------------------------------------------------------------------------- the store
+
+
+@dataclass
+class BlobStats:
+    """Counters of one :class:`BlobStore` (``writes`` counts blobs actually stored)."""
+
+    puts: int = 0
+    writes: int = 0
+    bytes_written: int = 0
+    reads: int = 0
+
+
+class _HashThread(threading.Thread):
+    """Hashes a list of buffers in the background; :meth:`digests` waits for the result."""
+
+    def __init__(self, views: Sequence[memoryview]) -> None:
+        super().__init__(name="flowdeck-blob-hash", daemon=True)
+        self._views = views
+        self._result: tuple[str, str] | None = None
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._result = _digests(self._views)
+        except BaseException as exc:
+            self._error = exc
+
+    def digests(self) -> tuple[str, str]:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+
+class BlobStore:
+    """Content-addressed blobs over a :class:`BlobBackend`, verified on every read.
+
+    The key of a blob is the BLAKE3-256 digest of its bytes, so equal bytes are stored once;
+    its xxh3-128 checksum is returned in the :class:`BlobRef` and checked by :meth:`get`.
+    """
+
+    def __init__(self, backend: BlobBackend) -> None:
+        """A store keeping its blobs in ``backend``."""
+        self.backend = backend
+        self.stats = BlobStats()
+        self._stats_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"BlobStore({self.backend!r})"
+
+    @property
+    def url(self) -> str:
+        """The URL of the backend."""
+        return self.backend.url
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        s3_endpoint_url: str | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        cache_size: int | None = None,
+    ) -> BlobStore:
+        """A store for ``url``: ``file:///path``, ``memory://name`` or ``s3://bucket/prefix``.
+
+        ``memory://`` URLs name one shared store per process. ``s3_endpoint_url``, ``cache_dir`` and
+        ``cache_size`` only apply to S3 (an S3-compatible server and the local read cache).
+        """
+        parsed = urlparse(url)
+        scheme = parsed.scheme.lower()
+        if scheme == "file":
+            if parsed.netloc not in ("", "localhost"):
+                raise ConfigurationError(
+                    f"blob URL {url!r} is not an absolute file URL; write it as file:///absolute/path"
+                )
+            return cls(LocalBackend(Path(unquote(parsed.path))))
+        if scheme == "memory":
+            return cls(_memory_backend(url))
+        if scheme == "s3":
+            try:
+                from flowdeck.storage.s3_blobs import S3Backend
+            except ImportError as exc:
+                raise ConfigurationError(
+                    f"blob URL {url!r} needs the S3 support, which failed to import ({exc}); "
+                    "install it with: pip install 'flowdeck[s3]'"
+                ) from exc
+            return cls(S3Backend(url, endpoint_url=s3_endpoint_url, cache_dir=cache_dir, cache_size=cache_size))
+        supported = ", ".join(f"{s}://" for s in SUPPORTED_SCHEMES)
+        what = f"scheme {parsed.scheme!r}" if parsed.scheme else "no scheme"
+        raise ConfigurationError(
+            f"blob URL {url!r} has {what}; supported schemes are {supported} "
+            "(e.g. file:///var/lib/flowdeck/blobs or s3://bucket/prefix)"
+        )
+
+    def _count(self, **increments: int) -> None:
+        with self._stats_lock:
+            for name, value in increments.items():
+                setattr(self.stats, name, getattr(self.stats, name) + value)
+
+    def put(self, parts: Sequence[Buffer]) -> BlobRef:
+        """Store the concatenation of ``parts`` (unless stored already) and return its reference.
+
+        The blob is durable when this returns. Large blobs are hashed while their bytes are being
+        written (when the backend offers ``write_pending``); if an equal blob turns out to exist
+        already, the new copy is discarded and ``stats.writes`` does not change.
+        """
+        views = _views(parts)
+        size = sum(v.nbytes for v in views)
+        self._count(puts=1)
+        write_pending = getattr(self.backend, "write_pending", None)
+        if size >= PARALLEL_HASH_THRESHOLD and write_pending is not None:
+            hasher = _HashThread(views)
+            hasher.start()
+            try:
+                written = write_pending(views, lambda: hasher.digests()[0])
+            finally:
+                key, checksum = hasher.digests()
+        else:
+            key, checksum = _digests(views)
+            written = not self.backend.exists(key)
+            if written:
+                self.backend.write(key, views)
+        if written:
+            self._count(writes=1, bytes_written=size)
+        return BlobRef(key=key, size=size, checksum=checksum)
+
+    def get(self, key: str, checksum: str | None = None) -> Buffer:
+        """The verified bytes of blob ``key``.
+
+        ``checksum`` is the xxh3-128 digest from the :class:`BlobRef`; without it the bytes are
+        checked against the BLAKE3 key itself. Raises :class:`~flowdeck.errors.IntegrityError` when
+        the blob is missing or its bytes do not match.
+        """
+        try:
+            data = self.backend.read(key)
+        except FileNotFoundError:
+            raise IntegrityError(
+                f"blob {key} referenced but missing from {self.url}; the value it held cannot be loaded"
+            ) from None
+        self._count(reads=1)
+        if checksum is not None:
+            actual = xxhash.xxh3_128_hexdigest(data)
+            expected, algorithm = checksum, "xxh3-128"
+        else:
+            actual = blake3.blake3(data, max_threads=_blake3_threads(len(data))).hexdigest()
+            expected, algorithm = key, "BLAKE3"
+        if actual != expected:
+            raise IntegrityError(
+                f"blob {key} in {self.url} is corrupted: its stored bytes do not match the {algorithm} "
+                f"digest recorded when it was written (expected {expected}, got {actual}); "
+                "the value was not returned. Restore the blob from a backup or save the value again."
+            )
+        return data
+
+    def exists(self, key: str) -> bool:
+        """Whether blob ``key`` is stored."""
+        return self.backend.exists(key)
+
+    def delete(self, key: str) -> None:
+        """Remove blob ``key`` if present."""
+        self.backend.delete(key)
+
+    def iter_keys(self) -> Iterator[tuple[str, float]]:
+        """Every stored key with its modification time (POSIX seconds)."""
+        return self.backend.iter_keys()
