@@ -34,10 +34,10 @@ import pyarrow as pa
 import pyarrow.feather as feather
 
 sys.path.insert(0, str(Path(__file__).parent))
-from outputs_storage import make_frame  # noqa: E402
+from outputs_storage import make_frame
 
-import flowdeck  # noqa: E402
-from flowdeck import Flow, Step, StoreInterface  # noqa: E402
+import flowdeck
+from flowdeck import Flow, Step, StoreInterface
 
 TARGETS = {"big save": 1.25, "big load": 1.10, "small save": 3.0}
 
