@@ -29,7 +29,7 @@ _INSERT_FOR_STEP = sa.insert(outputs).from_select(
         sa.bindparam("checksum", type_=sa.String),
         sa.bindparam("created_at", type_=sa.DateTime(timezone=True)),
     ).where(steps.c.run_id == sa.bindparam("run_id"), steps.c.name == sa.bindparam("step_name")),
-)
+).returning(outputs.c.id)
 
 
 def insert_output(conn: Connection, run_id: str, step_name: str, name: str, stored: StoredValue) -> bool:
@@ -41,7 +41,7 @@ def insert_output(conn: Connection, run_id: str, step_name: str, name: str, stor
         _INSERT_FOR_STEP,
         {"run_id": run_id, "step_name": step_name, "name": name, "created_at": utcnow(), **stored.columns()},
     )
-    return result.rowcount == 1
+    return result.first() is not None
 
 
 def find_output(conn: Connection, run_id: str, name: str, candidates: Sequence[tuple[str, int]]) -> Row | None:
