@@ -60,6 +60,8 @@ _EXPORTS: dict[str, str] = {
     "Explainer": "flowdeck.assets",
     "Schema": "flowdeck.assets",
     "share_asset": "flowdeck.store.assets",
+    "unshare_asset": "flowdeck.store.assets",
+    "delete_asset": "flowdeck.store.assets",
     # users, connections
     "add_user": "flowdeck.auth.users",
     "update_user": "flowdeck.auth.users",
@@ -132,6 +134,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from flowdeck.flow.status import FlowStatus, RunState, StepState, StepStatus
     from flowdeck.page import Card, Page, Section
     from flowdeck.storage.connection_urls import ConnectionType
-    from flowdeck.store.assets import share_asset
+    from flowdeck.store.assets import delete_asset, share_asset, unshare_asset
     from flowdeck.store.connections import add_connection, remove_connection, share_connection
     from flowdeck.store.store_interface import StoreInterface

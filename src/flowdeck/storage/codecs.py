@@ -193,7 +193,8 @@ def _exact_dtype(dtype: Any, *, where: str = "column") -> bool:
         # pytz/dateutil zones would come back as zoneinfo: a different dtype.
         return isinstance(dtype.tz, zoneinfo.ZoneInfo | dt.timezone)
     if isinstance(dtype, pd.CategoricalDtype):
-        return _exact_dtype(dtype.categories.dtype, where="categories")
+        # With no categories Arrow has no values to tell str from object categories by.
+        return len(dtype.categories) > 0 and _exact_dtype(dtype.categories.dtype, where="categories")
     if where == "index":
         # A nullable or Arrow-typed index comes back as another dtype.
         return False
