@@ -22,6 +22,7 @@ __all__ = [
     "get_element_value",
     "get_page",
     "missing_required_inputs",
+    "page_document",
     "raw_upload",
     "run_default_action",
     "set_value",
@@ -96,6 +97,25 @@ def get_page(view: RunView, step_name: str, fallback: Any | None = None) -> Any:
     if page is None:
         raise NotFoundError(f"step {step_name!r} of run {view.id!r} has not run yet, so it has no page")
     return page
+
+
+def page_document(view: RunView, step_name: str) -> str:
+    """The JSON text of a step's newest page, as stored when it is in the current page format.
+
+    UIs read pages on every refresh; sending the stored text skips rebuilding every table's
+    DataFrame only to write it out again.
+    """
+    from flowdeck.page.page import PAGE_SCHEMA_VERSION
+
+    step = view.step(step_name)
+    with get_storage().db.read() as conn:
+        row = page_records.latest_page(conn, view.id, step_name, max(step.attempt, 1))
+    if row is None:
+        raise NotFoundError(f"step {step_name!r} of run {view.id!r} has not run yet, so it has no page")
+    document: str = row.document
+    if not document.startswith(f'{{"schema_version":{PAGE_SCHEMA_VERSION},'):
+        document = _dump(_load(document))
+    return document
 
 
 def update_page(view: RunView, step_name: str, page: Any) -> None:

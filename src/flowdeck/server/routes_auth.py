@@ -1,0 +1,111 @@
+"""Log in and out, who am I, users (admins) and API tokens."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+
+from flowdeck.auth import users as user_service
+from flowdeck.auth.users import Principal
+from flowdeck.server import auth
+from flowdeck.server.auth import Identity
+from flowdeck.server.deps import admin_principal, current_identity, current_principal
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api", tags=["accounts"])
+
+Name = Field(min_length=1, max_length=200)
+
+
+class LoginBody(BaseModel):
+    """A user name and password."""
+
+    name: str = Name
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class NewUserBody(BaseModel):
+    """A user to create."""
+
+    name: str = Name
+    role: Literal["user", "admin"] = "user"
+    groups: list[str] = Field(default_factory=list, max_length=100)
+    password: str | None = Field(default=None, min_length=8, max_length=1024)
+
+
+class TokenBody(BaseModel):
+    """A label to recognise a new API token by."""
+
+    label: str | None = Field(default=None, max_length=200)
+
+
+def principal_json(principal: Principal) -> dict[str, object]:
+    """A user as the API shows it."""
+    return {"name": principal.name, "role": principal.role, "groups": list(principal.groups)}
+
+
+@router.post("/login")
+def login(body: LoginBody, request: Request, response: Response) -> dict[str, object]:
+    """Check the password and start a session (an HttpOnly, SameSite=Lax cookie).
+
+    The answer holds the session's CSRF token: send it as ``X-CSRF-Token`` on every
+    state-changing request made with the cookie.
+    """
+    principal = auth.authenticate(body.name, body.password)
+    session_id, csrf_token, expires_at = auth.start_session(principal)
+    response.set_cookie(
+        auth.SESSION_COOKIE, session_id, max_age=int(auth.SESSION_LIFETIME.total_seconds()),
+        httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/",
+    )
+    return {**principal_json(principal), "csrf_token": csrf_token, "expires_at": expires_at.isoformat()}
+
+
+@router.post("/logout", status_code=204)
+def logout(response: Response, identity: Identity = Depends(current_identity)) -> Response:
+    """End the session (the cookie is cleared)."""
+    auth.end_session(identity)
+    response = Response(status_code=204)
+    response.delete_cookie(auth.SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+    return response
+
+
+@router.get("/me")
+def me(identity: Identity = Depends(current_identity)) -> dict[str, object]:
+    """The logged-in user, and the CSRF token of their session."""
+    return {**principal_json(identity.principal), "via": identity.via, "csrf_token": identity.csrf_token}
+
+
+@router.get("/users")
+def list_users(_: Principal = Depends(admin_principal)) -> list[dict[str, object]]:
+    """Every user (admins only)."""
+    return [principal_json(p) for p in user_service.list_users()]
+
+
+@router.post("/users", status_code=201)
+def add_user(body: NewUserBody, _: Principal = Depends(admin_principal)) -> dict[str, object]:
+    """Create a user (admins only); 409 when the name is taken."""
+    principal = user_service.add_user(body.name, groups=body.groups, role=body.role, password=body.password)
+    return principal_json(principal)
+
+
+@router.get("/tokens")
+def list_tokens(principal: Principal = Depends(current_principal)) -> list[dict[str, object]]:
+    """The caller's API tokens (never the tokens themselves)."""
+    return auth.list_tokens(principal)
+
+
+@router.post("/tokens", status_code=201)
+def create_token(body: TokenBody, principal: Principal = Depends(current_principal)) -> dict[str, object]:
+    """Mint an API token for scripts (``Authorization: Bearer <token>``); it is shown only now."""
+    token_id, token = auth.create_token(principal, body.label)
+    return {"id": token_id, "label": body.label, "token": token}
+
+
+@router.delete("/tokens/{token_id}", status_code=204)
+def revoke_token(token_id: str, principal: Principal = Depends(current_principal)) -> Response:
+    """Revoke one of the caller's API tokens."""
+    auth.revoke_token(principal, token_id)
+    return Response(status_code=204)

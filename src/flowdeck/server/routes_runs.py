@@ -1,0 +1,428 @@
+"""The flow catalogue, runs, step pages, element values, uploads, step actions and live events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+from starlette.formparsers import MultiPartParser
+
+import flowdeck
+from flowdeck.auth.users import Principal
+from flowdeck.errors import (
+    MissingInputError,
+    NotFoundError,
+    StepStateError,
+    ValidationError,
+)
+from flowdeck.flow.runner import FlowRun, flow_of
+from flowdeck.flow.status import StepState
+from flowdeck.server.deps import ServerState, current_principal, server_state
+from flowdeck.store import pages as page_service
+from flowdeck.store import progress as progress_service
+from flowdeck.store import runs as run_service
+from flowdeck.store.runs import RunView
+
+__all__ = ["PayloadTooLarge", "router"]
+
+router = APIRouter(prefix="/api", tags=["runs"])
+
+#: How often the event stream looks for new progress events and status changes.
+POLL_SECONDS = 0.2
+#: How often the event stream reads the run's status when nothing in this process changed it.
+STATUS_SECONDS = 1.0
+#: How long one event stream stays open; browsers reconnect on their own (with Last-Event-ID).
+STREAM_SECONDS = 300.0
+_ACTIVE_STATES = {"pending", "running", "acting"}
+
+
+class PayloadTooLarge(ValidationError):
+    """An upload over the server's size limit (413)."""
+
+
+class StartBody(BaseModel):
+    """Which flow to start."""
+
+    flow: str = Field(min_length=1, max_length=500)
+
+
+class ShareBody(BaseModel):
+    """Users and groups to share with."""
+
+    users: list[str] = Field(default_factory=list, max_length=200)
+    groups: list[str] = Field(default_factory=list, max_length=200)
+
+
+class ValueBody(BaseModel):
+    """A new value for an input element (a selection, text, or a [low, high] pair)."""
+
+    value: Any = None
+
+
+def _can_manage(view: RunView, principal: Principal) -> bool:
+    return principal.is_admin or view.run.owner == principal.name
+
+
+def status_json(view: RunView, principal: Principal, state: ServerState) -> dict[str, Any]:
+    """A run's status as the API shows it, with ``busy`` (an action in flight) and ``can_manage``."""
+    data = run_service.flow_status(view).to_dict()
+    data["busy"] = state.executor.is_busy(view.id)
+    data["busy_action"] = state.executor.busy_action(view.id)
+    data["can_manage"] = _can_manage(view, principal)
+    return data
+
+
+# --- catalogue and runs ----------------------------------------------------------------------------
+
+
+@router.get("/flows", tags=["flows"])
+def list_flows(
+    _: Principal = Depends(current_principal), state: ServerState = Depends(server_state)
+) -> list[dict[str, Any]]:
+    """The flows this server offers."""
+    return [registered.to_json() for registered in state.catalogue]
+
+
+@router.get("/runs")
+def list_runs(
+    principal: Principal = Depends(current_principal), state: ServerState = Depends(server_state)
+) -> list[dict[str, Any]]:
+    """Runs the caller may see (their own, those shared with them; all for admins), newest first."""
+    out = []
+    for row in run_service.list_runs(principal):
+        try:
+            view = run_service.load_run(row.id, principal)
+        except NotFoundError:  # deleted meanwhile
+            continue
+        out.append(status_json(view, principal, state))
+    return out
+
+
+@router.post("/runs", status_code=201)
+def start_run(
+    body: StartBody, principal: Principal = Depends(current_principal), state: ServerState = Depends(server_state)
+) -> JSONResponse:
+    """Start a run of a flow of the catalogue; its first step runs before the answer.
+
+    A first step that fails leaves the run ``failed`` (201 all the same; the status shows the error).
+    """
+    registered = state.catalogue.get(body.flow)
+    try:
+        run = flowdeck.start(registered.flow, user=principal.name)
+        run_id = run.flow_id
+    except flowdeck.StepFailedError as exc:
+        run_id = exc.flow_id
+    view = run_service.load_run(run_id, principal)
+    return JSONResponse(status_json(view, principal, state), status_code=201)
+
+
+@router.get("/runs/{run_id}")
+def get_run(
+    run_id: str, principal: Principal = Depends(current_principal), state: ServerState = Depends(server_state)
+) -> dict[str, Any]:
+    """A run's state and each step's state, progress, message, timings and error."""
+    return status_json(run_service.load_run(run_id, principal), principal, state)
+
+
+@router.delete("/runs/{run_id}", status_code=204)
+def delete_run(
+    run_id: str, principal: Principal = Depends(current_principal), state: ServerState = Depends(server_state)
+) -> Response:
+    """Delete a run with its outputs, pages and uploads (assets stay); owner or admin only."""
+    if state.executor.is_busy(run_id):
+        run_service.load_run(run_id, principal)  # 404 before 409 for strangers
+        raise StepStateError(f"run {run_id!r} is busy with a step; delete it once the step has finished")
+    run_service.delete_run(run_id, principal)
+    return Response(status_code=204)
+
+
+@router.post("/runs/{run_id}/share", status_code=204)
+def share_run(run_id: str, body: ShareBody, principal: Principal = Depends(current_principal)) -> Response:
+    """Let users and groups view and continue the run; owner or admin only."""
+    run_service.share_run(run_id, principal, body.users, body.groups)
+    return Response(status_code=204)
+
+
+# --- pages and inputs ------------------------------------------------------------------------------
+
+
+def _editable(view: RunView, step_name: str, state: ServerState) -> bool:
+    step = view.step(step_name)
+    return (
+        view.current_step == step_name
+        and step.state == StepState.AWAITING_INPUT.value
+        and not state.executor.is_busy(view.id)
+    )
+
+
+@router.get("/runs/{run_id}/steps/{step_name}/page")
+def get_page(
+    run_id: str, step_name: str, principal: Principal = Depends(current_principal),
+    state: ServerState = Depends(server_state),
+) -> Response:
+    """A step's page as JSON (sections, cards, elements with their values), and whether it is editable."""
+    view = run_service.load_run(run_id, principal)
+    step = view.step(step_name)
+    head = {
+        "run_id": view.id,
+        "step": step_name,
+        "title": step.title,
+        "state": step.state,
+        "editable": _editable(view, step_name, state),
+    }
+    body = json.dumps(head, separators=(",", ":"))[:-1] + ',"page":' + page_service.page_document(view, step_name) + "}"
+    return Response(body, media_type="application/json")
+
+
+def _current_run(run_id: str, step_name: str, principal: Principal, state: ServerState, action: str) -> FlowRun:
+    view = run_service.load_run(run_id, principal)
+    view.step(step_name)
+    if state.executor.is_busy(run_id):
+        raise StepStateError(f"run {run_id!r} is busy with a step; {action} once it has finished")
+    if view.current_step != step_name:
+        raise StepStateError(
+            f"step {step_name!r} is not the current step of run {run_id!r} "
+            f"(the current step is {view.current_step!r}); go back to it to change its inputs"
+        )
+    return FlowRun(flow_of(view), run_id, principal)
+
+
+@router.put("/runs/{run_id}/steps/{step_name}/elements/{element}/value")
+def set_value(
+    run_id: str, step_name: str, element: str, body: ValueBody,
+    principal: Principal = Depends(current_principal), state: ServerState = Depends(server_state),
+) -> dict[str, Any]:
+    """Set an input element of the current step (by element id or title); 422 for a bad value."""
+    run = _current_run(run_id, step_name, principal, state, "set values")
+    run.set_value(element, body.value)
+    found = page_service.find_element(run.page(step_name), element)
+    return {"element": found.to_json() if found is not None else None}
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    """The request body, refused (413) as soon as it passes ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(
+            f"the upload is {int(declared):,} bytes, over the limit of {limit:,} bytes (setting max_upload_bytes)"
+        )
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(
+                f"the upload is over the limit of {limit:,} bytes (setting max_upload_bytes)"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+
+
+@router.post("/runs/{run_id}/steps/{step_name}/elements/{element}/upload", openapi_extra=_UPLOAD_BODY)
+async def upload(
+    run_id: str, step_name: str, element: str, request: Request,
+    principal: Principal = Depends(current_principal), state: ServerState = Depends(server_state),
+) -> dict[str, Any]:
+    """Upload a file (multipart field ``file``) to a DataSource of the current step.
+
+    The body is read into memory up to the upload limit (413 beyond it); the file's type is checked
+    by its content (422 with the reason).
+    """
+    run = await run_in_threadpool(_current_run, run_id, step_name, principal, state, "upload")
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        raise ValidationError("send the file as multipart/form-data in a field named 'file'")
+    # Multipart framing adds a little around the file; the file itself is checked exactly below.
+    body = await _read_limited(request, state.max_upload_bytes + 64 * 1024)
+
+    async def replay() -> AsyncIterator[bytes]:
+        yield body
+
+    try:
+        form = await MultiPartParser(request.headers, replay(), max_files=1, max_fields=10).parse()
+    except Exception as exc:  # starlette's MultiPartException and parser errors
+        raise ValidationError(f"the multipart body could not be read: {exc}") from exc
+    file = form.get("file")
+    if file is None or isinstance(file, str):
+        raise ValidationError("send the file in a multipart field named 'file'")
+    data = await file.read()
+    filename = file.filename or "upload"
+    await file.close()
+    if len(data) > state.max_upload_bytes:
+        raise PayloadTooLarge(
+            f"file {filename!r} is {len(data):,} bytes, over the limit of {state.max_upload_bytes:,} bytes "
+            "(setting max_upload_bytes)"
+        )
+    await run_in_threadpool(run.upload, element, filename, data)
+    page = await run_in_threadpool(run.page, step_name)
+    found = page_service.find_element(page, element)
+    return {"element": found.to_json() if found is not None else None}
+
+
+# --- step actions ----------------------------------------------------------------------------------
+
+
+def _last_event_id(run_id: str) -> int:
+    events = progress_service.events_after(run_id, 0)
+    return events[-1].id if events else 0
+
+
+def _accepted(run_id: str, principal: Principal, state: ServerState, last_event_id: int) -> JSONResponse:
+    """202 with the run's status and ``last_event_id``: stream events after it to see this action's."""
+    view = run_service.load_run(run_id, principal)
+    return JSONResponse({**status_json(view, principal, state), "last_event_id": last_event_id}, status_code=202)
+
+
+@router.post("/runs/{run_id}/next", status_code=202)
+def next_step(
+    run_id: str, principal: Principal = Depends(current_principal), state: ServerState = Depends(server_state)
+) -> JSONResponse:
+    """Check required inputs (422 naming them), then run the step's action and the next step.
+
+    Answers 202 at once; follow the step with ``GET /api/runs/{id}/events``.
+    """
+    view = run_service.load_run(run_id, principal)
+    if state.executor.is_busy(run_id):
+        raise StepStateError(f"run {run_id!r} is busy with a step; wait for it to finish")
+    step = run_service.check_state(view, "next")
+    missing = page_service.missing_required_inputs(view, step.name)
+    if missing:
+        raise MissingInputError(
+            f"step {step.name!r} needs input before next: " + ", ".join(repr(m) for m in missing), missing
+        )
+    run = FlowRun(flow_of(view), run_id, principal)
+    last_event_id = _last_event_id(run_id)
+    state.executor.submit(run_id, "next", run.next)
+    return _accepted(run_id, principal, state, last_event_id)
+
+
+@router.post("/runs/{run_id}/back", status_code=202)
+def back(
+    run_id: str, principal: Principal = Depends(current_principal), state: ServerState = Depends(server_state)
+) -> JSONResponse:
+    """Reopen the previous step with its inputs as they were; later steps become stale."""
+    view = run_service.load_run(run_id, principal)
+    if state.executor.is_busy(run_id):
+        raise StepStateError(f"run {run_id!r} is busy with a step; wait for it to finish")
+    run_service.check_state(view, "back")
+    run = FlowRun(flow_of(view), run_id, principal)
+    last_event_id = _last_event_id(run_id)
+    state.executor.submit(run_id, "back", run.back)
+    return _accepted(run_id, principal, state, last_event_id)
+
+
+@router.post("/runs/{run_id}/rerun", status_code=202)
+def rerun(
+    run_id: str, principal: Principal = Depends(current_principal), state: ServerState = Depends(server_state)
+) -> JSONResponse:
+    """Run the current step again from its initial page (e.g. after it failed)."""
+    view = run_service.load_run(run_id, principal)
+    if state.executor.is_busy(run_id):
+        raise StepStateError(f"run {run_id!r} is busy with a step; wait for it to finish")
+    if view.current_step is None:
+        raise StepStateError(f"run {run_id!r} is complete; there is no current step to re-run")
+    run = FlowRun(flow_of(view), run_id, principal)
+    last_event_id = _last_event_id(run_id)
+    state.executor.submit(run_id, "rerun", run.rerun)
+    return _accepted(run_id, principal, state, last_event_id)
+
+
+# --- live events -----------------------------------------------------------------------------------
+
+
+def _sse(event: str, data: Any, event_id: int | None = None) -> str:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+def _idle(status: dict[str, Any]) -> bool:
+    return not status["busy"] and status["state"] not in _ACTIVE_STATES
+
+
+@router.get(
+    "/runs/{run_id}/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "server-sent events"}},
+)
+async def events(
+    run_id: str, request: Request,
+    after: int | None = Query(default=None, ge=0, le=2**62, description="Send progress events after this id."),
+    until_idle: bool = Query(default=False, description="Close the stream once no step is running."),
+    principal: Principal = Depends(current_principal), state: ServerState = Depends(server_state),
+) -> StreamingResponse:
+    """Server-sent events: ``progress`` (completion, message, step) and ``status`` (on every change).
+
+    Progress is read from the database, so steps running in any process show. Without ``after``
+    (or a ``Last-Event-ID`` header) the stream starts from the newest progress event.
+    """
+    await run_in_threadpool(run_service.load_run, run_id, principal)
+    last_header = request.headers.get("last-event-id", "")
+    start_after = after if after is not None else (int(last_header) if last_header.isdigit() else None)
+
+    async def stream() -> AsyncIterator[str]:
+        last_id = start_after
+        if last_id is None:
+            backlog = await run_in_threadpool(progress_service.events_after, run_id, 0)
+            last_id = backlog[-2].id if len(backlog) > 1 else 0
+        last_status: dict[str, Any] | None = None
+        last_busy: bool | None = None
+        status_read_at = 0.0
+        deadline = time.monotonic() + STREAM_SECONDS
+        yield "retry: 1000\n\n"
+        while True:
+            for event in await run_in_threadpool(progress_service.events_after, run_id, last_id):
+                last_id = event.id
+                yield _sse("progress", {
+                    "id": event.id, "step": event.step_name, "completion": event.completion,
+                    "message": event.message, "page_update": event.page_update,
+                }, event.id)
+            # The run's row is read again when this process's worker finishes an action, and at
+            # least every STATUS_SECONDS for changes made elsewhere; progress comes from the events.
+            busy = state.executor.is_busy(run_id)
+            now = time.monotonic()
+            if busy != last_busy or now - status_read_at >= STATUS_SECONDS:
+                try:
+                    view = await run_in_threadpool(run_service.load_run, run_id, principal)
+                except NotFoundError:
+                    yield _sse("deleted", {"run_id": run_id})
+                    return
+                status_read_at, last_busy = now, busy
+                status = status_json(view, principal, state)
+                if status != last_status:
+                    last_status = status
+                    yield _sse("status", status)
+                if until_idle and _idle(status):
+                    return
+            if now > deadline:
+                return
+            if await request.is_disconnected():
+                return
+            await asyncio.sleep(POLL_SECONDS)
+
+    return StreamingResponse(
+        stream(), media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,974 @@
+/* The flowdeck web UI: one script renders every page from the JSON API.
+ *
+ * Untrusted text (titles, descriptions, cell values, messages) is only ever set with textContent or
+ * setAttribute on safe attributes; rich text goes through FlowdeckMarkdown, which builds DOM nodes.
+ */
+(function () {
+  "use strict";
+
+  const app = { me: null, csrf: null, stream: null, plotly: null };
+  const main = document.getElementById("main");
+
+  // --- DOM helpers -----------------------------------------------------------------------------------
+
+  function h(tag, attrs) {
+    const el = document.createElement(tag);
+    const props = attrs || {};
+    Object.keys(props).forEach(function (key) {
+      const value = props[key];
+      if (value === null || value === undefined || value === false) return;
+      if (key === "text") el.textContent = String(value);
+      else if (key === "class") el.className = value;
+      else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+      else if (key === "dataset") Object.assign(el.dataset, value);
+      else el.setAttribute(key, value === true ? "" : String(value));
+    });
+    for (let i = 2; i < arguments.length; i++) append(el, arguments[i]);
+    return el;
+  }
+
+  function append(parent, child) {
+    if (child === null || child === undefined || child === false) return;
+    if (Array.isArray(child)) child.forEach(function (c) { append(parent, c); });
+    else if (child instanceof Node) parent.appendChild(child);
+    else parent.appendChild(document.createTextNode(String(child)));
+  }
+
+  function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); }
+
+  let uid = 0;
+  function newId(prefix) { uid += 1; return prefix + "-" + uid; }
+
+  function toast(message, kind) {
+    const box = document.getElementById("toast");
+    box.textContent = message;
+    box.className = "toast show " + (kind || "");
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(function () { box.className = "toast"; }, 2500);
+  }
+
+  function fmtTime(iso) {
+    if (!iso) return "";
+    const d = new Date(iso);
+    return isNaN(d) ? String(iso) : d.toLocaleString();
+  }
+
+  function fmtBytes(n) {
+    if (n === null || n === undefined) return "";
+    if (n < 1024) return n + " B";
+    if (n < 1024 * 1024) return (n / 1024).toFixed(1) + " KB";
+    return (n / 1024 / 1024).toFixed(1) + " MB";
+  }
+
+  function stateBadge(state) {
+    return h("span", { class: "badge state-" + String(state).replace(/[^a-z_]/g, ""), text: String(state).replace("_", " ") });
+  }
+
+  // --- API -----------------------------------------------------------------------------------------
+
+  function ApiError(status, body) {
+    this.status = status;
+    this.body = body || {};
+    this.message = (body && body.detail) || ("request failed (" + status + ")");
+  }
+
+  async function api(method, path, body) {
+    const headers = { Accept: "application/json" };
+    if (method !== "GET" && app.csrf) headers["X-CSRF-Token"] = app.csrf;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const response = await fetch(path, {
+      method: method, headers: headers, credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    let data = null;
+    const type = response.headers.get("content-type") || "";
+    if (response.status !== 204 && type.indexOf("application/json") === 0) data = await response.json();
+    if (response.status === 401 && path !== "/api/login") {
+      goLogin();
+      throw new ApiError(401, data);
+    }
+    if (!response.ok) throw new ApiError(response.status, data);
+    return data;
+  }
+
+  function goLogin() {
+    const here = location.pathname + location.search + location.hash;
+    if (location.pathname !== "/login") navigate("/login?next=" + encodeURIComponent(here), true);
+  }
+
+  function runPath(runId, step) {
+    return "/runs/" + encodeURIComponent(runId) + (step ? "/steps/" + encodeURIComponent(step) : "");
+  }
+
+  function apiRun(runId) { return "/api/runs/" + encodeURIComponent(runId); }
+
+  // --- navigation ----------------------------------------------------------------------------------
+
+  function navigate(url, replace) {
+    if (replace) history.replaceState(null, "", url);
+    else history.pushState(null, "", url);
+    route();
+  }
+
+  document.addEventListener("click", function (event) {
+    const link = event.target.closest("a");
+    if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey ||
+        event.shiftKey || link.target === "_blank" || link.hasAttribute("download")) return;
+    const href = link.getAttribute("href");
+    if (!href || !href.startsWith("/") || href.startsWith("//") || href.startsWith("/api/")) return;
+    event.preventDefault();
+    const target = new URL(href, location.href);
+    if (target.pathname === location.pathname && target.hash) {
+      history.pushState(null, "", href);
+      scrollToHash();
+      return;
+    }
+    navigate(href);
+  });
+  window.addEventListener("popstate", route);
+
+  function stopStream() {
+    if (app.stream) { app.stream.close(); app.stream = null; }
+  }
+
+  async function route() {
+    stopStream();
+    const path = location.pathname;
+    if (path === "/login") { renderLogin(); return; }
+    if (!app.me) {
+      try {
+        const me = await api("GET", "/api/me");
+        app.me = me;
+        app.csrf = me.csrf_token;
+      } catch (err) { if (err.status !== 401) showFatal(err); return; }
+    }
+    renderHeader();
+    let m;
+    try {
+      if (path === "/") await renderHome();
+      else if (path === "/assets") await renderAssets();
+      else if (path === "/connections") await renderConnections();
+      else if (path === "/account") await renderAccount();
+      else if ((m = /^\/runs\/([^/]+)\/steps\/([^/]+)$/.exec(path))) {
+        await renderStep(decodeURIComponent(m[1]), decodeURIComponent(m[2]));
+      } else if ((m = /^\/runs\/([^/]+)\/?$/.exec(path))) await openRun(decodeURIComponent(m[1]));
+      else renderNotFound("There is no page at this address.");
+    } catch (err) {
+      if (err.status === 404) renderNotFound(err.message);
+      else if (err.status !== 401) showFatal(err);
+    }
+  }
+
+  function setMain(title) {
+    clear(main);
+    document.title = title ? title + " · flowdeck" : "flowdeck";
+    for (let i = 1; i < arguments.length; i++) append(main, arguments[i]);
+  }
+
+  function showFatal(err) {
+    setMain("Error", h("section", { class: "panel error-panel", role: "alert" },
+      h("h1", { text: "Something went wrong" }), h("p", { text: err.message || String(err) })));
+  }
+
+  function renderNotFound(message) {
+    setMain("Not found", h("section", { class: "panel" }, h("h1", { text: "Not found" }),
+      h("p", { text: message }), h("p", {}, h("a", { href: "/", text: "Back to the flows" }))));
+  }
+
+  // --- header ----------------------------------------------------------------------------------------
+
+  function renderHeader() {
+    const bar = document.getElementById("topbar");
+    clear(bar);
+    const here = location.pathname;
+    function nav(href, label) {
+      const active = href === "/" ? here === "/" || here.startsWith("/runs") : here.startsWith(href);
+      return h("a", { href: href, class: "nav-link" + (active ? " active" : ""), "aria-current": active ? "page" : null, text: label });
+    }
+    const menu = h("details", { class: "user-menu" },
+      h("summary", { "aria-label": "User menu for " + app.me.name },
+        h("span", { class: "avatar", "aria-hidden": "true", text: app.me.name.slice(0, 1).toUpperCase() }),
+        h("span", { class: "user-name", text: app.me.name })),
+      h("div", { class: "menu" },
+        h("p", { class: "muted small", text: "Signed in as " + app.me.name + (app.me.role === "admin" ? " (admin)" : "") }),
+        h("a", { href: "/account", text: "Account and API tokens" }),
+        h("button", { type: "button", class: "linklike", onclick: logout, text: "Log out" })));
+    append(bar, [
+      h("a", { href: "/", class: "brand" }, h("img", { src: "/static/favicon.svg", alt: "", width: 24, height: 24 }), h("span", { class: "brand-name", text: "flowdeck" })),
+      h("nav", { class: "nav", "aria-label": "Main" }, nav("/", "Flows"), nav("/assets", "Assets"), nav("/connections", "Connections")),
+      menu,
+    ]);
+  }
+
+  async function logout() {
+    try { await api("POST", "/api/logout"); } catch (err) { /* the session may be gone already */ }
+    app.me = null; app.csrf = null;
+    clear(document.getElementById("topbar"));
+    navigate("/login", true);
+  }
+
+  // --- login -----------------------------------------------------------------------------------------
+
+  function renderLogin() {
+    clear(document.getElementById("topbar"));
+    const error = h("p", { class: "field-error", role: "alert", id: "login-error" });
+    const form = h("form", { class: "panel login", "aria-labelledby": "login-title" },
+      h("div", { class: "login-brand" }, h("img", { src: "/static/favicon.svg", alt: "", width: 40, height: 40 }),
+        h("h1", { id: "login-title", text: "Sign in to flowdeck" })),
+      h("label", { for: "login-name", text: "User name" }),
+      h("input", { id: "login-name", name: "name", autocomplete: "username", required: true, autofocus: true }),
+      h("label", { for: "login-password", text: "Password" }),
+      h("input", { id: "login-password", name: "password", type: "password", autocomplete: "current-password", required: true }),
+      error,
+      h("button", { type: "submit", class: "button primary wide", text: "Sign in" }));
+    form.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      error.textContent = "";
+      try {
+        const me = await api("POST", "/api/login", { name: form.name.value, password: form.password.value });
+        app.me = me; app.csrf = me.csrf_token;
+        const next = new URLSearchParams(location.search).get("next");
+        navigate(next && next.startsWith("/") && !next.startsWith("//") ? next : "/", true);
+      } catch (err) { error.textContent = err.message; form.password.focus(); }
+    });
+    setMain("Sign in", h("div", { class: "login-wrap" }, form));
+    form.name.focus();
+  }
+
+  // --- home: flows and runs ----------------------------------------------------------------------
+
+  async function renderHome() {
+    const [flows, runs] = await Promise.all([api("GET", "/api/flows"), api("GET", "/api/runs")]);
+    const flowCards = flows.length ? flows.map(function (flow) {
+      return h("article", { class: "card flow-card" },
+        h("h3", { text: flow.name }),
+        h("p", { class: "muted", text: flow.description || "" }),
+        h("ol", { class: "mini-steps", "aria-label": "Steps" }, flow.steps.map(function (s) { return h("li", { text: s.title }); })),
+        h("button", {
+          type: "button", class: "button primary", "aria-label": "Start " + flow.name, text: "Start",
+          onclick: async function (event) {
+            event.target.disabled = true;
+            try {
+              const run = await api("POST", "/api/runs", { flow: flow.name });
+              navigate(runPath(run.flow_id, run.current_step || run.steps[0].name));
+            } catch (err) { toast(err.message, "error"); event.target.disabled = false; }
+          },
+        }));
+    }) : [h("p", { class: "muted", text: "This server offers no flows yet. Start it with flowdeck serve --flows path/to/flow.py." })];
+
+    const runRows = runs.map(function (run) {
+      const step = run.current_step || run.steps[run.steps.length - 1].name;
+      return h("tr", {},
+        h("td", {}, h("a", { href: runPath(run.flow_id, step), text: run.flow_name })),
+        h("td", {}, stateBadge(run.state)),
+        h("td", { text: run.current_step ? (run.steps.find(function (s) { return s.name === run.current_step; }) || {}).title || run.current_step : "done" }),
+        h("td", { text: run.user }),
+        h("td", { text: fmtTime(run.updated_at) }),
+        h("td", { class: "actions" }, run.can_manage ? h("button", {
+          type: "button", class: "button small danger-outline", "aria-label": "Delete run of " + run.flow_name + " from " + fmtTime(run.created_at), text: "Delete",
+          onclick: async function () {
+            if (!confirm("Delete this run with its outputs and pages? Assets stay.")) return;
+            try { await api("DELETE", apiRun(run.flow_id)); toast("Run deleted"); renderHome(); } catch (err) { toast(err.message, "error"); }
+          },
+        }) : null));
+    });
+    setMain("Flows",
+      h("div", { class: "page-head" }, h("h1", { text: "Flows" }), h("p", { class: "muted", text: "Start a flow, or pick up a run where you left it." })),
+      h("section", { "aria-labelledby": "flows-title" }, h("h2", { id: "flows-title", class: "visually-hidden", text: "Available flows" }),
+        h("div", { class: "grid cards" }, flowCards)),
+      h("section", { class: "panel", "aria-labelledby": "runs-title" },
+        h("h2", { id: "runs-title", text: "Recent runs" }),
+        runs.length ? h("div", { class: "table-wrap" }, h("table", { class: "data" },
+          h("thead", {}, h("tr", {}, ["Flow", "State", "Current step", "Owner", "Updated", ""].map(function (t) { return h("th", { scope: "col", text: t }); }))),
+          h("tbody", {}, runRows))) : h("p", { class: "muted", text: "No runs yet." })));
+  }
+
+  async function openRun(runId) {
+    const status = await api("GET", apiRun(runId));
+    const step = status.current_step || status.steps[status.steps.length - 1].name;
+    navigate(runPath(runId, step), true);
+  }
+
+  // --- the step page ---------------------------------------------------------------------------------
+
+  async function renderStep(runId, stepName) {
+    const status = await api("GET", apiRun(runId));
+    const step = status.steps.find(function (s) { return s.name === stepName; });
+    if (!step) { renderNotFound("Run " + runId + " has no step " + stepName + "."); return; }
+    let page = null;
+    if (step.attempt > 0) page = await api("GET", apiRun(runId) + "/steps/" + encodeURIComponent(stepName) + "/page");
+    const view = { runId: runId, stepName: stepName, status: status, step: step, page: page };
+
+    const stepper = h("ol", { class: "stepper" }, status.steps.map(function (s, i) {
+      const current = s.name === stepName;
+      const label = [h("span", { class: "step-num", "aria-hidden": "true", text: String(i + 1) }),
+        h("span", { class: "step-title", text: s.title || s.name }), stateBadge(s.state)];
+      return h("li", { class: "step-item" + (current ? " current" : "") },
+        s.attempt > 0 ? h("a", { href: runPath(runId, s.name), "aria-current": current ? "step" : null }, label) : h("span", { class: "disabled" }, label));
+    }));
+
+    const banner = h("div", { id: "step-banner", "aria-live": "polite" });
+    const body = h("div", { class: "page-body", id: "page-body" });
+    const actions = h("div", { class: "action-bar", id: "action-bar" });
+
+    setMain(step.title || stepName,
+      h("div", { class: "run-head" },
+        h("p", { class: "crumbs" }, h("a", { href: "/", text: "Flows" }), " / ", h("span", { text: status.flow_name })),
+        h("div", { class: "run-title" },
+          h("h1", { id: "step-title", text: (page && page.page.title) || step.title || stepName }),
+          h("div", { class: "run-meta" }, stateBadge(status.state), h("span", { class: "muted small", text: "run by " + status.user + " · started " + fmtTime(status.created_at) }),
+            status.can_manage ? h("button", { type: "button", class: "button small", text: "Share", onclick: function () { shareDialog("run", function (users, groups) { return api("POST", apiRun(runId) + "/share", { users: users, groups: groups }); }); } }) : null))),
+      h("div", { class: "step-layout" },
+        h("nav", { class: "step-nav", "aria-label": "Steps of this run" }, stepper),
+        h("div", { class: "step-main" }, banner, body, actions)));
+
+    renderBanner(view);
+    if (page) renderPage(view, body);
+    else append(body, h("p", { class: "muted", text: "This step has not run yet." }));
+    renderActions(view);
+    if (status.busy || ["running", "acting", "pending"].indexOf(status.state) >= 0) follow(view, null);
+    scrollToHash();
+  }
+
+  function scrollToHash() {
+    if (!location.hash) return;
+    const target = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    if (!target) return;
+    target.scrollIntoView({ block: "start" });
+    target.classList.add("highlight");
+    target.setAttribute("tabindex", "-1");
+    target.focus({ preventScroll: true });
+    setTimeout(function () { target.classList.remove("highlight"); }, 2500);
+  }
+
+  function renderBanner(view) {
+    const banner = document.getElementById("step-banner");
+    clear(banner);
+    const st = view.status;
+    const step = view.step;
+    const busy = st.busy || ["running", "acting"].indexOf(step.state) >= 0 || ["running", "acting"].indexOf(st.state) >= 0;
+    if (busy) {
+      const value = Math.round(currentProgress(st) || 0);
+      append(banner, h("section", { class: "panel progress-panel", "aria-label": "Step progress" },
+        h("div", { class: "progress-head" }, h("strong", { text: "Working…" }), h("span", { class: "muted", id: "progress-step", text: runningStepTitle(st) })),
+        h("div", { class: "progress", role: "progressbar", id: "progress-bar", "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": value, "aria-label": "Step progress" },
+          h("div", { class: "progress-fill", style: "width:" + value + "%" })),
+        h("p", { class: "progress-message", id: "progress-message", text: currentMessage(st) || "Starting…" })));
+      return;
+    }
+    if (step.state === "failed") {
+      append(banner, h("section", { class: "panel error-panel", role: "alert", id: "step-error" },
+        h("h2", { text: "This step failed" }),
+        h("p", { class: "error-text", text: step.error || "The step's code raised an error." }),
+        step.traceback ? h("details", {}, h("summary", { text: "Technical details" }), h("pre", { class: "traceback", text: step.traceback })) : null,
+        st.current_step === step.name ? h("button", { type: "button", class: "button primary", text: "Re-run this step", onclick: function () { act(view, "rerun"); } }) : null));
+    } else if (step.state === "stale") {
+      append(banner, h("p", { class: "notice", text: "This step's results are out of date: an earlier step was reopened. They will be redone when the run gets here again." }));
+    } else if (st.current_step && st.current_step !== step.name) {
+      const cur = st.steps.find(function (s) { return s.name === st.current_step; });
+      append(banner, h("p", { class: "notice" }, "You are looking at an earlier step. ", h("a", { href: runPath(view.runId, st.current_step), text: "Go to the current step (" + ((cur && cur.title) || st.current_step) + ")" })));
+    } else if (st.state === "complete") {
+      append(banner, h("p", { class: "notice success", text: "This run is complete." }));
+    }
+  }
+
+  function runningStepTitle(st) {
+    const s = st.steps.find(function (x) { return ["running", "acting"].indexOf(x.state) >= 0; }) ||
+      st.steps.find(function (x) { return x.name === st.current_step; });
+    return s ? (s.title || s.name) : "";
+  }
+  function currentProgress(st) {
+    const s = st.steps.find(function (x) { return x.state === "running"; });
+    return s ? s.progress : 0;
+  }
+  function currentMessage(st) {
+    const s = st.steps.find(function (x) { return x.state === "running"; });
+    return s ? s.message : "";
+  }
+
+  function renderActions(view) {
+    const bar = document.getElementById("action-bar");
+    clear(bar);
+    const st = view.status;
+    const isCurrent = st.current_step === view.stepName;
+    const index = st.steps.findIndex(function (s) { return s.name === view.stepName; });
+    const last = index === st.steps.length - 1;
+    const editable = view.page && view.page.editable;
+    const busy = st.busy;
+    const back = h("button", { type: "button", class: "button", id: "back-button", text: "← Back", disabled: !(isCurrent || (st.state === "complete" && last)) || index === 0 || busy,
+      onclick: function () { act(view, "back"); } });
+    const next = h("button", { type: "button", class: "button primary", id: "next-button", text: last ? "Finish" : "Next →", disabled: !editable || busy,
+      onclick: function () { act(view, "next"); } });
+    const err = h("p", { class: "field-error", role: "alert", id: "action-error" });
+    append(bar, [back, err, next]);
+  }
+
+  async function act(view, action) {
+    const err = document.getElementById("action-error");
+    if (err) err.textContent = "";
+    document.querySelectorAll(".element .field-error").forEach(function (e) { e.textContent = ""; });
+    document.querySelectorAll(".element.invalid").forEach(function (e) { e.classList.remove("invalid"); });
+    let lastEvent = null;
+    try {
+      const latest = await api("POST", apiRun(view.runId) + "/" + action);
+      view.status = latest;
+      lastEvent = latest.last_event_id;
+    } catch (e) {
+      if (e.status === 422 && e.body && e.body.missing) {
+        showMissing(e.body.missing);
+        if (err) err.textContent = "Fill in the highlighted inputs first.";
+      } else if (err) err.textContent = e.message;
+      return;
+    }
+    view.step = view.status.steps.find(function (s) { return s.name === view.stepName; }) || view.step;
+    renderBanner(view);
+    renderActions(view);
+    document.querySelectorAll("#page-body input, #page-body select, #page-body button").forEach(function (el) { el.disabled = true; });
+    follow(view, lastEvent);
+  }
+
+  function showMissing(titles) {
+    let first = null;
+    document.querySelectorAll(".element").forEach(function (el) {
+      if (titles.indexOf(el.dataset.title) >= 0) {
+        el.classList.add("invalid");
+        const msg = el.querySelector(".field-error");
+        if (msg) msg.textContent = el.dataset.kind === "DataSource" ? "Upload a file here before going on." : "This input is required.";
+        if (!first) first = el;
+      }
+    });
+    if (first) {
+      first.scrollIntoView({ block: "center" });
+      const focusable = first.querySelector("input, select, [tabindex]");
+      if (focusable) focusable.focus();
+    }
+  }
+
+  // Follow a run over server-sent events until no step is running, then show where it stands.
+  function follow(view, after) {
+    stopStream();
+    let url = apiRun(view.runId) + "/events";
+    if (after !== null && after !== undefined) url += "?after=" + encodeURIComponent(after);
+    const source = new EventSource(url);
+    app.stream = source;
+    source.addEventListener("progress", function (event) {
+      const data = JSON.parse(event.data);
+      const bar = document.getElementById("progress-bar");
+      if (!bar) return;
+      const value = Math.max(0, Math.min(100, Math.round(data.completion)));
+      bar.setAttribute("aria-valuenow", String(value));
+      bar.firstChild.style.width = value + "%";
+      const message = document.getElementById("progress-message");
+      if (message) message.textContent = value + "% · " + (data.message || "");
+    });
+    source.addEventListener("status", function (event) {
+      const st = JSON.parse(event.data);
+      view.status = st;
+      const running = st.busy || ["running", "acting", "pending"].indexOf(st.state) >= 0;
+      if (running) {
+        const step = document.getElementById("progress-step");
+        if (step) step.textContent = runningStepTitle(st);
+        return;
+      }
+      stopStream();
+      const target = st.current_step || st.steps[st.steps.length - 1].name;
+      if (target !== view.stepName || st.state === "complete") navigate(runPath(view.runId, target), target === view.stepName);
+      else renderStep(view.runId, view.stepName);
+    });
+    source.addEventListener("deleted", function () { stopStream(); renderNotFound("This run was deleted."); });
+  }
+
+  // --- page rendering ------------------------------------------------------------------------------
+
+  function renderPage(view, body) {
+    const page = view.page.page;
+    page.sections.forEach(function (section) {
+      const sec = h("section", { class: "page-section" });
+      if (section.title) append(sec, h("h2", { class: "section-title", text: section.title }));
+      if (section.description) append(sec, h("p", { class: "muted", text: section.description }));
+      const grid = h("div", { class: "section-cards" });
+      section.content.forEach(function (card) {
+        const wide = card.content.some(function (e) { return e.kind === "Table" || e.kind === "PlotlyPlot"; });
+        const el = h("article", { class: "card page-card" + (wide ? " wide" : "") });
+        if (card.title) append(el, h("h3", { class: "card-title", text: card.title }));
+        if (card.description) append(el, h("p", { class: "muted", text: card.description }));
+        card.content.forEach(function (element) { append(el, renderElement(view, element)); });
+        append(grid, el);
+      });
+      append(sec, grid);
+      append(body, sec);
+    });
+    if (!page.sections.length) append(body, h("p", { class: "muted", text: "This page is empty." }));
+  }
+
+  function renderElement(view, element) {
+    const wrap = h("div", { class: "element element-" + String(element.kind).toLowerCase(), id: "element-" + element.id, dataset: { title: element.title, kind: element.kind } });
+    const inputId = "input-" + element.id;
+    const isInput = ["DataSource", "Dropdown", "TextInput", "NumericRange", "DateTimeRange"].indexOf(element.kind) >= 0;
+    if (element.title && !isInput) append(wrap, h("h4", { class: "element-title", text: element.title }));
+    if (isInput) {
+      append(wrap, h("label", { class: "element-title", for: inputId, id: "label-" + element.id },
+        element.title, element.required ? h("span", { class: "required", "aria-hidden": "true", text: " *" }) : null));
+    }
+    if (element.description) append(wrap, h("p", { class: "muted small", id: "desc-" + element.id, text: element.description }));
+    const error = h("p", { class: "field-error", role: "alert", id: "error-" + element.id });
+    const editable = view.page.editable;
+    const renderer = RENDERERS[element.kind];
+    if (renderer) append(wrap, renderer(view, element, { inputId: inputId, editable: editable, error: error, wrap: wrap }));
+    else append(wrap, h("p", { class: "muted", text: "(" + element.kind + " elements are not shown in the browser)" }));
+    append(wrap, error);
+    return wrap;
+  }
+
+  async function saveValue(view, element, value, ctx) {
+    ctx.error.textContent = "";
+    ctx.wrap.classList.remove("invalid");
+    try {
+      const result = await api("PUT", apiRun(view.runId) + "/steps/" + encodeURIComponent(view.stepName) + "/elements/" + encodeURIComponent(element.id) + "/value", { value: value });
+      ctx.wrap.classList.add("saved");
+      setTimeout(function () { ctx.wrap.classList.remove("saved"); }, 1200);
+      return result.element;
+    } catch (err) {
+      ctx.error.textContent = err.message;
+      ctx.wrap.classList.add("invalid");
+      return null;
+    }
+  }
+
+  const RENDERERS = {
+    DataSource: renderUpload,
+    Dropdown: function (view, element, ctx) {
+      const select = h("select", { id: ctx.inputId, multiple: element.multiselect, disabled: !ctx.editable, "aria-describedby": "error-" + element.id, required: element.required });
+      if (!element.multiselect) append(select, h("option", { value: "", text: "— choose —" }));
+      element.options.forEach(function (option, i) {
+        const chosen = element.multiselect ? (element.value || []).some(function (v) { return v === option; }) : element.value === option;
+        append(select, h("option", { value: String(i), selected: chosen, text: String(option) }));
+      });
+      select.addEventListener("change", function () {
+        const picked = Array.from(select.selectedOptions).filter(function (o) { return o.value !== ""; }).map(function (o) { return element.options[Number(o.value)]; });
+        saveValue(view, element, element.multiselect ? picked : (picked.length ? picked[0] : null), ctx);
+      });
+      return select;
+    },
+    TextInput: function (view, element, ctx) {
+      const input = h("input", { id: ctx.inputId, type: "text", value: element.value || "", disabled: !ctx.editable, "aria-describedby": "error-" + element.id, required: element.required });
+      input.addEventListener("change", function () { saveValue(view, element, input.value, ctx); });
+      return input;
+    },
+    NumericRange: renderNumericRange,
+    DateTimeRange: renderDateRange,
+    Table: renderTable,
+    PlotlyPlot: renderPlot,
+    Image: function (view, element) {
+      const mime = /^image\/(png|jpeg|gif|webp|bmp|tiff|x-icon|svg\+xml)$/.test(element.mime) ? element.mime : "application/octet-stream";
+      return h("img", { class: "element-image", src: "data:" + mime + ";base64," + element.data, alt: element.alt || element.title || "" });
+    },
+    RichText: function (view, element) { return window.FlowdeckMarkdown.render(element.markdown); },
+    Infographic: function (view, element) {
+      const trend = element.trend;
+      let arrow = null;
+      if (trend === "up" || (typeof trend === "number" && trend > 0)) arrow = h("span", { class: "trend up", text: "▲ " + (typeof trend === "number" ? trend : ""), "aria-label": "trending up" });
+      else if (trend === "down" || (typeof trend === "number" && trend < 0)) arrow = h("span", { class: "trend down", text: "▼ " + (typeof trend === "number" ? trend : ""), "aria-label": "trending down" });
+      else if (trend === "flat" || trend === 0) arrow = h("span", { class: "trend flat", text: "▶", "aria-label": "flat" });
+      return h("div", { class: "infographic" },
+        h("div", { class: "figure" }, h("span", { class: "value", text: element.value === null ? "—" : String(element.value) }), element.unit ? h("span", { class: "unit", text: element.unit }) : null, arrow),
+        element.caption ? h("p", { class: "muted", text: element.caption }) : null);
+    },
+  };
+
+  function renderUpload(view, element, ctx) {
+    const accept = (element.options || []).map(function (o) { return "." + o; }).join(",");
+    const input = h("input", { id: ctx.inputId, type: "file", class: "file-input", accept: accept || null, disabled: !ctx.editable, "aria-describedby": "drop-help-" + element.id + " error-" + element.id });
+    const current = h("p", { class: "current-file", id: "current-" + element.id });
+    function showValue(value) {
+      clear(current);
+      if (value && value.filename) append(current, [h("span", { class: "file-icon", "aria-hidden": "true", text: "📄" }), h("strong", { text: value.filename }), " · " + fmtBytes(value.size) + " · uploaded " + fmtTime(value.uploaded_at)]);
+    }
+    showValue(element.value);
+    const progress = h("progress", { max: 100, value: 0, class: "upload-progress", hidden: true, "aria-label": "Upload progress" });
+    const zone = h("div", { class: "dropzone" + (ctx.editable ? "" : " disabled"), id: "drop-" + element.id },
+      h("p", { id: "drop-help-" + element.id }, ctx.editable ? "Drag a file here, or " : "Uploads are closed for this step.",
+        ctx.editable ? h("label", { for: ctx.inputId, class: "linklike", text: "choose a file" }) : null),
+      h("p", { class: "muted small", text: "Accepted: " + ((element.options || []).join(", ") || "any file") }),
+      input, progress);
+    function send(file) {
+      if (!file || !ctx.editable) return;
+      ctx.error.textContent = "";
+      ctx.wrap.classList.remove("invalid");
+      progress.hidden = false;
+      progress.value = 0;
+      const form = new FormData();
+      form.append("file", file, file.name);
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", apiRun(view.runId) + "/steps/" + encodeURIComponent(view.stepName) + "/elements/" + encodeURIComponent(element.id) + "/upload");
+      xhr.setRequestHeader("X-CSRF-Token", app.csrf || "");
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.upload.addEventListener("progress", function (e) { if (e.lengthComputable) progress.value = Math.round((e.loaded / e.total) * 100); });
+      xhr.addEventListener("load", function () {
+        let data = null;
+        try { data = JSON.parse(xhr.responseText); } catch (e) { data = null; }
+        if (xhr.status === 200) {
+          progress.value = 100;
+          setTimeout(function () { progress.hidden = true; }, 600);
+          showValue(data && data.element ? data.element.value : null);
+          toast("Uploaded " + file.name);
+        } else {
+          progress.hidden = true;
+          ctx.error.textContent = (data && data.detail) || ("The upload failed (" + xhr.status + ").");
+          ctx.wrap.classList.add("invalid");
+          if (xhr.status === 401) goLogin();
+        }
+        input.value = "";
+      });
+      xhr.addEventListener("error", function () { progress.hidden = true; ctx.error.textContent = "The upload failed: the server could not be reached."; });
+      xhr.send(form);
+    }
+    input.addEventListener("change", function () { send(input.files[0]); });
+    ["dragenter", "dragover"].forEach(function (type) {
+      zone.addEventListener(type, function (e) { e.preventDefault(); if (ctx.editable) zone.classList.add("over"); });
+    });
+    ["dragleave", "drop"].forEach(function (type) { zone.addEventListener(type, function () { zone.classList.remove("over"); }); });
+    zone.addEventListener("drop", function (e) { e.preventDefault(); if (e.dataTransfer && e.dataTransfer.files.length) send(e.dataTransfer.files[0]); });
+    return [zone, current];
+  }
+
+  function renderNumericRange(view, element, ctx) {
+    const min = Number(element.min_range), max = Number(element.max_range);
+    const step = element.step || (Number.isInteger(min) && Number.isInteger(max) && max - min >= 20 ? 1 : (max - min) / 100 || 1);
+    const value = element.value || [null, null];
+    const low = value[0] === null ? min : value[0], high = value[1] === null ? max : value[1];
+    const lowIn = h("input", { type: "range", id: ctx.inputId, min: min, max: max, step: step, value: low, disabled: !ctx.editable, "aria-label": element.title + " from" });
+    const highIn = h("input", { type: "range", id: "high-" + element.id, min: min, max: max, step: step, value: high, disabled: !ctx.editable, "aria-label": element.title + " to" });
+    const lowNum = h("output", { for: ctx.inputId, text: String(low) });
+    const highNum = h("output", { for: "high-" + element.id, text: String(high) });
+    function update(save) {
+      let a = Number(lowIn.value), b = Number(highIn.value);
+      if (a > b) { if (document.activeElement === lowIn) { b = a; highIn.value = b; } else { a = b; lowIn.value = a; } }
+      lowNum.textContent = String(a); highNum.textContent = String(b);
+      if (save) saveValue(view, element, [a, b], ctx);
+    }
+    [lowIn, highIn].forEach(function (el) {
+      el.addEventListener("input", function () { update(false); });
+      el.addEventListener("change", function () { update(true); });
+    });
+    return h("div", { class: "range" },
+      h("div", { class: "range-row" }, h("span", { class: "range-label", text: "From" }), lowIn, lowNum),
+      h("div", { class: "range-row" }, h("span", { class: "range-label", text: "To" }), highIn, highNum),
+      h("p", { class: "muted small", text: "Range " + min + " to " + max }));
+  }
+
+  function toLocalInput(iso) { return iso ? String(iso).slice(0, 16) : ""; }
+
+  function renderDateRange(view, element, ctx) {
+    const value = element.value || [null, null];
+    const start = h("input", { type: "datetime-local", id: ctx.inputId, min: toLocalInput(element.min_range), max: toLocalInput(element.max_range), value: toLocalInput(value[0] || element.min_range), disabled: !ctx.editable });
+    const endId = "end-" + element.id;
+    const end = h("input", { type: "datetime-local", id: endId, min: toLocalInput(element.min_range), max: toLocalInput(element.max_range), value: toLocalInput(value[1] || element.max_range), disabled: !ctx.editable });
+    function save() { saveValue(view, element, [start.value || null, end.value || null], ctx); }
+    start.addEventListener("change", save);
+    end.addEventListener("change", save);
+    return h("div", { class: "date-range" },
+      h("div", {}, h("span", { class: "small muted", text: "From" }), start),
+      h("div", {}, h("label", { for: endId, class: "small muted", text: "To" }), end));
+  }
+
+  function compare(a, b) {
+    if (a === null || a === undefined) return b === null || b === undefined ? 0 : 1;
+    if (b === null || b === undefined) return -1;
+    if (typeof a === "number" && typeof b === "number") return a - b;
+    return String(a).localeCompare(String(b), undefined, { numeric: true });
+  }
+
+  function renderTable(view, element) {
+    const columns = element.columns || [];
+    const rows = (element.records || []).map(function (r, i) { return { i: i, r: r }; });
+    const state = { col: null, dir: 1, page: 0, size: 10 };
+    const holder = h("div", { class: "table-block" });
+    function draw() {
+      clear(holder);
+      let sorted = rows;
+      if (state.col !== null) sorted = rows.slice().sort(function (a, b) { return compare(a.r[state.col], b.r[state.col]) * state.dir || a.i - b.i; });
+      const pages = Math.max(1, Math.ceil(sorted.length / state.size));
+      state.page = Math.min(state.page, pages - 1);
+      const shown = sorted.slice(state.page * state.size, (state.page + 1) * state.size);
+      const head = h("tr", {}, columns.map(function (c, ci) {
+        const sortedHere = state.col === ci;
+        return h("th", { scope: "col", "aria-sort": sortedHere ? (state.dir > 0 ? "ascending" : "descending") : "none" },
+          h("button", { type: "button", class: "sort", onclick: function () { state.dir = state.col === ci ? -state.dir : 1; state.col = ci; draw(); holder.querySelectorAll("th button")[ci].focus(); } },
+            String(c), h("span", { class: "sort-icon", "aria-hidden": "true", text: sortedHere ? (state.dir > 0 ? " ▲" : " ▼") : " ↕" })));
+      }));
+      const bodyRows = shown.map(function (row) {
+        return h("tr", {}, row.r.map(function (cell, ci) {
+          const numeric = typeof cell === "number";
+          return h("td", { class: numeric ? "num" : null, text: cell === null ? "" : numeric && !Number.isInteger(cell) ? String(Math.round(cell * 10000) / 10000) : String(cell) });
+        }));
+      });
+      append(holder, h("div", { class: "table-wrap", tabindex: 0, role: "region", "aria-label": element.title || "Table" },
+        h("table", { class: "data" }, element.title ? h("caption", { class: "visually-hidden", text: element.title }) : null, h("thead", {}, head), h("tbody", {}, bodyRows))));
+      const total = element.total_rows !== undefined && element.total_rows !== null ? element.total_rows : rows.length;
+      const pager = h("div", { class: "pager" },
+        h("span", { class: "muted small", text: rows.length ? "Rows " + (state.page * state.size + 1) + "–" + (state.page * state.size + shown.length) + " of " + rows.length + (total > rows.length ? " shown (" + total + " in all)" : "") : "No rows" }),
+        h("div", { class: "pager-buttons" },
+          element.downloadable ? h("button", { type: "button", class: "button small", text: "Download CSV", onclick: function () { downloadCsv(element); } }) : null,
+          h("label", { class: "small muted", for: "size-" + element.id, text: "Rows per page" }),
+          h("select", { id: "size-" + element.id, class: "small-select", onchange: function (e) { state.size = Number(e.target.value); state.page = 0; draw(); } },
+            [10, 25, 50, 100].map(function (n) { return h("option", { value: n, selected: n === state.size, text: String(n) }); })),
+          h("button", { type: "button", class: "button small", text: "‹ Previous", disabled: state.page === 0, onclick: function () { state.page -= 1; draw(); } }),
+          h("span", { class: "small", text: "Page " + (state.page + 1) + " of " + pages }),
+          h("button", { type: "button", class: "button small", text: "Next ›", disabled: state.page >= pages - 1, onclick: function () { state.page += 1; draw(); } })));
+      append(holder, pager);
+    }
+    draw();
+    return holder;
+  }
+
+  function downloadCsv(element) {
+    function cell(v) {
+      if (v === null || v === undefined) return "";
+      const s = String(v);
+      return /[",\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+    }
+    const lines = [element.columns.map(cell).join(",")].concat(element.records.map(function (r) { return r.map(cell).join(","); }));
+    const blob = new Blob([lines.join("\n") + "\n"], { type: "text/csv" });
+    const a = h("a", { href: URL.createObjectURL(blob), download: (element.title || "table").replace(/[^\w.-]+/g, "_") + ".csv" });
+    document.body.appendChild(a);
+    a.click();
+    setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+  }
+
+  function loadPlotly() {
+    if (window.Plotly) return Promise.resolve(window.Plotly);
+    if (!app.plotly) {
+      app.plotly = new Promise(function (resolve, reject) {
+        const script = h("script", { src: "/vendor/plotly.min.js" });
+        script.addEventListener("load", function () { resolve(window.Plotly); });
+        script.addEventListener("error", function () { reject(new Error("plotly.js could not be loaded")); });
+        document.head.appendChild(script);
+      });
+    }
+    return app.plotly;
+  }
+
+  function renderPlot(view, element) {
+    const box = h("div", { class: "plot", role: "img", "aria-label": element.title || "Plot" });
+    const figure = element.figure || {};
+    loadPlotly().then(function (Plotly) {
+      const layout = Object.assign({ autosize: true, margin: { t: 48, r: 16, b: 48, l: 56 }, font: { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif" } }, figure.layout || {});
+      Plotly.newPlot(box, figure.data || [], layout, { responsive: true, displaylogo: false });
+    }).catch(function (err) { box.textContent = err.message; });
+    return box;
+  }
+
+  // --- share dialog ----------------------------------------------------------------------------------
+
+  function shareDialog(what, send) {
+    const dialog = h("dialog", { class: "dialog", "aria-labelledby": "share-title" });
+    const users = h("input", { id: "share-users", placeholder: "bob, carol" });
+    const groups = h("input", { id: "share-groups", placeholder: "analysts" });
+    const error = h("p", { class: "field-error", role: "alert" });
+    const form = h("form", { method: "dialog" },
+      h("h2", { id: "share-title", text: "Share this " + what }),
+      h("label", { for: "share-users", text: "Users (comma-separated)" }), users,
+      h("label", { for: "share-groups", text: "Groups (comma-separated)" }), groups, error,
+      h("div", { class: "dialog-actions" },
+        h("button", { type: "button", class: "button", text: "Cancel", onclick: function () { dialog.close(); } }),
+        h("button", { type: "submit", class: "button primary", text: "Share" })));
+    form.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      const split = function (s) { return s.split(",").map(function (x) { return x.trim(); }).filter(Boolean); };
+      try { await send(split(users.value), split(groups.value)); dialog.close(); toast("Shared"); } catch (err) { error.textContent = err.message; }
+    });
+    dialog.addEventListener("close", function () { dialog.remove(); });
+    append(dialog, form);
+    document.body.appendChild(dialog);
+    dialog.showModal();
+    users.focus();
+  }
+
+  // --- assets ------------------------------------------------------------------------------------------
+
+  async function renderAssets() {
+    const params = new URLSearchParams(location.search);
+    const form = h("form", { class: "filters", role: "search", "aria-label": "Filter assets" },
+      field("f-label", "Label", h("input", { id: "f-label", name: "label", value: params.get("label") || "" })),
+      field("f-type", "Type", h("select", { id: "f-type", name: "type" }, ["", "dataset", "model", "explainer", "schema", "other"].map(function (t) {
+        return h("option", { value: t, selected: (params.get("type") || "") === t, text: t || "any type" });
+      }))),
+      field("f-name", "Name", h("input", { id: "f-name", name: "name", value: params.get("name") || "" })),
+      h("button", { type: "submit", class: "button primary", text: "Filter" }));
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      const q = new URLSearchParams();
+      ["label", "type", "name"].forEach(function (k) { if (form[k].value) q.set(k, form[k].value); });
+      navigate("/assets" + (q.toString() ? "?" + q : ""));
+    });
+    const detail = h("aside", { class: "panel asset-detail", id: "asset-detail", "aria-live": "polite" }, h("p", { class: "muted", text: "Choose an asset to see its metadata and versions." }));
+    let list;
+    try {
+      const assets = await api("GET", "/api/assets?" + params.toString());
+      list = assets.length ? h("div", { class: "table-wrap" }, h("table", { class: "data" },
+        h("thead", {}, h("tr", {}, ["Label", "Type", "Name", "Version", "Owner", "Created"].map(function (t) { return h("th", { scope: "col", text: t }); }))),
+        h("tbody", {}, assets.map(function (a) {
+          return h("tr", {},
+            h("td", {}, h("button", { type: "button", class: "linklike", text: a.label, onclick: function () { showAsset(a.id, detail); } })),
+            h("td", { text: a.type }), h("td", { text: a.name || "" }), h("td", { text: a.version }), h("td", { text: a.owner }), h("td", { text: fmtTime(a.time_created) }));
+        })))) : h("p", { class: "muted", text: "No assets match." });
+    } catch (err) {
+      list = h("p", { class: "field-error", role: "alert", text: err.message });
+    }
+    setMain("Assets",
+      h("div", { class: "page-head" }, h("h1", { text: "Assets" }), h("p", { class: "muted", text: "Datasets, models, explainers and schemas saved by flows, yours and those shared with you." })),
+      form, h("div", { class: "split" }, h("section", { class: "panel", "aria-label": "Asset list" }, list), detail));
+  }
+
+  function field(id, label, control) {
+    return h("div", { class: "field" }, h("label", { for: id, text: label }), control);
+  }
+
+  async function showAsset(id, detail) {
+    clear(detail);
+    try {
+      const [asset, versions] = await Promise.all([api("GET", "/api/assets/" + encodeURIComponent(id)), api("GET", "/api/assets/" + encodeURIComponent(id) + "/versions")]);
+      const meta = h("dl", { class: "meta" });
+      [["Type", asset.type], ["Name", asset.name], ["Version", asset.version], ["Owner", asset.owner], ["Description", asset.description], ["Made by run", asset.flow_id], ["Step", asset.step_name], ["Created", fmtTime(asset.time_created)], ["Updated", fmtTime(asset.time_updated)]].forEach(function (pair) {
+        if (pair[1] !== null && pair[1] !== undefined && pair[1] !== "") append(meta, [h("dt", { text: pair[0] }), h("dd", { text: String(pair[1]) })]);
+      });
+      append(detail, [
+        h("h2", { text: asset.label }), meta,
+        h("h3", { text: "Metadata" }), h("pre", { class: "json", text: JSON.stringify(asset.metadata, null, 2) }),
+        h("h3", { text: "Versions" }),
+        h("ul", { class: "versions" }, versions.map(function (v) { return h("li", {}, h("button", { type: "button", class: "linklike", text: "v" + v.version + " · " + fmtTime(v.time_created), onclick: function () { showAsset(v.id, detail); } })); })),
+        h("div", { class: "button-row" },
+          h("a", { class: "button", href: "/api/assets/" + encodeURIComponent(id) + "/download", download: "", text: "Download" }),
+          h("button", { type: "button", class: "button", text: "Share", onclick: function () { shareDialog("asset", function (u, g) { return api("POST", "/api/assets/" + encodeURIComponent(id) + "/share", { users: u, groups: g }); }); } }),
+          h("button", { type: "button", class: "button danger-outline", text: "Delete", onclick: async function () {
+            if (!confirm("Delete version " + asset.version + " of " + asset.label + "?")) return;
+            try { await api("DELETE", "/api/assets/" + encodeURIComponent(id)); toast("Asset deleted"); renderAssets(); } catch (err) { toast(err.message, "error"); }
+          } })),
+      ]);
+    } catch (err) {
+      append(detail, h("p", { class: "field-error", role: "alert", text: err.message }));
+    }
+  }
+
+  // --- connections -----------------------------------------------------------------------------------
+
+  async function renderConnections() {
+    let list;
+    try {
+      const conns = await api("GET", "/api/connections");
+      list = conns.length ? h("div", { class: "table-wrap" }, h("table", { class: "data" },
+        h("thead", {}, h("tr", {}, ["Name", "Type", "Host", "Database", "User", "Owner", ""].map(function (t) { return h("th", { scope: "col", text: t }); }))),
+        h("tbody", {}, conns.map(function (c) {
+          const mine = !c.owner || c.owner === app.me.name;
+          const manage = mine || app.me.role === "admin";
+          const ownerQ = mine ? "" : "?owner=" + encodeURIComponent(c.owner);
+          const result = h("span", { class: "small", role: "status" });
+          return h("tr", {},
+            h("td", { text: c.name }), h("td", { text: c.type || "" }), h("td", { text: [c.host, c.port].filter(function (x) { return x !== null && x !== undefined && x !== ""; }).join(":") }),
+            h("td", { text: c.database || "" }), h("td", { text: c.username || "" }), h("td", { text: c.owner || "" }),
+            h("td", { class: "actions" },
+              h("button", { type: "button", class: "button small", text: "Test", "aria-label": "Test connection " + c.name, onclick: async function () {
+                result.textContent = "testing…"; result.className = "small muted";
+                try {
+                  const q = mine ? "" : "?owner=" + encodeURIComponent(c.owner);
+                  const r = await api("POST", "/api/connections/" + encodeURIComponent(c.name) + "/test" + q);
+                  result.textContent = (r.ok ? "✓ " : "✗ ") + r.message; result.className = r.ok ? "small ok" : "small field-error";
+                } catch (err) { result.textContent = "✗ " + err.message; result.className = "small field-error"; }
+              } }),
+              manage ? h("button", { type: "button", class: "button small", text: "Share", onclick: function () { shareDialog("connection", function (u, g) { return api("POST", "/api/connections/" + encodeURIComponent(c.name) + "/share" + ownerQ, { users: u, groups: g }); }); } }) : null,
+              manage ? h("button", { type: "button", class: "button small danger-outline", text: "Remove", onclick: async function () {
+                if (!confirm("Remove connection " + c.name + "?")) return;
+                try { await api("DELETE", "/api/connections/" + encodeURIComponent(c.name) + ownerQ); toast("Connection removed"); renderConnections(); } catch (err) { toast(err.message, "error"); }
+              } }) : null,
+              result));
+        })))) : h("p", { class: "muted", text: "No connections yet." });
+    } catch (err) {
+      list = h("p", { class: "field-error", role: "alert", text: err.message });
+    }
+    const types = ["postgresql", "mysql", "mariadb", "mssql", "sqlite", "databricks", "snowflake", "s3", "api", "other"];
+    const error = h("p", { class: "field-error", role: "alert" });
+    const form = h("form", { class: "panel form-grid", "aria-labelledby": "add-conn-title" },
+      h("h2", { id: "add-conn-title", class: "span-all", text: "Add a connection" }),
+      field("c-name", "Name", h("input", { id: "c-name", name: "cname", required: true })),
+      field("c-type", "Type", h("select", { id: "c-type", name: "ctype" }, types.map(function (t) { return h("option", { value: t, text: t }); }))),
+      field("c-host", "Host", h("input", { id: "c-host", name: "host" })),
+      field("c-port", "Port", h("input", { id: "c-port", name: "port", type: "number", min: 1, max: 65535 })),
+      field("c-db", "Database (a file path for sqlite)", h("input", { id: "c-db", name: "database" })),
+      field("c-user", "User", h("input", { id: "c-user", name: "username", autocomplete: "off" })),
+      field("c-pass", "Password", h("input", { id: "c-pass", name: "password", type: "password", autocomplete: "new-password" })),
+      h("div", { class: "span-all" }, error, h("button", { type: "submit", class: "button primary", text: "Add connection" })));
+    form.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      error.textContent = "";
+      const body = { name: form.cname.value, type: form.ctype.value, host: form.host.value || null, port: form.port.value ? Number(form.port.value) : null,
+        database: form.database.value || null, username: form.username.value || null, password: form.password.value || null };
+      try { await api("POST", "/api/connections", body); toast("Connection added"); renderConnections(); } catch (err) { error.textContent = err.message; }
+    });
+    setMain("Connections",
+      h("div", { class: "page-head" }, h("h1", { text: "Connections" }), h("p", { class: "muted", text: "Named database connections flows can use. Passwords are encrypted and never shown again." })),
+      h("section", { class: "panel", "aria-label": "Your connections" }, list), form);
+  }
+
+  // --- account -------------------------------------------------------------------------------------
+
+  async function renderAccount() {
+    const tokens = await api("GET", "/api/tokens");
+    const shown = h("div", { "aria-live": "polite" });
+    const label = h("input", { id: "token-label", placeholder: "nightly import" });
+    const tokenForm = h("form", { class: "inline-form" }, h("label", { for: "token-label", text: "Label" }), label, h("button", { type: "submit", class: "button primary", text: "Create API token" }));
+    tokenForm.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      try {
+        const made = await api("POST", "/api/tokens", { label: label.value || null });
+        clear(shown);
+        append(shown, h("p", { class: "notice success" }, "Copy this token now; it is not shown again: ", h("code", { class: "token", text: made.token })));
+        renderTokenList();
+      } catch (err) { toast(err.message, "error"); }
+    });
+    const tokenList = h("div", {});
+    function renderTokenList(list) {
+      const load = list ? Promise.resolve(list) : api("GET", "/api/tokens");
+      load.then(function (items) {
+        clear(tokenList);
+        append(tokenList, items.length ? h("table", { class: "data" },
+          h("thead", {}, h("tr", {}, ["Label", "Created", "Last used", ""].map(function (t) { return h("th", { scope: "col", text: t }); }))),
+          h("tbody", {}, items.map(function (t) {
+            return h("tr", {}, h("td", { text: t.label || "(no label)" }), h("td", { text: fmtTime(t.created_at) }), h("td", { text: t.last_used_at ? fmtTime(t.last_used_at) : "never" }),
+              h("td", {}, h("button", { type: "button", class: "button small danger-outline", text: "Revoke", onclick: async function () { await api("DELETE", "/api/tokens/" + encodeURIComponent(t.id)); renderTokenList(); } })));
+          }))) : h("p", { class: "muted", text: "No API tokens." }));
+      });
+    }
+    renderTokenList(tokens);
+    const sections = [
+      h("div", { class: "page-head" }, h("h1", { text: "Account" }), h("p", { class: "muted", text: app.me.name + " · role " + app.me.role + (app.me.groups.length ? " · groups " + app.me.groups.join(", ") : "") })),
+      h("section", { class: "panel" }, h("h2", { text: "API tokens" }), h("p", { class: "muted", text: "Scripts send a token as 'Authorization: Bearer <token>'." }), tokenForm, shown, tokenList),
+    ];
+    if (app.me.role === "admin") {
+      const users = await api("GET", "/api/users");
+      const error = h("p", { class: "field-error", role: "alert" });
+      const form = h("form", { class: "form-grid" },
+        field("u-name", "User name", h("input", { id: "u-name", name: "uname", required: true })),
+        field("u-role", "Role", h("select", { id: "u-role", name: "role" }, h("option", { value: "user", text: "user" }), h("option", { value: "admin", text: "admin" }))),
+        field("u-groups", "Groups (comma-separated)", h("input", { id: "u-groups", name: "groups" })),
+        field("u-pass", "Password (8+ characters)", h("input", { id: "u-pass", name: "password", type: "password", autocomplete: "new-password" })),
+        h("div", { class: "span-all" }, error, h("button", { type: "submit", class: "button primary", text: "Add user" })));
+      form.addEventListener("submit", async function (event) {
+        event.preventDefault();
+        error.textContent = "";
+        try {
+          await api("POST", "/api/users", { name: form.uname.value, role: form.role.value, password: form.password.value || null,
+            groups: form.groups.value.split(",").map(function (g) { return g.trim(); }).filter(Boolean) });
+          toast("User added"); renderAccount();
+        } catch (err) { error.textContent = err.message; }
+      });
+      sections.push(h("section", { class: "panel" }, h("h2", { text: "Users" }),
+        h("table", { class: "data" }, h("thead", {}, h("tr", {}, ["User", "Role", "Groups"].map(function (t) { return h("th", { scope: "col", text: t }); }))),
+          h("tbody", {}, users.map(function (u) { return h("tr", {}, h("td", { text: u.name }), h("td", { text: u.role }), h("td", { text: u.groups.join(", ") })); }))),
+        h("h3", { text: "Add a user" }), form));
+    }
+    setMain.apply(null, ["Account"].concat(sections));
+  }
+
+  route();
+})();

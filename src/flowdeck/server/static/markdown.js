@@ -1,0 +1,146 @@
+/* A small, safe Markdown renderer.
+ *
+ * It never parses HTML: the source is read as plain text and turned into DOM nodes built with
+ * createElement/textContent, so any tags in it (script, img onerror, ...) show as literal text.
+ * Supported: headings, paragraphs, line breaks, **bold**, *italic*, `code`, fenced code blocks,
+ * bullet and numbered lists, block quotes, horizontal rules and [links](url) whose url is
+ * http(s), mailto, or relative to this site.
+ */
+(function () {
+  "use strict";
+
+  function safeHref(url) {
+    const trimmed = url.trim();
+    if (/^(https?:|mailto:)/i.test(trimmed)) return trimmed;
+    // Relative links: reject anything with a scheme (javascript:, data:, vbscript:, ...).
+    if (/^[a-z][a-z0-9+.-]*:/i.test(trimmed.replace(/[\s\u0000-\u001f]/g, ""))) return null;
+    if (trimmed.startsWith("//")) return null;
+    return trimmed;
+  }
+
+  // Inline spans: code first (its content is literal), then links, bold, italic. Underscores
+  // emphasise only at word edges, so snake_case and __dunder__ names inside words stay as typed.
+  function inline(text, parent) {
+    const pattern = /(`+)([^`]+?)\1|\[([^\]]+)\]\(([^)\s]+)\)|\*\*([^*]+?)\*\*|(?<![\w])__([^_]+?)__(?![\w])|\*([^*\s][^*]*?)\*|(?<![\w])_([^_\s][^_]*?)_(?![\w])/;
+    let rest = text;
+    while (rest.length) {
+      const match = pattern.exec(rest);
+      if (!match) {
+        appendText(parent, rest);
+        break;
+      }
+      if (match.index > 0) appendText(parent, rest.slice(0, match.index));
+      if (match[2] !== undefined) {
+        const code = document.createElement("code");
+        code.textContent = match[2];
+        parent.appendChild(code);
+      } else if (match[3] !== undefined) {
+        const href = safeHref(match[4]);
+        if (href === null) {
+          appendText(parent, match[3]);
+        } else {
+          const a = document.createElement("a");
+          a.setAttribute("href", href);
+          if (/^https?:/i.test(href)) {
+            a.setAttribute("rel", "noopener noreferrer");
+            a.setAttribute("target", "_blank");
+          }
+          inline(match[3], a);
+          parent.appendChild(a);
+        }
+      } else if (match[5] !== undefined || match[6] !== undefined) {
+        const strong = document.createElement("strong");
+        inline(match[5] !== undefined ? match[5] : match[6], strong);
+        parent.appendChild(strong);
+      } else {
+        const em = document.createElement("em");
+        inline(match[7] !== undefined ? match[7] : match[8], em);
+        parent.appendChild(em);
+      }
+      rest = rest.slice(match.index + match[0].length);
+    }
+  }
+
+  function appendText(parent, text) {
+    const lines = text.split(/ {2,}\n|\\\n/);
+    lines.forEach(function (line, i) {
+      if (i > 0) parent.appendChild(document.createElement("br"));
+      parent.appendChild(document.createTextNode(line));
+    });
+  }
+
+  function render(source) {
+    const root = document.createElement("div");
+    root.className = "markdown";
+    const lines = String(source || "").replace(/\r\n?/g, "\n").split("\n");
+    let i = 0;
+    let paragraph = [];
+
+    function flush() {
+      if (paragraph.length) {
+        const p = document.createElement("p");
+        inline(paragraph.join("\n"), p);
+        root.appendChild(p);
+        paragraph = [];
+      }
+    }
+
+    while (i < lines.length) {
+      const line = lines[i];
+      let m;
+      if (/^\s*$/.test(line)) {
+        flush();
+        i++;
+      } else if ((m = /^```\s*([\w-]*)\s*$/.exec(line))) {
+        flush();
+        const pre = document.createElement("pre");
+        const code = document.createElement("code");
+        const body = [];
+        i++;
+        while (i < lines.length && !/^```\s*$/.test(lines[i])) body.push(lines[i++]);
+        i++;
+        code.textContent = body.join("\n");
+        pre.appendChild(code);
+        root.appendChild(pre);
+      } else if ((m = /^(#{1,6})\s+(.*?)\s*#*\s*$/.exec(line))) {
+        flush();
+        // Headings inside a card start at h3 so they sit below the page and card titles.
+        const level = Math.min(6, m[1].length + 2);
+        const h = document.createElement("h" + level);
+        inline(m[2], h);
+        root.appendChild(h);
+        i++;
+      } else if (/^\s*([-*_])(\s*\1){2,}\s*$/.test(line)) {
+        flush();
+        root.appendChild(document.createElement("hr"));
+        i++;
+      } else if (/^\s*>/.test(line)) {
+        flush();
+        const quote = [];
+        while (i < lines.length && /^\s*>/.test(lines[i])) quote.push(lines[i++].replace(/^\s*>\s?/, ""));
+        const block = document.createElement("blockquote");
+        block.appendChild(render(quote.join("\n")));
+        root.appendChild(block);
+      } else if (/^\s*([-*+]|\d+[.)])\s+/.test(line)) {
+        flush();
+        const ordered = /^\s*\d+[.)]\s+/.test(line);
+        const list = document.createElement(ordered ? "ol" : "ul");
+        const itemPattern = ordered ? /^\s*\d+[.)]\s+(.*)$/ : /^\s*[-*+]\s+(.*)$/;
+        while (i < lines.length && itemPattern.test(lines[i])) {
+          const li = document.createElement("li");
+          inline(itemPattern.exec(lines[i])[1], li);
+          list.appendChild(li);
+          i++;
+        }
+        root.appendChild(list);
+      } else {
+        paragraph.push(line);
+        i++;
+      }
+    }
+    flush();
+    return root;
+  }
+
+  window.FlowdeckMarkdown = { render: render, safeHref: safeHref };
+})();
