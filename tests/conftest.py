@@ -1,7 +1,9 @@
 """Shared fixtures: a fresh flowdeck deployment per test, on every configured backend.
 
-Backends: SQLite + local files always; PostgreSQL when FLOWDECK_TEST_POSTGRES_URL is set;
-PostgreSQL + an S3 server on loopback when FLOWDECK_TEST_S3=1 is set too.
+Backends: SQLite + local files always; PostgreSQL when FLOWDECK_TEST_POSTGRES_URL is set; MariaDB
+when FLOWDECK_TEST_MYSQL_URL is set; PostgreSQL + an S3 server on loopback when FLOWDECK_TEST_S3=1
+is set too. With FLOWDECK_TEST_REQUIRE_ALL=1 (as in CI) a skipped test fails the run, so that no
+backend goes untested unnoticed.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ BACKENDS = [
         "postgres",
         id="postgres",
         marks=pytest.mark.skipif(not PG_URL, reason="FLOWDECK_TEST_POSTGRES_URL is not set"),
+    ),
+    pytest.param(
+        "mariadb",
+        id="mariadb",
+        marks=pytest.mark.skipif(not MYSQL_URL, reason="FLOWDECK_TEST_MYSQL_URL is not set"),
     ),
     pytest.param(
         "postgres-s3",
@@ -74,6 +81,25 @@ def pg_deployment_url() -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def mysql_deployment_url() -> Iterator[str]:
+    """A MariaDB/MySQL database made for this test session (dropped at the end)."""
+    if not MYSQL_URL:
+        pytest.skip("FLOWDECK_TEST_MYSQL_URL is not set")
+    base = sa.make_url(MYSQL_URL)
+    name = f"flowdeck_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE `{name}`"))
+    yield base.set(database=name).render_as_string(hide_password=False)
+    from flowdeck.storage.deployment import reset_storage
+
+    reset_storage()
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
+    admin.dispose()
+
+
 def _truncate_all(url: str) -> None:
     from flowdeck.storage.schema import metadata
 
@@ -82,9 +108,15 @@ def _truncate_all(url: str) -> None:
         inspector = sa.inspect(engine)
         existing = set(inspector.get_table_names())
         names = [t.name for t in metadata.sorted_tables if t.name in existing]
-        if names:
+        if names and engine.dialect.name == "postgresql":
             with engine.begin() as conn:
                 conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " CASCADE"))
+        elif names:
+            with engine.begin() as conn:
+                conn.execute(sa.text("SET FOREIGN_KEY_CHECKS = 0"))
+                for name in names:
+                    conn.execute(sa.text(f"TRUNCATE TABLE `{name}`"))
+                conn.execute(sa.text("SET FOREIGN_KEY_CHECKS = 1"))
     finally:
         engine.dispose()
 
@@ -112,8 +144,8 @@ def deployment(request: pytest.FixtureRequest, home: Path) -> Iterator[str]:
     """A fresh deployment on each configured backend; yields the backend's name."""
     backend = request.param
     settings: dict[str, str | None] = {"home": str(home), "database_url": None, "blob_url": None}
-    if backend.startswith("postgres"):
-        url = request.getfixturevalue("pg_deployment_url")
+    if backend.startswith("postgres") or backend == "mariadb":
+        url = request.getfixturevalue("pg_deployment_url" if backend.startswith("postgres") else "mysql_deployment_url")
         _truncate_all(url)
         settings["database_url"] = url
     if backend.endswith("s3"):
@@ -133,3 +165,22 @@ def deployment(request: pytest.FixtureRequest, home: Path) -> Iterator[str]:
 def flowdeck_module() -> object:
     """The flowdeck package (for tests that want it as a fixture)."""
     return flowdeck
+
+
+REQUIRE_ALL = os.environ.get("FLOWDECK_TEST_REQUIRE_ALL") == "1"
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Remember every skipped test (for FLOWDECK_TEST_REQUIRE_ALL)."""
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With FLOWDECK_TEST_REQUIRE_ALL=1, a skipped test makes the run fail."""
+    if REQUIRE_ALL and _skipped and exitstatus == 0:
+        session.exitstatus = 1
+        print(f"\nFLOWDECK_TEST_REQUIRE_ALL is set but {len(_skipped)} tests were skipped, e.g.:")
+        for nodeid in _skipped[:10]:
+            print(f"  {nodeid}")

@@ -8,6 +8,7 @@ manage gets 403.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +16,17 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from fixtures.server_support import add_people, element_id, login, make_app, wait_idle
+from fixtures.server_support import add_people, element_id, login, make_app, start_run, wait_idle
 from flowdeck.auth.users import resolve_principal
 
 
 @pytest.fixture
-def app(deployment: str) -> Any:
+def app(deployment: str) -> Iterator[Any]:
     """A server with alice, bob, carol and root."""
     add_people()
-    return make_app()
+    server = make_app()
+    yield server
+    server.state.flowdeck.executor.shutdown(wait=True)  # no step may outlive the test's deployment
 
 
 @pytest.fixture
@@ -36,7 +39,7 @@ def people(app: Any) -> dict[str, TestClient]:
 
 
 def _alice_run(people: dict[str, TestClient]) -> str:
-    return people["alice"].post("/api/runs", json={"flow": "Fragile"}).json()["flow_id"]
+    return start_run(people["alice"], "Fragile")
 
 
 def test_a_stranger_cannot_see_or_touch_a_run(people: dict[str, TestClient]) -> None:

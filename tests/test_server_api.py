@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,15 +17,18 @@ from fixtures.server_support import (
     element_id,
     login,
     make_app,
+    start_run,
     wait_idle,
 )
 
 
 @pytest.fixture
-def app(deployment: str) -> Any:
+def app(deployment: str) -> Iterator[Any]:
     """A server on a fresh deployment with alice, bob, carol and the admin root."""
     add_people()
-    return make_app()
+    server = make_app()
+    yield server
+    server.state.flowdeck.executor.shutdown(wait=True)  # no step may outlive the test's deployment
 
 
 @pytest.fixture
@@ -48,11 +52,9 @@ def _sse_events(text: str) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _start_churn(client: TestClient) -> tuple[str, dict[str, Any]]:
-    response = client.post("/api/runs", json={"flow": "Customer churn"})
-    assert response.status_code == 201, response.text
-    run = response.json()
-    page = client.get(f"/api/runs/{run['flow_id']}/steps/Upload customers/page").json()
-    return run["flow_id"], page
+    run_id = start_run(client, "Customer churn")
+    page = client.get(f"/api/runs/{run_id}/steps/Upload customers/page").json()
+    return run_id, page
 
 
 def _upload_csv(client: TestClient, run_id: str, page: dict[str, Any]) -> Any:
@@ -249,7 +251,7 @@ def test_events_start_from_the_newest_progress_without_after(alice: TestClient) 
 
 
 def test_a_failing_step_is_reported_and_can_be_rerun(alice: TestClient) -> None:
-    run_id = alice.post("/api/runs", json={"flow": "Fragile"}).json()["flow_id"]
+    run_id = start_run(alice, "Fragile")
     assert alice.post(f"/api/runs/{run_id}/back").status_code == 409  # the first step
     page = alice.get(f"/api/runs/{run_id}/steps/Ask/page").json()
     word = element_id(page, "Word")
@@ -273,7 +275,7 @@ def test_a_failing_step_is_reported_and_can_be_rerun(alice: TestClient) -> None:
 
 
 def test_a_second_action_while_one_runs_is_a_conflict(alice: TestClient) -> None:
-    run_id = alice.post("/api/runs", json={"flow": "Fragile"}).json()["flow_id"]
+    run_id = start_run(alice, "Fragile")
     alice.put(f"/api/runs/{run_id}/steps/Ask/elements/Word/value", json={"value": "slow"})
     assert alice.post(f"/api/runs/{run_id}/next").status_code == 202
     again = alice.post(f"/api/runs/{run_id}/next")

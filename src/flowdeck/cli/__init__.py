@@ -19,7 +19,7 @@ runs.register(app)
 admin.register(app)
 app.add_typer(users.app, name="users")
 
-for _optional in ("assets", "connections", "serve"):
+for _optional in ("assets", "connections", "serve", "worker"):
     try:
         _module = __import__(f"flowdeck.cli.{_optional}", fromlist=["register"])
     except ModuleNotFoundError as _exc:  # an optional part whose extra is not installed

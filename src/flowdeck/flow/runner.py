@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import traceback as tb_module
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flowdeck.auth.users import Principal, resolve_principal
@@ -16,7 +17,23 @@ from flowdeck.store import runs as run_service
 if TYPE_CHECKING:
     from flowdeck.page import Page
 
-__all__ = ["FlowRun", "delete_run", "list_runs", "open_run", "share_run", "start"]
+__all__ = [
+    "ACTIONS",
+    "Claim",
+    "FlowRun",
+    "claim_action",
+    "create_run",
+    "delete_run",
+    "list_runs",
+    "open_run",
+    "record_failure",
+    "release_claim",
+    "share_run",
+    "start",
+]
+
+#: The actions an executor performs for a run: its first step, and the three moves of a run.
+ACTIONS = ("start", "next", "back", "rerun")
 
 
 class FlowRun:
@@ -98,15 +115,14 @@ class FlowRun:
         step code raises (the step is then ``failed`` and can be re-run).
         """
         view = self._view()
-        step_row = run_service.check_state(view, "next")
-        missing = page_service.missing_required_inputs(view, step_row.name)
-        if missing:
-            raise MissingInputError(
-                f"step {step_row.name!r} needs input before next(): " + ", ".join(repr(m) for m in missing),
-                missing,
-            )
+        step_row = _check_next(view)
         step = self.flow.step(step_row.name)
         run_service.set_step_state(self.flow_id, step.name, StepState.ACTING)
+        self._act(step)
+        return self
+
+    def _act(self, step: Step) -> None:
+        """The action of ``step`` (already ``acting``), then the next step or the run's completion."""
         try:
             if not (step.overrides_action and step.override_skips_default):
                 page_service.run_default_action(self._view(), step.name)
@@ -120,7 +136,6 @@ class FlowRun:
             self._run_step(self.flow.steps[position + 1])
         else:
             run_service.complete_run(self.flow_id)
-        return self
 
     def back(self) -> FlowRun:
         """Reopen the previous step with its page and values as they were; later steps go stale."""
@@ -137,6 +152,35 @@ class FlowRun:
         if view.current_step is None:
             raise StepStateError(f"run {self.flow_id!r} is complete; there is no current step to re-run")
         self._run_step(self.flow.step(view.current_step))
+        return self
+
+    def run_first_step(self) -> FlowRun:
+        """Run the first step of a run made by :func:`create_run` (``StepFailedError`` if it raises)."""
+        self._run_step(self.flow.steps[0])
+        return self
+
+    def perform(self, action: str) -> FlowRun:
+        """Carry out an action claimed with :func:`claim_action` (what executors call).
+
+        The claim already checked the action against the run's state and marked the step it
+        concerns ``running`` or ``acting``, so this does the work without checking again. Step
+        failures are recorded on the step and raised as ``StepFailedError``, as with :meth:`next`.
+        """
+        if action not in ACTIONS:
+            raise ValidationError(f"unknown action {action!r}; use one of {list(ACTIONS)}")
+        claimed = _claimed_step(self._view())
+        if claimed is None:
+            raise StepStateError(
+                f"run {self.flow_id!r} has no claimed step for {action}(); "
+                "submit the action through an executor (flowdeck.flow.executors.get_executor())"
+            )
+        step = self.flow.step(claimed.name)
+        if action in ("start", "rerun"):
+            self._run_step(step)
+        elif action == "next":
+            self._act(step)
+        else:
+            run_service.reopen_step(self.flow_id, step.name)
         return self
 
     # --- internals ---------------------------------------------------------------------------
@@ -173,6 +217,23 @@ class FlowRun:
         return f"FlowRun(flow={self.flow.name!r}, flow_id={self.flow_id!r}, user={self.user!r})"
 
 
+def create_run(flow: Flow, user: str | None = None) -> FlowRun:
+    """Record a new run of ``flow`` owned by ``user`` without running any step.
+
+    Its first step is ``pending`` until an executor performs ``start`` (or
+    :meth:`FlowRun.run_first_step` runs it here).
+    """
+    if not isinstance(flow, Flow):
+        raise ValidationError(f"a run needs a Flow, got {type(flow).__name__}")
+    if not flow.steps:
+        raise ValidationError(f"flow {flow.name!r} has no steps; chain at least one step")
+    principal = resolve_principal(user)
+    ref = flow_reference(flow)
+    run_id = run_service.create_run(flow.name, ref, principal, [(s.name, s.title, s.type.value) for s in flow.steps])
+    remember_flow(run_id, flow)
+    return FlowRun(flow, run_id, principal)
+
+
 def start(flow: Flow, user: str | None = None) -> FlowRun:
     """Create a run of ``flow`` owned by ``user`` and run its first step.
 
@@ -181,15 +242,7 @@ def start(flow: Flow, user: str | None = None) -> FlowRun:
     """
     if not isinstance(flow, Flow):
         raise ValidationError(f"flowdeck.start() takes a Flow, got {type(flow).__name__}")
-    if not flow.steps:
-        raise ValidationError(f"flow {flow.name!r} has no steps; chain at least one step")
-    principal = resolve_principal(user)
-    ref = flow_reference(flow)
-    run_id = run_service.create_run(flow.name, ref, principal, [(s.name, s.title, s.type.value) for s in flow.steps])
-    remember_flow(run_id, flow)
-    run = FlowRun(flow, run_id, principal)
-    run._run_step(flow.steps[0])
-    return run
+    return create_run(flow, user).run_first_step()
 
 
 def flow_of(view: run_service.RunView) -> Flow:
@@ -232,3 +285,92 @@ def list_runs(user: str | None = None) -> list[FlowStatus]:
     """Status of every run ``user`` may see, newest first."""
     principal = resolve_principal(user)
     return [run_service.flow_status(run_service.load_run(r.id, principal)) for r in run_service.list_runs(principal)]
+
+
+# --- claims: the run's state says an action is on its way ------------------------------------------
+
+_BUSY_STATES = run_service.BUSY_STATES
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What :func:`claim_action` changed, so :func:`release_claim` can undo it if the work never starts."""
+
+    flow_id: str
+    action: str
+    step_name: str
+    step_state: str
+    run_state: str
+    current_step: str | None
+
+
+def _check_next(view: run_service.RunView) -> Any:
+    step_row = run_service.check_state(view, "next")
+    missing = page_service.missing_required_inputs(view, step_row.name)
+    if missing:
+        raise MissingInputError(
+            f"step {step_row.name!r} needs input before next(): " + ", ".join(repr(m) for m in missing),
+            missing,
+        )
+    return step_row
+
+
+def _claimed_step(view: run_service.RunView) -> Any:
+    return next((s for s in view.steps if s.state in _BUSY_STATES), None)
+
+
+def _busy_error(view: run_service.RunView) -> StepStateError:
+    step = _claimed_step(view)
+    what = f"step {step.name!r} ({step.state})" if step is not None else "a step"
+    return StepStateError(f"run {view.id!r} is busy with {what}; wait for it to finish")
+
+
+def claim_action(flow_id: str, user: str | Principal | None, action: str) -> Claim:
+    """Check that ``action`` may happen now and mark the run busy with it, in the database.
+
+    ``start`` and ``rerun`` mark their step ``running``; ``next`` marks the current step
+    ``acting``; ``back`` marks the step it reopens ``acting``. Another process (a worker) then
+    carries it out with :meth:`FlowRun.perform`. Raises ``StepStateError`` when the run is busy
+    already or its state does not allow the action, and ``MissingInputError`` for ``next`` with
+    required inputs missing; nothing changes then.
+    """
+    if action not in ACTIONS:
+        raise ValidationError(f"unknown action {action!r}; use one of {list(ACTIONS)}")
+    principal = user if isinstance(user, Principal) else resolve_principal(user)
+    view = run_service.load_run(flow_id, principal)
+    if view.run.state in _BUSY_STATES or _claimed_step(view) is not None:
+        raise _busy_error(view)
+    if action == "start":
+        if view.run.state != "pending":
+            raise StepStateError(f"run {flow_id!r} has started already; use next(), back() or rerun()")
+        target, new_state = view.steps[0], StepState.RUNNING
+    elif action == "next":
+        target, new_state = _check_next(view), StepState.ACTING
+    elif action == "back":
+        step_row = run_service.check_state(view, "back")
+        target = step_row if view.current_step is None else view.steps[step_row.position - 1]
+        new_state = StepState.ACTING
+    else:
+        if view.current_step is None:
+            raise StepStateError(f"run {flow_id!r} is {view.run.state}; there is no current step to re-run")
+        target, new_state = view.step(view.current_step), StepState.RUNNING
+    claim = Claim(flow_id, action, target.name, target.state, str(view.run.state), view.current_step)
+    if not run_service.claim_step(flow_id, target.name, target.state, view.current_step, new_state):
+        raise _busy_error(run_service.load_run(flow_id, principal))
+    return claim
+
+
+def release_claim(claim: Claim) -> None:
+    """Put the run back as it was before ``claim`` (the work was never handed to anyone)."""
+    run_service.restore_step(claim.flow_id, claim.step_name, claim.step_state, claim.run_state, claim.current_step)
+
+
+def record_failure(flow_id: str, exc: BaseException) -> None:
+    """Record ``exc`` on the run's busy step (failed, with the traceback) when it arose outside step code.
+
+    Executors call it when a claimed action could not even begin (e.g. the flow failed to import
+    in a worker), so the run does not stay busy for ever.
+    """
+    run_service.fail_busy_steps(
+        flow_id, error=f"{type(exc).__name__}: {exc}", traceback="".join(tb_module.format_exception(exc))
+    )

@@ -1,71 +1,47 @@
 """Running step actions off the request path.
 
-With the ``inline`` executor the server runs ``next``/``back``/``rerun`` in a pool of worker
-threads of its own process: the request returns at once (202) and the browser follows the step
-over server-sent events. A run is *busy* from the moment its action is accepted until the worker
-has finished, so a client never mistakes the state before the worker started for the result.
+The server hands ``start``/``next``/``back``/``rerun`` to the deployment's executor
+(:mod:`flowdeck.flow.executors`): a pool of threads of this process for ``inline``, Celery workers
+for ``celery``. The request returns at once (202) and the browser follows the step over
+server-sent events. A run is *busy* from the moment its action is accepted until it has finished;
+the mark is kept in the database, so every server process and worker agrees on it.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-
-from flowdeck.errors import StepFailedError, StepStateError
+from flowdeck.flow.executors import Executor, get_executor
 
 __all__ = ["StepExecutor"]
 
-log = logging.getLogger("flowdeck.server")
-
 
 class StepExecutor:
-    """A worker thread pool for step actions, with at most one action per run at a time."""
+    """The server's handle on the configured executor (at most one action per run at a time)."""
 
     def __init__(self, max_workers: int = 4) -> None:
-        """Create the pool with ``max_workers`` threads (started lazily)."""
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="flowdeck-step")
-        self._lock = threading.Lock()
-        self._busy: dict[str, str] = {}
+        """Use the executor the settings name; ``max_workers`` threads for ``inline``."""
+        self.executor: Executor = get_executor(max_workers=max_workers)
+
+    @property
+    def name(self) -> str:
+        """``inline`` or ``celery``."""
+        return self.executor.name
 
     def is_busy(self, run_id: str) -> bool:
-        """Whether an action of ``run_id`` is queued or running in this process."""
-        with self._lock:
-            return run_id in self._busy
+        """Whether an action of ``run_id`` is queued or running, in any process."""
+        return self.executor.is_busy(run_id)
 
     def busy_action(self, run_id: str) -> str | None:
-        """The action (``next``, ``back``, ``rerun``) in flight for ``run_id``, or None."""
-        with self._lock:
-            return self._busy.get(run_id)
+        """The action (``start``, ``next``, ``back``, ``rerun``) in flight for ``run_id``, or None."""
+        return self.executor.busy_action(run_id)
 
-    def submit(self, run_id: str, action: str, work: Callable[[], object]) -> Future[None]:
-        """Run ``work`` for ``run_id`` in the pool; ``StepStateError`` if the run is busy already."""
-        with self._lock:
-            if run_id in self._busy:
-                raise StepStateError(
-                    f"run {run_id!r} is busy with {self._busy[run_id]}(); wait for it to finish"
-                )
-            self._busy[run_id] = action
+    def submit(self, run_id: str, user: str, action: str) -> None:
+        """Hand ``action`` of ``run_id`` (acting for ``user``) to the executor; ``StepStateError`` if busy."""
+        self.executor.submit(run_id, user, action)
 
-        def job() -> None:
-            try:
-                work()
-            except StepFailedError:
-                pass  # recorded on the step (state failed, error and traceback); the UI shows it
-            except Exception:
-                log.exception("%s() of run %s failed outside the step's code", action, run_id)
-            finally:
-                with self._lock:
-                    self._busy.pop(run_id, None)
-
-        try:
-            return self._pool.submit(job)
-        except RuntimeError:
-            with self._lock:
-                self._busy.pop(run_id, None)
-            raise
+    def wait(self, run_id: str, timeout: float = 60.0) -> bool:
+        """Block until ``run_id`` is idle; False on timeout."""
+        return self.executor.wait(run_id, timeout)
 
     def shutdown(self, wait: bool = True) -> None:
-        """Stop accepting work; with ``wait``, let running actions finish."""
-        self._pool.shutdown(wait=wait)
+        """Stop accepting work; with ``wait``, let actions running in this process finish."""
+        self.executor.shutdown(wait=wait)

@@ -14,15 +14,13 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.formparsers import MultiPartParser
 
-import flowdeck
 from flowdeck.auth.users import Principal
 from flowdeck.errors import (
-    MissingInputError,
     NotFoundError,
     StepStateError,
     ValidationError,
 )
-from flowdeck.flow.runner import FlowRun, flow_of
+from flowdeck.flow.runner import FlowRun, create_run, flow_of
 from flowdeck.flow.status import StepState
 from flowdeck.server.deps import ServerState, current_principal, server_state
 from flowdeck.store import pages as page_service
@@ -109,17 +107,19 @@ def list_runs(
 def start_run(
     body: StartBody, principal: Principal = Depends(current_principal), state: ServerState = Depends(server_state)
 ) -> JSONResponse:
-    """Start a run of a flow of the catalogue; its first step runs before the answer.
+    """Create a run of a flow of the catalogue; its first step runs on the executor (the run is busy).
 
-    A first step that fails leaves the run ``failed`` (201 all the same; the status shows the error).
+    Answers 201 at once; follow the first step with ``GET /api/runs/{id}/events``. A first step
+    that fails leaves the run ``failed`` (the status shows the error).
     """
     registered = state.catalogue.get(body.flow)
+    run = create_run(registered.flow, user=principal.name)
     try:
-        run = flowdeck.start(registered.flow, user=principal.name)
-        run_id = run.flow_id
-    except flowdeck.StepFailedError as exc:
-        run_id = exc.flow_id
-    view = run_service.load_run(run_id, principal)
+        state.executor.submit(run.flow_id, principal.name, "start")
+    except Exception:
+        run_service.delete_run(run.flow_id, principal)  # nothing will ever run it
+        raise
+    view = run_service.load_run(run.flow_id, principal)
     return JSONResponse(status_json(view, principal, state), status_code=201)
 
 
@@ -296,6 +296,14 @@ def _accepted(run_id: str, principal: Principal, state: ServerState, last_event_
     return JSONResponse({**status_json(view, principal, state), "last_event_id": last_event_id}, status_code=202)
 
 
+def _submit(run_id: str, principal: Principal, state: ServerState, action: str) -> JSONResponse:
+    """Hand ``action`` to the executor, which checks it against the run's state (409/422) first."""
+    run_service.load_run(run_id, principal)  # 404 for strangers before anything else
+    last_event_id = _last_event_id(run_id)
+    state.executor.submit(run_id, principal.name, action)
+    return _accepted(run_id, principal, state, last_event_id)
+
+
 @router.post("/runs/{run_id}/next", status_code=202)
 def next_step(
     run_id: str, principal: Principal = Depends(current_principal), state: ServerState = Depends(server_state)
@@ -304,19 +312,7 @@ def next_step(
 
     Answers 202 at once; follow the step with ``GET /api/runs/{id}/events``.
     """
-    view = run_service.load_run(run_id, principal)
-    if state.executor.is_busy(run_id):
-        raise StepStateError(f"run {run_id!r} is busy with a step; wait for it to finish")
-    step = run_service.check_state(view, "next")
-    missing = page_service.missing_required_inputs(view, step.name)
-    if missing:
-        raise MissingInputError(
-            f"step {step.name!r} needs input before next: " + ", ".join(repr(m) for m in missing), missing
-        )
-    run = FlowRun(flow_of(view), run_id, principal)
-    last_event_id = _last_event_id(run_id)
-    state.executor.submit(run_id, "next", run.next)
-    return _accepted(run_id, principal, state, last_event_id)
+    return _submit(run_id, principal, state, "next")
 
 
 @router.post("/runs/{run_id}/back", status_code=202)
@@ -324,14 +320,7 @@ def back(
     run_id: str, principal: Principal = Depends(current_principal), state: ServerState = Depends(server_state)
 ) -> JSONResponse:
     """Reopen the previous step with its inputs as they were; later steps become stale."""
-    view = run_service.load_run(run_id, principal)
-    if state.executor.is_busy(run_id):
-        raise StepStateError(f"run {run_id!r} is busy with a step; wait for it to finish")
-    run_service.check_state(view, "back")
-    run = FlowRun(flow_of(view), run_id, principal)
-    last_event_id = _last_event_id(run_id)
-    state.executor.submit(run_id, "back", run.back)
-    return _accepted(run_id, principal, state, last_event_id)
+    return _submit(run_id, principal, state, "back")
 
 
 @router.post("/runs/{run_id}/rerun", status_code=202)
@@ -339,15 +328,7 @@ def rerun(
     run_id: str, principal: Principal = Depends(current_principal), state: ServerState = Depends(server_state)
 ) -> JSONResponse:
     """Run the current step again from its initial page (e.g. after it failed)."""
-    view = run_service.load_run(run_id, principal)
-    if state.executor.is_busy(run_id):
-        raise StepStateError(f"run {run_id!r} is busy with a step; wait for it to finish")
-    if view.current_step is None:
-        raise StepStateError(f"run {run_id!r} is complete; there is no current step to re-run")
-    run = FlowRun(flow_of(view), run_id, principal)
-    last_event_id = _last_event_id(run_id)
-    state.executor.submit(run_id, "rerun", run.rerun)
-    return _accepted(run_id, principal, state, last_event_id)
+    return _submit(run_id, principal, state, "rerun")
 
 
 # --- live events -----------------------------------------------------------------------------------

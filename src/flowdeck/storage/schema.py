@@ -21,7 +21,8 @@ metadata = sa.MetaData(
 )
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-Time = sa.DateTime(timezone=True)
+# MySQL/MariaDB DATETIME keeps whole seconds unless told otherwise (migration 0003).
+Time = sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 Name = sa.String(200)
 Blob = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
 

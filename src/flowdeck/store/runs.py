@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.engine import Connection, Row
 
@@ -227,6 +228,56 @@ def reopen_step(run_id: str, step_name: str) -> None:
                 run_records.update_step(conn, run_id, step.name, state=StepState.STALE.value)
         run_records.update_step(conn, run_id, step_name, state=StepState.AWAITING_INPUT.value, ended_at=None)
         run_records.update_run(conn, run_id, state=RunState.AWAITING_INPUT.value, current_step=step_name)
+
+
+BUSY_STATES = (StepState.RUNNING.value, StepState.ACTING.value)
+
+
+def claim_step(run_id: str, step_name: str, expected: str, current_step: str | None, state: StepState) -> bool:
+    """Move a step from ``expected`` to ``state`` if the run is as the caller saw it and not busy.
+
+    Compare-and-set under the run's lock, so that two processes cannot both act on one run.
+    """
+    with get_storage().db.write() as conn:
+        run = run_records.lock_run(conn, run_id)
+        steps = run_records.get_steps(conn, run_id)
+        step = next((s for s in steps if s.name == step_name), None)
+        if run is None or step is None or step.state != expected or run.current_step != current_step:
+            return False
+        if run.state in BUSY_STATES or any(s.state in BUSY_STATES for s in steps):
+            return False
+        values: dict[str, Any] = {"state": state.value}
+        if state is StepState.RUNNING:
+            values.update(progress=0.0, message=None, error=None, traceback=None, ended_at=None)
+        run_records.update_step(conn, run_id, step_name, **values)
+        run_records.update_run(conn, run_id, state=state.value, current_step=step_name)
+    return True
+
+
+def restore_step(run_id: str, step_name: str, step_state: str, run_state: str, current_step: str | None) -> None:
+    """Put a step and its run back as they were (an action that could not be handed over)."""
+    with get_storage().db.write() as conn:
+        if run_records.lock_run(conn, run_id) is None:
+            return
+        run_records.update_step(conn, run_id, step_name, state=step_state)
+        run_records.update_run(conn, run_id, state=run_state, current_step=current_step)
+
+
+def fail_busy_steps(run_id: str, *, error: str, traceback: str) -> None:
+    """Mark every running or acting step of a run failed (an error outside step code)."""
+    with get_storage().db.write() as conn:
+        run = run_records.lock_run(conn, run_id)
+        if run is None:
+            return
+        steps = run_records.get_steps(conn, run_id)
+        busy = [s.name for s in steps if s.state in BUSY_STATES]
+        if not busy and run.state in BUSY_STATES and run.current_step is not None:
+            busy = [run.current_step]
+        for name in busy:
+            run_records.update_step(
+                conn, run_id, name, state=StepState.FAILED.value, ended_at=utcnow(), error=error, traceback=traceback
+            )
+            run_records.update_run(conn, run_id, state=StepState.FAILED.value, current_step=name)
 
 
 def check_state(view: RunView, action: str) -> Row:

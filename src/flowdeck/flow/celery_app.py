@@ -1,0 +1,62 @@
+"""The Celery app of ``FLOWDECK_EXECUTOR=celery``: one task per step action, run by ``flowdeck worker``.
+
+Messages are JSON only (a task carries a run id, a user name and an action, never pickles) and are
+acknowledged after the action, so an action whose worker dies is delivered again. Start a worker
+with ``flowdeck worker`` or ``celery -A flowdeck.flow.celery_app worker``, with the same
+``FLOWDECK_*`` settings as the processes that submit actions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+from flowdeck.config import Settings, get_settings, on_configure
+
+__all__ = ["app", "configure_app", "perform_task"]
+
+TASK_NAME = "flowdeck.perform"
+
+app = Celery("flowdeck")
+
+
+def configure_app(settings: Settings | None = None) -> Celery:
+    """Point the Celery app at the deployment's broker (``broker_url``) and return it."""
+    settings = settings or get_settings()
+    app.conf.update(
+        broker_url=settings.broker_url,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_ignore_result=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        task_default_queue="flowdeck",
+        timezone="UTC",
+        enable_utc=True,
+    )
+    return app
+
+
+@app.task(name=TASK_NAME, ignore_result=True)
+def perform_task(flow_id: str, user: str, action: str) -> None:
+    """Carry out one claimed action of a run (see :func:`flowdeck.flow.executors.perform`)."""
+    from flowdeck.flow.executors import perform
+
+    perform(flow_id, user, action)
+
+
+@worker_process_init.connect
+def _fresh_storage(**_: Any) -> None:
+    # A forked pool process must not share the parent's database connections.
+    from flowdeck.storage.deployment import reset_storage
+
+    reset_storage()
+
+
+configure_app()
+on_configure(configure_app)
