@@ -122,3 +122,45 @@ def test_every_command_has_help(command):
     result = CliRunner().invoke(app, [*command, "--help"])
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
+
+
+def test_missing_inputs_are_prompted_for_on_a_terminal(home):
+    import pty
+    import select
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWDECK_") or k.startswith("FLOWDECK_TEST")}
+    env.update(FLOWDECK_HOME=str(home), COLUMNS="200", TERM="dumb")
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flowdeck", "run", str(ROOT / "examples/churn/flow.py"), "--user", "demo"],
+        stdin=follower, stdout=follower, stderr=follower, env=env, cwd=ROOT, close_fds=True,
+    )
+    os.close(follower)
+    seen = b""
+    answered = False
+    deadline = time.time() + 240
+    try:
+        while time.time() < deadline:
+            ready, _, _ = select.select([leader], [], [], 1.0)
+            if ready:
+                try:
+                    chunk = os.read(leader, 4096)
+                except OSError:  # the terminal closed: the process ended
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+                if not answered and b"Customer data (file to upload" in seen:
+                    os.write(leader, str(ROOT / "examples/churn/customers.csv").encode() + b"\n")
+                    answered = True
+            elif proc.poll() is not None:
+                break
+        assert proc.wait(30) == 0, seen.decode(errors="replace")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(leader)
+    text = seen.decode(errors="replace")
+    assert answered, text
+    assert "(complete)" in text
