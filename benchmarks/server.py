@@ -107,8 +107,10 @@ async def _wait_idle(client, run_id: str) -> dict:
 
 async def _prepare_page(client) -> str:
     """Run the churn example to its "Choose analysis" page; returns that page's URL."""
-    run = (await client.post("/api/runs", json={"flow": "Customer churn"})).json()
-    run_id = run["flow_id"]
+    started = await client.post("/api/runs", json={"flow": "Customer churn"})
+    started.raise_for_status()
+    run_id = started.json()["flow_id"]
+    await _wait_idle(client, run_id)  # the first step runs on the executor
     page = (await client.get(f"/api/runs/{run_id}/steps/Upload customers/page")).json()
     element = page["page"]["sections"][0]["content"][1]["content"][0]["id"]
     uploaded = await client.post(
@@ -138,24 +140,59 @@ async def _reader(client, url: str, until: float, interval: float, latencies: li
         await asyncio.sleep(max(0.0, interval - (time.perf_counter() - began)))
 
 
+async def _follow(client, run_id: str, after: int, on_progress=None) -> dict:
+    """Stream the run's events after ``after`` until no step runs (as the web UI does); the last status."""
+    params = {"after": after, "until_idle": "true"}
+    status: dict = {}
+    async with client.stream("GET", f"/api/runs/{run_id}/events", params=params, timeout=60) as stream:
+        if stream.status_code != 200:
+            raise RuntimeError(f"events: HTTP {stream.status_code}")
+        kind = None
+        async for line in stream.aiter_lines():
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: "):
+                data = json.loads(line[6:])
+                if kind == "progress" and on_progress is not None:
+                    on_progress(data)
+                elif kind == "status":
+                    status = data
+    return status
+
+
 async def _follower(client, until: float, lags: list[float], counts: list[int], errors: list[str]) -> None:
+    """Start ticker runs one after another; follow each step's events as the web UI does."""
     while time.perf_counter() < until:
         try:
-            run_id = (await client.post("/api/runs", json={"flow": "Ticker"})).json()["flow_id"]
-            accepted = (await client.post(f"/api/runs/{run_id}/next")).json()
+            started = await client.post("/api/runs", json={"flow": "Ticker"})
+            if started.status_code != 201:
+                errors.append(f"progress: start: HTTP {started.status_code} {started.text[:200]}")
+                await asyncio.sleep(1)
+                continue
+            run_id = started.json()["flow_id"]
+            # The first step runs on the executor; the run answers busy until it has.
+            status = await _follow(client, run_id, 0)
+            if status.get("current_step") != "Begin" or status.get("state") == "failed":
+                errors.append(f"progress: run {run_id} after its first step: {status}")
+                continue
+            response = await client.post(f"/api/runs/{run_id}/next")
+            if response.status_code != 202:
+                errors.append(f"progress: next: HTTP {response.status_code} {response.text[:200]}")
+                continue
             received = 0
-            params = {"after": accepted["last_event_id"], "until_idle": "true"}
-            async with client.stream("GET", f"/api/runs/{run_id}/events", params=params, timeout=60) as stream:
-                kind = None
-                async for line in stream.aiter_lines():
-                    if line.startswith("event: "):
-                        kind = line[7:]
-                    elif line.startswith("data: ") and kind == "progress":
-                        lags.append(time.time() - float(json.loads(line[6:])["message"]))
-                        received += 1
+
+            def progress(data: dict) -> None:
+                nonlocal received
+                lags.append(time.time() - float(data["message"]))
+                received += 1
+
+            status = await _follow(client, run_id, response.json()["last_event_id"], progress)
             counts.append(received)
-            if received < Tick.ticks:
+            if received != Tick.ticks + 1:
                 errors.append(f"progress: run {run_id} delivered {received} of {Tick.ticks + 1} events")
+            if status.get("current_step") != "Tick" or status.get("state") == "failed":
+                failures = [s["error"] for s in status.get("steps", []) if s.get("error")]
+                errors.append(f"progress: run {run_id} ended {status.get('state')!r}: {failures}")
         except Exception as exc:
             errors.append(f"progress: {type(exc).__name__}: {exc}")
 

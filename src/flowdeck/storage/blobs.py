@@ -129,10 +129,13 @@ def _blake3_threads(size: int) -> int:
     return blake3.blake3.AUTO if _blake3_pool_pid == pid else 1
 
 
-def _digests(views: Sequence[memoryview]) -> tuple[str, str]:
-    """(BLAKE3-256 hex, xxh3-128 hex) of the concatenated ``views``."""
+def _digests(views: Sequence[memoryview], *, parallel: bool = True) -> tuple[str, str]:
+    """(BLAKE3-256 hex, xxh3-128 hex) of the concatenated ``views``.
+
+    ``parallel=False`` hashes on this thread only (the caller keeps the other cores busy).
+    """
     size = sum(v.nbytes for v in views)
-    key_hash = blake3.blake3(max_threads=_blake3_threads(size))
+    key_hash = blake3.blake3(max_threads=_blake3_threads(size) if parallel else 1)
     check_hash = xxhash.xxh3_128()
     for view in views:
         key_hash.update(view)
@@ -395,7 +398,8 @@ class _HashThread(threading.Thread):
 
     def run(self) -> None:
         try:
-            self._result = _digests(self._views)
+            # One thread: the writer needs the other core, and hashing on every core starves it.
+            self._result = _digests(self._views, parallel=False)
         except BaseException as exc:
             self._error = exc
 
