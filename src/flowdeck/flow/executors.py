@@ -36,6 +36,7 @@ __all__ = [
     "Executor",
     "InlineExecutor",
     "busy_action",
+    "busy_action_of",
     "get_executor",
     "is_busy",
     "perform",
@@ -60,16 +61,21 @@ def is_busy(flow_id: str) -> bool:
 
 
 def busy_action(flow_id: str) -> str | None:
-    """The action in flight for ``flow_id`` (``start``, ``rerun``, ``next``, ``back``), or None.
+    """The action in flight for ``flow_id`` (``start``, ``rerun``, ``next``, ``back``), or None."""
+    try:
+        view = run_service.load_run(flow_id, _SYSTEM)
+    except LookupError:
+        return None
+    return busy_action_of(view)
+
+
+def busy_action_of(view: run_service.RunView) -> str | None:
+    """The action in flight for a run already loaded, or None.
 
     Read from the run's step states: a ``running`` step is being run (``start`` for a first
     attempt, else ``rerun``); an ``acting`` step is finishing (``next``) unless a later step has
     already run, in which case it is being reopened (``back``).
     """
-    try:
-        view = run_service.load_run(flow_id, _SYSTEM)
-    except LookupError:
-        return None
     if view.run.state not in _BUSY and not any(s.state in _BUSY for s in view.steps):
         return None
     for step in view.steps:

@@ -116,9 +116,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def validation(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        problems = [
-            f"{'.'.join(str(p) for p in err.get('loc', ()))}: {err.get('msg')}" for err in exc.errors()
-        ]
+        problems = [f"{'.'.join(str(p) for p in err.get('loc', ()))}: {err.get('msg')}" for err in exc.errors()]
         return JSONResponse(
             {"error": "RequestValidationError", "detail": "; ".join(problems) or "invalid request"},
             status_code=422,
@@ -147,8 +145,15 @@ def _install_ui(app: FastAPI) -> None:
     def shell() -> FileResponse:
         return FileResponse(index, media_type="text/html", headers={"Cache-Control": "no-store"})
 
-    for path in ("/", "/login", "/assets", "/connections", "/account", "/runs/{run_id}",
-                 "/runs/{run_id}/steps/{step_name}"):
+    for path in (
+        "/",
+        "/login",
+        "/assets",
+        "/connections",
+        "/account",
+        "/runs/{run_id}",
+        "/runs/{run_id}/steps/{step_name}",
+    ):
         app.add_api_route(path, shell, methods=["GET"], include_in_schema=False)
 
     @app.get("/favicon.ico", include_in_schema=False)

@@ -28,6 +28,7 @@ __all__ = [
     "create_token",
     "end_session",
     "identify",
+    "identify_cached",
     "list_tokens",
     "revoke_token",
     "start_session",
@@ -111,10 +112,23 @@ def _check_csrf(request: Request, identity: Identity) -> Identity:
     if identity.via == "session" and request.method not in _SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not hmac.compare_digest(sent.encode(), (identity.csrf_token or "").encode()):
-            raise AuthError(
-                f"missing or wrong {CSRF_HEADER} header: send the csrf_token from GET /api/me", status=403
-            )
+            raise AuthError(f"missing or wrong {CSRF_HEADER} header: send the csrf_token from GET /api/me", status=403)
     return identity
+
+
+def identify_cached(request: Request) -> Identity | None:
+    """:func:`identify` for credentials checked in the last ``CACHE_SECONDS``; None when they were not.
+
+    Reads no database, so it may run on the event loop; errors are those of :func:`identify`.
+    """
+    token = _bearer(request)
+    if token is not None:
+        return _cached("t:" + accounts.hash_secret(token))
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if not session_id:
+        raise AuthError("not logged in: log in at /login or send 'Authorization: Bearer <API token>'")
+    hit = _cached("s:" + accounts.hash_secret(session_id))
+    return _check_csrf(request, hit) if hit is not None else None
 
 
 def identify(request: Request) -> Identity:
@@ -123,20 +137,16 @@ def identify(request: Request) -> Identity:
     A state-changing request made with a session cookie must carry the session's CSRF token in
     the ``X-CSRF-Token`` header; API tokens are not sent by browsers on their own, so they skip it.
     """
+    hit = identify_cached(request)
+    if hit is not None:
+        return hit
     token = _bearer(request)
     if token is not None:
-        key = "t:" + accounts.hash_secret(token)
-        hit = _cached(key)
-        if hit is not None:
-            return hit
-        return _remember(key, Identity(accounts.find_token(token), "token"))
+        return _remember("t:" + accounts.hash_secret(token), Identity(accounts.find_token(token), "token"))
     session_id = request.cookies.get(SESSION_COOKIE)
     if not session_id:
         raise AuthError("not logged in: log in at /login or send 'Authorization: Bearer <API token>'")
     key = "s:" + accounts.hash_secret(session_id)
-    hit = _cached(key)
-    if hit is not None:
-        return _check_csrf(request, hit)
     session = accounts.find_session(session_id)
     identity = Identity(session.principal, "session", session.csrf_token, session.id_hash)
     return _check_csrf(request, _remember(key, identity))

@@ -47,8 +47,9 @@ def load_spec(spec: str) -> RegisteredFlow:
         module = importlib.import_module(spec)
     except Exception as exc:
         raise ValidationError(f"flow module {spec!r} failed to import: {type(exc).__name__}: {exc}") from exc
-    found = [(attr, value) for attr, value in vars(module).items()
-             if isinstance(value, Flow) and not attr.startswith("_")]
+    found = [
+        (attr, value) for attr, value in vars(module).items() if isinstance(value, Flow) and not attr.startswith("_")
+    ]
     if len({id(v) for _, v in found}) != 1:
         raise ValidationError(
             f"module {spec!r} defines {len(found)} flows {sorted(a for a, _ in found)}; name one as MODULE:ATTRIBUTE"
@@ -85,6 +86,4 @@ class FlowCatalogue:
         try:
             return self._flows[name]
         except KeyError:
-            raise NotFoundError(
-                f"this server offers no flow {name!r}; it offers {sorted(self._flows)}"
-            ) from None
+            raise NotFoundError(f"this server offers no flow {name!r}; it offers {sorted(self._flows)}") from None

@@ -9,9 +9,9 @@ the mark is kept in the database, so every server process and worker agrees on i
 
 from __future__ import annotations
 
-from flowdeck.flow.executors import Executor, get_executor
+from flowdeck.flow.executors import Executor, busy_action_of, get_executor
 
-__all__ = ["StepExecutor"]
+__all__ = ["StepExecutor", "busy_action_of"]
 
 
 class StepExecutor:

@@ -112,9 +112,7 @@ def download(
             f"asset {asset_id!r} holds a {type(obj).__name__}, which has no file form; "
             "load it in Python with StoreInterface.get_asset_by_id()"
         )
-    return Response(
-        body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{stem}.{ext}"'}
-    )
+    return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{stem}.{ext}"'})
 
 
 @router.post("/{asset_id}/share", status_code=204)

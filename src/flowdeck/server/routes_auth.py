@@ -57,8 +57,13 @@ def login(body: LoginBody, request: Request, response: Response) -> dict[str, ob
     principal = auth.authenticate(body.name, body.password)
     session_id, csrf_token, expires_at = auth.start_session(principal)
     response.set_cookie(
-        auth.SESSION_COOKIE, session_id, max_age=int(auth.SESSION_LIFETIME.total_seconds()),
-        httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/",
+        auth.SESSION_COOKIE,
+        session_id,
+        max_age=int(auth.SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
     )
     return {**principal_json(principal), "csrf_token": csrf_token, "expires_at": expires_at.isoformat()}
 

@@ -77,11 +77,21 @@ def list_connections(principal: Principal = Depends(current_principal)) -> list[
 @router.post("", status_code=201)
 def add_connection(body: ConnectionBody, principal: Principal = Depends(current_principal)) -> Response:
     """Add a connection owned by the caller; 409 when they have one of that name."""
-    params = {k: v for k, v in body.params.items() if k not in {
-        "name", "type", "owner", "host", "port", "database", "username", "password"}}
+    params = {
+        k: v
+        for k, v in body.params.items()
+        if k not in {"name", "type", "owner", "host", "port", "database", "username", "password"}
+    }
     _service().add_connection(
-        body.name, body.type.value, principal.name, host=body.host, port=body.port, database=body.database,
-        username=body.username, password=body.password, **params,
+        body.name,
+        body.type.value,
+        principal.name,
+        host=body.host,
+        port=body.port,
+        database=body.database,
+        username=body.username,
+        password=body.password,
+        **params,
     )
     return Response(status_code=201)
 

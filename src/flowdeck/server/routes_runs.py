@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -22,9 +21,10 @@ from flowdeck.errors import (
 )
 from flowdeck.flow.runner import FlowRun, create_run, flow_of
 from flowdeck.flow.status import StepState
+from flowdeck.server import events as live
 from flowdeck.server.deps import ServerState, current_principal, server_state
+from flowdeck.server.executor import busy_action_of
 from flowdeck.store import pages as page_service
-from flowdeck.store import progress as progress_service
 from flowdeck.store import runs as run_service
 from flowdeck.store.runs import RunView
 
@@ -32,9 +32,10 @@ __all__ = ["PayloadTooLarge", "router"]
 
 router = APIRouter(prefix="/api", tags=["runs"])
 
-#: How often the event stream looks for new progress events and status changes.
-POLL_SECONDS = 0.2
-#: How often the event stream reads the run's status when nothing in this process changed it.
+#: How often the event streams of this process look for new progress events and status changes
+#: (one poll for all of them: :mod:`flowdeck.server.events`).
+POLL_SECONDS = live.POLL_SECONDS
+#: A status event that differs from the last one only in progress figures waits this long after it.
 STATUS_SECONDS = 1.0
 #: How long one event stream stays open; browsers reconnect on their own (with Last-Event-ID).
 STREAM_SECONDS = 300.0
@@ -68,11 +69,16 @@ def _can_manage(view: RunView, principal: Principal) -> bool:
     return principal.is_admin or view.run.owner == principal.name
 
 
-def status_json(view: RunView, principal: Principal, state: ServerState) -> dict[str, Any]:
-    """A run's status as the API shows it, with ``busy`` (an action in flight) and ``can_manage``."""
+def status_json(view: RunView, principal: Principal) -> dict[str, Any]:
+    """A run's status as the API shows it, with ``busy`` (an action in flight) and ``can_manage``.
+
+    ``busy`` is read from the same snapshot of the run as the rest (the executors keep the mark
+    in the run's step states), so the status is consistent and costs no further reads.
+    """
     data = run_service.flow_status(view).to_dict()
-    data["busy"] = state.executor.is_busy(view.id)
-    data["busy_action"] = state.executor.busy_action(view.id)
+    action = busy_action_of(view)
+    data["busy"] = action is not None
+    data["busy_action"] = action
     data["can_manage"] = _can_manage(view, principal)
     return data
 
@@ -89,9 +95,7 @@ def list_flows(
 
 
 @router.get("/runs")
-def list_runs(
-    principal: Principal = Depends(current_principal), state: ServerState = Depends(server_state)
-) -> list[dict[str, Any]]:
+def list_runs(principal: Principal = Depends(current_principal)) -> list[dict[str, Any]]:
     """Runs the caller may see (their own, those shared with them; all for admins), newest first."""
     out = []
     for row in run_service.list_runs(principal):
@@ -99,7 +103,7 @@ def list_runs(
             view = run_service.load_run(row.id, principal)
         except NotFoundError:  # deleted meanwhile
             continue
-        out.append(status_json(view, principal, state))
+        out.append(status_json(view, principal))
     return out
 
 
@@ -120,24 +124,19 @@ def start_run(
         run_service.delete_run(run.flow_id, principal)  # nothing will ever run it
         raise
     view = run_service.load_run(run.flow_id, principal)
-    return JSONResponse(status_json(view, principal, state), status_code=201)
+    return JSONResponse(status_json(view, principal), status_code=201)
 
 
 @router.get("/runs/{run_id}")
-def get_run(
-    run_id: str, principal: Principal = Depends(current_principal), state: ServerState = Depends(server_state)
-) -> dict[str, Any]:
+def get_run(run_id: str, principal: Principal = Depends(current_principal)) -> dict[str, Any]:
     """A run's state and each step's state, progress, message, timings and error."""
-    return status_json(run_service.load_run(run_id, principal), principal, state)
+    return status_json(run_service.load_run(run_id, principal), principal)
 
 
 @router.delete("/runs/{run_id}", status_code=204)
-def delete_run(
-    run_id: str, principal: Principal = Depends(current_principal), state: ServerState = Depends(server_state)
-) -> Response:
+def delete_run(run_id: str, principal: Principal = Depends(current_principal)) -> Response:
     """Delete a run with its outputs, pages and uploads (assets stay); owner or admin only."""
-    if state.executor.is_busy(run_id):
-        run_service.load_run(run_id, principal)  # 404 before 409 for strangers
+    if busy_action_of(run_service.load_run(run_id, principal)) is not None:  # 404 before 409 for strangers
         raise StepStateError(f"run {run_id!r} is busy with a step; delete it once the step has finished")
     run_service.delete_run(run_id, principal)
     return Response(status_code=204)
@@ -153,20 +152,15 @@ def share_run(run_id: str, body: ShareBody, principal: Principal = Depends(curre
 # --- pages and inputs ------------------------------------------------------------------------------
 
 
-def _editable(view: RunView, step_name: str, state: ServerState) -> bool:
+def _editable(view: RunView, step_name: str) -> bool:
     step = view.step(step_name)
     return (
-        view.current_step == step_name
-        and step.state == StepState.AWAITING_INPUT.value
-        and not state.executor.is_busy(view.id)
+        view.current_step == step_name and step.state == StepState.AWAITING_INPUT.value and busy_action_of(view) is None
     )
 
 
 @router.get("/runs/{run_id}/steps/{step_name}/page")
-def get_page(
-    run_id: str, step_name: str, principal: Principal = Depends(current_principal),
-    state: ServerState = Depends(server_state),
-) -> Response:
+def get_page(run_id: str, step_name: str, principal: Principal = Depends(current_principal)) -> Response:
     """A step's page as JSON (sections, cards, elements with their values), and whether it is editable."""
     view = run_service.load_run(run_id, principal)
     step = view.step(step_name)
@@ -175,16 +169,16 @@ def get_page(
         "step": step_name,
         "title": step.title,
         "state": step.state,
-        "editable": _editable(view, step_name, state),
+        "editable": _editable(view, step_name),
     }
     body = json.dumps(head, separators=(",", ":"))[:-1] + ',"page":' + page_service.page_document(view, step_name) + "}"
     return Response(body, media_type="application/json")
 
 
-def _current_run(run_id: str, step_name: str, principal: Principal, state: ServerState, action: str) -> FlowRun:
+def _current_run(run_id: str, step_name: str, principal: Principal, action: str) -> FlowRun:
     view = run_service.load_run(run_id, principal)
     view.step(step_name)
-    if state.executor.is_busy(run_id):
+    if busy_action_of(view) is not None:
         raise StepStateError(f"run {run_id!r} is busy with a step; {action} once it has finished")
     if view.current_step != step_name:
         raise StepStateError(
@@ -196,11 +190,14 @@ def _current_run(run_id: str, step_name: str, principal: Principal, state: Serve
 
 @router.put("/runs/{run_id}/steps/{step_name}/elements/{element}/value")
 def set_value(
-    run_id: str, step_name: str, element: str, body: ValueBody,
-    principal: Principal = Depends(current_principal), state: ServerState = Depends(server_state),
+    run_id: str,
+    step_name: str,
+    element: str,
+    body: ValueBody,
+    principal: Principal = Depends(current_principal),
 ) -> dict[str, Any]:
     """Set an input element of the current step (by element id or title); 422 for a bad value."""
-    run = _current_run(run_id, step_name, principal, state, "set values")
+    run = _current_run(run_id, step_name, principal, "set values")
     run.set_value(element, body.value)
     found = page_service.find_element(run.page(step_name), element)
     return {"element": found.to_json() if found is not None else None}
@@ -218,9 +215,7 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise PayloadTooLarge(
-                f"the upload is over the limit of {limit:,} bytes (setting max_upload_bytes)"
-            )
+            raise PayloadTooLarge(f"the upload is over the limit of {limit:,} bytes (setting max_upload_bytes)")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -243,15 +238,19 @@ _UPLOAD_BODY = {
 
 @router.post("/runs/{run_id}/steps/{step_name}/elements/{element}/upload", openapi_extra=_UPLOAD_BODY)
 async def upload(
-    run_id: str, step_name: str, element: str, request: Request,
-    principal: Principal = Depends(current_principal), state: ServerState = Depends(server_state),
+    run_id: str,
+    step_name: str,
+    element: str,
+    request: Request,
+    principal: Principal = Depends(current_principal),
+    state: ServerState = Depends(server_state),
 ) -> dict[str, Any]:
     """Upload a file (multipart field ``file``) to a DataSource of the current step.
 
     The body is read into memory up to the upload limit (413 beyond it); the file's type is checked
     by its content (422 with the reason).
     """
-    run = await run_in_threadpool(_current_run, run_id, step_name, principal, state, "upload")
+    run = await run_in_threadpool(_current_run, run_id, step_name, principal, "upload")
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("multipart/form-data"):
         raise ValidationError("send the file as multipart/form-data in a field named 'file'")
@@ -286,14 +285,14 @@ async def upload(
 
 
 def _last_event_id(run_id: str) -> int:
-    events = progress_service.events_after(run_id, 0)
-    return events[-1].id if events else 0
+    newest = live.last_event_ids(run_id, 1)
+    return newest[0] if newest else 0
 
 
-def _accepted(run_id: str, principal: Principal, state: ServerState, last_event_id: int) -> JSONResponse:
+def _accepted(run_id: str, principal: Principal, last_event_id: int) -> JSONResponse:
     """202 with the run's status and ``last_event_id``: stream events after it to see this action's."""
     view = run_service.load_run(run_id, principal)
-    return JSONResponse({**status_json(view, principal, state), "last_event_id": last_event_id}, status_code=202)
+    return JSONResponse({**status_json(view, principal), "last_event_id": last_event_id}, status_code=202)
 
 
 def _submit(run_id: str, principal: Principal, state: ServerState, action: str) -> JSONResponse:
@@ -301,7 +300,7 @@ def _submit(run_id: str, principal: Principal, state: ServerState, action: str) 
     run_service.load_run(run_id, principal)  # 404 for strangers before anything else
     last_event_id = _last_event_id(run_id)
     state.executor.submit(run_id, principal.name, action)
-    return _accepted(run_id, principal, state, last_event_id)
+    return _accepted(run_id, principal, last_event_id)
 
 
 @router.post("/runs/{run_id}/next", status_code=202)
@@ -343,67 +342,92 @@ def _idle(status: dict[str, Any]) -> bool:
     return not status["busy"] and status["state"] not in _ACTIVE_STATES
 
 
+def _shape(status: dict[str, Any]) -> tuple[Any, ...]:
+    """What a status says apart from progress figures: sent at once when it changes."""
+    return (
+        status["busy"],
+        status["busy_action"],
+        status["state"],
+        status["current_step"],
+        tuple((s["state"], s["attempt"], s["error"]) for s in status["steps"]),
+    )
+
+
 @router.get(
     "/runs/{run_id}/events",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "server-sent events"}},
 )
 async def events(
-    run_id: str, request: Request,
+    run_id: str,
+    request: Request,
     after: int | None = Query(default=None, ge=0, le=2**62, description="Send progress events after this id."),
     until_idle: bool = Query(default=False, description="Close the stream once no step is running."),
-    principal: Principal = Depends(current_principal), state: ServerState = Depends(server_state),
+    principal: Principal = Depends(current_principal),
 ) -> StreamingResponse:
     """Server-sent events: ``progress`` (completion, message, step) and ``status`` (on every change).
 
     Progress is read from the database, so steps running in any process show. Without ``after``
-    (or a ``Last-Event-ID`` header) the stream starts from the newest progress event.
+    (or a ``Last-Event-ID`` header) the stream starts from the newest progress event. A status
+    event is sent as soon as the run's state, current step or busy mark changes; one that differs
+    only in progress figures at most every ``STATUS_SECONDS``. Access is checked when the stream
+    opens; the stream ends with a ``deleted`` event if the run is deleted.
     """
     await run_in_threadpool(run_service.load_run, run_id, principal)
     last_header = request.headers.get("last-event-id", "")
     start_after = after if after is not None else (int(last_header) if last_header.isdigit() else None)
+    if start_after is None:
+        newest = await run_in_threadpool(live.last_event_ids, run_id, 2)
+        start_after = newest[1] if len(newest) > 1 else 0
 
     async def stream() -> AsyncIterator[str]:
-        last_id = start_after
-        if last_id is None:
-            backlog = await run_in_threadpool(progress_service.events_after, run_id, 0)
-            last_id = backlog[-2].id if len(backlog) > 1 else 0
-        last_status: dict[str, Any] | None = None
-        last_busy: bool | None = None
-        status_read_at = 0.0
-        deadline = time.monotonic() + STREAM_SECONDS
-        yield "retry: 1000\n\n"
-        while True:
-            for event in await run_in_threadpool(progress_service.events_after, run_id, last_id):
-                last_id = event.id
-                yield _sse("progress", {
-                    "id": event.id, "step": event.step_name, "completion": event.completion,
-                    "message": event.message, "page_update": event.page_update,
-                }, event.id)
-            # The run's row is read again when this process's worker finishes an action, and at
-            # least every STATUS_SECONDS for changes made elsewhere; progress comes from the events.
-            busy = state.executor.is_busy(run_id)
-            now = time.monotonic()
-            if busy != last_busy or now - status_read_at >= STATUS_SECONDS:
-                try:
-                    view = await run_in_threadpool(run_service.load_run, run_id, principal)
-                except NotFoundError:
+        subscription = live.subscribe(run_id, start_after)
+        try:
+            last_status: dict[str, Any] | None = None
+            status_sent_at = 0.0
+            deadline = time.monotonic() + STREAM_SECONDS
+            yield "retry: 1000\n\n"
+            while True:
+                snapshot = await subscription.next()
+                for event in snapshot.events:
+                    if event.id <= subscription.cursor:
+                        continue
+                    subscription.advance(event.id)
+                    yield _sse(
+                        "progress",
+                        {
+                            "id": event.id,
+                            "step": event.step_name,
+                            "completion": event.completion,
+                            "message": event.message,
+                            "page_update": event.page_update,
+                        },
+                        event.id,
+                    )
+                if snapshot.view is None:
                     yield _sse("deleted", {"run_id": run_id})
                     return
-                status_read_at, last_busy = now, busy
-                status = status_json(view, principal, state)
-                if status != last_status:
-                    last_status = status
+                status = status_json(snapshot.view, principal)
+                now = time.monotonic()
+                if status != last_status and (
+                    last_status is None
+                    or _shape(status) != _shape(last_status)
+                    or now - status_sent_at >= STATUS_SECONDS
+                ):
+                    last_status, status_sent_at = status, now
                     yield _sse("status", status)
-                if until_idle and _idle(status):
+                # Events are read after the status, so an idle run has had all its events sent.
+                if until_idle and snapshot.complete and _idle(status):
+                    if status != last_status:
+                        yield _sse("status", status)
                     return
-            if now > deadline:
-                return
-            if await request.is_disconnected():
-                return
-            await asyncio.sleep(POLL_SECONDS)
+                if now > deadline or await request.is_disconnected():
+                    return
+        finally:
+            subscription.close()
 
     return StreamingResponse(
-        stream(), media_type="text/event-stream",
+        stream(),
+        media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

@@ -1,0 +1,195 @@
+"""Live run events for server-sent event streams: one database poll per process, shared by every follower.
+
+Followers of runs (browser tabs, scripts) do not query the database themselves. One poller per
+event loop reads, every :data:`POLL_SECONDS`, the status and the new progress events of *all*
+runs followed in this process, in one read transaction of three queries, and wakes the
+followers, which pick what is new for them. The cost of live progress is one thread hop and
+three queries per tick for the whole process, plus a few rows per run followed; it does not grow
+with the number of followers.
+
+The status is read before the events in each poll, so once a poll sees a run idle, every event
+its step recorded is in that poll's events too: a stream that closes when the run goes idle has
+sent them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import weakref
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from starlette.concurrency import run_in_threadpool
+
+from flowdeck.storage.deployment import get_storage
+from flowdeck.storage.schema import progress_events, runs, steps
+from flowdeck.store.progress import ProgressEvent
+from flowdeck.store.runs import RunView
+
+__all__ = ["POLL_SECONDS", "RunSnapshot", "Subscription", "last_event_ids", "subscribe"]
+
+#: How often the poller reads the followed runs' status and new progress events.
+POLL_SECONDS = 0.2
+#: At most this many progress events are read in one poll (the rest come in the next polls).
+POLL_LIMIT = 5000
+
+
+@dataclass
+class RunSnapshot:
+    """What the last poll read of one run: its status (None once deleted) and events past the cursors."""
+
+    view: RunView | None
+    events: list[ProgressEvent]
+    #: False when the poll hit :data:`POLL_LIMIT`: more events may be waiting.
+    complete: bool
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One follower of one run: its position in the run's events and the snapshot polled for it."""
+
+    run_id: str
+    cursor: int
+    _poller: _Poller
+    _snapshot: RunSnapshot | None = None
+    _failure: Exception | None = None
+
+    async def next(self) -> RunSnapshot:
+        """The first poll that included this follower and that it has not taken yet (waits for it).
+
+        Its events are those past the lowest cursor of the run's followers: skip the ones at or
+        below :attr:`cursor`. Raises what the poll raised when the database could not be read.
+        """
+        return await self._poller.wait(self)
+
+    def advance(self, event_id: int) -> None:
+        """Record that events up to ``event_id`` have been sent."""
+        self.cursor = max(self.cursor, event_id)
+
+    def close(self) -> None:
+        """Stop following; the poller stops when nobody in this event loop follows anything."""
+        self._poller.remove(self)
+
+
+@dataclass(eq=False)
+class _Poller:
+    """The poller of one event loop: who follows which run there."""
+
+    subscriptions: set[Subscription] = field(default_factory=set)
+    task: asyncio.Task[None] | None = None
+    updated: asyncio.Event = field(default_factory=asyncio.Event)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def add(self, subscription: Subscription) -> None:
+        self.subscriptions.add(subscription)
+        self.wake.set()  # a new follower gets its first snapshot without waiting for the tick
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._run(), name="flowdeck-events")
+
+    def remove(self, subscription: Subscription) -> None:
+        self.subscriptions.discard(subscription)
+        if not self.subscriptions:
+            self.wake.set()
+
+    async def wait(self, subscription: Subscription) -> RunSnapshot:
+        while subscription._snapshot is None and subscription._failure is None:
+            if subscription not in self.subscriptions or self.task is None or self.task.done():
+                self.add(subscription)
+            await self.updated.wait()
+        snapshot, failure = subscription._snapshot, subscription._failure
+        subscription._snapshot = subscription._failure = None
+        if failure is not None:
+            raise failure
+        assert snapshot is not None
+        return snapshot
+
+    async def _run(self) -> None:
+        while self.subscriptions:
+            included = list(self.subscriptions)
+            cursors: dict[str, int] = {}
+            for sub in included:
+                cursors[sub.run_id] = min(cursors.get(sub.run_id, sub.cursor), sub.cursor)
+            self.wake.clear()
+            try:
+                snapshots = await run_in_threadpool(_poll, cursors)
+            except Exception as exc:  # each follower's stream ends with it
+                for sub in included:
+                    sub._failure = exc
+            else:
+                for sub in included:
+                    sub._snapshot = snapshots[sub.run_id]
+            updated, self.updated = self.updated, asyncio.Event()
+            updated.set()
+            if not self.subscriptions:
+                break
+            try:
+                await asyncio.wait_for(self.wake.wait(), POLL_SECONDS)
+            except TimeoutError:
+                continue
+            # Woken by a new follower: poll soon, but not more often than every 20 ms.
+            await asyncio.sleep(0.02)
+
+
+_pollers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Poller] = weakref.WeakKeyDictionary()
+
+
+def subscribe(run_id: str, after: int) -> Subscription:
+    """Follow ``run_id`` from the event after ``after``; call from the event loop, ``close()`` when done."""
+    loop = asyncio.get_running_loop()
+    poller = _pollers.get(loop)
+    if poller is None:
+        poller = _pollers[loop] = _Poller()
+    subscription = Subscription(run_id, after, poller)
+    poller.add(subscription)
+    return subscription
+
+
+def _poll(cursors: dict[str, int]) -> dict[str, RunSnapshot]:
+    """The status of each run and its progress events after its cursor, in one read transaction."""
+    ids = list(cursors)
+    with get_storage().db.read() as conn:
+        run_rows = {row.id: row for row in conn.execute(sa.select(runs).where(runs.c.id.in_(ids)))}
+        step_rows = conn.execute(
+            sa.select(steps).where(steps.c.run_id.in_(ids)).order_by(steps.c.run_id, steps.c.position)
+        ).all()
+        # Read after the status: a run seen idle above has all its step's events below.
+        event_rows = conn.execute(
+            sa.select(progress_events)
+            .where(
+                sa.or_(
+                    *[
+                        sa.and_(progress_events.c.run_id == run_id, progress_events.c.id > cursor)
+                        for run_id, cursor in cursors.items()
+                    ]
+                )
+            )
+            .order_by(progress_events.c.id)
+            .limit(POLL_LIMIT)
+        ).all()
+    complete = len(event_rows) < POLL_LIMIT
+    by_run: dict[str, list[sa.Row]] = {run_id: [] for run_id in ids}
+    for run_id, rows in itertools.groupby(step_rows, key=lambda row: row.run_id):
+        by_run[run_id] = list(rows)
+    events: dict[str, list[ProgressEvent]] = {run_id: [] for run_id in ids}
+    for r in event_rows:
+        events[r.run_id].append(ProgressEvent(r.id, r.run_id, r.step_name, r.completion, r.message, r.page_update))
+    return {
+        run_id: RunSnapshot(
+            RunView(run_rows[run_id], by_run[run_id]) if run_id in run_rows else None, events[run_id], complete
+        )
+        for run_id in ids
+    }
+
+
+def last_event_ids(run_id: str, count: int = 1) -> list[int]:
+    """The ids of the run's newest ``count`` progress events, newest first."""
+    with get_storage().db.read() as conn:
+        return list(
+            conn.scalars(
+                sa.select(progress_events.c.id)
+                .where(progress_events.c.run_id == run_id)
+                .order_by(progress_events.c.id.desc())
+                .limit(count)
+            )
+        )
