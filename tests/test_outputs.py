@@ -174,3 +174,25 @@ def test_gc_removes_only_unreferenced_blobs(embedded):
     assert (report.examined, report.removed) == (2, 1)
     assert len(_blob_files()) == 1
     assert_frame_equal(store.get_input("kept", step_name="Produce"), kept)
+
+
+def test_gc_removes_partial_writes_of_a_crashed_writer(embedded):
+    import os
+    import time
+
+    from flowdeck.store.maintenance import collect_garbage
+
+    run = flowdeck.start(sample_flows.three_steps, user="alice")
+    store = StoreInterface(run.flow_id, user="alice", step_name="Produce")
+    kept = pd.DataFrame({"a": np.arange(100_000)})
+    store.save_output(kept, "kept")
+    root = Path(get_settings().blob_url.removeprefix("file://"))
+    stale, fresh = root / ".tmp-stale", root / ".tmp-fresh"
+    stale.write_bytes(b"half a blob")
+    fresh.write_bytes(b"a write in progress")
+    old = time.time() - 7200
+    os.utime(stale, (old, old))
+    report = collect_garbage(grace_seconds=3600)
+    assert report.partial_writes_removed == 1
+    assert not stale.exists() and fresh.exists()
+    assert_frame_equal(store.get_input("kept", step_name="Produce"), kept)

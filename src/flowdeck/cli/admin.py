@@ -31,6 +31,8 @@ def gc(
     console.print(
         f"examined {report.examined} blobs, {verb} {report.removed}, kept {report.kept_recent} too recent to judge"
     )
+    if report.partial_writes_removed:
+        console.print(f"removed {report.partial_writes_removed} partial writes left by interrupted saves")
 
 
 def register(app: typer.Typer) -> None:

@@ -543,3 +543,8 @@ class BlobStore:
     def iter_keys(self) -> Iterator[tuple[str, float]]:
         """Every stored key with its modification time (POSIX seconds)."""
         return self.backend.iter_keys()
+
+    def remove_stale_temp(self, older_than: float = 3600.0) -> int:
+        """Delete partial writes older than ``older_than`` seconds, where the backend leaves any."""
+        remove = getattr(self.backend, "remove_stale_temp", None)
+        return remove(older_than) if remove is not None else 0

@@ -18,13 +18,14 @@ class GcReport:
     examined: int
     removed: int
     kept_recent: int
+    partial_writes_removed: int = 0
 
 
 def collect_garbage(grace_seconds: float = 3600.0, dry_run: bool = False) -> GcReport:
-    """Delete blobs no output, upload or asset refers to.
+    """Delete blobs no output, upload or asset refers to, and partial writes of crashed writers.
 
-    Blobs younger than ``grace_seconds`` are kept: a writer stores its blob before it commits the
-    row that refers to it, and that row may not be committed yet.
+    Blobs and partial writes younger than ``grace_seconds`` are kept: a writer stores its blob
+    before it commits the row that refers to it, and that row may not be committed yet.
     """
     storage = get_storage()
     with storage.db.read() as conn:
@@ -41,4 +42,5 @@ def collect_garbage(grace_seconds: float = 3600.0, dry_run: bool = False) -> GcR
         if not dry_run:
             storage.blobs.delete(key)
         removed += 1
-    return GcReport(examined, removed, recent)
+    partial = 0 if dry_run else storage.blobs.remove_stale_temp(older_than=grace_seconds)
+    return GcReport(examined, removed, recent, partial)
