@@ -159,6 +159,7 @@ def flow_status(view: RunView) -> FlowStatus:
                 traceback=s.traceback,
                 title=s.title,
                 attempt=s.attempt,
+                step_type=s.step_type,
             )
             for s in view.steps
         ],
