@@ -39,7 +39,7 @@ class Settings:
     max_upload_bytes: int = 200 * 1024**2
     max_decoded_bytes: int = 1024**3
     max_upload_cells: int = 50_000_000
-    max_sheet_cells: int = 5_000_000
+    max_sheet_cells: int = 2_000_000
     max_parse_seconds: float = 60.0
     max_concurrent_parses: int = 2
     inline_threshold: int = 64 * 1024

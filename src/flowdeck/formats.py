@@ -81,7 +81,7 @@ class ParseLimits:
     #: Cells (rows x columns) of the parsed table (setting ``max_upload_cells``).
     max_cells: int = 50_000_000
     #: Cells of one Excel sheet, which cost far more to parse than CSV cells (``max_sheet_cells``).
-    max_sheet_cells: int = 5_000_000
+    max_sheet_cells: int = 2_000_000
     #: Seconds one parse may take (setting ``max_parse_seconds``).
     max_seconds: float = 60.0
 
@@ -430,7 +430,7 @@ def parse_table(
 # --- CSV and TSV -----------------------------------------------------------------------------------
 
 _C_PARSER_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
-_CSV_BLOCK = 16 * 1024 * 1024
+_CSV_BLOCK = 1024 * 1024
 
 
 def _fields(count: int) -> str:
@@ -468,7 +468,7 @@ def _check_delimited(data: bytes, filename: str, delimiter: str, label: str, enc
         )
         try:
             reader = pacsv.open_csv(
-                io.BytesIO(data), read_options, parse_options, pacsv.ConvertOptions(include_columns=[])
+                pa.BufferReader(data), read_options, parse_options, pacsv.ConvertOptions(include_columns=[])
             )
             width = len(reader.schema)
             rows = 0
@@ -476,6 +476,7 @@ def _check_delimited(data: bytes, filename: str, delimiter: str, label: str, enc
                 rows += batch.num_rows
                 budget.cells(rows * width, "has more than")
                 budget.tick()
+            pa.default_memory_pool().release_unused()  # so that pandas can reuse the memory
             return
         except pa.ArrowInvalid as exc:
             if failures:
@@ -496,7 +497,9 @@ def _parse_delimited(data: bytes, filename: str, delimiter: str, label: str, bud
     budget.tick()
     try:
         # pandas reads the bytes in chunks and converts as it goes: no decoded copy of the file.
-        return pd.read_csv(io.BytesIO(data), sep=delimiter, encoding=encoding)
+        # UTF-8 goes to pandas' C reader as is (it drops a byte order mark itself); other encodings
+        # are decoded by pandas as it reads.
+        return pd.read_csv(io.BytesIO(data), sep=delimiter, encoding="utf-8" if encoding == "utf-8-sig" else encoding)
     except pd.errors.EmptyDataError as exc:
         raise ValidationError(f"file {filename!r} is empty") from exc
     except (pd.errors.ParserError, ValueError) as exc:
@@ -514,12 +517,14 @@ def _parse_delimited(data: bytes, filename: str, delimiter: str, label: str, bud
 
 _MAX_ZIP_MEMBERS = 10_000
 #: A workbook member that decodes to more than this many times its stored size is a zip bomb.
-_MAX_ZIP_RATIO = 100
+_MAX_ZIP_RATIO = 200
 _ZIP_RATIO_FLOOR = 16 * 1024 * 1024  # smaller members may be as repetitive as they like
 _MAX_TAG = 64 * 1024
 _DIMENSION = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?dimension\s[^>]*?\bref\s*=\s*["\']([^"\']*)["\']')
-_CELL_OR_ROW = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(c|row)(?=[\s/>])([^>]*)>")
-_REF = re.compile(rb"""\sr\s*=\s*["']\$?([A-Za-z]*)\$?(\d*)["']""")
+_CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c(?=[\s/>])")
+_ROW = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row(?=[\s/>])")
+_ROW_NUMBER = re.compile(rb"""<(?:[A-Za-z_][\w.-]*:)?row\s[^>]*?\br\s*=\s*["'](\d{1,12})["']""")
+_CELL_COLUMN = re.compile(rb"""<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*?\br\s*=\s*["']\$?([A-Za-z]{1,12})""")
 _SHARED_STRING = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si(?=[\s/>])")
 _SHARED_STRING_OVERHEAD = 64  # bytes of memory per shared string besides its text, roughly
 _A1 = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d+)")
@@ -544,10 +549,8 @@ class _TimedBytesIO(io.BytesIO):
         return super().read(size)
 
 
-def _scan(
-    archive: zipfile.ZipFile, member: zipfile.ZipInfo, pattern: re.Pattern[bytes], budget: _Budget
-) -> Iterator[re.Match[bytes]]:
-    """Matches of ``pattern`` (which matches within one tag) over a member, decompressed in chunks."""
+def _chunks(archive: zipfile.ZipFile, member: zipfile.ZipInfo, budget: _Budget) -> Iterator[bytes]:
+    """A member decompressed in chunks of about ``_CHUNK`` bytes, each ending between two tags."""
     pending = b""
     with archive.open(member) as stream:
         while chunk := stream.read(_CHUNK):
@@ -560,7 +563,7 @@ def _scan(
                     raise ValidationError(f"{budget.filename!r} is not an Excel workbook: {member.filename} is damaged")
             else:
                 pending = b""
-            yield from pattern.finditer(text)
+            yield text
 
 
 def _check_sheet(archive: zipfile.ZipFile, member: zipfile.ZipInfo, budget: _Budget) -> None:
@@ -576,26 +579,24 @@ def _check_sheet(archive: zipfile.ZipFile, member: zipfile.ZipInfo, budget: _Bud
             rows = int(last_row) - int(first_row) + 1
             columns = _column_number(last_col) - _column_number(first_col) + 1
             budget.cells(max(rows, 1) * max(columns, 1), f"declares a sheet ({sheet}) of", sheet=True)
-    # The declared extent may be missing or false: count the cells and the grid they span (openpyxl
-    # fills the gaps of a row up to its last cell, and empty rows up to the last row).
-    cells = max_row = max_column = row = column = 0
-    for match in _scan(archive, member, _CELL_OR_ROW, budget):
-        ref = _REF.search(match.group(2))
-        letters, digits = (ref.group(1), ref.group(2)) if ref else (b"", b"")
-        if match.group(1) == b"row":
-            row = int(digits) if digits else row + 1
-            column = 0
-        else:
-            cells += 1
-            column = _column_number(letters) if letters else column + 1
-            if digits:
-                row = int(digits)
-            max_column = max(max_column, column)
-            if cells % 65536 == 0:
-                budget.cells(cells, f"has a sheet ({sheet}) of more than", sheet=True)
-        max_row = max(max_row, row)
-    budget.cells(cells, f"has a sheet ({sheet}) of", sheet=True)
-    budget.cells(max_row * max(max_column, 1), f"has a sheet ({sheet}) spanning", sheet=True)
+    # The declared extent may be missing or false: count the cells and the grid they span, since
+    # openpyxl fills the gaps of a row up to its last cell and empty rows up to the last row.
+    # The regular expressions run over whole chunks so that a cell costs no Python bytecode.
+    cells = rows = max_row = max_column = 0
+    for text in _chunks(archive, member, budget):
+        found = len(_CELL.findall(text))
+        cells += found
+        budget.cells(cells, f"has a sheet ({sheet}) of more than", sheet=True)
+        rows += len(_ROW.findall(text))
+        max_row = max(max_row, rows, *map(int, _ROW_NUMBER.findall(text) or [0]))
+        references = _CELL_COLUMN.findall(text)
+        if references:
+            widest = max(set(references), key=lambda letters: (len(letters), letters.upper()))
+            max_column = max(max_column, _column_number(widest))
+        if len(references) < found:
+            # Some cells have no reference: they take the next column, so count the cells per row.
+            max_column = max(max_column, *(len(_CELL.findall(row)) for row in _ROW.split(text)))
+        budget.cells(max_row * max(max_column, 1), f"has a sheet ({sheet}) spanning", sheet=True)
 
 
 def _check_workbook(data: bytes, filename: str, budget: _Budget) -> None:
@@ -624,7 +625,7 @@ def _check_workbook(data: bytes, filename: str, budget: _Budget) -> None:
                 if name.startswith("xl/worksheets/") and name.endswith(".xml"):
                     _check_sheet(archive, member, budget)
                 elif name == "xl/sharedStrings.xml":
-                    count = sum(1 for _ in _scan(archive, member, _SHARED_STRING, budget))
+                    count = sum(len(_SHARED_STRING.findall(text)) for text in _chunks(archive, member, budget))
                     budget.cells(count, "has shared strings for")
                     budget.decoded(
                         member.file_size + count * _SHARED_STRING_OVERHEAD, "has shared strings taking about"
