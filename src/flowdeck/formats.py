@@ -467,10 +467,14 @@ def _check_delimited(data: bytes, filename: str, delimiter: str, label: str, enc
             delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid_row
         )
         try:
-            reader = pacsv.open_csv(
+            # The first block gives the header; reading every column as bytes (of which only the
+            # first is kept) checks the shape of every record and cannot fail on a value.
+            names = pacsv.open_csv(
                 pa.BufferReader(data), read_options, parse_options, pacsv.ConvertOptions(include_columns=[])
-            )
-            width = len(reader.schema)
+            ).schema.names
+            binary = pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.binary()), include_columns=names[:1])
+            reader = pacsv.open_csv(pa.BufferReader(data), read_options, parse_options, binary)
+            width = len(names)
             rows = 0
             for batch in reader:
                 rows += batch.num_rows
@@ -619,6 +623,8 @@ def _check_workbook(data: bytes, filename: str, budget: _Budget) -> None:
                     f"{filename!r} is a zip bomb: {member.filename} would decompress from "
                     f"{member.compress_size:,} to {member.file_size:,} bytes (more than {_MAX_ZIP_RATIO}x)"
                 )
+        # Shared strings first: openpyxl loads them all before it reads a sheet.
+        members.sort(key=lambda member: member.filename != "xl/sharedStrings.xml")
         try:
             for member in members:
                 name = member.filename
@@ -643,6 +649,7 @@ def _parse_xlsx(data: bytes, filename: str, sheet: str | int | None, budget: _Bu
     except ValidationError:
         raise
     except Exception as exc:  # openpyxl raises many types for a damaged workbook
+        budget.tick()  # openpyxl wraps the time limit's error in its own
         raise ValidationError(f"{filename!r} is not an Excel workbook: {exc}") from exc
     with workbook:
         names = workbook.sheet_names
@@ -663,6 +670,7 @@ def _parse_xlsx(data: bytes, filename: str, sheet: str | int | None, budget: _Bu
         except ValidationError:
             raise
         except Exception as exc:  # a broken sheet may fail in openpyxl or pandas with any type
+            budget.tick()
             raise ValidationError(f"sheet {sheet_name!r} of Excel workbook {filename!r} cannot be read: {exc}") from exc
     if frame.empty and len(frame.columns) == 0:
         raise ValidationError(f"sheet {sheet_name!r} of Excel workbook {filename!r} is empty")
