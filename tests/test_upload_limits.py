@@ -552,10 +552,17 @@ def test_nested_or_malformed_json_is_a_validation_error(document: bytes, message
     assert message in str(caught.value)
 
 
-def test_flat_json_still_parses() -> None:
+def test_flat_json_still_parses_within_its_memory_estimate() -> None:
     records = [{"a": 1, "b": "x"}, {"a": 2, "b": None}]
+    data = json.dumps(records).encode()  # 3 commas and 4 colons: 8 values at most
     expected = pd.DataFrame.from_records(records)
-    pd.testing.assert_frame_equal(parse_table(json.dumps(records).encode(), "f.json", limits=ParseLimits()), expected)
+    pd.testing.assert_frame_equal(parse_table(data, "f.json", limits=ParseLimits()), expected)
+    estimate = len(data) + 8 * 72
+    with pytest.raises(
+        ValidationError,
+        match=re.escape(f"'f.json' would take about {estimate:,} bytes, over the limit of {estimate - 1:,} bytes"),
+    ):
+        parse_table(data, "f.json", limits=ParseLimits(max_decoded_bytes=estimate - 1))
 
 
 # --- through the server, in its own process --------------------------------------------------------
@@ -687,3 +694,18 @@ def test_bombs_uploaded_to_the_server_are_refused_without_harm(server: tuple[str
     # The run is unchanged: the refused files left no upload behind, the last good one stands.
     page = alice.get(f"/api/runs/{run_id}/steps/Load/page").json()
     assert json.dumps(page).count("ok.parquet") == 1
+    # The low items, through the same endpoint: a reason for nested JSON and a mislabelled file,
+    # while UTF-16 text and long fields are accepted.
+    nested = alice.post(upload, files={"file": ("nested.json", b'[{"a": {"b": 1}}]')})
+    assert nested.status_code == 422, nested.text
+    assert "column 'a' holds nested JSON (an object) in row 1" in nested.json()["detail"]
+    deep = alice.post(upload, files={"file": ("deep.json", b"[" * 100_000 + b"]" * 100_000)})
+    assert deep.status_code == 422, deep.text
+    assert "nested too deeply" in deep.json()["detail"]
+    notes = alice.post(upload, files={"file": ("notes.txt", b"some notes, not a table\n")})
+    assert notes.status_code == 422, notes.text
+    assert "'notes.txt' has extension .txt, but this upload accepts .csv" in notes.json()["detail"]
+    wide = alice.post(upload, files={"file": ("wide.csv", "a,b\nJosé,1\n".encode("utf-16"))})
+    assert wide.status_code == 200, wide.text
+    long = alice.post(upload, files={"file": ("long.csv", b"a,b\n" + b"x" * 300_000 + b",1\n")})
+    assert long.status_code == 200, long.text

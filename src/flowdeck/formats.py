@@ -726,8 +726,16 @@ def _json_to_frame(obj: Any, filename: str) -> pd.DataFrame:
     return frame
 
 
+#: Bytes of memory a parsed JSON value takes, roughly (a Python object and its place in a container).
+_JSON_VALUE_BYTES = 72
+
+
 def _parse_json(data: bytes, filename: str, budget: _Budget) -> pd.DataFrame:
     encoding = _encoding(data)
+    # json.loads builds a Python object per value before pandas sees one: bound them by the
+    # separators (an upper bound, since separators inside strings count too) before decoding.
+    values = data.count(b",") + data.count(b":") + 1
+    budget.decoded(len(data) + values * _JSON_VALUE_BYTES, "would take about")
     text = data.decode(encoding)
     budget.tick()
     try:
