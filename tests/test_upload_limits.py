@@ -295,6 +295,30 @@ def test_xlsx_zip_members_and_shared_strings_are_bounded() -> None:
     pd.testing.assert_frame_equal(parse_table(data, "s.xlsx", limits=ParseLimits(max_cells=5002)), _frame_of_ones(3, 2))
 
 
+def _understate(data: bytes, member: str, size: int) -> bytes:
+    """``data`` with the uncompressed size of ``member`` set to ``size`` in its local and central headers."""
+    name = member.encode()
+    out = bytearray(data)
+    for signature, name_offset, size_offset in ((b"PK\x03\x04", 30, 22), (b"PK\x01\x02", 46, 24)):
+        start = 0
+        while (local := out.find(signature, start)) != -1:
+            if out[local + name_offset : local + name_offset + len(name)] == name:
+                out[local + size_offset : local + size_offset + 4] = size.to_bytes(4, "little")
+                break
+            start = local + 4
+    return bytes(out)
+
+
+def test_xlsx_that_understates_a_member_is_not_decompressed_past_it() -> None:
+    buffer = io.BytesIO()
+    pd.DataFrame({"n": range(50_000)}).to_excel(buffer, index=False)
+    liar = _understate(buffer.getvalue(), "xl/worksheets/sheet1.xml", 1000)
+    assert zipfile.ZipFile(io.BytesIO(liar)).getinfo("xl/worksheets/sheet1.xml").file_size == 1000
+    # zipfile stops at the declared size, so the checks above are binding; the cut sheet is damaged.
+    with pytest.raises(ValidationError, match=re.escape("'liar.xlsx' is not an Excel workbook")):
+        parse_table(liar, "liar.xlsx", limits=ParseLimits())
+
+
 # --- time and concurrency ----------------------------------------------------------------------------
 
 
