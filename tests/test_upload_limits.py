@@ -589,6 +589,38 @@ def test_flat_json_still_parses_within_its_memory_estimate() -> None:
         parse_table(data, "f.json", limits=ParseLimits(max_decoded_bytes=estimate - 1))
 
 
+class Endless(io.RawIOBase):
+    """A binary stream that never ends (a pipe from a hostile producer); counts what was read."""
+
+    def __init__(self) -> None:
+        self.given = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer)
+        view[:] = b"1" * len(view)
+        self.given += len(view)
+        return len(view)
+
+
+def test_a_file_object_is_read_only_up_to_the_upload_limit(deployment: str) -> None:
+    reconfigure(max_upload_bytes=1000)
+    from fixtures.upload_flows import any_table
+
+    run = flowdeck.start(any_table, user="alice")
+    stream = Endless()
+    with pytest.raises(
+        ValidationError,
+        match=re.escape("file 'endless.csv' is larger than the upload limit of 1,000 bytes (setting max_upload_bytes)"),
+    ):
+        run.upload("Table", "endless.csv", io.BufferedReader(stream))
+    assert stream.given <= 1000 + io.DEFAULT_BUFFER_SIZE
+    run.upload("Table", "fine.csv", io.BytesIO(b"a,b\n1,2\n"))
+    assert run.page().get_element_by_title("Table").value["filename"] == "fine.csv"
+
+
 # --- through the server, in its own process --------------------------------------------------------
 
 _SERVER = """
