@@ -76,7 +76,7 @@ _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls (and other OLE2
 class ParseLimits:
     """What parsing one upload may cost; the defaults are those of the settings of the same names."""
 
-    #: Bytes the file may decode to (settings ``max_decoded_bytes``).
+    #: Bytes the file may decode to (setting ``max_decoded_bytes``).
     max_decoded_bytes: int = 1024**3
     #: Cells (rows x columns) of the parsed table (setting ``max_upload_cells``).
     max_cells: int = 50_000_000
