@@ -489,7 +489,7 @@ def _check_delimited(data: bytes, filename: str, delimiter: str, label: str, enc
             if "Empty CSV file" in message:
                 raise ValidationError(f"file {filename!r} is empty") from None
             if "straddl" in message and block <= len(data):
-                block = len(data) + 1  # one record is longer than a block: read the file as one block
+                block = min(block * 16, len(data) + 1)  # a record is longer than a block: larger blocks
                 continue
             raise ValidationError(f"{filename!r} is not a valid {label} file: {message}") from None
 
