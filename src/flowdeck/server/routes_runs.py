@@ -270,6 +270,7 @@ async def upload(
     data = await file.read()
     filename = file.filename or "upload"
     await file.close()
+    body = b""  # the file is in ``data`` now: hold its bytes once while it is parsed
     if len(data) > state.max_upload_bytes:
         raise PayloadTooLarge(
             f"file {filename!r} is {len(data):,} bytes, over the limit of {state.max_upload_bytes:,} bytes "
