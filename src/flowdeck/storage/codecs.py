@@ -413,7 +413,7 @@ class Codecs:
         if not keys or not all(isinstance(k, bytes) and k for k in keys):
             raise ConfigurationError(
                 "Codecs needs at least one non-empty signing key (bytes); derive them from the "
-                "deployment's secret with flowdeck.auth.keys.signing_keys(settings)"
+                "deployment's secret with flowdeck.storage.keys.signing_keys(settings)"
             )
         self._keys = keys
         self._decoders: dict[str, Callable[[Buffer], Any]] = {

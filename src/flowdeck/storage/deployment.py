@@ -6,11 +6,11 @@ import os
 import threading
 from dataclasses import dataclass, field
 
-from flowdeck.auth.keys import signing_keys
 from flowdeck.config import Settings, get_settings, on_configure
 from flowdeck.storage.blobs import BlobStore
 from flowdeck.storage.codecs import Codecs
 from flowdeck.storage.database import Database
+from flowdeck.storage.keys import signing_keys
 from flowdeck.storage.values import ValueStore
 
 __all__ = ["Storage", "get_storage", "reset_storage"]
