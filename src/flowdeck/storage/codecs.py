@@ -9,8 +9,10 @@
 | ``bytes`` / ``bytearray`` / ``io.BytesIO`` | ``bytes`` / ``bytearray`` / ``bytesio`` | raw |
 | ``numpy.ndarray`` (no Python objects inside) | ``npy`` | NumPy ``.npy`` |
 | anything else picklable | ``pickle`` | pickle protocol 5 signed with HMAC-SHA256 |
-| scikit-learn estimators, on request (:meth:`Codecs.encode_with`) | ``skops`` | a skops file; the types it
-  may load and an HMAC over the bytes and that list are kept beside it (``Encoded.info``) |
+| scikit-learn estimators, by name (:meth:`Codecs.encode_with`) | ``skops`` | skops file (+ ``Encoded.info``) |
+
+The ``skops`` codec keeps the list of types the file may load and an HMAC over the bytes and that
+list in ``Encoded.info``, which the caller stores beside the bytes and hands back to ``decode``.
 
 Frames Arrow cannot hold exactly (mixed-type object columns, duplicate column labels, periods,
 intervals, ...) are decided up front from their dtypes and labels and stored as signed pickle, so
