@@ -26,8 +26,8 @@ from flowdeck.flow.runner import (
     record_failure,
     release_claim,
 )
-from flowdeck.flow.status import StepState
 from flowdeck.store import runs as run_service
+from flowdeck.store.status import StepState
 
 __all__ = [
     "ACTIONS",

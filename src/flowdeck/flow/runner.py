@@ -10,9 +10,9 @@ from flowdeck.auth.users import Principal, resolve_principal
 from flowdeck.errors import MissingInputError, StepFailedError, StepStateError, ValidationError
 from flowdeck.flow.loader import flow_reference, load_flow, remember_flow, remembered_flow
 from flowdeck.flow.model import Flow, FlowMetadata, Step
-from flowdeck.flow.status import FlowStatus, StepState
 from flowdeck.store import pages as page_service
 from flowdeck.store import runs as run_service
+from flowdeck.store.status import FlowStatus, StepState
 
 if TYPE_CHECKING:
     from flowdeck.page import Page

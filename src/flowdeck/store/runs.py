@@ -11,11 +11,11 @@ from sqlalchemy.engine import Connection, Row
 
 from flowdeck.auth.users import Principal
 from flowdeck.errors import AccessError, NotFoundError, StepStateError, ValidationError
-from flowdeck.flow.status import FlowStatus, RunState, StepState, StepStatus
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import runs as run_records
 from flowdeck.storage.records import users as user_records
 from flowdeck.storage.records._util import as_utc, utcnow
+from flowdeck.store.status import FlowStatus, RunState, StepState, StepStatus
 
 __all__ = [
     "RunView",
