@@ -30,6 +30,11 @@ _EXPORTS: dict[str, str] = {
     "delete_run": "flowdeck.flow.runner",
     "share_run": "flowdeck.flow.runner",
     "list_runs": "flowdeck.flow.runner",
+    "register_flow": "flowdeck.store.flows",
+    "unregister_flow": "flowdeck.store.flows",
+    "list_registered_flows": "flowdeck.store.flows",
+    "run_headless": "flowdeck.flow.headless",
+    "trigger_flow_execution": "flowdeck.flow.headless",
     "FlowStatus": "flowdeck.flow.status",
     "StepStatus": "flowdeck.flow.status",
     "StepState": "flowdeck.flow.status",
@@ -129,6 +134,7 @@ if TYPE_CHECKING:  # pragma: no cover
         StepStateError,
         ValidationError,
     )
+    from flowdeck.flow.headless import run_headless, trigger_flow_execution
     from flowdeck.flow.model import App, Flow, FlowMetadata, Step, StepType
     from flowdeck.flow.runner import FlowRun, delete_run, list_runs, open_run, share_run, start
     from flowdeck.flow.status import FlowStatus, RunState, StepState, StepStatus
@@ -136,4 +142,5 @@ if TYPE_CHECKING:  # pragma: no cover
     from flowdeck.storage.connection_urls import ConnectionType
     from flowdeck.store.assets import delete_asset, share_asset, unshare_asset
     from flowdeck.store.connections import add_connection, remove_connection, share_connection
+    from flowdeck.store.flows import list_registered_flows, register_flow, unregister_flow
     from flowdeck.store.store_interface import StoreInterface

@@ -204,9 +204,7 @@ assets = sa.Table(
     "assets",
     metadata,
     sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column(
-        "lineage_id", sa.String(32), sa.ForeignKey("asset_lineages.id", ondelete="CASCADE"), nullable=False
-    ),
+    sa.Column("lineage_id", sa.String(32), sa.ForeignKey("asset_lineages.id", ondelete="CASCADE"), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("asset_class", sa.String(200), nullable=False),
     sa.Column("description", sa.Text, nullable=True),
@@ -227,9 +225,7 @@ assets = sa.Table(
 asset_shares = sa.Table(
     "asset_shares",
     metadata,
-    sa.Column(
-        "lineage_id", sa.String(32), sa.ForeignKey("asset_lineages.id", ondelete="CASCADE"), primary_key=True
-    ),
+    sa.Column("lineage_id", sa.String(32), sa.ForeignKey("asset_lineages.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("principal_kind", sa.String(10), primary_key=True),
     sa.Column("principal", Name, primary_key=True),
 )
@@ -255,9 +251,28 @@ connections = sa.Table(
 connection_shares = sa.Table(
     "connection_shares",
     metadata,
-    sa.Column(
-        "connection_id", sa.String(32), sa.ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
-    ),
+    sa.Column("connection_id", sa.String(32), sa.ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("principal_kind", sa.String(10), primary_key=True),
     sa.Column("principal", Name, primary_key=True),
+)
+
+registered_flows = sa.Table(
+    "registered_flows",
+    metadata,
+    sa.Column("name", Name, primary_key=True),
+    # where the flow is defined: ``module:attr`` or ``/path/file.py:attr`` (as runs record it)
+    sa.Column("ref", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("registered_by", Name, nullable=True),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("updated_at", Time, nullable=False),
+)
+
+run_origins = sa.Table(
+    "run_origins",
+    metadata,
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    # who or what started the run: "user:alice", "api:alice", "cli:alice", "trigger:<name>", ...
+    sa.Column("started_by", sa.Text, nullable=False),
+    sa.Column("created_at", Time, nullable=False),
 )
