@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from flowdeck.cli import admin, runs, users
+from flowdeck.cli import admin, flows, runs, users
 
 app = typer.Typer(
     name="flowdeck",
@@ -18,6 +18,7 @@ app = typer.Typer(
 runs.register(app)
 admin.register(app)
 app.add_typer(users.app, name="users")
+app.add_typer(flows.app, name="flows")
 
 for _optional in ("assets", "connections", "serve", "worker"):
     try:

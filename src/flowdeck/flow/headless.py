@@ -75,9 +75,13 @@ def _find_element(run: FlowRun, step_name: str, title: str, card_title: str | No
     return element
 
 
-def _upload_bytes(title: str, value: Any, filename: str | None) -> tuple[str, bytes]:
+def _upload_bytes(title: str, value: Any, filename: str | None, allow_paths: bool) -> tuple[str, bytes]:
     if isinstance(value, bytes | bytearray | memoryview):
         return filename or title, bytes(value)
+    if isinstance(value, str | os.PathLike) and not allow_paths:
+        raise ValidationError(
+            f"upload {title!r} takes the file's bytes here (base64 over the API), not a path on this machine"
+        )
     if isinstance(value, str | os.PathLike):
         path = Path(value).expanduser()
         if not path.is_file():
@@ -86,7 +90,7 @@ def _upload_bytes(title: str, value: Any, filename: str | None) -> tuple[str, by
     raise ValidationError(f"upload {title!r} takes bytes or a file path as its value, got {type(value).__name__}")
 
 
-def _fill(run: FlowRun, step_name: str, inputs: Mapping[str, Any]) -> None:
+def _fill(run: FlowRun, step_name: str, inputs: Mapping[str, Any], allow_paths: bool) -> None:
     from flowdeck.elements import DataSource
 
     for title, spec in inputs.items():
@@ -96,20 +100,20 @@ def _fill(run: FlowRun, step_name: str, inputs: Mapping[str, Any]) -> None:
             value, card_title, filename = spec, None, None
         element = _find_element(run, step_name, title, card_title)
         if isinstance(element, DataSource):
-            name, data = _upload_bytes(title, value, filename)
+            name, data = _upload_bytes(title, value, filename, allow_paths)
             run.upload(element.id, name, data)
         else:
             run.set_value(element.id, value)
 
 
-def _drive(run: FlowRun, inputs: dict[str, dict[str, Any]]) -> None:
+def _drive(run: FlowRun, inputs: dict[str, dict[str, Any]], allow_paths: bool) -> None:
     filled: set[str] = set()
     while True:
         step_name = run.current_step
         if step_name is None or run.state != "awaiting_input":
             return
         if step_name not in filled:
-            _fill(run, step_name, inputs.get(step_name, {}))
+            _fill(run, step_name, inputs.get(step_name, {}), allow_paths)
             filled.add(step_name)
         try:
             run.next()
@@ -125,13 +129,15 @@ def run_headless(
     input_parameters: Mapping[str, Any] | None = None,
     *,
     started_by: str | None = None,
+    allow_paths: bool = True,
 ) -> str:
     """Start the registered flow ``flow_name`` as ``user`` and drive it with ``input_parameters``.
 
     Returns the new run's ``flow_id``. The run advances while required inputs are present and stops
     awaiting input at the first step lacking one; a failing step leaves the run ``failed`` (see
     ``flowdeck.open_run(flow_id).status()``). ``started_by`` records what started it (default
-    ``"headless:<user>"``) and shows in run lists.
+    ``"headless:<user>"``) and shows in run lists. ``allow_paths=False`` (what the REST API
+    uses) refuses upload values that name a file on this machine.
     """
     flow = load_registered_flow(flow_name)
     inputs = check_input_parameters(flow, input_parameters)
@@ -143,7 +149,7 @@ def run_headless(
         record_origin(exc.flow_id, origin)
         return exc.flow_id
     record_origin(run.flow_id, origin)
-    _drive(run, inputs)
+    _drive(run, inputs, allow_paths)
     return run.flow_id
 
 

@@ -26,11 +26,12 @@ from flowdeck.errors import (
     StepStateError,
     ValidationError,
 )
-from flowdeck.server import routes_assets, routes_auth, routes_connections, routes_runs
+from flowdeck.server import routes_assets, routes_auth, routes_connections, routes_headless, routes_runs
 from flowdeck.server.auth import AuthError
 from flowdeck.server.catalogue import FlowCatalogue
 from flowdeck.server.deps import ServerState
 from flowdeck.server.executor import StepExecutor
+from flowdeck.store.flows import register_flow
 
 __all__ = ["create_app"]
 
@@ -170,6 +171,8 @@ def create_app(flows: list[str] | None = None, *, max_workers: int = 4) -> FastA
     settings = get_settings()
     specs = list(settings.flows if flows is None else flows)
     state = ServerState(FlowCatalogue(specs), StepExecutor(max_workers), settings.max_upload_bytes)
+    for registered in state.catalogue:  # every process (schedulers, workers, the CLI) finds them by name
+        register_flow(registered.ref)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -186,6 +189,7 @@ def create_app(flows: list[str] | None = None, *, max_workers: int = 4) -> FastA
     _install_error_handlers(app)
     app.include_router(routes_auth.router)
     app.include_router(routes_runs.router)
+    app.include_router(routes_headless.router)
     app.include_router(routes_assets.router)
     app.include_router(routes_connections.router)
     _install_ui(app)
