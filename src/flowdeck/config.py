@@ -40,6 +40,8 @@ class Settings:
     inline_threshold: int = 64 * 1024
     broker_url: str = "redis://127.0.0.1:6379/0"
     flows: tuple[str, ...] = ()
+    #: where datastore assets keep their tables (None: the deployment's own database)
+    datastore_url: str | None = None
 
     @property
     def is_embedded(self) -> bool:
@@ -147,6 +149,7 @@ def _resolve(overrides: dict[str, Any]) -> Settings:
         inline_threshold=int(pick("inline_threshold", Settings.inline_threshold)),
         broker_url=str(pick("broker_url", Settings.broker_url)),
         flows=tuple(flows),
+        datastore_url=pick("datastore_url"),
     )
     secret_keys(settings)
     return settings

@@ -190,7 +190,7 @@ def _run_headless(name: str, user: str, params: Path | None) -> None:
         try:
             input_parameters = json.loads(params.expanduser().read_text())
         except (OSError, ValueError) as exc:
-            fail(f"--params {str(params)!r}: {exc}; give a JSON file like {{\"steps\": {{...}}}}", 2)
+            fail(f'--params {str(params)!r}: {exc}; give a JSON file like {{"steps": {{...}}}}', 2)
     flow_id = run_headless(name, user, input_parameters, started_by=f"cli:{user}")
     from flowdeck.auth.users import resolve_principal
     from flowdeck.store import runs as run_service
@@ -224,7 +224,6 @@ def runs(user: Annotated[str | None, typer.Option("--user", "-u", help="Whose ru
     """List the runs a user may see, newest first."""
     from flowdeck.auth.users import resolve_principal
     from flowdeck.store import runs as run_service
-
     from flowdeck.store.flows import origins_of
 
     table = Table("flow", "owner", "state", "current step", "created", "started by")
