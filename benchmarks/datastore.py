@@ -5,9 +5,9 @@
 Creates a scratch database, makes it a flowdeck deployment, then:
 
 * save: ``save_datastore_asset`` of N rows (with an index on ``customer``) against
-  ``DataFrame.to_sql`` of the same frame through the same engine (target ≥ 5× faster);
+  ``DataFrame.to_sql`` of the same frame through the same engine (target ≥ 5x faster);
 * query: ``query_datastore_asset(where_=customer == k)`` against loading the whole table with
-  ``pandas.read_sql`` and filtering in pandas (target ≥ 10× faster).
+  ``pandas.read_sql`` and filtering in pandas (target ≥ 10x faster).
 """
 
 from __future__ import annotations
