@@ -35,6 +35,12 @@ _EXPORTS: dict[str, str] = {
     "list_registered_flows": "flowdeck.store.flows",
     "run_headless": "flowdeck.flow.headless",
     "trigger_flow_execution": "flowdeck.flow.headless",
+    "check_triggers": "flowdeck.triggers",
+    "S3Trigger": "flowdeck.triggers",
+    "PostgresTrigger": "flowdeck.triggers",
+    "AssetTrigger": "flowdeck.triggers",
+    "CompositeTrigger": "flowdeck.triggers",
+    "ScheduleTrigger": "flowdeck.triggers",
     "FlowStatus": "flowdeck.flow.status",
     "StepStatus": "flowdeck.flow.status",
     "StepState": "flowdeck.flow.status",
@@ -144,3 +150,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from flowdeck.store.connections import add_connection, remove_connection, share_connection
     from flowdeck.store.flows import list_registered_flows, register_flow, unregister_flow
     from flowdeck.store.store_interface import StoreInterface
+    from flowdeck.triggers import (
+        AssetTrigger,
+        CompositeTrigger,
+        PostgresTrigger,
+        S3Trigger,
+        ScheduleTrigger,
+        check_triggers,
+    )

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from flowdeck.cli import admin, flows, runs, users
+from flowdeck.cli import admin, flows, runs, triggers, users
 
 app = typer.Typer(
     name="flowdeck",
@@ -19,6 +19,7 @@ runs.register(app)
 admin.register(app)
 app.add_typer(users.app, name="users")
 app.add_typer(flows.app, name="flows")
+triggers.register(app)
 
 for _optional in ("assets", "connections", "serve", "worker"):
     try:

@@ -276,3 +276,47 @@ run_origins = sa.Table(
     sa.Column("started_by", sa.Text, nullable=False),
     sa.Column("created_at", Time, nullable=False),
 )
+
+triggers = sa.Table(
+    "triggers",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("name", Name, nullable=False, unique=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("spec_json", sa.Text, nullable=False),
+    sa.Column("flow_name", Name, nullable=False),
+    sa.Column("owner", Name, sa.ForeignKey("users.name"), nullable=False),
+    sa.Column("input_json", sa.Text, nullable=False, server_default="{}"),
+    # cursors, seen keys, hashes: whatever the kind needs to tell a new firing from an old one
+    sa.Column("state_json", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("dry_run", sa.Boolean, nullable=False),
+    sa.Column("max_retries", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("interval_seconds", sa.Float, nullable=False),
+    sa.Column("next_check_at", Time, nullable=False),
+    sa.Column("last_checked_at", Time, nullable=True),
+    sa.Column("last_reason", sa.Text, nullable=True),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("updated_at", Time, nullable=False),
+    sa.Index("ix_triggers_due", "active", "next_check_at"),
+)
+
+trigger_ticks = sa.Table(
+    "trigger_ticks",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("trigger_id", sa.String(32), sa.ForeignKey("triggers.id", ondelete="CASCADE"), nullable=False),
+    # what this firing is about (a cron time, an object key and ETag, a count crossing, ...): unique
+    # per trigger, so a firing is recorded, and so acted on, once
+    sa.Column("firing_key", sa.String(255), nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("run_id", sa.String(32), nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("duration_ms", sa.Float, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", Time, nullable=True),
+    sa.UniqueConstraint("trigger_id", "firing_key"),
+    sa.Index("ix_trigger_ticks_pending", "outcome", "next_attempt_at"),
+)
