@@ -36,6 +36,9 @@ _EXPORTS: dict[str, str] = {
     "run_headless": "flowdeck.flow.headless",
     "trigger_flow_execution": "flowdeck.flow.headless",
     "check_triggers": "flowdeck.triggers",
+    "add_notification": "flowdeck.store.notifications",
+    "remove_notification": "flowdeck.store.notifications",
+    "check_notifications": "flowdeck.store.notifications",
     "S3Trigger": "flowdeck.triggers",
     "PostgresTrigger": "flowdeck.triggers",
     "AssetTrigger": "flowdeck.triggers",
@@ -149,6 +152,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from flowdeck.store.assets import delete_asset, share_asset, unshare_asset
     from flowdeck.store.connections import add_connection, remove_connection, share_connection
     from flowdeck.store.flows import list_registered_flows, register_flow, unregister_flow
+    from flowdeck.store.notifications import add_notification, check_notifications, remove_notification
     from flowdeck.store.store_interface import StoreInterface
     from flowdeck.triggers import (
         AssetTrigger,

@@ -42,6 +42,11 @@ class Settings:
     flows: tuple[str, ...] = ()
     #: where datastore assets keep their tables (None: the deployment's own database)
     datastore_url: str | None = None
+    #: the address people reach the web UI at, for links in notifications
+    public_url: str = "http://127.0.0.1:8000"
+    #: ``smtp://[user:password@]host[:port]`` (``smtps://`` for TLS) for e-mail notifications
+    smtp_url: str | None = None
+    smtp_from: str = "flowdeck@localhost"
 
     @property
     def is_embedded(self) -> bool:
@@ -150,6 +155,9 @@ def _resolve(overrides: dict[str, Any]) -> Settings:
         broker_url=str(pick("broker_url", Settings.broker_url)),
         flows=tuple(flows),
         datastore_url=pick("datastore_url"),
+        public_url=str(pick("public_url", Settings.public_url)).rstrip("/"),
+        smtp_url=pick("smtp_url"),
+        smtp_from=str(pick("smtp_from", Settings.smtp_from)),
     )
     secret_keys(settings)
     return settings

@@ -320,3 +320,30 @@ trigger_ticks = sa.Table(
     sa.UniqueConstraint("trigger_id", "firing_key"),
     sa.Index("ix_trigger_ticks_pending", "outcome", "next_attempt_at"),
 )
+
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("owner", Name, sa.ForeignKey("users.name", ondelete="CASCADE"), nullable=False),
+    # None: every flow of the owner (every flow of everyone for an admin's subscription)
+    sa.Column("flow_name", Name, nullable=True),
+    sa.Column("events", sa.Text, nullable=False),
+    sa.Column("webhook_url", sa.Text, nullable=True),
+    sa.Column("email", sa.Text, nullable=True),
+    sa.Column("created_at", Time, nullable=False),
+)
+
+notification_deliveries = sa.Table(
+    "notification_deliveries",
+    metadata,
+    sa.Column(
+        "notification_id", sa.String(32), sa.ForeignKey("notifications.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("run_id", sa.String(32), primary_key=True),
+    # the event and the step attempt it concerns, so a failure after a re-run is told again
+    sa.Column("event_key", sa.String(255), primary_key=True),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+)

@@ -308,13 +308,16 @@ def check_triggers(names: list[str] | None = None, *, force: bool = True) -> lis
 
 
 def run_scheduler(poll_seconds: float = 1.0, stop: threading.Event | None = None) -> None:
-    """Check due triggers and start their runs until ``stop`` is set (the ``flowdeck scheduler`` loop)."""
+    """Check due triggers, start their runs and send notifications until ``stop`` is set (``flowdeck scheduler``)."""
     stop = stop or threading.Event()
     log.info("scheduler polling every %.1f s", poll_seconds)
+    from flowdeck.store.notifications import check_notifications
+
     while not stop.is_set():
         try:
             for tick in check_triggers(force=False):
                 log.info("tick %s: %s run %s %s", tick.firing_key, tick.outcome, tick.run_id, tick.error or "")
+            check_notifications()
         except Exception:  # one failed poll (the database restarting, ...) must not end the scheduler
             log.exception("scheduler poll failed; trying again")
         stop.wait(poll_seconds)

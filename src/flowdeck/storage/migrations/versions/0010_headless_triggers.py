@@ -1,4 +1,5 @@
-"""Runs without a person: the flow registry, what started each run, triggers and their ticks.
+"""Runs without a person: the flow registry, what started each run, triggers and their ticks,
+notifications and their deliveries.
 
 Revision ID: 0010_headless_triggers
 Revises: 0003_mysql_microseconds
@@ -80,10 +81,42 @@ def upgrade() -> None:
         sa.UniqueConstraint("trigger_id", "firing_key", name=op.f("uq_trigger_ticks_trigger_id_firing_key")),
     )
     op.create_index("ix_trigger_ticks_pending", "trigger_ticks", ["outcome", "next_attempt_at"], unique=False)
+    op.create_table(
+        "notifications",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("owner", sa.String(length=200), nullable=False),
+        sa.Column("flow_name", sa.String(length=200), nullable=True),
+        sa.Column("events", sa.Text(), nullable=False),
+        sa.Column("webhook_url", sa.Text(), nullable=True),
+        sa.Column("email", sa.Text(), nullable=True),
+        sa.Column("created_at", Time, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["owner"], ["users.name"], name=op.f("fk_notifications_owner_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
+    )
+    op.create_table(
+        "notification_deliveries",
+        sa.Column("notification_id", sa.String(length=32), nullable=False),
+        sa.Column("run_id", sa.String(length=32), nullable=False),
+        sa.Column("event_key", sa.String(length=255), nullable=False),
+        sa.Column("created_at", Time, nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["notification_id"],
+            ["notifications.id"],
+            name=op.f("fk_notification_deliveries_notification_id_notifications"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("notification_id", "run_id", "event_key", name=op.f("pk_notification_deliveries")),
+    )
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    op.drop_table("notification_deliveries")
+    op.drop_table("notifications")
     op.drop_index("ix_trigger_ticks_pending", table_name="trigger_ticks")
     op.drop_table("trigger_ticks")
     op.drop_index("ix_triggers_due", table_name="triggers")
