@@ -77,3 +77,24 @@ def test_an_upload_cannot_read_a_file_of_the_server(script: TestClient, tmp_path
         assert run["state"] == "awaiting_input"  # the run waits for a real upload; nothing was read
         with pytest.raises(flowdeck.NotFoundError):
             StoreInterface(run["flow_id"], user="alice").get_input("Sales", step_name="Totals")
+
+
+def test_triggers_over_the_api(app: Any, script: TestClient) -> None:
+    from flowdeck.triggers import AssetTrigger, check_triggers
+
+    AssetTrigger(label="scores", name="new scores", dry_run=True).configure("Sales totals", user_id="alice").start()
+    check_triggers()
+    store = StoreInterface(script.post("/api/flows/Sales totals/runs", json=body()).json()["flow_id"], user="alice")
+    store.save_asset(flowdeck.Asset({"x": 1}, label="scores", type="dataset"))
+    check_triggers()
+    listed = script.get("/api/triggers").json()
+    assert [(t["name"], t["active"], t["dry_run"]) for t in listed] == [("new scores", True, True)]
+    shown = script.get("/api/triggers/new scores").json()
+    assert [t["outcome"] for t in shown["ticks"]] == ["dry_run"]
+    assert script.post("/api/triggers/new scores/pause").status_code == 204
+    assert script.get("/api/triggers/new scores").json()["active"] is False
+    assert script.post("/api/triggers/new scores/resume").status_code == 204
+    bob = login(app, "bob")
+    assert bob.get("/api/triggers").json() == []
+    assert bob.get("/api/triggers/new scores").status_code == 404
+    assert bob.post("/api/triggers/new scores/pause").status_code == 404

@@ -261,3 +261,18 @@ def test_a_one_minute_schedule_fires_within_70_seconds(embedded) -> None:
     assert len(runs_of("alice")) == 1, f"no run after {time.monotonic() - start:.0f}s"
     _, ticks = get_trigger(name, "alice")
     assert ticks[0].firing_key.startswith("cron:") and ticks[0].outcome == "fired"
+
+
+def test_the_embedded_server_runs_the_scheduler(embedded, sales_flow) -> None:
+    from fastapi.testclient import TestClient
+
+    from flowdeck.server import create_app
+
+    AssetTrigger(label="scores", interval_seconds=0.2).configure(FLOW, user_id="alice").start()
+    check_triggers()
+    with TestClient(create_app([])):
+        save_asset("alice", "scores")
+        deadline = time.monotonic() + 10
+        while not runs_of("alice") and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert len(runs_of("alice")) == 1

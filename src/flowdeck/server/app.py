@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -162,11 +163,12 @@ def _install_ui(app: FastAPI) -> None:
         return RedirectResponse("/static/favicon.svg")
 
 
-def create_app(flows: list[str] | None = None, *, max_workers: int = 4) -> FastAPI:
+def create_app(flows: list[str] | None = None, *, max_workers: int = 4, scheduler: bool | None = None) -> FastAPI:
     """The server app offering ``flows`` (files ``path.py[:attr]`` or modules ``pkg.mod[:attr]``).
 
     ``flows=None`` takes them from the ``flows`` setting (``FLOWDECK_FLOWS``). Steps run in a pool
-    of ``max_workers`` threads.
+    of ``max_workers`` threads. ``scheduler`` (default: on the embedded default only) runs the
+    trigger scheduler and notifications in the server while it is up.
     """
     settings = get_settings()
     specs = list(settings.flows if flows is None else flows)
@@ -174,9 +176,17 @@ def create_app(flows: list[str] | None = None, *, max_workers: int = 4) -> FastA
     for registered in state.catalogue:  # every process (schedulers, workers, the CLI) finds them by name
         register_flow(registered.ref)
 
+    with_scheduler = settings.is_embedded if scheduler is None else scheduler
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        if with_scheduler:
+            from flowdeck.triggers import run_scheduler
+
+            threading.Thread(target=run_scheduler, args=(1.0, stop), name="flowdeck-scheduler", daemon=True).start()
         yield
+        stop.set()
         state.executor.shutdown(wait=True)
 
     app = FastAPI(

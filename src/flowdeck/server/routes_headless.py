@@ -7,7 +7,7 @@ import binascii
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -72,3 +72,39 @@ def start_headless(name: str, body: HeadlessBody, identity: Identity = Depends(c
     return JSONResponse(data, status_code=201)
 
 
+# --- triggers -----------------------------------------------------------------------------------
+
+
+@router.get("/triggers", tags=["triggers"])
+def triggers(identity: Identity = Depends(current_identity)) -> list[dict[str, Any]]:
+    """The triggers the caller may see (all for admins)."""
+    from flowdeck.triggers import list_triggers
+
+    return [t.to_dict() for t in list_triggers(identity.principal.name)]
+
+
+@router.get("/triggers/{name}", tags=["triggers"])
+def trigger(name: str, identity: Identity = Depends(current_identity)) -> dict[str, Any]:
+    """A trigger with its newest ticks (time, outcome, reason, run, error, duration)."""
+    from flowdeck.triggers import get_trigger
+
+    info, ticks = get_trigger(name, identity.principal.name, ticks=100)
+    return {**info.to_dict(), "ticks": [t.to_dict() for t in ticks]}
+
+
+@router.post("/triggers/{name}/pause", status_code=204, tags=["triggers"])
+def pause(name: str, identity: Identity = Depends(current_identity)) -> Response:
+    """Stop checking a trigger."""
+    from flowdeck.triggers import pause_trigger
+
+    pause_trigger(name, identity.principal.name)
+    return Response(status_code=204)
+
+
+@router.post("/triggers/{name}/resume", status_code=204, tags=["triggers"])
+def resume(name: str, identity: Identity = Depends(current_identity)) -> Response:
+    """Check a paused trigger again."""
+    from flowdeck.triggers import resume_trigger
+
+    resume_trigger(name, identity.principal.name)
+    return Response(status_code=204)

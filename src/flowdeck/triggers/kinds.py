@@ -251,7 +251,7 @@ class PostgresTrigger(Trigger):
 
 
 class AssetTrigger(Trigger):
-    """Catalogue assets the trigger's user may see, by ``label``, ``type`` and ``name``.
+    """Catalogue assets the trigger's user may see, by ``label``, ``type`` and ``asset_name``.
 
     CREATED fires once per new asset version; CHANGED once per new or overwritten version.
     The first check only records what is there.
@@ -263,7 +263,7 @@ class AssetTrigger(Trigger):
         self,
         label: str | None = None,
         type: str | None = None,
-        name: str | None = None,
+        asset_name: str | None = None,
         mode: AssetTriggerMode | str = AssetTriggerMode.CREATED,
         **options: Any,
     ) -> None:
@@ -273,13 +273,13 @@ class AssetTrigger(Trigger):
         self.label, self.asset_type, self.asset_name = (
             label,
             None if type is None else str(getattr(type, "value", type)),
-            name,
+            asset_name,
         )
         self.mode = _mode(AssetTriggerMode, mode)
 
     def spec(self) -> dict[str, Any]:
         """Label, type, name and mode."""
-        return {"label": self.label, "type": self.asset_type, "name": self.asset_name, "mode": self.mode.value}
+        return {"label": self.label, "type": self.asset_type, "asset_name": self.asset_name, "mode": self.mode.value}
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> AssetTrigger:
