@@ -152,6 +152,7 @@ def _install_ui(app: FastAPI) -> None:
         "/login",
         "/assets",
         "/connections",
+        "/triggers",
         "/account",
         "/runs/{run_id}",
         "/runs/{run_id}/steps/{step_name}",
