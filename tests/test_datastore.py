@@ -176,6 +176,9 @@ def test_attacks_are_refused_and_harmless(store: StoreInterface, deployment: str
         store.query_datastore_asset(
             Sales, select_=sa.select(Sales.row_id).union(sa.select(runs.c.id)).subquery().select()
         )
+    other_schema = sa.Table("sales", sa.MetaData(), sa.Column("row_id", sa.BigInteger), schema="private")
+    with pytest.raises(AccessError, match=r"this query reads table 'private\.sales'"):
+        store.query_datastore_asset(Sales, select_=sa.select(other_schema.c.row_id))
     with pytest.raises(AccessError, match="raw SQL text"):
         store.query_datastore_asset(Sales, where_=sa.text("1=1 UNION SELECT id FROM runs"))
     with pytest.raises(AccessError, match="function 'pg_read_file' is not allowed"):

@@ -125,9 +125,9 @@ def _confine(statement: sa.Select, table_name: str) -> None:
                 "datastore queries are built from the model's columns; raw SQL text "
                 "(text(), literal_column()) is not allowed in select_ or where_"
             )
-        if isinstance(element, sa.TableClause) and element.name != table_name:
+        if isinstance(element, sa.TableClause) and (element.name != table_name or element.schema is not None):
             raise AccessError(
-                f"this query reads table {element.name!r}; a datastore query may read only its asset's table "
+                f"this query reads table {str(element.fullname)!r}; a datastore query may read only its asset's table "
                 f"{table_name!r}"
             )
 
