@@ -45,6 +45,13 @@ class Settings:
     inline_threshold: int = 64 * 1024
     broker_url: str = "redis://127.0.0.1:6379/0"
     flows: tuple[str, ...] = ()
+    #: where datastore assets keep their tables (None: the deployment's own database)
+    datastore_url: str | None = None
+    #: the address people reach the web UI at, for links in notifications
+    public_url: str = "http://127.0.0.1:8000"
+    #: ``smtp://[user:password@]host[:port]`` (``smtps://`` for TLS) for e-mail notifications
+    smtp_url: str | None = None
+    smtp_from: str = "flowdeck@localhost"
 
     @property
     def is_embedded(self) -> bool:
@@ -166,6 +173,10 @@ def _resolve(overrides: dict[str, Any]) -> Settings:
         inline_threshold=int(pick("inline_threshold", Settings.inline_threshold)),
         broker_url=str(pick("broker_url", Settings.broker_url)),
         flows=tuple(flows),
+        datastore_url=pick("datastore_url"),
+        public_url=str(pick("public_url", Settings.public_url)).rstrip("/"),
+        smtp_url=pick("smtp_url"),
+        smtp_from=str(pick("smtp_from", Settings.smtp_from)),
     )
     secret_keys(settings)
     return settings

@@ -23,6 +23,7 @@ class AssetType(StrEnum):
     SCHEMA = "schema"
     NLPROCESSOR = "nlprocessor"
     KNOWLEDGE_GRAPH = "knowledge_graph"
+    DATASTORE = "datastore"
     OTHER = "other"
 
     @classmethod

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from flowdeck.cli import admin, runs, steps, users
+from flowdeck.cli import admin, flows, runs, steps, triggers, users
 
 app = typer.Typer(
     name="flowdeck",
@@ -19,6 +19,8 @@ runs.register(app)
 steps.register(app)
 admin.register(app)
 app.add_typer(users.app, name="users")
+app.add_typer(flows.app, name="flows")
+triggers.register(app)
 
 for _optional in ("assets", "connections", "serve", "worker"):
     try:

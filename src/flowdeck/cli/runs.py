@@ -238,10 +238,22 @@ def run(
     upload: Annotated[list[str] | None, typer.Option("--upload", help="TITLE=PATH for a DataSource.")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="TITLE=VALUE for an input (JSON or text).")] = None,
     interactive: Annotated[bool, typer.Option(help="Prompt for missing inputs on a terminal.")] = True,
+    headless: Annotated[
+        bool, typer.Option("--headless", help="FLOW_FILE is the name of a registered flow; run it without prompts.")
+    ] = False,
+    params: Annotated[
+        Path | None, typer.Option("--params", help="With --headless: a JSON file of input parameters.")
+    ] = None,
 ) -> None:
     """Run a flow from a file: every step, with the inputs given, prompting for missing ones."""
     import flowdeck
     from flowdeck.flow.loader import load_flow_file
+
+    if headless:
+        _run_headless(flow_file, user, params)
+        return
+    if params is not None:
+        fail("--params goes with --headless (a registered flow's name); use --upload/--set with a flow file", 2)
 
     try:
         flow, _ref = load_flow_file(flow_file)
@@ -258,6 +270,28 @@ def run(
         console.print(f"started run [bold]{run_handle.flow_id}[/] of flow [bold]{escape(flow.name)}[/]")
         drive(run_handle, inputs, user, interactive, bars)
     print_result(run_handle)
+
+
+def _run_headless(name: str, user: str, params: Path | None) -> None:
+    import json
+
+    from flowdeck.flow.headless import run_headless
+
+    input_parameters = None
+    if params is not None:
+        try:
+            input_parameters = json.loads(params.expanduser().read_text())
+        except (OSError, ValueError) as exc:
+            fail(f'--params {str(params)!r}: {exc}; give a JSON file like {{"steps": {{...}}}}', 2)
+    flow_id = run_headless(name, user, input_parameters, started_by=f"cli:{user}")
+    from flowdeck.auth.users import resolve_principal
+    from flowdeck.store import runs as run_service
+
+    snapshot = run_service.flow_status(run_service.load_run(flow_id, resolve_principal(user)))
+    console.print(f"run [bold]{flow_id}[/] of flow [bold]{name}[/]")
+    print_status(snapshot)
+    if str(snapshot.state) == "failed":
+        fail(f"run {flow_id} failed; see `flowdeck status {flow_id}`")
 
 
 def status(
@@ -282,11 +316,22 @@ def runs(user: Annotated[str | None, typer.Option("--user", "-u", help="Whose ru
     """List the runs a user may see, newest first."""
     from flowdeck.auth.users import resolve_principal
     from flowdeck.store import runs as run_service
+    from flowdeck.store.flows import origins_of
 
-    table = Table("flow", "owner", "state", "current step", "created")
+    table = Table("flow", "owner", "state", "current step", "created", "started by")
     table.add_column("run", no_wrap=True)
-    for row in run_service.list_runs(resolve_principal(user)):
-        table.add_row(row.flow_name, row.owner, row.state, row.current_step or "", str(row.created_at)[:19], row.id)
+    rows = run_service.list_runs(resolve_principal(user))
+    origins = origins_of([row.id for row in rows])
+    for row in rows:
+        table.add_row(
+            row.flow_name,
+            row.owner,
+            row.state,
+            row.current_step or "",
+            str(row.created_at)[:19],
+            origins.get(row.id, row.owner),
+            row.id,
+        )
     console.print(table)
 
 

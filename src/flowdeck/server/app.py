@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,11 +27,12 @@ from flowdeck.errors import (
     StepStateError,
     ValidationError,
 )
-from flowdeck.server import routes_assets, routes_auth, routes_connections, routes_runs
+from flowdeck.server import routes_assets, routes_auth, routes_connections, routes_headless, routes_runs
 from flowdeck.server.auth import AuthError
 from flowdeck.server.catalogue import FlowCatalogue
 from flowdeck.server.deps import ServerState
 from flowdeck.server.executor import StepExecutor
+from flowdeck.store.flows import register_flow
 
 __all__ = ["create_app"]
 
@@ -150,6 +152,7 @@ def _install_ui(app: FastAPI) -> None:
         "/login",
         "/assets",
         "/connections",
+        "/triggers",
         "/account",
         "/runs/{run_id}",
         "/runs/{run_id}/steps/{step_name}",
@@ -161,19 +164,31 @@ def _install_ui(app: FastAPI) -> None:
         return RedirectResponse("/static/favicon.svg")
 
 
-def create_app(flows: list[str] | None = None, *, max_workers: int = 4, reload: bool = False) -> FastAPI:
+def create_app(
+    flows: list[str] | None = None, *, max_workers: int = 4, reload: bool = False, scheduler: bool | None = None
+) -> FastAPI:
     """The server app offering ``flows`` (files ``path.py[:attr]`` or modules ``pkg.mod[:attr]``).
 
     ``flows=None`` takes them from the ``flows`` setting (``FLOWDECK_FLOWS``). Steps run in a pool
     of ``max_workers`` threads. ``reload=True`` watches the flow files and loads a changed file
-    again: new runs and re-runs use the new code.
+    again: new runs and re-runs use the new code. ``scheduler`` (default: on the embedded default
+    only) runs the trigger scheduler and notifications in the server while it is up.
     """
     settings = get_settings()
     specs = list(settings.flows if flows is None else flows)
     state = ServerState(FlowCatalogue(specs), StepExecutor(max_workers), settings.max_upload_bytes)
+    for registered in state.catalogue:  # every process (schedulers, workers, the CLI) finds them by name
+        register_flow(registered.ref)
+
+    with_scheduler = settings.is_embedded if scheduler is None else scheduler
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        if with_scheduler:
+            from flowdeck.triggers import run_scheduler
+
+            threading.Thread(target=run_scheduler, args=(1.0, stop), name="flowdeck-scheduler", daemon=True).start()
         watcher = None
         if reload:
             from flowdeck.server.reload import FlowFileWatcher
@@ -181,6 +196,7 @@ def create_app(flows: list[str] | None = None, *, max_workers: int = 4, reload: 
             watcher = FlowFileWatcher(state.catalogue)
             watcher.start()
         yield
+        stop.set()
         if watcher is not None:
             watcher.stop()
         state.executor.shutdown(wait=True)
@@ -195,6 +211,7 @@ def create_app(flows: list[str] | None = None, *, max_workers: int = 4, reload: 
     _install_error_handlers(app)
     app.include_router(routes_auth.router)
     app.include_router(routes_runs.router)
+    app.include_router(routes_headless.router)
     app.include_router(routes_assets.router)
     app.include_router(routes_connections.router)
     _install_ui(app)

@@ -25,6 +25,7 @@ from flowdeck.server.deps import ServerState, current_principal, server_state
 from flowdeck.server.executor import busy_action_of
 from flowdeck.store import pages as page_service
 from flowdeck.store import runs as run_service
+from flowdeck.store.flows import origins_of
 from flowdeck.store.runs import RunView
 from flowdeck.store.status import StepState
 
@@ -98,12 +99,14 @@ def list_flows(
 def list_runs(principal: Principal = Depends(current_principal)) -> list[dict[str, Any]]:
     """Runs the caller may see (their own, those shared with them; all for admins), newest first."""
     out = []
-    for row in run_service.list_runs(principal):
+    rows = run_service.list_runs(principal)
+    origins = origins_of([row.id for row in rows])
+    for row in rows:
         try:
             view = run_service.load_run(row.id, principal)
         except NotFoundError:  # deleted meanwhile
             continue
-        out.append(status_json(view, principal))
+        out.append({**status_json(view, principal), "started_by": origins.get(row.id, row.owner)})
     return out
 
 

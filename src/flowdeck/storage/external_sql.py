@@ -27,7 +27,7 @@ import io
 import re
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -348,6 +348,7 @@ def write_frame(
     index: bool = False,
     chunksize: int | None = None,
     dtype: Mapping[str, TypeEngine[Any] | type[TypeEngine[Any]]] | None = None,
+    indexes: Sequence[Sequence[str]] | None = None,
 ) -> int:
     """Write ``df`` to ``table`` and return the number of rows written; all or nothing.
 
@@ -356,7 +357,8 @@ def write_frame(
     the frame) or ``'append'`` (rows are added; a missing table is created).
     ``index=True`` writes the index as column(s) too. ``chunksize`` is the number of rows
     sent per batch. ``dtype`` maps column names to SQLAlchemy types that replace the types
-    inferred from the frame's dtypes.
+    inferred from the frame's dtypes. ``indexes`` lists the column lists to index; a replaced table
+    gets them in the same transaction that swaps it in (created after the load, which is faster).
     """
     if not isinstance(df, pd.DataFrame):
         raise ValidationError(f"write_frame takes a pandas DataFrame, got {type(df).__name__}")
@@ -367,20 +369,51 @@ def write_frame(
     frame = df.reset_index() if index else df
     data = _frame_to_arrow(frame, engine.dialect, table)
     sa_table = _sa_table(target, data, dtype)
+    index_specs = _check_indexes(engine.dialect, target, indexes, data.column_names)
     name = engine.dialect.name
     try:
         if name == "postgresql" and engine.dialect.driver == "psycopg":
-            _write_postgres(engine, data, target, sa_table, mode, chunksize or _PG_WRITE_CHUNK)
+            _write_postgres(engine, data, target, sa_table, mode, chunksize or _PG_WRITE_CHUNK, index_specs)
         elif name in _MYSQL_DIALECTS:
-            _write_mysql(engine, data, target, sa_table, mode, chunksize or _INSERT_CHUNK)
+            _write_mysql(engine, data, target, sa_table, mode, chunksize or _INSERT_CHUNK, index_specs)
         else:
-            _write_transactional(engine, data, target, sa_table, mode, chunksize or _INSERT_CHUNK)
+            _write_transactional(engine, data, target, sa_table, mode, chunksize or _INSERT_CHUNK, index_specs)
     except (AlreadyExistsError, ValidationError):
         raise
     except Exception as exc:
         exc.add_note(f"while writing {data.num_rows} rows to table {table!r}: nothing was written")
         raise
     return data.num_rows
+
+
+def _check_indexes(
+    dialect: sa.Dialect, target: TableName, indexes: Sequence[Sequence[str]] | None, columns: list[str]
+) -> list[tuple[str, list[str]]]:
+    """(index name, columns) for each index asked for, checked against the frame's columns."""
+    specs: list[tuple[str, list[str]]] = []
+    for spec in indexes or []:
+        cols = [spec] if isinstance(spec, str) else list(spec)
+        if not cols or not all(isinstance(c, str) for c in cols):
+            raise ValidationError(f"an index is a column name or a list of column names, got {spec!r}")
+        unknown = [c for c in cols if c not in columns]
+        if unknown:
+            raise ValidationError(f"index on {unknown} of table {str(target)!r}: no such column; columns are {columns}")
+        base = f"ix_{target.name}_{'_'.join(cols)}"
+        if len(base.encode()) > _identifier_limit(dialect):
+            digest = hashlib.blake2b(base.encode(), digest_size=4).hexdigest()
+            base = f"ix_{target.name[:40]}_{digest}"
+        specs.append((base, cols))
+    return specs
+
+
+def _create_indexes(conn: Connection, target: TableName, specs: list[tuple[str, list[str]]]) -> None:
+    prep = conn.dialect.identifier_preparer
+    for index_name, cols in specs:
+        quoted_index = prep.quote_identifier(index_name)
+        if target.schema is not None and conn.dialect.name != "postgresql":
+            quoted_index = f"{prep.quote_identifier(target.schema)}.{quoted_index}"
+        column_list = ", ".join(prep.quote_identifier(c) for c in cols)
+        conn.exec_driver_sql(f"CREATE INDEX {quoted_index} ON {target.quoted} ({column_list})")
 
 
 def _exists(conn: Connection, target: TableName) -> bool:
@@ -473,7 +506,13 @@ def _stream_csv(raw: Any, statement: str, batches: list[pa.RecordBatch]) -> None
 
 
 def _write_postgres(
-    engine: Engine, data: pa.Table, target: TableName, sa_table: sa.Table, mode: str, chunksize: int
+    engine: Engine,
+    data: pa.Table,
+    target: TableName,
+    sa_table: sa.Table,
+    mode: str,
+    chunksize: int,
+    indexes: Sequence[tuple[str, list[str]]] = (),
 ) -> None:
     with engine.begin() as conn:
         exists = _exists(conn, target)
@@ -488,6 +527,9 @@ def _write_postgres(
         if exists:
             conn.exec_driver_sql(f"DROP TABLE {target.quoted}")
         conn.exec_driver_sql(f"ALTER TABLE {scratch.quoted} RENAME TO {_bare(engine, target)}")
+        _create_indexes(conn, target, list(indexes))
+        if indexes:
+            conn.exec_driver_sql(f"ANALYZE {target.quoted}")
 
 
 # MySQL / MariaDB ---------------------------------------------------------------------------
@@ -511,7 +553,13 @@ def _without_tz(data: pa.Table) -> pa.Table:
 
 
 def _write_mysql(
-    engine: Engine, data: pa.Table, target: TableName, sa_table: sa.Table, mode: str, chunksize: int
+    engine: Engine,
+    data: pa.Table,
+    target: TableName,
+    sa_table: sa.Table,
+    mode: str,
+    chunksize: int,
+    indexes: Sequence[tuple[str, list[str]]] = (),
 ) -> None:
     with engine.connect() as conn:
         exists = _exists(conn, target)
@@ -529,6 +577,9 @@ def _write_mysql(
                 _renamed(sa_table, scratch.name).create(conn)
             with conn.begin():
                 _insert_rows(conn, _renamed(sa_table, scratch.name), data, chunksize, naive_utc=True)
+            if indexes:  # MySQL index names belong to their table: index the scratch table before the swap
+                _create_indexes(conn, scratch, list(indexes))
+                conn.commit()
             with conn.begin():
                 if exists:
                     backup = _sibling(engine.dialect, target, _scratch_name(target, "bak"))
@@ -551,7 +602,13 @@ def _write_mysql(
 
 
 def _write_transactional(
-    engine: Engine, data: pa.Table, target: TableName, sa_table: sa.Table, mode: str, chunksize: int
+    engine: Engine,
+    data: pa.Table,
+    target: TableName,
+    sa_table: sa.Table,
+    mode: str,
+    chunksize: int,
+    indexes: Sequence[tuple[str, list[str]]] = (),
 ) -> None:
     with engine.connect() as conn, conn.begin():
         if engine.dialect.name == "sqlite":
@@ -572,6 +629,7 @@ def _write_transactional(
         if exists:
             conn.exec_driver_sql(f"DROP TABLE {target.quoted}")
         conn.exec_driver_sql(f"ALTER TABLE {scratch.quoted} RENAME TO {_bare(engine, target)}")
+        _create_indexes(conn, target, list(indexes))
 
 
 # --------------------------------------------------------------------------------------------

@@ -204,9 +204,7 @@ assets = sa.Table(
     "assets",
     metadata,
     sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column(
-        "lineage_id", sa.String(32), sa.ForeignKey("asset_lineages.id", ondelete="CASCADE"), nullable=False
-    ),
+    sa.Column("lineage_id", sa.String(32), sa.ForeignKey("asset_lineages.id", ondelete="CASCADE"), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("asset_class", sa.String(200), nullable=False),
     sa.Column("description", sa.Text, nullable=True),
@@ -227,9 +225,7 @@ assets = sa.Table(
 asset_shares = sa.Table(
     "asset_shares",
     metadata,
-    sa.Column(
-        "lineage_id", sa.String(32), sa.ForeignKey("asset_lineages.id", ondelete="CASCADE"), primary_key=True
-    ),
+    sa.Column("lineage_id", sa.String(32), sa.ForeignKey("asset_lineages.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("principal_kind", sa.String(10), primary_key=True),
     sa.Column("principal", Name, primary_key=True),
 )
@@ -255,9 +251,99 @@ connections = sa.Table(
 connection_shares = sa.Table(
     "connection_shares",
     metadata,
-    sa.Column(
-        "connection_id", sa.String(32), sa.ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
-    ),
+    sa.Column("connection_id", sa.String(32), sa.ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("principal_kind", sa.String(10), primary_key=True),
     sa.Column("principal", Name, primary_key=True),
+)
+
+registered_flows = sa.Table(
+    "registered_flows",
+    metadata,
+    sa.Column("name", Name, primary_key=True),
+    # where the flow is defined: ``module:attr`` or ``/path/file.py:attr`` (as runs record it)
+    sa.Column("ref", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("registered_by", Name, nullable=True),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("updated_at", Time, nullable=False),
+)
+
+run_origins = sa.Table(
+    "run_origins",
+    metadata,
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    # who or what started the run: "user:alice", "api:alice", "cli:alice", "trigger:<name>", ...
+    sa.Column("started_by", sa.Text, nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+)
+
+triggers = sa.Table(
+    "triggers",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("name", Name, nullable=False, unique=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("spec_json", sa.Text, nullable=False),
+    sa.Column("flow_name", Name, nullable=False),
+    sa.Column("owner", Name, sa.ForeignKey("users.name"), nullable=False),
+    sa.Column("input_json", sa.Text, nullable=False, server_default="{}"),
+    # cursors, seen keys, hashes: whatever the kind needs to tell a new firing from an old one
+    sa.Column("state_json", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("dry_run", sa.Boolean, nullable=False),
+    sa.Column("max_retries", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("interval_seconds", sa.Float, nullable=False),
+    sa.Column("next_check_at", Time, nullable=False),
+    sa.Column("last_checked_at", Time, nullable=True),
+    sa.Column("last_reason", sa.Text, nullable=True),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("updated_at", Time, nullable=False),
+    sa.Index("ix_triggers_due", "active", "next_check_at"),
+)
+
+trigger_ticks = sa.Table(
+    "trigger_ticks",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("trigger_id", sa.String(32), sa.ForeignKey("triggers.id", ondelete="CASCADE"), nullable=False),
+    # what this firing is about (a cron time, an object key and ETag, a count crossing, ...): unique
+    # per trigger, so a firing is recorded, and so acted on, once
+    sa.Column("firing_key", sa.String(255), nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("run_id", sa.String(32), nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("duration_ms", sa.Float, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", Time, nullable=True),
+    sa.UniqueConstraint("trigger_id", "firing_key"),
+    sa.Index("ix_trigger_ticks_pending", "outcome", "next_attempt_at"),
+)
+
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("owner", Name, sa.ForeignKey("users.name", ondelete="CASCADE"), nullable=False),
+    # None: every flow of the owner (every flow of everyone for an admin's subscription)
+    sa.Column("flow_name", Name, nullable=True),
+    sa.Column("events", sa.Text, nullable=False),
+    sa.Column("webhook_url", sa.Text, nullable=True),
+    sa.Column("email", sa.Text, nullable=True),
+    sa.Column("created_at", Time, nullable=False),
+)
+
+notification_deliveries = sa.Table(
+    "notification_deliveries",
+    metadata,
+    sa.Column(
+        "notification_id", sa.String(32), sa.ForeignKey("notifications.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("run_id", sa.String(32), primary_key=True),
+    # the event and the step attempt it concerns, so a failure after a re-run is told again
+    sa.Column("event_key", sa.String(255), primary_key=True),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
 )

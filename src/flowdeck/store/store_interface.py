@@ -243,6 +243,55 @@ class StoreInterface:
 
         return self.get_asset(label=label, type=AssetType[type_name], name=name)
 
+    # --- datastore assets --------------------------------------------------------------------
+
+    def save_datastore_asset(
+        self,
+        data: pd.DataFrame,
+        name: str,
+        asset_id: str | None = None,
+        description: str = "",
+        overwrite_if_exists: bool = True,
+        encode_columns: list[str] | None = None,
+        indexes: list[str | list[str]] | None = None,
+    ) -> str:
+        """Write ``data`` to a SQL table named ``name`` and record a datastore asset version; returns its id.
+
+        The table is in the deployment's database (or ``FLOWDECK_DATASTORE_URL``'s); an overwrite
+        replaces its rows atomically. ``indexes`` are columns (or column lists) to index;
+        ``encode_columns`` are kept as JSON text and decoded on query.
+        """
+        from flowdeck.store import datastore
+
+        view = self._view()
+        return datastore.save_datastore_asset(
+            self._principal,
+            data,
+            name,
+            asset_id=asset_id,
+            description=description,
+            overwrite_if_exists=overwrite_if_exists,
+            encode_columns=encode_columns,
+            indexes=indexes,
+            flow_id=self.flow_id,
+            step_name=self.step_name or view.current_step,
+        )
+
+    def query_datastore_asset(
+        self,
+        model: Any,
+        select_: Any = None,
+        where_: Any = None,
+        name: str | None = None,
+        asset_id: str | None = None,
+    ) -> pd.DataFrame:
+        """Run a SQLAlchemy query on a datastore asset's table in the database; returns only the result."""
+        from flowdeck.store import datastore
+
+        return datastore.query_datastore_asset(
+            self._principal, model, select_=select_, where_=where_, name=name, asset_id=asset_id
+        )
+
     # --- connections -------------------------------------------------------------------------
 
     def db_to_pandas(

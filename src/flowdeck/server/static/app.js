@@ -160,6 +160,7 @@
       if (path === "/") await renderHome();
       else if (path === "/assets") await renderAssets();
       else if (path === "/connections") await renderConnections();
+      else if (path === "/triggers") await renderTriggers();
       else if (path === "/account") await renderAccount();
       else if ((m = /^\/runs\/([^/]+)\/steps\/([^/]+)$/.exec(path))) {
         await renderStep(decodeURIComponent(m[1]), decodeURIComponent(m[2]));
@@ -207,7 +208,7 @@
         h("button", { type: "button", class: "linklike", onclick: logout, text: "Log out" })));
     append(bar, [
       h("a", { href: "/", class: "brand" }, h("img", { src: "/static/favicon.svg", alt: "", width: 24, height: 24 }), h("span", { class: "brand-name", text: "flowdeck" })),
-      h("nav", { class: "nav", "aria-label": "Main" }, nav("/", "Flows"), nav("/assets", "Assets"), nav("/connections", "Connections")),
+      h("nav", { class: "nav", "aria-label": "Main" }, nav("/", "Flows"), nav("/assets", "Assets"), nav("/connections", "Connections"), nav("/triggers", "Triggers")),
       menu,
     ]);
   }
@@ -275,6 +276,7 @@
         h("td", {}, stateBadge(run.state)),
         h("td", { class: run.current_step ? null : "muted", text: run.current_step ? (run.steps.find(function (s) { return s.name === run.current_step; }) || {}).title || run.current_step : (run.state === "complete" ? "Finished" : "—") }),
         h("td", { text: run.user }),
+        h("td", { text: run.started_by || run.user }),
         h("td", { text: fmtTime(run.updated_at) }),
         h("td", { class: "actions" }, run.can_manage ? h("button", {
           type: "button", class: "button small danger-outline", "aria-label": "Delete run of " + run.flow_name + " from " + fmtTime(run.created_at), text: "Delete",
@@ -291,7 +293,7 @@
       h("section", { class: "panel", "aria-labelledby": "runs-title" },
         h("h2", { id: "runs-title", text: "Recent runs" }),
         runs.length ? h("div", { class: "table-wrap" }, h("table", { class: "data" },
-          h("thead", {}, h("tr", {}, ["Flow", "State", "Current step", "Owner", "Updated", ""].map(function (t) { return h("th", { scope: "col", text: t }); }))),
+          h("thead", {}, h("tr", {}, ["Flow", "State", "Current step", "Owner", "Started by", "Updated", ""].map(function (t) { return h("th", { scope: "col", text: t }); }))),
           h("tbody", {}, runRows))) : h("p", { class: "muted", text: "No runs yet." })));
   }
 
@@ -884,6 +886,47 @@
     } catch (err) {
       append(detail, h("p", { class: "field-error", role: "alert", text: err.message }));
     }
+  }
+
+  // --- triggers --------------------------------------------------------------------------------------
+
+  async function renderTriggers() {
+    const triggers = await api("GET", "/api/triggers");
+    const detail = h("section", { class: "panel", "aria-live": "polite", hidden: true });
+    async function showTicks(name) {
+      const t = await api("GET", "/api/triggers/" + encodeURIComponent(name));
+      clear(detail);
+      detail.hidden = false;
+      append(detail, [h("h2", { text: "Ticks of " + t.name }),
+        h("p", { class: "muted", text: t.kind + " → " + t.flow_name + (t.dry_run ? " (dry run: records firings, starts nothing)" : "") }),
+        t.ticks.length ? h("div", { class: "table-wrap" }, h("table", { class: "data" },
+          h("thead", {}, h("tr", {}, ["Time", "Outcome", "Reason", "Run", "Error", "ms"].map(function (x) { return h("th", { scope: "col", text: x }); }))),
+          h("tbody", {}, t.ticks.map(function (k) {
+            return h("tr", {},
+              h("td", { text: fmtTime(k.created_at) }), h("td", {}, stateBadge(k.outcome)), h("td", { text: k.reason || "" }),
+              h("td", {}, k.run_id ? h("a", { href: "/runs/" + encodeURIComponent(k.run_id), text: k.run_id.slice(0, 8) }) : ""),
+              h("td", { text: k.error || "" }), h("td", { text: k.duration_ms === null ? "" : String(Math.round(k.duration_ms)) }));
+          })))) : h("p", { class: "muted", text: "No firings yet." })]);
+    }
+    const list = triggers.length ? h("div", { class: "table-wrap" }, h("table", { class: "data" },
+      h("thead", {}, h("tr", {}, ["Name", "Kind", "Flow", "Owner", "State", "Next check", "Last result", ""].map(function (x) { return h("th", { scope: "col", text: x }); }))),
+      h("tbody", {}, triggers.map(function (t) {
+        const path = "/api/triggers/" + encodeURIComponent(t.name);
+        return h("tr", {},
+          h("td", {}, h("button", { type: "button", class: "button small", text: t.name, "aria-label": "Show ticks of " + t.name, onclick: function () { showTicks(t.name).catch(function (err) { toast(err.message, "error"); }); } })),
+          h("td", { text: t.kind }), h("td", { text: t.flow_name }), h("td", { text: t.owner }),
+          h("td", { text: (t.active ? "active" : "paused") + (t.dry_run ? " · dry run" : "") }),
+          h("td", { text: t.active ? fmtTime(t.next_check_at) : "" }), h("td", { text: t.last_reason || "" }),
+          h("td", { class: "actions" }, h("button", {
+            type: "button", class: "button small", text: t.active ? "Pause" : "Resume", "aria-label": (t.active ? "Pause " : "Resume ") + t.name,
+            onclick: async function () {
+              try { await api("POST", path + (t.active ? "/pause" : "/resume")); toast(t.active ? "Trigger paused" : "Trigger resumed"); renderTriggers(); } catch (err) { toast(err.message, "error"); }
+            },
+          })));
+      })))) : h("p", { class: "muted", text: "No triggers yet. Create them from Python (flowdeck.triggers) and start flowdeck scheduler." });
+    setMain("Triggers",
+      h("div", { class: "page-head" }, h("h1", { text: "Triggers" }), h("p", { class: "muted", text: "What starts flows without a person: objects in S3, query results, new assets, schedules." })),
+      h("section", { class: "panel", "aria-label": "Your triggers" }, list), detail);
   }
 
   // --- connections -----------------------------------------------------------------------------------

@@ -1,0 +1,168 @@
+"""Runs without a person: start a registered flow by name and drive it with input parameters.
+
+``input_parameters`` follows the SDK::
+
+    {"steps": {step_name: {element_title: {"value": v, "card_title": c}}}}
+
+Uploads (DataSource elements) take ``{"value": bytes_or_path, "filename": f}``. The run advances
+while every required input of the current step is present and stops, awaiting input, at the first
+step that lacks one. Only the public runner API (``start``, ``upload``, ``set_value``, ``next``)
+moves the run, so a headless run is the same as one a person clicks through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flowdeck.auth.users import resolve_principal
+from flowdeck.errors import MissingInputError, StepFailedError, ValidationError
+from flowdeck.flow.model import Flow
+from flowdeck.flow.runner import FlowRun, start
+from flowdeck.store.flows import load_registered_flow, record_origin
+
+__all__ = ["check_input_parameters", "run_headless", "trigger_flow_execution"]
+
+
+def check_input_parameters(flow: Flow, input_parameters: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The per-step inputs of ``input_parameters``, checked against the flow's step names."""
+    if input_parameters is None:
+        return {}
+    if not isinstance(input_parameters, Mapping):
+        raise ValidationError(
+            f"input_parameters must be a dict like {{'steps': {{step: {{title: {{'value': v}}}}}}}}, "
+            f"got {type(input_parameters).__name__}"
+        )
+    unknown_keys = set(input_parameters) - {"steps"}
+    if unknown_keys:
+        raise ValidationError(f"input_parameters takes only the key 'steps', got {sorted(unknown_keys)}")
+    steps = input_parameters.get("steps") or {}
+    if not isinstance(steps, Mapping):
+        raise ValidationError(f"input_parameters['steps'] must map step names to inputs, got {type(steps).__name__}")
+    names = flow.step_names
+    unknown = [s for s in steps if s not in names]
+    if unknown:
+        raise ValidationError(f"flow {flow.name!r} has no step {unknown[0]!r}; its steps are {names}")
+    out: dict[str, dict[str, Any]] = {}
+    for step_name, inputs in steps.items():
+        if not isinstance(inputs, Mapping):
+            raise ValidationError(
+                f"inputs of step {step_name!r} must map element titles to {{'value': ...}}, got {type(inputs).__name__}"
+            )
+        out[step_name] = dict(inputs)
+    return out
+
+
+def _find_element(run: FlowRun, step_name: str, title: str, card_title: str | None) -> Any:
+    page = run.page()
+    if card_title:
+        card = page.get_card_by_title(card_title)
+        if card is None:
+            raise ValidationError(f"step {step_name!r} of run {run.flow_id!r} has no card {card_title!r}")
+        element = next((e for e in card.elements if e.title == title or e.id == title), None)
+    else:
+        element = page.get_input_element(title)
+    if element is None:
+        titles = [e.title for e in page.input_elements]
+        raise ValidationError(
+            f"step {step_name!r} of run {run.flow_id!r} has no input {title!r}"
+            + (f" in card {card_title!r}" if card_title else "")
+            + f"; its inputs are {titles}"
+        )
+    return element
+
+
+def _upload_bytes(title: str, value: Any, filename: str | None, allow_paths: bool) -> tuple[str, bytes]:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return filename or title, bytes(value)
+    if isinstance(value, str | os.PathLike) and not allow_paths:
+        raise ValidationError(
+            f"upload {title!r} takes the file's bytes here (base64 over the API), not a path on this machine"
+        )
+    if isinstance(value, str | os.PathLike):
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise ValidationError(f"upload {title!r}: {str(path)!r} is not a file; pass bytes or an existing path")
+        return filename or path.name, path.read_bytes()
+    raise ValidationError(f"upload {title!r} takes bytes or a file path as its value, got {type(value).__name__}")
+
+
+def _fill(run: FlowRun, step_name: str, inputs: Mapping[str, Any], allow_paths: bool) -> None:
+    from flowdeck.elements import DataSource
+
+    for title, spec in inputs.items():
+        if isinstance(spec, Mapping) and "value" in spec:
+            value, card_title, filename = spec["value"], spec.get("card_title"), spec.get("filename")
+        else:
+            value, card_title, filename = spec, None, None
+        element = _find_element(run, step_name, title, card_title)
+        if isinstance(element, DataSource):
+            name, data = _upload_bytes(title, value, filename, allow_paths)
+            run.upload(element.id, name, data)
+        else:
+            run.set_value(element.id, value)
+
+
+def _drive(run: FlowRun, inputs: dict[str, dict[str, Any]], allow_paths: bool) -> None:
+    filled: set[str] = set()
+    while True:
+        step_name = run.current_step
+        if step_name is None or run.state != "awaiting_input":
+            return
+        if step_name not in filled:
+            _fill(run, step_name, inputs.get(step_name, {}), allow_paths)
+            filled.add(step_name)
+        try:
+            run.next()
+        except MissingInputError:
+            return  # the run waits at this step for a person (or another call) to supply the input
+        except StepFailedError:
+            return  # the step is failed with its error recorded; the run's status shows it
+
+
+def run_headless(
+    flow_name: str,
+    user: str | None,
+    input_parameters: Mapping[str, Any] | None = None,
+    *,
+    started_by: str | None = None,
+    allow_paths: bool = True,
+) -> str:
+    """Start the registered flow ``flow_name`` as ``user`` and drive it with ``input_parameters``.
+
+    Returns the new run's ``flow_id``. The run advances while required inputs are present and stops
+    awaiting input at the first step lacking one; a failing step leaves the run ``failed`` (see
+    ``flowdeck.open_run(flow_id).status()``). ``started_by`` records what started it (default
+    ``"headless:<user>"``) and shows in run lists. ``allow_paths=False`` (what the REST API
+    uses) refuses upload values that name a file on this machine.
+    """
+    flow = load_registered_flow(flow_name)
+    inputs = check_input_parameters(flow, input_parameters)
+    user = resolve_principal(user).name
+    origin = started_by or f"headless:{user}"
+    try:
+        run = start(flow, user=user)
+    except StepFailedError as exc:
+        record_origin(exc.flow_id, origin)
+        return exc.flow_id
+    record_origin(run.flow_id, origin)
+    _drive(run, inputs, allow_paths)
+    return run.flow_id
+
+
+async def trigger_flow_execution(
+    flow_name: str, store_interface: Any, input_parameters: Mapping[str, Any] | None = None
+) -> str:
+    """Start ``flow_name`` headless as the user of ``store_interface`` (the SDK's form); returns the flow_id.
+
+    The steps run on a worker thread so the event loop stays free.
+    """
+    user = getattr(store_interface, "user", None)
+    if not isinstance(user, str):
+        raise ValidationError("trigger_flow_execution() needs a StoreInterface (its user starts the run)")
+    parent = getattr(store_interface, "flow_id", None)
+    started_by = f"run:{parent}" if parent else f"headless:{user}"
+    return await asyncio.to_thread(run_headless, flow_name, user, input_parameters, started_by=started_by)

@@ -1,0 +1,65 @@
+"""Flows for the headless-run, trigger and notification tests (module level: importable by name)."""
+
+from __future__ import annotations
+
+from flowdeck import Card, DataSource, Dropdown, Flow, Page, Section, Step, StepType, StoreInterface
+
+
+class Load(Step):
+    """Asks for a sales table and the column to group by."""
+
+    def run(self, flow_metadata):
+        store = StoreInterface(**flow_metadata)
+        page = store.get_page()
+        page.add_card_to_section(
+            Card(
+                "Inputs",
+                [
+                    DataSource(title="Sales", options=["csv"]),
+                    Dropdown(["region", "product"], title="Group by", required=True),
+                ],
+            ),
+            "",
+        )
+        store.update_page(page)
+
+
+class Totals(Step):
+    """Adds up the amounts by the chosen column."""
+
+    def run(self, flow_metadata):
+        store = StoreInterface(**flow_metadata)
+        sales = store.get_input("Sales")
+        by = store.get_element_value("Load", "Group by")
+        store.save_output(sales.groupby(by)["amount"].sum(), "totals")
+
+
+sales_totals = Flow(name="Sales totals", description="Totals by a chosen column")
+sales_totals.chain(
+    [
+        Load(title="Load", type=StepType.INPUT, page=Page("Load", [Section("", [])])),
+        Totals(title="Totals", type=StepType.RESULTS),
+    ]
+)
+
+
+class Boom(Step):
+    """Always fails, with a recognisable error."""
+
+    def run(self, flow_metadata):
+        raise RuntimeError("the warehouse is on fire")
+
+
+failing = Flow(name="Failing", description="Its only step raises")
+failing.chain([Boom(title="Boom", type=StepType.RESULTS)])
+
+
+class Note(Step):
+    """Needs nothing; saves a note so a test can see that it ran."""
+
+    def run(self, flow_metadata):
+        StoreInterface(**flow_metadata).save_output("ran", "note")
+
+
+one_step = Flow(name="One step", description="Runs one step that needs no input")
+one_step.chain([Note(title="Note", type=StepType.RESULTS)])

@@ -1,0 +1,278 @@
+"""Triggers against real services: the S3-protocol server, PostgreSQL, the asset catalogue; exactly once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+import flowdeck
+import headless_flows
+from flowdeck import Asset, StoreInterface
+from flowdeck.errors import NotFoundError
+from flowdeck.store.flows import origins_of
+from flowdeck.triggers import (
+    AssetTrigger,
+    CompositeTrigger,
+    PostgresTrigger,
+    S3Trigger,
+    ScheduleTrigger,
+    check_triggers,
+    get_trigger,
+    pause_trigger,
+    resume_trigger,
+    run_scheduler,
+)
+from s3_server import DUMMY_AWS_ENV
+
+FLOW = "One step"
+
+
+@pytest.fixture(autouse=True)
+def _registered(request: pytest.FixtureRequest) -> None:
+    request.getfixturevalue("deployment" if "deployment" in request.fixturenames else "embedded")
+    flowdeck.register_flow(headless_flows.one_step)
+
+
+def runs_of(user: str) -> list[str]:
+    return [s.flow_id for s in flowdeck.list_runs(user=user) if s.flow_name == FLOW]
+
+
+def save_asset(user: str, label: str) -> str:
+    store = StoreInterface(flowdeck.run_headless("Sales totals", user), user=user)
+    return store.save_asset(Asset({"x": 1}, label=label, type="dataset"))
+
+
+@pytest.fixture
+def sales_flow() -> None:
+    flowdeck.register_flow(headless_flows.sales_totals)  # its runs stop awaiting input: a cheap way to own a run
+
+
+def test_two_new_s3_keys_start_exactly_two_runs(deployment, s3_server, monkeypatch) -> None:
+    for key, value in DUMMY_AWS_ENV.items():
+        monkeypatch.setenv(key, value)
+    bucket = s3_server.create_bucket()
+    client = s3_server.client()
+    client.put_object(Bucket=bucket, Key="in/old.csv", Body=b"a\n1\n")
+    trigger = S3Trigger(bucket, prefix="in/", pattern="in/*.csv", mode="NEW", endpoint_url=s3_server.endpoint_url)
+    name = trigger.configure(app_id=FLOW, user_id="alice").start()
+    assert check_triggers() == []  # the first look records what is there
+    client.put_object(Bucket=bucket, Key="in/a.csv", Body=b"a\n1\n")
+    client.put_object(Bucket=bucket, Key="in/b.csv", Body=b"a\n2\n")
+    client.put_object(Bucket=bucket, Key="in/skip.txt", Body=b"not a csv")
+    ticks = check_triggers()
+    assert sorted(t.firing_key for t in ticks) == ["s3:in/a.csv", "s3:in/b.csv"]
+    assert [t.outcome for t in ticks] == ["fired", "fired"]
+    assert check_triggers() == []
+    assert sorted(runs_of("alice")) == sorted(t.run_id for t in ticks)
+    assert set(origins_of(runs_of("alice")).values()) == {f"trigger:{name}"}
+    info, history = get_trigger(name, "alice")
+    assert info.state["seen"].keys() == {"in/old.csv", "in/a.csv", "in/b.csv"}
+    assert len(history) == 2 and all(h.duration_ms is not None for h in history)
+
+
+@pytest.fixture
+def pg_table(pg_url: str) -> Iterator[str]:
+    name = f"fd_trig_{uuid.uuid4().hex[:8]}"
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE TABLE {name} (id int)")
+    yield name
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP TABLE {name}")
+    engine.dispose()
+
+
+def test_a_postgres_count_crossing_its_threshold_once_starts_one_run(embedded, pg_url, pg_table) -> None:
+    # the watched database is PostgreSQL whatever the deployment, so one deployment is enough
+    url = sa.make_url(pg_url)
+    flowdeck.add_connection(
+        "warehouse",
+        type="postgresql",
+        owner="alice",
+        host=url.host,
+        port=url.port or 5432,
+        database=url.database,
+        username=url.username,
+        password="unused",
+    )
+    table = sa.table(pg_table, sa.column("id"))
+    query = sa.select(sa.func.count()).select_from(table)
+    PostgresTrigger(query, mode="COUNT", threshold=3, connection="warehouse").configure(FLOW, user_id="alice").start()
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"INSERT INTO {pg_table} VALUES (1), (2)")
+    assert check_triggers() == []
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"INSERT INTO {pg_table} VALUES (3)")
+    fired = check_triggers()
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"INSERT INTO {pg_table} VALUES (4), (5)")
+    assert check_triggers() == []
+    engine.dispose()
+    assert [t.firing_key for t in fired] == ["pg-count:1"] and len(runs_of("alice")) == 1
+
+
+def test_a_postgres_trigger_on_the_deployment_database_is_for_admins(deployment) -> None:
+    query = sa.select(sa.func.count()).select_from(sa.table("users"))
+    name = PostgresTrigger(query, threshold=1).configure(FLOW, user_id="alice").start()
+    assert check_triggers() == []
+    info, _ = get_trigger(name, "alice")
+    assert "may not query the deployment's own database from a trigger" in info.last_reason
+    assert runs_of("alice") == []
+
+
+def test_a_new_asset_starts_one_run_and_only_visible_ones_count(deployment, sales_flow) -> None:
+    AssetTrigger(label="scores", mode="CREATED").configure(FLOW, user_id="alice").start()
+    assert check_triggers() == []
+    save_asset("bob", "scores")  # bob's asset is not alice's to see
+    assert check_triggers() == []
+    asset_id = save_asset("alice", "scores")
+    fired = check_triggers()
+    assert [t.firing_key for t in fired] == [f"asset:{asset_id}"]
+    assert check_triggers() == [] and len(runs_of("alice")) == 1
+
+
+def test_or_and_and_compositions(deployment, sales_flow) -> None:
+    either = CompositeTrigger([AssetTrigger(label="a"), AssetTrigger(label="b")], "OR", name="either")
+    both = CompositeTrigger([AssetTrigger(label="a"), AssetTrigger(label="b")], "AND", name="both")
+    either.configure(FLOW, user_id="alice").start()
+    both.configure(FLOW, user_id="alice").start()
+    assert check_triggers() == []
+    save_asset("alice", "a")
+    first = check_triggers()
+    assert len(first) == 1 and first[0].firing_key.startswith("or:")
+    save_asset("alice", "b")
+    second = check_triggers()
+    assert len(second) == 2  # OR fires for b; AND fires now that both a and b happened
+    assert check_triggers() == []
+    _, both_ticks = get_trigger("both", "alice")
+    _, either_ticks = get_trigger("either", "alice")
+    assert len(both_ticks) == 1 and len(either_ticks) == 2 and len(runs_of("alice")) == 3
+
+
+def test_dry_run_records_the_tick_and_starts_nothing(deployment, sales_flow) -> None:
+    name = AssetTrigger(label="scores", dry_run=True).configure(FLOW, user_id="alice").start()
+    check_triggers()
+    save_asset("alice", "scores")
+    assert check_triggers() == []
+    _, ticks = get_trigger(name, "alice")
+    assert [t.outcome for t in ticks] == ["dry_run"] and ticks[0].run_id is None
+    assert runs_of("alice") == []
+
+
+def test_pause_resume_and_retries_with_back_off(deployment, sales_flow) -> None:
+    name = AssetTrigger(label="scores", max_retries=1).configure("Not yet registered", user_id="alice").start()
+    check_triggers()
+    pause_trigger(name, "alice")
+    save_asset("alice", "scores")
+    assert check_triggers() == []  # paused: not looked at
+    resume_trigger(name, "alice")
+    first = check_triggers()
+    assert [t.outcome for t in first] == ["retry"]
+    assert "no registered flow 'Not yet registered'" in first[0].error
+    flowdeck.register_flow(headless_flows.failing)  # still the wrong name: the retry fails for good
+    time.sleep(1.1)  # the first back-off is one second
+    second = check_triggers()
+    assert [t.outcome for t in second] == ["failed"] and second[0].attempts == 2
+    assert check_triggers() == []
+    with pytest.raises(NotFoundError, match="no trigger 'nope' visible to user 'alice'"):
+        pause_trigger("nope", "alice")
+    with pytest.raises(NotFoundError, match=f"no trigger {name!r} visible to user 'bob'"):
+        get_trigger(name, "bob")
+
+
+def _scheduler(home: Path, duration: float) -> subprocess.Popen:
+    from flowdeck.config import get_settings
+
+    settings = get_settings()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWDECK_") or k.startswith("FLOWDECK_TEST")}
+    env.update(
+        FLOWDECK_HOME=str(home),
+        FLOWDECK_DATABASE_URL=settings.database_url,
+        FLOWDECK_BLOB_URL=settings.blob_url,
+        FLOWDECK_SECRET_KEY=settings.secret_key,
+    )
+    if settings.s3_endpoint_url:
+        env["FLOWDECK_S3_ENDPOINT_URL"] = settings.s3_endpoint_url
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", "")])
+    return subprocess.Popen(
+        [sys.executable, "-m", "flowdeck", "scheduler", "--poll", "0.1", "--duration", str(duration)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("deployment", ["sqlite", "postgres"], indirect=True)  # the two locking strategies
+def test_two_schedulers_and_a_restart_fire_each_firing_once(deployment, home, sales_flow) -> None:
+    name = AssetTrigger(label="scores", interval_seconds=0.1).configure(FLOW, user_id="alice").start()
+    check_triggers()
+    schedulers = [_scheduler(home, 60), _scheduler(home, 60)]
+    try:
+        saved = []
+        for _ in range(4):
+            saved.append(save_asset("alice", "scores"))
+            time.sleep(0.3)
+        deadline = time.monotonic() + 20
+        while len(runs_of("alice")) < 4 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0)  # both keep polling: a second firing would show now
+    finally:
+        for proc in schedulers:
+            proc.send_signal(signal.SIGINT)
+        for proc in schedulers:
+            proc.wait(30)
+    outputs = [p.stdout.read() for p in schedulers]
+    assert all(p.returncode == 0 for p in schedulers), outputs
+    _, ticks = get_trigger(name, "alice")
+    assert sorted(t.firing_key for t in ticks) == sorted(f"asset:{a}" for a in saved)
+    assert len(runs_of("alice")) == 4
+    # a restart finds nothing new to fire
+    restarted = _scheduler(home, 0.5)
+    restarted.wait(30)
+    assert check_triggers() == [] and len(runs_of("alice")) == 4
+
+
+@pytest.mark.slow
+def test_a_one_minute_schedule_fires_within_70_seconds(embedded) -> None:
+    name = ScheduleTrigger(cron="* * * * *").configure(FLOW, user_id="alice").start()
+    stop = threading.Event()
+    thread = threading.Thread(target=run_scheduler, args=(0.5, stop))
+    start = time.monotonic()
+    thread.start()
+    try:
+        while not runs_of("alice") and time.monotonic() - start < 70:
+            time.sleep(0.5)
+    finally:
+        stop.set()
+        thread.join(30)
+    assert len(runs_of("alice")) == 1, f"no run after {time.monotonic() - start:.0f}s"
+    _, ticks = get_trigger(name, "alice")
+    assert ticks[0].firing_key.startswith("cron:") and ticks[0].outcome == "fired"
+
+
+def test_the_embedded_server_runs_the_scheduler(embedded, sales_flow) -> None:
+    from fastapi.testclient import TestClient
+
+    from flowdeck.server import create_app
+
+    AssetTrigger(label="scores", interval_seconds=0.2).configure(FLOW, user_id="alice").start()
+    check_triggers()
+    with TestClient(create_app([])):
+        save_asset("alice", "scores")
+        deadline = time.monotonic() + 10
+        while not runs_of("alice") and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert len(runs_of("alice")) == 1
