@@ -13,7 +13,7 @@ import flowdeck
 import headless_flows
 from flowdeck import StoreInterface
 from flowdeck.errors import NotFoundError, ValidationError
-from flowdeck.store.flows import get_registered_flow, origins_of
+from flowdeck.flow.registry import get_registered_flow, origins_of
 
 CSV = b"region,product,amount\nnorth,a,1.5\nsouth,b,2.0\nnorth,b,3.0\n"
 

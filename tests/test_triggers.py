@@ -19,7 +19,7 @@ import flowdeck
 import headless_flows
 from flowdeck import Asset, StoreInterface
 from flowdeck.errors import NotFoundError
-from flowdeck.store.flows import origins_of
+from flowdeck.flow.registry import origins_of
 from flowdeck.triggers import (
     AssetTrigger,
     CompositeTrigger,

@@ -30,9 +30,9 @@ _EXPORTS: dict[str, str] = {
     "delete_run": "flowdeck.flow.runner",
     "share_run": "flowdeck.flow.runner",
     "list_runs": "flowdeck.flow.runner",
-    "register_flow": "flowdeck.store.flows",
-    "unregister_flow": "flowdeck.store.flows",
-    "list_registered_flows": "flowdeck.store.flows",
+    "register_flow": "flowdeck.flow.registry",
+    "unregister_flow": "flowdeck.flow.registry",
+    "list_registered_flows": "flowdeck.flow.registry",
     "run_headless": "flowdeck.flow.headless",
     "trigger_flow_execution": "flowdeck.flow.headless",
     "check_triggers": "flowdeck.triggers",
@@ -145,14 +145,14 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from flowdeck.flow.headless import run_headless, trigger_flow_execution
     from flowdeck.flow.model import App, Flow, FlowMetadata, Step, StepType
+    from flowdeck.flow.registry import list_registered_flows, register_flow, unregister_flow
     from flowdeck.flow.runner import FlowRun, delete_run, list_runs, open_run, share_run, start
     from flowdeck.page import Card, Page, Section
     from flowdeck.storage.connection_urls import ConnectionType
     from flowdeck.store.assets import delete_asset, share_asset, unshare_asset
     from flowdeck.store.connections import add_connection, remove_connection, share_connection
-    from flowdeck.store.status import FlowStatus, RunState, StepState, StepStatus
-    from flowdeck.store.flows import list_registered_flows, register_flow, unregister_flow
     from flowdeck.store.notifications import add_notification, check_notifications, remove_notification
+    from flowdeck.store.status import FlowStatus, RunState, StepState, StepStatus
     from flowdeck.store.store_interface import StoreInterface
     from flowdeck.triggers import (
         AssetTrigger,

@@ -18,7 +18,7 @@ def add(
     user: Annotated[str | None, typer.Option("--user", "-u", help="Who registers them (recorded).")] = None,
 ) -> None:
     """Register flows under their names (registering a name again points it at the new definition)."""
-    from flowdeck.store.flows import register_flow
+    from flowdeck.flow.registry import register_flow
 
     for spec in specs:
         info = register_flow(spec, registered_by=user)
@@ -28,7 +28,7 @@ def add(
 @app.command("list")
 def list_() -> None:
     """List the registered flows."""
-    from flowdeck.store.flows import list_registered_flows
+    from flowdeck.flow.registry import list_registered_flows
 
     table = Table("name", "defined at", "registered by", "description")
     found = list_registered_flows()
@@ -41,7 +41,7 @@ def list_() -> None:
 @app.command("remove")
 def remove(name: Annotated[str, typer.Argument(help="The flow's name.")]) -> None:
     """Forget a registered flow (its runs stay)."""
-    from flowdeck.store.flows import unregister_flow
+    from flowdeck.flow.registry import unregister_flow
 
     unregister_flow(name)
     console.print(f"removed flow [bold]{name}[/]")

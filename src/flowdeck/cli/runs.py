@@ -315,8 +315,8 @@ def status(
 def runs(user: Annotated[str | None, typer.Option("--user", "-u", help="Whose runs.")] = None) -> None:
     """List the runs a user may see, newest first."""
     from flowdeck.auth.users import resolve_principal
+    from flowdeck.flow.registry import origins_of
     from flowdeck.store import runs as run_service
-    from flowdeck.store.flows import origins_of
 
     table = Table("flow", "owner", "state", "current step", "created", "started by")
     table.add_column("run", no_wrap=True)

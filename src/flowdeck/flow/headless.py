@@ -21,8 +21,8 @@ from typing import Any
 from flowdeck.auth.users import resolve_principal
 from flowdeck.errors import MissingInputError, StepFailedError, ValidationError
 from flowdeck.flow.model import Flow
+from flowdeck.flow.registry import load_registered_flow, record_origin
 from flowdeck.flow.runner import FlowRun, start
-from flowdeck.store.flows import load_registered_flow, record_origin
 
 __all__ = ["check_input_parameters", "run_headless", "trigger_flow_execution"]
 

@@ -27,12 +27,12 @@ from flowdeck.errors import (
     StepStateError,
     ValidationError,
 )
+from flowdeck.flow.registry import register_flow
 from flowdeck.server import routes_assets, routes_auth, routes_connections, routes_headless, routes_runs
 from flowdeck.server.auth import AuthError
 from flowdeck.server.catalogue import FlowCatalogue
 from flowdeck.server.deps import ServerState
 from flowdeck.server.executor import StepExecutor
-from flowdeck.store.flows import register_flow
 
 __all__ = ["create_app"]
 

@@ -12,10 +12,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from flowdeck.errors import ValidationError
+from flowdeck.flow.registry import list_registered_flows, origins_of
 from flowdeck.server.auth import Identity
 from flowdeck.server.deps import current_identity
 from flowdeck.store import runs as run_service
-from flowdeck.store.flows import list_registered_flows, origins_of
 
 __all__ = ["router"]
 

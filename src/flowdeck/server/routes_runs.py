@@ -19,13 +19,13 @@ from flowdeck.errors import (
     StepStateError,
     ValidationError,
 )
+from flowdeck.flow.registry import origins_of
 from flowdeck.flow.runner import FlowRun, create_run, flow_of
 from flowdeck.server import events as live
 from flowdeck.server.deps import ServerState, current_principal, server_state
 from flowdeck.server.executor import busy_action_of
 from flowdeck.store import pages as page_service
 from flowdeck.store import runs as run_service
-from flowdeck.store.flows import origins_of
 from flowdeck.store.runs import RunView
 from flowdeck.store.status import StepState
 
