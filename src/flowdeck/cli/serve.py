@@ -19,6 +19,14 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="The address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="The port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option("--step-workers", help="Threads that run steps.")] = 4,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="Comma-separated addresses of TLS proxies whose X-Forwarded-For/-Proto headers are trusted "
+            "(setting forwarded_allow_ips; none by default).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the web UI and REST API (OpenAPI at /docs). Flows also come from the flows setting."""
     import uvicorn
@@ -26,13 +34,37 @@ def serve(
     from flowdeck.config import get_settings
     from flowdeck.server import create_app
 
-    specs = list(flows or []) + [f for f in get_settings().flows if f not in (flows or [])]
+    settings = get_settings()
+    specs = list(flows or []) + [f for f in settings.flows if f not in (flows or [])]
     app = create_app(specs, max_workers=workers)
     console.print(
         f"flowdeck serving {len(specs)} flow(s) on [bold]http://{host}:{port}[/] "
         "(create the first admin with `flowdeck users add NAME --admin --password`)"
     )
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+    uvicorn.run(app, **uvicorn_options(host, port, forwarded_allow_ips or settings.forwarded_allow_ips))
+
+
+def uvicorn_options(host: str, port: int, forwarded_allow_ips: str | None) -> dict[str, object]:
+    """The uvicorn settings of ``flowdeck serve``: read timeouts; forwarded headers from trusted proxies only.
+
+    Behind a TLS proxy listed there, ``X-Forwarded-Proto: https`` makes the session cookie
+    ``Secure`` and ``X-Forwarded-For`` gives the client address that login throttling counts;
+    the same headers from anyone else are ignored.
+    """
+    from flowdeck.config import get_settings
+    from flowdeck.server.protocol import timed_protocol
+
+    settings = get_settings()
+    trusted = ",".join(ip.strip() for ip in (forwarded_allow_ips or "").split(",") if ip.strip())
+    return {
+        "host": host,
+        "port": port,
+        "log_level": "info",
+        "http": timed_protocol(settings.header_timeout, settings.body_timeout),
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": trusted or "",
+        "timeout_keep_alive": 5,
+    }
 
 
 def token(
