@@ -48,7 +48,7 @@ class Settings:
     login_free_failures: int = 5
     #: Wrong passwords from one client address before the same back-off applies to that address.
     login_address_free_failures: int = 20
-    #: The longest login back-off in seconds; counters reset after this long without failures.
+    #: The longest login back-off in seconds (failure counts are forgotten after a day without failures).
     login_max_lock_seconds: int = 900
     #: Proxy addresses whose X-Forwarded-For/-Proto headers ``flowdeck serve`` trusts (comma-separated).
     forwarded_allow_ips: str | None = None

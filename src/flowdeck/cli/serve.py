@@ -70,6 +70,10 @@ def uvicorn_options(host: str, port: int, forwarded_allow_ips: str | None) -> di
 def token(
     name: Annotated[str, typer.Argument(help="The user the token acts for.")],
     label: Annotated[str | None, typer.Option("--label", help="What the token is for.")] = None,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option("--scope", help="read, write or admin (repeatable; default read and write)."),
+    ] = None,
 ) -> None:
     """Mint an API token for a user (printed once; send it as 'Authorization: Bearer <token>')."""
     from flowdeck.auth.users import list_users
@@ -79,7 +83,7 @@ def token(
     found = next((p for p in list_users() if p.name == name), None)
     if found is None:
         raise NotFoundError(f"no user {name!r}; create it with `flowdeck users add {name}`")
-    _, secret = create_token(found, label)
+    _, secret = create_token(found, label, scope or None)
     console.print(secret, highlight=False, soft_wrap=True)
 
 

@@ -33,4 +33,5 @@ def csv_text(frame: pd.DataFrame) -> str:
         column = safe.iloc[:, i]
         if column.dtype == object or isinstance(column.dtype, pd.StringDtype | pd.CategoricalDtype):
             safe.isetitem(i, column.astype(object).map(escape_formula))
-    return safe.to_csv(index=False)
+    # CRLF line ends (RFC 4180) make the writer quote any cell holding a CR as well as an LF.
+    return safe.to_csv(index=False, lineterminator="\r\n")

@@ -151,17 +151,19 @@ def _upsert(conn: Connection, key: str, now: dt.datetime, *, count: bool) -> Non
     )
 
 
-def record_login_failure(conn: Connection, key: str, free: int, max_lock: dt.timedelta) -> dt.datetime | None:
+def record_login_failure(
+    conn: Connection, key: str, free: int, max_lock: dt.timedelta, forget_after: dt.timedelta = dt.timedelta(days=1)
+) -> dt.datetime | None:
     """Count a failed login against ``key``; returns until when ``key`` is locked (None: not locked).
 
     The first ``free`` failures cost nothing; each further one locks the key for twice as long as
-    the one before (1 s, 2 s, 4 s, ...), never longer than ``max_lock``. A key quiet for longer
-    than ``max_lock`` starts again from zero.
+    the one before (1 s, 2 s, 4 s, ...), never longer than ``max_lock``. A key without failures
+    for ``forget_after`` starts again from zero.
     """
     now = utcnow()
     conn.execute(
         sa.update(login_throttle)
-        .where(login_throttle.c.key == key, login_throttle.c.last_at < now - max_lock)
+        .where(login_throttle.c.key == key, login_throttle.c.last_at < now - forget_after)
         .values(failures=0, locked_until=None)
     )
     _upsert(conn, key, now, count=True)
