@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from fixtures.server_support import PASSWORDS, add_people, login, make_app, start_run, wait_idle
 
 import flowdeck
+from fixtures.server_support import PASSWORDS, add_people, login, make_app, start_run, wait_idle
 from flowdeck.auth import accounts
 from flowdeck.auth.accounts import AuthError
 from flowdeck.auth.users import resolve_principal
@@ -364,7 +364,7 @@ def test_csv_downloads_escape_formula_cells(sqlite_app: Any) -> None:
 
     frame = pd.DataFrame(
         {
-            "name": ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+2", "-3+4", "@SUM(A1)", "\t=1", "\r=1", "ok"],
+            "name": ['=HYPERLINK("http://evil.example","x")', "+1+2", "-3+4", "@SUM(A1)", "\t=1", "\r=1", "ok"],
             "amount": [-5, 1, 2, 3, 4, 5, 6],
             "=cmd": ["a", "b", "c", "d", "e", "f", "g"],
         }
@@ -375,7 +375,7 @@ def test_csv_downloads_escape_formula_cells(sqlite_app: Any) -> None:
     parsed = pd.read_csv(__import__("io").StringIO(download.text))
     assert list(parsed.columns) == ["name", "amount", "'=cmd"]
     assert parsed["name"].tolist() == [
-        "'=HYPERLINK(\"http://evil.example\",\"x\")",
+        '\'=HYPERLINK("http://evil.example","x")',
         "'+1+2",
         "'-3+4",
         "'@SUM(A1)",
