@@ -422,19 +422,19 @@ def test_markdown_links_to_other_sites_disguised_as_relative_are_refused() -> No
 # --- the API docs page ----------------------------------------------------------------------------
 
 
-def test_the_docs_page_loads_swagger_ui_from_this_server_only(sqlite_app: Any) -> None:
+def test_the_docs_page_loads_its_scripts_from_this_server_only(sqlite_app: Any) -> None:
     client = TestClient(sqlite_app)
-    page = client.get("/docs")
-    assert page.status_code == 200
-    assert "/vendor/swagger-ui/swagger-ui-bundle.js" in page.text
-    assert "/vendor/swagger-ui/swagger-ui.css" in page.text
-    assert "cdn" not in page.text.lower() and "https://" not in page.text
-    csp = page.headers["content-security-policy"]
-    assert "default-src 'self'" in csp and "script-src 'self' 'unsafe-inline'" in csp and "http" not in csp
-    script = client.get("/vendor/swagger-ui/swagger-ui-bundle.js")
-    assert script.status_code == 200 and "SwaggerUIBundle" in script.text[:200_000]
-    assert client.get("/vendor/swagger-ui/swagger-ui.css").status_code == 200
-    assert client.get("/redoc").status_code == 404  # ReDoc would load from a CDN: not offered
+    for path, assets in (("/docs", ["/vendor/api-docs/swagger-ui-bundle.js", "/vendor/api-docs/swagger-ui.css"]),):
+        page = client.get(path)
+        assert page.status_code == 200
+        for asset in assets:
+            assert asset in page.text
+            assert client.get(asset).status_code == 200
+        assert "cdn" not in page.text.lower() and "https://" not in page.text and "http://" not in page.text
+        csp = page.headers["content-security-policy"]
+        assert "default-src 'self'" in csp and "script-src 'self' 'unsafe-inline'" in csp and "http" not in csp
+    assert "SwaggerUIBundle" in client.get("/vendor/api-docs/swagger-ui-bundle.js").text[:400_000]
+    assert client.get("/redoc").status_code == 404  # ReDoc fetches its logo from its vendor: not offered
 
 
 # --- fair share of the step workers ---------------------------------------------------------------

@@ -51,9 +51,11 @@ _SECURITY_HEADERS = [
 ]
 
 
+# The OpenAPI page starts its (local) script inline.
 _DOCS_CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 #: Paths whose bodies are uploads, limited by ``max_upload_bytes`` (plus multipart framing) instead.
 _UPLOAD_SUFFIX = "/upload"
@@ -227,28 +229,32 @@ def _plotly_js() -> Path:
     return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
-def _swagger_dir() -> Path:
-    import swagger_ui_bundle
+def _docs_assets() -> Path:
+    """Swagger UI as shipped by the fastapi-offline package (its static files only)."""
+    import fastapi_offline
 
-    return Path(swagger_ui_bundle.swagger_ui_path)
+    return Path(fastapi_offline.__file__).parent / "static"
 
 
 def _install_docs(app: FastAPI) -> None:
-    """The OpenAPI page at /docs, with Swagger UI served from the installed swagger-ui-bundle package.
+    """The OpenAPI page at /docs (Swagger UI), its script and styles served from this server.
 
-    Nothing is loaded from another origin (FastAPI's default page loads it from a CDN).
+    FastAPI's default page loads them from a CDN; here they come from the installed fastapi-offline
+    package under ``/vendor/api-docs/``, so nothing is loaded from another origin. ReDoc is not
+    offered: it loads its logo from its vendor's site.
     """
     from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 
-    app.mount("/vendor/swagger-ui", StaticFiles(directory=_swagger_dir()), name="swagger-ui")
+    app.mount("/vendor/api-docs", StaticFiles(directory=_docs_assets()), name="api-docs")
+    openapi_url = app.openapi_url or "/openapi.json"
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> Response:
         return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
+            openapi_url=openapi_url,
             title="flowdeck API",
-            swagger_js_url="/vendor/swagger-ui/swagger-ui-bundle.js",
-            swagger_css_url="/vendor/swagger-ui/swagger-ui.css",
+            swagger_js_url="/vendor/api-docs/swagger-ui-bundle.js",
+            swagger_css_url="/vendor/api-docs/swagger-ui.css",
             swagger_favicon_url="/static/favicon.svg",
             oauth2_redirect_url="/docs/oauth2-redirect",
         )
