@@ -180,7 +180,10 @@ def test_changing_the_password_ends_old_sessions_and_tokens(sqlite_app: Any) -> 
     script = _bearer(sqlite_app, _token(laptop, label="nightly"))
     assert script.get("/api/me").status_code == 200 and laptop.get("/api/me").status_code == 200
     wrong = phone.post("/api/password", json={"current_password": "nope", "new_password": "a-new-password"})
-    assert wrong.status_code == 401 and wrong.json()["error"] == "AuthError"
+    assert wrong.status_code == 403
+    assert wrong.json()["error"] == "AuthError"
+    assert wrong.json()["detail"] == "the current password is wrong; the password was not changed"
+    assert phone.get("/api/me").status_code == 200  # a wrong confirmation does not log anyone out
     changed = phone.post(
         "/api/password", json={"current_password": PASSWORDS["alice"], "new_password": "a-new-password"}
     )

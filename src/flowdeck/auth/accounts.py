@@ -218,13 +218,19 @@ def authenticate(name: str, password: str, address: str | None = None) -> Princi
 def change_password(principal: Principal, current: str, new: str, address: str | None = None) -> None:
     """Change ``principal``'s own password after checking ``current``; every session and API token ends.
 
-    Wrong ``current`` passwords count towards the login back-off like failed logins.
+    Wrong ``current`` passwords count towards the login back-off like failed logins (403).
     """
     from flowdeck.auth.users import update_user
 
     if not isinstance(new, str) or len(new) < 8:
         raise ValidationError("the new password must have at least 8 characters")
-    authenticate(principal.name, current, address)
+    try:
+        authenticate(principal.name, current, address)
+    except AuthError as exc:
+        if exc.status != 401:
+            raise
+        # 403, not 401: the caller is logged in; only the password they confirmed is wrong.
+        raise AuthError("the current password is wrong; the password was not changed", status=403) from None
     update_user(principal.name, password=new)  # ends every session and revokes every token
 
 
