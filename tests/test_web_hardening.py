@@ -99,6 +99,7 @@ def test_password_checks_beyond_the_slots_wait_and_then_get_503(sqlite_app: Any,
     assert _login(TestClient(sqlite_app), "alice", PASSWORDS["alice"]).status_code == 200
 
 
+@pytest.mark.slow
 def test_wrong_passwords_lock_the_account_with_a_doubling_back_off_that_ends(app: Any, deployment: str) -> None:
     if deployment == "postgres-s3":
         pytest.skip("the throttle lives in the database; the blob store does not matter")
@@ -174,6 +175,7 @@ def _bearer(app: Any, token: str) -> TestClient:
     return TestClient(app, headers={"Authorization": f"Bearer {token}"})
 
 
+@pytest.mark.slow
 def test_changing_the_password_ends_old_sessions_and_tokens(sqlite_app: Any) -> None:
     laptop = login(sqlite_app, "alice")
     phone = login(sqlite_app, "alice")

@@ -150,6 +150,7 @@ def _closed_within(sock: socket.socket, seconds: float, drip: bytes | None = Non
     raise AssertionError(f"the server kept the connection open for {seconds} s")
 
 
+@pytest.mark.slow
 def test_slow_headers_and_stalled_bodies_are_cut_off(served: Callable[..., Any]) -> None:
     reconfigure(header_timeout=1.0, body_timeout=1.0)
     with served() as base:
