@@ -6,8 +6,11 @@ streams that must end at logout.
 from __future__ import annotations
 
 import json
+import os
 import select
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -252,3 +255,38 @@ def test_a_live_stream_ends_when_its_session_logs_out(served: Callable[..., Any]
             "error": "AuthError",
             "detail": "your session has expired or ended; log in again at /login",
         }
+
+
+@pytest.mark.slow
+def test_flowdeck_serve_trusts_the_proxies_it_is_told_of(embedded: Path, tmp_path: Path) -> None:
+    add_people()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "FLOWDECK_HOME": str(embedded), "FLOWDECK_HEADER_TIMEOUT": "2"}
+    log = (tmp_path / "serve.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "flowdeck", "serve", "--port", str(port), "--forwarded-allow-ips", "127.0.0.1"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base}/login", timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise AssertionError((tmp_path / "serve.log").read_text()) from None
+                time.sleep(0.2)
+        assert "; secure" in _login_cookie(base, {"X-Forwarded-Proto": "https"})
+        # The header timeout setting reaches the server: a silent connection is closed.
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            assert _closed_within(sock, 8) < 5
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
