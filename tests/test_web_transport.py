@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -290,3 +290,42 @@ def test_flowdeck_serve_trusts_the_proxies_it_is_told_of(embedded: Path, tmp_pat
         server.terminate()
         server.wait(timeout=30)
         log.close()
+
+
+@pytest.mark.slow
+def test_a_flood_of_logins_does_not_take_the_thread_pool(served: Callable[..., Any], monkeypatch: Any) -> None:
+    import asyncio
+
+    from flowdeck.auth import accounts
+    from flowdeck.auth.users import resolve_principal
+    from flowdeck.server import auth
+
+    reconfigure(max_concurrent_hashes=1, login_address_free_failures=1000, login_free_failures=1000)
+    monkeypatch.setattr(accounts, "HASH_WAIT_SECONDS", 4.0)
+    token = auth.create_token(resolve_principal("alice"), "probe")[1]
+    held = accounts._slots()
+    assert held.acquire(timeout=1)  # the one password check in flight takes its time
+
+    async def flood(base: str) -> tuple[list[int], float]:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            logins = [
+                asyncio.ensure_future(client.post("/api/login", json={"name": "bob", "password": "guess"}))
+                for _ in range(60)
+            ]
+            await asyncio.sleep(1.0)  # every login is in: one holds the slot, the rest queue
+            start = time.monotonic()
+            probe = await client.get("/api/flows", headers={"Authorization": f"Bearer {token}"})
+            took = time.monotonic() - start
+            assert probe.status_code == 200
+            held.release()
+            return [r.status_code for r in await asyncio.gather(*logins)], took
+
+    try:
+        with served() as base:
+            codes, took = asyncio.run(flood(base))
+    finally:
+        with suppress(ValueError):
+            held.release()
+    # With the logins queued on worker threads the probe would wait for the 40-thread pool.
+    assert took < 2.0, took
+    assert set(codes) <= {401, 503} and 401 in codes

@@ -39,6 +39,7 @@ __all__ = [
     "TokenGrant",
     "authenticate",
     "change_password",
+    "check_throttle",
     "create_token",
     "end_all_sessions",
     "end_session",
@@ -157,7 +158,7 @@ def _throttle_keys(name: str, address: str | None) -> tuple[str, str | None, str
     return user_key, "a:" + address, f"k:{address} {name[:200]}"
 
 
-def _check_throttle(name: str, address: str | None) -> None:
+def check_throttle(name: str, address: str | None) -> None:
     """Raise 429 when the account or the address is locked (a known address passes an account lock)."""
     user_key, address_key, known_key = _throttle_keys(name, address)
     keys = [k for k in (user_key, address_key, known_key) if k is not None]
@@ -201,7 +202,7 @@ def authenticate(name: str, password: str, address: str | None = None) -> Princi
     """
     if not isinstance(name, str) or not name:
         raise AuthError("wrong user name or password")
-    _check_throttle(name, address)
+    check_throttle(name, address)
     with get_storage().db.read() as conn:
         row = user_records.get_user(conn, name)
         groups = tuple(user_records.groups_of(conn, name)) if row is not None else ()

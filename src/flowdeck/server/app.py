@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -318,6 +319,8 @@ def create_app(flows: list[str] | None = None, *, max_workers: int = 4) -> FastA
         redoc_url=None,
     )
     app.state.flowdeck = state
+    # Logins queue for a password-check slot on the event loop (see routes_auth.login).
+    app.state.login_slots = asyncio.Semaphore(max(1, settings.max_concurrent_hashes))
     _install_error_handlers(app)
     app.include_router(routes_auth.router)
     app.include_router(routes_runs.router)

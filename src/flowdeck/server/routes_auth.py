@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
+from flowdeck.auth import accounts
 from flowdeck.auth import users as user_service
 from flowdeck.auth.users import Principal
 from flowdeck.server import auth
@@ -73,15 +76,29 @@ def principal_json(principal: Principal) -> dict[str, object]:
 
 
 @router.post("/login")
-def login(body: LoginBody, request: Request, response: Response) -> dict[str, object]:
+async def login(body: LoginBody, request: Request, response: Response) -> dict[str, object]:
     """Check the password and start a session (an HttpOnly, SameSite=Lax cookie).
 
     The answer holds the session's CSRF token: send it as ``X-CSRF-Token`` on every
     state-changing request made with the cookie. Repeated wrong passwords for an account or from
     an address are answered 429 with ``Retry-After`` for a doubling delay (see docs/security-web.md).
     """
-    principal = auth.authenticate(body.name, body.password, _address(request))
-    session_id, csrf_token, expires_at = auth.start_session(principal)
+    address = _address(request)
+    await run_in_threadpool(accounts.check_throttle, body.name, address)  # locked: 429 without queueing
+    # Logins wait for a password-check slot here, on the event loop, not on a worker thread: a
+    # flood of logins must not take the thread pool every other request needs.
+    slots: asyncio.Semaphore = request.app.state.login_slots
+    try:
+        await asyncio.wait_for(slots.acquire(), accounts.HASH_WAIT_SECONDS)
+    except TimeoutError:
+        raise AuthError(
+            "the server is checking too many passwords at once; try again in a few seconds", 503, 5
+        ) from None
+    try:
+        principal = await run_in_threadpool(auth.authenticate, body.name, body.password, address)
+    finally:
+        slots.release()
+    session_id, csrf_token, expires_at = await run_in_threadpool(auth.start_session, principal)
     _set_session_cookie(request, response, session_id)
     return {**principal_json(principal), "csrf_token": csrf_token, "expires_at": expires_at.isoformat()}
 
