@@ -52,6 +52,23 @@ class Settings:
     #: ``smtp://[user:password@]host[:port]`` (``smtps://`` for TLS) for e-mail notifications
     smtp_url: str | None = None
     smtp_from: str = "flowdeck@localhost"
+    #: Largest request body the server reads for anything but an upload (JSON bodies), in bytes.
+    max_json_bytes: int = 1024**2
+    #: Password checks (argon2, 64 MiB each) that may run at once in one server process.
+    max_concurrent_hashes: int = 4
+    #: Wrong passwords for one account before each further one locks it for a doubling delay.
+    login_free_failures: int = 5
+    #: Wrong passwords from one client address before the same back-off applies to that address.
+    login_address_free_failures: int = 20
+    #: The longest login back-off in seconds (failure counts are forgotten after a day without failures).
+    login_max_lock_seconds: int = 900
+    #: Proxy addresses whose X-Forwarded-For/-Proto headers ``flowdeck serve`` trusts (comma-separated).
+    forwarded_allow_ips: str | None = None
+    #: Seconds a client has to send a request's headers, and between chunks of its body.
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    #: Step workers one user may occupy at once in a server process (0: half the pool, at least 1).
+    step_workers_per_user: int = 0
 
     @property
     def is_embedded(self) -> bool:
@@ -177,6 +194,15 @@ def _resolve(overrides: dict[str, Any]) -> Settings:
         public_url=str(pick("public_url", Settings.public_url)).rstrip("/"),
         smtp_url=pick("smtp_url"),
         smtp_from=str(pick("smtp_from", Settings.smtp_from)),
+        max_json_bytes=int(pick("max_json_bytes", Settings.max_json_bytes)),
+        max_concurrent_hashes=int(pick("max_concurrent_hashes", Settings.max_concurrent_hashes)),
+        login_free_failures=int(pick("login_free_failures", Settings.login_free_failures)),
+        login_address_free_failures=int(pick("login_address_free_failures", Settings.login_address_free_failures)),
+        login_max_lock_seconds=int(pick("login_max_lock_seconds", Settings.login_max_lock_seconds)),
+        forwarded_allow_ips=pick("forwarded_allow_ips"),
+        header_timeout=float(pick("header_timeout", Settings.header_timeout)),
+        body_timeout=float(pick("body_timeout", Settings.body_timeout)),
+        step_workers_per_user=int(pick("step_workers_per_user", Settings.step_workers_per_user)),
     )
     secret_keys(settings)
     return settings

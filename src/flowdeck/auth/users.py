@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from flowdeck.errors import AlreadyExistsError, NotFoundError, ValidationError
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import users as user_records
+from flowdeck.storage.records import web as web_records
 
 __all__ = ["ROLES", "Principal", "add_user", "list_users", "resolve_principal", "update_user"]
 
@@ -73,7 +74,10 @@ def add_user(
 def update_user(
     name: str, *, groups: Iterable[str] | None = None, role: str | None = None, password: str | None = None
 ) -> Principal:
-    """Change an existing user's groups, role or password; arguments left None stay as they are."""
+    """Change an existing user's groups, role or password; arguments left None stay as they are.
+
+    Setting a password ends every web session of the user and revokes their API tokens.
+    """
     _check_name(name)
     if role is not None:
         _check_role(role)
@@ -89,6 +93,8 @@ def update_user(
             user_records.set_groups(conn, name, [_check_name(g, "group") for g in groups])
         if password_hash is not None:
             user_records.set_password_hash(conn, name, password_hash)
+            # A new password ends every session and token made with the old one.
+            web_records.delete_user_credentials(conn, name)
         return Principal(name, role or row.role, tuple(user_records.groups_of(conn, name)))
 
 

@@ -22,6 +22,14 @@ def serve(
     reload: Annotated[
         bool, typer.Option("--reload", help="Load a flow file again when it changes (new runs and re-runs use it).")
     ] = False,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="Comma-separated addresses of TLS proxies whose X-Forwarded-For/-Proto headers are trusted "
+            "(setting forwarded_allow_ips; none by default).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the web UI and REST API (OpenAPI at /docs). Flows also come from the flows setting."""
     import uvicorn
@@ -29,18 +37,46 @@ def serve(
     from flowdeck.config import get_settings
     from flowdeck.server import create_app
 
-    specs = list(flows or []) + [f for f in get_settings().flows if f not in (flows or [])]
+    settings = get_settings()
+    specs = list(flows or []) + [f for f in settings.flows if f not in (flows or [])]
     app = create_app(specs, max_workers=workers, reload=reload)
     console.print(
         f"flowdeck serving {len(specs)} flow(s) on [bold]http://{host}:{port}[/] "
         "(create the first admin with `flowdeck users add NAME --admin --password`)"
     )
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+    uvicorn.run(app, **uvicorn_options(host, port, forwarded_allow_ips or settings.forwarded_allow_ips))
+
+
+def uvicorn_options(host: str, port: int, forwarded_allow_ips: str | None) -> dict[str, object]:
+    """The uvicorn settings of ``flowdeck serve``: read timeouts; forwarded headers from trusted proxies only.
+
+    Behind a TLS proxy listed there, ``X-Forwarded-Proto: https`` makes the session cookie
+    ``Secure`` and ``X-Forwarded-For`` gives the client address that login throttling counts;
+    the same headers from anyone else are ignored.
+    """
+    from flowdeck.config import get_settings
+    from flowdeck.server.protocol import timed_protocol
+
+    settings = get_settings()
+    trusted = ",".join(ip.strip() for ip in (forwarded_allow_ips or "").split(",") if ip.strip())
+    return {
+        "host": host,
+        "port": port,
+        "log_level": "info",
+        "http": timed_protocol(settings.header_timeout, settings.body_timeout),
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": trusted or "",
+        "timeout_keep_alive": 5,
+    }
 
 
 def token(
     name: Annotated[str, typer.Argument(help="The user the token acts for.")],
     label: Annotated[str | None, typer.Option("--label", help="What the token is for.")] = None,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option("--scope", help="read, write or admin (repeatable; default read and write)."),
+    ] = None,
 ) -> None:
     """Mint an API token for a user (printed once; send it as 'Authorization: Bearer <token>')."""
     from flowdeck.auth.users import list_users
@@ -50,7 +86,7 @@ def token(
     found = next((p for p in list_users() if p.name == name), None)
     if found is None:
         raise NotFoundError(f"no user {name!r}; create it with `flowdeck users add {name}`")
-    _, secret = create_token(found, label)
+    _, secret = create_token(found, label, scope or None)
     console.print(secret, highlight=False, soft_wrap=True)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from flowdeck.auth import users as user_service
@@ -46,3 +47,15 @@ def list_() -> None:
     for principal in user_service.list_users():
         table.add_row(principal.name, principal.role, ", ".join(principal.groups))
     console.print(table)
+
+
+@app.command("logout")
+def logout(name: Annotated[str, typer.Argument(help="The user name.")]) -> None:
+    """Log a user out everywhere: end every web session and revoke every API token of theirs."""
+    from flowdeck.auth.accounts import end_all_sessions
+    from flowdeck.errors import NotFoundError
+
+    if not any(p.name == name for p in user_service.list_users()):
+        raise NotFoundError(f"no user {name!r}; `flowdeck users list` shows the users")
+    end_all_sessions(name)
+    console.print(f"ended every session and API token of [bold]{escape(name)}[/]")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -32,6 +33,7 @@ from flowdeck.server import routes_assets, routes_auth, routes_connections, rout
 from flowdeck.server.auth import AuthError
 from flowdeck.server.catalogue import FlowCatalogue
 from flowdeck.server.deps import ServerState
+from flowdeck.server.events import InvalidEventId
 from flowdeck.server.executor import StepExecutor
 
 __all__ = ["create_app"]
@@ -52,8 +54,101 @@ _SECURITY_HEADERS = [
 ]
 
 
+# The OpenAPI page starts its (local) script inline.
+_DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+#: Paths whose bodies are uploads, limited by ``max_upload_bytes`` (plus multipart framing) instead.
+_UPLOAD_SUFFIX = "/upload"
+_MULTIPART_SLACK = 64 * 1024
+
+
+class BodyLimit:
+    """Refuses request bodies over a limit with 413 before the app reads them into memory.
+
+    A declared ``Content-Length`` over the limit is refused at once, without reading a byte; a
+    body sent without one (chunked) is counted as it streams in and refused as soon as it passes
+    the limit. Upload routes get ``max_upload_bytes`` plus multipart framing, every other route
+    ``max_json_bytes``.
+    """
+
+    def __init__(self, app: ASGIApp, max_json_bytes: int, max_upload_bytes: int) -> None:
+        """Wrap ``app``."""
+        self.app = app
+        self.max_json_bytes = max_json_bytes
+        self.max_upload_bytes = max_upload_bytes + _MULTIPART_SLACK
+
+    def _limit(self, scope: Scope) -> int:
+        path: str = scope.get("path", "")
+        return self.max_upload_bytes if path.endswith(_UPLOAD_SUFFIX) else self.max_json_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on with its body counted; answer 413 instead once it is too large."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self._limit(scope)
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                declared = value.decode("latin-1").strip()
+                if not declared.isdigit():
+                    await _too_large(send, "the Content-Length header is not a number", status=400)
+                    return
+                if int(declared) > limit:
+                    await _too_large(send, f"the request body is {int(declared):,} bytes, over the limit of {limit:,}")
+                    return
+        received = 0
+        refused = False
+        response_started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    refused = True
+                    if not response_started:
+                        await _too_large(send, f"the request body is over the limit of {limit:,} bytes")
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal response_started
+            if refused:
+                return  # the 413 has been sent; the app's own answer is dropped
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        await self.app(scope, counting_receive, guarded_send)
+
+
+async def _too_large(send: Send, detail: str, status: int = 413) -> None:
+    setting = " (setting max_json_bytes, or max_upload_bytes for uploads)" if status == 413 else ""
+    body = JSONResponse(
+        {"error": "PayloadTooLarge" if status == 413 else "BadRequest", "detail": detail + setting}
+    ).body
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 class SecurityHeaders:
-    """Adds the content security policy and related headers (the OpenAPI pages keep their own)."""
+    """Adds the content security policy and related headers (the OpenAPI page allows its inline script)."""
 
     def __init__(self, app: ASGIApp) -> None:
         """Wrap ``app``."""
@@ -66,8 +161,8 @@ class SecurityHeaders:
             return
         path: str = scope.get("path", "")
         extra = list(_SECURITY_HEADERS)
-        if not (path.startswith("/docs") or path.startswith("/redoc")):
-            extra.append((b"content-security-policy", _CSP.encode()))
+        csp = _DOCS_CSP if path.startswith("/docs") else _CSP
+        extra.append((b"content-security-policy", csp.encode()))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -86,7 +181,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def auth_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AuthError)
-        return _error(exc.status, exc)
+        response = _error(exc.status, exc)
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     async def missing_input(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, MissingInputError)
@@ -104,6 +202,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AuthError, auth_error)
     app.add_exception_handler(MissingInputError, missing_input)
     app.add_exception_handler(routes_runs.PayloadTooLarge, too_large)
+    app.add_exception_handler(InvalidEventId, fixed(400))
     app.add_exception_handler(NotFoundError, fixed(404))
     app.add_exception_handler(AccessError, fixed(403))
     app.add_exception_handler(ValidationError, fixed(422))
@@ -131,6 +230,41 @@ def _plotly_js() -> Path:
     import plotly
 
     return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def _docs_assets() -> Path:
+    """Swagger UI as shipped by the fastapi-offline package (its static files only)."""
+    import fastapi_offline
+
+    return Path(fastapi_offline.__file__).parent / "static"
+
+
+def _install_docs(app: FastAPI) -> None:
+    """The OpenAPI page at /docs (Swagger UI), its script and styles served from this server.
+
+    FastAPI's default page loads them from a CDN; here they come from the installed fastapi-offline
+    package under ``/vendor/api-docs/``, so nothing is loaded from another origin. ReDoc is not
+    offered: it loads its logo from its vendor's site.
+    """
+    from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+
+    app.mount("/vendor/api-docs", StaticFiles(directory=_docs_assets()), name="api-docs")
+    openapi_url = app.openapi_url or "/openapi.json"
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> Response:
+        return get_swagger_ui_html(
+            openapi_url=openapi_url,
+            title="flowdeck API",
+            swagger_js_url="/vendor/api-docs/swagger-ui-bundle.js",
+            swagger_css_url="/vendor/api-docs/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+            oauth2_redirect_url="/docs/oauth2-redirect",
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    def oauth2_redirect() -> Response:
+        return get_swagger_ui_oauth2_redirect_html()
 
 
 def _install_ui(app: FastAPI) -> None:
@@ -206,14 +340,21 @@ def create_app(
         summary="Run step-by-step analytics flows; browse assets and connections.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.flowdeck = state
+    # Logins queue for a password-check slot on the event loop (see routes_auth.login).
+    app.state.login_slots = asyncio.Semaphore(max(1, settings.max_concurrent_hashes))
     _install_error_handlers(app)
     app.include_router(routes_auth.router)
     app.include_router(routes_runs.router)
     app.include_router(routes_headless.router)
     app.include_router(routes_assets.router)
     app.include_router(routes_connections.router)
+    _install_docs(app)
     _install_ui(app)
     app.add_middleware(SecurityHeaders)
+    # Outermost: a body over the limit is refused before anything else reads it.
+    app.add_middleware(BodyLimit, max_json_bytes=settings.max_json_bytes, max_upload_bytes=settings.max_upload_bytes)
     return app

@@ -25,13 +25,18 @@ __all__ = [
     "AuthError",
     "Identity",
     "authenticate",
+    "change_password",
+    "check_scope",
     "create_token",
+    "end_everywhere",
     "end_session",
     "identify",
     "identify_cached",
     "list_tokens",
     "revoke_token",
     "start_session",
+    "still_valid",
+    "still_valid_cached",
 ]
 
 SESSION_COOKIE = "flowdeck_session"
@@ -41,17 +46,54 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 @dataclass(frozen=True)
 class Identity:
-    """Who sent a request and how: ``via`` is ``"session"`` or ``"token"``."""
+    """Who sent a request and how: ``via`` is ``"session"`` or ``"token"``.
+
+    ``scopes`` are what the credential allows (a session allows everything its user may do);
+    ``key`` names the credential in the cache of recently checked ones.
+    """
 
     principal: Principal
     via: str
     csrf_token: str | None = None
     session_hash: str | None = None
+    scopes: frozenset[str] = frozenset(accounts.SCOPES)
+    key: str | None = None
 
 
-def authenticate(name: str, password: str) -> Principal:
+def authenticate(name: str, password: str, address: str | None = None) -> Principal:
     """The user ``name`` if ``password`` is theirs; ``AuthError`` otherwise (see the accounts service)."""
-    return accounts.authenticate(name, password)
+    return accounts.authenticate(name, password, address)
+
+
+def end_everywhere(identity: Identity) -> None:
+    """Log the caller's user out everywhere: every session ends and every API token is revoked."""
+    accounts.end_all_sessions(identity.principal.name)
+    _forget()
+
+
+def change_password(identity: Identity, current: str, new: str, address: str | None = None) -> None:
+    """Change the caller's own password; every session and token of theirs ends (see the accounts service)."""
+    accounts.change_password(identity.principal, current, new, address)
+    _forget()
+
+
+def still_valid(identity: Identity) -> bool:
+    """Whether the credential ``identity`` came with still works (it was not ended, revoked or expired).
+
+    Answered from memory for credentials checked in the last ``CACHE_SECONDS``.
+    """
+    if identity.key is None or _cached(identity.key) is not None:
+        return True
+    kind, _, digest = identity.key.partition(":")
+    valid = accounts.session_exists(digest) if kind == "s" else accounts.token_exists(digest)
+    if valid:
+        _remember(identity.key, identity)
+    return valid
+
+
+def still_valid_cached(identity: Identity) -> bool:
+    """True when the credential was checked in the last ``CACHE_SECONDS`` (reads no database)."""
+    return identity.key is None or _cached(identity.key) is not None
 
 
 def start_session(principal: Principal) -> tuple[str, str, dt.datetime]:
@@ -142,19 +184,33 @@ def identify(request: Request) -> Identity:
         return hit
     token = _bearer(request)
     if token is not None:
-        return _remember("t:" + accounts.hash_secret(token), Identity(accounts.find_token(token), "token"))
+        key = "t:" + accounts.hash_secret(token)
+        grant = accounts.find_token(token)
+        return _remember(key, Identity(grant.principal, "token", scopes=grant.scopes, key=key))
     session_id = request.cookies.get(SESSION_COOKIE)
     if not session_id:
         raise AuthError("not logged in: log in at /login or send 'Authorization: Bearer <API token>'")
     key = "s:" + accounts.hash_secret(session_id)
     session = accounts.find_session(session_id)
-    identity = Identity(session.principal, "session", session.csrf_token, session.id_hash)
+    identity = Identity(session.principal, "session", session.csrf_token, session.id_hash, key=key)
     return _check_csrf(request, _remember(key, identity))
 
 
-def create_token(principal: Principal, label: str | None = None) -> tuple[str, str]:
-    """Mint an API token for ``principal``; returns (token id, the token, shown only now)."""
-    return accounts.create_token(principal, label)
+def check_scope(request: Request, identity: Identity) -> Identity:
+    """403 unless the credential's scopes allow the request: ``read`` for GET/HEAD/OPTIONS, else ``write``."""
+    needed = "read" if request.method in _SAFE_METHODS else "write"
+    if needed not in identity.scopes:
+        raise AuthError(
+            f"this API token lacks the {needed!r} scope (it has {sorted(identity.scopes)}); "
+            "create a token with that scope on the Account page",
+            status=403,
+        )
+    return identity
+
+
+def create_token(principal: Principal, label: str | None = None, scopes: list[str] | None = None) -> tuple[str, str]:
+    """Mint an API token for ``principal`` with ``scopes``; returns (token id, the token, shown only now)."""
+    return accounts.create_token(principal, label, scopes)
 
 
 def list_tokens(principal: Principal) -> list[dict[str, object]]:

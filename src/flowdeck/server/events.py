@@ -22,17 +22,49 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 
+from flowdeck.errors import ValidationError
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.schema import progress_events, runs, steps
 from flowdeck.store.progress import ProgressEvent
 from flowdeck.store.runs import RunView
 
-__all__ = ["POLL_SECONDS", "RunSnapshot", "Subscription", "last_event_ids", "subscribe"]
+__all__ = [
+    "MAX_EVENT_ID",
+    "POLL_SECONDS",
+    "InvalidEventId",
+    "RunSnapshot",
+    "Subscription",
+    "last_event_ids",
+    "parse_last_event_id",
+    "subscribe",
+]
 
 #: How often the poller reads the followed runs' status and new progress events.
 POLL_SECONDS = 0.2
 #: At most this many progress events are read in one poll (the rest come in the next polls).
 POLL_LIMIT = 5000
+#: The largest event id a client may resume after (every backend's 64-bit integers hold it).
+MAX_EVENT_ID = 2**62
+
+
+class InvalidEventId(ValidationError):
+    """A ``Last-Event-ID`` or ``after`` that is not an event id (answered 400)."""
+
+
+def parse_last_event_id(value: str | None) -> int | None:
+    """The event id of a ``Last-Event-ID`` header (None when absent or empty).
+
+    ``InvalidEventId`` unless it is a decimal integer from 0 to :data:`MAX_EVENT_ID`.
+    """
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > MAX_EVENT_ID:
+        raise InvalidEventId(
+            f"Last-Event-ID must be a progress event id from 0 to {MAX_EVENT_ID}, got {value[:40]!r}; "
+            "send the id of the last event received, or none to start from the newest"
+        )
+    return int(text)
 
 
 @dataclass
@@ -113,12 +145,16 @@ class _Poller:
             self.wake.clear()
             try:
                 snapshots = await run_in_threadpool(_poll, cursors)
-            except Exception as exc:  # each follower's stream ends with it
-                for sub in included:
-                    sub._failure = exc
-            else:
-                for sub in included:
-                    sub._snapshot = snapshots[sub.run_id]
+            except Exception:
+                # One run's follower must not end everyone's streams: poll each run on its own, and
+                # only the followers of a run whose poll fails get the error.
+                snapshots = await run_in_threadpool(_poll_each, cursors)
+            for sub in included:
+                result = snapshots[sub.run_id]
+                if isinstance(result, Exception):
+                    sub._failure = result
+                else:
+                    sub._snapshot = result
             updated, self.updated = self.updated, asyncio.Event()
             updated.set()
             if not self.subscriptions:
@@ -135,7 +171,12 @@ _pollers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Poller] = weakre
 
 
 def subscribe(run_id: str, after: int) -> Subscription:
-    """Follow ``run_id`` from the event after ``after``; call from the event loop, ``close()`` when done."""
+    """Follow ``run_id`` from the event after ``after``; call from the event loop, ``close()`` when done.
+
+    ``InvalidEventId`` unless ``after`` is an integer from 0 to :data:`MAX_EVENT_ID`.
+    """
+    if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= MAX_EVENT_ID:
+        raise InvalidEventId(f"an event id runs from 0 to {MAX_EVENT_ID}, got {after!r}")
     loop = asyncio.get_running_loop()
     poller = _pollers.get(loop)
     if poller is None:
@@ -180,6 +221,17 @@ def _poll(cursors: dict[str, int]) -> dict[str, RunSnapshot]:
         )
         for run_id in ids
     }
+
+
+def _poll_each(cursors: dict[str, int]) -> dict[str, RunSnapshot | Exception]:
+    """:func:`_poll` run by run: the snapshot of each run, or the error its own poll raised."""
+    out: dict[str, RunSnapshot | Exception] = {}
+    for run_id, cursor in cursors.items():
+        try:
+            out[run_id] = _poll({run_id: cursor})[run_id]
+        except Exception as exc:
+            out[run_id] = exc
+    return out
 
 
 def last_event_ids(run_id: str, count: int = 1) -> list[int]:

@@ -13,6 +13,7 @@ from flowdeck.auth.users import Principal
 from flowdeck.elements.base import to_jsonable
 from flowdeck.errors import ValidationError
 from flowdeck.server.deps import current_principal
+from flowdeck.server.downloads import csv_text
 
 __all__ = ["asset_json", "router"]
 
@@ -100,7 +101,7 @@ def download(
         elif format == "json":
             body, media, ext = obj.to_json(orient="records", date_format="iso"), "application/json", "json"
         else:
-            body, media, ext = obj.to_csv(index=False), "text/csv", "csv"
+            body, media, ext = csv_text(obj), "text/csv", "csv"
     elif isinstance(obj, bytes | bytearray):
         body, media, ext = bytes(obj), "application/octet-stream", "bin"
     elif isinstance(obj, str):

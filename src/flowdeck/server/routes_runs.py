@@ -22,7 +22,8 @@ from flowdeck.errors import (
 from flowdeck.flow.registry import origins_of
 from flowdeck.flow.runner import FlowRun, create_run, flow_of
 from flowdeck.server import events as live
-from flowdeck.server.deps import ServerState, current_principal, server_state
+from flowdeck.server.auth import Identity
+from flowdeck.server.deps import ServerState, current_identity, current_principal, server_state, still_logged_in
 from flowdeck.server.executor import busy_action_of
 from flowdeck.store import pages as page_service
 from flowdeck.store import runs as run_service
@@ -81,6 +82,11 @@ def status_json(view: RunView, principal: Principal) -> dict[str, Any]:
     data["busy"] = action is not None
     data["busy_action"] = action
     data["can_manage"] = _can_manage(view, principal)
+    if not data["can_manage"]:
+        # Tracebacks name server paths and code: only the owner and admins see them.
+        for step in data.get("steps", []):
+            if step.get("traceback"):
+                step["traceback"] = None
     return data
 
 
@@ -367,7 +373,7 @@ async def events(
     request: Request,
     after: int | None = Query(default=None, ge=0, le=2**62, description="Send progress events after this id."),
     until_idle: bool = Query(default=False, description="Close the stream once no step is running."),
-    principal: Principal = Depends(current_principal),
+    identity: Identity = Depends(current_identity),
 ) -> StreamingResponse:
     """Server-sent events: ``progress`` (completion, message, step) and ``status`` (on every change).
 
@@ -375,11 +381,13 @@ async def events(
     (or a ``Last-Event-ID`` header) the stream starts from the newest progress event. A status
     event is sent as soon as the run's state, current step or busy mark changes; one that differs
     only in progress figures at most every ``STATUS_SECONDS``. Access is checked when the stream
-    opens; the stream ends with a ``deleted`` event if the run is deleted.
+    opens; the stream ends with a ``deleted`` event if the run is deleted, and with a ``logout``
+    event once the session or token it was opened with has ended. A ``Last-Event-ID`` that is not
+    an event id is a 400.
     """
+    principal = identity.principal
+    start_after = after if after is not None else live.parse_last_event_id(request.headers.get("last-event-id"))
     await run_in_threadpool(run_service.load_run, run_id, principal)
-    last_header = request.headers.get("last-event-id", "")
-    start_after = after if after is not None else (int(last_header) if last_header.isdigit() else None)
     if start_after is None:
         newest = await run_in_threadpool(live.last_event_ids, run_id, 2)
         start_after = newest[1] if len(newest) > 1 else 0
@@ -410,6 +418,9 @@ async def events(
                     )
                 if snapshot.view is None:
                     yield _sse("deleted", {"run_id": run_id})
+                    return
+                if not await still_logged_in(identity):
+                    yield _sse("logout", {"run_id": run_id})
                     return
                 status = status_json(snapshot.view, principal)
                 now = time.monotonic()

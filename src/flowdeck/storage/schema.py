@@ -58,6 +58,19 @@ api_tokens = sa.Table(
     sa.Column("label", Name, nullable=True),
     sa.Column("created_at", Time, nullable=False),
     sa.Column("last_used_at", Time, nullable=True),
+    # Comma-separated scopes (read, write, admin); tokens made before scopes existed keep all three.
+    sa.Column("scopes", sa.String(100), nullable=False, server_default="read,write,admin"),
+)
+
+# Failed logins per account ("u:<name>"), per client address ("a:<address>"), and addresses a user
+# has logged in from ("k:<address> <name>"), so that every server process applies one back-off.
+login_throttle = sa.Table(
+    "login_throttle",
+    metadata,
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("last_at", Time, nullable=False),
+    sa.Column("locked_until", Time, nullable=True),
 )
 
 web_sessions = sa.Table(

@@ -504,6 +504,7 @@
       else renderStep(view.runId, view.stepName);
     });
     source.addEventListener("deleted", function () { stopStream(); renderNotFound("This run was deleted."); });
+    source.addEventListener("logout", function () { stopStream(); app.me = null; app.csrf = null; goLogin(); });
   }
 
   // --- page rendering ------------------------------------------------------------------------------
@@ -755,8 +756,10 @@
   function downloadCsv(element) {
     function cell(v) {
       if (v === null || v === undefined) return "";
-      const s = String(v);
-      return /[",\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+      let s = String(v);
+      // Spreadsheets run text starting with = + - @ (or a tab or CR) as a formula: make it text.
+      if (typeof v === "string" && /^[=+\-@\t\r]/.test(s)) s = "'" + s;
+      return /[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
     }
     const lines = [element.columns.map(cell).join(",")].concat(element.records.map(function (r) { return r.map(cell).join(","); }));
     const blob = new Blob([lines.join("\n") + "\n"], { type: "text/csv" });
@@ -994,11 +997,14 @@
     const tokens = await api("GET", "/api/tokens");
     const shown = h("div", { "aria-live": "polite" });
     const label = h("input", { id: "token-label", placeholder: "nightly import" });
-    const tokenForm = h("form", { class: "inline-form" }, h("label", { for: "token-label", text: "Label" }), label, h("button", { type: "submit", class: "button primary", text: "Create API token" }));
+    const readOnly = h("input", { id: "token-read-only", type: "checkbox" });
+    const tokenForm = h("form", { class: "inline-form" }, h("label", { for: "token-label", text: "Label" }), label,
+      h("label", { for: "token-read-only" }, readOnly, " read only"),
+      h("button", { type: "submit", class: "button primary", text: "Create API token" }));
     tokenForm.addEventListener("submit", async function (event) {
       event.preventDefault();
       try {
-        const made = await api("POST", "/api/tokens", { label: label.value || null });
+        const made = await api("POST", "/api/tokens", { label: label.value || null, scopes: readOnly.checked ? ["read"] : ["read", "write"] });
         clear(shown);
         append(shown, h("p", { class: "notice success" }, "Copy this token now; it is not shown again: ", h("code", { class: "token", text: made.token })));
         renderTokenList();
@@ -1010,17 +1016,42 @@
       load.then(function (items) {
         clear(tokenList);
         append(tokenList, items.length ? h("table", { class: "data" },
-          h("thead", {}, h("tr", {}, ["Label", "Created", "Last used", ""].map(function (t) { return h("th", { scope: "col", text: t }); }))),
+          h("thead", {}, h("tr", {}, ["Label", "Scopes", "Created", "Last used", ""].map(function (t) { return h("th", { scope: "col", text: t }); }))),
           h("tbody", {}, items.map(function (t) {
-            return h("tr", {}, h("td", { text: t.label || "(no label)" }), h("td", { text: fmtTime(t.created_at) }), h("td", { text: t.last_used_at ? fmtTime(t.last_used_at) : "never" }),
+            return h("tr", {}, h("td", { text: t.label || "(no label)" }), h("td", { text: (t.scopes || []).join(", ") }), h("td", { text: fmtTime(t.created_at) }), h("td", { text: t.last_used_at ? fmtTime(t.last_used_at) : "never" }),
               h("td", {}, h("button", { type: "button", class: "button small danger-outline", text: "Revoke", onclick: async function () { await api("DELETE", "/api/tokens/" + encodeURIComponent(t.id)); renderTokenList(); } })));
           }))) : h("p", { class: "muted", text: "No API tokens." }));
       });
     }
     renderTokenList(tokens);
+    const passError = h("p", { class: "field-error", role: "alert" });
+    const passForm = h("form", { class: "form-grid" },
+      field("p-current", "Current password", h("input", { id: "p-current", name: "current", type: "password", required: true, autocomplete: "current-password" })),
+      field("p-new", "New password (8+ characters)", h("input", { id: "p-new", name: "fresh", type: "password", required: true, minlength: 8, autocomplete: "new-password" })),
+      h("div", { class: "span-all" }, passError, h("button", { type: "submit", class: "button primary", text: "Change password" })));
+    passForm.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      passError.textContent = "";
+      try {
+        const session = await api("POST", "/api/password", { current_password: passForm.current.value, new_password: passForm.fresh.value });
+        app.csrf = session.csrf_token;
+        toast("Password changed; every other session and all API tokens have ended");
+        renderAccount();
+      } catch (err) { passError.textContent = err.message; }
+    });
+    const everywhere = h("button", { type: "button", class: "button danger-outline", id: "logout-everywhere", text: "Log out everywhere",
+      onclick: async function () {
+        if (!window.confirm("End every session of yours, in every browser, and revoke all your API tokens?")) return;
+        try { await api("POST", "/api/logout-everywhere"); } catch (err) { /* the session is gone either way */ }
+        app.me = null; app.csrf = null;
+        clear(document.getElementById("topbar"));
+        navigate("/login", true);
+      } });
     const sections = [
       h("div", { class: "page-head" }, h("h1", { text: "Account" }), h("p", { class: "muted", text: app.me.name + " · role " + app.me.role + (app.me.groups.length ? " · groups " + app.me.groups.join(", ") : "") })),
-      h("section", { class: "panel" }, h("h2", { text: "API tokens" }), h("p", { class: "muted", text: "Scripts send a token as 'Authorization: Bearer <token>'." }), tokenForm, shown, tokenList),
+      h("section", { class: "panel" }, h("h2", { text: "API tokens" }), h("p", { class: "muted", text: "Scripts send a token as 'Authorization: Bearer <token>'. A read-only token can only read." }), tokenForm, shown, tokenList),
+      h("section", { class: "panel" }, h("h2", { text: "Security" }), h("h3", { text: "Change password" }), passForm,
+        h("h3", { text: "Sessions" }), h("p", { class: "muted", text: "Ends every session of yours (other browsers and devices too) and revokes all your API tokens." }), everywhere),
     ];
     if (app.me.role === "admin") {
       const users = await api("GET", "/api/users");

@@ -10,12 +10,16 @@
   "use strict";
 
   function safeHref(url) {
-    const trimmed = url.trim();
-    if (/^(https?:|mailto:)/i.test(trimmed)) return trimmed;
+    // Judge the link as a browser's URL parser will read it: it drops tabs and line breaks
+    // anywhere, control characters and spaces at the ends, and reads "\" as "/" in http(s)
+    // URLs, so "\\evil.example" and "/\t/evil.example" are links to another site.
+    const cleaned = url.replace(/[\t\n\r]/g, "").replace(/^[\u0000-\u0020]+|[\u0000-\u0020]+$/g, "");
+    if (/^(https?:|mailto:)/i.test(cleaned)) return cleaned;
     // Relative links: reject anything with a scheme (javascript:, data:, vbscript:, ...).
-    if (/^[a-z][a-z0-9+.-]*:/i.test(trimmed.replace(/[\s\u0000-\u001f]/g, ""))) return null;
-    if (trimmed.startsWith("//")) return null;
-    return trimmed;
+    if (/^[a-z][a-z0-9+.-]*:/i.test(cleaned)) return null;
+    const slashed = cleaned.replace(/\\/g, "/");
+    if (slashed.startsWith("//")) return null; // another host, whatever the scheme
+    return slashed;
   }
 
   // Inline spans: code first (its content is literal), then links, bold, italic. Underscores

@@ -2,7 +2,7 @@
 notifications and their deliveries.
 
 Revision ID: 0010_headless_triggers
-Revises: 0003_mysql_microseconds
+Revises: 0006_auth_hardening
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from sqlalchemy.dialects import mysql
 
 revision = "0010_headless_triggers"
-down_revision = "0003_mysql_microseconds"
+down_revision = "0006_auth_hardening"
 branch_labels = None
 depends_on = None
 
