@@ -76,7 +76,7 @@ def main() -> None:
 
     home = Path(tempfile.mkdtemp(prefix="flowdeck-bench-"))
     flowdeck.configure(home=str(home), database_url=None, blob_url=None)
-    flow = Flow(name="bench").chain([Step(title="only")])
+    flow = Flow(name="bench", description="").chain([Step(title="only")])
     run = flowdeck.start(flow, user="bench")
     store = StoreInterface(run.flow_id, user="bench", step_name="only")
 

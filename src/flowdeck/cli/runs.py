@@ -89,7 +89,7 @@ def _apply_inputs(
 ) -> None:
     page = run.page()
     for title, path in uploads:
-        if ("upload", title) in used or page.get_element_by_title(title) is None:
+        if ("upload", title) in used or page.get_element_by_title(title, quiet=True) is None:
             continue
         file = Path(path).expanduser()
         if not file.is_file():
@@ -97,7 +97,7 @@ def _apply_inputs(
         run.upload(title, file.name, file.read_bytes())
         used.add(("upload", title))
     for title, value in sets:
-        if ("set", title) in used or page.get_element_by_title(title) is None:
+        if ("set", title) in used or page.get_element_by_title(title, quiet=True) is None:
             continue
         run.set_value(title, page.get_element_by_title(title).value_from_text(value))
         used.add(("set", title))
@@ -108,7 +108,7 @@ def _prompt_missing(run: Any, missing: list[str]) -> None:
 
     page = run.page()
     for title in missing:
-        element = page.get_element_by_title(title)
+        element = page.get_element_by_title(title, quiet=True)
         if isinstance(element, DataSource):
             path = Path(typer.prompt(f"{title} (file to upload, {'/'.join(element.options)})")).expanduser()
             run.upload(title, path.name, path.read_bytes())

@@ -66,7 +66,7 @@ def _with_future_elements(conn: Any, run_id: str, step_name: str, page: Any) -> 
     Card = _page_classes().Card
     for row in rows:
         element = Element.from_json(json.loads(row.document))
-        if page.get_element_by_id(element.id) is not None:
+        if page.get_element_by_id(element.id, quiet=True) is not None:
             continue
         section_title = page.sections[0].title if page.sections else ""
         page.add_card_to_section(Card(element.title, [element]), section_title)
@@ -129,7 +129,7 @@ def update_page(view: RunView, step_name: str, page: Any) -> None:
 
 def find_element(page: Any, title_or_id: str) -> Any | None:
     """The element with this id, else the one with this title, else None."""
-    return page.get_element_by_id(title_or_id) or page.get_element_by_title(title_or_id)
+    return page.get_element_by_id(title_or_id, quiet=True) or page.get_element_by_title(title_or_id, quiet=True)
 
 
 def _input_element(page: Any, step_name: str, title_or_id: str) -> Any:
@@ -285,7 +285,11 @@ def _element_page(view: RunView, step_name: str) -> Any:
 def get_element(view: RunView, step_name: str, title_or_id: str, quiet: bool = False, by_id: bool = False) -> Any:
     """An element of a step's page by title (or id); None when missing and ``quiet``."""
     page = _element_page(view, step_name)
-    element = page.get_element_by_id(title_or_id) if by_id else page.get_element_by_title(title_or_id)
+    element = (
+        page.get_element_by_id(title_or_id, quiet=True)
+        if by_id
+        else page.get_element_by_title(title_or_id, quiet=True)
+    )
     if element is None and not quiet:
         what = "id" if by_id else "title"
         titles = [e.title for e in page.elements]
@@ -337,7 +341,7 @@ def create_element_link(view: RunView, element: Any, step_name: str, reader_step
             f"step {step_name!r} comes after step {reader_step!r}; link to elements of this or an earlier step"
         )
     page = _element_page(view, step_name)
-    found = page.get_element_by_id(element_id)
+    found = page.get_element_by_id(element_id, quiet=True)
     if found is None:
         raise NotFoundError(f"step {step_name!r} has no element with id {element_id!r}")
     return f"/runs/{view.id}/steps/{quote(step_name, safe='')}#element-{element_id}"
