@@ -320,8 +320,7 @@ class Table(OutputElement):
         """The table's frame."""
         return self.content
 
-    @staticmethod
-    def get_dtypes(_df: pd.DataFrame) -> dict[str, str]:
+    def get_dtypes(self, _df: pd.DataFrame) -> dict[str, str]:
         """Each column's dtype, by column name."""
         return {str(column): str(dtype) for column, dtype in _df.dtypes.items()}
 

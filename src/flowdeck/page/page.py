@@ -134,12 +134,12 @@ def _replace_in(items: list[Any], match: Callable[[Element], bool], new: Element
             else:
                 items[position] = new
             return True
-        elif isinstance(item, Dashboard) and (
-            _replace_in(item.content.elements, match, new) or _replace_in(item.filters, match, new)
-        ):
-            return True
-        elif isinstance(item, SegmentedControl) and any(
-            _replace_in(segment.content, match, new) for segment in item.segments
+        elif (
+            isinstance(item, Dashboard)
+            and (_replace_in(item.content.elements, match, new) or _replace_in(item.filters, match, new))
+        ) or (
+            isinstance(item, SegmentedControl)
+            and any(_replace_in(segment.content, match, new) for segment in item.segments)
         ):
             return True
     return False
@@ -643,7 +643,7 @@ class Page(StrictInit):
         return section
 
     def _section_or_new(self, section_title: str) -> Section:
-        section = self.get_section_by_title(section_title, quiet=True)
+        section = self._find_section(section_title)
         return section if section is not None else self.add_section(Section(section_title, []))
 
     def add_card_to_section(self, card: Card, section_title: str) -> None:
@@ -776,12 +776,15 @@ class Page(StrictInit):
         if not quiet:
             raise NotFoundError(message)
 
-    def get_section_by_title(self, section_title: str, quiet: bool = False) -> Section:
-        """The first section titled ``section_title`` (NotFoundError if none, None when ``quiet``)."""
-        found = next((section for section in self._sections if section.title == section_title), None)
+    def get_section_by_title(self, section_title: str) -> Section:
+        """The first section titled ``section_title`` (NotFoundError if none)."""
+        found = self._find_section(section_title)
         if found is None:
-            self._miss(quiet, f"page {self.title!r} has no section {section_title!r}")
-        return found  # type: ignore[return-value]
+            raise NotFoundError(f"page {self.title!r} has no section {section_title!r}")
+        return found
+
+    def _find_section(self, section_title: str) -> Section | None:
+        return next((section for section in self._sections if section.title == section_title), None)
 
     @property
     def cards(self) -> list[Card]:
