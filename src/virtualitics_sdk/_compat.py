@@ -149,7 +149,7 @@ class StepProgressTqdm:
         **kwargs: Any,
     ) -> None:
         """Count ``total`` items of the step described by ``flow_metadata``."""
-        check_keywords("StepProgressTqdm", kwargs, self._TQDM_KEYWORDS)
+        check_keywords("StepProgressTqdm", kwargs, self._TQDM_KEYWORDS, StepProgressTqdm.__init__)
         if isinstance(total, bool) or not isinstance(total, int) or total <= 0:
             raise ValidationError(f"StepProgressTqdm total must be a whole number > 0, got {total!r}")
         if not 0 <= starting_progress <= target_progress <= 100:

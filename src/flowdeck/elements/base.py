@@ -171,12 +171,19 @@ def unknown_keyword_error(owner: str, keyword: str, accepted: Iterable[str]) -> 
     )
 
 
-def check_keywords(owner: str, given: Mapping[str, Any], accepted: Iterable[str]) -> None:
-    """Raise :func:`unknown_keyword_error` for the first key of ``given`` not in ``accepted``."""
+def check_keywords(
+    owner: str, given: Mapping[str, Any], accepted: Iterable[str], init: Callable[..., Any] | None = None
+) -> None:
+    """Raise :func:`unknown_keyword_error` for the first key of ``given`` not in ``accepted``.
+
+    ``init`` is the constructor taking ``**kwargs``: its named parameters are listed (and suggested)
+    too.
+    """
     allowed = list(accepted)
+    named = _accepted_parameters(inspect.unwrap(init))[0] if init is not None else []
     for keyword in given:
         if keyword not in allowed:
-            raise unknown_keyword_error(owner, keyword, allowed)
+            raise unknown_keyword_error(owner, keyword, [*named, *allowed])
 
 
 def strict_init(init: Callable[..., Any]) -> Callable[..., Any]:
@@ -276,7 +283,8 @@ def _upgrade_v0_to_v1(data: dict[str, Any]) -> dict[str, Any]:
     kind = out.get("kind")
     cls = element_class(kind) if isinstance(kind, str) else None
     if cls is not None and issubclass(cls, InputElement):
-        out.setdefault("required", cls.default_required)
+        # Version-0 pages were written when only uploads were required unless told otherwise.
+        out.setdefault("required", kind == "DataSource")
         if "selected" in out:
             out["value"] = out.pop("selected")
         if "min_selection" in out or "max_selection" in out:

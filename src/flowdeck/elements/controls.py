@@ -93,7 +93,7 @@ class Button(OutputElement):
         **kwargs: Any,
     ) -> None:
         """Create a button titled ``title`` (its text is ``label``, else the title)."""
-        check_keywords("Button", kwargs, ["description"])
+        check_keywords("Button", kwargs, ["description"], Button.__init__)
         super().__init__(
             ElementType.BUTTON,
             {},
@@ -173,7 +173,9 @@ class SegmentedControl(OutputElement):
         **kwargs: Any,
     ) -> None:
         """Create tabs of ``segments``, the one at ``active_segment_index`` shown."""
-        check_keywords("SegmentedControl", kwargs, ["description", "show_title", "show_description"])
+        check_keywords(
+            "SegmentedControl", kwargs, ["description", "show_title", "show_description"], SegmentedControl.__init__
+        )
         super().__init__(
             ElementType.SEGMENTED_CONTROL,
             {},

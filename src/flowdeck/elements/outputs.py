@@ -262,7 +262,7 @@ class Table(OutputElement):
         **kwargs: Any,
     ) -> None:
         """Create a table showing ``content``."""
-        check_keywords("Table", kwargs, ["max_rows"])
+        check_keywords("Table", kwargs, ["max_rows"], Table.__init__)
         super().__init__(
             ElementType.TABLE,
             {},
@@ -796,7 +796,7 @@ class InfographData(OutputElement):
         **kwargs: Any,
     ) -> None:
         """Create one key figure."""
-        check_keywords("InfographData", kwargs, ["title", "description"])
+        check_keywords("InfographData", kwargs, ["title", "description"], InfographData.__init__)
         super().__init__(
             ElementType.INFOGRAPH_DATA,
             {},
