@@ -666,6 +666,10 @@ class Dataset(Asset):
             )
         return values
 
+    def _one_hot_names(self, column: str, values: list[Any]) -> list[str]:
+        """The indicator columns of ``column``: from ``one_hot_dict``, else ``column_value``."""
+        return self.one_hot_dict.get(column) or [f"{column}_{value}" for value in values]
+
     def _to_verbose(self, X: Any, source: DataEncoding) -> Any:
         import pandas as pd
 
@@ -675,9 +679,7 @@ class Dataset(Asset):
             if source is DataEncoding.ORDINAL and column in out.columns:
                 out[column] = out[column].map(lambda code, v=values: v[int(code)] if pd.notna(code) else None)
             elif source is DataEncoding.ONE_HOT:
-                indicators = self.one_hot_dict.get(column)
-                if not indicators:
-                    raise ValidationError(f"dataset {self.label!r} has no one_hot_dict for column {column!r}")
+                indicators = self._one_hot_names(column, values)
                 position = list(out.columns).index(indicators[0])
                 chosen = out[indicators].to_numpy().argmax(axis=1)
                 out = out.drop(columns=indicators)
@@ -694,7 +696,7 @@ class Dataset(Asset):
                 codes = {value: code for code, value in enumerate(values)}
                 out[column] = out[column].map(codes)
             elif target is DataEncoding.ONE_HOT:
-                names = self.one_hot_dict.get(column) or [f"{column}_{value}" for value in values]
+                names = self._one_hot_names(column, values)
                 position = list(out.columns).index(column)
                 data = out.pop(column)
                 for offset, (name, value) in enumerate(zip(names, values, strict=True)):

@@ -665,8 +665,8 @@ class Page(StrictInit):
         page_update: Callable[..., Any] | None = None,
         index: int | None = None,
     ) -> None:
-        """Add a new card holding ``elems`` to the section ``section_title`` (created if missing)."""
-        self._section_or_new(section_title).add_card_w_content(
+        """Add a new card holding ``elems`` to the section ``section_title`` (NotFoundError if none)."""
+        self.get_section_by_title(section_title).add_card_w_content(
             elems,
             card_title,
             card_subtitle,
@@ -725,14 +725,16 @@ class Page(StrictInit):
         old.updater_text = updater_text if updater_text is not None else old.updater_text
 
     def remove_card(self, section_title: str, card_title: str) -> None:
-        """Remove the card ``card_title`` from the section ``section_title``."""
+        """Remove the card ``card_title`` from the section ``section_title`` (no card: nothing changes).
+
+        NotFoundError when the page has no such section.
+        """
         section = self.get_section_by_title(section_title)
         for position, card in enumerate(section.content):
             if card.title == card_title:
                 self.removed_card_id = card.id
                 del section.content[position]
                 return
-        raise NotFoundError(f"section {section_title!r} of page {self.title!r} has no card {card_title!r}")
 
     def remove_all_cards(self, section_title: str, index: int = 0) -> None:
         """Remove the cards of the section ``section_title`` from position ``index`` on."""
