@@ -245,3 +245,81 @@ def test_asset_bytes_round_trip_and_pickles_are_refused() -> None:
     with pytest.raises(ValidationError, match="from_bytes refuses pickles"):
         Asset.from_bytes(attack, False, AssetPersistenceMethod.PICKLE, AssetType.DATASET)
     assert np.array_equal(asset.get_object().values, SALES.values)
+
+
+# --- reference-page edge cases ---------------------------------------------------------------------
+
+
+class _First(flowdeck.Step):
+    def run(self, flow_metadata: Any) -> None:
+        store = flowdeck.StoreInterface(**flow_metadata)
+        page = store.get_page()
+        page.add_card_to_section(flowdeck.Card("c", [flowdeck.TextInput(title="Word")]), "")
+        store.update_page(page)
+        store.create_future_element(flowdeck.RichText("later", title="Later note"), "Third")
+
+
+def _edge_flow() -> flowdeck.Flow:
+    from virtualitics_sdk import Page, Section, Step
+
+    flow = flowdeck.Flow("Edges", "reference-page edge cases")
+    return flow.chain(
+        [
+            _First("First", page=Page("First", [Section("", [])])),
+            Step("Second", page=Page("Second", [Section("", [])])),
+            Step("Third", page=Page("Third", [Section("", [])])),
+        ]
+    )
+
+
+@pytest.fixture
+def edge_store(embedded: Path) -> Any:
+    run = flowdeck.start(_edge_flow(), user="alice")
+    run.next()
+    return flowdeck.StoreInterface(run.flow_id, user="alice", step_name="Second")
+
+
+def test_link_to_an_earlier_steps_element_without_step_name(edge_store: Any) -> None:
+    word = edge_store.get_element("First", "Word")
+    link = edge_store.create_element_link(word)
+    assert link == f"/runs/{edge_store.flow_id}/steps/First#element-{word.id}"
+    assert edge_store.create_element_link(word, step_name="First") == link
+
+
+def test_link_to_a_future_element(edge_store: Any) -> None:
+    later = edge_store.get_element("Third", "Later note")
+    expected = f"/runs/{edge_store.flow_id}/steps/Third#element-{later.id}"
+    assert edge_store.create_element_link(later) == expected
+    assert edge_store.create_element_link(later, step_name="Third") == expected
+    with pytest.raises(NotFoundError, match="no step up to 'Second' has an element with id 'nope'"):
+        edge_store.create_element_link("nope")
+
+
+def test_get_element_quiet_for_an_unknown_step(edge_store: Any) -> None:
+    assert edge_store.get_element("No such step", "Word", quiet=True) is None
+    with pytest.raises(NotFoundError, match="No such step"):
+        edge_store.get_element("No such step", "Word")
+
+
+def test_a_failing_store_interface_registers_no_user(edge_store: Any) -> None:
+    with pytest.raises(NotFoundError):
+        flowdeck.StoreInterface("no-such-run", user="mallory")
+    with pytest.raises(NotFoundError):
+        flowdeck.StoreInterface(edge_store.flow_id, user="alice", step_name="No such step")
+    assert "mallory" not in [user.name for user in flowdeck.list_users()]
+
+
+def test_flow_status_is_subscriptable(edge_store: Any) -> None:
+    status = edge_store.get_flow_status()
+    assert status["current_step"] == "Second"
+    assert [step["name"] for step in status["steps"]] == ["First", "Second", "Third"]
+    assert status.get("nope", 1) == 1 and status.keys()[:2] == ["flow_id", "flow_name"]
+
+
+def test_get_model_returns_a_model_for_an_asset_of_type_model(edge_store: Any) -> None:
+    from virtualitics_sdk import Asset, AssetType, Model
+
+    edge_store.save_asset(Asset({"weights": [1, 2]}, "churn", AssetType.MODEL))
+    model = edge_store.get_model("churn")
+    assert isinstance(model, Model) and model.object == {"weights": [1, 2]}
+    assert model.type is AssetType.MODEL

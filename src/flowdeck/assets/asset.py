@@ -23,6 +23,7 @@ __all__ = [
     "Model",
     "Schema",
     "SchemaMismatch",
+    "as_typed_asset",
     "asset_class_name",
 ]
 
@@ -1041,6 +1042,25 @@ ASSET_CLASSES: dict[str, type[Asset]] = {
     "Explainer": Explainer,
     "Schema": Schema,
 }
+
+
+_CLASS_OF_TYPE: dict[AssetType, str] = {
+    AssetType.MODEL: "Model",
+    AssetType.DATASET: "Dataset",
+    AssetType.EXPLAINER: "Explainer",
+    AssetType.SCHEMA: "Schema",
+}
+
+
+def as_typed_asset(asset: Asset) -> Asset:
+    """``asset`` as the class of its type (a plain ``Asset(..., AssetType.MODEL)`` read back as a Model).
+
+    Only a plain Asset is changed; the subclasses add behaviour, not state, so the object is kept.
+    """
+    wanted = ASSET_CLASSES.get(_CLASS_OF_TYPE.get(asset.type, "Asset"), Asset)
+    if type(asset) is Asset and wanted is not Asset:
+        asset.__class__ = wanted
+    return asset
 
 
 def asset_class_name(asset: Asset) -> str:
