@@ -588,6 +588,41 @@ class Dataset(Asset):
         return {k: list(v) for k, v in self.metadata.get(CAT_TO_VALS_KEY, {}).items()}
 
     @property
+    def default_encoding(self) -> DataEncoding:
+        """The encoding the frame was given in (same as ``encoding``)."""
+        return self.encoding
+
+    @property
+    def categorical_names(self) -> list[str]:
+        """The categorical columns."""
+        return self.categorical_columns
+
+    @property
+    def one_hot_conversion_allowed(self) -> bool:
+        """Whether the categories are known, so the frame can be written one-hot."""
+        return all(column in self.cat_to_vals for column in self.categorical_columns)
+
+    verbose_conversion_allowed = one_hot_conversion_allowed
+
+    @property
+    def predict_cols_ordinal(self) -> list[str]:
+        """The predict columns as ordinal-encoded column names."""
+        return self.predict_columns
+
+    predict_cols_verbose = predict_cols_ordinal
+
+    @property
+    def predict_cols_one_hot(self) -> list[str]:
+        """The predict columns as one-hot column names."""
+        out: list[str] = []
+        for column in self.predict_columns:
+            if column in self.categorical_columns and column in self.cat_to_vals:
+                out.extend(self._one_hot_names(column, self.cat_to_vals[column]))
+            else:
+                out.append(column)
+        return out
+
+    @property
     def filtering_allowed(self) -> bool:
         """Whether the frame can be filtered to ``predict_cols``."""
         return bool(self.metadata.get(PREDICT_KEY))

@@ -259,6 +259,9 @@ class _Layout(StrictInit):
                     f"{name} ratio must give one positive number per element ({len(self.elements)}), got {ratio!r}"
                 )
         self.ratio = ratio
+        self.type = self.direction
+        self.width = 1
+        self.height = 1
 
     def get_elements(self) -> Iterator[Element]:
         """Every element inside, in order."""

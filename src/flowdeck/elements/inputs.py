@@ -896,6 +896,7 @@ class DateTimeRange(_Range):
         if not isinstance(timezone, str) or not timezone:
             raise ValidationError(f"{self._describe()}: timezone must be a zone name, got {timezone!r}")
         self.timezone = timezone
+        self.time_format = "%Y-%m-%dT%H:%M:%S"
         if not self.is_range and max_selection is None:
             max_selection = min_selection
         self._init_range(min_range, max_range, min_selection, max_selection)

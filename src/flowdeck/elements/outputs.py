@@ -310,6 +310,16 @@ class Table(OutputElement):
             raise ValidationError(f"Table {self.title!r}: max_rows must be a whole number >= 0, got {max_rows!r}")
         self.max_rows = self.DEFAULT_MAX_ROWS if max_rows is None else max_rows
         self.total_rows = len(content)
+        self.persistence = None
+        self.cell_color_persistence = None
+        self.text_color_persistence = None
+        self.buttons: list[Any] = []
+
+    @property
+    def conditional_formatting_rules(self) -> dict[str, str] | None:
+        """The data grid's conditional formatting rules, if any."""
+        features = self.data_grid_features
+        return None if features is None else features.conditional_formatting_rules
 
     @property
     def truncated(self) -> bool:

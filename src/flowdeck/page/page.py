@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Self
 
-from flowdeck.elements.base import DEFAULT, Element, InputElement, StrictInit, or_default
+from flowdeck.elements.base import DEFAULT, SDK_VERSION, Element, InputElement, StrictInit, or_default
 from flowdeck.elements.callbacks import (
     ContainerToggleCallback,
     DrilldownSize,
@@ -207,6 +207,14 @@ class Card(StrictInit):
         self.info_content = info_content
         self.comments: list[Comment] = []
         self.hash_bump = 0
+        self.version = SDK_VERSION
+        self.virtualitics_sdk_version = SDK_VERSION
+        self.params: dict[str, Any] = {}
+
+    @property
+    def filter_updater_name(self) -> str | None:
+        """The name of the ``filter_update`` callback, if any."""
+        return _callback_name(self.filter_update)
 
     @property
     def has_updater(self) -> bool:
@@ -341,6 +349,12 @@ class Card(StrictInit):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(title={self.title!r}, elements={len(self.elements)})"
+
+
+def _callback_name(callback: Any) -> str | None:
+    if callback is None:
+        return None
+    return getattr(callback, "qualname", None) or getattr(callback, "__name__", None) or type(callback).__name__
 
 
 def default_container_open(container_id: str) -> ContainerToggleCallback:
@@ -613,6 +627,7 @@ class Page(StrictInit):
         self.on_auto_refresh = on_auto_refresh
         self.hidden_elements: dict[str, Element] = {}
         self.removed_card_id: str | None = None
+        self.virtualitics_sdk_sdk_version = SDK_VERSION
 
     @property
     def sections(self) -> list[Section]:
