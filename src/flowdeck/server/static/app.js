@@ -733,7 +733,7 @@
       const shown = h("output", { for: ctx.inputId, text: String(low) });
       one.addEventListener("input", function () { shown.textContent = one.value; });
       one.addEventListener("change", function () { saveValue(view, element, [Number(one.value), Number(one.value)], ctx); });
-      return h("div", { class: "range" }, h("div", { class: "range-row" }, one, shown), h("p", { class: "muted small", text: "Range " + min + " to " + max }));
+      return h("div", { class: "range" }, h("div", { class: "range-row" }, h("span", { class: "range-label", text: "Value" }), one, shown), h("p", { class: "muted small", text: "Range " + min + " to " + max }));
     }
     const lowIn = h("input", { type: "range", id: ctx.inputId, min: min, max: max, step: step, value: low, disabled: !ctx.editable, "aria-label": element.title + " from" });
     const highIn = h("input", { type: "range", id: "high-" + element.id, min: min, max: max, step: step, value: high, disabled: !ctx.editable, "aria-label": element.title + " to" });
