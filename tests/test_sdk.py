@@ -323,3 +323,26 @@ def test_get_model_returns_a_model_for_an_asset_of_type_model(edge_store: Any) -
     model = edge_store.get_model("churn")
     assert isinstance(model, Model) and model.object == {"weights": [1, 2]}
     assert model.type is AssetType.MODEL
+
+
+def test_flowdeck_page_text_shows_every_element_type(embedded: Path) -> None:
+    from fixtures.sdk_gallery import gallery
+
+    from flowdeck.page import render_page_text
+
+    run = flowdeck.start(gallery, user="alice")
+    text = render_page_text(run.page("Gallery"), width=140)
+    for expected in [
+        "Numeric slider  [NumericSlider]",
+        "4  (range 0 to 10)",
+        "Multi dropdown  [MultiDropdown]",
+        "p, r  (options: p, q, r)",
+        "Revenue: 390 k$, up 4%, positive",
+        "button 'Export'",
+        "tabs 'First tab', 'Second tab' (showing 'First tab')",
+        "dashboard of 2 elements",
+        "(container, hidden)",
+        "Rich text  [RichText]",
+        "Table  [Table]",
+    ]:
+        assert expected in text, expected
