@@ -327,7 +327,6 @@ def test_get_model_returns_a_model_for_an_asset_of_type_model(edge_store: Any) -
 
 def test_flowdeck_page_text_shows_every_element_type(embedded: Path) -> None:
     from fixtures.sdk_gallery import gallery
-
     from flowdeck.page import render_page_text
 
     run = flowdeck.start(gallery, user="alice")
@@ -346,3 +345,17 @@ def test_flowdeck_page_text_shows_every_element_type(embedded: Path) -> None:
         "Table  [Table]",
     ]:
         assert expected in text, expected
+
+
+def test_sdk_connection_types() -> None:
+    from flowdeck.storage.connection_urls import ConnectionSpec, build_url
+    from virtualitics_sdk import ConnectionType
+
+    def url(kind: ConnectionType) -> str:
+        spec = ConnectionSpec("db", kind, host="sql.example", port=1433, database="sales", username="u", secret="pw")
+        return build_url(spec).render_as_string(hide_password=True)
+
+    assert url(ConnectionType.mssql_pyodbc).startswith("mssql+pyodbc://u:***@sql.example:1433/sales?driver=")
+    assert url(ConnectionType.mssql_pymysql) == "mssql+pymssql://u:***@sql.example:1433/sales"
+    with pytest.raises(ValidationError, match="connection 'db' of type spark is not a SQL database"):
+        url(ConnectionType.spark)
