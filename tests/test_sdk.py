@@ -359,3 +359,23 @@ def test_sdk_connection_types() -> None:
     assert url(ConnectionType.mssql_pymysql) == "mssql+pymssql://u:***@sql.example:1433/sales"
     with pytest.raises(ValidationError, match="connection 'db' of type spark is not a SQL database"):
         url(ConnectionType.spark)
+
+
+def test_pandas_keywords_pass_through_db_to_pandas_and_pandas_to_db(embedded: Path, tmp_path: Path) -> None:
+    flowdeck.add_connection("local", type="sqlite", owner="alice", database=str(tmp_path / "data.db"))
+    run = flowdeck.start(_edge_flow(), user="alice")
+    store = flowdeck.StoreInterface(run.flow_id, user="alice")
+    frame = pd.DataFrame({"amount": [1.5, 2.5]}, index=pd.Index([10, 20], name="row"))
+    written = store.pandas_to_db(frame, "sales", "local", index=True, index_label="key", method="multi")
+    assert written == 2
+    back = store.db_to_pandas(
+        "select key, amount from sales order by key",
+        "local",
+        index_col="key",
+        coerce_float=True,
+        dtype_backend="numpy_nullable",
+    )
+    expected = pd.DataFrame({"amount": pd.array([1.5, 2.5], dtype="Float64")}, index=pd.Index([10, 20], name="key"))
+    assert_frame_equal(back, expected, check_index_type=False)
+    with pytest.raises(ValidationError, match=r"db_to_pandas\(\) got unknown options \['index'\]"):
+        store.db_to_pandas("select 1", "local", index=True)
