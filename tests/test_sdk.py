@@ -273,7 +273,7 @@ def _edge_flow() -> flowdeck.Flow:
 
 
 @pytest.fixture
-def edge_store(embedded: Path) -> Any:
+def edge_store(deployment: str) -> Any:
     run = flowdeck.start(_edge_flow(), user="alice")
     run.next()
     return flowdeck.StoreInterface(run.flow_id, user="alice", step_name="Second")
@@ -379,3 +379,15 @@ def test_pandas_keywords_pass_through_db_to_pandas_and_pandas_to_db(embedded: Pa
     assert_frame_equal(back, expected, check_index_type=False)
     with pytest.raises(ValidationError, match=r"db_to_pandas\(\) got unknown options \['index'\]"):
         store.db_to_pandas("select 1", "local", index=True)
+
+
+def test_save_asset_overwrite_replaces_the_asset_with_the_same_label_and_type(edge_store: Any) -> None:
+    from virtualitics_sdk import AssetType, Model
+
+    first = edge_store.save_asset(Model({"weights": [1]}, "churn", name="v1"))
+    again = edge_store.save_asset(Model({"weights": [2]}, "churn", name="v2"), overwrite=True)
+    assert again == first
+    found = edge_store.get_assets(label="churn", type=AssetType.MODEL)
+    assert [(asset.id, asset.name, asset.object) for asset in found] == [(first, "v2", {"weights": [2]})]
+    other_type = edge_store.save_asset(Model({"weights": [3]}, "churn-data", name="v1"), overwrite=True)
+    assert other_type != first
