@@ -176,5 +176,6 @@ def main() -> None:
         f"{ours_small / baselines['NORMAL']:.2f}x ({baselines['NORMAL'] * 1e6:.1f} us)"
     )
 
+
 if __name__ == "__main__":
     main()
