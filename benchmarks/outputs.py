@@ -76,7 +76,7 @@ def main() -> None:
 
     home = Path(tempfile.mkdtemp(prefix="flowdeck-bench-"))
     flowdeck.configure(home=str(home), database_url=None, blob_url=None)
-    flow = Flow(name="bench").chain([Step(title="only")])
+    flow = Flow(name="bench", description="").chain([Step(title="only")])
     run = flowdeck.start(flow, user="bench")
     store = StoreInterface(run.flow_id, user="bench", step_name="only")
 
@@ -175,6 +175,7 @@ def main() -> None:
         f"small save against sqlite3 with synchronous=NORMAL (no fsync per commit): "
         f"{ours_small / baselines['NORMAL']:.2f}x ({baselines['NORMAL'] * 1e6:.1f} us)"
     )
+
 
 if __name__ == "__main__":
     main()

@@ -61,7 +61,7 @@ class Configure(Step):
                 "Choose",
                 [
                     Dropdown(numeric, selected=numeric[0], title="Measure", required=True),
-                    Dropdown(list(sales["region"].unique()), multiselect=True, title="Regions"),
+                    Dropdown(list(sales["region"].unique()), multiselect=True, title="Regions", required=False),
                     NumericRange(0, 1000, title="Amount range"),
                     DateTimeRange(dt.datetime(2024, 1, 1), dt.datetime(2024, 12, 31), title="Period"),
                 ],

@@ -152,16 +152,29 @@ def test_schema_validates_frames() -> None:
     assert schema.type is AssetType.SCHEMA
     assert schema.columns == ["id", "city", "when", "score"]
     assert schema.dtypes["id"] == "int64"
-    assert schema.validate(frame) == []
+    assert schema.mismatches(frame) == []
+    assert schema.validate(frame) is True
     other = frame.drop(columns=["when"]).assign(id=frame["id"].astype("float64"), extra=1)
-    assert schema.validate(other) == [
+    assert schema.mismatches(other, allow_extra_columns=False) == [
         SchemaMismatch("id", "dtype", "int64", "float64"),
         SchemaMismatch("when", "missing", str(frame["when"].dtype), None),
         SchemaMismatch("extra", "unexpected", None, "int64"),
     ]
-    assert str(schema.validate(other)[0]) == "column 'id' has dtype float64, expected int64"
-    assert schema.validate(frame.assign(extra=1), allow_extra_columns=True) == []
-    assert Schema({"a": "int64", "b": np.dtype("float64")}, "s").dtypes == {"a": "int64", "b": "float64"}
+    assert str(schema.mismatches(other)[0]) == "column 'id' has dtype float64, expected int64"
+    assert schema.mismatches(frame.assign(extra=1)) == []
+    with pytest.raises(
+        ValidationError,
+        match=r"does not match schema 'customers-schema': column 'id' has dtype float64, expected int64; "
+        r"column 'when' is missing",
+    ):
+        schema.validate(other)
+    exact = Schema(frame.dtypes, True, label="exact")
+    with pytest.raises(ValidationError, match="column 'extra' is not in the schema"):
+        exact.validate(frame.assign(extra=1))
+    valued = Schema(frame.dtypes, valid_inputs={"city": ["Lima"]}, label="valued")
+    with pytest.raises(ValidationError, match=r"column 'city' holds \['Oslo'\], not among \['Lima'\]"):
+        valued.validate(frame)
+    assert Schema({"a": "int64", "b": np.dtype("float64")}, label="s").dtypes == {"a": "int64", "b": "float64"}
 
 
 def test_to_json_round_trips_the_description() -> None:
@@ -319,7 +332,7 @@ def test_typed_getters(store: StoreInterface) -> None:
     assert store.get_explainer("churn") is not None
     assert store.get_explainer("churn", name="other") is None
     schema = store.get_schema("churn")
-    assert isinstance(schema, Schema) and schema.validate(features) == []
+    assert isinstance(schema, Schema) and schema.validate(features) is True
     assert store.get_model(name="nobody") is None
 
 

@@ -29,12 +29,15 @@ def test_connection_type_members_are_their_lower_case_names() -> None:
         "mysql",
         "mariadb",
         "mssql",
+        "mssql_pyodbc",
+        "mssql_pymysql",
         "sqlite",
         "databricks",
         "snowflake",
         "s3",
         "api",
         "other",
+        "spark",
     ]
     assert isinstance(ConnectionType.mysql, str)
 

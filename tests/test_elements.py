@@ -15,24 +15,49 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import flowdeck.store.store_interface  # noqa: F401  # loads storage before the fixtures configure it
 from flowdeck.elements import (
     SCHEMA_VERSION,
+    Button,
+    ButtonColor,
+    ButtonStyle,
+    Column,
+    ColumnField,
+    ColumnGroup,
+    Dashboard,
+    DataGridFeatures,
     DataSource,
+    DataSourceDropdown,
     DateTimeRange,
     Dropdown,
     Element,
+    GridColumn,
     Image,
+    ImageSize,
+    InfographData,
+    InfographDataType,
     Infographic,
+    InfographicOrientation,
     InputElement,
+    MultiDropdown,
     NumericRange,
+    NumericRangeSlider,
+    NumericSlider,
     PlotlyPlot,
     RichText,
+    Row,
+    RowAction,
+    RowActionType,
+    SegmentedControl,
+    SingleDropdown,
     Table,
     TextInput,
     element_kinds,
 )
+from flowdeck.elements.callbacks import ContainerToggleCallback
 from flowdeck.errors import ValidationError
 from flowdeck.formats import SUPPORTED_FORMATS
+from flowdeck.page import Segment
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 8
 
@@ -46,10 +71,27 @@ json_scalars = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),
     titles,
 )
-extras = st.dictionaries(st.from_regex(r"x_[a-z]{1,8}", fullmatch=True), json_scalars, max_size=3)
 datetimes = st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2200, 1, 1))
 aware_datetimes = datetimes.map(lambda d: d.replace(tzinfo=dt.UTC))
 numbers = st.one_of(st.integers(-(10**9), 10**9), st.floats(-1e12, 1e12, allow_nan=False))
+
+
+common = st.fixed_dictionaries(
+    {},
+    optional={
+        "show_title": st.booleans(),
+        "show_description": st.booleans(),
+        "reference_id": st.from_regex(r"[a-z]{1,8}", fullmatch=True),
+    },
+)
+labelled = st.fixed_dictionaries({}, optional={"label": titles, "placeholder": titles})
+
+
+def callback_for_tests(store_interface: Any, input_data: Any = None) -> None:
+    """A module-level function, stored by reference in element JSON."""
+
+
+callbacks = st.none() | st.just(callback_for_tests) | st.just(ContainerToggleCallback(True, "modal-1"))
 
 
 @st.composite
@@ -59,7 +101,17 @@ def data_sources(draw: st.DrawFn) -> DataSource:
         options = draw(st.lists(st.from_regex(r"[a-z0-9]{1,5}", fullmatch=True), max_size=4, unique=True))
     else:
         options = draw(st.lists(st.sampled_from(SUPPORTED_FORMATS), min_size=1, unique=True))
-    element = DataSource(draw(titles), options, draw(st.booleans()), raw, draw(titles), **draw(extras))
+    element = DataSource(
+        draw(titles),
+        options,
+        description=draw(titles),
+        required=draw(st.booleans()),
+        on_upload_completion=draw(callbacks),
+        downloadable=draw(st.booleans()),
+        raw_upload=raw,
+        **draw(common),
+        **draw(labelled),
+    )
     if draw(st.booleans()):
         element.set_value(
             {
@@ -74,22 +126,56 @@ def data_sources(draw: st.DrawFn) -> DataSource:
 
 @st.composite
 def dropdowns(draw: st.DrawFn) -> Dropdown:
-    options = draw(st.lists(st.one_of(titles, st.integers(-100, 100)), max_size=6, unique=True))
+    options: Any = draw(st.lists(st.one_of(titles, st.integers(-100, 100)), max_size=6, unique=True))
     multiselect = draw(st.booleans())
     if multiselect:
         selected: Any = draw(st.lists(st.sampled_from(options), unique=True)) if options else None
     else:
-        selected = draw(st.sampled_from(options)) if options and draw(st.booleans()) else None
-    return Dropdown(options, selected, multiselect, draw(titles), draw(st.booleans()), **draw(extras))
+        selected = [draw(st.sampled_from(options))] if options and draw(st.booleans()) else None
+    if options and draw(st.booleans()):
+        options = {str(option): index for index, option in enumerate(options)}
+        selected = None if selected is None else [str(option) for option in selected]
+    return Dropdown(
+        options,
+        selected,
+        draw(st.booleans()),
+        draw(st.booleans()),
+        multiselect,
+        draw(titles),
+        required=draw(st.booleans()),
+        page_update=draw(callbacks),
+        **draw(common),
+        **draw(labelled),
+    )
+
+
+@st.composite
+def single_dropdowns(draw: st.DrawFn) -> SingleDropdown:
+    options = draw(st.lists(titles, min_size=1, max_size=4, unique=True))
+    return SingleDropdown(options, draw(st.none() | st.sampled_from(options)), title=draw(titles), **draw(common))
+
+
+@st.composite
+def multi_dropdowns(draw: st.DrawFn) -> MultiDropdown:
+    options = draw(st.lists(titles, min_size=1, max_size=4, unique=True))
+    chosen = draw(st.lists(st.sampled_from(options), unique=True))
+    return MultiDropdown(options, chosen, title=draw(titles), max_selections=max(1, len(chosen)), **draw(common))
 
 
 @st.composite
 def text_inputs(draw: st.DrawFn) -> TextInput:
-    return TextInput(draw(st.text(max_size=50)), draw(titles), draw(st.booleans()), draw(titles))
+    return TextInput(
+        draw(st.text(max_size=50)),
+        draw(titles),
+        draw(titles),
+        required=draw(st.booleans()),
+        page_update=draw(callbacks),
+        **draw(common),
+        **draw(labelled),
+    )
 
 
-@st.composite
-def numeric_ranges(draw: st.DrawFn) -> NumericRange:
+def _range_bounds(draw: st.DrawFn) -> tuple[Any, Any, Any, Any]:
     low, high = sorted(draw(st.lists(numbers, min_size=2, max_size=2)))
     selection = sorted(draw(st.lists(st.one_of(st.integers(0, 100), st.floats(0, 100)), min_size=2, max_size=2)))
     span = high - low
@@ -97,8 +183,26 @@ def numeric_ranges(draw: st.DrawFn) -> NumericRange:
     sel_high = None if draw(st.booleans()) else min(high, max(low, low + span * selection[1] / 100))
     if sel_low is not None and sel_high is not None and sel_low > sel_high:
         sel_low, sel_high = sel_high, sel_low
+    return low, high, sel_low, sel_high
+
+
+@st.composite
+def numeric_ranges(draw: st.DrawFn) -> NumericRange:
+    low, high, sel_low, sel_high = _range_bounds(draw)
     step = draw(st.none() | st.floats(0.001, 100))
-    return NumericRange(low, high, sel_low, sel_high, draw(titles), step, **draw(extras))
+    return NumericRange(low, high, sel_low, sel_high, title=draw(titles), step_size=step, single=False, **draw(common))
+
+
+@st.composite
+def numeric_sliders(draw: st.DrawFn) -> NumericSlider:
+    low, high, sel_low, _ = _range_bounds(draw)
+    return NumericSlider(low, high, sel_low, draw(titles), **draw(common))
+
+
+@st.composite
+def numeric_range_sliders(draw: st.DrawFn) -> NumericRangeSlider:
+    low, high, sel_low, sel_high = _range_bounds(draw)
+    return NumericRangeSlider(low, high, sel_low, sel_high, draw(titles), **draw(common))
 
 
 @st.composite
@@ -106,7 +210,17 @@ def datetime_ranges(draw: st.DrawFn) -> DateTimeRange:
     points = sorted(draw(st.lists(datetimes, min_size=4, max_size=4)))
     sel_low = None if draw(st.booleans()) else points[1]
     sel_high = None if draw(st.booleans()) else points[2]
-    return DateTimeRange(points[0], points[3], sel_low, sel_high, draw(titles), **draw(extras))
+    return DateTimeRange(
+        points[0],
+        points[3],
+        sel_low,
+        sel_high,
+        show_time=draw(st.booleans()),
+        is_range=draw(st.booleans()),
+        title=draw(titles),
+        timezone=draw(st.sampled_from(["UTC", "Europe/Paris"])),
+        **draw(common),
+    )
 
 
 @st.composite
@@ -131,13 +245,30 @@ def frames(draw: st.DrawFn) -> pd.DataFrame:
 
 @st.composite
 def tables(draw: st.DrawFn) -> Table:
+    frame = draw(frames())
+    features = draw(
+        st.none()
+        | st.just(
+            DataGridFeatures(
+                column_definitions=[GridColumn(field=str(frame.columns[0]), pinned="left")],
+                column_grouping_model=[ColumnGroup("g", [ColumnField(str(frame.columns[0]))])],
+                default_page_size=25,
+            )
+        )
+    )
     return Table(
-        draw(frames()),
-        draw(titles),
+        frame,
         draw(st.booleans()),
-        draw(st.none() | st.lists(st.text(max_size=10), max_size=2)),
-        draw(titles),
-        **draw(extras),
+        title=draw(titles),
+        description=draw(titles),
+        links=draw(st.none() | st.lists(st.text(max_size=10), max_size=2)),
+        searchable=draw(st.booleans()),
+        column_descriptions=draw(st.none() | st.just({str(frame.columns[0]): "the first column"})),
+        row_actions=draw(st.just([]) | st.just([RowAction("Open", "open the row", RowActionType.UPDATE)])),
+        selectable=draw(st.booleans()),
+        on_row_select=draw(callbacks),
+        data_grid_features=features,
+        **draw(common),
     )
 
 
@@ -149,49 +280,107 @@ def plots(draw: st.DrawFn) -> PlotlyPlot:
         figure: Any = go.Figure({"data": [{"type": kind, "x": values}], "layout": {"title": {"text": "t"}}})
     else:
         figure = {"data": [{"type": kind, "x": np.array(values)}], "layout": {}}
-    return PlotlyPlot(figure, draw(titles), **draw(extras))
+    return PlotlyPlot(figure, draw(titles), height=draw(st.none() | st.integers(50, 900)), **draw(common))
 
 
 @st.composite
 def images(draw: st.DrawFn) -> Image:
     content = PNG + draw(st.binary(max_size=64))
-    return Image(content, draw(titles), draw(titles), **draw(extras))
+    return Image(content, draw(st.sampled_from(list(ImageSize))), draw(titles), draw(titles), **draw(common))
 
 
 @st.composite
 def rich_texts(draw: st.DrawFn) -> RichText:
-    return RichText(draw(st.text(max_size=80)), draw(titles), **draw(extras))
+    return RichText(draw(st.text(max_size=80)), draw(st.booleans()), draw(titles), on_click=draw(callbacks))
+
+
+@st.composite
+def infograph_data(draw: st.DrawFn) -> InfographData:
+    return InfographData(
+        draw(titles),
+        draw(st.text(max_size=10)),
+        draw(titles),
+        infograph_type=draw(st.sampled_from(list(InfographDataType))),
+        unit=draw(st.none() | titles),
+        on_click=draw(callbacks),
+    )
 
 
 @st.composite
 def infographics(draw: st.DrawFn) -> Infographic:
     return Infographic(
         draw(titles),
-        draw(st.one_of(st.integers(), st.floats(allow_nan=False, allow_infinity=False), titles)),
-        draw(st.none() | titles),
-        draw(st.none() | titles),
-        draw(st.none() | st.sampled_from(Infographic.TRENDS) | st.floats(-100, 100)),
-        **draw(extras),
+        draw(titles),
+        draw(st.lists(infograph_data(), max_size=3)),
+        draw(st.lists(infograph_data(), max_size=2)),
+        draw(st.sampled_from(list(InfographicOrientation))),
+        event=draw(st.none() | buttons()),
     )
+
+
+@st.composite
+def buttons(draw: st.DrawFn) -> Button:
+    return Button(
+        title=draw(titles),
+        label=draw(st.none() | titles),
+        on_click=draw(callbacks),
+        style=draw(st.sampled_from(list(ButtonStyle))),
+        color=draw(st.sampled_from(list(ButtonColor))),
+        tooltip=draw(st.none() | titles),
+    )
+
+
+@st.composite
+def segmented_controls(draw: st.DrawFn) -> SegmentedControl:
+    segments = [
+        Segment(draw(titles), draw(titles), [draw(text_inputs())]),
+        Segment(draw(titles), draw(titles), [Row([draw(rich_texts()), draw(plots())], [1, 2])]),
+    ]
+    return SegmentedControl(title=draw(titles), segments=segments, active_segment_index=draw(st.integers(0, 1)))
+
+
+@st.composite
+def dashboards(draw: st.DrawFn) -> Dashboard:
+    content = [Row([draw(rich_texts()), Column([draw(plots()), draw(tables())])], [1, 1])]
+    return Dashboard(content, draw(titles), filters=[draw(single_dropdowns())])
+
+
+@st.composite
+def data_source_dropdowns(draw: st.DrawFn) -> DataSourceDropdown:
+    element = DataSourceDropdown.__new__(DataSourceDropdown)
+    Dropdown.__init__(element, {"warehouse (postgresql)": {"name": "warehouse", "type": "postgresql", "owner": "a"}})
+    element.user_id = "a"
+    element.connection_types = ["postgresql"]
+    element.title = draw(titles)
+    return element
 
 
 ELEMENT_STRATEGIES: dict[str, st.SearchStrategy[Element]] = {
     "DataSource": data_sources(),
     "Dropdown": dropdowns(),
+    "SingleDropdown": single_dropdowns(),
+    "MultiDropdown": multi_dropdowns(),
+    "DataSourceDropdown": data_source_dropdowns(),
     "TextInput": text_inputs(),
     "NumericRange": numeric_ranges(),
+    "NumericSlider": numeric_sliders(),
+    "NumericRangeSlider": numeric_range_sliders(),
     "DateTimeRange": datetime_ranges(),
     "Table": tables(),
     "PlotlyPlot": plots(),
     "Image": images(),
     "RichText": rich_texts(),
+    "InfographData": infograph_data(),
     "Infographic": infographics(),
+    "Button": buttons(),
+    "SegmentedControl": segmented_controls(),
+    "Dashboard": dashboards(),
 }
 any_element = st.one_of(*ELEMENT_STRATEGIES.values())
 
 
 def test_every_public_kind_has_a_strategy() -> None:
-    public = {kind for kind in element_kinds() if kind not in {"InputElement", "OutputElement", "_Range"}}
+    public = {kind for kind in element_kinds() if kind not in {"InputElement", "OutputElement"}}
     assert public <= set(ELEMENT_STRATEGIES)
 
 
@@ -302,14 +491,59 @@ def test_version_0_element_is_upgraded() -> None:
     assert Element.from_json(old_upload).required is True
 
 
-def test_extra_keywords_are_kept_and_readable() -> None:
-    element = Dropdown(["a", "b"], title="d", placeholder="Pick one", width=3)
-    assert element.extra == {"placeholder": "Pick one", "width": 3}
-    assert element.placeholder == "Pick one"
-    loaded = Element.from_json(element.to_json())
-    assert loaded.extra == element.extra
-    with pytest.raises(AttributeError, match="no attribute 'colour'"):
-        _ = element.colour
+def test_unknown_keywords_are_refused_with_the_closest_name() -> None:
+    with pytest.raises(
+        TypeError,
+        match=r"TextInput\(\) got an unexpected keyword argument 'requird'; did you mean 'required'\? "
+        r"Accepted keywords: value, description, title",
+    ):
+        TextInput("v", requird=True)
+    with pytest.raises(
+        TypeError, match=r"PlotlyPlot\(\) got an unexpected keyword argument 'figure'; did you mean 'fig'"
+    ):
+        PlotlyPlot(figure=go.Figure())
+    with pytest.raises(
+        TypeError, match=r"Table\(\) got an unexpected keyword argument 'max_row'; did you mean 'max_rows'"
+    ):
+        Table(pd.DataFrame(), max_row=3)
+
+
+CONSTRUCTED: dict[str, Any] = {
+    "DataSource": lambda **kw: DataSource("d", **kw),
+    "Dropdown": lambda **kw: Dropdown(["a"], **kw),
+    "SingleDropdown": lambda **kw: SingleDropdown(["a"], **kw),
+    "MultiDropdown": lambda **kw: MultiDropdown(["a"], **kw),
+    "DataSourceDropdown": lambda **kw: DataSourceDropdown("nobody", [], **kw),
+    "TextInput": lambda **kw: TextInput(**kw),
+    "NumericRange": lambda **kw: NumericRange(0, 1, **kw),
+    "NumericSlider": lambda **kw: NumericSlider(0, 1, **kw),
+    "NumericRangeSlider": lambda **kw: NumericRangeSlider(0, 1, **kw),
+    "DateTimeRange": lambda **kw: DateTimeRange("2024-01-01", "2024-02-01", **kw),
+    "Table": lambda **kw: Table(pd.DataFrame(), **kw),
+    "PlotlyPlot": lambda **kw: PlotlyPlot(go.Figure(), **kw),
+    "Image": lambda **kw: Image(PNG, **kw),
+    "RichText": lambda **kw: RichText("x", **kw),
+    "InfographData": lambda **kw: InfographData("l", "1", **kw),
+    "Infographic": lambda **kw: Infographic(**kw),
+    "Button": lambda **kw: Button(title="b", **kw),
+    "SegmentedControl": lambda **kw: SegmentedControl(title="s", segments=[Segment("a", "t", [])], **kw),
+    "Dashboard": lambda **kw: Dashboard([], **kw),
+}
+
+
+def test_every_element_kind_is_constructed_in_the_strict_test() -> None:
+    assert set(CONSTRUCTED) == set(ELEMENT_STRATEGIES)
+
+
+@pytest.mark.parametrize("kind", sorted(CONSTRUCTED))
+def test_every_element_constructor_rejects_an_unknown_keyword(kind: str, embedded: Any) -> None:
+    CONSTRUCTED[kind]()  # the base call works
+    with pytest.raises(
+        TypeError, match=rf"{kind}\(\) got an unexpected keyword argument 'titel'; did you mean 'title'"
+    ):
+        CONSTRUCTED[kind](titel="x")
+    with pytest.raises(TypeError, match=rf"{kind}\(\) got an unexpected keyword argument 'zzz_unknown'\. Accepted"):
+        CONSTRUCTED[kind](zzz_unknown=1)
 
 
 # --- DataSource ----------------------------------------------------------------------------------
@@ -318,7 +552,7 @@ def test_extra_keywords_are_kept_and_readable() -> None:
 def test_data_source_defaults_and_positional_order() -> None:
     source = DataSource("Upload data here!")
     assert (source.options, source.required, source.raw_upload, source.value) == (["csv"], True, False, None)
-    source = DataSource("Data", [".CSV", "xlsx"], False)
+    source = DataSource("Data", [".CSV", "xlsx"], required=False)
     assert source.options == ["csv", "xlsx"]
     assert source.required is False
     assert not source.has_value()
@@ -378,7 +612,7 @@ def test_dropdown_selection_must_be_an_option() -> None:
 
 
 def test_dropdown_multiselect() -> None:
-    dropdown = Dropdown(["a", "b", "c"], ["c", "a"], True, title="Cols")
+    dropdown = Dropdown(["a", "b", "c"], ["c", "a"], multiselect=True, title="Cols")
     assert dropdown.typed_value() == ["c", "a"]
     dropdown.set_value("b")
     assert dropdown.typed_value() == ["b"]
@@ -452,8 +686,8 @@ def test_numeric_range_rejects_bad_selections(selection: tuple[Any, ...], messag
 def test_numeric_range_bounds_and_step() -> None:
     with pytest.raises(ValidationError, match="min_range 5 is greater than max_range 1"):
         NumericRange(5, 1, title="r")
-    with pytest.raises(ValidationError, match="step must be greater than 0"):
-        NumericRange(0, 1, title="r", step=0)
+    with pytest.raises(ValidationError, match="step_size must be greater than 0"):
+        NumericRange(0, 1, title="r", step_size=0)
     with pytest.raises(ValidationError, match="outside the range"):
         NumericRange(0, 10, 20, title="r")
 
@@ -527,12 +761,13 @@ def test_plot_accepts_figures_and_dicts() -> None:
     assert loaded.to_figure().data[1].type == "bar"
     with pytest.raises(ValidationError, match="PlotlyPlot 'p': the figure dict is not a valid figure"):
         PlotlyPlot({"data": [{"type": "no-such-trace"}]}, title="p")
-    with pytest.raises(ValidationError, match="figure must be a plotly Figure or a dict, got int"):
+    with pytest.raises(ValidationError, match="fig must be a plotly Figure or a dict, got int"):
         PlotlyPlot(3, title="p")
 
 
 def test_image_from_bytes_and_path(tmp_path: Any) -> None:
-    image = Image(PNG, title="logo", alt="Logo")
+    image = Image(PNG, title="logo", description="Logo")
+    assert image.alt == "Logo"
     assert image.mime == "image/png"
     assert image.data_uri().startswith("data:image/png;base64,iVBORw0KGgo")
     path = tmp_path / "pic.jpg"
@@ -545,12 +780,18 @@ def test_image_from_bytes_and_path(tmp_path: Any) -> None:
 
 
 def test_infographic_and_rich_text() -> None:
-    info = Infographic("Revenue", np.float64(12.5), "M$", "vs last year", -3.2)
-    assert (info.value, info.trend) == (12.5, -3.2)
-    with pytest.raises(ValidationError, match="trend must be one of up, down, flat or a number"):
-        Infographic("Revenue", 1, trend="sideways")
-    assert RichText("# Title", title="r").markdown == "# Title"
-    with pytest.raises(ValidationError, match="RichText 'r': markdown must be text"):
+    revenue = InfographData("Revenue", np.float64(12.5), "vs last year", unit="M$")
+    info = Infographic("Key figures", data=[revenue])
+    assert list(info.get_elements()) == [revenue]
+    assert revenue.main_text == "12.5" and revenue.infograph_type is InfographDataType.INFO
+    with pytest.raises(
+        ValidationError, match=r"InfographData infograph_type must be one of InfographDataType.POSITIVE"
+    ):
+        InfographData("Revenue", "1", infograph_type="sideways")
+    with pytest.raises(ValidationError, match="Infographic 'k': data must hold InfographData, got RichText"):
+        Infographic("k", data=[RichText("x")])
+    assert RichText("# Title", title="r").content == "# Title"
+    with pytest.raises(ValidationError, match="RichText 'r': content must be text"):
         RichText(5, title="r")  # type: ignore[arg-type]
 
 

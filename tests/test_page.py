@@ -14,20 +14,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flowdeck.elements import (
+    Button,
     DataSource,
     DateTimeRange,
     Dropdown,
     Element,
     Image,
+    InfographData,
+    InfographDataType,
     Infographic,
     NumericRange,
     PlotlyPlot,
     RichText,
+    Row,
     Table,
     TextInput,
 )
 from flowdeck.errors import NotFoundError, ValidationError
-from flowdeck.page import PAGE_SCHEMA_VERSION, Card, Page, Section, render_page_text
+from flowdeck.page import PAGE_SCHEMA_VERSION, Card, Container, Page, Section, render_page_text
 
 FIXTURE = Path(__file__).parent / "fixtures" / "page_v1.json"
 
@@ -65,7 +69,7 @@ def test_add_card_to_existing_and_new_section() -> None:
         page.add_card_to_section(TextInput(title="x"), "")  # type: ignore[arg-type]
 
 
-def test_lookups_return_none_on_a_miss() -> None:
+def test_lookups_raise_on_a_miss_unless_quiet() -> None:
     page = sample_page()
     target = page.get_element_by_title("Target column")
     assert isinstance(target, Dropdown)
@@ -73,9 +77,17 @@ def test_lookups_return_none_on_a_miss() -> None:
     assert page.get_input_element(target.id) is target
     assert page.get_input_element("Target column") is target
     assert page.get_input_element("Preview") is None  # an output, not an input
-    assert page.get_element_by_title("nope") is None
-    assert page.get_element_by_id("nope") is None
-    assert page.get_section_by_title("nope") is None
+    assert page.get_element_by_title("nope", quiet=True) is None
+    assert page.get_element_by_id("nope", quiet=True) is None
+    assert page.get_card_by_title("nope", quiet=True) is None
+    with pytest.raises(NotFoundError, match="page 'Upload' has no element titled 'nope'"):
+        page.get_element_by_title("nope")
+    with pytest.raises(NotFoundError, match="page 'Upload' has no element with id 'nope'"):
+        page.get_element_by_id("nope")
+    with pytest.raises(NotFoundError, match="page 'Upload' has no section 'nope'"):
+        page.get_section_by_title("nope")
+    with pytest.raises(NotFoundError, match="page 'Upload' has no card 'nope'"):
+        page.get_card_by_title("nope")
     assert page.get_card_by_title("Table").elements[0].title == "Preview"
 
 
@@ -121,7 +133,9 @@ def test_replace_element_by_id() -> None:
     page.replace_element(new)
     assert page.get_element_by_id(old.id).typed_value() == "plan"
     with pytest.raises(NotFoundError, match="has no element with id 'zzz'"):
-        page.replace_element(TextInput(title="t", id="zzz"))
+        stranger = TextInput(title="t")
+        stranger.id = "zzz"
+        page.replace_element(stranger)
 
 
 def test_copy_is_deep_and_equal() -> None:
@@ -181,8 +195,23 @@ def test_stored_version_1_fixture_loads() -> None:
     assert plot.to_figure().layout.title.text == "Churn rate by plan"
     image = page.get_element_by_title("Logo")
     assert image.content.startswith(b"\x89PNG") and image.alt == "Company logo"
-    assert page.get_element_by_title("Notes").markdown.startswith("**Basic**")
-    assert isinstance(page.elements[-1], Infographic) and page.elements[-1].trend == "down"
+    assert page.get_element_by_title("Notes").content.startswith("**Basic**")
+    infographic = page.elements[-1]
+    assert isinstance(infographic, Infographic)
+    [figure] = infographic.data
+    assert (figure.label, figure.main_text, figure.unit, figure.supporting_text) == (
+        "Churn rate",
+        "19.0",
+        "%",
+        "over all customers",
+    )
+    assert figure.infograph_type is InfographDataType.NEGATIVE
+    assert page.get_element_by_title("Age").step_size == 1
+    assert page.get_element_by_title("Target column").required is True
+    assert page.get_element_by_title("Features").required is False
+    assert page.to_json()["schema_version"] == PAGE_SCHEMA_VERSION == 2
+    assert all(element["schema_version"] == 2 for s in page.to_json()["sections"] for c in s["content"]
+               for element in c["content"])  # fmt: skip
     # Loading and saving again is stable.
     assert Page.from_json(page.to_json()) == page
 
@@ -243,9 +272,17 @@ simple_elements = st.one_of(
         st.none() | st.integers(0, 1),
         title=st.text(max_size=10),
     ),
-    st.builds(Infographic, st.text(max_size=10), st.integers() | st.text(max_size=5)),
+    st.builds(
+        Infographic,
+        st.text(max_size=10),
+        data=st.lists(st.builds(InfographData, st.text(max_size=5), st.text(max_size=5)), max_size=2),
+    ),
 )
-cards = st.builds(Card, st.text(max_size=10), st.lists(simple_elements, max_size=4), st.text(max_size=10))
+rows = st.builds(Row, st.lists(simple_elements, min_size=1, max_size=3))
+cards = st.one_of(
+    st.builds(Card, st.text(max_size=10), st.lists(simple_elements | rows, max_size=4), st.text(max_size=10)),
+    st.builds(Container, st.text(max_size=10), st.lists(simple_elements, max_size=2), visible=st.booleans()),
+)
 sections = st.builds(Section, st.text(max_size=10), st.lists(cards, max_size=3), st.text(max_size=10))
 pages = st.builds(Page, st.text(max_size=10), st.lists(sections, max_size=3))
 
@@ -278,8 +315,9 @@ def test_render_page_text_shows_titles_values_and_tables() -> None:
                 PlotlyPlot(figure, title="Score plot"),
                 NumericRange(0, 10, 2, None, title="Range"),
                 DateTimeRange("2024-01-01", "2024-02-01", title="When"),
-                Image(b"\x89PNG\r\n\x1a\n", title="Pic", alt="a chart"),
-                Infographic("Total", 42, "users", "all time", "up"),
+                Image(b"\x89PNG\r\n\x1a\n", title="Pic", description="a chart"),
+                Infographic("Total", data=[InfographData("Users", "42", "all time", unit="users")]),
+                Button(title="Go", label="Run it"),
                 TextInput(title="Empty box"),
             ],
         ),
@@ -299,7 +337,8 @@ def test_render_page_text_shows_titles_values_and_tables() -> None:
         "2 to 10  (range 0 to 10)",
         "2024-01-01 00:00:00 to 2024-02-01 00:00:00",
         "image image/png, 8 B, 'a chart'",
-        "42 users, trend up, all time",
+        "Users: 42 users, all time, info",
+        "button 'Run it'",
         "Empty box",
         "(not set)",
     ]:
@@ -310,4 +349,4 @@ def test_render_page_text_shows_titles_values_and_tables() -> None:
 
 
 def test_render_empty_page() -> None:
-    assert "(empty page)" in render_page_text(Page("Nothing"))
+    assert "(empty page)" in render_page_text(Page("Nothing", []))

@@ -19,6 +19,7 @@ from flowdeck import (
     DataSource,
     Dropdown,
     Flow,
+    InfographData,
     Infographic,
     NumericRange,
     Page,
@@ -147,9 +148,14 @@ class AnalyseChurn(Step):
                 [
                     Infographic(
                         "Overall churn",
-                        round(overall * 100, 1),
-                        unit="%",
-                        caption=f"of {len(customers):,} customers",
+                        data=[
+                            InfographData(
+                                "Overall churn",
+                                str(round(overall * 100, 1)),
+                                f"of {len(customers):,} customers",
+                                unit="%",
+                            )
+                        ],
                     ),
                 ],
             ),

@@ -66,6 +66,22 @@ _EXPORTS: dict[str, str] = {
     "Image": "flowdeck.elements",
     "RichText": "flowdeck.elements",
     "Infographic": "flowdeck.elements",
+    "InfographData": "flowdeck.elements",
+    "SingleDropdown": "flowdeck.elements",
+    "MultiDropdown": "flowdeck.elements",
+    "DataSourceDropdown": "flowdeck.elements",
+    "NumericSlider": "flowdeck.elements",
+    "NumericRangeSlider": "flowdeck.elements",
+    "Button": "flowdeck.elements",
+    "SegmentedControl": "flowdeck.elements",
+    "Row": "flowdeck.elements",
+    "Column": "flowdeck.elements",
+    "Dashboard": "flowdeck.elements",
+    "RichTextClickable": "flowdeck.elements",
+    "Container": "flowdeck.page",
+    "Segment": "flowdeck.page",
+    "Comment": "flowdeck.page",
+    "SingletonApp": "flowdeck.flow.model",
     # assets
     "Asset": "flowdeck.assets",
     "AssetType": "flowdeck.assets",
@@ -118,16 +134,28 @@ if TYPE_CHECKING:  # pragma: no cover
     from flowdeck.auth.users import add_user, list_users, update_user
     from flowdeck.config import Settings, configure, get_settings
     from flowdeck.elements import (
+        Button,
+        Column,
+        Dashboard,
         DataSource,
+        DataSourceDropdown,
         DateTimeRange,
         Dropdown,
         Element,
         Image,
+        InfographData,
         Infographic,
         InputElement,
+        MultiDropdown,
         NumericRange,
+        NumericRangeSlider,
+        NumericSlider,
         PlotlyPlot,
         RichText,
+        RichTextClickable,
+        Row,
+        SegmentedControl,
+        SingleDropdown,
         Table,
         TextInput,
     )
@@ -144,10 +172,10 @@ if TYPE_CHECKING:  # pragma: no cover
         ValidationError,
     )
     from flowdeck.flow.headless import run_headless, trigger_flow_execution
-    from flowdeck.flow.model import App, Flow, FlowMetadata, Step, StepType
+    from flowdeck.flow.model import App, Flow, FlowMetadata, SingletonApp, Step, StepType
     from flowdeck.flow.registry import list_registered_flows, register_flow, unregister_flow
     from flowdeck.flow.runner import FlowRun, delete_run, list_runs, open_run, share_run, start
-    from flowdeck.page import Card, Page, Section
+    from flowdeck.page import Card, Comment, Container, Page, Section, Segment
     from flowdeck.storage.connection_urls import ConnectionType
     from flowdeck.store.assets import delete_asset, share_asset, unshare_asset
     from flowdeck.store.connections import add_connection, remove_connection, share_connection

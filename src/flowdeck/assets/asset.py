@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from flowdeck.assets.types import AssetType
+from flowdeck.assets.types import AssetPersistenceMethod, AssetType, DataEncoding
 from flowdeck.errors import FlowdeckError, ValidationError
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "Model",
     "Schema",
     "SchemaMismatch",
+    "as_typed_asset",
     "asset_class_name",
 ]
 
@@ -47,8 +48,28 @@ PREDICT_KEY = "predict_columns"
 
 # Attributes the catalogue sets; an extra keyword argument may not take one of these names.
 _RESERVED = frozenset(
-    {"id", "asset_id", "label", "type", "name", "description", "version", "metadata", "owner", "flow_id",
-     "step_name", "time_created", "time_updated", "object", "extra"}
+    {
+        "id",
+        "asset_id",
+        "label",
+        "type",
+        "name",
+        "description",
+        "version",
+        "metadata",
+        "owner",
+        "flow_id",
+        "step_name",
+        "time_created",
+        "time_updated",
+        "object",
+        "extra",
+        "time_to_live",
+        "data_classification",
+        "contains_pii",
+        "source_identifier",
+        "source_metadata",
+    }
 )
 
 
@@ -102,8 +123,14 @@ class Asset:
         name: str | None = None,
         description: str | None = None,
         version: int | None = None,
-        **extra: Any,
+        data_classification: str | None = None,
+        contains_pii: bool = False,
+        source_identifier: str | None = None,
+        source_metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
     ) -> None:
+        """Create an asset holding ``object`` (see the class docstring)."""
+        extra = kwargs
         if metadata is not None and not isinstance(metadata, Mapping):
             raise ValidationError(f"asset metadata must be a dict, got {metadata.__class__.__name__}")
         clashes = sorted(k for k in extra if k in _RESERVED or k.startswith("_") or hasattr(Asset, k))
@@ -121,6 +148,15 @@ class Asset:
         self.version: int | None = version
         self.metadata: dict[str, Any] = {**dict(metadata or {}), **extra}
         self._extra: list[str] = list(extra)
+        governance = {
+            "data_classification": data_classification,
+            "contains_pii": bool(contains_pii),
+            "source_identifier": source_identifier,
+            "source_metadata": dict(source_metadata) if source_metadata is not None else None,
+        }
+        for key, value in governance.items():
+            if value not in (None, False):
+                self.metadata[key] = value
         self.id: str | None = None
         self.owner: str | None = None
         self.flow_id: str | None = None
@@ -219,15 +255,156 @@ class Asset:
         """Links recorded with :meth:`link_asset`: link label → asset id."""
         return dict(self.metadata.get(LINKS_KEY, {}))
 
-    def add_user_notes(self, notes: str) -> Asset:
-        """Append notes meant for the people who use the asset."""
-        self.metadata.setdefault(USER_NOTES_KEY, []).append(_check_note(notes))
+    def add_notes(self, dict_type: str, key: str | None = None, notes: str | None = None) -> Asset:
+        """Add notes to the ``"user"`` or ``"engineer"`` notes.
+
+        With ``key`` and ``notes`` the pair is kept under ``key`` (see ``keyed_notes``); with only
+        one of them, that text is appended to the notes log.
+        """
+        kinds = {"user": USER_NOTES_KEY, "engineer": ENGINEER_NOTES_KEY, USER_NOTES_KEY: USER_NOTES_KEY}
+        kinds[ENGINEER_NOTES_KEY] = ENGINEER_NOTES_KEY
+        target = kinds.get(dict_type)
+        if target is None:
+            raise ValidationError(f"dict_type must be 'user' or 'engineer', got {dict_type!r}")
+        if key is not None and notes is not None:
+            if not isinstance(key, str) or not key:
+                raise ValidationError(f"a notes key must be a non-empty string, got {key!r}")
+            self.metadata.setdefault(f"{target}_by_key", {})[key] = _check_note(notes)
+            return self
+        text = notes if notes is not None else key
+        self.metadata.setdefault(target, []).append(_check_note(text))
         return self
 
-    def add_engineer_notes(self, notes: str) -> Asset:
-        """Append notes meant for the people who maintain the asset."""
-        self.metadata.setdefault(ENGINEER_NOTES_KEY, []).append(_check_note(notes))
-        return self
+    def add_user_notes(self, key: str | None = None, notes: str | None = None) -> Asset:
+        """Add notes meant for the people who use the asset (see :meth:`add_notes`)."""
+        return self.add_notes("user", key, notes)
+
+    def add_engineer_notes(self, key: str | None = None, notes: str | None = None) -> Asset:
+        """Add notes meant for the people who maintain the asset (see :meth:`add_notes`)."""
+        return self.add_notes("engineer", key, notes)
+
+    def keyed_notes(self, dict_type: str = "user") -> dict[str, str]:
+        """The notes added with a key, for ``"user"`` or ``"engineer"``."""
+        target = USER_NOTES_KEY if dict_type == "user" else ENGINEER_NOTES_KEY
+        return dict(self.metadata.get(f"{target}_by_key", {}))
+
+    def set_time_to_live(self, time_to_live: int | float | dt.timedelta | None) -> None:
+        """Record how long (seconds or a timedelta; None for ever) the asset should be kept."""
+        if isinstance(time_to_live, dt.timedelta):
+            time_to_live = time_to_live.total_seconds()
+        if time_to_live is not None and (
+            isinstance(time_to_live, bool) or not isinstance(time_to_live, int | float) or time_to_live <= 0
+        ):
+            raise ValidationError(f"time_to_live must be a number of seconds > 0 or None, got {time_to_live!r}")
+        if time_to_live is None:
+            self.metadata.pop("time_to_live", None)
+        else:
+            self.metadata["time_to_live"] = time_to_live
+
+    @property
+    def time_to_live(self) -> float | None:
+        """Seconds the asset should be kept (None: for ever)."""
+        return self.metadata.get("time_to_live")
+
+    @property
+    def data_classification(self) -> str | None:
+        """The data classification the asset was given."""
+        return self.metadata.get("data_classification")
+
+    @property
+    def contains_pii(self) -> bool:
+        """Whether the asset was marked as holding personal data."""
+        return bool(self.metadata.get("contains_pii", False))
+
+    @property
+    def source_identifier(self) -> str | None:
+        """Where the asset's data came from."""
+        return self.metadata.get("source_identifier")
+
+    @property
+    def source_metadata(self) -> dict[str, Any] | None:
+        """Details of where the asset's data came from."""
+        return self.metadata.get("source_metadata")
+
+    @property
+    def linked_asset_objects(self) -> dict[str, str]:
+        """Links recorded with :meth:`link_asset` (same as ``linked_assets``)."""
+        return self.linked_assets
+
+    @classmethod
+    def from_metadata(cls, asset_metadata: Mapping[str, Any], asset_object: Any, training_data: Any = None) -> Asset:
+        """An asset rebuilt from its description (``to_json()``) with its object."""
+        asset = cls.from_json(asset_metadata)
+        asset.object = asset_object
+        if training_data is not None:
+            asset.metadata["training_data"] = training_data
+        return asset
+
+    def to_bytes(self, serialization_method: AssetPersistenceMethod) -> bytes:
+        """The object as bytes written with ``serialization_method`` (frames as CSV, Excel, Parquet...)."""
+        import io
+        import json
+        import pickle
+
+        import pandas as pd
+
+        method = AssetPersistenceMethod(serialization_method)
+        value = self.object
+        if method is AssetPersistenceMethod.BYTES:
+            if not isinstance(value, bytes | bytearray):
+                raise ValidationError(f"asset {self.label!r} holds {type(value).__name__}, not bytes")
+            return bytes(value)
+        if method is AssetPersistenceMethod.PICKLE:
+            return pickle.dumps(value)
+        if method is AssetPersistenceMethod.JSON:
+            if isinstance(value, pd.DataFrame | pd.Series):
+                return value.to_json(orient="split", date_format="iso").encode()
+            return json.dumps(value).encode()
+        if isinstance(value, pd.Series):
+            value = value.to_frame()
+        if not isinstance(value, pd.DataFrame):
+            raise ValidationError(
+                f"asset {self.label!r} holds {type(value).__name__}; {method.value} needs a DataFrame"
+            )
+        buffer = io.BytesIO()
+        if method is AssetPersistenceMethod.CSV:
+            value.to_csv(buffer, index=False)
+        elif method is AssetPersistenceMethod.EXCEL:
+            value.to_excel(buffer, index=False)
+        else:
+            value.to_parquet(buffer)
+        return buffer.getvalue()
+
+    @staticmethod
+    def from_bytes(
+        payload: bytes, encrypted: bool, serialization_method: AssetPersistenceMethod, asset_type: Any
+    ) -> Any:
+        """The object written by :meth:`to_bytes`. Pickles are refused: unsigned pickles can run code."""
+        import io
+        import json
+
+        import pandas as pd
+
+        if encrypted:
+            raise ValidationError("encrypted payloads are read through the asset catalogue, not from_bytes")
+        method = AssetPersistenceMethod(serialization_method)
+        if method is AssetPersistenceMethod.PICKLE:
+            raise ValidationError(
+                "from_bytes refuses pickles: an unsigned pickle can run any code when loaded; "
+                "read the asset through StoreInterface.get_asset, which checks its signature"
+            )
+        if method is AssetPersistenceMethod.BYTES:
+            return bytes(payload)
+        if method is AssetPersistenceMethod.JSON:
+            data = json.loads(payload)
+            if AssetType.parse(asset_type) is AssetType.DATASET and isinstance(data, dict) and "columns" in data:
+                return pd.read_json(io.BytesIO(payload), orient="split")
+            return data
+        if method is AssetPersistenceMethod.CSV:
+            return pd.read_csv(io.BytesIO(payload))
+        if method is AssetPersistenceMethod.EXCEL:
+            return pd.read_excel(io.BytesIO(payload))
+        return pd.read_parquet(io.BytesIO(payload))
 
     @property
     def user_notes(self) -> list[str]:
@@ -341,43 +518,114 @@ def _columns_of(frame: Any) -> list[str] | None:
     return [str(c) for c in columns] if columns is not None else None
 
 
-class Dataset(Asset):
-    """A DataFrame asset, with column roles: categorical columns and columns to predict.
+ENCODING_KEY = "encoding"
+ONE_HOT_KEY = "one_hot_dict"
+CAT_TO_VALS_KEY = "cat_to_vals"
 
-    ``Dataset(frame, label, metadata=None, name=None, description=None, version=None,
-    categorical_columns=None, predict_columns=None, **extra)``.
+
+class Dataset(Asset):
+    """A DataFrame asset, with column roles and the encoding of its categorical columns.
+
+    ``categorical_cols`` hold categories; ``predict_cols`` are the columns a model uses (the
+    frame can be filtered to them). ``encoding`` says how the frame writes its categories:
+    ``ordinal`` (integer codes into ``cat_to_vals[col]``), ``one_hot`` (indicator columns
+    ``one_hot_dict[col]``, one per value of ``cat_to_vals[col]``) or ``verbose`` (the values).
+    ``categorical_columns=`` and ``predict_columns=`` are accepted as older names.
     """
 
     default_type = AssetType.DATASET
 
     def __init__(
         self,
-        object: Any,
+        dataset: Any,
         label: str,
-        metadata: Mapping[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
         name: str | None = None,
+        encoding: str | DataEncoding = "ordinal",
+        one_hot_dict: dict[str, list[str]] | None = None,
+        cat_to_vals: dict[str, list[Any]] | None = None,
+        categorical_cols: list[str] | None = None,
+        predict_cols: list[str] | None = None,
         description: str | None = None,
         version: int | None = None,
-        *,
-        categorical_columns: Iterable[str] | None = None,
-        predict_columns: Iterable[str] | None = None,
-        **extra: Any,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(object, label, AssetType.DATASET, metadata, name, description, version, **extra)
-        if categorical_columns is not None:
-            self.set_categorical_columns(categorical_columns)
-        if predict_columns is not None:
-            self.set_predict_columns(predict_columns)
+        """Create a dataset asset of the frame ``dataset``."""
+        categorical_cols = kwargs.pop("categorical_columns", categorical_cols)
+        predict_cols = kwargs.pop("predict_columns", predict_cols)
+        super().__init__(dataset, label, AssetType.DATASET, metadata, name, description, version, **kwargs)
+        self.initialize_encodings(encoding, one_hot_dict, cat_to_vals, categorical_cols)
+        self.initialize_filters(predict_cols)
 
+    # --- roles -----------------------------------------------------------------------------------
     @property
     def categorical_columns(self) -> list[str]:
         """Columns holding categories."""
         return list(self.metadata.get(CATEGORICAL_KEY, []))
 
+    categorical_cols = categorical_columns
+
     @property
     def predict_columns(self) -> list[str]:
-        """Columns a model predicts (the targets)."""
+        """Columns a model uses (filtering keeps these)."""
         return list(self.metadata.get(PREDICT_KEY, []))
+
+    predict_cols = predict_columns
+
+    @property
+    def encoding(self) -> DataEncoding:
+        """How the frame writes its categorical columns."""
+        return DataEncoding(self.metadata.get(ENCODING_KEY, "ordinal"))
+
+    @property
+    def one_hot_dict(self) -> dict[str, list[str]]:
+        """Categorical column → its indicator columns (one-hot encoding)."""
+        return {k: list(v) for k, v in self.metadata.get(ONE_HOT_KEY, {}).items()}
+
+    @property
+    def cat_to_vals(self) -> dict[str, list[Any]]:
+        """Categorical column → its values, in code order."""
+        return {k: list(v) for k, v in self.metadata.get(CAT_TO_VALS_KEY, {}).items()}
+
+    @property
+    def default_encoding(self) -> DataEncoding:
+        """The encoding the frame was given in (same as ``encoding``)."""
+        return self.encoding
+
+    @property
+    def categorical_names(self) -> list[str]:
+        """The categorical columns."""
+        return self.categorical_columns
+
+    @property
+    def one_hot_conversion_allowed(self) -> bool:
+        """Whether the categories are known, so the frame can be written one-hot."""
+        return all(column in self.cat_to_vals for column in self.categorical_columns)
+
+    verbose_conversion_allowed = one_hot_conversion_allowed
+
+    @property
+    def predict_cols_ordinal(self) -> list[str]:
+        """The predict columns as ordinal-encoded column names."""
+        return self.predict_columns
+
+    predict_cols_verbose = predict_cols_ordinal
+
+    @property
+    def predict_cols_one_hot(self) -> list[str]:
+        """The predict columns as one-hot column names."""
+        out: list[str] = []
+        for column in self.predict_columns:
+            if column in self.categorical_columns and column in self.cat_to_vals:
+                out.extend(self._one_hot_names(column, self.cat_to_vals[column]))
+            else:
+                out.append(column)
+        return out
+
+    @property
+    def filtering_allowed(self) -> bool:
+        """Whether the frame can be filtered to ``predict_cols``."""
+        return bool(self.metadata.get(PREDICT_KEY))
 
     def set_categorical_columns(self, columns: Iterable[str]) -> Dataset:
         """Mark ``columns`` as categorical (they must be columns of the frame)."""
@@ -385,9 +633,128 @@ class Dataset(Asset):
         return self
 
     def set_predict_columns(self, columns: Iterable[str]) -> Dataset:
-        """Mark ``columns`` as the ones to predict (they must be columns of the frame)."""
+        """Mark ``columns`` as the ones a model uses (they must be columns of the frame)."""
         self.metadata[PREDICT_KEY] = self._known_columns(columns, "predict")
         return self
+
+    def initialize_encodings(
+        self,
+        encoding: str | DataEncoding,
+        one_hot_dict: dict[str, list[str]] | None = None,
+        cat_to_vals: dict[str, list[Any]] | None = None,
+        categorical_cols: list[str] | None = None,
+    ) -> None:
+        """Record the frame's encoding and its categories (see the class docstring)."""
+        chosen = DataEncoding.validate(encoding, return_none=False)
+        self.metadata[ENCODING_KEY] = chosen.value  # type: ignore[union-attr]
+        if one_hot_dict is not None:
+            self.metadata[ONE_HOT_KEY] = {str(k): [str(c) for c in v] for k, v in one_hot_dict.items()}
+        if cat_to_vals is not None:
+            self.metadata[CAT_TO_VALS_KEY] = {str(k): list(v) for k, v in cat_to_vals.items()}
+        if categorical_cols is not None:
+            self.set_categorical_columns(categorical_cols)
+        elif cat_to_vals is not None:
+            self.metadata[CATEGORICAL_KEY] = list(self.metadata[CAT_TO_VALS_KEY])
+
+    def initialize_filters(self, predict_cols: Iterable[str] | None) -> None:
+        """Record the columns a model uses (None: no filtering)."""
+        if predict_cols is not None:
+            self.set_predict_columns(predict_cols)
+
+    def check_valid_encoding(self, encoding: str | DataEncoding | None = None) -> DataEncoding:
+        """``encoding`` as a DataEncoding (the dataset's own when None); ValidationError if unknown."""
+        if encoding is None:
+            return self.encoding
+        return DataEncoding.validate(encoding, return_none=False)  # type: ignore[return-value]
+
+    def get_categorical_names(self, predict_cols: bool = False) -> list[str]:
+        """The categorical columns (only those also in ``predict_cols`` when asked)."""
+        names = self.categorical_columns
+        return [n for n in names if n in self.predict_columns] if predict_cols else names
+
+    def filter_data(self, X: Any, encoding: str | DataEncoding | None = None) -> Any:
+        """``X`` with only the columns a model uses (in ``encoding``'s column names)."""
+        if not self.filtering_allowed:
+            raise ValidationError(f"dataset {self.label!r} has no predict_cols to filter by")
+        wanted: list[str] = []
+        one_hot = self.check_valid_encoding(encoding) is DataEncoding.ONE_HOT
+        for column in self.predict_columns:
+            if one_hot and column in self.one_hot_dict:
+                wanted.extend(self.one_hot_dict[column])
+            else:
+                wanted.append(column)
+        missing = [c for c in wanted if c not in X.columns]
+        if missing:
+            raise ValidationError(f"the frame lacks the predict columns {missing} of dataset {self.label!r}")
+        return X[wanted]
+
+    def convert_dtypes(self, X: Any) -> Any:
+        """``X`` with the dtypes of this dataset's frame, for the columns both have."""
+        dtypes = {c: t for c, t in self.object.dtypes.items() if c in X.columns}
+        return X.astype(dtypes)
+
+    def _categories(self, column: str) -> list[Any]:
+        values = self.cat_to_vals.get(column)
+        if values is None:
+            raise ValidationError(
+                f"dataset {self.label!r} has no cat_to_vals for column {column!r}; "
+                "pass cat_to_vals={column: [values...]} to convert encodings"
+            )
+        return values
+
+    def _one_hot_names(self, column: str, values: list[Any]) -> list[str]:
+        """The indicator columns of ``column``: from ``one_hot_dict``, else ``column_value``."""
+        return self.one_hot_dict.get(column) or [f"{column}_{value}" for value in values]
+
+    def _to_verbose(self, X: Any, source: DataEncoding) -> Any:
+        import pandas as pd
+
+        out = X.copy()
+        for column in self.categorical_columns:
+            values = self._categories(column)
+            if source is DataEncoding.ORDINAL and column in out.columns:
+                out[column] = out[column].map(lambda code, v=values: v[int(code)] if pd.notna(code) else None)
+            elif source is DataEncoding.ONE_HOT:
+                indicators = self._one_hot_names(column, values)
+                position = list(out.columns).index(indicators[0])
+                chosen = out[indicators].to_numpy().argmax(axis=1)
+                out = out.drop(columns=indicators)
+                out.insert(position, column, [values[i] for i in chosen])
+        return out
+
+    def _from_verbose(self, X: Any, target: DataEncoding) -> Any:
+        out = X.copy()
+        for column in self.categorical_columns:
+            if column not in out.columns:
+                continue
+            values = self._categories(column)
+            if target is DataEncoding.ORDINAL:
+                codes = {value: code for code, value in enumerate(values)}
+                out[column] = out[column].map(codes)
+            elif target is DataEncoding.ONE_HOT:
+                names = self._one_hot_names(column, values)
+                position = list(out.columns).index(column)
+                data = out.pop(column)
+                for offset, (name, value) in enumerate(zip(names, values, strict=True)):
+                    out.insert(position + offset, name, (data == value).astype("int64"))
+        return out
+
+    def convert_encoding(
+        self,
+        X: Any,
+        from_: str | DataEncoding | None = None,
+        to_: str | DataEncoding | None = None,
+        filter: bool = False,
+    ) -> Any:
+        """``X`` converted from encoding ``from_`` (default: the dataset's) to ``to_`` (default: same)."""
+        source = self.check_valid_encoding(from_)
+        target = self.check_valid_encoding(to_) if to_ is not None else source
+        out = X if source is target else self._from_verbose(self._to_verbose(X, source), target)
+        return self.filter_data(out, target) if filter else out
+
+    def get_as_encoding(self, encoding: str | DataEncoding | None = None, filter: bool = False) -> Any:
+        """The dataset's frame in ``encoding`` (optionally only the predict columns)."""
+        return self.convert_encoding(self.object, None, encoding, filter)
 
     def _known_columns(self, columns: Iterable[str], role: str) -> list[str]:
         chosen = [columns] if isinstance(columns, str) else list(columns)
@@ -398,28 +765,65 @@ class Dataset(Asset):
             unknown = [c for c in chosen if c not in available]
             if unknown:
                 raise ValidationError(
-                    f"dataset {self.label!r} has no columns {unknown} to mark as {role}; "
-                    f"its columns are {available}"
+                    f"dataset {self.label!r} has no columns {unknown} to mark as {role}; its columns are {available}"
                 )
         return chosen
 
 
 class Model(Asset):
-    """A trained model (any estimator); attribute access passes through to it (``model.predict(X)``)."""
+    """A trained model (any estimator); attribute access passes through to it (``model.predict(X)``).
+
+    Calls made through the asset are timed: :meth:`get_time` and :meth:`get_recent_time`.
+    """
 
     default_type = AssetType.MODEL
 
     def __init__(
         self,
-        object: Any,
+        model: Any,
         label: str,
-        metadata: Mapping[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
         name: str | None = None,
         description: str | None = None,
         version: int | None = None,
-        **extra: Any,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(object, label, AssetType.MODEL, metadata, name, description, version, **extra)
+        """Create a model asset of the estimator ``model``."""
+        super().__init__(model, label, AssetType.MODEL, metadata, name, description, version, **kwargs)
+
+    def _times(self) -> dict[str, float]:
+        return self.__dict__.setdefault("_call_times", {})
+
+    def get_time(self, attr: str) -> str | None:
+        """Seconds the last call of ``attr`` through the asset took (as text), or None."""
+        seconds = self._times().get(attr)
+        return None if seconds is None else f"{seconds:.6f}"
+
+    def get_recent_time(self) -> float | None:
+        """Seconds the most recent timed call took, or None."""
+        recent = self.__dict__.get("_recent_call")
+        return None if recent is None else self._times().get(recent)
+
+    def get_all_metainfo(self) -> dict[str, Any]:
+        """The model's metadata: its class, parameters (``get_params()``) and call times."""
+        estimator = self.object
+        params: Any = None
+        if hasattr(estimator, "get_params"):
+            try:
+                params = estimator.get_params()
+            except TypeError:
+                params = None
+        return {
+            "model_class": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
+            "hyperparameters": params,
+            "times": dict(self._times()),
+        }
+
+    def update_model_notes(self) -> None:
+        """Record :meth:`get_all_metainfo` in the metadata (saved with the next ``save_asset``)."""
+        from flowdeck.elements.base import to_jsonable
+
+        self.metadata["model_info"] = to_jsonable(self.get_all_metainfo())
 
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("_") or attr == "object":
@@ -430,12 +834,25 @@ class Model(Asset):
             pass
         estimator = self.object
         try:
-            return getattr(estimator, attr)
+            found = getattr(estimator, attr)
         except AttributeError:
             raise AttributeError(
-                f"Model {self.label!r}: neither the asset nor its {type(estimator).__name__} has "
-                f"attribute {attr!r}"
+                f"Model {self.label!r}: neither the asset nor its {type(estimator).__name__} has attribute {attr!r}"
             ) from None
+        if not callable(found):
+            return found
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            import time
+
+            started = time.perf_counter()
+            try:
+                return found(*args, **kwargs)
+            finally:
+                self._times()[attr] = time.perf_counter() - started
+                self.__dict__["_recent_call"] = attr
+
+        return timed
 
 
 class Explainer(Asset):
@@ -510,32 +927,74 @@ def _schema_columns(spec: Any) -> dict[str, str]:
 
 
 class Schema(Asset):
-    """The column names and dtypes a frame should have; :meth:`validate` lists how a frame differs.
+    """The column names and dtypes a frame should have, and optionally the values it may hold.
 
-    The object is a dict of column → dtype name; a DataFrame, ``frame.dtypes`` or (column, dtype)
-    pairs are accepted and turned into one. ``Schema.from_frame(df)`` takes them from a frame.
+    ``schema`` is ``frame.dtypes`` (a Series), a dict of column → dtype, a DataFrame or
+    (column, dtype) pairs. :meth:`validate` returns True or raises ValidationError naming every
+    difference: missing columns, other dtypes, extra columns (with ``exact_match``) and values not
+    in ``valid_inputs[column]``. :meth:`mismatches` lists the column differences instead.
     """
 
     default_type = AssetType.SCHEMA
 
     def __init__(
         self,
-        object: Any,
-        label: str,
-        metadata: Mapping[str, Any] | None = None,
+        schema: Any = None,
+        exact_match: bool = False,
+        valid_inputs: dict[str, list[Any]] | None = None,
+        label: str | None = None,
+        metadata: dict[str, Any] | None = None,
         name: str | None = None,
         description: str | None = None,
         version: int | None = None,
-        **extra: Any,
+        **kwargs: Any,
     ) -> None:
+        """Create a schema asset (label ``"schema"`` unless given)."""
+        if not isinstance(exact_match, bool):
+            raise ValidationError(
+                f"Schema exact_match must be True or False, got {exact_match!r} "
+                "(the label is the fourth argument: Schema(schema, label=...))"
+            )
         super().__init__(
-            _schema_columns(object), label, AssetType.SCHEMA, metadata, name, description, version, **extra
+            _schema_columns({} if schema is None else schema),
+            label if label is not None else "schema",
+            AssetType.SCHEMA,
+            metadata,
+            name,
+            description,
+            version,
+            **kwargs,
         )
+        self.metadata["exact_match"] = exact_match
+        if valid_inputs is not None:
+            if not isinstance(valid_inputs, Mapping):
+                raise ValidationError(f"valid_inputs must be a dict of column → values, got {valid_inputs!r}")
+            self.metadata["valid_inputs"] = {str(k): list(v) for k, v in valid_inputs.items()}
 
     @classmethod
     def from_frame(cls, frame: Any, label: str = "schema", **kwargs: Any) -> Schema:
         """The schema of ``frame`` (its columns and their dtypes); ``kwargs`` as for ``Schema``."""
-        return cls(_schema_columns(frame), label, **kwargs)
+        return cls(_schema_columns(frame), label=label, **kwargs)
+
+    @property
+    def exact_match(self) -> bool:
+        """Whether a frame may hold columns the schema does not name."""
+        return bool(self.metadata.get("exact_match", False))
+
+    @property
+    def valid_inputs(self) -> dict[str, list[Any]] | None:
+        """Column → the values it may hold, or None."""
+        return self.metadata.get("valid_inputs")
+
+    @property
+    def do_level_2(self) -> bool:
+        """Whether :meth:`validate` also checks values (``valid_inputs`` given)."""
+        return bool(self.valid_inputs)
+
+    @property
+    def col_to_dtype(self) -> dict[str, str]:
+        """Column name → dtype name (same as ``dtypes``)."""
+        return self.dtypes
 
     @property
     def dtypes(self) -> dict[str, str]:
@@ -547,26 +1006,68 @@ class Schema(Asset):
         """The column names, in order."""
         return list(self.object)
 
-    def validate(self, frame: Any, *, allow_extra_columns: bool = False) -> list[SchemaMismatch]:
-        """How ``frame`` differs from the schema (an empty list when it conforms).
+    def mismatches(self, frame: Any, *, allow_extra_columns: bool | None = None) -> list[SchemaMismatch]:
+        """How ``frame``'s columns differ from the schema (an empty list when they conform).
 
-        Reports columns that are missing or have another dtype, and columns the schema does not
-        name unless ``allow_extra_columns``.
+        Extra columns count unless ``allow_extra_columns`` (default: ``not exact_match``).
         """
+        if allow_extra_columns is None:
+            allow_extra_columns = not self.exact_match
         found = _schema_columns(frame)
-        mismatches = []
+        out = []
         for column, expected in self.dtypes.items():
             if column not in found:
-                mismatches.append(SchemaMismatch(column, "missing", expected, None))
+                out.append(SchemaMismatch(column, "missing", expected, None))
             elif found[column] != expected:
-                mismatches.append(SchemaMismatch(column, "dtype", expected, found[column]))
+                out.append(SchemaMismatch(column, "dtype", expected, found[column]))
         if not allow_extra_columns:
             known = self.dtypes
-            mismatches.extend(
-                SchemaMismatch(column, "unexpected", None, dtype) for column, dtype in found.items()
+            out.extend(
+                SchemaMismatch(column, "unexpected", None, dtype)
+                for column, dtype in found.items()
                 if column not in known
             )
-        return mismatches
+        return out
+
+    def validate_level_1(self, df: Any) -> bool:
+        """True when ``df``'s columns and dtypes conform; ValidationError naming each difference."""
+        problems = self.mismatches(df)
+        if problems:
+            raise ValidationError(
+                f"the frame does not match schema {self.label!r}: " + "; ".join(str(p) for p in problems)
+            )
+        return True
+
+    def validate_level_2(self, df: Any) -> bool:
+        """True when every column in ``valid_inputs`` holds only its valid values; ValidationError if not."""
+        problems = []
+        for column, allowed in (self.valid_inputs or {}).items():
+            if column not in df.columns:
+                continue
+            bad = sorted({str(v) for v in df[column].dropna().unique() if v not in allowed})
+            if bad:
+                problems.append(f"column {column!r} holds {bad}, not among {allowed}")
+        if problems:
+            raise ValidationError(f"the frame does not match schema {self.label!r}: " + "; ".join(problems))
+        return True
+
+    def validate(self, df: Any) -> bool:
+        """True when ``df`` conforms (columns, dtypes and valid values); ValidationError otherwise."""
+        self.validate_level_1(df)
+        if self.do_level_2:
+            self.validate_level_2(df)
+        return True
+
+    def convert_strings_to_dtype(self, arr: Any) -> Any:
+        """``arr`` (text values, one per schema column) converted to the schema's dtypes."""
+        import pandas as pd
+
+        values = list(arr)
+        if len(values) != len(self.dtypes):
+            raise ValidationError(f"expected {len(self.dtypes)} values for schema {self.label!r}, got {len(values)}")
+        return [
+            pd.Series([value]).astype(dtype).iloc[0] for value, dtype in zip(values, self.dtypes.values(), strict=True)
+        ]
 
 
 ASSET_CLASSES: dict[str, type[Asset]] = {
@@ -576,6 +1077,25 @@ ASSET_CLASSES: dict[str, type[Asset]] = {
     "Explainer": Explainer,
     "Schema": Schema,
 }
+
+
+_CLASS_OF_TYPE: dict[AssetType, str] = {
+    AssetType.MODEL: "Model",
+    AssetType.DATASET: "Dataset",
+    AssetType.EXPLAINER: "Explainer",
+    AssetType.SCHEMA: "Schema",
+}
+
+
+def as_typed_asset(asset: Asset) -> Asset:
+    """``asset`` as the class of its type (a plain ``Asset(..., AssetType.MODEL)`` read back as a Model).
+
+    Only a plain Asset is changed; the subclasses add behaviour, not state, so the object is kept.
+    """
+    wanted = ASSET_CLASSES.get(_CLASS_OF_TYPE.get(asset.type, "Asset"), Asset)
+    if type(asset) is Asset and wanted is not Asset:
+        asset.__class__ = wanted
+    return asset
 
 
 def asset_class_name(asset: Asset) -> str:

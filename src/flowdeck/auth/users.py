@@ -104,6 +104,18 @@ def list_users() -> list[Principal]:
         return [Principal(r.name, r.role, tuple(g)) for r, g in user_records.list_users(conn)]
 
 
+def peek_principal(user: str | None) -> Principal:
+    """The principal ``resolve_principal`` would return, without registering a first-seen name."""
+    if user is None:
+        return resolve_principal(None)
+    _check_name(user)
+    with get_storage().db.read() as conn:
+        row = user_records.get_user(conn, user)
+        if row is not None:
+            return Principal(row.name, row.role, tuple(user_records.groups_of(conn, user)))
+    return Principal(user, "user", ())
+
+
 def resolve_principal(user: str | None) -> Principal:
     """The principal for ``user``, registering a name seen for the first time with role ``user``.
 

@@ -118,7 +118,7 @@ class InputValues:
         titles = [e.title for e in page.elements if isinstance(e, InputElement) and e.title]
         self.seen_titles.update(dict.fromkeys(titles))
         for (option, title), given in list(self.pending.items()):
-            element = page.get_element_by_title(title)
+            element = page.get_element_by_title(title, quiet=True)
             if element is None:
                 close = difflib.get_close_matches(title, titles, n=1, cutoff=0.75)
                 if close:
@@ -159,7 +159,7 @@ def _prompt_missing(run: Any, missing: list[str], bars: ProgressBars) -> None:
     page = run.page()
     with bars.paused():
         for title in missing:
-            element = page.get_element_by_title(title)
+            element = page.get_element_by_title(title, quiet=True)
             if isinstance(element, DataSource):
                 path = Path(typer.prompt(f"{title} (file to upload, {'/'.join(element.options)})")).expanduser()
                 run.upload(title, path.name, path.read_bytes())

@@ -7,7 +7,7 @@ import hashlib
 import math
 import numbers
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import PurePath
 from typing import Any, ClassVar, Self
 
@@ -15,10 +15,22 @@ import numpy as np
 import pandas as pd
 
 from flowdeck import formats
-from flowdeck.elements.base import InputElement, to_jsonable
-from flowdeck.errors import ValidationError
+from flowdeck.elements.base import ElementType, InputElement, to_jsonable
+from flowdeck.elements.callbacks import callback_from_json, callback_to_json
+from flowdeck.errors import NotFoundError, ValidationError
 
-__all__ = ["DataSource", "DateTimeRange", "Dropdown", "NumericRange", "TextInput"]
+__all__ = [
+    "DataSource",
+    "DataSourceDropdown",
+    "DateTimeRange",
+    "Dropdown",
+    "MultiDropdown",
+    "NumericRange",
+    "NumericRangeSlider",
+    "NumericSlider",
+    "SingleDropdown",
+    "TextInput",
+]
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -29,7 +41,8 @@ class DataSource(InputElement):
     ``options`` are the accepted formats (csv, tsv, xlsx, json, parquet); with ``raw_upload=True``
     they are file extensions (any; none means every file) and the bytes are kept as they are. The
     ``value`` describes the upload: ``filename``, ``size``, ``sha256`` and ``uploaded_at`` (ISO text),
-    plus any further keys the store records.
+    plus any further keys the store records. ``on_upload_completion`` is a page-update callback
+    run after an upload; ``on_cancel`` one run when the user removes it.
     """
 
     default_required: ClassVar[bool] = True
@@ -38,18 +51,44 @@ class DataSource(InputElement):
     def __init__(
         self,
         title: str = "",
-        options: Iterable[str] | str | None = None,
-        required: bool = True,
-        raw_upload: bool = False,
+        options: list[str] | None = None,
+        value: str = "",
         description: str = "",
-        *,
-        id: str | None = None,
-        **extra: Any,
+        show_title: bool = True,
+        show_description: bool = True,
+        required: bool = True,
+        label: str = "",
+        placeholder: str = "",
+        on_upload_completion: Any = None,
+        on_cancel: Any = None,
+        reference_id: str | None = "",
+        downloadable: bool = False,
+        raw_upload: bool = False,
     ) -> None:
         """Create an upload accepting ``options`` (default ``["csv"]``)."""
-        super().__init__(title, description, required=required, id=id, **extra)
+        super().__init__(
+            ElementType.DATA_SOURCE,
+            {},
+            {},
+            title,
+            description,
+            show_title,
+            show_description,
+            label,
+            placeholder,
+            reference_id=reference_id,
+        )
+        if not isinstance(required, bool | np.bool_):
+            raise ValidationError(f"{self._describe()}: required must be True or False, got {required!r}")
+        if not isinstance(raw_upload, bool | np.bool_):
+            raise ValidationError(f"{self._describe()}: raw_upload must be True or False, got {raw_upload!r}")
+        self.required = bool(required)
         self.raw_upload = bool(raw_upload)
+        self.downloadable = bool(downloadable)
+        self.on_upload_completion = on_upload_completion
+        self.on_cancel = on_cancel
         self.options = self._check_options(["csv"] if options is None else options)
+        self.set_value(value if value != "" else None)
 
     def _check_options(self, options: Iterable[str] | str) -> list[str]:
         if isinstance(options, str):
@@ -74,9 +113,7 @@ class DataSource(InputElement):
         return cleaned
 
     @staticmethod
-    def describe_upload(
-        filename: str, data: bytes, uploaded_at: dt.datetime | str | None = None
-    ) -> dict[str, Any]:
+    def describe_upload(filename: str, data: bytes, uploaded_at: dt.datetime | str | None = None) -> dict[str, Any]:
         """Return the ``value`` recording an upload of ``data`` named ``filename`` (now, unless given)."""
         when = uploaded_at or dt.datetime.now(dt.UTC)
         return {
@@ -121,63 +158,128 @@ class DataSource(InputElement):
             raise ValidationError(f"{self._describe()}: upload filename must be non-empty text")
         size = out["size"]
         if not isinstance(size, int | np.integer) or isinstance(size, bool) or size < 0:
-            raise ValidationError(
-                f"{self._describe()}: upload size must be a whole number >= 0, got {size!r}"
-            )
+            raise ValidationError(f"{self._describe()}: upload size must be a whole number >= 0, got {size!r}")
         if not isinstance(out["sha256"], str) or not _SHA256.match(out["sha256"]):
             raise ValidationError(f"{self._describe()}: upload sha256 must be 64 lower-case hex digits")
-        out["uploaded_at"] = _parse_datetime(
-            out["uploaded_at"], f"{self._describe()}: uploaded_at"
-        ).isoformat()
+        out["uploaded_at"] = _parse_datetime(out["uploaded_at"], f"{self._describe()}: uploaded_at").isoformat()
         return to_jsonable(out)
 
     def value_from_text(self, text: str) -> Any:
         """Refused: a file is uploaded, not typed."""
         raise ValidationError(f"{self._describe()} takes an uploaded file, not text; upload {text!r} instead")
 
+    def typed_value(self) -> Any:
+        """The upload's description (a dict), or None before an upload."""
+        return None if self._value is None else dict(self._value)
+
     def _fields_to_json(self) -> dict[str, Any]:
-        return {"options": list(self.options), "raw_upload": self.raw_upload, **super()._fields_to_json()}
+        return {
+            "options": list(self.options),
+            "raw_upload": self.raw_upload,
+            "downloadable": self.downloadable,
+            "on_upload_completion": callback_to_json(self.on_upload_completion),
+            "on_cancel": callback_to_json(self.on_cancel),
+            **super()._fields_to_json(),
+        }
 
     @classmethod
     def _from_fields(cls, data: dict[str, Any]) -> Self:
-        return cls(
+        element = cls(
             data["title"],
             data["options"],
-            data["required"],
-            data["raw_upload"],
-            data["description"],
-            id=data["id"],
-            **data["extra"],
+            required=data["required"],
+            downloadable=data.get("downloadable", False),
+            raw_upload=data["raw_upload"],
         )
+        element.on_upload_completion = callback_from_json(data.get("on_upload_completion"))
+        element.on_cancel = callback_from_json(data.get("on_cancel"))
+        return element
 
 
 class Dropdown(InputElement):
-    """A choice among ``options``: one, or a list of them when ``multiselect``."""
+    """A choice among ``options``: one, or a list of them when ``multiselect``.
+
+    ``options`` is a list, or a dict mapping the text shown to the value a later step reads
+    (``get_value`` returns the mapped value). ``selected`` may be one option or a list (a
+    single-select dropdown takes a list of at most one). ``max_selections`` caps a multiselect.
+    """
+
+    default_required: ClassVar[bool] = True
 
     def __init__(
         self,
-        options: Iterable[Any] | None = None,
-        selected: Any = None,
+        options: list[str | int | float] | dict[str, str | int | float],
+        selected: list[str | int | float] | None = None,
+        include_nulls_visible: bool = True,
+        include_nulls_value: bool = False,
         multiselect: bool = False,
         title: str = "",
-        required: bool = False,
         description: str = "",
-        *,
-        id: str | None = None,
-        **extra: Any,
+        show_title: bool = True,
+        show_description: bool = True,
+        required: bool = True,
+        label: str = "",
+        placeholder: str = "",
+        max_selections: int | None = None,
+        page_update: Any = None,
+        reference_id: str | None = "",
     ) -> None:
         """Create a dropdown offering ``options`` with ``selected`` chosen (none by default)."""
-        super().__init__(title, description, required=required, id=id, **extra)
+        super().__init__(
+            ElementType.DROPDOWN,
+            {},
+            {},
+            title,
+            description,
+            show_title,
+            show_description,
+            label,
+            placeholder,
+            page_update,
+            reference_id=reference_id,
+        )
+        self._init_dropdown(
+            options, selected, include_nulls_visible, include_nulls_value, multiselect, required, max_selections
+        )
+
+    def _init_dropdown(
+        self,
+        options: Any,
+        selected: Any,
+        include_nulls_visible: bool,
+        include_nulls_value: bool,
+        multiselect: bool,
+        required: bool,
+        max_selections: int | None,
+    ) -> None:
+        if not isinstance(multiselect, bool | np.bool_):
+            raise ValidationError(f"{self._describe()}: multiselect must be True or False, got {multiselect!r}")
+        if not isinstance(required, bool | np.bool_):
+            raise ValidationError(f"{self._describe()}: required must be True or False, got {required!r}")
+        if max_selections is not None and (
+            isinstance(max_selections, bool) or not isinstance(max_selections, int) or max_selections < 1
+        ):
+            raise ValidationError(
+                f"{self._describe()}: max_selections must be a whole number >= 1, got {max_selections!r}"
+            )
         self.multiselect = bool(multiselect)
+        self.required = bool(required)
+        self.include_nulls_visible = bool(include_nulls_visible)
+        self.include_nulls_value = bool(include_nulls_value)
+        self.max_selections = max_selections
+        self.dropdown_map: dict[str, Any] | None = None
+        if isinstance(options, Mapping):
+            self.dropdown_map = {str(key): to_jsonable(value) for key, value in options.items()}
+            options = list(self.dropdown_map)
         self.options = self._check_options(options)
         self.set_value(selected)
 
     def _check_options(self, options: Iterable[Any] | None) -> list[Any]:
         if options is None:
             return []
-        if isinstance(options, str | bytes | Mapping) or not isinstance(options, Iterable):
+        if isinstance(options, str | bytes) or not isinstance(options, Iterable):
             raise ValidationError(
-                f"{self._describe()}: options must be a list, got {type(options).__name__} {options!r}"
+                f"{self._describe()}: options must be a list or a dict, got {type(options).__name__} {options!r}"
             )
         cleaned = [to_jsonable(option) for option in options]
         for option in cleaned:
@@ -202,33 +304,54 @@ class Dropdown(InputElement):
         for option in self.options:
             if option == plain:
                 return option
+        if self.dropdown_map is not None:
+            for shown, mapped in self.dropdown_map.items():
+                if mapped == plain:
+                    return shown
         raise ValidationError(
             f"{self._describe()}: {choice!r} is not among the options "
             f"[{', '.join(repr(option) for option in self.options)}]"
         )
 
     def validate_value(self, value: Any) -> Any:
-        """Accept None or an option; with ``multiselect``, a list of options (a single one is wrapped)."""
+        """Accept None, an option or a list of options (at most one unless ``multiselect``)."""
         if value is None:
             return [] if self.multiselect else None
         if self.multiselect:
             if isinstance(value, str) or not isinstance(value, Iterable):
                 value = [value]
-            return [self._match(choice) for choice in value]
-        if isinstance(value, list | tuple | set):
-            raise ValidationError(
-                f"{self._describe()} takes one selection, got a list {list(value)!r}; "
-                "pass one option, or create the dropdown with multiselect=True"
-            )
+            chosen = [self._match(choice) for choice in value]
+            if self.max_selections is not None and len(chosen) > self.max_selections:
+                raise ValidationError(
+                    f"{self._describe()} takes at most {self.max_selections} selections, got {len(chosen)}"
+                )
+            return chosen
+        if isinstance(value, list | tuple | set | np.ndarray):
+            items = list(value)
+            if len(items) > 1:
+                raise ValidationError(
+                    f"{self._describe()} takes one selection, got {len(items)}: {items!r}; "
+                    "pass one option, or create the dropdown with multiselect=True"
+                )
+            return self._match(items[0]) if items else None
         return self._match(value)
 
     def has_value(self) -> bool:
         """Whether something is selected."""
         return bool(self._value) if self.multiselect else self._value is not None
 
+    def _mapped(self, option: Any) -> Any:
+        return option if self.dropdown_map is None else self.dropdown_map.get(option, option)
+
     def typed_value(self) -> Any:
-        """The selection: an option, None, or (multiselect) a list of options."""
-        return list(self._value) if self.multiselect else self._value
+        """The selection: an option, None, or (multiselect) a list; dict options give their values."""
+        if self.multiselect:
+            return [self._mapped(option) for option in self._value]
+        return None if self._value is None else self._mapped(self._value)
+
+    def update_from_input_parameters(self) -> None:
+        """Re-check the selection against the options (after either changed)."""
+        self.set_value(self._value)
 
     def value_from_text(self, text: str) -> Any:
         """Find the option whose text is ``text``; with multiselect, comma-separated options."""
@@ -241,20 +364,186 @@ class Dropdown(InputElement):
         return text
 
     def _fields_to_json(self) -> dict[str, Any]:
-        return {"options": list(self.options), "multiselect": self.multiselect, **super()._fields_to_json()}
+        return {
+            "options": list(self.options),
+            "dropdown_map": self.dropdown_map,
+            "multiselect": self.multiselect,
+            "include_nulls_visible": self.include_nulls_visible,
+            "include_nulls_value": self.include_nulls_value,
+            "max_selections": self.max_selections,
+            **super()._fields_to_json(),
+        }
 
     @classmethod
     def _from_fields(cls, data: dict[str, Any]) -> Self:
-        return cls(
-            data["options"],
+        element = cls.__new__(cls)
+        Dropdown.__init__(element, [])
+        options = data["options"] if data.get("dropdown_map") is None else data["dropdown_map"]
+        element._init_dropdown(
+            options,
             None,
+            data.get("include_nulls_visible", True),
+            data.get("include_nulls_value", False),
             data["multiselect"],
-            data["title"],
             data["required"],
-            data["description"],
-            id=data["id"],
-            **data["extra"],
+            data.get("max_selections"),
         )
+        return element
+
+
+class SingleDropdown(Dropdown):
+    """A dropdown where the user picks one option."""
+
+    def __init__(
+        self,
+        options: list[str | int | float] | dict[str, str | int | float],
+        selected: int | float | str | None = None,
+        include_nulls_visible: bool = True,
+        include_nulls_value: bool = False,
+        title: str = "",
+        description: str = "",
+        show_title: bool = True,
+        show_description: bool = True,
+        required: bool = True,
+        label: str = "",
+        placeholder: str = "",
+        page_update: Callable[..., Any] | None = None,
+        reference_id: str | None = "",
+    ) -> None:
+        """Create a single-choice dropdown."""
+        super().__init__(
+            options,
+            selected,
+            include_nulls_visible,
+            include_nulls_value,
+            False,
+            title,
+            description,
+            show_title,
+            show_description,
+            required,
+            label,
+            placeholder,
+            None,
+            page_update,
+            reference_id,
+        )
+
+
+class MultiDropdown(Dropdown):
+    """A dropdown where the user picks any number of options (up to ``max_selections``)."""
+
+    def __init__(
+        self,
+        options: list[str | int | float] | dict[str, str | int | float],
+        selected: list[str | int | float] | None = None,
+        include_nulls_visible: bool = True,
+        include_nulls_value: bool = False,
+        title: str = "",
+        description: str = "",
+        show_title: bool = True,
+        show_description: bool = True,
+        required: bool = True,
+        label: str = "",
+        placeholder: str = "",
+        max_selections: int | None = None,
+        page_update: Any = None,
+        reference_id: str | None = "",
+    ) -> None:
+        """Create a multiple-choice dropdown."""
+        super().__init__(
+            options,
+            selected,
+            include_nulls_visible,
+            include_nulls_value,
+            True,
+            title,
+            description,
+            show_title,
+            show_description,
+            required,
+            label,
+            placeholder,
+            max_selections,
+            page_update,
+            reference_id,
+        )
+
+
+class DataSourceDropdown(Dropdown):
+    """A choice among the named connections of the given types that ``user_id`` may use.
+
+    The options are ``"name (type)"`` texts; :meth:`get_value` returns the chosen connection as a
+    dict with ``name``, ``type`` and ``owner``.
+    """
+
+    def __init__(
+        self,
+        user_id: str,
+        options: list[Any],
+        selected: list[str] | None = None,
+        include_nulls_visible: bool = True,
+        include_nulls_value: bool = False,
+        title: str = "",
+        description: str = "",
+        show_title: bool = True,
+        show_description: bool = True,
+        required: bool = True,
+        label: str = "",
+        placeholder: str = "",
+    ) -> None:
+        """Offer ``user_id``'s connections whose type is among ``options`` (ConnectionType values)."""
+        self.user_id = user_id
+        self.connection_types = [str(getattr(option, "value", option)) for option in options]
+        super().__init__(
+            self.conn2dropdown_str(self.connection_types, user_id),
+            selected,
+            include_nulls_visible,
+            include_nulls_value,
+            False,
+            title,
+            description,
+            show_title,
+            show_description,
+            required,
+            label,
+            placeholder,
+        )
+
+    @staticmethod
+    def conn2dropdown_str(filter_options: Iterable[Any], user_id: str) -> dict[str, dict[str, Any]]:
+        """The connections ``user_id`` may use whose type is in ``filter_options``, by dropdown text."""
+        from flowdeck.store.connections import list_connections
+
+        wanted = {str(getattr(option, "value", option)) for option in filter_options}
+        found: dict[str, dict[str, Any]] = {}
+        for info in list_connections(user_id):
+            kind = str(getattr(info.type, "value", info.type))
+            if not wanted or kind in wanted:
+                found[f"{info.name} ({kind})"] = {"name": info.name, "type": kind, "owner": info.owner}
+        return found
+
+    @staticmethod
+    def dropdown_str2conn(user_id: str, connection_str: str) -> dict[str, Any]:
+        """The connection a dropdown text (``"name (type)"``) names, for ``user_id``."""
+        for text, connection in DataSourceDropdown.conn2dropdown_str([], user_id).items():
+            if text == connection_str:
+                return connection
+        raise NotFoundError(f"user {user_id!r} has no connection shown as {connection_str!r}")
+
+    def get_value(self) -> Any:
+        """The chosen connection (``name``, ``type``, ``owner``), or None."""
+        return self.typed_value()
+
+    def _fields_to_json(self) -> dict[str, Any]:
+        return {"user_id": self.user_id, "connection_types": list(self.connection_types), **super()._fields_to_json()}
+
+    @classmethod
+    def _from_fields(cls, data: dict[str, Any]) -> Self:
+        element = super()._from_fields(data)
+        element.user_id = data.get("user_id", "")
+        element.connection_types = list(data.get("connection_types", []))
+        return element
 
 
 class TextInput(InputElement):
@@ -263,15 +552,33 @@ class TextInput(InputElement):
     def __init__(
         self,
         value: str = "",
-        title: str = "",
-        required: bool = False,
         description: str = "",
-        *,
-        id: str | None = None,
-        **extra: Any,
+        title: str = "",
+        show_title: bool = True,
+        show_description: bool = True,
+        required: bool = False,
+        label: str = "",
+        placeholder: str = "",
+        page_update: Any = None,
+        reference_id: str | None = "",
     ) -> None:
         """Create a text box holding ``value``."""
-        super().__init__(title, description, required=required, id=id, **extra)
+        super().__init__(
+            ElementType.TEXT_INPUT,
+            {},
+            {},
+            title,
+            description,
+            show_title,
+            show_description,
+            label,
+            placeholder,
+            page_update,
+            reference_id=reference_id,
+        )
+        if not isinstance(required, bool | np.bool_):
+            raise ValidationError(f"{self._describe()}: required must be True or False, got {required!r}")
+        self.required = bool(required)
         self.set_value(value)
 
     def validate_value(self, value: Any) -> str:
@@ -294,7 +601,7 @@ class TextInput(InputElement):
 
     @classmethod
     def _from_fields(cls, data: dict[str, Any]) -> Self:
-        return cls("", data["title"], data["required"], data["description"], id=data["id"], **data["extra"])
+        return cls(required=data["required"])
 
 
 class _Range(InputElement):
@@ -337,9 +644,7 @@ class _Range(InputElement):
             raise ValidationError(f"{self._describe()} takes a pair (low, high), got {value!r}")
         pair = list(value)
         if len(pair) != 2:
-            raise ValidationError(
-                f"{self._describe()} takes a pair (low, high), got {len(pair)} values {pair!r}"
-            )
+            raise ValidationError(f"{self._describe()} takes a pair (low, high), got {len(pair)} values {pair!r}")
         low = None if pair[0] is None else self._coerce(pair[0], "low end of the selection")
         high = None if pair[1] is None else self._coerce(pair[1], "high end of the selection")
         if low is None and high is None:
@@ -349,13 +654,9 @@ class _Range(InputElement):
             if end is not None and not (
                 self._compare_le(self.min_range, end) and self._compare_le(end, self.max_range)
             ):
-                raise ValidationError(
-                    f"{self._describe()}: selection {_show(end)} is outside the range {bounds}"
-                )
+                raise ValidationError(f"{self._describe()}: selection {_show(end)} is outside the range {bounds}")
         if low is not None and high is not None and not self._compare_le(low, high):
-            raise ValidationError(
-                f"{self._describe()}: selection low {_show(low)} is greater than high {_show(high)}"
-            )
+            raise ValidationError(f"{self._describe()}: selection low {_show(low)} is greater than high {_show(high)}")
         return (low, high)
 
     def has_value(self) -> bool:
@@ -371,35 +672,69 @@ class _Range(InputElement):
         """Parse ``"low,high"`` or ``"low..high"`` (an end may be left empty)."""
         parts = text.split("..") if ".." in text else text.split(",")
         if len(parts) != 2:
-            raise ValidationError(
-                f"{self._describe()}: write a range as 'low,high' or 'low..high', got {text!r}"
-            )
+            raise ValidationError(f"{self._describe()}: write a range as 'low,high' or 'low..high', got {text!r}")
         return tuple(part.strip() or None for part in parts)  # type: ignore[return-value]
 
 
 class NumericRange(_Range):
-    """A numeric interval the user narrows: ``(low, high)`` within ``[min_range, max_range]``."""
+    """A numeric interval the user narrows: ``(low, high)`` within ``[min_range, max_range]``.
+
+    With ``single=True`` the user picks one number (``get_value`` returns it).
+    """
 
     def __init__(
         self,
-        min_range: float,
-        max_range: float,
-        min_selection: float | None = None,
-        max_selection: float | None = None,
+        min_range: int | float,
+        max_range: int | float,
+        min_selection: int | float | None = None,
+        max_selection: int | float | None = None,
+        include_nulls_visible: bool = True,
+        include_nulls_value: bool = False,
         title: str = "",
-        step: float | None = None,
-        required: bool = False,
         description: str = "",
-        *,
-        id: str | None = None,
-        **extra: Any,
+        single: bool = False,
+        show_title: bool = True,
+        show_description: bool = True,
+        label: str = "",
+        placeholder: str = "",
+        step_size: float | int | None = None,
+        page_update: Any = None,
+        reference_id: str | None = "",
     ) -> None:
         """Create a range slider over ``[min_range, max_range]``."""
-        super().__init__(title, description, required=required, id=id, **extra)
-        self.step = None if step is None else self._coerce(step, "step")
-        if self.step is not None and self.step <= 0:
-            raise ValidationError(f"{self._describe()}: step must be greater than 0, got {self.step!r}")
+        super().__init__(
+            ElementType.NUMERIC_RANGE,
+            {},
+            {},
+            title,
+            description,
+            show_title,
+            show_description,
+            label,
+            placeholder,
+            page_update,
+            reference_id=reference_id,
+        )
+        self.single = bool(single)
+        self.include_nulls_visible = bool(include_nulls_visible)
+        self.include_nulls_value = bool(include_nulls_value)
+        self.step_size = None if step_size is None else self._coerce(step_size, "step_size")
+        if self.step_size is not None and self.step_size <= 0:
+            raise ValidationError(f"{self._describe()}: step_size must be greater than 0, got {self.step_size!r}")
+        if self.single and max_selection is None:
+            max_selection = min_selection
         self._init_range(min_range, max_range, min_selection, max_selection)
+
+    def typed_value(self) -> Any:
+        """``(low, high)``; with ``single``, the one number chosen (the low end of the range if none)."""
+        low, high = super().typed_value()
+        return low if self.single else (low, high)
+
+    def value_from_text(self, text: str) -> Any:
+        """Parse ``"low,high"`` (``"n"`` for a single value)."""
+        if self.single and "," not in text and ".." not in text:
+            return (text.strip(), text.strip())
+        return super().value_from_text(text)
 
     def _coerce(self, value: Any, what: str) -> float | int:
         if isinstance(value, str):
@@ -408,9 +743,7 @@ class NumericRange(_Range):
             except ValueError:
                 raise ValidationError(f"{self._describe()}: {what} {value!r} is not a number") from None
         if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
-            raise ValidationError(
-                f"{self._describe()}: {what} must be a number, got {type(value).__name__} {value!r}"
-            )
+            raise ValidationError(f"{self._describe()}: {what} must be a number, got {type(value).__name__} {value!r}")
         plain = value.item() if isinstance(value, np.generic) else value
         if isinstance(plain, float) and not math.isfinite(plain):
             raise ValidationError(f"{self._describe()}: {what} must be finite, got {plain!r}")
@@ -420,7 +753,10 @@ class NumericRange(_Range):
         return {
             "min_range": self.min_range,
             "max_range": self.max_range,
-            "step": self.step,
+            "step_size": self.step_size,
+            "single": self.single,
+            "include_nulls_visible": self.include_nulls_visible,
+            "include_nulls_value": self.include_nulls_value,
             **super()._fields_to_json(),
         }
 
@@ -429,50 +765,189 @@ class NumericRange(_Range):
 
     @classmethod
     def _from_fields(cls, data: dict[str, Any]) -> Self:
-        return cls(
+        element = cls.__new__(cls)
+        NumericRange.__init__(
+            element,
             data["min_range"],
             data["max_range"],
-            None,
-            None,
-            data["title"],
-            data["step"],
-            data["required"],
-            data["description"],
-            id=data["id"],
-            **data["extra"],
+            include_nulls_visible=data.get("include_nulls_visible", True),
+            include_nulls_value=data.get("include_nulls_value", False),
+            single=data.get("single", False),
+            step_size=data.get("step_size"),
+        )
+        return element
+
+
+class NumericSlider(NumericRange):
+    """One number the user picks on a slider over ``[min_range, max_range]``."""
+
+    def __init__(
+        self,
+        min_range: int | float,
+        max_range: int | float,
+        selected: int | float | None = None,  # type: ignore[assignment]
+        title: str = "",
+        description: str = "",
+        show_title: bool = True,
+        show_description: bool = True,
+        step_size: float | int | None = None,
+        page_update: Any = None,
+        reference_id: str | None = "",
+    ) -> None:
+        """Create a slider with ``selected`` chosen."""
+        super().__init__(
+            min_range,
+            max_range,
+            selected,
+            selected,
+            title=title,
+            description=description,
+            single=True,
+            show_title=show_title,
+            show_description=show_description,
+            step_size=step_size,
+            page_update=page_update,
+            reference_id=reference_id,
+        )
+
+
+class NumericRangeSlider(NumericRange):
+    """A range ``(low, high)`` the user narrows on a two-handled slider."""
+
+    def __init__(
+        self,
+        min_range: int | float,
+        max_range: int | float,
+        min_selection: int | float | None = None,
+        max_selection: int | float | None = None,
+        title: str = "",
+        description: str = "",
+        show_title: bool = True,
+        show_description: bool = True,
+        step_size: float | int | None = None,
+        page_update: Any = None,
+        reference_id: str | None = "",
+    ) -> None:
+        """Create a two-handled slider."""
+        super().__init__(
+            min_range,
+            max_range,
+            min_selection,
+            max_selection,
+            title=title,
+            description=description,
+            show_title=show_title,
+            show_description=show_description,
+            step_size=step_size,
+            page_update=page_update,
+            reference_id=reference_id,
         )
 
 
 class DateTimeRange(_Range):
     """A period the user narrows: ``(start, end)`` datetimes within ``[min_range, max_range]``.
 
-    Ends may be given as datetimes, dates or ISO text; they are kept as datetimes.
+    Ends may be given as datetimes, dates or ISO text; they are kept as datetimes. With
+    ``is_range=False`` the user picks one moment (``get_value`` returns it).
     """
 
     def __init__(
         self,
-        min_range: dt.datetime | dt.date | str,
-        max_range: dt.datetime | dt.date | str,
-        min_selection: dt.datetime | dt.date | str | None = None,
-        max_selection: dt.datetime | dt.date | str | None = None,
+        min_range: dt.datetime,
+        max_range: dt.datetime,
+        min_selection: dt.datetime | None = None,
+        max_selection: dt.datetime | None = None,
+        include_nulls_visible: bool = True,
+        include_nulls_value: bool = False,
+        show_date: bool = True,
+        show_time: bool = True,
+        show_timezone: bool = True,
+        is_range: bool = True,
         title: str = "",
-        required: bool = False,
         description: str = "",
-        *,
-        id: str | None = None,
-        **extra: Any,
+        show_title: bool = True,
+        show_description: bool = True,
+        label: str = "",
+        placeholder: str = "",
+        timezone: str = "UTC",
+        page_update: Any = None,
+        reference_id: str | None = "",
     ) -> None:
         """Create a period picker over ``[min_range, max_range]``."""
-        super().__init__(title, description, required=required, id=id, **extra)
+        super().__init__(
+            ElementType.DATE_TIME_RANGE,
+            {},
+            {},
+            title,
+            description,
+            show_title,
+            show_description,
+            label,
+            placeholder,
+            page_update,
+            reference_id=reference_id,
+        )
+        self.include_nulls_visible = bool(include_nulls_visible)
+        self.include_nulls_value = bool(include_nulls_value)
+        self.show_date = bool(show_date)
+        self.show_time = bool(show_time)
+        self.show_timezone = bool(show_timezone)
+        self.is_range = bool(is_range)
+        if not isinstance(timezone, str) or not timezone:
+            raise ValidationError(f"{self._describe()}: timezone must be a zone name, got {timezone!r}")
+        self.timezone = timezone
+        self.time_format = "%Y-%m-%dT%H:%M:%S"
+        if not self.is_range and max_selection is None:
+            max_selection = min_selection
         self._init_range(min_range, max_range, min_selection, max_selection)
 
     def _coerce(self, value: Any, what: str) -> dt.datetime:
         return _parse_datetime(value, f"{self._describe()}: {what}")
 
+    def typed_value(self) -> Any:
+        """``(start, end)``; with ``is_range=False`` the one moment chosen."""
+        low, high = super().typed_value()
+        return (low, high) if self.is_range else low
+
+    def update_range(self, min_date: dt.datetime | None = None, max_date: dt.datetime | None = None) -> None:
+        """Move the ends of the range; a selection now outside it is reset."""
+        new_min = self.min_range if min_date is None else self._coerce(min_date, "min_date")
+        new_max = self.max_range if max_date is None else self._coerce(max_date, "max_date")
+        if new_min > new_max:
+            raise ValidationError(f"{self._describe()}: min_date {_show(new_min)} is after max_date {_show(new_max)}")
+        self.min_range, self.max_range = new_min, new_max
+        try:
+            self.set_value(self._value)
+        except ValidationError:
+            self.reset_selection()
+
+    def reset_selection(self) -> None:
+        """Select nothing (the whole range)."""
+        self._value = None
+
+    def update_selection(
+        self,
+        min_value: dt.datetime | None = None,
+        max_value: dt.datetime | None = None,
+        value: dt.datetime | None = None,
+    ) -> None:
+        """Select ``[min_value, max_value]``, or the one moment ``value``."""
+        if value is not None:
+            self.set_value((value, value))
+        else:
+            self.set_value((min_value, max_value))
+
     def _fields_to_json(self) -> dict[str, Any]:
         return {
             "min_range": self.min_range.isoformat(),
             "max_range": self.max_range.isoformat(),
+            "include_nulls_visible": self.include_nulls_visible,
+            "include_nulls_value": self.include_nulls_value,
+            "show_date": self.show_date,
+            "show_time": self.show_time,
+            "show_timezone": self.show_timezone,
+            "is_range": self.is_range,
+            "timezone": self.timezone,
             **super()._fields_to_json(),
         }
 
@@ -486,13 +961,13 @@ class DateTimeRange(_Range):
         return cls(
             data["min_range"],
             data["max_range"],
-            None,
-            None,
-            data["title"],
-            data["required"],
-            data["description"],
-            id=data["id"],
-            **data["extra"],
+            include_nulls_visible=data.get("include_nulls_visible", True),
+            include_nulls_value=data.get("include_nulls_value", False),
+            show_date=data.get("show_date", True),
+            show_time=data.get("show_time", True),
+            show_timezone=data.get("show_timezone", True),
+            is_range=data.get("is_range", True),
+            timezone=data.get("timezone", "UTC"),
         )
 
 
@@ -517,9 +992,5 @@ def _parse_datetime(value: Any, what: str) -> dt.datetime:
         try:
             return dt.datetime.fromisoformat(value.strip())
         except ValueError:
-            raise ValidationError(
-                f"{what} {value!r} is not an ISO date or datetime (e.g. 2024-05-01T12:00)"
-            ) from None
-    raise ValidationError(
-        f"{what} must be a datetime, a date or ISO text, got {type(value).__name__} {value!r}"
-    )
+            raise ValidationError(f"{what} {value!r} is not an ISO date or datetime (e.g. 2024-05-01T12:00)") from None
+    raise ValidationError(f"{what} must be a datetime, a date or ISO text, got {type(value).__name__} {value!r}")

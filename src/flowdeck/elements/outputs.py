@@ -3,52 +3,283 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
+import html
 import io
 import json
 import mimetypes
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.utils
 
-from flowdeck.elements.base import OutputElement, to_jsonable
+from flowdeck.elements.base import (
+    DEFAULT,
+    Element,
+    ElementHorizontalPosition,
+    ElementOverflowBehavior,
+    ElementType,
+    ElementVerticalPosition,
+    OutputElement,
+    StrictInit,
+    _ReprEnum,
+    check_keywords,
+    or_default,
+    to_jsonable,
+)
+from flowdeck.elements.callbacks import callback_from_json, callback_to_json
 from flowdeck.errors import ValidationError
 
-__all__ = ["Image", "Infographic", "PlotlyPlot", "RichText", "Table"]
+__all__ = [
+    "PREDICT_DEFAULT_CELL_COLOR",
+    "PREDICT_DEFAULT_TEXT_COLOR",
+    "PREDICT_ERROR_CELL_COLOR",
+    "PREDICT_ERROR_TEXT_COLOR",
+    "PREDICT_PLOT_DEFAULT_COLORWAY",
+    "PREDICT_PLOT_DIVERGING_COLORSCALE",
+    "PREDICT_PLOT_SEQUENTIAL_COLORSCALE",
+    "PREDICT_PLOT_SEQUENTIAL_MINUS_COLORSCALE",
+    "PREDICT_SUCCESS_CELL_COLOR",
+    "PREDICT_SUCCESS_TEXT_COLOR",
+    "PREDICT_WARNING_CELL_COLOR",
+    "PREDICT_WARNING_TEXT_COLOR",
+    "ColumnField",
+    "ColumnGroup",
+    "ColumnGroupingModel",
+    "DataGridFeatures",
+    "GridColumn",
+    "Image",
+    "ImageSize",
+    "InfographData",
+    "InfographDataType",
+    "Infographic",
+    "InfographicOrientation",
+    "PlotlyPlot",
+    "RichText",
+    "RichTextClickable",
+    "RowAction",
+    "RowActionType",
+    "Table",
+    "TableSelectionType",
+]
+
+
+#: Cell and text colours of the platform's palette, for ``Table(cell_colors=, text_colors=)``.
+PREDICT_SUCCESS_TEXT_COLOR = "#1B5E20"
+PREDICT_SUCCESS_CELL_COLOR = "#E8F5E9"
+PREDICT_ERROR_TEXT_COLOR = "#B71C1C"
+PREDICT_ERROR_CELL_COLOR = "#FFEBEE"
+PREDICT_WARNING_TEXT_COLOR = "#E65100"
+PREDICT_WARNING_CELL_COLOR = "#FFF3E0"
+PREDICT_DEFAULT_TEXT_COLOR = "#212121"
+PREDICT_DEFAULT_CELL_COLOR = "#FFFFFF"
+
+
+class RowActionType(_ReprEnum):
+    """What a Table row action does."""
+
+    UPDATE = "update"
+    REDIRECT = "redirect"
+    UPDATE_REDIRECT = "update_redirect"
+
+
+class TableSelectionType(_ReprEnum):
+    """How ``selected_rows`` reads: INCLUDE lists the selected rows, EXCLUDE the rows not selected."""
+
+    INCLUDE = "include"
+    EXCLUDE = "exclude"
+
+
+class RowAction(StrictInit):
+    """An action offered on each row of a Table."""
+
+    def __init__(self, title: str, description: str, type: RowActionType) -> None:
+        """Create a row action titled ``title``."""
+        self.title = title
+        self.description = description
+        self.action_type = RowActionType.parse(type, "RowAction type")
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {"title": self.title, "description": self.description, "type": self.action_type.value}
+
+    def __eq__(self, other: object) -> bool:
+        return self.to_json() == other.to_json() if isinstance(other, RowAction) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+@dataclasses.dataclass
+class ColumnField:
+    """A column in a column group (``DataGridFeatures.column_grouping_model``)."""
+
+    field: str
+
+
+@dataclasses.dataclass
+class ColumnGroup:
+    """A named group of columns and groups, shown as a shared header."""
+
+    group_id: str
+    children: list[ColumnGroup | ColumnField]
+
+
+@dataclasses.dataclass
+class GridColumn:
+    """How the data grid shows one column."""
+
+    field: str
+    header_name: str = ""
+    dtype: str = ""
+    col_spanning: bool = False
+    editable: bool = False
+    pinned: Literal["left", "right"] | None = None
+    validation_rule: str | None = None
+    value_options: list[str] | None = None
+
+
+#: Column groups, outermost first.
+ColumnGroupingModel = list[ColumnGroup | ColumnField]
+
+
+@dataclasses.dataclass
+class DataGridFeatures:
+    """Data-grid options of a Table: column definitions, grouping, aggregation, formatting, paging."""
+
+    column_definitions: list[GridColumn] | None = None
+    column_grouping_model: ColumnGroupingModel | None = None
+    col_spanning: bool | None = None
+    aggregation: dict[str, Literal["sum", "avg", "min", "max", "size"]] | None = None
+    column_formatters: dict[str, str] | None = None
+    conditional_formatting_rules: dict[str, str] | None = None
+    cell_editable: bool | None = None
+    table_editable: bool | None = None
+    default_page_size: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form."""
+        return to_jsonable(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DataGridFeatures:
+        """Rebuild from :meth:`to_json` output."""
+
+        def group(item: Mapping[str, Any]) -> ColumnGroup | ColumnField:
+            if "group_id" in item:
+                return ColumnGroup(item["group_id"], [group(child) for child in item["children"]])
+            return ColumnField(item["field"])
+
+        values = dict(data)
+        if values.get("column_definitions") is not None:
+            values["column_definitions"] = [GridColumn(**column) for column in values["column_definitions"]]
+        if values.get("column_grouping_model") is not None:
+            values["column_grouping_model"] = [group(item) for item in values["column_grouping_model"]]
+        return cls(**values)
+
+
+#: Table options kept as they are given (JSON-safe values), in the constructor's order.
+_TABLE_OPTIONS = (
+    "filters_active",
+    "cell_colors",
+    "text_colors",
+    "column_descriptions",
+    "searchable",
+    "missing_values",
+    "notes",
+    "show_filter",
+    "max_table_rows_to_display",
+    "xlsx_config",
+    "editable",
+    "max_table_row_height",
+    "markdown_columns",
+    "missing_value_text",
+    "editable_columns",
+    "selectable",
+    "column_formatters",
+    "info_content",
+    "column_info_content",
+    "persist_as_json",
+)
+
+
+def _plain_option(value: Any) -> Any:
+    if isinstance(value, pd.DataFrame):
+        return {str(column): [to_jsonable(cell) for cell in value[column]] for column in value.columns}
+    return to_jsonable(value)
 
 
 class Table(OutputElement):
-    """A DataFrame shown as a table, optionally downloadable.
+    """A DataFrame (or Series, or Dataset asset) shown as a table, optionally downloadable.
 
     The JSON form keeps at most ``max_rows`` rows (``total_rows`` records how many there were), so
     a large frame does not bloat the page; save the full frame as an output to keep it whole.
+    ``max_rows`` (default 10,000) is the one keyword taken besides the SDK's parameters.
     """
 
     DEFAULT_MAX_ROWS: ClassVar[int] = 10_000
 
     def __init__(
         self,
-        content: pd.DataFrame | pd.Series | None = None,
-        title: str = "",
+        content: pd.DataFrame | pd.Series | Any,
         downloadable: bool = False,
-        links: list[str] | None = None,
+        filters_active: bool = False,
+        title: str = "",
         description: str = "",
-        *,
-        max_rows: int | None = None,
-        id: str | None = None,
-        **extra: Any,
+        show_title: bool = True,
+        show_description: bool = True,
+        cell_colors: pd.DataFrame | None = None,
+        text_colors: pd.DataFrame | None = None,
+        column_descriptions: dict[str, str] | None = None,
+        searchable: bool = True,
+        missing_values: bool = False,
+        notes: list[str] | None = None,
+        links: list[str] | None = None,
+        show_filter: bool = False,
+        max_table_rows_to_display: int = 2500,
+        xlsx_config: dict[str, Any] | None = None,
+        editable: bool = True,
+        max_table_row_height: int = 300,
+        markdown_columns: list[str] | bool | None = None,
+        missing_value_text: str | None = None,
+        editable_columns: list[str] | bool | None = True,
+        row_actions: list[Any] | None = None,
+        selectable: bool = False,
+        selected_rows: list[int] | None = None,
+        selection_type: TableSelectionType = DEFAULT,
+        column_formatters: dict[str, str] | None = None,
+        on_edit_update: Any = None,
+        on_row_select: Any = None,
+        data_grid_features: DataGridFeatures | None = None,
+        reference_id: str | None = "",
+        info_content: str | None = None,
+        column_info_content: dict[str, str] | None = None,
+        persist_as_json: bool = False,
+        **kwargs: Any,
     ) -> None:
-        """Create a table showing ``content`` (an empty frame when None)."""
-        super().__init__(title, description, id=id, **extra)
+        """Create a table showing ``content``."""
+        check_keywords("Table", kwargs, ["max_rows"], Table.__init__)
+        super().__init__(
+            ElementType.TABLE,
+            {},
+            {},
+            title,
+            description,
+            show_title,
+            show_description,
+            reference_id=reference_id or "",
+        )
         if content is None:
             content = pd.DataFrame()
         elif isinstance(content, pd.Series):
             content = content.to_frame()
-        elif not isinstance(content, pd.DataFrame):
+        elif not isinstance(content, pd.DataFrame) and isinstance(getattr(content, "object", None), pd.DataFrame):
+            content = content.object  # a Dataset asset
+        if not isinstance(content, pd.DataFrame):
             raise ValidationError(
                 f"Table {self.title!r}: content must be a pandas DataFrame, got {type(content).__name__}; "
                 "wrap it with pandas.DataFrame(...)"
@@ -56,40 +287,108 @@ class Table(OutputElement):
         self.content: pd.DataFrame = content
         self.downloadable = bool(downloadable)
         if links is not None and (isinstance(links, str) or not all(isinstance(link, str) for link in links)):
-            raise ValidationError(
-                f"Table {self.title!r}: links must be a list of link strings, got {links!r}"
-            )
+            raise ValidationError(f"Table {self.title!r}: links must be a list of link strings, got {links!r}")
         self.links: list[str] | None = None if links is None else list(links)
-        if max_rows is not None and (not isinstance(max_rows, int) or max_rows < 0):
+        options = dict(locals())
+        for name in _TABLE_OPTIONS:
+            setattr(self, name, _plain_option(options[name]))
+        self.row_actions = list(row_actions or [])
+        self.selection_type = TableSelectionType.parse(
+            or_default(selection_type, TableSelectionType.INCLUDE), "Table selection_type"
+        )
+        self.selected_rows: list[int] = [int(row) for row in (selected_rows or [])]
+        self.on_edit_update = on_edit_update
+        self.on_row_select = on_row_select
+        if data_grid_features is not None and not isinstance(data_grid_features, DataGridFeatures):
             raise ValidationError(
-                f"Table {self.title!r}: max_rows must be a whole number >= 0, got {max_rows!r}"
+                f"Table {self.title!r}: data_grid_features must be a DataGridFeatures, "
+                f"got {type(data_grid_features).__name__}"
             )
+        self.data_grid_features = data_grid_features
+        max_rows = kwargs.get("max_rows")
+        if max_rows is not None and (not isinstance(max_rows, int) or max_rows < 0):
+            raise ValidationError(f"Table {self.title!r}: max_rows must be a whole number >= 0, got {max_rows!r}")
         self.max_rows = self.DEFAULT_MAX_ROWS if max_rows is None else max_rows
         self.total_rows = len(content)
+        self.persistence = None
+        self.cell_color_persistence = None
+        self.text_color_persistence = None
+        self.buttons: list[Any] = []
+
+    @property
+    def conditional_formatting_rules(self) -> dict[str, str] | None:
+        """The data grid's conditional formatting rules, if any."""
+        features = self.data_grid_features
+        return None if features is None else features.conditional_formatting_rules
 
     @property
     def truncated(self) -> bool:
         """Whether the JSON form leaves rows out."""
         return self.total_rows > min(len(self.content), self.max_rows)
 
+    def get_df(self) -> pd.DataFrame:
+        """The table's frame."""
+        return self.content
+
+    def get_dtypes(self, _df: pd.DataFrame) -> dict[str, str]:
+        """Each column's dtype, by column name."""
+        return {str(column): str(dtype) for column, dtype in _df.dtypes.items()}
+
+    def set_selected_rows(self, selected_rows: list[int], selection_type: TableSelectionType = DEFAULT) -> None:
+        """Select rows by position (INCLUDE) or select all but them (EXCLUDE)."""
+        self.selection_type = TableSelectionType.parse(
+            or_default(selection_type, TableSelectionType.INCLUDE), "Table selection_type"
+        )
+        positions = [int(row) for row in selected_rows]
+        for row in positions:
+            if not 0 <= row < len(self.content):
+                raise ValidationError(
+                    f"Table {self.title!r}: row {row} is out of range (the table has {len(self.content)} rows)"
+                )
+        self.selected_rows = positions
+
+    def get_selected_data(self) -> pd.DataFrame:
+        """The selected rows of the frame."""
+        chosen = set(self.selected_rows)
+        if self.selection_type is TableSelectionType.EXCLUDE:
+            keep = [row for row in range(len(self.content)) if row not in chosen]
+        else:
+            keep = sorted(chosen)
+        return self.content.iloc[keep]
+
+    def extract_context(self) -> dict[str, Any]:
+        """The table's columns, dtypes and row count."""
+        return {
+            **super().extract_context(),
+            "columns": [str(column) for column in self.content.columns],
+            "dtypes": self.get_dtypes(self.content),
+            "rows": self.total_rows,
+        }
+
     def _fields_to_json(self) -> dict[str, Any]:
         frame = self.content.iloc[: self.max_rows]
         data: dict[str, Any] = {
             "columns": [to_jsonable(column) for column in frame.columns],
             "dtypes": [str(dtype) for dtype in frame.dtypes],
-            "records": [
-                [to_jsonable(cell) for cell in row] for row in frame.itertuples(index=False, name=None)
-            ],
+            "records": [[to_jsonable(cell) for cell in row] for row in frame.itertuples(index=False, name=None)],
             "index": None,
             "downloadable": self.downloadable,
             "links": self.links,
             "max_rows": self.max_rows,
             "total_rows": self.total_rows,
+            "options": {name: getattr(self, name) for name in _TABLE_OPTIONS},
+            "row_actions": [
+                action.to_json() if isinstance(action, RowAction) else callback_to_json(action)
+                for action in self.row_actions
+            ],
+            "selected_rows": list(self.selected_rows),
+            "selection_type": self.selection_type.value,
+            "on_edit_update": callback_to_json(self.on_edit_update),
+            "on_row_select": callback_to_json(self.on_row_select),
+            "data_grid_features": None if self.data_grid_features is None else self.data_grid_features.to_json(),
         }
         index = frame.index
-        if not (
-            isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1 and index.name is None
-        ):
+        if not (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1 and index.name is None):
             data["index"] = {
                 "name": to_jsonable(index.name),
                 "dtype": str(index.dtype),
@@ -103,26 +402,28 @@ class Table(OutputElement):
         dtypes = data["dtypes"]
         records = data["records"]
         series = [_restore_column([row[i] for row in records], dtypes[i]) for i in range(len(columns))]
-        frame = (
-            pd.concat(series, axis=1, ignore_index=True)
-            if series
-            else pd.DataFrame(index=range(len(records)))
-        )
+        frame = pd.concat(series, axis=1, ignore_index=True) if series else pd.DataFrame(index=range(len(records)))
         frame.columns = pd.Index(columns)
         if data.get("index"):
             spec = data["index"]
             index = pd.Index(_restore_column(spec["values"], spec["dtype"]), name=spec["name"])
             frame.index = index
-        table = cls(
-            frame,
-            data["title"],
-            data["downloadable"],
-            data["links"],
-            data["description"],
-            max_rows=data["max_rows"],
-            id=data["id"],
-            **data["extra"],
-        )
+        table = cls(frame, data["downloadable"], links=data["links"], max_rows=data["max_rows"])
+        for name, value in (data.get("options") or {}).items():
+            if name in _TABLE_OPTIONS:
+                setattr(table, name, value)
+        table.row_actions = [
+            RowAction(action["title"], action["description"], action["type"])
+            if "callback_type" not in action
+            else callback_from_json(action)
+            for action in data.get("row_actions", [])
+        ]
+        table.selected_rows = list(data.get("selected_rows", []))
+        table.selection_type = TableSelectionType.parse(data.get("selection_type", "include"), "selection_type")
+        table.on_edit_update = callback_from_json(data.get("on_edit_update"))
+        table.on_row_select = callback_from_json(data.get("on_row_select"))
+        features = data.get("data_grid_features")
+        table.data_grid_features = None if features is None else DataGridFeatures.from_json(features)
         table.total_rows = data["total_rows"]
         return table
 
@@ -145,22 +446,50 @@ def _restore_column(values: list[Any], dtype: str) -> pd.Series:
         return raw
 
 
+#: The platform's default plot colours and colour scales (usable in any Plotly figure).
+PREDICT_PLOT_DEFAULT_COLORWAY = [
+    "#5B8FF9",
+    "#5AD8A6",
+    "#5D7092",
+    "#F6BD16",
+    "#E8684A",
+    "#6DC8EC",
+    "#9270CA",
+    "#FF9D4D",
+    "#269A99",
+    "#FF99C3",
+]
+PREDICT_PLOT_DIVERGING_COLORSCALE = [[0.0, "#B2182B"], [0.5, "#F7F7F7"], [1.0, "#2166AC"]]
+PREDICT_PLOT_SEQUENTIAL_COLORSCALE = [[0.0, "#F7FBFF"], [1.0, "#08306B"]]
+PREDICT_PLOT_SEQUENTIAL_MINUS_COLORSCALE = [[0.0, "#67000D"], [1.0, "#FFF5F0"]]
+
+
 class PlotlyPlot(OutputElement):
     """A Plotly figure (a ``plotly.graph_objects.Figure`` or its dict form)."""
 
     def __init__(
         self,
-        figure: go.Figure | Mapping[str, Any] | None = None,
-        title: str = "",
+        fig: go.Figure,
+        title: str | None = None,
+        show_title: bool = True,
         description: str = "",
-        *,
-        id: str | None = None,
-        **extra: Any,
+        show_description: bool = True,
+        reference_id: str | None = "",
+        info_content: str | None = None,
+        height: int | None = None,
     ) -> None:
-        """Create a plot of ``figure`` (an empty figure when None)."""
-        super().__init__(title, description, id=id, **extra)
-        if figure is None:
-            figure = {"data": [], "layout": {}}
+        """Create a plot of ``fig``."""
+        super().__init__(
+            ElementType.PLOT,
+            {},
+            {},
+            title or "",
+            description,
+            show_title,
+            show_description,
+            reference_id=reference_id or "",
+        )
+        figure = fig
         if isinstance(figure, go.Figure):
             plain = figure.to_plotly_json()
         elif isinstance(figure, Mapping):
@@ -175,12 +504,20 @@ class PlotlyPlot(OutputElement):
             plain = figure.to_plotly_json()
         else:
             raise ValidationError(
-                f"PlotlyPlot {self.title!r}: figure must be a plotly Figure or a dict, "
-                f"got {type(figure).__name__}"
+                f"PlotlyPlot {self.title!r}: fig must be a plotly Figure or a dict, got {type(figure).__name__}"
             )
-        self.figure = figure
+        if height is not None and (isinstance(height, bool) or not isinstance(height, int) or height <= 0):
+            raise ValidationError(f"PlotlyPlot {self.title!r}: height must be a whole number > 0, got {height!r}")
+        self.fig = figure
+        self.info_content = info_content
+        self.height = height
         # The JSON-safe form (numpy arrays, dates, NaN handled by plotly's own encoder).
         self.figure_json: dict[str, Any] = json.loads(json.dumps(plain, cls=plotly.utils.PlotlyJSONEncoder))
+
+    @property
+    def figure(self) -> Any:
+        """The figure as given (same as ``fig``)."""
+        return self.fig
 
     def to_figure(self) -> go.Figure:
         """Return the figure as a ``plotly.graph_objects.Figure``."""
@@ -191,12 +528,19 @@ class PlotlyPlot(OutputElement):
         """The type of each trace, in order (``scatter`` when a trace does not say)."""
         return [trace.get("type", "scatter") for trace in self.figure_json.get("data", [])]
 
+    def extract_context(self) -> dict[str, Any]:
+        """The plot's trace types and layout title."""
+        layout_title = self.figure_json.get("layout", {}).get("title")
+        if isinstance(layout_title, Mapping):
+            layout_title = layout_title.get("text")
+        return {**super().extract_context(), "traces": self.trace_types, "plot_title": layout_title}
+
     def _fields_to_json(self) -> dict[str, Any]:
-        return {"figure": self.figure_json}
+        return {"figure": self.figure_json, "info_content": self.info_content, "height": self.height}
 
     @classmethod
     def _from_fields(cls, data: dict[str, Any]) -> Self:
-        return cls(data["figure"], data["title"], data["description"], id=data["id"], **data["extra"])
+        return cls(data["figure"], info_content=data.get("info_content"), height=data.get("height"))
 
 
 _IMAGE_MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -228,22 +572,52 @@ def detect_image_mime(data: bytes, filename: str | None = None) -> str:
     return "application/octet-stream"
 
 
+class ImageSize(_ReprEnum):
+    """How large an image is shown."""
+
+    SMALL = "small"
+    MEDIUM = "medium"
+    LARGE = "large"
+
+
 class Image(OutputElement):
-    """An image, from bytes, a file path or a figure with ``savefig`` (matplotlib); kept as bytes."""
+    """An image, from bytes, a file-like object, a file path, a PIL image or a figure with ``savefig``.
+
+    It is kept as bytes; ``mime`` is detected from the content.
+    """
 
     def __init__(
         self,
-        content: bytes | str | os.PathLike[str] | Any = b"",
+        content: Any,
+        size: ImageSize = DEFAULT,
         title: str = "",
-        alt: str = "",
         description: str = "",
-        *,
-        mime: str | None = None,
-        id: str | None = None,
-        **extra: Any,
+        show_title: bool = True,
+        show_description: bool = True,
+        extension: str = "jpeg",
+        raw_image_bytes: bool = False,
+        overflow_behavior: ElementOverflowBehavior = DEFAULT,
+        reference_id: str | None = "",
+        info_content: str | None = None,
     ) -> None:
-        """Create an image; ``mime`` is detected from the content unless given."""
-        super().__init__(title, description, id=id, **extra)
+        """Create an image."""
+        super().__init__(
+            ElementType.IMAGE,
+            {},
+            {},
+            title,
+            description,
+            show_title,
+            show_description,
+            overflow_behavior=overflow_behavior,
+            reference_id=reference_id or "",
+        )
+        self.size = ImageSize.parse(or_default(size, ImageSize.MEDIUM), "Image size")
+        if not isinstance(extension, str) or not extension.strip("."):
+            raise ValidationError(f"Image {self.title!r}: extension must be a format name, got {extension!r}")
+        self.extension = extension.strip(".").lower()
+        self.raw_image_bytes = bool(raw_image_bytes)
+        self.info_content = info_content
         filename: str | None = None
         if isinstance(content, bytes | bytearray | memoryview):
             data = bytes(content)
@@ -258,122 +632,330 @@ class Image(OutputElement):
             buffer = io.BytesIO()
             content.savefig(buffer, format="png")
             data = buffer.getvalue()
+        elif hasattr(content, "save") and hasattr(content, "mode"):  # a PIL image
+            buffer = io.BytesIO()
+            pil_format = "JPEG" if self.extension in ("jpg", "jpeg") else self.extension.upper()
+            image = content.convert("RGB") if pil_format == "JPEG" and content.mode not in ("RGB", "L") else content
+            image.save(buffer, format=pil_format)
+            data = buffer.getvalue()
         else:
             raise ValidationError(
-                f"Image {self.title!r}: content must be bytes, a file path or a figure, "
-                f"got {type(content).__name__}"
+                f"Image {self.title!r}: content must be bytes, a BytesIO, a file path, a PIL image or a "
+                f"figure, got {type(content).__name__}"
             )
-        self.content: bytes = data
-        self.alt = alt or ""
-        self.mime = mime or detect_image_mime(data, filename)
+        self.content: bytes = data  # type: ignore[assignment]
+        self.mime = detect_image_mime(data, filename or f"image.{self.extension}")
+
+    @property
+    def alt(self) -> str:
+        """Text describing the image (its description, or title)."""
+        return str(self.extra.get("alt") or self.description or self.title)
 
     def data_uri(self) -> str:
         """Return the image as a ``data:`` URI for an ``<img src=...>``."""
         return f"data:{self.mime};base64,{base64.b64encode(self.content).decode('ascii')}"
 
     def _fields_to_json(self) -> dict[str, Any]:
-        return {"mime": self.mime, "alt": self.alt, "data": base64.b64encode(self.content).decode("ascii")}
+        return {
+            "mime": self.mime,
+            "size": self.size.value,
+            "extension": self.extension,
+            "raw_image_bytes": self.raw_image_bytes,
+            "info_content": self.info_content,
+            "data": base64.b64encode(self.content).decode("ascii"),
+        }
 
     @classmethod
     def _from_fields(cls, data: dict[str, Any]) -> Self:
         try:
             content = base64.b64decode(data["data"], validate=True)
         except ValueError as exc:
-            raise ValidationError(
-                f"Image {data.get('title')!r}: the stored data is not valid base64"
-            ) from exc
-        return cls(
+            raise ValidationError(f"Image {data.get('title')!r}: the stored data is not valid base64") from exc
+        image = cls(
             content,
-            data["title"],
-            data["alt"],
-            data["description"],
-            mime=data["mime"],
-            id=data["id"],
-            **data["extra"],
+            data.get("size", "medium"),
+            extension=data.get("extension", "jpeg"),
+            raw_image_bytes=data.get("raw_image_bytes", False),
+            info_content=data.get("info_content"),
         )
+        image.mime = data["mime"]
+        return image
 
 
 class RichText(OutputElement):
-    """Text written in Markdown."""
+    """Text written in Markdown; ``on_click`` runs a callback when a clickable part is clicked."""
 
     def __init__(
         self,
-        markdown: str = "",
+        content: str,
+        border: bool = False,
         title: str = "",
         description: str = "",
-        *,
-        id: str | None = None,
-        **extra: Any,
+        show_title: bool = True,
+        show_description: bool = True,
+        overflow_behavior: ElementOverflowBehavior = DEFAULT,
+        reference_id: str | None = "",
+        info_content: str | None = None,
+        on_click: Any = None,
     ) -> None:
         """Create a block of Markdown text."""
-        super().__init__(title, description, id=id, **extra)
-        if not isinstance(markdown, str):
-            raise ValidationError(
-                f"RichText {self.title!r}: markdown must be text, got {type(markdown).__name__}"
-            )
-        self.markdown = markdown
+        super().__init__(
+            ElementType.RICH_TEXT,
+            {},
+            {},
+            title,
+            description,
+            show_title,
+            show_description,
+            on_click=on_click,
+            overflow_behavior=overflow_behavior,
+            reference_id=reference_id or "",
+        )
+        if not isinstance(content, str):
+            raise ValidationError(f"RichText {self.title!r}: content must be text, got {type(content).__name__}")
+        self.content: str = content  # type: ignore[assignment]
+        self.border = bool(border)
+        self.info_content = info_content
+
+    @property
+    def markdown(self) -> str:
+        """The Markdown text (same as ``content``)."""
+        return self.content
+
+    def extract_context(self) -> dict[str, Any]:
+        """The text."""
+        return {**super().extract_context(), "content": self.content}
 
     def _fields_to_json(self) -> dict[str, Any]:
-        return {"markdown": self.markdown}
+        return {"content": self.content, "border": self.border, "info_content": self.info_content}
 
     @classmethod
     def _from_fields(cls, data: dict[str, Any]) -> Self:
-        return cls(data["markdown"], data["title"], data["description"], id=data["id"], **data["extra"])
+        return cls(data["content"], data.get("border", False), info_content=data.get("info_content"))
 
 
-class Infographic(OutputElement):
-    """A key figure: a value with an optional unit, caption and trend.
+class RichTextClickable:
+    """Builds the HTML of clickable parts of a RichText; a click sends ``params`` to its ``on_click``."""
 
-    ``trend`` is ``"up"``, ``"down"``, ``"flat"`` or a signed number (a change); None for none.
-    """
+    @staticmethod
+    def wrap(
+        content: str,
+        params: dict[str, Any],
+        element: str = "span",
+        style: str | None = None,
+        css_class: str | None = None,
+    ) -> str:
+        """Wrap ``content`` in a clickable ``element`` carrying ``params``."""
+        if not re.fullmatch(r"[a-z][a-z0-9]*", element):
+            raise ValidationError(f"RichTextClickable element must be a tag name, got {element!r}")
+        attributes = [f'data-params="{html.escape(json.dumps(to_jsonable(params)), quote=True)}"']
+        classes = " ".join(part for part in ("fd-clickable", css_class or "") if part)
+        attributes.append(f'class="{html.escape(classes, quote=True)}"')
+        if style:
+            attributes.append(f'style="{html.escape(style, quote=True)}"')
+        return f"<{element} {' '.join(attributes)}>{html.escape(content)}</{element}>"
 
-    TRENDS: ClassVar[tuple[str, ...]] = ("up", "down", "flat")
+    @staticmethod
+    def button(text: str, params: dict[str, Any], primary: bool = False) -> str:
+        """A clickable button showing ``text``."""
+        css = "fd-clickable-button" + (" fd-primary" if primary else "")
+        return RichTextClickable.wrap(text, params, element="button", css_class=css)
+
+    @staticmethod
+    def link(text: str, params: dict[str, Any], style: str | None = None) -> str:
+        """A clickable link showing ``text``."""
+        return RichTextClickable.wrap(text, params, element="a", style=style, css_class="fd-clickable-link")
+
+
+class InfographicOrientation(_ReprEnum):
+    """How an Infographic lays out its items."""
+
+    ROW = "row"
+    COLUMN = "column"
+
+
+class InfographDataType(_ReprEnum):
+    """The tone of an infographic item."""
+
+    POSITIVE = "positive"
+    NEGATIVE = "negative"
+    WARNING = "warning"
+    NEUTRAL = "neutral"
+    INFO = "info"
+
+
+class InfographData(OutputElement):
+    """One key figure of an Infographic: a label, a main text, a supporting text, a tone."""
 
     def __init__(
         self,
-        title: str = "",
-        value: Any = None,
+        label: str,
+        main_text: str,
+        supporting_text: str = "",
+        icon: str | None = None,
+        infograph_type: InfographDataType = DEFAULT,
         unit: str | None = None,
-        caption: str | None = None,
-        trend: str | float | None = None,
-        description: str = "",
-        *,
-        id: str | None = None,
-        **extra: Any,
+        display_compact: bool = False,
+        on_click: Any = None,
+        open_new_tab: bool | None = False,
+        show_confirmation: bool | None = True,
+        horizontal_position: ElementHorizontalPosition = DEFAULT,
+        vertical_position: ElementVerticalPosition = DEFAULT,
+        reference_id: str | None = "",
+        info_content: str | None = None,
+        **kwargs: Any,
     ) -> None:
-        """Create a key figure showing ``value``."""
-        super().__init__(title, description, id=id, **extra)
-        plain = to_jsonable(value)
+        """Create one key figure."""
+        check_keywords("InfographData", kwargs, ["title", "description"], InfographData.__init__)
+        super().__init__(
+            ElementType.INFOGRAPH_DATA,
+            {},
+            {},
+            kwargs.get("title", ""),
+            kwargs.get("description", ""),
+            label=label,
+            on_click=on_click,
+            horizontal_position=horizontal_position,
+            vertical_position=vertical_position,
+            reference_id=reference_id or "",
+        )
+        plain = to_jsonable(main_text)
         if isinstance(plain, list | dict):
-            raise ValidationError(
-                f"Infographic {self.title!r}: value must be a number or text, got {value!r}"
-            )
-        self.value = plain
+            raise ValidationError(f"InfographData {label!r}: main_text must be text or a number, got {main_text!r}")
+        self.main_text = "" if plain is None else str(plain)
+        self.supporting_text = supporting_text or ""
+        self.icon = icon
+        self.icon_type = "icon"
+        self.infograph_type = InfographDataType.parse(
+            or_default(infograph_type, InfographDataType.INFO), "InfographData infograph_type"
+        )
         self.unit = unit
-        self.caption = caption
-        trend_plain = to_jsonable(trend)
-        if trend_plain is not None and not (
-            trend_plain in self.TRENDS
-            or (isinstance(trend_plain, int | float) and not isinstance(trend_plain, bool))
-        ):
-            raise ValidationError(
-                f"Infographic {self.title!r}: trend must be one of {', '.join(self.TRENDS)} "
-                f"or a number, got {trend!r}"
-            )
-        self.trend = trend_plain
+        self.display_compact = bool(display_compact)
+        self.open_new_tab = bool(open_new_tab)
+        self.show_confirmation = bool(show_confirmation)
+        self.info_content = info_content
+
+    def extract_context(self) -> dict[str, Any]:
+        """The figure and its texts."""
+        return {
+            **super().extract_context(),
+            "label": self.label,
+            "main_text": self.main_text,
+            "supporting_text": self.supporting_text,
+            "unit": self.unit,
+        }
 
     def _fields_to_json(self) -> dict[str, Any]:
-        return {"value": self.value, "unit": self.unit, "caption": self.caption, "trend": self.trend}
+        return {
+            "main_text": self.main_text,
+            "supporting_text": self.supporting_text,
+            "icon": self.icon,
+            "infograph_type": self.infograph_type.value,
+            "unit": self.unit,
+            "display_compact": self.display_compact,
+            "open_new_tab": self.open_new_tab,
+            "show_confirmation": self.show_confirmation,
+            "info_content": self.info_content,
+        }
 
     @classmethod
     def _from_fields(cls, data: dict[str, Any]) -> Self:
         return cls(
-            data["title"],
-            data["value"],
-            data["unit"],
-            data["caption"],
-            data["trend"],
-            data["description"],
-            id=data["id"],
-            **data["extra"],
+            data.get("label", ""),
+            data["main_text"],
+            data.get("supporting_text", ""),
+            data.get("icon"),
+            data.get("infograph_type", "info"),
+            data.get("unit"),
+            data.get("display_compact", False),
+            open_new_tab=data.get("open_new_tab", False),
+            show_confirmation=data.get("show_confirmation", True),
+            info_content=data.get("info_content"),
+        )
+
+
+class Infographic(OutputElement):
+    """Key figures (:class:`InfographData`) in a row or column, with optional recommendations."""
+
+    def __init__(
+        self,
+        title: str = "",
+        description: str = "",
+        data: list[InfographData] | None = None,
+        recommendation: list[InfographData] | None = None,
+        layout: InfographicOrientation = DEFAULT,
+        show_title: bool = True,
+        show_description: bool = True,
+        event: Any = None,
+        reference_id: str | None = "",
+        overflow_behavior: ElementOverflowBehavior | None = DEFAULT,
+        info_content: str | None = None,
+    ) -> None:
+        """Create an infographic of ``data`` items."""
+        super().__init__(
+            ElementType.INFOGRAPHIC,
+            {},
+            {},
+            title,
+            description,
+            show_title,
+            show_description,
+            overflow_behavior=overflow_behavior if overflow_behavior is not None else DEFAULT,
+            reference_id=reference_id or "",
+        )
+        self.data = self._items(data, "data")
+        self.recommendation = self._items(recommendation, "recommendation")
+        self.layout = InfographicOrientation.parse(or_default(layout, InfographicOrientation.ROW), "layout")
+        from flowdeck.elements.controls import Button
+
+        if event is not None and not isinstance(event, Button):
+            raise ValidationError(f"Infographic {self.title!r}: event must be a Button, got {type(event).__name__}")
+        self.event = event
+        self.info_content = info_content
+
+    def _items(self, items: Any, what: str) -> list[InfographData]:
+        if items is None:
+            return []
+        if isinstance(items, InfographData):
+            items = [items]
+        out = list(items)
+        for item in out:
+            if not isinstance(item, InfographData):
+                raise ValidationError(
+                    f"Infographic {self.title!r}: {what} must hold InfographData, got {type(item).__name__}"
+                )
+        return out
+
+    def get_elements(self) -> Iterator[InfographData]:
+        """The data items, then the recommendation items."""
+        yield from self.data
+        yield from self.recommendation
+
+    def update_infograph_data(self) -> None:
+        """Re-check the items after they were changed in place."""
+        self.data = self._items(self.data, "data")
+        self.recommendation = self._items(self.recommendation, "recommendation")
+
+    def extract_context(self) -> dict[str, Any]:
+        """The items' texts."""
+        return {**super().extract_context(), "data": [item.extract_context() for item in self.get_elements()]}
+
+    def _fields_to_json(self) -> dict[str, Any]:
+        return {
+            "data": [item.to_json() for item in self.data],
+            "recommendation": [item.to_json() for item in self.recommendation],
+            "layout": self.layout.value,
+            "event": None if self.event is None else self.event.to_json(),
+            "info_content": self.info_content,
+        }
+
+    @classmethod
+    def _from_fields(cls, data: dict[str, Any]) -> Self:
+        event = data.get("event")
+        return cls(
+            data=[InfographData.from_json(item) for item in data.get("data", [])],  # type: ignore[misc]
+            recommendation=[InfographData.from_json(item) for item in data.get("recommendation", [])],  # type: ignore[misc]
+            layout=data.get("layout", "row"),
+            event=None if event is None else Element.from_json(event),
+            info_content=data.get("info_content"),
         )

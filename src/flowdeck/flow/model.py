@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import copy as copy_module
 import enum
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from flowdeck.errors import ValidationError
+from flowdeck.elements.base import StrictInit
+from flowdeck.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from flowdeck.page import Page
 
-__all__ = ["App", "Flow", "FlowMetadata", "Step", "StepType"]
+__all__ = ["App", "Flow", "FlowMetadata", "SingletonApp", "Step", "StepType"]
 
 
 class StepType(str, enum.Enum):
@@ -21,6 +22,9 @@ class StepType(str, enum.Enum):
     RESULTS = "results"
     DASHBOARD = "dashboard"
     DATA_LAB = "data_lab"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}.{self.name}"
 
 
 class FlowMetadata(dict):
@@ -45,7 +49,10 @@ class Step:
 
     Subclass it and override :meth:`run` (and :meth:`action_override` with
     ``overrides_action=True``). ``overrides_action`` and ``override_skips_default`` may also be set
-    as class attributes.
+    as class attributes. ``name`` (default: the title) is taken as a keyword; other keywords are
+    kept in ``extra_keyword_args`` and set as attributes, as the SDK does. The hooks
+    (``on_run_success``, ``on_action_success``, ``on_failure``, ``on_cancel``) do nothing unless
+    overridden.
     """
 
     overrides_action: bool = False
@@ -58,61 +65,160 @@ class Step:
         parent: str | None = None,
         type: StepType = StepType.INPUT,
         page: Page | None = None,
-        name: str | None = None,
-        overrides_action: bool | None = None,
-        override_skips_default: bool | None = None,
-        **extra: Any,
+        allow_filters: bool = False,
+        uses_pyspark: bool = False,
+        uses_snowflake: bool = False,
+        overrides_action: bool = False,
+        await_actions: bool = True,
+        override_skips_default: bool = False,
+        alerts: list[Any] | None = None,
+        default_max_memory_usage: int | None = None,  # type: ignore[assignment]
+        agent: Any = None,
+        show_title: bool = True,
+        *args: Any,
+        **kwargs: Any,
     ) -> None:
+        """Create a step titled ``title`` showing ``page`` (an empty page by default)."""
         if not isinstance(title, str) or not title:
             raise ValidationError(f"a step needs a non-empty title, got {title!r}")
         self.title = title
-        self.description = description
+        self.description = description or ""
         self.parent = parent
         try:
-            self.type = StepType(type)
+            self.type = StepType(type.value if isinstance(type, enum.Enum) else type)
         except ValueError:
             raise ValidationError(f"unknown step type {type!r}; use one of {[t.name for t in StepType]}") from None
+        name = kwargs.pop("name", None)
         self.name = name or title
         if page is None:
             from flowdeck.page import Page, Section
 
             page = Page(title, [Section("", [])])
         self.page = page
-        if overrides_action is not None:
-            self.overrides_action = overrides_action
-        if override_skips_default is not None:
-            self.override_skips_default = override_skips_default
-        self.extra = dict(extra)
-        for key, value in extra.items():
+        if overrides_action:
+            self.overrides_action = True
+        if override_skips_default:
+            self.override_skips_default = True
+        self.allow_filters = bool(allow_filters)
+        self.uses_pyspark = bool(uses_pyspark)
+        self.pyspark_config: dict[str, Any] | None = None
+        self.spark_session: Any = None
+        self.uses_snowflake = bool(uses_snowflake)
+        self.await_actions = bool(await_actions)
+        self.alerts = list(alerts or [])
+        self.default_max_memory_usage = default_max_memory_usage
+        self.agent = agent
+        self.show_title = bool(show_title)
+        self.state: str | None = None
+        self.last_step = False
+        self.extra_keyword_args = dict(kwargs)
+        self.extra_args = list(args)
+        for key, value in kwargs.items():
             setattr(self, key, value)
+        self._progress = 0
+        self._message = ""
 
-    def run(self, flow_metadata: FlowMetadata) -> None:
+    @property
+    def extra(self) -> dict[str, Any]:
+        """The keywords the step was given beyond its parameters."""
+        return self.extra_keyword_args
+
+    def copy(self) -> Step:
+        """A copy of the step with its own copy of the page."""
+        clone = copy_module.copy(self)
+        clone.page = self.page.copy()
+        clone.extra_keyword_args = dict(self.extra_keyword_args)
+        return clone
+
+    @property
+    def progress(self) -> int:
+        """The progress last reported through :meth:`progress_update` (0 to 100)."""
+        return self._progress
+
+    @progress.setter
+    def progress(self, val: int) -> None:
+        if isinstance(val, bool) or not isinstance(val, int | float) or not 0 <= val <= 100:
+            raise ValidationError(f"step {self.name!r}: progress must be between 0 and 100, got {val!r}")
+        self._progress = int(val)
+
+    @property
+    def message(self) -> str:
+        """The message last reported through :meth:`progress_update`."""
+        return self._message
+
+    @message.setter
+    def message(self, val: str) -> None:
+        self._message = "" if val is None else str(val)
+
+    def progress_update(self, progress: int, message: str) -> None:
+        """Record progress on the step object (``StoreInterface.update_progress`` reports it to users)."""
+        self.progress = progress
+        self.message = message
+
+    def run(self, flow_metadata: FlowMetadata, spark_session: Any = None, *args: Any, **kwargs: Any) -> None:
         """Build this step's page (and save outputs). The default does nothing."""
 
     def action_override(self, flow_metadata: FlowMetadata) -> None:
         """The step's own action, run by ``next()`` when ``overrides_action`` is set."""
 
+    def on_run_success(self, store_interface: Any, *args: Any, **kwargs: Any) -> None:
+        """Called after ``run()`` returns. The default does nothing."""
+
+    def on_action_success(self, store_interface: Any, *args: Any, **kwargs: Any) -> None:
+        """Called after the step's action succeeds. The default does nothing."""
+
+    def on_cancel(self, store_interface: Any) -> None:
+        """Called when a running step is cancelled. The default does nothing."""
+
+    async def on_failure(self, store_interface: Any) -> None:
+        """Called when ``run()`` or the action raises. The default does nothing."""
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
 
 
-class Flow:
-    """A named chain of steps."""
+class Flow(StrictInit):
+    """A named chain of steps (the SDK calls it App)."""
 
-    def __init__(self, name: str, description: str = "", steps: Iterable[Step] | None = None, **extra: Any):
+    def __init__(
+        self,
+        name: str,
+        description: str,
+        image_path: str | None = None,
+        is_shareable: bool = False,
+        sort_key: str | None = None,
+        agent: Any = None,
+    ) -> None:
+        """Create an empty flow called ``name``; :meth:`chain` adds its steps."""
         if not isinstance(name, str) or not name:
             raise ValidationError(f"a flow needs a non-empty name, got {name!r}")
         self.name = name
-        self.description = description
-        self.extra = dict(extra)
+        self.title = name
+        self.id = name
+        self.description = description or ""
+        self.image = image_path
+        self.is_shareable = bool(is_shareable)
+        self.sort_key = sort_key
+        self.agent = agent
         self.steps: list[Step] = []
-        if steps is not None:
-            self.chain(list(steps))
+        self.is_locked = False
+        self.is_complete = False
+        self.last_run_step: str | None = None
 
-    def chain(self, steps: Iterable[Step]) -> Flow:
-        """Append ``steps`` in order; step names must be unique within the flow."""
-        for step in steps:
+    @property
+    def step_map(self) -> dict[str, Step]:
+        """The steps by name."""
+        return {step.name: step for step in self.steps}
+
+    def chain(self, ordered_steps: list[Step], lock: bool = True) -> Flow:
+        """Append ``ordered_steps`` in order (names must be unique); ``lock`` marks the order final."""
+        if isinstance(ordered_steps, Step):
+            ordered_steps = [ordered_steps]
+        for step in ordered_steps:
             self.add_step(step)
+        for position, step in enumerate(self.steps):
+            step.last_step = position == len(self.steps) - 1
+        self.is_locked = bool(lock)
         return self
 
     def add_step(self, step: Step) -> Flow:
@@ -133,8 +239,6 @@ class Flow:
         for step in self.steps:
             if step.name == name:
                 return step
-        from flowdeck.errors import NotFoundError
-
         raise NotFoundError(f"flow {self.name!r} has no step {name!r}; its steps are {[s.name for s in self.steps]}")
 
     @property
@@ -142,8 +246,48 @@ class Flow:
         """Step names in order."""
         return [s.name for s in self.steps]
 
+    def get_data(self, app_id: str | None = None) -> dict[str, Any]:
+        """A JSON-safe description of the flow and its steps (``app_id`` names it, default its name)."""
+        return {
+            "id": app_id or self.id,
+            "name": self.name,
+            "description": self.description,
+            "image_path": self.image,
+            "is_shareable": self.is_shareable,
+            "sort_key": self.sort_key,
+            "is_locked": self.is_locked,
+            "steps": [
+                {
+                    "name": step.name,
+                    "title": step.title,
+                    "description": step.description,
+                    "type": step.type.value,
+                    "overrides_action": step.overrides_action,
+                }
+                for step in self.steps
+            ],
+        }
+
     def __repr__(self) -> str:
-        return f"Flow(name={self.name!r}, steps={self.step_names})"
+        return f"{type(self).__name__}(name={self.name!r}, steps={self.step_names})"
 
 
 App = Flow
+
+
+class SingletonApp(Flow):
+    """A flow meant to have one run at a time, optionally started by a ``trigger``."""
+
+    def __init__(
+        self,
+        name: str,
+        description: str,
+        image_path: str | None = None,
+        is_shareable: bool = False,
+        sort_key: str | None = None,
+        agent: Any = None,
+        trigger: Any = None,
+    ) -> None:
+        """Create a singleton flow; ``trigger`` is kept for the trigger scheduler."""
+        super().__init__(name, description, image_path, is_shareable, sort_key, agent)
+        self.trigger = trigger

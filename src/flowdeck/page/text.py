@@ -15,19 +15,23 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from flowdeck.elements import (
+    Button,
+    Dashboard,
     DataSource,
     DateTimeRange,
     Dropdown,
     Element,
     Image,
+    InfographData,
     Infographic,
     NumericRange,
     PlotlyPlot,
     RichText,
+    SegmentedControl,
     Table,
     TextInput,
 )
-from flowdeck.page.page import Page
+from flowdeck.page.page import Container, Page, _walk
 
 __all__ = ["describe_element", "render_page_text"]
 
@@ -63,7 +67,10 @@ def describe_element(element: Element) -> str:
     if isinstance(element, TextInput):
         return repr(element.value) if element.value else _NO_VALUE
     if isinstance(element, NumericRange | DateTimeRange):
-        low, high = element.typed_value()
+        value = element.typed_value()
+        low, high = value if isinstance(value, tuple) else (value, value)
+        if isinstance(value, tuple) is False:
+            return f"{low}  (range {element.min_range} to {element.max_range})"
         chosen = "" if element.value is not None else ", full range"
         return f"{low} to {high}  (range {element.min_range} to {element.max_range}{chosen})"
     if isinstance(element, Table):
@@ -83,15 +90,23 @@ def describe_element(element: Element) -> str:
         return f"image {element.mime}, {_size(len(element.content))}{alt}"
     if isinstance(element, RichText):
         return element.markdown
-    if isinstance(element, Infographic):
-        parts = [_plain(element.value) + (f" {element.unit}" if element.unit else "")]
-        if element.trend is not None:
-            arrows = {"up": "up", "down": "down", "flat": "flat"}
-            trend = element.trend
-            parts.append(f"trend {arrows.get(trend, f'{trend:+g}') if not isinstance(trend, str) else trend}")
-        if element.caption:
-            parts.append(element.caption)
+    if isinstance(element, InfographData):
+        parts = [f"{element.label}: {element.main_text}" + (f" {element.unit}" if element.unit else "")]
+        if element.supporting_text:
+            parts.append(element.supporting_text)
+        parts.append(element.infograph_type.value)
         return ", ".join(parts)
+    if isinstance(element, Infographic):
+        items = [describe_element(item) for item in element.get_elements()]
+        return "; ".join(items) or "no figures"
+    if isinstance(element, Button):
+        return f"button {element.label or element.title!r}"
+    if isinstance(element, SegmentedControl):
+        labels = [segment.label for segment in element.segments]
+        active = labels[element.active_segment_index]
+        return f"tabs {', '.join(map(repr, labels))} (showing {active!r})"
+    if isinstance(element, Dashboard):
+        return f"dashboard of {len(list(element.get_elements()))} elements"
     return element.kind
 
 
@@ -145,10 +160,10 @@ def render_page_text(page: Page, max_rows: int = 10, width: int = 100) -> str:
             console.print(Text(section.description))
         for card in section.content:
             body: list[RenderableType] = [Text(card.description)] if card.description else []
-            body.extend(_element_renderable(element, max_rows) for element in card.content)
+            if isinstance(card, Container):
+                body.append(Text("(container, " + ("shown)" if card.visible else "hidden)")))
+            body.extend(_element_renderable(element, max_rows) for element in _walk(card.content))
             if not card.content:
                 body.append(Text("(no elements)"))
-            console.print(
-                Panel(Group(*body), title=Text(card.title) if card.title else None, title_align="left")
-            )
+            console.print(Panel(Group(*body), title=Text(card.title) if card.title else None, title_align="left"))
     return buffer.getvalue()

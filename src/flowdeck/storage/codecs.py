@@ -216,6 +216,11 @@ def _exact_dtype(dtype: Any, *, where: str = "column") -> bool:
     return False
 
 
+def _is_na_string(dtype: Any) -> bool:
+    """Whether ``dtype`` is the pyarrow string dtype whose missing value is ``pd.NA``."""
+    return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow" and dtype.na_value is pd.NA
+
+
 def _label_ok(name: Any) -> bool:
     return name is None or (type(name) is str and not name.startswith("__index_level_"))
 
@@ -228,9 +233,15 @@ def _index_plan(index: pd.Index) -> dict[str, Any] | None:
         named = [n for n in index.names if n is not None]
         if not all(_label_ok(n) for n in index.names) or len(set(named)) < len(named):
             return None
-        return {} if all(_exact_dtype(level.dtype, where="index") for level in index.levels) else None
+        exact = all(
+            _exact_dtype(level.dtype, where="index") and not _is_na_string(level.dtype) for level in index.levels
+        )
+        return {} if exact else None
     if not _label_ok(index.name) or not _exact_dtype(index.dtype, where="index"):
         return None
+    if _is_na_string(index.dtype):
+        # Arrow gives a string index back with NaN as its missing value; the pd.NA variant is restored.
+        return {"na_string": True} if type(index) is pd.Index else None
     if type(index) not in (pd.Index, pd.DatetimeIndex, pd.TimedeltaIndex, pd.CategoricalIndex):
         return None
     freq = getattr(index, "freq", None)
@@ -352,6 +363,8 @@ def _arrow_to_frame(data: Buffer) -> tuple[pd.DataFrame, dict[str, Any]]:
         frame.columns = pd.RangeIndex(*columns["range"], name=frame.columns.name)
     elif columns.get("object"):
         frame.columns = frame.columns.astype(object)
+    if meta.get("index", {}).get("na_string"):
+        frame.index = frame.index.astype(pd.StringDtype("pyarrow", na_value=pd.NA))
     freq = meta.get("index", {}).get("freq")
     if freq is not None:
         frame.index = type(frame.index)(frame.index, freq=freq)

@@ -32,12 +32,15 @@ class ConnectionType(StrEnum):
     mysql = "mysql"
     mariadb = "mariadb"
     mssql = "mssql"
+    mssql_pyodbc = "mssql_pyodbc"
+    mssql_pymysql = "mssql_pymysql"
     sqlite = "sqlite"
     databricks = "databricks"
     snowflake = "snowflake"
     s3 = "s3"
     api = "api"
     other = "other"
+    spark = "spark"
 
 
 SQL_CONNECTION_TYPES: frozenset[ConnectionType] = frozenset(
@@ -46,6 +49,8 @@ SQL_CONNECTION_TYPES: frozenset[ConnectionType] = frozenset(
         ConnectionType.mysql,
         ConnectionType.mariadb,
         ConnectionType.mssql,
+        ConnectionType.mssql_pyodbc,
+        ConnectionType.mssql_pymysql,
         ConnectionType.sqlite,
         ConnectionType.databricks,
         ConnectionType.snowflake,
@@ -172,7 +177,18 @@ def build_url(spec: ConnectionSpec, **overrides: Any) -> URL:
         )
     if kind is ConnectionType.sqlite:
         return URL.create("sqlite", database=str(_require(spec, database, "a database file path")))
-    if kind is ConnectionType.mssql:
+    if kind is ConnectionType.mssql_pymysql:
+        # The SDK's name for SQL Server through the pymssql driver.
+        return URL.create(
+            "mssql+pymssql",
+            username=username,
+            password=spec.secret,
+            host=_require(spec, host, "a host"),
+            port=port,
+            database=database,
+            query=_query(params),
+        )
+    if kind in (ConnectionType.mssql, ConnectionType.mssql_pyodbc):
         return URL.create(
             "mssql+pyodbc",
             username=username,

@@ -308,7 +308,18 @@ def save_asset(
             records.update_version(conn, asset_id, **content)
             written = asset_id
         else:
-            lineage_id = records.ensure_lineage(conn, uuid.uuid4().hex, who.name, label, asset_type, name)
+            lineage_id = records.find_lineage(conn, who.name, label, asset_type, name)
+            if overwrite and (lineage_id is None or records.newest_version_id(conn, lineage_id) is None):
+                # overwrite=True replaces "the existing asset with the same label and type", whatever
+                # its name; that asset takes the name given now.
+                other = records.newest_lineage_of(conn, who.name, label, asset_type)
+                if other is not None and other != lineage_id:
+                    if lineage_id is not None:
+                        records.delete_lineage(conn, lineage_id)
+                    records.rename_lineage(conn, other, name)
+                    lineage_id = other
+            if lineage_id is None:
+                lineage_id = records.ensure_lineage(conn, uuid.uuid4().hex, who.name, label, asset_type, name)
             records.lock_lineage(conn, lineage_id)
             newest = records.newest_version_id(conn, lineage_id) if overwrite else None
             if newest is not None:

@@ -7,6 +7,7 @@ else it does not exist.
 from __future__ import annotations
 
 import dataclasses
+import decimal
 import json
 import os
 import uuid
@@ -14,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from flowdeck.auth.secrets import SecretBox, new_key
@@ -42,8 +44,12 @@ __all__ = [
 
 _engines = external_sql.EngineCache()
 on_configure(lambda _settings: _engines.dispose_all())
-_READ_OPTIONS = {"params", "chunksize", "index_col", "parse_dates", "dtype", "http_path"}
-_WRITE_OPTIONS = {"index", "chunksize", "dtype", "schema", "http_path"}
+# pandas.read_sql's and DataFrame.to_sql's own keywords are taken as pandas takes them; ``columns``
+# (read_sql_table only) and ``method`` (flowdeck writes through its own bulk path) change nothing.
+_READ_OPTIONS = {
+    "params", "chunksize", "index_col", "parse_dates", "dtype", "http_path", "coerce_float", "columns", "dtype_backend",
+}  # fmt: skip
+_WRITE_OPTIONS = {"index", "chunksize", "dtype", "schema", "http_path", "index_label", "method"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -251,7 +257,11 @@ def db_to_pandas(
     _check_options(kwargs, _READ_OPTIONS, "db_to_pandas")
     engine = _sql_engine(who, conn_name, connection_owner, kwargs.get("http_path"))
     result = external_sql.read_frame(engine, query, params=kwargs.get("params"), chunksize=kwargs.get("chunksize"))
-    shape = {k: kwargs[k] for k in ("index_col", "parse_dates", "dtype") if kwargs.get(k) is not None}
+    shape = {
+        k: kwargs[k]
+        for k in ("index_col", "parse_dates", "dtype", "coerce_float", "dtype_backend")
+        if kwargs.get(k) is not None
+    }
     if not shape:
         return result
     if isinstance(result, pd.DataFrame):
@@ -260,8 +270,20 @@ def db_to_pandas(
 
 
 def _shape_frame(
-    frame: pd.DataFrame, index_col: Any = None, parse_dates: Any = None, dtype: Any = None
+    frame: pd.DataFrame,
+    index_col: Any = None,
+    parse_dates: Any = None,
+    dtype: Any = None,
+    coerce_float: bool | None = None,
+    dtype_backend: str | None = None,
 ) -> pd.DataFrame:
+    if coerce_float:
+        # As pandas does: decimal values become floats.
+        for column in [c for c, kind in frame.dtypes.items() if kind == np.dtype(object)]:
+            if frame[column].map(lambda v: isinstance(v, decimal.Decimal)).any():
+                frame[column] = frame[column].map(lambda v: float(v) if isinstance(v, decimal.Decimal) else v)
+    if dtype_backend is not None:
+        frame = frame.convert_dtypes(dtype_backend=dtype_backend)
     for column in [parse_dates] if isinstance(parse_dates, str) else (parse_dates or []):
         frame[column] = pd.to_datetime(frame[column])
     if dtype is not None:
@@ -288,6 +310,9 @@ def pandas_to_db(
         raise ValidationError(f"pandas_to_db() needs a table name, got {table!r}")
     engine = _sql_engine(who, conn_name, connection_owner, kwargs.get("http_path"))
     target = f"{kwargs['schema']}.{table}" if kwargs.get("schema") else table
+    if kwargs.get("index") and kwargs.get("index_label") is not None:
+        label = kwargs["index_label"]
+        df = df.rename_axis(list(label) if isinstance(label, list | tuple) else label)
     return external_sql.write_frame(
         engine,
         df,

@@ -66,7 +66,7 @@ def _with_future_elements(conn: Any, run_id: str, step_name: str, page: Any) -> 
     Card = _page_classes().Card
     for row in rows:
         element = Element.from_json(json.loads(row.document))
-        if page.get_element_by_id(element.id) is not None:
+        if page.get_element_by_id(element.id, quiet=True) is not None:
             continue
         section_title = page.sections[0].title if page.sections else ""
         page.add_card_to_section(Card(element.title, [element]), section_title)
@@ -129,7 +129,7 @@ def update_page(view: RunView, step_name: str, page: Any) -> None:
 
 def find_element(page: Any, title_or_id: str) -> Any | None:
     """The element with this id, else the one with this title, else None."""
-    return page.get_element_by_id(title_or_id) or page.get_element_by_title(title_or_id)
+    return page.get_element_by_id(title_or_id, quiet=True) or page.get_element_by_title(title_or_id, quiet=True)
 
 
 def _input_element(page: Any, step_name: str, title_or_id: str) -> Any:
@@ -284,9 +284,16 @@ def _element_page(view: RunView, step_name: str) -> Any:
 
 
 def get_element(view: RunView, step_name: str, title_or_id: str, quiet: bool = False, by_id: bool = False) -> Any:
-    """An element of a step's page by title (or id); None when missing and ``quiet``."""
-    page = _element_page(view, step_name)
-    element = page.get_element_by_id(title_or_id) if by_id else page.get_element_by_title(title_or_id)
+    """An element of a step's page by title (or id); None when missing (or the step is) and ``quiet``."""
+    try:
+        page = _element_page(view, step_name)
+    except NotFoundError:
+        if quiet:
+            return None
+        raise
+    element = (
+        page.get_element_by_id(title_or_id, quiet=True) if by_id else page.get_element_by_title(title_or_id, quiet=True)
+    )
     if element is None and not quiet:
         what = "id" if by_id else "title"
         titles = [e.title for e in page.elements]
@@ -328,17 +335,50 @@ def create_future_element(view: RunView, source_step: str, element: Any, future_
         )
 
 
-def create_element_link(view: RunView, element: Any, step_name: str, reader_step: str | None) -> str:
-    """A stable link to an element of this or an earlier step, which the UI resolves."""
+def _future_element_ids(view: RunView, step_name: str) -> set[str]:
+    with get_storage().db.read() as conn:
+        rows = page_records.future_elements_for(conn, view.id, step_name)
+    return {json.loads(row.document)["id"] for row in rows}
+
+
+def _step_holding(view: RunView, element_id: str, reader_step: str | None) -> str:
+    """The step whose page holds ``element_id``: the reader's, an earlier one, or a later one's future element."""
+    reader_position = view.position(reader_step) if reader_step is not None else len(view.steps) - 1
+    for step in reversed(view.steps[: reader_position + 1]):
+        if _element_page(view, step.name).get_element_by_id(element_id, quiet=True) is not None:
+            return step.name
+    for step in view.steps[reader_position + 1 :]:
+        if element_id in _future_element_ids(view, step.name):
+            return step.name
+    raise NotFoundError(
+        f"no step up to {reader_step!r} has an element with id {element_id!r}, and no later step has it "
+        "as a future element"
+    )
+
+
+def create_element_link(view: RunView, element: Any, step_name: str | None, reader_step: str | None) -> str:
+    """A stable link to an element of this or an earlier step (or a future element), which the UI resolves.
+
+    Without ``step_name`` the step is found: the reader's, else the nearest earlier step holding the
+    element, else the later step it was created for with ``create_future_element``.
+    """
     element_id = element if isinstance(element, str) else getattr(element, "id", None)
     if not isinstance(element_id, str):
         raise ValidationError("create_element_link() takes an element or an element id")
-    if reader_step is not None and view.position(step_name) > view.position(reader_step):
+    if step_name is None:
+        step_name = _step_holding(view, element_id, reader_step)
+    elif (
+        reader_step is not None
+        and view.position(step_name) > view.position(reader_step)
+        and element_id not in _future_element_ids(view, step_name)
+    ):
         raise ValidationError(
             f"step {step_name!r} comes after step {reader_step!r}; link to elements of this or an earlier step"
         )
     page = _element_page(view, step_name)
-    found = page.get_element_by_id(element_id)
+    if element_id in _future_element_ids(view, step_name):
+        return f"/runs/{view.id}/steps/{quote(step_name, safe='')}#element-{element_id}"
+    found = page.get_element_by_id(element_id, quiet=True)
     if found is None:
         raise NotFoundError(f"step {step_name!r} has no element with id {element_id!r}")
     return f"/runs/{view.id}/steps/{quote(step_name, safe='')}#element-{element_id}"

@@ -85,6 +85,18 @@ class FlowStatus:
                 return step
         raise KeyError(name)
 
+    def __getitem__(self, key: str) -> Any:
+        """A field of :meth:`to_dict` (``status["state"]``, ``status["steps"]``), as the SDK's dict form."""
+        return self.to_dict()[key]
+
+    def keys(self) -> list[str]:
+        """The keys of :meth:`to_dict`."""
+        return list(self.to_dict())
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A field of :meth:`to_dict`, or ``default``."""
+        return self.to_dict().get(key, default)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict."""
         return {

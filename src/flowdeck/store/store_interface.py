@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING, Any
 
-from flowdeck.auth.users import Principal, resolve_principal
+from flowdeck.auth.users import Principal, peek_principal, resolve_principal
 from flowdeck.errors import ValidationError
 from flowdeck.store import outputs as output_service
 from flowdeck.store import pages as page_service
@@ -51,11 +51,14 @@ class StoreInterface:
         self.is_action = bool(is_action)
         self.bucket_name = bucket_name
         self.profile_name = profile_name
-        self._principal: Principal = resolve_principal(user)
-        self.user = self._principal.name
+        # The run and step are checked before a first-seen user name is registered, so that a
+        # failing StoreInterface(...) leaves no trace.
+        self._principal: Principal = peek_principal(user)
         view = run_service.load_run(flow_id, self._principal)
         if step_name is not None:
             view.step(step_name)
+        self._principal = resolve_principal(user)
+        self.user = self._principal.name
 
     def __repr__(self) -> str:
         return f"StoreInterface(flow_id={self.flow_id!r}, user={self.user!r}, step_name={self.step_name!r})"
@@ -132,7 +135,7 @@ class StoreInterface:
         """A stable link to an element of this or an earlier step, resolved by the UI."""
         view = self._view()
         current = self._step(view)
-        return page_service.create_element_link(view, element, step_name or current, current)
+        return page_service.create_element_link(view, element, step_name, current)
 
     def get_current_step_user_input(self, data_source_title: str) -> io.BytesIO:
         """The bytes uploaded to a DataSource of the current step, before its action ran."""
@@ -240,8 +243,10 @@ class StoreInterface:
 
     def _typed_asset(self, type_name: str, label: str | None, name: str | None) -> Asset | None:
         from flowdeck.assets import AssetType
+        from flowdeck.assets.asset import as_typed_asset
 
-        return self.get_asset(label=label, type=AssetType[type_name], name=name)
+        found = self.get_asset(label=label, type=AssetType[type_name], name=name)
+        return None if found is None else as_typed_asset(found)
 
     # --- datastore assets --------------------------------------------------------------------
 

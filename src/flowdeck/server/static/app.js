@@ -517,12 +517,9 @@
       if (section.description) append(sec, h("p", { class: "muted", text: section.description }));
       const grid = h("div", { class: "section-cards" });
       section.content.forEach(function (card) {
-        const wide = card.content.some(function (e) { return e.kind === "Table" || e.kind === "PlotlyPlot"; });
-        const el = h("article", { class: "card page-card" + (wide ? " wide" : "") });
-        if (card.title) append(el, h("h3", { class: "card-title", text: card.title }));
-        if (card.description) append(el, h("p", { class: "muted", text: card.description }));
-        card.content.forEach(function (element) { append(el, renderElement(view, element)); });
-        append(grid, el);
+        // A container is a modal: shown only while a callback has made it visible.
+        if (card.card_type === "container" && !card.visible) return;
+        append(grid, renderCard(view, card));
       });
       append(sec, grid);
       append(body, sec);
@@ -530,16 +527,49 @@
     if (!page.sections.length) append(body, h("p", { class: "muted", text: "This page is empty." }));
   }
 
+  function flatElements(items) {
+    const out = [];
+    (items || []).forEach(function (item) {
+      if (item.kind === "Row" || item.kind === "Column") flatElements(item.elements).forEach(function (e) { out.push(e); });
+      else out.push(item);
+    });
+    return out;
+  }
+
+  function renderCard(view, card) {
+    const wide = flatElements(card.content).some(function (e) {
+      return ["Table", "PlotlyPlot", "Dashboard", "SegmentedControl"].indexOf(e.kind) >= 0;
+    });
+    const kind = card.card_type === "container" ? " container-card" : "";
+    const el = h("article", { class: "card page-card" + (wide ? " wide" : "") + kind, id: card.id ? "card-" + card.id : null });
+    if (card.title && card.show_title !== false) append(el, h("h3", { class: "card-title", text: card.title }));
+    if (card.subtitle) append(el, h("p", { class: "card-subtitle", text: card.subtitle }));
+    if (card.description && card.show_description !== false) append(el, h("p", { class: "muted", text: card.description }));
+    (card.content || []).forEach(function (item) { append(el, renderItem(view, item)); });
+    return el;
+  }
+
+  function renderItem(view, item) {
+    if (item.kind !== "Row" && item.kind !== "Column") return renderElement(view, item);
+    const box = h("div", { class: "layout layout-" + item.kind.toLowerCase() });
+    (item.elements || []).forEach(function (child, i) {
+      const cell = h("div", { class: "layout-cell" }, renderItem(view, child));
+      if (item.ratio && item.ratio[i]) cell.style.flex = String(Number(item.ratio[i]));
+      append(box, cell);
+    });
+    return box;
+  }
+
   function renderElement(view, element) {
     const wrap = h("div", { class: "element element-" + String(element.kind).toLowerCase(), id: "element-" + element.id, dataset: { title: element.title, kind: element.kind } });
     const inputId = "input-" + element.id;
-    const isInput = ["DataSource", "Dropdown", "TextInput", "NumericRange", "DateTimeRange"].indexOf(element.kind) >= 0;
-    if (element.title && !isInput) append(wrap, h("h4", { class: "element-title", text: element.title }));
+    const isInput = Object.prototype.hasOwnProperty.call(element, "required") && Object.prototype.hasOwnProperty.call(element, "value");
+    if (element.title && !isInput && element.show_title !== false && element.kind !== "Button") append(wrap, h("h4", { class: "element-title", text: element.title }));
     if (isInput) {
       append(wrap, h("label", { class: "element-title", for: inputId, id: "label-" + element.id },
         element.title, element.required ? h("span", { class: "required", "aria-hidden": "true", text: " *" }) : null));
     }
-    if (element.description) append(wrap, h("p", { class: "muted small", id: "desc-" + element.id, text: element.description }));
+    if (element.description && element.show_description !== false) append(wrap, h("p", { class: "muted small", id: "desc-" + element.id, text: element.description }));
     const error = h("p", { class: "field-error", role: "alert", id: "error-" + element.id });
     const editable = view.page.editable;
     const renderer = RENDERERS[element.kind];
@@ -585,6 +615,8 @@
       return input;
     },
     NumericRange: renderNumericRange,
+    NumericSlider: renderNumericRange,
+    NumericRangeSlider: renderNumericRange,
     DateTimeRange: renderDateRange,
     Table: renderTable,
     PlotlyPlot: renderPlot,
@@ -592,18 +624,77 @@
       const mime = /^image\/(png|jpeg|gif|webp|bmp|tiff|x-icon|svg\+xml)$/.test(element.mime) ? element.mime : "application/octet-stream";
       return h("img", { class: "element-image", src: "data:" + mime + ";base64," + element.data, alt: element.alt || element.title || "" });
     },
-    RichText: function (view, element) { return window.FlowdeckMarkdown.render(element.markdown); },
+    RichText: function (view, element) {
+      const box = h("div", { class: "rich-text" + (element.border ? " bordered" : "") });
+      append(box, window.FlowdeckMarkdown.render(element.content !== undefined ? element.content : element.markdown));
+      return box;
+    },
+    InfographData: renderInfographData,
     Infographic: function (view, element) {
-      const trend = element.trend;
-      let arrow = null;
-      if (trend === "up" || (typeof trend === "number" && trend > 0)) arrow = h("span", { class: "trend up", text: "▲ " + (typeof trend === "number" ? trend : ""), "aria-label": "trending up" });
-      else if (trend === "down" || (typeof trend === "number" && trend < 0)) arrow = h("span", { class: "trend down", text: "▼ " + (typeof trend === "number" ? trend : ""), "aria-label": "trending down" });
-      else if (trend === "flat" || trend === 0) arrow = h("span", { class: "trend flat", text: "▶", "aria-label": "flat" });
-      return h("div", { class: "infographic" },
-        h("div", { class: "figure" }, h("span", { class: "value", text: element.value === null ? "—" : String(element.value) }), element.unit ? h("span", { class: "unit", text: element.unit }) : null, arrow),
-        element.caption ? h("p", { class: "muted", text: element.caption }) : null);
+      const items = h("div", { class: "infographic infographic-" + (element.layout || "row") });
+      (element.data || []).forEach(function (item) { append(items, renderInfographData(view, item)); });
+      const parts = [items];
+      if ((element.recommendation || []).length) {
+        const recs = h("div", { class: "infographic infographic-recommendations" });
+        element.recommendation.forEach(function (item) { append(recs, renderInfographData(view, item)); });
+        parts.push(h("p", { class: "muted small", text: "Recommendations" }), recs);
+      }
+      if (element.event) parts.push(RENDERERS.Button(view, element.event));
+      return parts;
+    },
+    Button: function (view, element) {
+      // Clicking runs the button's callback once the server runs callbacks; until then it is shown inert.
+      return h("button", {
+        type: "button",
+        class: "sdk-button style-" + (element.style || "primary") + " color-" + (element.color || "accent") + (element.rounded ? " rounded" : ""),
+        title: element.tooltip || null,
+        disabled: true,
+        text: element.label || element.title || "Button",
+      });
+    },
+    SegmentedControl: function (view, element) {
+      const segments = element.segments || [];
+      const tabs = h("div", { class: "segment-tabs", role: "tablist" });
+      const panels = h("div", { class: "segment-panels" });
+      const buttons = [], bodies = [];
+      function show(index) {
+        buttons.forEach(function (b, i) { b.setAttribute("aria-selected", String(i === index)); b.classList.toggle("active", i === index); });
+        bodies.forEach(function (p, i) { p.hidden = i !== index; });
+      }
+      segments.forEach(function (segment, i) {
+        const button = h("button", { type: "button", role: "tab", class: "segment-tab", text: segment.label || segment.title || "Tab " + (i + 1) });
+        button.addEventListener("click", function () { show(i); });
+        buttons.push(button);
+        append(tabs, button);
+        const body = h("div", { role: "tabpanel", class: "segment-panel" }, renderCard(view, segment));
+        bodies.push(body);
+        append(panels, body);
+      });
+      show(Math.min(element.active_segment_index || 0, Math.max(segments.length - 1, 0)));
+      return [tabs, panels];
+    },
+    Dashboard: function (view, element) {
+      const parts = [];
+      if ((element.filters || []).length) {
+        const filters = h("div", { class: "dashboard-filters" });
+        element.filters.forEach(function (f) { append(filters, renderElement(view, f)); });
+        parts.push(filters);
+      }
+      parts.push(renderItem(view, element.content || { kind: "Row", elements: [] }));
+      return parts;
     },
   };
+  RENDERERS.SingleDropdown = RENDERERS.Dropdown;
+  RENDERERS.MultiDropdown = RENDERERS.Dropdown;
+  RENDERERS.DataSourceDropdown = RENDERERS.Dropdown;
+
+  function renderInfographData(view, item) {
+    const tone = item.infograph_type || "info";
+    return h("div", { class: "infograph-item tone-" + tone + (item.display_compact ? " compact" : "") },
+      h("p", { class: "infograph-label", text: item.label || item.title || "" }),
+      h("div", { class: "figure" }, h("span", { class: "value", text: item.main_text === "" ? "—" : String(item.main_text) }), item.unit ? h("span", { class: "unit", text: item.unit }) : null),
+      item.supporting_text ? h("p", { class: "muted small", text: item.supporting_text }) : null);
+  }
 
   function renderUpload(view, element, ctx) {
     const accept = (element.options || []).map(function (o) { return "." + o; }).join(",");
@@ -665,9 +756,16 @@
 
   function renderNumericRange(view, element, ctx) {
     const min = Number(element.min_range), max = Number(element.max_range);
-    const step = element.step || (Number.isInteger(min) && Number.isInteger(max) && max - min >= 20 ? 1 : (max - min) / 100 || 1);
+    const step = element.step_size || element.step || (Number.isInteger(min) && Number.isInteger(max) && max - min >= 20 ? 1 : (max - min) / 100 || 1);
     const value = element.value || [null, null];
     const low = value[0] === null ? min : value[0], high = value[1] === null ? max : value[1];
+    if (element.single) {
+      const one = h("input", { type: "range", id: ctx.inputId, min: min, max: max, step: step, value: low, disabled: !ctx.editable, "aria-label": element.title });
+      const shown = h("output", { for: ctx.inputId, text: String(low) });
+      one.addEventListener("input", function () { shown.textContent = one.value; });
+      one.addEventListener("change", function () { saveValue(view, element, [Number(one.value), Number(one.value)], ctx); });
+      return h("div", { class: "range" }, h("div", { class: "range-row" }, h("span", { class: "range-label", text: "Value" }), one, shown), h("p", { class: "muted small", text: "Range " + min + " to " + max }));
+    }
     const lowIn = h("input", { type: "range", id: ctx.inputId, min: min, max: max, step: step, value: low, disabled: !ctx.editable, "aria-label": element.title + " from" });
     const highIn = h("input", { type: "range", id: "high-" + element.id, min: min, max: max, step: step, value: high, disabled: !ctx.editable, "aria-label": element.title + " to" });
     const lowNum = h("output", { for: ctx.inputId, text: String(low) });

@@ -192,6 +192,26 @@ def find_lineage(conn: Connection, owner: str, label: str, asset_type: str, name
     ).scalar()
 
 
+def newest_lineage_of(conn: Connection, owner: str, label: str, asset_type: str) -> str | None:
+    """The owner's (label, asset_type) lineage, whatever its name, whose newest version is the newest."""
+    return conn.execute(
+        sa.select(asset_lineages.c.id)
+        .join(assets, assets.c.lineage_id == asset_lineages.c.id)
+        .where(
+            asset_lineages.c.owner == owner,
+            asset_lineages.c.label == label,
+            asset_lineages.c.asset_type == asset_type,
+        )
+        .order_by(assets.c.time_updated.desc(), assets.c.version.desc())
+        .limit(1)
+    ).scalar()
+
+
+def rename_lineage(conn: Connection, lineage_id: str, name: str) -> None:
+    """Give a lineage another name."""
+    conn.execute(sa.update(asset_lineages).where(asset_lineages.c.id == lineage_id).values(name=name))
+
+
 def lock_lineage(conn: Connection, lineage_id: str) -> None:
     """Hold the lineage row until the transaction ends, so concurrent saves number versions in turn."""
     if conn.dialect.name == "sqlite":  # BEGIN IMMEDIATE already serialises writers

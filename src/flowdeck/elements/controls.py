@@ -1,0 +1,417 @@
+"""Buttons, segmented controls and layout: Row, Column and Dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Literal, Self
+
+from flowdeck.elements.base import (
+    DEFAULT,
+    Element,
+    ElementHorizontalPosition,
+    ElementType,
+    ElementVerticalPosition,
+    InputElement,
+    OutputElement,
+    StrictInit,
+    _ReprEnum,
+    check_keywords,
+    or_default,
+)
+from flowdeck.elements.callbacks import AssetDownloadCallback, callback_from_json, callback_to_json
+from flowdeck.errors import NotFoundError, ValidationError
+
+if TYPE_CHECKING:
+    from flowdeck.page.page import Segment
+
+__all__ = [
+    "Button",
+    "ButtonColor",
+    "ButtonStyle",
+    "Column",
+    "Dashboard",
+    "DashboardOrientation",
+    "Row",
+    "SegmentedControl",
+    "iter_layout_elements",
+    "layout_from_json",
+    "layout_to_json",
+]
+
+
+class ButtonStyle(_ReprEnum):
+    """How prominent a button is."""
+
+    PRIMARY = "primary"
+    SECONDARY = "secondary"
+    TERTIARY = "tertiary"
+    GHOST = "ghost"
+
+
+class ButtonColor(_ReprEnum):
+    """A button's colour."""
+
+    ACCENT = "accent"
+    AMBER = "amber"
+    BLUE = "blue"
+    CYAN = "cyan"
+    FUCHSIA = "fuchsia"
+    GREEN = "green"
+    GRASS = "grass"
+    INDIGO = "indigo"
+    NEUTRAL = "neutral"
+    ORANGE = "orange"
+    PURPLE = "purple"
+    RED = "red"
+    TEAL = "teal"
+    VIOLET = "violet"
+    YELLOW = "yellow"
+    ALERT = "alert"
+
+
+class Button(OutputElement):
+    """A button; clicking it runs ``on_click`` (a callback, or an AssetDownloadCallback)."""
+
+    def __init__(
+        self,
+        *,
+        title: str,
+        confirmation_text: str | None = None,
+        label: str | None = None,
+        icon: str | None = None,
+        icon_position: Literal["prefix", "suffix"] = "prefix",
+        on_click: Any = None,
+        style: ButtonStyle | None = DEFAULT,
+        color: ButtonColor | None = DEFAULT,
+        rounded: bool = False,
+        horizontal_position: ElementHorizontalPosition = DEFAULT,
+        vertical_position: ElementVerticalPosition = DEFAULT,
+        tooltip: str | None = None,
+        open_new_tab: bool = False,
+        show_confirmation: bool = True,
+        reference_id: str | None = "",
+        **kwargs: Any,
+    ) -> None:
+        """Create a button titled ``title`` (its text is ``label``, else the title)."""
+        check_keywords("Button", kwargs, ["description"], Button.__init__)
+        super().__init__(
+            ElementType.BUTTON,
+            {},
+            {},
+            title,
+            kwargs.get("description", ""),
+            label=label or "",
+            on_click=on_click,
+            horizontal_position=horizontal_position,
+            vertical_position=vertical_position,
+            reference_id=reference_id or "",
+        )
+        if icon_position not in ("prefix", "suffix"):
+            raise ValidationError(
+                f"Button {title!r}: icon_position must be 'prefix' or 'suffix', got {icon_position!r}"
+            )
+        self.confirmation_text = confirmation_text
+        self.icon = icon
+        self.icon_position = icon_position
+        self.style = ButtonStyle.parse(or_default(style, ButtonStyle.PRIMARY) or ButtonStyle.PRIMARY, "Button style")
+        self.color = ButtonColor.parse(or_default(color, ButtonColor.ACCENT) or ButtonColor.ACCENT, "Button color")
+        self.rounded = bool(rounded)
+        self.tooltip = tooltip
+        self.open_new_tab = bool(open_new_tab)
+        self.show_confirmation = bool(show_confirmation)
+
+    @staticmethod
+    def get_asset_download_params(asset: Any, label: Any, extension: Any, mime_type: Any) -> dict[str, Any]:
+        """The parameters a click sends to download ``asset`` as ``extension``."""
+        return AssetDownloadCallback(asset, extension, mime_type, label).to_json()
+
+    def extract_context(self) -> dict[str, Any]:
+        """The button's text."""
+        return {**super().extract_context(), "label": self.label or self.title}
+
+    def _fields_to_json(self) -> dict[str, Any]:
+        return {
+            "confirmation_text": self.confirmation_text,
+            "icon": self.icon,
+            "icon_position": self.icon_position,
+            "style": self.style.value,
+            "color": self.color.value,
+            "rounded": self.rounded,
+            "tooltip": self.tooltip,
+            "open_new_tab": self.open_new_tab,
+            "show_confirmation": self.show_confirmation,
+        }
+
+    @classmethod
+    def _from_fields(cls, data: dict[str, Any]) -> Self:
+        return cls(
+            title=data.get("title", ""),
+            confirmation_text=data.get("confirmation_text"),
+            icon=data.get("icon"),
+            icon_position=data.get("icon_position", "prefix"),
+            style=data.get("style", "primary"),
+            color=data.get("color", "accent"),
+            rounded=data.get("rounded", False),
+            tooltip=data.get("tooltip"),
+            open_new_tab=data.get("open_new_tab", False),
+            show_confirmation=data.get("show_confirmation", True),
+        )
+
+
+class SegmentedControl(OutputElement):
+    """Tabs: one :class:`~flowdeck.page.page.Segment` (a card) shown at a time."""
+
+    def __init__(
+        self,
+        *,
+        title: str,
+        segments: list[Segment],
+        active_segment_index: int | None = 0,
+        controls_position: ElementHorizontalPosition = DEFAULT,
+        max_controls_width: int | None = None,
+        reference_id: str | None = "",
+        **kwargs: Any,
+    ) -> None:
+        """Create tabs of ``segments``, the one at ``active_segment_index`` shown."""
+        check_keywords(
+            "SegmentedControl", kwargs, ["description", "show_title", "show_description"], SegmentedControl.__init__
+        )
+        super().__init__(
+            ElementType.SEGMENTED_CONTROL,
+            {},
+            {},
+            title,
+            kwargs.get("description", ""),
+            kwargs.get("show_title", True),
+            kwargs.get("show_description", True),
+            reference_id=reference_id or "",
+        )
+        from flowdeck.page.page import Segment
+
+        self.segments = list(segments)
+        for segment in self.segments:
+            if not isinstance(segment, Segment):
+                raise ValidationError(
+                    f"SegmentedControl {title!r}: segments must be Segment cards, got {type(segment).__name__}"
+                )
+        if not self.segments:
+            raise ValidationError(f"SegmentedControl {title!r} needs at least one Segment")
+        self.controls_position = ElementHorizontalPosition.parse(
+            or_default(controls_position, ElementHorizontalPosition.LEFT), "controls_position"
+        )
+        self.max_controls_width = max_controls_width
+        self.active_segment_index = 0
+        self.set_active_segment(active_segment_index or 0)
+
+    def set_active_segment(self, index: int) -> None:
+        """Show the segment at ``index``."""
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(self.segments):
+            raise ValidationError(
+                f"SegmentedControl {self.title!r}: no segment at index {index!r} (it has {len(self.segments)})"
+            )
+        self.active_segment_index = index
+
+    def get_elements(self) -> Iterator[Element]:
+        """Every element of every segment."""
+        for segment in self.segments:
+            yield from segment.get_elements()
+
+    def _fields_to_json(self) -> dict[str, Any]:
+        return {
+            "segments": [segment.to_json() for segment in self.segments],
+            "active_segment_index": self.active_segment_index,
+            "controls_position": self.controls_position.value,
+            "max_controls_width": self.max_controls_width,
+        }
+
+    @classmethod
+    def _from_fields(cls, data: dict[str, Any]) -> Self:
+        from flowdeck.page.page import Card
+
+        return cls(
+            title=data.get("title", ""),
+            segments=[Card.from_json(segment) for segment in data["segments"]],  # type: ignore[misc]
+            active_segment_index=data.get("active_segment_index", 0),
+            controls_position=data.get("controls_position", "left"),
+            max_controls_width=data.get("max_controls_width"),
+        )
+
+
+class _Layout(StrictInit):
+    """Shared behaviour of Row and Column: elements (or nested layouts) with relative sizes."""
+
+    direction = "row"
+
+    def __init__(self, elements: list[Any], ratio: list[int | float] | None = None) -> None:
+        name = type(self).__name__
+        if isinstance(elements, Element | _Layout):
+            elements = [elements]
+        self.elements = list(elements)
+        for item in self.elements:
+            if not isinstance(item, Element | _Layout):
+                raise ValidationError(f"{name} holds elements, Rows and Columns, got {type(item).__name__}")
+        if ratio is not None:
+            ratio = list(ratio)
+            if len(ratio) != len(self.elements) or any(
+                isinstance(r, bool) or not isinstance(r, int | float) or r <= 0 for r in ratio
+            ):
+                raise ValidationError(
+                    f"{name} ratio must give one positive number per element ({len(self.elements)}), got {ratio!r}"
+                )
+        self.ratio = ratio
+        self.type = self.direction
+        self.width = 1
+        self.height = 1
+
+    def get_elements(self) -> Iterator[Element]:
+        """Every element inside, in order."""
+        return iter_layout_elements(self.elements)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "kind": type(self).__name__,
+            "ratio": self.ratio,
+            "elements": [layout_to_json(i) for i in self.elements],
+        }
+
+    def __eq__(self, other: object) -> bool:
+        return self.to_json() == other.to_json() if isinstance(other, _Layout) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({len(self.elements)} items)"
+
+
+class Row(_Layout):
+    """Elements side by side (``ratio`` gives their relative widths)."""
+
+    direction = "row"
+
+    def __init__(self, elements: list[Any], ratio: list[int | float] | None = None) -> None:
+        """Lay ``elements`` out in a row."""
+        super().__init__(elements, ratio)
+
+
+class Column(_Layout):
+    """Elements one above the other (``ratio`` gives their relative heights)."""
+
+    direction = "column"
+
+    def __init__(self, elements: list[Any], ratio: list[int | float] | None = None) -> None:
+        """Lay ``elements`` out in a column."""
+        super().__init__(elements, ratio)
+
+
+def layout_to_json(item: Element | _Layout) -> dict[str, Any]:
+    """JSON of an element or a Row/Column."""
+    return item.to_json()
+
+
+def layout_from_json(data: Mapping[str, Any]) -> Element | _Layout:
+    """An element or a Row/Column from its JSON."""
+    cls = {"Row": Row, "Column": Column}.get(data.get("kind"))  # type: ignore[arg-type]
+    if cls is None:
+        return Element.from_json(data)
+    return cls([layout_from_json(item) for item in data["elements"]], data.get("ratio"))
+
+
+def iter_layout_elements(items: Iterable[Any]) -> Iterator[Element]:
+    """Every element in ``items``, looking inside Rows, Columns and Dashboards, in order."""
+    for item in items:
+        if isinstance(item, _Layout):
+            yield from iter_layout_elements(item.elements)
+        else:
+            yield item
+
+
+class DashboardOrientation(_ReprEnum):
+    """Whether a Dashboard's top level is a row or a column."""
+
+    ROW = "row"
+    COLUMN = "column"
+
+
+class Dashboard(OutputElement):
+    """Output elements laid out in Rows and Columns, with optional filter inputs and an updater."""
+
+    def __init__(
+        self,
+        content: list[Any],
+        title: str = "",
+        description: str = "",
+        orientation: DashboardOrientation | None = None,
+        show_title: bool = True,
+        show_description: bool = True,
+        filters: list[InputElement] | None = None,
+        updater: Any = None,
+    ) -> None:
+        """Create a dashboard of ``content``."""
+        super().__init__(ElementType.DASHBOARD, {}, {}, title, description, show_title, show_description)
+        self.content = Row(content) if orientation in (None, DashboardOrientation.ROW, "row") else Column(content)
+        self.orientation = DashboardOrientation.parse(orientation or DashboardOrientation.ROW, "orientation")
+        self.filters = list(filters or [])
+        for item in self.filters:
+            if not isinstance(item, InputElement):
+                raise ValidationError(f"Dashboard {title!r}: filters must be input elements, got {type(item).__name__}")
+        self.updater = updater
+
+    @property
+    def has_updater(self) -> bool:
+        """Whether the dashboard has an updater callback."""
+        return self.updater is not None
+
+    @property
+    def updater_name(self) -> str | None:
+        """The updater's name, if any."""
+        return None if self.updater is None else getattr(self.updater, "__name__", str(self.updater))
+
+    def get_elements(self) -> Iterator[Element]:
+        """Every element of the dashboard."""
+        return self.content.get_elements()
+
+    def get_filters(self) -> Iterator[InputElement]:
+        """The filter inputs."""
+        return iter(self.filters)
+
+    def update_item(self, element_title: str, new_element: Element) -> None:
+        """Put ``new_element`` in place of the element titled ``element_title``."""
+
+        def replace(layout: _Layout) -> bool:
+            for position, item in enumerate(layout.elements):
+                if isinstance(item, _Layout):
+                    if replace(item):
+                        return True
+                elif item.title == element_title:
+                    layout.elements[position] = new_element
+                    return True
+            return False
+
+        if not replace(self.content):
+            raise NotFoundError(f"Dashboard {self.title!r} has no element titled {element_title!r}")
+
+    def to_json(self, delta: set[str] | None = None) -> dict[str, Any]:
+        """The JSON form (``delta`` is accepted for compatibility; the whole dashboard is written)."""
+        return super().to_json()
+
+    def _fields_to_json(self) -> dict[str, Any]:
+        return {
+            "content": self.content.to_json(),
+            "orientation": self.orientation.value,
+            "filters": [item.to_json() for item in self.filters],
+            "updater": callback_to_json(self.updater),
+        }
+
+    @classmethod
+    def _from_fields(cls, data: dict[str, Any]) -> Self:
+        layout = layout_from_json(data["content"])
+        dashboard = cls(
+            list(layout.elements) if isinstance(layout, _Layout) else [layout],
+            orientation=data.get("orientation", "row"),
+            filters=[Element.from_json(item) for item in data.get("filters", [])],  # type: ignore[misc]
+        )
+        if isinstance(layout, _Layout):
+            dashboard.content.ratio = layout.ratio
+        dashboard.updater = callback_from_json(data.get("updater"))
+        return dashboard

@@ -1,0 +1,1 @@
+"""The reference import path ``predict_backend.validation``."""

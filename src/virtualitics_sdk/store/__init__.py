@@ -1,0 +1,5 @@
+"""The SDK's ``virtualitics_sdk.store`` module, backed by flowdeck."""
+
+from __future__ import annotations
+
+__all__ = []

@@ -1,0 +1,1 @@
+"""Apps written for the SDK, used unchanged by tests/test_sdk.py."""
