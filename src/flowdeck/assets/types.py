@@ -25,7 +25,6 @@ class AssetType(StrEnum):
     KNOWLEDGE_GRAPH = "knowledge_graph"
     DATASTORE = "datastore"
     OTHER = "other"
-    DATASTORE = "datastore"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}.{self.name}"

@@ -455,8 +455,8 @@ class Element(StrictInit):
         self.on_click = func
 
     def add_comment(self, comment: Any) -> None:
-        """Attach a :class:`~flowdeck.page.comment.Comment` to the element."""
-        from flowdeck.page.comment import Comment
+        """Attach a :class:`~flowdeck.elements.comment.Comment` to the element."""
+        from flowdeck.elements.comment import Comment
 
         if not isinstance(comment, Comment):
             raise ValidationError(f"add_comment takes a Comment, got {type(comment).__name__}")
@@ -464,7 +464,7 @@ class Element(StrictInit):
 
     def get_comment(self, comment_id: str) -> Any:
         """The comment with id ``comment_id`` (NotFoundError when there is none)."""
-        from flowdeck.page.comment import find_comment
+        from flowdeck.elements.comment import find_comment
 
         return find_comment(self.comments, comment_id, f"{self.kind} {self.title!r}")
 
@@ -524,7 +524,7 @@ class Element(StrictInit):
         raise ValidationError(f"{cls.__name__} cannot be loaded from JSON")
 
     def _restore_common(self, data: dict[str, Any]) -> None:
-        from flowdeck.page.comment import Comment
+        from flowdeck.elements.comment import Comment
 
         self.id = data["id"]
         self.title = data.get("title", "")

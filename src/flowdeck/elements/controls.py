@@ -24,6 +24,23 @@ from flowdeck.errors import NotFoundError, ValidationError
 if TYPE_CHECKING:
     from flowdeck.page.page import Segment
 
+# The card classes a SegmentedControl holds. They live in flowdeck.page, which builds on the elements,
+# so flowdeck.page registers them here when it is imported instead of being imported from here.
+_CARD_CLASSES: dict[str, type] = {}
+
+
+def register_card_classes(card: type, segment: type) -> None:
+    """Tell the elements which classes are cards and segments (called by ``flowdeck.page``)."""
+    _CARD_CLASSES.update(Card=card, Segment=segment)
+
+
+def _card_class(name: str) -> Any:
+    try:
+        return _CARD_CLASSES[name]
+    except KeyError:
+        raise ValidationError(f"segments need flowdeck's pages: import flowdeck.page before using {name}") from None
+
+
 __all__ = [
     "Button",
     "ButtonColor",
@@ -186,11 +203,10 @@ class SegmentedControl(OutputElement):
             kwargs.get("show_description", True),
             reference_id=reference_id or "",
         )
-        from flowdeck.page.page import Segment
-
+        segment_class = _card_class("Segment")
         self.segments = list(segments)
         for segment in self.segments:
-            if not isinstance(segment, Segment):
+            if not isinstance(segment, segment_class):
                 raise ValidationError(
                     f"SegmentedControl {title!r}: segments must be Segment cards, got {type(segment).__name__}"
                 )
@@ -226,11 +242,10 @@ class SegmentedControl(OutputElement):
 
     @classmethod
     def _from_fields(cls, data: dict[str, Any]) -> Self:
-        from flowdeck.page.page import Card
-
+        card_class = _card_class("Card")
         return cls(
             title=data.get("title", ""),
-            segments=[Card.from_json(segment) for segment in data["segments"]],  # type: ignore[misc]
+            segments=[card_class.from_json(segment) for segment in data["segments"]],  # type: ignore[misc]
             active_segment_index=data.get("active_segment_index", 0),
             controls_position=data.get("controls_position", "left"),
             max_controls_width=data.get("max_controls_width"),

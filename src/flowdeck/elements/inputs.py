@@ -17,7 +17,7 @@ import pandas as pd
 from flowdeck import formats
 from flowdeck.elements.base import ElementType, InputElement, to_jsonable
 from flowdeck.elements.callbacks import callback_from_json, callback_to_json
-from flowdeck.errors import NotFoundError, ValidationError
+from flowdeck.errors import FlowdeckError, NotFoundError, ValidationError
 
 __all__ = [
     "DataSource",
@@ -470,6 +470,17 @@ class MultiDropdown(Dropdown):
         )
 
 
+# Elements are plain objects and import nothing of the services: the connection service registers the
+# function that lists a user's connections here when it is imported.
+_connection_lister: Callable[[str], Iterable[Any]] | None = None
+
+
+def register_connection_lister(lister: Callable[[str], Iterable[Any]]) -> None:
+    """Set how :class:`DataSourceDropdown` lists the connections a user may use (the connection service's)."""
+    global _connection_lister
+    _connection_lister = lister
+
+
 class DataSourceDropdown(Dropdown):
     """A choice among the named connections of the given types that ``user_id`` may use.
 
@@ -513,8 +524,9 @@ class DataSourceDropdown(Dropdown):
     @staticmethod
     def conn2dropdown_str(filter_options: Iterable[Any], user_id: str) -> dict[str, dict[str, Any]]:
         """The connections ``user_id`` may use whose type is in ``filter_options``, by dropdown text."""
-        from flowdeck.store.connections import list_connections
-
+        if _connection_lister is None:
+            raise FlowdeckError("connection lookups need flowdeck's store: import flowdeck.store.connections first")
+        list_connections = _connection_lister
         wanted = {str(getattr(option, "value", option)) for option in filter_options}
         found: dict[str, dict[str, Any]] = {}
         for info in list_connections(user_id):

@@ -15,7 +15,14 @@ from flowdeck.elements.callbacks import (
     callback_from_json,
     callback_to_json,
 )
-from flowdeck.elements.controls import Dashboard, Row, SegmentedControl, _Layout, layout_from_json
+from flowdeck.elements.controls import (
+    Dashboard,
+    Row,
+    SegmentedControl,
+    _Layout,
+    layout_from_json,
+    register_card_classes,
+)
 from flowdeck.errors import NotFoundError, ValidationError
 from flowdeck.page.comment import Comment, find_comment
 
@@ -973,3 +980,6 @@ class Page(StrictInit):
 
     def __repr__(self) -> str:
         return f"Page(title={self.title!r}, sections={len(self._sections)}, elements={len(self.elements)})"
+
+
+register_card_classes(Card, Segment)

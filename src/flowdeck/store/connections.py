@@ -21,6 +21,7 @@ import pandas as pd
 from flowdeck.auth.secrets import SecretBox, new_key
 from flowdeck.auth.users import Principal, resolve_principal
 from flowdeck.config import on_configure, reconfigure, secret_keys
+from flowdeck.elements.inputs import register_connection_lister
 from flowdeck.errors import AccessError, AlreadyExistsError, NotFoundError, ValidationError
 from flowdeck.storage import external_sql
 from flowdeck.storage.connection_urls import SQL_CONNECTION_TYPES, ConnectionSpec, ConnectionType
@@ -396,3 +397,6 @@ def rotate_key(key: str | None = None) -> KeyRotation:
     reconfigure(secret_key=combined)
     _engines.dispose_all()
     return KeyRotation(count, key_file if from_file else None, None if from_file else combined)
+
+
+register_connection_lister(list_connections)
