@@ -126,7 +126,7 @@ def _flow() -> Any:
         def run(self, flow_metadata: Any) -> None:
             """Nothing: the benchmark only needs a run to hold a StoreInterface."""
 
-    flow = Flow(name="Datastore benchmark")
+    flow = Flow(name="Datastore benchmark", description="Races save_datastore_asset against to_sql.")
     flow.chain([Noop(title="Noop", type=StepType.RESULTS)])
     return flow
 

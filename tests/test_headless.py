@@ -108,7 +108,7 @@ def test_register_from_a_file_and_unregister(deployment, tmp_path):
     flow_file.write_text(
         "from headless_flows import Note\n"
         "from flowdeck import Flow, StepType\n"
-        "note_flow = Flow(name='From file')\n"
+        "note_flow = Flow(name='From file', description='A flow defined in a file.')\n"
         "note_flow.chain([Note(title='Note', type=StepType.RESULTS)])\n"
     )
     info = flowdeck.register_flow(str(flow_file))
@@ -122,7 +122,7 @@ def test_register_from_a_file_and_unregister(deployment, tmp_path):
 
 
 def test_a_flow_defined_in_a_function_cannot_be_registered(deployment):
-    local = flowdeck.Flow(name="Local")
+    local = flowdeck.Flow(name="Local", description="Defined in a function.")
     local.chain([headless_flows.Note(title="Note", type=flowdeck.StepType.RESULTS)])
     with pytest.raises(ValidationError, match="flow 'Local' is not defined at module level"):
         flowdeck.register_flow(local)
