@@ -30,7 +30,7 @@ from flowdeck import Flow, Step, StepType, StoreInterface
 from flowdeck.assets import AssetType
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import assets as asset_records
-from flowdeck.storage.schema import asset_shares
+from flowdeck.storage.schema import shares as share_table
 
 TARGET_MS = 50.0
 VERSIONS_PER_LINEAGE = 5
@@ -81,13 +81,17 @@ def fill(total: int) -> None:
                 "time_updated": when, **stored,
             })
         if number % 10 == 1:
-            shares.append({"lineage_id": lineage_id, "principal_kind": "group", "principal": "team-a"})
+            shares.append(_share(lineage_id, "group", "team-a"))
         if number % 20 == 2:
-            shares.append({"lineage_id": lineage_id, "principal_kind": "user", "principal": "user-00"})
+            shares.append(_share(lineage_id, "user", "user-00"))
     with storage.db.write() as conn:
         asset_records.insert_lineages(conn, lineages)
         asset_records.insert_versions(conn, versions)
-        conn.execute(asset_shares.insert(), shares)
+        conn.execute(share_table.insert(), shares)
+
+
+def _share(lineage_id: str, kind: str, principal: str) -> dict[str, str]:
+    return {"resource_kind": "asset", "resource_id": lineage_id, "principal_kind": kind, "principal": principal}
 
 
 def median_ms(call, repeats: int) -> tuple[float, int]:

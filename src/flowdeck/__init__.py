@@ -29,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     "open_run": "flowdeck.flow.runner",
     "delete_run": "flowdeck.flow.runner",
     "share_run": "flowdeck.flow.runner",
+    "unshare_run": "flowdeck.flow.runner",
     "list_runs": "flowdeck.flow.runner",
     "FlowStatus": "flowdeck.flow.status",
     "StepStatus": "flowdeck.flow.status",
@@ -69,6 +70,7 @@ _EXPORTS: dict[str, str] = {
     "ConnectionType": "flowdeck.storage.connection_urls",
     "add_connection": "flowdeck.store.connections",
     "share_connection": "flowdeck.store.connections",
+    "unshare_connection": "flowdeck.store.connections",
     "remove_connection": "flowdeck.store.connections",
     # errors
     "FlowdeckError": "flowdeck.errors",
@@ -130,10 +132,10 @@ if TYPE_CHECKING:  # pragma: no cover
         ValidationError,
     )
     from flowdeck.flow.model import App, Flow, FlowMetadata, Step, StepType
-    from flowdeck.flow.runner import FlowRun, delete_run, list_runs, open_run, share_run, start
+    from flowdeck.flow.runner import FlowRun, delete_run, list_runs, open_run, share_run, start, unshare_run
     from flowdeck.flow.status import FlowStatus, RunState, StepState, StepStatus
     from flowdeck.page import Card, Page, Section
     from flowdeck.storage.connection_urls import ConnectionType
     from flowdeck.store.assets import delete_asset, share_asset, unshare_asset
-    from flowdeck.store.connections import add_connection, remove_connection, share_connection
+    from flowdeck.store.connections import add_connection, remove_connection, share_connection, unshare_connection
     from flowdeck.store.store_interface import StoreInterface

@@ -13,7 +13,7 @@ from flowdeck.errors import AlreadyExistsError, NotFoundError, ValidationError
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import users as user_records
 
-__all__ = ["ROLES", "Principal", "add_user", "list_users", "resolve_principal", "update_user"]
+__all__ = ["ROLES", "Principal", "add_user", "check_name", "list_users", "resolve_principal", "update_user"]
 
 ROLES = ("user", "admin")
 
@@ -32,7 +32,8 @@ class Principal:
         return self.role == "admin"
 
 
-def _check_name(name: object, what: str = "user") -> str:
+def check_name(name: object, what: str = "user") -> str:
+    """``name`` when it is a usable user or group name (non-empty, at most 200 characters); else ``ValidationError``."""
     if not isinstance(name, str) or not name.strip():
         raise ValidationError(f"a {what} name must be a non-empty string, got {name!r}")
     if len(name) > 200:
@@ -54,9 +55,9 @@ def add_user(
     Raises ``AlreadyExistsError`` when the name is taken; change an existing user with
     :func:`update_user`. ``password`` (optional) is stored as an argon2 hash for the web UI.
     """
-    _check_name(name)
+    check_name(name)
     _check_role(role)
-    group_list = [_check_name(g, "group") for g in (groups or [])]
+    group_list = [check_name(g, "group") for g in (groups or [])]
     password_hash = _hash_password(password) if password is not None else None
     storage = get_storage()
     with storage.db.write() as conn:
@@ -74,7 +75,7 @@ def update_user(
     name: str, *, groups: Iterable[str] | None = None, role: str | None = None, password: str | None = None
 ) -> Principal:
     """Change an existing user's groups, role or password; arguments left None stay as they are."""
-    _check_name(name)
+    check_name(name)
     if role is not None:
         _check_role(role)
     password_hash = _hash_password(password) if password is not None else None
@@ -86,7 +87,7 @@ def update_user(
         if role is not None:
             user_records.set_role(conn, name, role)
         if groups is not None:
-            user_records.set_groups(conn, name, [_check_name(g, "group") for g in groups])
+            user_records.set_groups(conn, name, [check_name(g, "group") for g in groups])
         if password_hash is not None:
             user_records.set_password_hash(conn, name, password_hash)
         return Principal(name, role or row.role, tuple(user_records.groups_of(conn, name)))
@@ -112,7 +113,7 @@ def resolve_principal(user: str | None) -> Principal:
         if only is None and count > 1:
             raise ValidationError("this deployment has several users: pass user=... to say who is asking")
         user = only or "local"
-    _check_name(user)
+    check_name(user)
     with storage.db.read() as conn:
         row = user_records.get_user(conn, user)
         if row is not None:

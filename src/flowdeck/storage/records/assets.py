@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from flowdeck.storage.records import shares as share_records
 from flowdeck.storage.records._util import insert_ignoring_duplicate, utcnow
-from flowdeck.storage.schema import asset_lineages, asset_shares, assets
+from flowdeck.storage.schema import asset_lineages, assets
 from flowdeck.storage.values import StoredValue
 
 __all__ = [
@@ -31,16 +31,12 @@ __all__ = [
     "insert_lineages",
     "insert_version",
     "insert_versions",
-    "is_shared_with",
-    "lineage_shares",
     "lineage_versions",
     "lock_lineage",
     "newest_version_id",
     "next_version",
     "object_data",
     "search",
-    "share_lineage",
-    "unshare_lineage",
     "update_version",
 ]
 
@@ -70,27 +66,13 @@ CATALOGUE_COLUMNS = (
 _JOINED = assets.join(asset_lineages, assets.c.lineage_id == asset_lineages.c.id)
 
 
-@dataclass(frozen=True)
-class Viewer:
-    """Who is looking: a user, their groups, and whether they see everything (admins)."""
-
-    user: str
-    groups: tuple[str, ...] = ()
-    everyone: bool = False
+# Who is looking (a user, their groups, whether they see everything): the shares module's audience.
+Viewer = share_records.Audience
 
 
 def _visible_to(viewer: Viewer) -> sa.ColumnElement[bool]:
     """The lineages ``viewer`` may see, as a WHERE clause on the joined tables."""
-    if viewer.everyone:
-        return sa.true()
-    shared = sa.and_(asset_shares.c.principal_kind == "user", asset_shares.c.principal == viewer.user)
-    if viewer.groups:
-        shared = sa.or_(
-            shared,
-            sa.and_(asset_shares.c.principal_kind == "group", asset_shares.c.principal.in_(list(viewer.groups))),
-        )
-    shared_with = sa.exists().where(asset_shares.c.lineage_id == asset_lineages.c.id, shared)
-    return sa.or_(asset_lineages.c.owner == viewer.user, shared_with)
+    return share_records.visible_clause("asset", viewer, asset_lineages.c.id, asset_lineages.c.owner)
 
 
 def search(
@@ -149,14 +131,6 @@ def lineage_versions(conn: Connection, lineage_id: str) -> list[Row]:
         .where(assets.c.lineage_id == lineage_id)
         .order_by(assets.c.version.desc())
     ).all()
-
-
-def is_shared_with(conn: Connection, lineage_id: str, viewer: Viewer) -> bool:
-    """Whether the lineage is visible to ``viewer`` (owner, shared, or admin)."""
-    row = conn.execute(
-        sa.select(asset_lineages.c.id).where(asset_lineages.c.id == lineage_id, _visible_to(viewer))
-    ).first()
-    return row is not None
 
 
 def ensure_lineage(conn: Connection, lineage_id: str, owner: str, label: str, asset_type: str, name: str) -> str:
@@ -268,37 +242,9 @@ def delete_version(conn: Connection, asset_id: str) -> None:
 
 def delete_lineage(conn: Connection, lineage_id: str) -> None:
     """Remove a lineage with its versions and shares."""
-    conn.execute(sa.delete(asset_shares).where(asset_shares.c.lineage_id == lineage_id))
+    share_records.delete_shares(conn, "asset", lineage_id)
     conn.execute(sa.delete(assets).where(assets.c.lineage_id == lineage_id))
     conn.execute(sa.delete(asset_lineages).where(asset_lineages.c.id == lineage_id))
-
-
-def share_lineage(conn: Connection, lineage_id: str, kind: str, principal: str) -> None:
-    """Share every version of a lineage with a user or group (kind ``user`` or ``group``)."""
-    insert_ignoring_duplicate(
-        conn, asset_shares, {"lineage_id": lineage_id, "principal_kind": kind, "principal": principal}
-    )
-
-
-def unshare_lineage(conn: Connection, lineage_id: str, kind: str, principal: str) -> None:
-    """Stop sharing a lineage with a user or group."""
-    conn.execute(
-        sa.delete(asset_shares).where(
-            asset_shares.c.lineage_id == lineage_id,
-            asset_shares.c.principal_kind == kind,
-            asset_shares.c.principal == principal,
-        )
-    )
-
-
-def lineage_shares(conn: Connection, lineage_id: str) -> list[tuple[str, str]]:
-    """(kind, principal) pairs a lineage is shared with, sorted."""
-    rows = conn.execute(
-        sa.select(asset_shares.c.principal_kind, asset_shares.c.principal)
-        .where(asset_shares.c.lineage_id == lineage_id)
-        .order_by(asset_shares.c.principal_kind, asset_shares.c.principal)
-    )
-    return [(r[0], r[1]) for r in rows]
 
 
 def insert_lineages(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
