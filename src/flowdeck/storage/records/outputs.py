@@ -11,7 +11,7 @@ from flowdeck.storage.records._util import utcnow
 from flowdeck.storage.schema import assets, outputs, steps, uploads
 from flowdeck.storage.values import StoredValue
 
-__all__ = ["find_output", "insert_output", "output_names", "referenced_blob_keys"]
+__all__ = ["blob_is_referenced", "find_output", "insert_output", "output_names", "referenced_blob_keys"]
 
 
 # Built once: saving is on the hot path, and constructing a statement costs more than running it.
@@ -71,6 +71,14 @@ def output_names(conn: Connection, run_id: str, candidates: Sequence[tuple[str, 
     cond = sa.or_(*[sa.and_(outputs.c.step_name == s, outputs.c.attempt == a) for s, a in candidates])
     rows = conn.execute(sa.select(outputs.c.name).where(outputs.c.run_id == run_id, cond).distinct())
     return sorted(r[0] for r in rows)
+
+
+def blob_is_referenced(conn: Connection, key: str) -> bool:
+    """Whether any output, upload or asset row refers to blob ``key`` now."""
+    for table in (outputs, uploads, assets):
+        if conn.execute(sa.select(table.c.blob_key).where(table.c.blob_key == key).limit(1)).first() is not None:
+            return True
+    return False
 
 
 def referenced_blob_keys(conn: Connection) -> set[str]:
