@@ -29,8 +29,8 @@ __all__ = [
     "record_failure",
     "release_claim",
     "share_run",
-    "unshare_run",
     "start",
+    "unshare_run",
 ]
 
 #: The actions an executor performs for a run: its first step, and the three moves of a run.
