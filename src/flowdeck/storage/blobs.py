@@ -29,6 +29,7 @@ from urllib.parse import unquote, urlparse
 import blake3
 import xxhash
 
+from flowdeck.config import make_private_dir
 from flowdeck.errors import ConfigurationError, IntegrityError, ValidationError
 
 __all__ = [
@@ -189,7 +190,7 @@ class LocalBackend:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         """Keep blobs under ``root`` (created if missing)."""
         self.root = Path(root).expanduser().absolute()
-        self.root.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.root)
         self.url = self.root.as_uri()
 
     def __repr__(self) -> str:
@@ -205,7 +206,7 @@ class LocalBackend:
         """The directory of ``key``, created (durably) if missing."""
         shard = self.path(key).parent
         if not shard.is_dir():
-            shard.mkdir(parents=True, exist_ok=True)
+            make_private_dir(shard)
             # New directory entries must be durable before a blob inside them is.
             _fsync_dir(shard.parent)
             _fsync_dir(self.root)
@@ -218,7 +219,7 @@ class LocalBackend:
     def _write_temp(self, directory: Path, views: Sequence[memoryview]) -> Path:
         """Write ``views`` durably to a new temporary file in ``directory``."""
         tmp = directory / f"{_TMP_PREFIX}{uuid.uuid4().hex}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
         try:
             try:
                 _write_all(fd, views)

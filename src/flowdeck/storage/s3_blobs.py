@@ -26,6 +26,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from flowdeck.config import make_private_dir
 from flowdeck.errors import AccessError, ConfigurationError, ValidationError
 
 __all__ = [
@@ -188,10 +189,10 @@ class LocalReadCache:
         if size > self.max_bytes:
             return False
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(path.parent)
         tmp = path.with_name(f".{key}.{uuid.uuid4().hex}.tmp")
         try:
-            with open(tmp, "wb") as fh:
+            with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
                 fh.write(data)
             os.replace(tmp, path)
         except BaseException:
