@@ -80,7 +80,7 @@ class Database:
                 yield
                 return
             lock_path = Path(db).with_name(Path(db).name + ".migrate-lock")
-            with lock_path.open("a") as fh:
+            with open(os.open(lock_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a") as fh:
                 fcntl.flock(fh, fcntl.LOCK_EX)
                 try:
                     yield
