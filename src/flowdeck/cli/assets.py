@@ -166,7 +166,7 @@ def share(
     from flowdeck.store import assets as asset_service
 
     if not with_user and not with_group:
-        fail("say whom: --user NAME and/or --group NAME", 2)
+        fail(f"say whom to {'stop sharing' if revoke else 'share'} with: --user NAME and/or --group NAME", 2)
     if revoke:
         asset_service.unshare_asset(asset_id, owner=acting, users=with_user or [], groups=with_group or [])
     else:
