@@ -365,9 +365,7 @@ def test_saving_the_same_100_mb_frame_twice_uploads_it_once(
     second = s3_store.put(codecs.encode(frame).parts)
     assert first == second
     # One PutObject: below the multipart threshold (128 MiB) a value goes up in one request.
-    assert first_uploads == [
-        ("PUT", s3_store.backend.object_key(first.key))
-    ]
+    assert first_uploads == [("PUT", s3_store.backend.object_key(first.key))]
     # The second save uploads no bytes: it finds the blob and leaves an empty marker saying it was
     # reused just now (so that gc spares it), then checks the blob is still there.
     assert [(r.method, r.key) for r in s3_server.uploads(after_first, bucket=bucket)] == [

@@ -196,9 +196,7 @@ assets = sa.Table(
     "assets",
     metadata,
     sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column(
-        "lineage_id", sa.String(32), sa.ForeignKey("asset_lineages.id", ondelete="CASCADE"), nullable=False
-    ),
+    sa.Column("lineage_id", sa.String(32), sa.ForeignKey("asset_lineages.id", ondelete="CASCADE"), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("asset_class", sa.String(200), nullable=False),
     sa.Column("description", sa.Text, nullable=True),
