@@ -30,7 +30,7 @@ from flowdeck import Flow, Step, StepType, StoreInterface
 from flowdeck.assets import AssetType
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import assets as asset_records
-from flowdeck.storage.schema import asset_shares
+from flowdeck.storage.schema import shares as share_table
 
 TARGET_MS = 50.0
 VERSIONS_PER_LINEAGE = 5
@@ -65,29 +65,48 @@ def fill(total: int) -> None:
     for number in range(lineage_count):
         lineage_id = uuid.uuid4().hex
         owner = f"user-{number % OWNERS:02d}"
-        lineages.append({
-            "id": lineage_id, "owner": owner, "label": f"label-{number // OWNERS % LABELS}",
-            "asset_type": types[number // (OWNERS * LABELS) % len(types)], "name": f"asset-{number}",
-            "created_at": start,
-        })
+        lineages.append(
+            {
+                "id": lineage_id,
+                "owner": owner,
+                "label": f"label-{number // OWNERS % LABELS}",
+                "asset_type": types[number // (OWNERS * LABELS) % len(types)],
+                "name": f"asset-{number}",
+                "created_at": start,
+            }
+        )
         for version in range(1, VERSIONS_PER_LINEAGE + 1):
             when = start + timedelta(seconds=number * VERSIONS_PER_LINEAGE + version)
-            versions.append({
-                "id": uuid.uuid4().hex, "lineage_id": lineage_id, "version": version, "asset_class": "Model",
-                "description": f"version {version}", "metadata_json": json.dumps(
-                    {"metadata": {"accuracy": 0.9}, "extra": ["accuracy"], "object": {"format": "value"}}
-                ),
-                "flow_id": None, "step_name": None, "created_by": owner, "time_created": when,
-                "time_updated": when, **stored,
-            })
+            versions.append(
+                {
+                    "id": uuid.uuid4().hex,
+                    "lineage_id": lineage_id,
+                    "version": version,
+                    "asset_class": "Model",
+                    "description": f"version {version}",
+                    "metadata_json": json.dumps(
+                        {"metadata": {"accuracy": 0.9}, "extra": ["accuracy"], "object": {"format": "value"}}
+                    ),
+                    "flow_id": None,
+                    "step_name": None,
+                    "created_by": owner,
+                    "time_created": when,
+                    "time_updated": when,
+                    **stored,
+                }
+            )
         if number % 10 == 1:
-            shares.append({"lineage_id": lineage_id, "principal_kind": "group", "principal": "team-a"})
+            shares.append(_share(lineage_id, "group", "team-a"))
         if number % 20 == 2:
-            shares.append({"lineage_id": lineage_id, "principal_kind": "user", "principal": "user-00"})
+            shares.append(_share(lineage_id, "user", "user-00"))
     with storage.db.write() as conn:
         asset_records.insert_lineages(conn, lineages)
         asset_records.insert_versions(conn, versions)
-        conn.execute(asset_shares.insert(), shares)
+        conn.execute(share_table.insert(), shares)
+
+
+def _share(lineage_id: str, kind: str, principal: str) -> dict[str, str]:
+    return {"resource_kind": "asset", "resource_id": lineage_id, "principal_kind": kind, "principal": principal}
 
 
 def median_ms(call, repeats: int) -> tuple[float, int]:
@@ -120,8 +139,9 @@ def main() -> None:
         admin_ms, admin_rows = median_ms(lambda: admin_store.get_assets(label=label, type=kind), args.repeats)
         verdict = "PASS" if user_ms < TARGET_MS else "FAIL"
         print(f"get_assets(label={label!r}, type={kind.name}) over {args.assets:,} versions, median of {args.repeats}:")
-        print(f"  user-00 (own + shared): {user_rows} rows in {user_ms:.2f} ms  "
-              f"[{verdict}: target < {TARGET_MS:.0f} ms]")
+        print(
+            f"  user-00 (own + shared): {user_rows} rows in {user_ms:.2f} ms  [{verdict}: target < {TARGET_MS:.0f} ms]"
+        )
         print(f"  admin (everything):     {admin_rows} rows in {admin_ms:.2f} ms")
         flowdeck.configure()
 

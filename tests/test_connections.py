@@ -109,7 +109,7 @@ def test_no_secret_in_clear_under_home_or_in_the_database(deployment, pg_role, h
 
     engine = sa.create_engine(get_settings().database_url)
     with engine.connect() as conn:
-        for table in ("connections", "connection_shares", "users"):
+        for table in ("connections", "shares", "users"):
             for row in conn.execute(sa.text(f"SELECT * FROM {table}")):
                 assert SECRET not in repr(tuple(row))
     engine.dispose()

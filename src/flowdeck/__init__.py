@@ -29,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     "open_run": "flowdeck.flow.runner",
     "delete_run": "flowdeck.flow.runner",
     "share_run": "flowdeck.flow.runner",
+    "unshare_run": "flowdeck.flow.runner",
     "list_runs": "flowdeck.flow.runner",
     "register_flow": "flowdeck.flow.registry",
     "unregister_flow": "flowdeck.flow.registry",
@@ -99,6 +100,7 @@ _EXPORTS: dict[str, str] = {
     "ConnectionType": "flowdeck.storage.connection_urls",
     "add_connection": "flowdeck.store.connections",
     "share_connection": "flowdeck.store.connections",
+    "unshare_connection": "flowdeck.store.connections",
     "remove_connection": "flowdeck.store.connections",
     # errors
     "FlowdeckError": "flowdeck.errors",
@@ -174,11 +176,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from flowdeck.flow.headless import run_headless, trigger_flow_execution
     from flowdeck.flow.model import App, Flow, FlowMetadata, SingletonApp, Step, StepType
     from flowdeck.flow.registry import list_registered_flows, register_flow, unregister_flow
-    from flowdeck.flow.runner import FlowRun, delete_run, list_runs, open_run, share_run, start
+    from flowdeck.flow.runner import FlowRun, delete_run, list_runs, open_run, share_run, start, unshare_run
     from flowdeck.page import Card, Comment, Container, Page, Section, Segment
     from flowdeck.storage.connection_urls import ConnectionType
     from flowdeck.store.assets import delete_asset, share_asset, unshare_asset
-    from flowdeck.store.connections import add_connection, remove_connection, share_connection
+    from flowdeck.store.connections import add_connection, remove_connection, share_connection, unshare_connection
     from flowdeck.store.notifications import add_notification, check_notifications, remove_notification
     from flowdeck.store.status import FlowStatus, RunState, StepState, StepStatus
     from flowdeck.store.store_interface import StoreInterface

@@ -6,10 +6,12 @@ environment variables > top-level keys of ``$FLOWDECK_HOME/flowdeck.toml`` > def
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import threading
 import tomllib
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,15 @@ from cryptography.fernet import Fernet
 
 from flowdeck.errors import ConfigurationError
 
-__all__ = ["Settings", "configure", "get_settings", "on_configure", "reconfigure", "secret_keys"]
+__all__ = [
+    "Settings",
+    "configure",
+    "get_settings",
+    "make_private_dir",
+    "on_configure",
+    "reconfigure",
+    "secret_keys",
+]
 
 _EXECUTORS = ("inline", "celery")
 
@@ -103,21 +113,34 @@ def _env(name: str) -> str | None:
     return value if value not in (None, "") else None
 
 
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` and its missing parents readable by this user only (0700); existing ones stay as they are."""
+    missing = [p for p in [path, *path.parents] if not p.exists()]
+    for directory in reversed(missing):  # mkdir(parents=True) would give the parents the umask's mode
+        directory.mkdir(mode=0o700, exist_ok=True)
+
+
 def _load_or_create_key(home: Path) -> str:
     path = home / "secret.key"
-    if path.exists():
+    with contextlib.suppress(FileNotFoundError):
         return path.read_text().strip()
-    home.mkdir(parents=True, exist_ok=True)
+    make_private_dir(home)
     key = Fernet.generate_key().decode()
-    # O_EXCL so that two processes starting at once agree on one key.
+    # Written whole under a private name, then linked into place: a process that starts at the same
+    # moment either links its own key first or finds the winner's file complete (never half-written).
+    tmp = home / f".secret.key.{os.getpid()}.{uuid.uuid4().hex}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return path.read_text().strip()
+    finally:
+        tmp.unlink(missing_ok=True)
     return key
 
 

@@ -14,7 +14,7 @@ from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import users as user_records
 from flowdeck.storage.records import web as web_records
 
-__all__ = ["ROLES", "Principal", "add_user", "list_users", "resolve_principal", "update_user"]
+__all__ = ["ROLES", "Principal", "add_user", "check_name", "list_users", "resolve_principal", "update_user"]
 
 ROLES = ("user", "admin")
 
@@ -33,7 +33,8 @@ class Principal:
         return self.role == "admin"
 
 
-def _check_name(name: object, what: str = "user") -> str:
+def check_name(name: object, what: str = "user") -> str:
+    """``name`` when it is a usable user or group name (non-empty, at most 200 characters); else ``ValidationError``."""
     if not isinstance(name, str) or not name.strip():
         raise ValidationError(f"a {what} name must be a non-empty string, got {name!r}")
     if len(name) > 200:
@@ -55,9 +56,9 @@ def add_user(
     Raises ``AlreadyExistsError`` when the name is taken; change an existing user with
     :func:`update_user`. ``password`` (optional) is stored as an argon2 hash for the web UI.
     """
-    _check_name(name)
+    check_name(name)
     _check_role(role)
-    group_list = [_check_name(g, "group") for g in (groups or [])]
+    group_list = [check_name(g, "group") for g in (groups or [])]
     password_hash = _hash_password(password) if password is not None else None
     storage = get_storage()
     with storage.db.write() as conn:
@@ -78,7 +79,7 @@ def update_user(
 
     Setting a password ends every web session of the user and revokes their API tokens.
     """
-    _check_name(name)
+    check_name(name)
     if role is not None:
         _check_role(role)
     password_hash = _hash_password(password) if password is not None else None
@@ -90,7 +91,7 @@ def update_user(
         if role is not None:
             user_records.set_role(conn, name, role)
         if groups is not None:
-            user_records.set_groups(conn, name, [_check_name(g, "group") for g in groups])
+            user_records.set_groups(conn, name, [check_name(g, "group") for g in groups])
         if password_hash is not None:
             user_records.set_password_hash(conn, name, password_hash)
             # A new password ends every session and token made with the old one.
@@ -108,7 +109,7 @@ def peek_principal(user: str | None) -> Principal:
     """The principal ``resolve_principal`` would return, without registering a first-seen name."""
     if user is None:
         return resolve_principal(None)
-    _check_name(user)
+    check_name(user)
     with get_storage().db.read() as conn:
         row = user_records.get_user(conn, user)
         if row is not None:
@@ -133,7 +134,7 @@ def resolve_principal(user: str | None) -> Principal:
                 "user=... from Python)"
             )
         user = only or "local"
-    _check_name(user)
+    check_name(user)
     with storage.db.read() as conn:
         row = user_records.get_user(conn, user)
         if row is not None:

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Column, Table
 
-from flowdeck.cli.common import console
+from flowdeck.cli.common import cells, console, esc
 
 app = typer.Typer(help="List, show, export, delete and share assets.", no_args_is_help=True)
 
@@ -47,14 +47,16 @@ def list_(
     table.columns.insert(0, Column("id", no_wrap=True))
     for asset in found:
         table.add_row(
-            asset.id,
-            asset.label,
-            asset.type.value,
-            asset.name or "",
-            str(asset.version),
-            asset.owner or "",
-            _when(asset.time_created),
-            asset.description or "",
+            *cells(
+                asset.id,
+                asset.label,
+                asset.type.value,
+                asset.name or "",
+                str(asset.version),
+                asset.owner or "",
+                _when(asset.time_created),
+                asset.description or "",
+            )
         )
     console.print(table)
     console.print(f"{len(found)} asset version{'s' if len(found) != 1 else ''}")
@@ -93,7 +95,7 @@ def show(asset_id: Annotated[str, typer.Argument(help="The asset id.")], user: A
         shared = ", ".join(f"{kind} {who}" for kind, who in details.shares) or "nobody"
         rows.append(("shared with", shared))
     for key, value in rows:
-        facts.add_row(key, value)
+        facts.add_row(*cells(key, value))
     console.print(facts)
     if asset.metadata:
         console.print("[bold]metadata[/]")
@@ -110,11 +112,13 @@ def show(asset_id: Annotated[str, typer.Argument(help="The asset id.")], user: A
     for version in details.versions:
         marker = " *" if version.id == asset.id else ""
         versions.add_row(
-            f"{version.version}{marker}",
-            version.id,
-            _when(version.time_created),
-            _when(version.time_updated),
-            version.description or "",
+            *cells(
+                f"{version.version}{marker}",
+                version.id,
+                _when(version.time_created),
+                _when(version.time_updated),
+                version.description or "",
+            )
         )
     console.print(versions)
 
@@ -129,7 +133,7 @@ def export(
     from flowdeck.store import assets as asset_service
 
     written = asset_service.export_asset(asset_id, path, user=user)
-    console.print(f"wrote asset {asset_id} to {path} ({written})")
+    console.print(f"wrote asset {esc(asset_id)} to {esc(path)} ({written})")
 
 
 @app.command("delete")
@@ -142,7 +146,7 @@ def delete(
     from flowdeck.store import assets as asset_service
 
     count = asset_service.delete_asset(asset_id, user=user, all_versions=all_versions)
-    console.print(f"deleted {count} version{'s' if count != 1 else ''} of asset {asset_id}")
+    console.print(f"deleted {count} version{'s' if count != 1 else ''} of asset {esc(asset_id)}")
 
 
 @app.command("share")
@@ -162,12 +166,31 @@ def share(
     from flowdeck.store import assets as asset_service
 
     if not with_user and not with_group:
-        fail("say whom to share with: --user NAME and/or --group NAME", 2)
-    action = asset_service.unshare_asset if revoke else asset_service.share_asset
-    action(asset_id, owner=acting, users=with_user or [], groups=with_group or [])
+        fail(f"say whom to {'stop sharing' if revoke else 'share'} with: --user NAME and/or --group NAME", 2)
+    if revoke:
+        asset_service.unshare_asset(asset_id, owner=acting, users=with_user or [], groups=with_group or [])
+    else:
+        asset_service.share_asset(
+            asset_id, owner=acting, users=with_user or [], groups=with_group or [], register_users=False
+        )
     whom = [f"user {u}" for u in with_user or []] + [f"group {g}" for g in with_group or []]
     verb = "stopped sharing" if revoke else "shared"
-    console.print(f"{verb} asset {asset_id} with {', '.join(whom)}")
+    console.print(f"{verb} asset {esc(asset_id)} with {esc(', '.join(whom))}")
+
+
+@app.command("unshare")
+def unshare(
+    asset_id: Annotated[str, typer.Argument(help="The asset id (covers every version of its lineage).")],
+    with_user: Annotated[
+        list[str] | None, typer.Option("--user", "-u", help="A user to stop sharing with (repeatable).")
+    ] = None,
+    with_group: Annotated[
+        list[str] | None, typer.Option("--group", "-g", help="A group to stop sharing with (repeatable).")
+    ] = None,
+    acting: Annotated[str | None, typer.Option("--as", help="Who acts: the owner or an admin.")] = None,
+) -> None:
+    """Stop sharing an asset with users and groups (the same as share --revoke)."""
+    share(asset_id, with_user, with_group, acting, revoke=True)
 
 
 def register(main_app: typer.Typer) -> None:

@@ -9,18 +9,35 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
 from flowdeck.errors import FlowdeckError
 
-__all__ = ["console", "err_console", "fail", "parse_value", "run_cli", "usage_error_types"]
+__all__ = ["cells", "console", "err_console", "esc", "fail", "parse_value", "run_cli", "usage_error_types"]
 
 console = Console()
 err_console = Console(stderr=True)
 
 
+def _safe(value: object) -> str:
+    from flowdeck.page.text import terminal_safe
+
+    return terminal_safe(str(value))
+
+
+def esc(value: object) -> str:
+    """User text to put in a markup string: ``[...]`` shown as it is, terminal controls made visible."""
+    return escape(_safe(value))
+
+
+def cells(*values: object) -> list[Text]:
+    """Table cells that show user text literally (never parsed as markup; terminal controls made visible)."""
+    return [Text(_safe(value)) for value in values]
+
+
 def fail(message: str, code: int = 1) -> None:
-    """Print an error message and leave with ``code``."""
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
+    """Print an error message (plain text, not markup) and leave with ``code``."""
+    err_console.print(Text.assemble(("error:", "bold red"), " ", _safe(message)), highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -59,7 +76,7 @@ def run_cli(app: typer.Typer) -> int:
     try:
         result = app(standalone_mode=False, prog_name="flowdeck")
     except FlowdeckError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        err_console.print(Text.assemble(("error:", "bold red"), " ", _safe(exc)), highlight=False, soft_wrap=True)
         return 1
     except typer.Exit as exc:
         return int(exc.exit_code or 0)

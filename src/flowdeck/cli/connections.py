@@ -1,4 +1,4 @@
-"""``flowdeck connections``: add, list, test, share, remove and rotate the key of stored connections."""
+"""``flowdeck connections``: add, list, test, share, unshare, remove and rotate the key of stored connections."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from flowdeck.cli.common import console, parse_value
+from flowdeck.cli.common import cells, console, esc, parse_value
 
 app = typer.Typer(
     help="Named database connections (secrets are stored encrypted and never shown).", no_args_is_help=True
@@ -62,7 +62,7 @@ def add(
         password=secret,
         **params,
     )
-    console.print(f"added connection [bold]{info.name}[/] ({info.type.value}) for {info.owner}")
+    console.print(f"added connection [bold]{esc(info.name)}[/] ({info.type.value}) for {esc(info.owner)}")
 
 
 @app.command("list")
@@ -73,15 +73,17 @@ def list_(user: User = None) -> None:
     table = Table("name", "owner", "type", "host", "port", "database", "username", "secret", "shared with")
     for info in list_connections(user):
         table.add_row(
-            info.name,
-            info.owner,
-            info.type.value,
-            info.host or "",
-            str(info.port or ""),
-            info.database or "",
-            info.username or "",
-            "stored" if info.has_secret else "-",
-            ", ".join(info.shared_with),
+            *cells(
+                info.name,
+                info.owner,
+                info.type.value,
+                info.host or "",
+                str(info.port or ""),
+                info.database or "",
+                info.username or "",
+                "stored" if info.has_secret else "-",
+                ", ".join(info.shared_with),
+            )
         )
     console.print(table)
 
@@ -95,7 +97,7 @@ def test(
     """Connect and report the server's version."""
     from flowdeck.store.connections import test_connection
 
-    console.print(f"connection [bold]{name}[/] works: {test_connection(name, user, owner)}")
+    console.print(f"connection [bold]{esc(name)}[/] works: {esc(test_connection(name, user, owner))}")
 
 
 @app.command("share")
@@ -108,8 +110,26 @@ def share(
     """Let other users or groups use a connection."""
     from flowdeck.store.connections import share_connection
 
-    info = share_connection(name, owner=user, users=with_user or [], groups=with_group or [])
-    console.print(f"connection [bold]{info.name}[/] is shared with {', '.join(info.shared_with) or 'nobody'}")
+    info = share_connection(name, owner=user, users=with_user or [], groups=with_group or [], register_users=False)
+    console.print(f"connection [bold]{esc(info.name)}[/] is shared with {esc(', '.join(info.shared_with) or 'nobody')}")
+
+
+@app.command("unshare")
+def unshare(
+    name: Annotated[str, typer.Argument(help="The connection's name.")],
+    user: User = None,
+    with_user: Annotated[list[str] | None, typer.Option("--with-user", help="A user to stop sharing with.")] = None,
+    with_group: Annotated[list[str] | None, typer.Option("--with-group", help="A group to stop sharing with.")] = None,
+    owner: Annotated[str | None, typer.Option(help="The connection's owner, if not the user (admins).")] = None,
+) -> None:
+    """Stop letting users or groups use a connection."""
+    from flowdeck.cli.common import fail
+    from flowdeck.store.connections import unshare_connection
+
+    if not with_user and not with_group:
+        fail("say whom: --with-user NAME and/or --with-group NAME", 2)
+    info = unshare_connection(name, owner or user, users=with_user or [], groups=with_group or [], user=user)
+    console.print(f"connection [bold]{esc(info.name)}[/] is shared with {esc(', '.join(info.shared_with) or 'nobody')}")
 
 
 @app.command("remove")
@@ -118,7 +138,7 @@ def remove(name: Annotated[str, typer.Argument(help="The connection's name.")], 
     from flowdeck.store.connections import remove_connection
 
     remove_connection(name, owner=user)
-    console.print(f"removed connection [bold]{name}[/]")
+    console.print(f"removed connection [bold]{esc(name)}[/]")
 
 
 @app.command("rotate-key")

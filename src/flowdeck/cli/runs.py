@@ -1,4 +1,4 @@
-"""``flowdeck run``, ``status``, ``runs`` and ``page``: running flows and looking at runs."""
+"""``flowdeck run``, ``status``, ``runs``, ``page``, ``share`` and ``unshare``: running flows and looking at runs."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
+from rich.text import Text
 
-from flowdeck.cli.common import console, fail
+from flowdeck.cli.common import cells, console, esc, fail
 from flowdeck.errors import MissingInputError, StepFailedError, ValidationError
 
 _STATE_STYLE = {
@@ -42,7 +42,7 @@ def parse_pairs(items: list[str] | None, option: str) -> list[tuple[str, str]]:
 
 def print_status(status: Any) -> None:
     """Print a run's status as a table of steps."""
-    table = Table(title=f"{status.flow_name}  run {status.flow_id}  ({status.state})", title_justify="left")
+    table = Table(title=cells(f"{status.flow_name}  run {status.flow_id}  ({status.state})")[0], title_justify="left")
     table.add_column("step")
     table.add_column("state")
     table.add_column("progress", justify="right")
@@ -50,7 +50,7 @@ def print_status(status: Any) -> None:
     for step in status.steps:
         style = _STATE_STYLE.get(str(step.state), "")
         detail = step.error if step.error else (step.message or "")
-        table.add_row(step.name, f"[{style}]{step.state}[/]", f"{step.progress:.0f}%", detail)
+        table.add_row(*cells(step.name), Text(str(step.state), style=style), f"{step.progress:.0f}%", *cells(detail))
     console.print(table)
 
 
@@ -81,9 +81,9 @@ class ProgressBars:
             return
         task = self.tasks.get(event.step_name)
         if task is None:
-            task = self.progress.add_task(event.step_name, total=100, msg="")
+            task = self.progress.add_task(esc(event.step_name), total=100, msg="")
             self.tasks[event.step_name] = task
-        self.progress.update(task, completed=event.completion, msg=event.message)
+        self.progress.update(task, completed=event.completion, msg=esc(event.message))
 
     def __exit__(self, *exc: object) -> None:
         self._unsubscribe()
@@ -214,7 +214,7 @@ def drive(run_handle: Any, inputs: InputValues, user: str, interactive: bool, ba
             )
         except StepFailedError as exc:
             report_failure(run_handle, exc, user)
-        console.print(f"step [bold]{escape(step)}[/]: [green]complete[/]")
+        console.print(f"step [bold]{esc(step)}[/]: [green]complete[/]")
     inputs.check_all_used()
 
 
@@ -267,7 +267,7 @@ def run(
         except StepFailedError as exc:
             report_failure(exc.run, exc, user)
         bars.flow_id = run_handle.flow_id
-        console.print(f"started run [bold]{run_handle.flow_id}[/] of flow [bold]{escape(flow.name)}[/]")
+        console.print(f"started run [bold]{run_handle.flow_id}[/] of flow [bold]{esc(flow.name)}[/]")
         drive(run_handle, inputs, user, interactive, bars)
     print_result(run_handle)
 
@@ -324,13 +324,15 @@ def runs(user: Annotated[str | None, typer.Option("--user", "-u", help="Whose ru
     origins = origins_of([row.id for row in rows])
     for row in rows:
         table.add_row(
-            row.flow_name,
-            row.owner,
-            row.state,
-            row.current_step or "",
-            str(row.created_at)[:19],
-            origins.get(row.id, row.owner),
-            row.id,
+            *cells(
+                row.flow_name,
+                row.owner,
+                row.state,
+                row.current_step or "",
+                str(row.created_at)[:19],
+                origins.get(row.id, row.owner),
+                row.id,
+            )
         )
     console.print(table)
 
@@ -351,9 +353,54 @@ def page(
     typer.echo(render_page_text(page_service.get_page(view, name)))
 
 
+_WithUser = Annotated[list[str] | None, typer.Option("--user", "-u", help="A user (repeatable).")]
+_WithGroup = Annotated[list[str] | None, typer.Option("--group", "-g", help="A group (repeatable).")]
+_Acting = Annotated[str | None, typer.Option("--as", help="Who acts: the run's owner or an admin.")]
+
+
+def _change_shares(
+    flow_id: str, users: list[str] | None, groups: list[str] | None, acting: str | None, *, revoke: bool
+) -> None:
+    from flowdeck.auth.users import resolve_principal
+    from flowdeck.store import runs as run_service
+
+    if not users and not groups:
+        fail("say whom: --user NAME and/or --group NAME", 2)
+    who = resolve_principal(acting)
+    if revoke:
+        run_service.unshare_run(flow_id, who, users or [], groups or [])
+    else:
+        run_service.share_run(flow_id, who, users or [], groups or [])
+    whom = ", ".join([f"user {u}" for u in users or []] + [f"group {g}" for g in groups or []])
+    console.print(f"{'stopped sharing' if revoke else 'shared'} run {esc(flow_id)} with {esc(whom)}")
+
+
+def share(
+    flow_id: Annotated[str, typer.Argument(help="The run id.")],
+    with_user: _WithUser = None,
+    with_group: _WithGroup = None,
+    acting: _Acting = None,
+    revoke: Annotated[bool, typer.Option("--revoke", help="Stop sharing with them instead.")] = False,
+) -> None:
+    """Let existing users and groups see and continue a run (or stop with --revoke)."""
+    _change_shares(flow_id, with_user, with_group, acting, revoke=revoke)
+
+
+def unshare(
+    flow_id: Annotated[str, typer.Argument(help="The run id.")],
+    with_user: _WithUser = None,
+    with_group: _WithGroup = None,
+    acting: _Acting = None,
+) -> None:
+    """Stop sharing a run with users and groups."""
+    _change_shares(flow_id, with_user, with_group, acting, revoke=True)
+
+
 def register(app: typer.Typer) -> None:
     """Add the run commands to ``app``."""
     app.command("run")(run)
     app.command("status")(status)
     app.command("runs")(runs)
     app.command("page")(page)
+    app.command("share")(share)
+    app.command("unshare")(unshare)

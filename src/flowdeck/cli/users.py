@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from flowdeck.auth import users as user_service
-from flowdeck.cli.common import console
+from flowdeck.cli.common import cells, console, esc
 
 app = typer.Typer(help="Add, change and list users.", no_args_is_help=True)
 
@@ -24,7 +24,9 @@ def add(
     """Create a user."""
     secret = typer.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
     principal = user_service.add_user(name, groups=group or [], role="admin" if admin else "user", password=secret)
-    console.print(f"added user [bold]{principal.name}[/] (role {principal.role}, groups {list(principal.groups)})")
+    console.print(
+        f"added user [bold]{esc(principal.name)}[/] (role {principal.role}, groups {esc(list(principal.groups))})"
+    )
 
 
 @app.command("update")
@@ -37,7 +39,9 @@ def update(
     """Change a user's groups, role or password."""
     secret = typer.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
     principal = user_service.update_user(name, groups=group, role=role, password=secret)
-    console.print(f"updated user [bold]{principal.name}[/] (role {principal.role}, groups {list(principal.groups)})")
+    console.print(
+        f"updated user [bold]{esc(principal.name)}[/] (role {principal.role}, groups {esc(list(principal.groups))})"
+    )
 
 
 @app.command("list")
@@ -45,7 +49,7 @@ def list_() -> None:
     """List users with their roles and groups."""
     table = Table("user", "role", "groups")
     for principal in user_service.list_users():
-        table.add_row(principal.name, principal.role, ", ".join(principal.groups))
+        table.add_row(*cells(principal.name, principal.role, ", ".join(principal.groups)))
     console.print(table)
 
 

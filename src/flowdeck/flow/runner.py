@@ -30,6 +30,7 @@ __all__ = [
     "release_claim",
     "share_run",
     "start",
+    "unshare_run",
 ]
 
 #: The actions an executor performs for a run: its first step, and the three moves of a run.
@@ -277,8 +278,23 @@ def delete_run(flow_id: str, user: str | None = None) -> None:
 def share_run(
     flow_id: str, owner: str | None = None, users: list[str] | None = None, groups: list[str] | None = None
 ) -> None:
-    """Let ``users`` (and members of ``groups``) view and continue a run of ``owner``'s."""
-    run_service.share_run(flow_id, resolve_principal(owner), users or [], groups or [])
+    """Let ``users`` (and members of ``groups``) view and continue a run of ``owner``'s.
+
+    ``owner`` is who shares: the run's owner or an admin. As with ``user=`` arguments, a user name
+    seen for the first time is registered (the server and the CLI share only with existing users).
+    """
+    run_service.share_run(flow_id, resolve_principal(owner), users or [], groups or [], register_users=True)
+
+
+def unshare_run(
+    flow_id: str, owner: str | None = None, users: list[str] | None = None, groups: list[str] | None = None
+) -> None:
+    """Stop sharing a run with ``users`` and ``groups``; ``owner`` is who revokes (the owner or an admin).
+
+    Revoking a share that does not exist changes nothing. A user still in a group the run is shared
+    with keeps access through that group.
+    """
+    run_service.unshare_run(flow_id, resolve_principal(owner), users or [], groups or [])
 
 
 def list_runs(user: str | None = None) -> list[FlowStatus]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import pandas as pd
@@ -33,9 +34,27 @@ from flowdeck.elements import (
 )
 from flowdeck.page.page import Container, Page, _walk
 
-__all__ = ["describe_element", "render_page_text"]
+__all__ = ["describe_element", "render_page_text", "terminal_safe"]
 
 _NO_VALUE = "(not set)"
+
+# C0 controls but tab and newline, DEL, C1 controls (0x9b is a one-byte CSI), and the bidirectional
+# overrides and isolates that reorder what a terminal shows.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every character a terminal would act on (escape sequences, controls) shown as ``\\xNN``.
+
+    Page content is written by flows and their users; printed raw, an ``ESC [`` sequence could
+    clear the screen, retitle the window or hide text.
+    """
+    return _UNSAFE.sub(_escape_char, text)
 
 
 def _size(size: int) -> str:
@@ -49,6 +68,11 @@ def _size(size: int) -> str:
 
 def _plain(value: Any) -> str:
     return _NO_VALUE if value is None else str(value)
+
+
+def _text(value: Any, style: str = "") -> Text:
+    """User text as a literal rich ``Text`` (never markup), made terminal-safe."""
+    return Text(terminal_safe(str(value)), style=style)
 
 
 def describe_element(element: Element) -> str:
@@ -114,28 +138,28 @@ def _frame_table(frame: pd.DataFrame, max_rows: int) -> RichTable:
     table = RichTable(show_header=True, show_edge=False, pad_edge=False)
     show_index = not isinstance(frame.index, pd.RangeIndex)
     if show_index:
-        table.add_column(str(frame.index.name or ""), style="dim")
+        table.add_column(_text(frame.index.name or ""), style="dim")
     for column, dtype in zip(frame.columns, frame.dtypes, strict=True):
         numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
-        table.add_column(str(column), justify="right" if numeric else "left")
+        table.add_column(_text(column), justify="right" if numeric else "left")
     for label, row in zip(frame.index[:max_rows], frame.head(max_rows).itertuples(index=False), strict=True):
-        cells = ["" if pd.isna(cell) else str(cell) for cell in row]
-        table.add_row(*([str(label)] if show_index else []), *cells)
+        cells = [_text("" if pd.isna(cell) else cell) for cell in row]
+        table.add_row(*([_text(label)] if show_index else []), *cells)
     return table
 
 
 def _element_renderable(element: Element, max_rows: int) -> RenderableType:
     kind = element.kind
-    heading = Text.assemble((element.title or "(untitled)", "bold"), f"  [{kind}]")
+    heading = Text.assemble((terminal_safe(element.title or "(untitled)"), "bold"), f"  [{kind}]")
     if getattr(element, "required", False):
         heading.append("  required")
     lines: list[RenderableType] = [heading]
     if element.description:
-        lines.append(Text(element.description, style="italic"))
+        lines.append(_text(element.description, style="italic"))
     if isinstance(element, RichText):
-        lines.append(Padding(Markdown(element.markdown), (0, 0, 0, 2)))
+        lines.append(Padding(Markdown(terminal_safe(element.markdown)), (0, 0, 0, 2)))
     else:
-        lines.append(Text("  " + describe_element(element)))
+        lines.append(_text("  " + describe_element(element)))
     if isinstance(element, Table) and len(element.content.columns):
         lines.append(_frame_table(element.content, max_rows))
         hidden = element.total_rows - min(max_rows, len(element.content))
@@ -151,19 +175,19 @@ def render_page_text(page: Page, max_rows: int = 10, width: int = 100) -> str:
     """
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, color_system=None, force_terminal=False, highlight=False)
-    console.print(Text(page.title or "(untitled page)", style="bold"))
+    console.print(_text(page.title or "(untitled page)", style="bold"))
     if not page.sections:
         console.print("(empty page)")
     for section in page.sections:
-        console.print(Rule(Text(section.title), characters="="))
+        console.print(Rule(_text(section.title), characters="="))
         if section.description:
-            console.print(Text(section.description))
+            console.print(_text(section.description))
         for card in section.content:
-            body: list[RenderableType] = [Text(card.description)] if card.description else []
+            body: list[RenderableType] = [_text(card.description)] if card.description else []
             if isinstance(card, Container):
                 body.append(Text("(container, " + ("shown)" if card.visible else "hidden)")))
             body.extend(_element_renderable(element, max_rows) for element in _walk(card.content))
             if not card.content:
                 body.append(Text("(no elements)"))
-            console.print(Panel(Group(*body), title=Text(card.title) if card.title else None, title_align="left"))
-    return buffer.getvalue()
+            console.print(Panel(Group(*body), title=_text(card.title) if card.title else None, title_align="left"))
+    return terminal_safe(buffer.getvalue())  # what the renderables above did not cover, too

@@ -1,10 +1,10 @@
-"""The asset browser's API: list with filters, metadata, versions, download, share, delete."""
+"""The asset browser's API: list with filters, metadata, versions, download, share, unshare, delete."""
 
 from __future__ import annotations
 
 import io
 import json
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
@@ -121,7 +121,23 @@ def share(asset_id: str, body: ShareBody, principal: Principal = Depends(current
     """Share every version of the asset's lineage; its owner or an admin only (403 for others who see it)."""
     service = _service()
     service.get_asset_by_id(principal, asset_id)  # 404 for those who may not see it
-    service.share_asset(asset_id, owner=principal, users=body.users, groups=body.groups)
+    service.share_asset(asset_id, owner=principal, users=body.users, groups=body.groups, register_users=False)
+    return Response(status_code=204)
+
+
+@router.get("/{asset_id}/shares")
+def shares(asset_id: str, principal: Principal = Depends(current_principal)) -> list[dict[str, str]]:
+    """Whom the asset's lineage is shared with, as ``{"kind", "name"}``; its owner or an admin only."""
+    return [{"kind": kind, "name": name} for kind, name in _service().asset_shares(asset_id, principal)]
+
+
+@router.delete("/{asset_id}/shares/{kind}/{name}", status_code=204)
+def unshare(
+    asset_id: str, kind: Literal["user", "group"], name: str, principal: Principal = Depends(current_principal)
+) -> Response:
+    """Stop sharing the asset's lineage with one user or group; its owner or an admin only."""
+    users, groups = ([name], []) if kind == "user" else ([], [name])
+    _service().unshare_asset(asset_id, owner=principal, users=users, groups=groups)
     return Response(status_code=204)
 
 

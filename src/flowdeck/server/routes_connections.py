@@ -1,9 +1,9 @@
-"""Named database connections: list (never with secrets), add, test, share, remove."""
+"""Named database connections: list (never with secrets), add, test, share, unshare, remove."""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
@@ -120,7 +120,32 @@ def share_connection(
     name: str, body: ShareBody, owner: str | None = _OWNER, principal: Principal = Depends(current_principal)
 ) -> Response:
     """Let users and groups use a connection; its owner or an admin only (403 for those it is shared with)."""
-    _service().share_connection(name, owner or principal.name, body.users, body.groups, user=principal.name)
+    _service().share_connection(
+        name, owner or principal.name, body.users, body.groups, user=principal.name, register_users=False
+    )
+    return Response(status_code=204)
+
+
+@router.get("/{name}/shares")
+def connection_shares(
+    name: str, owner: str | None = _OWNER, principal: Principal = Depends(current_principal)
+) -> list[dict[str, str]]:
+    """Whom the connection is shared with, as ``{"kind", "name"}``; its owner or an admin only."""
+    found = _service().connection_shares(name, owner or principal.name, user=principal.name)
+    return [{"kind": kind, "name": who} for kind, who in found]
+
+
+@router.delete("/{name}/shares/{kind}/{principal_name}", status_code=204)
+def unshare_connection(
+    name: str,
+    kind: Literal["user", "group"],
+    principal_name: str,
+    owner: str | None = _OWNER,
+    principal: Principal = Depends(current_principal),
+) -> Response:
+    """Stop letting one user or group use the connection; its owner or an admin only."""
+    users, groups = ([principal_name], []) if kind == "user" else ([], [principal_name])
+    _service().unshare_connection(name, owner or principal.name, users, groups, user=principal.name)
     return Response(status_code=204)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.formparsers import MultiPartParser
 
+from flowdeck.auth import access
 from flowdeck.auth.users import Principal
 from flowdeck.errors import (
     NotFoundError,
@@ -61,6 +62,10 @@ class ShareBody(BaseModel):
     groups: list[str] = Field(default_factory=list, max_length=200)
 
 
+#: Whom a share names: a user or a group (the path segment of the unshare routes).
+PrincipalKind = Literal["user", "group"]
+
+
 class ValueBody(BaseModel):
     """A new value for an input element (a selection, text, or a [low, high] pair)."""
 
@@ -68,7 +73,7 @@ class ValueBody(BaseModel):
 
 
 def _can_manage(view: RunView, principal: Principal) -> bool:
-    return principal.is_admin or view.run.owner == principal.name
+    return access.can_manage(principal, run_service.run_resource(view.run))
 
 
 def status_json(view: RunView, principal: Principal) -> dict[str, Any]:
@@ -153,8 +158,24 @@ def delete_run(run_id: str, principal: Principal = Depends(current_principal)) -
 
 @router.post("/runs/{run_id}/share", status_code=204)
 def share_run(run_id: str, body: ShareBody, principal: Principal = Depends(current_principal)) -> Response:
-    """Let users and groups view and continue the run; owner or admin only."""
+    """Let existing users and groups view and continue the run; owner or admin only (404 for unknown users)."""
     run_service.share_run(run_id, principal, body.users, body.groups)
+    return Response(status_code=204)
+
+
+@router.get("/runs/{run_id}/shares")
+def run_shares(run_id: str, principal: Principal = Depends(current_principal)) -> list[dict[str, str]]:
+    """Whom the run is shared with, as ``{"kind": "user"|"group", "name": ...}``; owner or admin only."""
+    return [{"kind": kind, "name": name} for kind, name in run_service.run_shares(run_id, principal)]
+
+
+@router.delete("/runs/{run_id}/shares/{kind}/{name}", status_code=204)
+def unshare_run(
+    run_id: str, kind: PrincipalKind, name: str, principal: Principal = Depends(current_principal)
+) -> Response:
+    """Stop sharing the run with one user or group; owner or admin only (repeating it is a no-op)."""
+    users, groups = ([name], []) if kind == "user" else ([], [name])
+    run_service.unshare_run(run_id, principal, users, groups)
     return Response(status_code=204)
 
 

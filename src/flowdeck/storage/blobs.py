@@ -29,6 +29,7 @@ from urllib.parse import unquote, urlparse
 import blake3
 import xxhash
 
+from flowdeck.config import make_private_dir
 from flowdeck.errors import ConfigurationError, IntegrityError, ValidationError
 
 __all__ = [
@@ -93,6 +94,14 @@ class BlobBackend(Protocol):
 
     def iter_keys(self) -> Iterator[tuple[str, float]]:
         """Every stored key with its modification time (POSIX seconds)."""
+        ...
+
+    def touch(self, key: str) -> bool:
+        """Mark ``key`` as just used (a save reuses its bytes); False when no blob is stored under it."""
+        ...
+
+    def last_used(self, key: str) -> float | None:
+        """When ``key`` was last written or touched (POSIX seconds, never early); None when it is gone."""
         ...
 
 
@@ -181,7 +190,7 @@ class LocalBackend:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         """Keep blobs under ``root`` (created if missing)."""
         self.root = Path(root).expanduser().absolute()
-        self.root.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.root)
         self.url = self.root.as_uri()
 
     def __repr__(self) -> str:
@@ -197,7 +206,7 @@ class LocalBackend:
         """The directory of ``key``, created (durably) if missing."""
         shard = self.path(key).parent
         if not shard.is_dir():
-            shard.mkdir(parents=True, exist_ok=True)
+            make_private_dir(shard)
             # New directory entries must be durable before a blob inside them is.
             _fsync_dir(shard.parent)
             _fsync_dir(self.root)
@@ -210,7 +219,7 @@ class LocalBackend:
     def _write_temp(self, directory: Path, views: Sequence[memoryview]) -> Path:
         """Write ``views`` durably to a new temporary file in ``directory``."""
         tmp = directory / f"{_TMP_PREFIX}{uuid.uuid4().hex}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
         try:
             try:
                 _write_all(fd, views)
@@ -243,7 +252,7 @@ class LocalBackend:
         try:
             final_key = key()
             final = self.path(final_key)
-            if final.is_file():
+            if self.touch(final_key):
                 tmp.unlink()
                 return False
             shard = self._shard_dir(final_key)
@@ -280,6 +289,24 @@ class LocalBackend:
     def delete(self, key: str) -> None:
         """Remove ``key`` if present."""
         self.path(key).unlink(missing_ok=True)
+
+    def touch(self, key: str) -> bool:
+        """Set the blob's modification time to now (gc keeps it for its grace period); False if missing."""
+        # An explicit time: without one the kernel stamps from a coarse clock that can lag
+        # time.time(), the clock gc's cutoff comes from, by milliseconds.
+        now = time.time_ns()
+        try:
+            os.utime(self.path(key), ns=(now, now))
+        except FileNotFoundError:
+            return False
+        return True
+
+    def last_used(self, key: str) -> float | None:
+        """The blob file's modification time (writes and :meth:`touch` set it), or None when it is gone."""
+        try:
+            return self.path(key).stat().st_mtime
+        except FileNotFoundError:
+            return None
 
     def iter_keys(self) -> Iterator[tuple[str, float]]:
         """Every stored key with its modification time (POSIX seconds); temporary files are skipped."""
@@ -360,6 +387,21 @@ class MemoryBackend:
         with self._lock:
             items = [(key, mtime) for key, (_, mtime) in self._blobs.items()]
         yield from items
+
+    def touch(self, key: str) -> bool:
+        """Record that ``key`` was just used; False when it is not stored."""
+        with self._lock:
+            found = self._blobs.get(key)
+            if found is None:
+                return False
+            self._blobs[key] = (found[0], time.time())
+        return True
+
+    def last_used(self, key: str) -> float | None:
+        """When ``key`` was written or touched last, or None."""
+        with self._lock:
+            found = self._blobs.get(key)
+        return None if found is None else found[1]
 
 
 _memory_backends: dict[str, MemoryBackend] = {}
@@ -497,7 +539,9 @@ class BlobStore:
                 key, checksum = hasher.digests()
         else:
             key, checksum = _digests(views)
-            written = not self.backend.exists(key)
+            # A reused blob is touched, not just looked at: gc spares blobs used within its grace
+            # period, so an old unreferenced blob this save is about to refer to stays.
+            written = not self._touch(key)
             if written:
                 self.backend.write(key, views)
         if written:
@@ -535,6 +579,20 @@ class BlobStore:
     def exists(self, key: str) -> bool:
         """Whether blob ``key`` is stored."""
         return self.backend.exists(key)
+
+    def _touch(self, key: str) -> bool:
+        touch = getattr(self.backend, "touch", None)
+        return touch(key) if touch is not None else self.backend.exists(key)
+
+    def last_used(self, key: str) -> float | None:
+        """When blob ``key`` was last written or reused by a save (POSIX seconds), None when it is gone.
+
+        gc asks this again right before deleting: a save that reused the bytes meanwhile shows here.
+        """
+        last_used = getattr(self.backend, "last_used", None)
+        if last_used is not None:
+            return last_used(key)
+        return time.time() if self.backend.exists(key) else None  # unknown: treat as just used
 
     def delete(self, key: str) -> None:
         """Remove blob ``key`` if present."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from flowdeck.config import make_private_dir
 from flowdeck.errors import ConfigurationError
 
 __all__ = ["Database"]
@@ -34,7 +36,7 @@ class Database:
         if self.dialect == "sqlite":
             db_path = parsed.database
             if db_path and db_path != ":memory:":
-                Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+                _create_private_file(Path(db_path))
             self.engine = sa.create_engine(parsed, connect_args={"timeout": 60, "check_same_thread": False})
             _configure_sqlite(self.engine)
         else:
@@ -71,7 +73,7 @@ class Database:
                 yield
                 return
             lock_path = Path(db).with_name(Path(db).name + ".migrate-lock")
-            with lock_path.open("a") as fh:
+            with open(os.open(lock_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a") as fh:
                 fcntl.flock(fh, fcntl.LOCK_EX)
                 try:
                     yield
@@ -116,3 +118,10 @@ def _configure_sqlite(engine: Engine) -> None:
         # Straight to the driver: this runs before every write, and the full execution path costs
         # more than the BEGIN itself.
         conn.connection.driver_connection.execute(f"BEGIN {mode}")
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the SQLite file readable by this user only (SQLite gives its WAL and journal the same mode)."""
+    make_private_dir(path.parent)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))

@@ -35,6 +35,7 @@ from urllib.parse import urlparse
 from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from botocore.exceptions import ClientError, NoCredentialsError
 
+from flowdeck.config import make_private_dir
 from flowdeck.errors import ConfigurationError, ValidationError
 from flowdeck.storage.s3 import is_missing_key, s3_error, shared_s3_client
 
@@ -150,10 +151,10 @@ class LocalReadCache:
         if size > self.max_bytes:
             return False
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(path.parent)
         tmp = path.with_name(f".{key}.{uuid.uuid4().hex}.tmp")
         try:
-            with open(tmp, "wb") as fh:
+            with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
                 fh.write(data)
             os.replace(tmp, path)
         except BaseException:
@@ -384,6 +385,20 @@ class S3Backend:
                 self._transfers = create_transfer_manager(self.client, config)
             return self._transfers
 
+    def marker_key(self, key: str) -> str:
+        """The S3 key of the empty object whose time says when a save last reused blob ``key``."""
+        _check_key(key)
+        return f"{self.prefix}/used/{key}" if self.prefix else f"used/{key}"
+
+    def _modified(self, what: str, key: str, obj: str) -> float | None:
+        try:
+            head = self._call(what, key, lambda: self.client.head_object(Bucket=self.bucket, Key=obj))
+        except ClientError as exc:
+            if is_missing_key(exc):
+                return None
+            raise
+        return float(head["LastModified"].timestamp())
+
     def _call(self, action: str, key: str | None, fn: Callable[[], T], *, map_missing_key: bool = False) -> T:
         """Run one S3 call, turning bucket and credential failures into flowdeck errors."""
         try:
@@ -471,11 +486,37 @@ class S3Backend:
         return sink.buffer
 
     def delete(self, key: str) -> None:
-        """Remove ``key`` from the bucket and the read cache, if present."""
-        obj = self.object_key(key)
+        """Remove ``key`` (and its reuse marker) from the bucket and the read cache, if present."""
+        obj, marker = self.object_key(key), self.marker_key(key)
         self._call("deleting", key, lambda: self.client.delete_object(Bucket=self.bucket, Key=obj))
+        self._call("deleting", key, lambda: self.client.delete_object(Bucket=self.bucket, Key=marker))
         if self.cache is not None:
             self.cache.discard(key)
+
+    def touch(self, key: str) -> bool:
+        """Record that a save reuses blob ``key`` (an empty marker object); False when it is not stored.
+
+        S3 cannot change an object's time without copying it, so the marker's time stands in for
+        it. The blob is looked for again after the marker is written, so that a gc deleting it in
+        between is seen (and the caller writes it anew).
+        """
+        if not self.exists(key):
+            return False
+        marker = self.marker_key(key)
+        self._call("write", key, lambda: self.client.put_object(Bucket=self.bucket, Key=marker, Body=b""))
+        return self.exists(key)
+
+    def last_used(self, key: str) -> float | None:
+        """The later of the blob's time and its reuse marker's, or None when the blob is gone.
+
+        The marker's time is rounded up by a second: S3 keeps whole seconds, and a reuse that came
+        after gc started must never look older than gc's cutoff.
+        """
+        written = self._modified("check", key, self.object_key(key))
+        if written is None:
+            return None
+        reused = self._modified("check", key, self.marker_key(key))
+        return written if reused is None else max(written, reused + 1.0)
 
     def iter_keys(self) -> Iterator[tuple[str, float]]:
         """Every stored blob key with its last-modified time (POSIX seconds); unfinished uploads absent."""

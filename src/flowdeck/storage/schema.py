@@ -96,14 +96,6 @@ runs = sa.Table(
     sa.Column("updated_at", Time, nullable=False),
 )
 
-run_shares = sa.Table(
-    "run_shares",
-    metadata,
-    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("principal_kind", sa.String(10), primary_key=True),
-    sa.Column("principal", Name, primary_key=True),
-)
-
 steps = sa.Table(
     "steps",
     metadata,
@@ -235,14 +227,6 @@ assets = sa.Table(
     sa.UniqueConstraint("lineage_id", "version"),
 )
 
-asset_shares = sa.Table(
-    "asset_shares",
-    metadata,
-    sa.Column("lineage_id", sa.String(32), sa.ForeignKey("asset_lineages.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("principal_kind", sa.String(10), primary_key=True),
-    sa.Column("principal", Name, primary_key=True),
-)
-
 connections = sa.Table(
     "connections",
     metadata,
@@ -261,12 +245,16 @@ connections = sa.Table(
     sa.UniqueConstraint("owner", "name"),
 )
 
-connection_shares = sa.Table(
-    "connection_shares",
+# Who a run, an asset lineage or a connection is shared with. One table for the three kinds of
+# resource, so one access module decides for all; the resource's own delete removes its rows.
+shares = sa.Table(
+    "shares",
     metadata,
-    sa.Column("connection_id", sa.String(32), sa.ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("resource_kind", sa.String(20), primary_key=True),
+    sa.Column("resource_id", sa.String(32), primary_key=True),
     sa.Column("principal_kind", sa.String(10), primary_key=True),
     sa.Column("principal", Name, primary_key=True),
+    sa.Index("ix_shares_principal", "principal_kind", "principal"),
 )
 
 registered_flows = sa.Table(

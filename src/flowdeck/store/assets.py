@@ -27,8 +27,9 @@ from sqlalchemy.engine import Connection, Row
 
 from flowdeck.assets.asset import Asset, _check_label, asset_class_name
 from flowdeck.assets.types import AssetType
+from flowdeck.auth import access
 from flowdeck.auth.users import Principal, resolve_principal
-from flowdeck.errors import AccessError, IntegrityError, NotFoundError, ValidationError
+from flowdeck.errors import IntegrityError, NotFoundError, ValidationError
 from flowdeck.storage.deployment import Storage, get_storage
 from flowdeck.storage.records import assets as records
 from flowdeck.storage.records import users as user_records
@@ -37,6 +38,7 @@ from flowdeck.storage.values import StoredValue
 
 __all__ = [
     "AssetDetails",
+    "asset_shares",
     "delete_asset",
     "describe_asset",
     "export_asset",
@@ -62,7 +64,14 @@ _TYPES = {member.value: member for member in AssetType}
 
 
 def _viewer(who: Principal) -> records.Viewer:
-    return records.Viewer(who.name, tuple(who.groups), who.is_admin)
+    return access.audience(who)
+
+
+def _resource(row: Row) -> access.Resource:
+    """A version's lineage as the access rules see it (sharing covers every version)."""
+    return access.Resource(
+        "asset", row.lineage_id, row.owner, f"asset {row.id!r} ({row.label!r}, version {row.version})"
+    )
 
 
 def _type_value(value: AssetType | str | None) -> str | None:
@@ -83,11 +92,7 @@ def _not_found(asset_id: str, who: Principal) -> NotFoundError:
 
 
 def _require_manager(row: Row, who: Principal, action: str) -> None:
-    if not (who.is_admin or row.owner == who.name):
-        raise AccessError(
-            f"user {who.name!r} may not {action} asset {row.id!r} ({row.label!r}, version {row.version}): "
-            f"only its owner {row.owner!r} or an admin may"
-        )
+    access.require_manage(who, _resource(row), action)
 
 
 def _visible_row(conn: Connection, asset_id: str, who: Principal) -> Row:
@@ -471,22 +476,21 @@ def share_asset(
     owner: str | None = None,
     users: str | Iterable[str] | None = None,
     groups: str | Iterable[str] | None = None,
+    *,
+    register_users: bool = True,
 ) -> None:
     """Let ``users`` and members of ``groups`` see every version of the asset's lineage.
 
     ``owner`` is who shares: the lineage's owner or an admin (a user it is only shared with gets
-    ``AccessError``; one who cannot see it, ``NotFoundError``).
+    ``AccessError``; one who cannot see it, ``NotFoundError``). As with ``user=`` arguments, a user
+    name seen for the first time is registered; with ``register_users=False`` (the server and the
+    CLI) an unknown user name is a ``NotFoundError``.
     """
     who = _principal(owner)
     user_names, group_names = _names(users, "user"), _names(groups, "group")
     with get_storage().db.write() as conn:
         row = _visible_row(conn, asset_id, who)
-        _require_manager(row, who, "share")
-        for name in user_names:
-            user_records.ensure_user(conn, name)
-            records.share_lineage(conn, row.lineage_id, "user", name)
-        for group in group_names:
-            records.share_lineage(conn, row.lineage_id, "group", group)
+        access.share(conn, who, _resource(row), user_names, group_names, register_users=register_users)
 
 
 def unshare_asset(
@@ -500,11 +504,16 @@ def unshare_asset(
     user_names, group_names = _names(users, "user"), _names(groups, "group")
     with get_storage().db.write() as conn:
         row = _visible_row(conn, asset_id, who)
-        _require_manager(row, who, "unshare")
-        for name in user_names:
-            records.unshare_lineage(conn, row.lineage_id, "user", name)
-        for group in group_names:
-            records.unshare_lineage(conn, row.lineage_id, "group", group)
+        access.unshare(conn, who, _resource(row), user_names, group_names)
+
+
+def asset_shares(asset_id: str, user: str | Principal | None = None) -> list[tuple[str, str]]:
+    """(``user``/``group``, name) pairs the asset's lineage is shared with; its owner or an admin only."""
+    who = _principal(user)
+    with get_storage().db.read() as conn:
+        row = _visible_row(conn, asset_id, who)
+        _require_manager(row, who, "see the shares of")
+        return access.shares_of(conn, _resource(row))
 
 
 def delete_asset(asset_id: str, user: str | None = None, all_versions: bool = False) -> int:
@@ -554,8 +563,8 @@ def describe_asset(asset_id: str, user: str | None = None) -> AssetDetails:
     with get_storage().db.read() as conn:
         row = _visible_row(conn, asset_id, who)
         versions = [_to_asset(r) for r in records.lineage_versions(conn, row.lineage_id)]
-        manager = who.is_admin or row.owner == who.name
-        shares = records.lineage_shares(conn, row.lineage_id) if manager else None
+        resource = _resource(row)
+        shares = access.shares_of(conn, resource) if access.can_manage(who, resource) else None
     asset = _to_asset(row)
     info = asset._source.info if isinstance(asset._source, _ObjectRef) else {}
     return AssetDetails(asset, versions, shares, row.codec, info.get("python_type"), int(row.size), row.created_by)

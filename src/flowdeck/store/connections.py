@@ -18,11 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from flowdeck.auth import access
 from flowdeck.auth.secrets import SecretBox, new_key
 from flowdeck.auth.users import Principal, resolve_principal
 from flowdeck.config import on_configure, reconfigure, secret_keys
 from flowdeck.elements.inputs import register_connection_lister
-from flowdeck.errors import AccessError, AlreadyExistsError, NotFoundError, ValidationError
+from flowdeck.errors import AlreadyExistsError, NotFoundError, ValidationError
 from flowdeck.storage import external_sql
 from flowdeck.storage.connection_urls import SQL_CONNECTION_TYPES, ConnectionSpec, ConnectionType
 from flowdeck.storage.deployment import get_storage
@@ -33,6 +34,7 @@ __all__ = [
     "ConnectionInfo",
     "KeyRotation",
     "add_connection",
+    "connection_shares",
     "db_to_pandas",
     "get_boto3_s3_client",
     "list_connections",
@@ -41,6 +43,7 @@ __all__ = [
     "rotate_key",
     "share_connection",
     "test_connection",
+    "unshare_connection",
 ]
 
 _engines = external_sql.EngineCache()
@@ -138,21 +141,24 @@ def add_connection(
     return _info_for(who, name, who.name)
 
 
+def _resource(row: Any) -> access.Resource:
+    """The connection as the access rules see it."""
+    return access.Resource("connection", row.id, row.owner, f"connection {row.name!r}")
+
+
 def _row_for(conn: Any, who: Principal, name: str, owner: str | None) -> Any:
     """The row of connection ``name`` (of ``owner``, default the asker) if ``who`` may use it."""
     _check_name(name)
     owner_name = owner or who.name
     row = records.get_connection(conn, owner_name, name)
-    if row is None or not (
-        who.is_admin or row.owner == who.name or records.shared_with(conn, row.id, who.name, who.groups)
-    ):
+    if row is None or not access.can_act(conn, who, _resource(row)):
         asked = f"{name!r}" if owner is None else f"{name!r} of user {owner!r}"
         raise NotFoundError(f"no connection {asked}")
     return row
 
 
 def _info(conn: Any, row: Any) -> ConnectionInfo:
-    shares = [f"{kind}:{principal}" for kind, principal in records.shares_of(conn, row.id)]
+    shares = [f"{kind}:{principal}" for kind, principal in access.shares_of(conn, _resource(row))]
     return ConnectionInfo(
         name=row.name,
         owner=row.owner,
@@ -174,8 +180,7 @@ def _info_for(who: Principal, name: str, owner: str | None) -> ConnectionInfo:
 
 def _manageable(conn: Any, who: Principal, name: str, owner: str | None, action: str) -> Any:
     row = _row_for(conn, who, name, owner)
-    if not (who.is_admin or row.owner == who.name):
-        raise AccessError(f"user {who.name!r} may use connection {name!r} but not {action} it: only its owner may")
+    access.require_manage(who, _resource(row), action)
     return row
 
 
@@ -186,21 +191,48 @@ def share_connection(
     groups: Sequence[str] | None = None,
     *,
     user: str | None = None,
+    register_users: bool = True,
 ) -> ConnectionInfo:
     """Let ``users`` and members of ``groups`` use ``owner``'s connection ``name``.
 
     ``user`` is who acts when it is not the owner (an admin); a user the connection is only
-    shared with gets ``AccessError``.
+    shared with gets ``AccessError``. As with ``user=`` arguments, a user name seen for the first
+    time is registered; with ``register_users=False`` (the server and the CLI) an unknown user name
+    is a ``NotFoundError``.
     """
     who = resolve_principal(user or owner)
     with get_storage().db.write() as conn:
         row = _manageable(conn, who, name, owner, "share")
-        for user in users or []:
-            user_records.ensure_user(conn, user)
-            records.share_connection(conn, row.id, "user", user)
-        for group in groups or []:
-            records.share_connection(conn, row.id, "group", group)
+        access.share(conn, who, _resource(row), users, groups, register_users=register_users)
     return _info_for(who, name, owner)
+
+
+def unshare_connection(
+    name: str,
+    owner: str | None = None,
+    users: Sequence[str] | None = None,
+    groups: Sequence[str] | None = None,
+    *,
+    user: str | None = None,
+) -> ConnectionInfo:
+    """Stop letting ``users`` and members of ``groups`` use ``owner``'s connection ``name``.
+
+    ``user`` is who acts when it is not the owner (an admin). Revoking a share that does not
+    exist changes nothing.
+    """
+    who = resolve_principal(user or owner)
+    with get_storage().db.write() as conn:
+        row = _manageable(conn, who, name, owner, "unshare")
+        access.unshare(conn, who, _resource(row), users, groups)
+    return _info_for(who, name, owner)
+
+
+def connection_shares(name: str, owner: str | None = None, *, user: str | None = None) -> list[tuple[str, str]]:
+    """(``user``/``group``, name) pairs ``owner``'s connection is shared with; its owner or an admin only."""
+    who = resolve_principal(user or owner)
+    with get_storage().db.read() as conn:
+        row = _manageable(conn, who, name, owner, "see the shares of")
+        return access.shares_of(conn, _resource(row))
 
 
 def remove_connection(name: str, owner: str | None = None, *, user: str | None = None) -> None:
@@ -216,7 +248,7 @@ def list_connections(user: str | None = None) -> list[ConnectionInfo]:
     """Connections ``user`` owns or may use (admins: all), without secrets."""
     who = resolve_principal(user)
     with get_storage().db.read() as conn:
-        rows = records.visible_connections(conn, who.name, who.groups, everyone=who.is_admin)
+        rows = records.visible_connections(conn, access.audience(who))
         return [_info(conn, row) for row in rows]
 
 

@@ -25,7 +25,12 @@ def collect_garbage(grace_seconds: float = 3600.0, dry_run: bool = False) -> GcR
     """Delete blobs no output, upload or asset refers to, and partial writes of crashed writers.
 
     Blobs and partial writes younger than ``grace_seconds`` are kept: a writer stores its blob
-    before it commits the row that refers to it, and that row may not be committed yet.
+    before it commits the row that refers to it, and that row may not be committed yet. A save whose
+    bytes are stored already (deduplicated) touches the blob instead, so it counts as young too.
+
+    What gc read first can be stale by the time it deletes (a save may just have reused an old
+    orphan's bytes), so right before each delete it asks again: when the blob was last used, and
+    whether any row refers to it now.
     """
     storage = get_storage()
     with storage.db.read() as conn:
@@ -39,6 +44,15 @@ def collect_garbage(grace_seconds: float = 3600.0, dry_run: bool = False) -> GcR
         if mtime > cutoff:
             recent += 1
             continue
+        used = storage.blobs.last_used(key)
+        if used is None:
+            continue  # gone already (another gc)
+        if used > cutoff:
+            recent += 1
+            continue
+        with storage.db.read() as conn:
+            if output_records.blob_is_referenced(conn, key):
+                continue
         if not dry_run:
             storage.blobs.delete(key)
         removed += 1

@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Row
 
+from flowdeck.auth import access
 from flowdeck.auth.users import Principal
-from flowdeck.errors import AccessError, NotFoundError, StepStateError, ValidationError
+from flowdeck.errors import NotFoundError, StepStateError, ValidationError
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import runs as run_records
 from flowdeck.storage.records import users as user_records
@@ -24,7 +25,10 @@ __all__ = [
     "flow_status",
     "list_runs",
     "load_run",
+    "run_resource",
+    "run_shares",
     "share_run",
+    "unshare_run",
 ]
 
 
@@ -68,8 +72,9 @@ class RunView:
         return [(s.name, s.attempt) for s in sorted(earlier, key=lambda s: -s.position)]
 
 
-def _visible(conn: Connection, run: Row, who: Principal) -> bool:
-    return who.is_admin or run.owner == who.name or run_records.run_shared_with(conn, run.id, who.name, who.groups)
+def run_resource(run: Row) -> access.Resource:
+    """The run as the access rules see it."""
+    return access.Resource("run", run.id, run.owner, f"run {run.id!r}")
 
 
 def read_run(conn: Connection, run_id: str, who: Principal) -> RunView:
@@ -77,7 +82,7 @@ def read_run(conn: Connection, run_id: str, who: Principal) -> RunView:
     if not isinstance(run_id, str) or not run_id:
         raise NotFoundError(f"no run {run_id!r}: a flow_id is the id returned by flowdeck.start()")
     run = run_records.get_run(conn, run_id)
-    if run is None or not _visible(conn, run, who):
+    if run is None or not access.can_view(conn, who, run_resource(run)):
         raise NotFoundError(f"no run {run_id!r} visible to user {who.name!r}")
     return RunView(run, run_records.get_steps(conn, run_id))
 
@@ -104,23 +109,40 @@ def create_run(
 
 
 def require_manager(view: RunView, who: Principal, action: str) -> None:
-    """Only the owner or an admin may delete or share a run."""
-    if not (who.is_admin or view.run.owner == who.name):
-        raise AccessError(
-            f"user {who.name!r} may not {action} run {view.id!r}: only its owner {view.run.owner!r} or an admin may"
-        )
+    """Only the owner or an admin may delete, share or unshare a run."""
+    access.require_manage(who, run_resource(view.run), action)
 
 
-def share_run(run_id: str, who: Principal, users: Sequence[str] = (), groups: Sequence[str] = ()) -> None:
-    """Let ``users`` and members of ``groups`` view and continue the run."""
+def share_run(
+    run_id: str,
+    who: Principal,
+    users: Sequence[str] = (),
+    groups: Sequence[str] = (),
+    *,
+    register_users: bool = False,
+) -> None:
+    """Let ``users`` and members of ``groups`` view and continue the run (owner or admin only).
+
+    An unknown user name is a ``NotFoundError`` unless ``register_users`` (see ``access.share``).
+    """
     with get_storage().db.write() as conn:
         view = read_run(conn, run_id, who)
-        require_manager(view, who, "share")
-        for name in users:
-            user_records.ensure_user(conn, name)
-            run_records.share_run(conn, run_id, "user", name)
-        for group in groups:
-            run_records.share_run(conn, run_id, "group", group)
+        access.share(conn, who, run_resource(view.run), users, groups, register_users=register_users)
+
+
+def unshare_run(run_id: str, who: Principal, users: Sequence[str] = (), groups: Sequence[str] = ()) -> None:
+    """Stop sharing the run with ``users`` and ``groups`` (owner or admin only; repeating is a no-op)."""
+    with get_storage().db.write() as conn:
+        view = read_run(conn, run_id, who)
+        access.unshare(conn, who, run_resource(view.run), users, groups)
+
+
+def run_shares(run_id: str, who: Principal) -> list[tuple[str, str]]:
+    """(``user``/``group``, name) pairs the run is shared with; its owner or an admin only."""
+    with get_storage().db.read() as conn:
+        view = read_run(conn, run_id, who)
+        require_manager(view, who, "see the shares of")
+        return access.shares_of(conn, run_resource(view.run))
 
 
 def delete_run(run_id: str, who: Principal) -> None:
@@ -134,7 +156,7 @@ def delete_run(run_id: str, who: Principal) -> None:
 def list_runs(who: Principal, limit: int = 200) -> list[Row]:
     """Runs ``who`` may see, newest first."""
     with get_storage().db.read() as conn:
-        return run_records.list_runs(conn, who.name, who.groups, everyone=who.is_admin, limit=limit)
+        return run_records.list_runs(conn, access.audience(who), limit=limit)
 
 
 def flow_status(view: RunView) -> FlowStatus:

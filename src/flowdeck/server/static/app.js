@@ -326,7 +326,7 @@
         h("div", { class: "run-title" },
           h("h1", { id: "step-title", text: (page && page.page.title) || step.title || stepName }),
           h("div", { class: "run-meta" }, stateBadge(status.state), h("span", { class: "muted small", text: "run by " + status.user + " · started " + fmtTime(status.created_at) }),
-            status.can_manage ? h("button", { type: "button", class: "button small", text: "Share", onclick: function () { shareDialog("run", function (users, groups) { return api("POST", apiRun(runId) + "/share", { users: users, groups: groups }); }); } }) : null))),
+            status.can_manage ? h("button", { type: "button", class: "button small", text: "Share", onclick: function () { shareDialog("run", apiRun(runId)); } }) : null))),
       h("div", { class: "step-layout" },
         h("nav", { class: "step-nav", "aria-label": "Steps of this run" }, stepper),
         h("div", { class: "step-main" }, banner, body, actions)));
@@ -899,27 +899,54 @@
 
   // --- share dialog ----------------------------------------------------------------------------------
 
-  function shareDialog(what, send) {
+  // base: the resource's API path; query: "" or "?owner=..." (connections of others).
+  // Lists whom the resource is shared with, each with a Remove button, and shares with more.
+  function shareDialog(what, base, query) {
+    const q = query || "";
     const dialog = h("dialog", { class: "dialog", "aria-labelledby": "share-title" });
     const users = h("input", { id: "share-users", placeholder: "bob, carol" });
     const groups = h("input", { id: "share-groups", placeholder: "analysts" });
     const error = h("p", { class: "field-error", role: "alert" });
+    const current = h("ul", { class: "share-list", "aria-label": "Shared with" });
+    async function refresh() {
+      clear(current);
+      let shares;
+      try { shares = await api("GET", base + "/shares" + q); } catch (err) { error.textContent = err.message; return; }
+      if (!shares.length) append(current, h("li", { class: "muted", text: "Not shared with anyone." }));
+      shares.forEach(function (share) {
+        const label = share.kind + " " + share.name;
+        append(current, h("li", {},
+          h("span", { text: label }),
+          h("button", { type: "button", class: "button small danger-outline", text: "Remove", "aria-label": "Stop sharing with " + label, onclick: async function () {
+            try {
+              await api("DELETE", base + "/shares/" + encodeURIComponent(share.kind) + "/" + encodeURIComponent(share.name) + q);
+              toast("Stopped sharing with " + label); refresh();
+            } catch (err) { error.textContent = err.message; }
+          } })));
+      });
+    }
     const form = h("form", { method: "dialog" },
       h("h2", { id: "share-title", text: "Share this " + what }),
+      h("h3", { text: "Shared with" }), current,
       h("label", { for: "share-users", text: "Users (comma-separated)" }), users,
       h("label", { for: "share-groups", text: "Groups (comma-separated)" }), groups, error,
       h("div", { class: "dialog-actions" },
-        h("button", { type: "button", class: "button", text: "Cancel", onclick: function () { dialog.close(); } }),
+        h("button", { type: "button", class: "button", text: "Close", onclick: function () { dialog.close(); } }),
         h("button", { type: "submit", class: "button primary", text: "Share" })));
     form.addEventListener("submit", async function (event) {
       event.preventDefault();
       const split = function (s) { return s.split(",").map(function (x) { return x.trim(); }).filter(Boolean); };
-      try { await send(split(users.value), split(groups.value)); dialog.close(); toast("Shared"); } catch (err) { error.textContent = err.message; }
+      error.textContent = "";
+      try {
+        await api("POST", base + "/share" + q, { users: split(users.value), groups: split(groups.value) });
+        users.value = ""; groups.value = ""; toast("Shared"); refresh();
+      } catch (err) { error.textContent = err.message; }
     });
     dialog.addEventListener("close", function () { dialog.remove(); });
     append(dialog, form);
     document.body.appendChild(dialog);
     dialog.showModal();
+    refresh();
     users.focus();
   }
 
@@ -978,7 +1005,7 @@
         h("ul", { class: "versions" }, versions.map(function (v) { return h("li", {}, h("button", { type: "button", class: "linklike", text: "v" + v.version + " · " + fmtTime(v.time_created), onclick: function () { showAsset(v.id, detail); } })); })),
         h("div", { class: "button-row" },
           h("a", { class: "button", href: "/api/assets/" + encodeURIComponent(id) + "/download", download: "", text: "Download" }),
-          h("button", { type: "button", class: "button", text: "Share", onclick: function () { shareDialog("asset", function (u, g) { return api("POST", "/api/assets/" + encodeURIComponent(id) + "/share", { users: u, groups: g }); }); } }),
+          h("button", { type: "button", class: "button", text: "Share", onclick: function () { shareDialog("asset", "/api/assets/" + encodeURIComponent(id)); } }),
           h("button", { type: "button", class: "button danger-outline", text: "Delete", onclick: async function () {
             if (!confirm("Delete version " + asset.version + " of " + asset.label + "?")) return;
             try { await api("DELETE", "/api/assets/" + encodeURIComponent(id)); toast("Asset deleted"); renderAssets(); } catch (err) { toast(err.message, "error"); }
@@ -1055,7 +1082,7 @@
                   result.textContent = (r.ok ? "✓ " : "✗ ") + r.message; result.className = r.ok ? "small ok" : "small field-error";
                 } catch (err) { result.textContent = "✗ " + err.message; result.className = "small field-error"; }
               } }),
-              manage ? h("button", { type: "button", class: "button small", text: "Share", onclick: function () { shareDialog("connection", function (u, g) { return api("POST", "/api/connections/" + encodeURIComponent(c.name) + "/share" + ownerQ, { users: u, groups: g }); }); } }) : null,
+              manage ? h("button", { type: "button", class: "button small", text: "Share", onclick: function () { shareDialog("connection", "/api/connections/" + encodeURIComponent(c.name), ownerQ); } }) : null,
               manage ? h("button", { type: "button", class: "button small danger-outline", text: "Remove", onclick: async function () {
                 if (!confirm("Remove connection " + c.name + "?")) return;
                 try { await api("DELETE", "/api/connections/" + encodeURIComponent(c.name) + ownerQ); toast("Connection removed"); renderConnections(); } catch (err) { toast(err.message, "error"); }

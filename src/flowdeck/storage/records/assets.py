@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from flowdeck.storage.records import shares as share_records
 from flowdeck.storage.records._util import insert_ignoring_duplicate, utcnow
-from flowdeck.storage.schema import asset_lineages, asset_shares, assets
+from flowdeck.storage.schema import asset_lineages, assets
 from flowdeck.storage.values import StoredValue
 
 __all__ = [
@@ -31,16 +31,12 @@ __all__ = [
     "insert_lineages",
     "insert_version",
     "insert_versions",
-    "is_shared_with",
-    "lineage_shares",
     "lineage_versions",
     "lock_lineage",
     "newest_version_id",
     "next_version",
     "object_data",
     "search",
-    "share_lineage",
-    "unshare_lineage",
     "update_version",
 ]
 
@@ -70,27 +66,13 @@ CATALOGUE_COLUMNS = (
 _JOINED = assets.join(asset_lineages, assets.c.lineage_id == asset_lineages.c.id)
 
 
-@dataclass(frozen=True)
-class Viewer:
-    """Who is looking: a user, their groups, and whether they see everything (admins)."""
-
-    user: str
-    groups: tuple[str, ...] = ()
-    everyone: bool = False
+# Who is looking (a user, their groups, whether they see everything): the shares module's audience.
+Viewer = share_records.Audience
 
 
 def _visible_to(viewer: Viewer) -> sa.ColumnElement[bool]:
     """The lineages ``viewer`` may see, as a WHERE clause on the joined tables."""
-    if viewer.everyone:
-        return sa.true()
-    shared = sa.and_(asset_shares.c.principal_kind == "user", asset_shares.c.principal == viewer.user)
-    if viewer.groups:
-        shared = sa.or_(
-            shared,
-            sa.and_(asset_shares.c.principal_kind == "group", asset_shares.c.principal.in_(list(viewer.groups))),
-        )
-    shared_with = sa.exists().where(asset_shares.c.lineage_id == asset_lineages.c.id, shared)
-    return sa.or_(asset_lineages.c.owner == viewer.user, shared_with)
+    return share_records.visible_clause("asset", viewer, asset_lineages.c.id, asset_lineages.c.owner)
 
 
 def search(
@@ -137,26 +119,20 @@ def get_version(conn: Connection, asset_id: str) -> Row | None:
 def object_data(conn: Connection, asset_id: str) -> Row | None:
     """The columns that load a version's object (codec, size, inline_data, blob_key, checksum), or None."""
     return conn.execute(
-        sa.select(assets.c.codec, assets.c.size, assets.c.inline_data, assets.c.blob_key, assets.c.checksum)
-        .where(assets.c.id == asset_id)
+        sa.select(assets.c.codec, assets.c.size, assets.c.inline_data, assets.c.blob_key, assets.c.checksum).where(
+            assets.c.id == asset_id
+        )
     ).first()
 
 
 def lineage_versions(conn: Connection, lineage_id: str) -> list[Row]:
     """Catalogue rows of every version of a lineage, newest first."""
     return conn.execute(
-        sa.select(*CATALOGUE_COLUMNS).select_from(_JOINED)
+        sa.select(*CATALOGUE_COLUMNS)
+        .select_from(_JOINED)
         .where(assets.c.lineage_id == lineage_id)
         .order_by(assets.c.version.desc())
     ).all()
-
-
-def is_shared_with(conn: Connection, lineage_id: str, viewer: Viewer) -> bool:
-    """Whether the lineage is visible to ``viewer`` (owner, shared, or admin)."""
-    row = conn.execute(
-        sa.select(asset_lineages.c.id).where(asset_lineages.c.id == lineage_id, _visible_to(viewer))
-    ).first()
-    return row is not None
 
 
 def ensure_lineage(conn: Connection, lineage_id: str, owner: str, label: str, asset_type: str, name: str) -> str:
@@ -173,8 +149,14 @@ def ensure_lineage(conn: Connection, lineage_id: str, owner: str, label: str, as
     insert_ignoring_duplicate(
         conn,
         asset_lineages,
-        {"id": lineage_id, "owner": owner, "label": label, "asset_type": asset_type, "name": name,
-         "created_at": utcnow()},
+        {
+            "id": lineage_id,
+            "owner": owner,
+            "label": label,
+            "asset_type": asset_type,
+            "name": name,
+            "created_at": utcnow(),
+        },
     )
     # Another writer may have created it between the two statements: read whichever row won.
     return conn.execute(sa.select(asset_lineages.c.id).where(key)).scalar_one()
@@ -221,9 +203,7 @@ def lock_lineage(conn: Connection, lineage_id: str) -> None:
 
 def next_version(conn: Connection, lineage_id: str) -> int:
     """The number the next version of a lineage gets (1 for the first)."""
-    newest = conn.execute(
-        sa.select(sa.func.max(assets.c.version)).where(assets.c.lineage_id == lineage_id)
-    ).scalar()
+    newest = conn.execute(sa.select(sa.func.max(assets.c.version)).where(assets.c.lineage_id == lineage_id)).scalar()
     return int(newest or 0) + 1
 
 
@@ -252,9 +232,18 @@ def insert_version(
     """Record a new version of a lineage."""
     conn.execute(
         sa.insert(assets).values(
-            id=asset_id, lineage_id=lineage_id, version=version, asset_class=asset_class,
-            description=description, metadata_json=metadata_json, flow_id=flow_id, step_name=step_name,
-            created_by=created_by, time_created=now, time_updated=now, **stored.columns(),
+            id=asset_id,
+            lineage_id=lineage_id,
+            version=version,
+            asset_class=asset_class,
+            description=description,
+            metadata_json=metadata_json,
+            flow_id=flow_id,
+            step_name=step_name,
+            created_by=created_by,
+            time_created=now,
+            time_updated=now,
+            **stored.columns(),
         )
     )
 
@@ -274,9 +263,17 @@ def update_version(
 ) -> None:
     """Replace a version's content in place (its id, number and ``time_created`` stay)."""
     conn.execute(
-        sa.update(assets).where(assets.c.id == asset_id).values(
-            asset_class=asset_class, description=description, metadata_json=metadata_json, flow_id=flow_id,
-            step_name=step_name, created_by=created_by, time_updated=now, **stored.columns(),
+        sa.update(assets)
+        .where(assets.c.id == asset_id)
+        .values(
+            asset_class=asset_class,
+            description=description,
+            metadata_json=metadata_json,
+            flow_id=flow_id,
+            step_name=step_name,
+            created_by=created_by,
+            time_updated=now,
+            **stored.columns(),
         )
     )
 
@@ -288,37 +285,9 @@ def delete_version(conn: Connection, asset_id: str) -> None:
 
 def delete_lineage(conn: Connection, lineage_id: str) -> None:
     """Remove a lineage with its versions and shares."""
-    conn.execute(sa.delete(asset_shares).where(asset_shares.c.lineage_id == lineage_id))
+    share_records.delete_shares(conn, "asset", lineage_id)
     conn.execute(sa.delete(assets).where(assets.c.lineage_id == lineage_id))
     conn.execute(sa.delete(asset_lineages).where(asset_lineages.c.id == lineage_id))
-
-
-def share_lineage(conn: Connection, lineage_id: str, kind: str, principal: str) -> None:
-    """Share every version of a lineage with a user or group (kind ``user`` or ``group``)."""
-    insert_ignoring_duplicate(
-        conn, asset_shares, {"lineage_id": lineage_id, "principal_kind": kind, "principal": principal}
-    )
-
-
-def unshare_lineage(conn: Connection, lineage_id: str, kind: str, principal: str) -> None:
-    """Stop sharing a lineage with a user or group."""
-    conn.execute(
-        sa.delete(asset_shares).where(
-            asset_shares.c.lineage_id == lineage_id,
-            asset_shares.c.principal_kind == kind,
-            asset_shares.c.principal == principal,
-        )
-    )
-
-
-def lineage_shares(conn: Connection, lineage_id: str) -> list[tuple[str, str]]:
-    """(kind, principal) pairs a lineage is shared with, sorted."""
-    rows = conn.execute(
-        sa.select(asset_shares.c.principal_kind, asset_shares.c.principal)
-        .where(asset_shares.c.lineage_id == lineage_id)
-        .order_by(asset_shares.c.principal_kind, asset_shares.c.principal)
-    )
-    return [(r[0], r[1]) for r in rows]
 
 
 def insert_lineages(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:

@@ -11,25 +11,40 @@ from flowdeck.storage.records._util import utcnow
 from flowdeck.storage.schema import assets, outputs, steps, uploads
 from flowdeck.storage.values import StoredValue
 
-__all__ = ["find_output", "insert_output", "output_names", "referenced_blob_keys"]
+__all__ = ["blob_is_referenced", "find_output", "insert_output", "output_names", "referenced_blob_keys"]
 
 
 # Built once: saving is on the hot path, and constructing a statement costs more than running it.
-_INSERT_FOR_STEP = sa.insert(outputs).from_select(
-    ["run_id", "step_name", "attempt", "name", "codec", "size", "inline_data", "blob_key", "checksum", "created_at"],
-    sa.select(
-        steps.c.run_id,
-        steps.c.name,
-        sa.case((steps.c.attempt < 1, 1), else_=steps.c.attempt),
-        sa.bindparam("name", type_=sa.String),
-        sa.bindparam("codec", type_=sa.String),
-        sa.bindparam("size", type_=sa.BigInteger),
-        sa.bindparam("inline_data", type_=sa.LargeBinary),
-        sa.bindparam("blob_key", type_=sa.String),
-        sa.bindparam("checksum", type_=sa.String),
-        sa.bindparam("created_at", type_=sa.DateTime(timezone=True)),
-    ).where(steps.c.run_id == sa.bindparam("run_id"), steps.c.name == sa.bindparam("step_name")),
-).returning(outputs.c.id)
+_INSERT_FOR_STEP = (
+    sa.insert(outputs)
+    .from_select(
+        [
+            "run_id",
+            "step_name",
+            "attempt",
+            "name",
+            "codec",
+            "size",
+            "inline_data",
+            "blob_key",
+            "checksum",
+            "created_at",
+        ],
+        sa.select(
+            steps.c.run_id,
+            steps.c.name,
+            sa.case((steps.c.attempt < 1, 1), else_=steps.c.attempt),
+            sa.bindparam("name", type_=sa.String),
+            sa.bindparam("codec", type_=sa.String),
+            sa.bindparam("size", type_=sa.BigInteger),
+            sa.bindparam("inline_data", type_=sa.LargeBinary),
+            sa.bindparam("blob_key", type_=sa.String),
+            sa.bindparam("checksum", type_=sa.String),
+            sa.bindparam("created_at", type_=sa.DateTime(timezone=True)),
+        ).where(steps.c.run_id == sa.bindparam("run_id"), steps.c.name == sa.bindparam("step_name")),
+    )
+    .returning(outputs.c.id)
+)
 
 
 def insert_output(conn: Connection, run_id: str, step_name: str, name: str, stored: StoredValue) -> bool:
@@ -71,6 +86,14 @@ def output_names(conn: Connection, run_id: str, candidates: Sequence[tuple[str, 
     cond = sa.or_(*[sa.and_(outputs.c.step_name == s, outputs.c.attempt == a) for s, a in candidates])
     rows = conn.execute(sa.select(outputs.c.name).where(outputs.c.run_id == run_id, cond).distinct())
     return sorted(r[0] for r in rows)
+
+
+def blob_is_referenced(conn: Connection, key: str) -> bool:
+    """Whether any output, upload or asset row refers to blob ``key`` now."""
+    for table in (outputs, uploads, assets):
+        if conn.execute(sa.select(table.c.blob_key).where(table.c.blob_key == key).limit(1)).first() is not None:
+            return True
+    return False
 
 
 def referenced_blob_keys(conn: Connection) -> set[str]:

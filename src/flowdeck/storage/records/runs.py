@@ -8,8 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from flowdeck.storage.records._util import insert_ignoring_duplicate, utcnow
-from flowdeck.storage.schema import run_shares, runs, steps
+from flowdeck.storage.records import shares as share_records
+from flowdeck.storage.records._util import utcnow
+from flowdeck.storage.schema import runs, steps
 
 __all__ = [
     "StepSpec",
@@ -20,8 +21,6 @@ __all__ = [
     "insert_run",
     "list_runs",
     "lock_run",
-    "run_shared_with",
-    "share_run",
     "update_run",
     "update_step",
 ]
@@ -103,36 +102,14 @@ def update_step(conn: Connection, run_id: str, name: str, **values: Any) -> None
     conn.execute(sa.update(steps).where(steps.c.run_id == run_id, steps.c.name == name).values(**values))
 
 
-def share_run(conn: Connection, run_id: str, kind: str, principal: str) -> None:
-    """Share a run with a user or group (kind ``user`` or ``group``)."""
-    insert_ignoring_duplicate(conn, run_shares, {"run_id": run_id, "principal_kind": kind, "principal": principal})
-
-
-def run_shared_with(conn: Connection, run_id: str, user: str, user_groups: Sequence[str]) -> bool:
-    """Whether the run is shared with ``user`` directly or through one of ``user_groups``."""
-    cond = sa.and_(run_shares.c.principal_kind == "user", run_shares.c.principal == user)
-    if user_groups:
-        cond = sa.or_(
-            cond,
-            sa.and_(run_shares.c.principal_kind == "group", run_shares.c.principal.in_(list(user_groups))),
-        )
-    row = conn.execute(sa.select(run_shares.c.run_id).where(run_shares.c.run_id == run_id, cond)).first()
-    return row is not None
-
-
-def list_runs(
-    conn: Connection, user: str, user_groups: Sequence[str], *, everyone: bool = False, limit: int = 200
-) -> list[Row]:
-    """Runs ``user`` may see (their own and those shared with them; all when ``everyone``), newest first."""
-    query = sa.select(runs).order_by(runs.c.created_at.desc(), runs.c.id).limit(limit)
-    if not everyone:
-        shared = sa.select(run_shares.c.run_id).where(
-            sa.or_(
-                sa.and_(run_shares.c.principal_kind == "user", run_shares.c.principal == user),
-                sa.and_(run_shares.c.principal_kind == "group", run_shares.c.principal.in_(list(user_groups))),
-            )
-        )
-        query = query.where(sa.or_(runs.c.owner == user, runs.c.id.in_(shared)))
+def list_runs(conn: Connection, audience: share_records.Audience, *, limit: int = 200) -> list[Row]:
+    """Runs the audience may see (their own and those shared with them; all for admins), newest first."""
+    query = (
+        sa.select(runs)
+        .where(share_records.visible_clause("run", audience, runs.c.id, runs.c.owner))
+        .order_by(runs.c.created_at.desc(), runs.c.id)
+        .limit(limit)
+    )
     return conn.execute(query).all()
 
 
@@ -141,6 +118,7 @@ def delete_run(conn: Connection, run_id: str) -> None:
     from flowdeck.storage.schema import future_elements, outputs, pages, progress_events, uploads
 
     # Explicit deletes: SQLite enforces ON DELETE CASCADE only with foreign_keys on, MySQL per engine.
-    for table in (outputs, pages, uploads, future_elements, progress_events, run_shares, steps):
+    for table in (outputs, pages, uploads, future_elements, progress_events, steps):
         conn.execute(sa.delete(table).where(table.c.run_id == run_id))
+    share_records.delete_shares(conn, "run", run_id)
     conn.execute(sa.delete(runs).where(runs.c.id == run_id))
