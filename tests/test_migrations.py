@@ -14,7 +14,6 @@ from alembic.runtime.migration import MigrationContext
 from flowdeck.storage import migrate
 from flowdeck.storage.schema import metadata
 
-HEAD = "0007_one_shares_table"
 
 
 def _head(engine: sa.Engine) -> str:
@@ -124,7 +123,7 @@ def test_the_three_share_tables_move_into_one(empty_engine):
     )
 
     migrate.upgrade(empty_engine)
-    assert migrate.current_revision(empty_engine) == HEAD
+    assert migrate.current_revision(empty_engine) == _head(empty_engine)
     tables = set(sa.inspect(empty_engine).get_table_names())
     assert "shares" in tables and not tables & {"run_shares", "asset_shares", "connection_shares"}
     with empty_engine.connect() as conn:
