@@ -26,7 +26,7 @@ from flowdeck.errors import (
     StepStateError,
     ValidationError,
 )
-from flowdeck.server import routes_assets, routes_auth, routes_connections, routes_runs
+from flowdeck.server import routes_assets, routes_auth, routes_connections, routes_runs, routes_tables
 from flowdeck.server.auth import AuthError
 from flowdeck.server.catalogue import FlowCatalogue
 from flowdeck.server.deps import ServerState
@@ -195,6 +195,7 @@ def create_app(flows: list[str] | None = None, *, max_workers: int = 4, reload: 
     _install_error_handlers(app)
     app.include_router(routes_auth.router)
     app.include_router(routes_runs.router)
+    app.include_router(routes_tables.router)
     app.include_router(routes_assets.router)
     app.include_router(routes_connections.router)
     _install_ui(app)
