@@ -37,6 +37,8 @@ TABLE_OUTPUT_PREFIX = "flowdeck.table."
 # Formula prefixes a spreadsheet would evaluate in a CSV cell (OWASP "CSV injection").
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _ORDER_CACHE_SIZE = 8
+# Pages up to this row are found by selecting the top rows instead of sorting all of them.
+TOP_K_ROWS = 10_000
 
 
 def prepare_big_tables(page: Any, document: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -98,11 +100,9 @@ _orders_lock = threading.Lock()
 
 def _order(key: tuple[Any, ...], table: pa.Table, sort: str | None, descending: bool, query: str) -> pa.Array:
     """Row positions of ``table`` filtered by ``query`` and sorted by ``sort`` (kept for the next pages)."""
-    with _orders_lock:
-        found = _orders.get(key)
-        if found is not None:
-            _orders.move_to_end(key)
-            return found
+    found = _cached(_orders, key)
+    if found is not None:
+        return found
     positions = pa.array(range(table.num_rows), type=pa.int64())
     if query:
         mask = None
@@ -122,10 +122,7 @@ def _order(key: tuple[Any, ...], table: pa.Table, sort: str | None, descending: 
         positions = pc.take(positions, order)
     if isinstance(positions, pa.ChunkedArray):
         positions = positions.combine_chunks()
-    with _orders_lock:
-        _orders[key] = positions
-        while len(_orders) > _ORDER_CACHE_SIZE:
-            _orders.popitem(last=False)
+    _remember(_orders, key, positions)
     return positions
 
 
@@ -153,7 +150,9 @@ def table_rows(
         total = _row_count(view, step_name, element_id)
         return {**_records(frame), "total_rows": total, "offset": offset}
     paged = _page_extra(view, step_name, element_id)
-    frame = _read(view, step_name, element_id, zero_copy=True)
+    if sort is not None and not query and sort in _read(view, step_name, element_id, rows=(0, 0)).columns:
+        return _sorted_rows(view, step_name, element_id, paged, offset, limit, sort, descending)
+    frame = _source(view, step_name, element_id, paged)
     table = pa.Table.from_pandas(frame, preserve_index=False)
     if sort is not None and sort not in table.column_names:
         raise ValidationError(f"cannot sort by {sort!r}: the table's columns are {table.column_names}")
@@ -161,6 +160,66 @@ def table_rows(
     positions = _order(key, table, sort, descending, query)
     chosen = positions.slice(offset, limit).to_numpy()
     return {**_records(frame.take(chosen)), "total_rows": len(positions), "offset": offset}
+
+
+def _sorted_rows(
+    view: RunView,
+    step_name: str,
+    element_id: str,
+    paged: dict[str, Any],
+    offset: int,
+    limit: int,
+    sort: str,
+    descending: bool,
+) -> dict[str, Any]:
+    """A page of rows sorted by one column, reading only that column to rank them."""
+    rows = int(paged["rows"])
+    key = (view.id, step_name, element_id, paged.get("version"), sort, descending, "")
+    positions = _cached(_orders, key)
+    if positions is None or (len(positions) < offset + limit and len(positions) < rows):
+        order = "descending" if descending else "ascending"
+        column = pa.Table.from_pandas(_read(view, step_name, element_id, columns=[sort], zero_copy=True)).column(0)
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        if offset + limit <= TOP_K_ROWS < len(column):
+            # The first pages: selecting the top rows is linear, sorting all of them is not.
+            top = pc.select_k_unstable(column, TOP_K_ROWS, sort_keys=[("", order)])
+            ranking = pa.table({"k": pc.take(column, top), "i": top})
+            positions = pc.take(top, pc.sort_indices(ranking, [("k", order), ("i", "ascending")]))
+        else:
+            positions = pc.sort_indices(column, sort_keys=[("", order)])
+        _remember(_orders, key, positions)
+    frame = _source(view, step_name, element_id, paged)
+    chosen = positions.slice(offset, limit).to_numpy()
+    return {**_records(frame.take(chosen)), "total_rows": rows, "offset": offset}
+
+
+_sources: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
+
+
+def _cached(cache: OrderedDict[tuple[Any, ...], Any], key: tuple[Any, ...]) -> Any:
+    with _orders_lock:
+        found = cache.get(key)
+        if found is not None:
+            cache.move_to_end(key)
+        return found
+
+
+def _remember(cache: OrderedDict[tuple[Any, ...], Any], key: tuple[Any, ...], value: Any) -> None:
+    with _orders_lock:
+        cache[key] = value
+        while len(cache) > _ORDER_CACHE_SIZE:
+            cache.popitem(last=False)
+
+
+def _source(view: RunView, step_name: str, element_id: str, paged: dict[str, Any]) -> pd.DataFrame:
+    """The whole table, zero-copy over its memory-mapped blob (verified when first mapped, then kept)."""
+    key = (view.id, step_name, element_id, paged.get("version"))
+    frame = _cached(_sources, key)
+    if frame is None:
+        frame = _read(view, step_name, element_id, zero_copy=True)
+        _remember(_sources, key, frame)
+    return frame
 
 
 def _row_count(view: RunView, step_name: str, element_id: str) -> int:
@@ -186,12 +245,18 @@ def _escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy(deep=False)
     for position in range(out.shape[1]):
         column = out.iloc[:, position]
-        if column.dtype == object or isinstance(column.dtype, pd.StringDtype | pd.CategoricalDtype):
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            column = column.astype(object)
+        if not (column.dtype == object or isinstance(column.dtype, pd.StringDtype)):
+            continue
+        try:
+            risky = column.str.startswith(_FORMULA_START, na=False)
+        except AttributeError:  # an object column without strings
+            continue
+        risky = risky.fillna(False).astype(bool)
+        if risky.any():
             text = column.astype(object)
-            risky = text.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START), na_action="ignore")
-            risky = risky.fillna(False).astype(bool)
-            if risky.any():
-                out.isetitem(position, text.where(~risky, "'" + text.astype(str)))
+            out.isetitem(position, text.where(~risky, "'" + text.astype(str)))
     return out
 
 
