@@ -150,9 +150,9 @@ def table_rows(
         total = _row_count(view, step_name, element_id)
         return {**_records(frame), "total_rows": total, "offset": offset}
     paged = _page_extra(view, step_name, element_id)
-    if sort is not None and not query and sort in _read(view, step_name, element_id, rows=(0, 0)).columns:
-        return _sorted_rows(view, step_name, element_id, paged, offset, limit, sort, descending)
     frame = _source(view, step_name, element_id, paged)
+    if sort is not None and not query and type(sort) is str and sort in frame.columns:
+        return _sorted_rows(view, step_name, element_id, paged, offset, limit, sort, descending)
     table = pa.Table.from_pandas(frame, preserve_index=False)
     if sort is not None and sort not in table.column_names:
         raise ValidationError(f"cannot sort by {sort!r}: the table's columns are {table.column_names}")
@@ -183,7 +183,9 @@ def _sorted_rows(
             column = column.cast(column.type.value_type)
         if offset + limit <= TOP_K_ROWS < len(column):
             # The first pages: selecting the top rows is linear, sorting all of them is not.
-            top = pc.select_k_unstable(column, TOP_K_ROWS, sort_keys=[("", order)])
+            # Selection cost grows with k: take what the next few pages need, more when paged further.
+            k = min(TOP_K_ROWS, max(1_000, 2 * (offset + limit)))
+            top = pc.select_k_unstable(column, k, sort_keys=[("", order)])
             ranking = pa.table({"k": pc.take(column, top), "i": top})
             positions = pc.take(top, pc.sort_indices(ranking, [("k", order), ("i", "ascending")]))
         else:
