@@ -15,7 +15,6 @@ from flowdeck.storage import migrate
 from flowdeck.storage.schema import metadata
 
 
-
 def _head(engine: sa.Engine) -> str:
     from alembic.script import ScriptDirectory
 

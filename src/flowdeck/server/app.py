@@ -29,7 +29,7 @@ from flowdeck.errors import (
     ValidationError,
 )
 from flowdeck.flow.registry import register_flow
-from flowdeck.server import routes_assets, routes_auth, routes_connections, routes_headless, routes_runs
+from flowdeck.server import routes_assets, routes_auth, routes_connections, routes_headless, routes_runs, routes_tables
 from flowdeck.server.auth import AuthError
 from flowdeck.server.catalogue import FlowCatalogue
 from flowdeck.server.deps import ServerState
@@ -350,6 +350,7 @@ def create_app(
     app.include_router(routes_auth.router)
     app.include_router(routes_runs.router)
     app.include_router(routes_headless.router)
+    app.include_router(routes_tables.router)
     app.include_router(routes_assets.router)
     app.include_router(routes_connections.router)
     _install_docs(app)

@@ -286,6 +286,10 @@ class LocalBackend:
             os.close(fd)
         return memoryview(mapped)
 
+    def read_mapped(self, key: str) -> Buffer:
+        """The bytes of ``key`` as a read-only memory map whose pages load only when touched."""
+        return _map_file(self.path(key))
+
     def delete(self, key: str) -> None:
         """Remove ``key`` if present."""
         self.path(key).unlink(missing_ok=True)
@@ -337,6 +341,18 @@ class LocalBackend:
                 except FileNotFoundError:
                     continue
         return removed
+
+
+def _map_file(path: Path) -> Buffer:
+    """A read-only memory map of the file at ``path`` (``bytes`` for an empty file)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        size = os.fstat(fd).st_size
+        if not size:
+            return b""
+        return memoryview(mmap.mmap(fd, size, access=mmap.ACCESS_READ))
+    finally:
+        os.close(fd)
 
 
 def _scan_dirs(path: Path) -> list[os.DirEntry[str]]:
@@ -548,20 +564,25 @@ class BlobStore:
             self._count(writes=1, bytes_written=size)
         return BlobRef(key=key, size=size, checksum=checksum)
 
-    def get(self, key: str, checksum: str | None = None) -> Buffer:
+    def get(self, key: str, checksum: str | None = None, *, mapped: bool = False, verify: bool = True) -> Buffer:
         """The verified bytes of blob ``key``.
 
         ``checksum`` is the xxh3-128 digest from the :class:`BlobRef`; without it the bytes are
         checked against the BLAKE3 key itself. Raises :class:`~flowdeck.errors.IntegrityError` when
-        the blob is missing or its bytes do not match.
+        the blob is missing or its bytes do not match. ``mapped=True`` returns a read-only memory map
+        where the backend can (local files, S3 blobs in the read cache) whose pages load when touched;
+        ``verify=False`` skips the whole-blob check, for a caller that checks the parts it reads.
         """
+        read_mapped = getattr(self.backend, "read_mapped", None) if mapped else None
         try:
-            data = self.backend.read(key)
+            data = read_mapped(key) if read_mapped is not None else self.backend.read(key)
         except FileNotFoundError:
             raise IntegrityError(
                 f"blob {key} referenced but missing from {self.url}; the value it held cannot be loaded"
             ) from None
         self._count(reads=1)
+        if not verify:
+            return data
         if checksum is not None:
             actual = xxhash.xxh3_128_hexdigest(data)
             expected, algorithm = checksum, "xxh3-128"

@@ -41,7 +41,8 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 from pandas.api.types import infer_dtype
 
-from flowdeck.errors import ConfigurationError, IntegrityError, ValidationError
+from flowdeck.errors import ConfigurationError, IntegrityError, NotFoundError, ValidationError
+from flowdeck.storage import frame_blobs
 
 try:  # orjson is faster; the stdlib reads and writes the same JSON.
     import orjson
@@ -303,72 +304,115 @@ def _frame_plan(frame: pd.DataFrame) -> dict[str, Any] | None:
     return {"columns": columns, "index": index, "object_columns": object_columns}
 
 
-class _PartsSink:
-    """A write-only file that keeps the buffers Arrow hands it instead of copying them."""
-
-    def __init__(self) -> None:
-        self.parts: list[Buffer] = []
-        self.size = 0
-        self.closed = False
-
-    def write(self, data: Any) -> int:
-        view = memoryview(data)
-        self.parts.append(view)
-        self.size += view.nbytes
-        return view.nbytes
-
-    def tell(self) -> int:
-        return self.size
-
-    def writable(self) -> bool:
-        return True
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        self.closed = True
-
-
 def _frame_to_arrow(frame: pd.DataFrame, meta: dict[str, Any]) -> Encoded:
     table = pa.Table.from_pandas(frame, preserve_index=None)
     schema_meta = dict(table.schema.metadata or {})
     schema_meta[_META_KEY] = json.dumps(meta).encode()
-    table = table.replace_schema_metadata(schema_meta)
-    sink = _PartsSink()
-    with ipc.new_file(sink, table.schema) as writer:
-        if table.num_rows:
-            writer.write_table(table)
-        else:
-            # write_table writes no batch for an empty table, and without a batch the categories
-            # of an empty categorical column would be lost.
-            columns = [pa.concat_arrays(c.chunks) if c.num_chunks else pa.array([], type=c.type) for c in table.columns]
-            writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=table.schema))
-    return Encoded("arrow", sink.parts, sink.size)
+    parts, size = frame_blobs.write_table(table.replace_schema_metadata(schema_meta))
+    return Encoded("arrow", parts, size)
+
+
+def _arrow_table(data: Buffer) -> pa.Table:
+    """The whole table of a verified frame blob (or of an Arrow IPC file written before it)."""
+    if frame_blobs.is_frame_blob(data):
+        return frame_blobs.FrameBlobReader(data, verify=False).read_all()
+    return ipc.open_file(pa.py_buffer(data)).read_all()
 
 
 def _arrow_to_frame(data: Buffer) -> tuple[pd.DataFrame, dict[str, Any]]:
-    table = ipc.open_file(pa.py_buffer(data)).read_all()
+    table = _arrow_table(data)
     meta = json.loads((table.schema.metadata or {}).get(_META_KEY, b"{}"))
-    frame = table.to_pandas()
+    return _table_to_frame(table, meta), meta
+
+
+def _table_to_frame(
+    table: pa.Table,
+    meta: dict[str, Any],
+    *,
+    zero_copy: bool = False,
+    stored_names: list[str] | None = None,
+    row_start: int | None = None,
+) -> pd.DataFrame:
+    """The frame of ``table`` (all, or some columns and rows, of a stored one), restored as saved.
+
+    ``stored_names`` are the stored table's column names when ``table`` holds a subset of them;
+    ``row_start`` is where the rows begin in the stored frame when they are a range of it. With
+    ``zero_copy`` the columns are ``pd.ArrowDtype`` views of the table's buffers.
+    """
+    pandas_meta = table.schema.pandas_metadata or {}
+    frame = table.to_pandas(types_mapper=pd.ArrowDtype) if zero_copy else table.to_pandas()
+    if not zero_copy:
+        names = table.schema.names
+        for position in meta.get("object_columns", ()):
+            if stored_names is not None:
+                # Positions refer to the stored frame; a subset finds its columns by name.
+                if stored_names[position] not in names:
+                    continue
+                position = names.index(stored_names[position])
+            frame.isetitem(position, frame.iloc[:, position].astype(object))
+        for position, dtype in enumerate(frame.dtypes):
+            # Arrow hands categorical codes over without a copy, read-only: the frame must be writable.
+            if isinstance(dtype, pd.CategoricalDtype):
+                frame.isetitem(position, frame.iloc[:, position].copy())
     del table
-    for position in meta.get("object_columns", ()):
-        frame.isetitem(position, frame.iloc[:, position].astype(object))
-    for position, dtype in enumerate(frame.dtypes):
-        # Arrow hands categorical codes over without a copy, read-only: the frame must be writable.
-        if isinstance(dtype, pd.CategoricalDtype):
-            frame.isetitem(position, frame.iloc[:, position].copy())
     columns = meta.get("columns", {})
     if "range" in columns:
         frame.columns = pd.RangeIndex(*columns["range"], name=frame.columns.name)
     elif columns.get("object"):
         frame.columns = frame.columns.astype(object)
+    index_columns = pandas_meta.get("index_columns") or [None]
+    if row_start is not None and isinstance(index_columns[0], dict) and index_columns[0].get("kind") == "range":
+        # pandas' metadata describes the whole stored RangeIndex; a row range takes its part of it.
+        spec = index_columns[0]
+        full = pd.RangeIndex(spec["start"], spec["stop"], spec["step"], name=spec.get("name"))
+        frame.index = full[row_start : row_start + len(frame)]
     if meta.get("index", {}).get("na_string"):
         frame.index = frame.index.astype(pd.StringDtype("pyarrow", na_value=pd.NA))
     freq = meta.get("index", {}).get("freq")
     if freq is not None:
         frame.index = type(frame.index)(frame.index, freq=freq)
-    return frame, meta
+    return frame
+
+
+def _row_range(rows: Any, count: int) -> tuple[int, int]:
+    """``rows`` (a slice or ``(start, stop)``) as a contiguous ``[start, stop)`` range of ``count`` rows."""
+    if isinstance(rows, tuple) and len(rows) == 2:
+        rows = slice(*rows)
+    if not isinstance(rows, slice) or rows.step not in (None, 1):
+        raise ValidationError(
+            f"rows= takes a contiguous range, a slice without a step or a (start, stop) pair; got {rows!r}"
+        )
+    for bound in (rows.start, rows.stop):
+        if bound is not None and (type(bound) is bool or not isinstance(bound, int | np.integer)):
+            raise ValidationError(f"rows= bounds must be integers or None, got {rows!r}")
+    start, stop, _ = rows.indices(count)
+    return start, max(start, stop)
+
+
+def _column_list(columns: Any) -> list[Any]:
+    if isinstance(columns, str | bytes) or not isinstance(columns, list | tuple | pd.Index):
+        raise ValidationError(f"columns= takes a list of column names, got {columns!r}")
+    return list(columns)
+
+
+def select(value: Any, columns: Any = None, rows: Any = None) -> Any:
+    """``value[columns]`` and its rows ``rows`` (for values read whole: pickled frames, inline ones)."""
+    if not isinstance(value, pd.DataFrame | pd.Series):
+        raise ValidationError(
+            f"columns= and rows= apply to DataFrames and Series; this output is a {_type_name(value)!r}"
+        )
+    if columns is not None:
+        if isinstance(value, pd.Series):
+            raise ValidationError("columns= applies to DataFrames; this output is a Series (use rows=)")
+        wanted = _column_list(columns)
+        missing = [c for c in wanted if c not in value.columns]
+        if missing:
+            raise NotFoundError(f"the frame has no column(s) {missing}; its columns: {list(value.columns)}")
+        value = value[wanted]
+    if rows is not None:
+        start, stop = _row_range(rows, len(value))
+        value = value.iloc[start:stop]
+    return value
 
 
 # --------------------------------------------------------------------------- npy
@@ -686,6 +730,78 @@ class Codecs:
         series.name = meta.get("series_name")
         return series
 
+    def decode_selected(
+        self,
+        codec: str,
+        data: Buffer,
+        *,
+        columns: Any = None,
+        rows: Any = None,
+        zero_copy: bool = False,
+        verified: bool = True,
+    ) -> Any:
+        """Some columns and/or a row range of a stored frame (or rows of a Series), decoding only those.
+
+        ``verified=False`` means ``data`` is not checked yet: a frame blob then checks every byte it
+        reads against its per-batch checksums (other data must come verified). With ``zero_copy``
+        a frame's columns are ``pd.ArrowDtype`` views of ``data`` (read-only). Values that are not
+        stored as Arrow are decoded whole, then sliced.
+        """
+        if codec not in ("arrow", "arrow-series"):
+            return select(self.decode(codec, data), columns, rows)
+        try:
+            return self._select_arrow(codec, data, columns, rows, zero_copy, verified)
+        except (IntegrityError, ValidationError, NotFoundError):
+            raise
+        except (pa.ArrowException, ValueError, TypeError, KeyError, IndexError) as exc:
+            raise IntegrityError(f"stored bytes are not a valid {codec!r} value: {exc}") from exc
+
+    def _select_arrow(self, codec: str, data: Buffer, columns: Any, rows: Any, zero_copy: bool, verified: bool) -> Any:
+        reader = None
+        if frame_blobs.is_frame_blob(data):
+            reader = frame_blobs.FrameBlobReader(data, verify=not verified)
+            schema, count = reader.schema, reader.num_rows
+        else:
+            # Written before frame blobs: an Arrow IPC file, decoded whole (the caller verified it).
+            table = ipc.open_file(pa.py_buffer(data)).read_all()
+            schema, count = table.schema, table.num_rows
+        meta = json.loads((schema.metadata or {}).get(_META_KEY, b"{}"))
+        pandas_meta = schema.pandas_metadata or {}
+        if columns is not None and codec == "arrow-series":
+            raise ValidationError("columns= applies to DataFrames; this output is a Series (use rows=)")
+        start, stop = (0, count) if rows is None else _row_range(rows, count)
+        wanted = None if columns is None else _column_list(columns)
+        positions: list[int] | None = None
+        if wanted is not None:
+            positions = _column_positions(schema, pandas_meta, meta, wanted)
+            if positions is None:
+                # Column labels Arrow does not keep as plain names: select from the whole frame.
+                whole = self._select_arrow(codec, data, None, rows, zero_copy, verified)
+                return select(whole, wanted)
+        if reader is not None:
+            if positions is None and rows is None and verified:
+                table = reader.read_all()
+            else:
+                table = reader.read(positions, start, stop)
+        else:
+            if positions is not None:
+                table = table.select(positions)
+            table = table.slice(start, stop - start)
+        frame = _table_to_frame(
+            table,
+            meta,
+            zero_copy=zero_copy,
+            stored_names=schema.names if positions is not None else None,
+            row_start=start if rows is not None else None,
+        )
+        if codec == "arrow-series":
+            series = frame.iloc[:, 0]
+            series.name = meta.get("series_name")
+            return series
+        if wanted is not None and list(frame.columns) != wanted:
+            frame = frame[wanted]
+        return frame
+
     def _unpickle(self, data: Buffer) -> Any:
         view = memoryview(data)
         mac, payload = view[len(PICKLE_MAGIC) : _PICKLE_HEADER], view[_PICKLE_HEADER:]
@@ -700,6 +816,27 @@ class Codecs:
                 "(keep the old key in FLOWDECK_SECRET_KEY after a rotation)"
             )
         return pickle.loads(payload)
+
+
+def _column_positions(
+    schema: pa.Schema, pandas_meta: dict[str, Any], meta: dict[str, Any], wanted: list[Any]
+) -> list[int] | None:
+    """Table positions of the ``wanted`` columns plus the index columns, or None when labels are not plain."""
+    if meta.get("columns") or len(pandas_meta.get("column_indexes") or [None]) != 1:
+        return None
+    if not all(type(c) is str for c in wanted) or len(set(wanted)) != len(wanted):
+        return None
+    index_fields = [c for c in pandas_meta.get("index_columns", []) if isinstance(c, str)]
+    fields = {
+        entry["name"]: entry["field_name"]
+        for entry in pandas_meta.get("columns", [])
+        if entry.get("field_name") not in index_fields and type(entry.get("name")) is str
+    }
+    missing = [c for c in wanted if c not in fields]
+    if missing:
+        raise NotFoundError(f"the frame has no column(s) {missing}; its columns: {list(fields)}")
+    names = schema.names
+    return [names.index(fields[c]) for c in wanted] + [names.index(f) for f in index_fields]
 
 
 def _finite_float(value: Any) -> bool:

@@ -37,6 +37,7 @@ from botocore.exceptions import ClientError, NoCredentialsError
 
 from flowdeck.config import make_private_dir
 from flowdeck.errors import ConfigurationError, ValidationError
+from flowdeck.storage.blobs import _map_file
 from flowdeck.storage.s3 import is_missing_key, s3_error, shared_s3_client
 
 __all__ = [
@@ -134,6 +135,19 @@ class LocalReadCache:
         except (FileNotFoundError, NotADirectoryError):
             with self._lock:
                 self.misses += 1
+            return None
+        with contextlib.suppress(FileNotFoundError):
+            os.utime(path)
+        with self._lock:
+            self.hits += 1
+        return data
+
+    def map(self, key: str) -> Buffer | None:
+        """The cached bytes of ``key`` as a read-only memory map, or None when not cached."""
+        path = self._path(key)
+        try:
+            data = _map_file(path)
+        except (FileNotFoundError, NotADirectoryError):
             return None
         with contextlib.suppress(FileNotFoundError):
             os.utime(path)
@@ -463,6 +477,21 @@ class S3Backend:
         if self.cache is not None:
             self.cache.put(key, data)
         return data
+
+    def read_mapped(self, key: str) -> Buffer:
+        """The bytes of ``key`` as a memory map of its read-cache file (downloaded into it if needed).
+
+        A blob the cache cannot hold comes back as :meth:`read` returns it.
+        """
+        if self.cache is None:
+            return self.read(key)
+        mapped = self.cache.map(key)
+        if mapped is not None:
+            self.stats.add(cache_hits=1)
+            return mapped
+        data = self.read(key)
+        mapped = self.cache.map(key)
+        return data if mapped is None else mapped
 
     def _download(self, key: str) -> Buffer:
         obj = self.object_key(key)

@@ -8,6 +8,7 @@ from typing import Any
 
 from flowdeck.storage.blobs import BlobStore
 from flowdeck.storage.codecs import Codecs, Encoded
+from flowdeck.storage.frame_blobs import is_frame_blob, to_ipc_file
 
 __all__ = ["StoredValue", "ValueStore"]
 
@@ -71,9 +72,38 @@ class ValueStore:
             return row.inline_data
         return self.blobs.get(row.blob_key, row.checksum)
 
-    def get(self, row: Any, info: Mapping[str, Any] | None = None) -> Any:
+    def exported(self, row: Any) -> Any:
+        """The stored bytes of a row in a format other programs read: frames as an Arrow IPC file."""
+        data = self.raw(row)
+        return to_ipc_file(data) if row.codec in ("arrow", "arrow-series") else data
+
+    def get(
+        self,
+        row: Any,
+        info: Mapping[str, Any] | None = None,
+        *,
+        columns: Any = None,
+        rows: Any = None,
+        zero_copy: bool = False,
+    ) -> Any:
         """Load the value a row refers to (``row`` has codec, inline_data, blob_key, checksum).
 
         ``info`` is what the value's codec returned beside the bytes when it was encoded, if anything.
+        ``columns``, ``rows`` and ``zero_copy`` select part of a stored frame (see
+        :meth:`Codecs.decode_selected`): a frame blob is memory-mapped and only the batches read are
+        verified; a value in another format is verified and decoded whole, then sliced.
         """
-        return self.codecs.decode(row.codec, self.raw(row), info)
+        if columns is None and rows is None and not zero_copy:
+            return self.codecs.decode(row.codec, self.raw(row), info)
+        if row.inline_data is not None or row.codec not in ("arrow", "arrow-series"):
+            return self.codecs.decode_selected(
+                row.codec, self.raw(row), columns=columns, rows=rows, zero_copy=zero_copy
+            )
+        partial = columns is not None or rows is not None
+        data = self.blobs.get(row.blob_key, row.checksum, mapped=True, verify=not partial)
+        if partial and not is_frame_blob(data):
+            # Written before per-batch checksums: only the whole-blob check can verify it.
+            data = self.blobs.get(row.blob_key, row.checksum, mapped=True)
+        return self.codecs.decode_selected(
+            row.codec, data, columns=columns, rows=rows, zero_copy=zero_copy, verified=not partial
+        )

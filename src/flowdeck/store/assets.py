@@ -600,7 +600,7 @@ def export_asset(asset_id: str, path: str | Path, user: str | None = None) -> st
 
                 frame.to_csv(target, index=not isinstance(frame.index, pd.RangeIndex))
             return kind
-        raw = storage.values.raw(data_row)
+        raw = storage.values.exported(data_row)
     except IntegrityError as exc:
         raise IntegrityError(
             f"asset {asset_id!r} ({row.label!r}, version {row.version}) cannot be exported: {exc}"

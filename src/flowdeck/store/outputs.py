@@ -35,9 +35,7 @@ def save_output(run_id: str, step_name: str | None, value: Any, name: str) -> No
             run = run_records.get_run(conn, run_id)
             step_name = run.current_step if run is not None else None
             if step_name is None:
-                raise StepStateError(
-                    f"run {run_id!r} has no current step; pass step_name= to save to a specific step"
-                )
+                raise StepStateError(f"run {run_id!r} has no current step; pass step_name= to save to a specific step")
         if not output_records.insert_output(conn, run_id, step_name, name, stored):
             raise NotFoundError(f"run {run_id!r} has no step {step_name!r}")
 
@@ -56,10 +54,20 @@ def _candidates(view: RunView, step_name: str | None, reader_step: str | None) -
     return view.in_link(reader)
 
 
-def get_output(view: RunView, name: str, step_name: str | None = None, reader_step: str | None = None) -> Any:
+def get_output(
+    view: RunView,
+    name: str,
+    step_name: str | None = None,
+    reader_step: str | None = None,
+    *,
+    columns: Any = None,
+    rows: Any = None,
+    zero_copy: bool = False,
+) -> Any:
     """The value saved as ``name``: from ``step_name``'s out-link, or the reader's in-link.
 
     A missing name raises ``NotFoundError`` (a ``ValueError``) listing the names that exist.
+    ``columns``, ``rows`` and ``zero_copy`` read part of a frame (see ``StoreInterface.get_input``).
     """
     check_name(name)
     candidates = _candidates(view, step_name, reader_step)
@@ -71,7 +79,7 @@ def get_output(view: RunView, name: str, step_name: str | None = None, reader_st
     if row is None:
         where = f"step {step_name!r}" if step_name else f"the in-link of step {reader_step or view.current_step!r}"
         raise NotFoundError(f"no output {name!r} in {where} of run {view.id!r}; names there: {existing}")
-    return storage.values.get(row)
+    return storage.values.get(row, columns=columns, rows=rows, zero_copy=zero_copy)
 
 
 def has_output(view: RunView, name: str, reader_step: str | None = None) -> bool:

@@ -14,6 +14,7 @@ from flowdeck.storage.records import outputs as output_records
 from flowdeck.storage.records import pages as page_records
 from flowdeck.storage.records import runs as run_records
 from flowdeck.store.runs import RunView
+from flowdeck.store.tables import prepare_big_tables
 
 __all__ = [
     "create_element_link",
@@ -122,9 +123,14 @@ def update_page(view: RunView, step_name: str, page: Any) -> None:
     """Store ``page`` as the newest version of the step's page."""
     _check_page(page)
     step = view.step(step_name)
+    document = page.to_json()
+    big_tables = prepare_big_tables(page, document)
     with get_storage().db.write() as conn:
         run_records.lock_run(conn, view.id)
-        page_records.insert_page(conn, view.id, step_name, max(step.attempt, 1), _dump(page))
+        for name, stored in big_tables:
+            output_records.insert_output(conn, view.id, step_name, name, stored)
+        text = json.dumps(document, separators=(",", ":"), allow_nan=False)
+        page_records.insert_page(conn, view.id, step_name, max(step.attempt, 1), text)
 
 
 def find_element(page: Any, title_or_id: str) -> Any | None:

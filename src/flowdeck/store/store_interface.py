@@ -86,14 +86,28 @@ class StoreInterface:
         """
         output_service.save_output(self.flow_id, self.step_name, data, name)
 
-    def get_input(self, name: str, step_name: str | None = None) -> Any:
+    def get_input(
+        self,
+        name: str,
+        step_name: str | None = None,
+        *,
+        columns: list[str] | None = None,
+        rows: slice | tuple[int | None, int | None] | None = None,
+        zero_copy: bool = False,
+    ) -> Any:
         """A value saved by an earlier step (the nearest wins), or by ``step_name`` when given.
 
         Raises ``ValueError`` (``NotFoundError``) listing the names that exist when ``name`` is missing.
+        For a DataFrame (or Series, ``rows`` only): ``columns`` reads only those columns, ``rows`` (a
+        slice or ``(start, stop)``) only that range of rows, each equal to the same selection of the
+        whole frame; ``zero_copy=True`` returns ``pd.ArrowDtype`` columns backed by a read-only memory
+        map of the stored blob instead of the exact dtypes.
         """
         view = self._view()
         reader = self.step_name or view.current_step
-        return output_service.get_output(view, name, step_name=step_name, reader_step=reader)
+        return output_service.get_output(
+            view, name, step_name=step_name, reader_step=reader, columns=columns, rows=rows, zero_copy=zero_copy
+        )
 
     def has_input(self, name: str) -> bool:
         """Whether ``name`` is in this step's in-link."""

@@ -809,6 +809,7 @@
   }
 
   function renderTable(view, element) {
+    if (element.extra && element.extra.paged) return renderPagedTable(view, element);
     const columns = element.columns || [];
     const rows = (element.records || []).map(function (r, i) { return { i: i, r: r }; });
     const state = { col: null, dir: 1, page: 0, size: 10 };
@@ -846,6 +847,68 @@
           h("span", { class: "small", text: "Page " + (state.page + 1) + " of " + pages }),
           h("button", { type: "button", class: "button small", text: "Next ›", disabled: state.page >= pages - 1, onclick: function () { state.page += 1; draw(); } })));
       append(holder, pager);
+    }
+    draw();
+    return holder;
+  }
+
+  // A table too big for the page: the server pages, sorts and filters it, and streams downloads.
+  function renderPagedTable(view, element) {
+    const base = apiRun(view.runId) + "/steps/" + encodeURIComponent(view.stepName) + "/tables/" + encodeURIComponent(element.id);
+    const state = { col: null, desc: false, offset: 0, size: 25, q: "", total: element.extra.paged.rows,
+      columns: element.columns || [], records: (element.records || []).slice(0, 25), seq: 0 };
+    const holder = h("div", { class: "table-block", "data-paged": "true" });
+    const filterId = "filter-" + element.id;
+    const filter = h("input", { id: filterId, type: "search", class: "small-input", placeholder: "Filter rows", value: "",
+      onchange: function (e) { state.q = e.target.value; state.offset = 0; load(); } });
+    async function load() {
+      state.seq += 1;
+      const seq = state.seq;
+      const params = new URLSearchParams({ offset: state.offset, limit: state.size, q: state.q });
+      if (state.col !== null) { params.set("sort", state.col); params.set("desc", state.desc ? "true" : "false"); }
+      holder.setAttribute("aria-busy", "true");
+      try {
+        const data = await api("GET", base + "/rows?" + params.toString());
+        if (seq !== state.seq) return;
+        state.columns = data.columns; state.records = data.records; state.total = data.total_rows;
+        draw();
+      } catch (err) {
+        toast(err.message || String(err), "error");
+      } finally {
+        if (seq === state.seq) holder.removeAttribute("aria-busy");
+      }
+    }
+    function draw() {
+      clear(holder);
+      const pages = Math.max(1, Math.ceil(state.total / state.size));
+      const page = Math.floor(state.offset / state.size);
+      const head = h("tr", {}, state.columns.map(function (c) {
+        const here = state.col === c;
+        return h("th", { scope: "col", "aria-sort": here ? (state.desc ? "descending" : "ascending") : "none" },
+          h("button", { type: "button", class: "sort", onclick: function () { state.desc = here ? !state.desc : false; state.col = c; state.offset = 0; load(); } },
+            String(c), h("span", { class: "sort-icon", "aria-hidden": "true", text: here ? (state.desc ? " ▼" : " ▲") : " ↕" })));
+      }));
+      const bodyRows = state.records.map(function (row) {
+        return h("tr", {}, row.map(function (cell) {
+          const numeric = typeof cell === "number";
+          return h("td", { class: numeric ? "num" : null, text: cell === null ? "" : numeric && !Number.isInteger(cell) ? String(Math.round(cell * 10000) / 10000) : String(cell) });
+        }));
+      });
+      append(holder, h("div", { class: "pager" }, h("label", { class: "small muted", for: filterId, text: "Filter" }), filter));
+      append(holder, h("div", { class: "table-wrap", tabindex: 0, role: "region", "aria-label": element.title || "Table" },
+        h("table", { class: "data" }, element.title ? h("caption", { class: "visually-hidden", text: element.title }) : null, h("thead", {}, head), h("tbody", {}, bodyRows))));
+      const first = state.total ? state.offset + 1 : 0;
+      append(holder, h("div", { class: "pager" },
+        h("span", { class: "muted small table-range", text: state.total ? "Rows " + first.toLocaleString() + "–" + (state.offset + state.records.length).toLocaleString() + " of " + state.total.toLocaleString() : "No rows" }),
+        h("div", { class: "pager-buttons" },
+          element.downloadable ? h("a", { class: "button small", href: base + "/download?format=csv", download: "", text: "Download CSV" }) : null,
+          element.downloadable ? h("a", { class: "button small", href: base + "/download?format=parquet", download: "", text: "Download Parquet" }) : null,
+          h("label", { class: "small muted", for: "size-" + element.id, text: "Rows per page" }),
+          h("select", { id: "size-" + element.id, class: "small-select", onchange: function (e) { state.size = Number(e.target.value); state.offset = 0; load(); } },
+            [10, 25, 50, 100].map(function (n) { return h("option", { value: n, selected: n === state.size, text: String(n) }); })),
+          h("button", { type: "button", class: "button small", text: "‹ Previous", disabled: page === 0, onclick: function () { state.offset = Math.max(0, state.offset - state.size); load(); } }),
+          h("span", { class: "small", text: "Page " + (page + 1).toLocaleString() + " of " + pages.toLocaleString() }),
+          h("button", { type: "button", class: "button small", text: "Next ›", disabled: page >= pages - 1, onclick: function () { state.offset += state.size; load(); } }))));
     }
     draw();
     return holder;

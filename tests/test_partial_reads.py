@@ -1,0 +1,253 @@
+"""get_input(columns=, rows=, zero_copy=): partial reads equal the slice of a full read, and stay verified."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import struct
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.pandas import column, data_frames, range_indexes
+from pandas.testing import assert_frame_equal, assert_series_equal
+
+import flowdeck
+import sample_flows
+from flowdeck import StoreInterface
+from flowdeck.errors import IntegrityError, NotFoundError, ValidationError
+from flowdeck.storage import frame_blobs
+from flowdeck.storage.codecs import Codecs
+from flowdeck.storage.deployment import get_storage
+
+
+@contextlib.contextmanager
+def batch_rows(rows: int) -> Iterator[None]:
+    """Write frames in batches of ``rows`` rows (small, so that small frames have many batches)."""
+    saved = frame_blobs.BATCH_ROWS
+    frame_blobs.BATCH_ROWS = rows
+    try:
+        yield
+    finally:
+        frame_blobs.BATCH_ROWS = saved
+
+
+def _frame(n: int = 20_000) -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    return pd.DataFrame(
+        {
+            "id": np.arange(n),
+            "x": rng.random(n),
+            "label": [f"row {i}" for i in range(n)],
+            "kind": pd.Categorical(rng.choice(["a", "b", "c"], n)),
+            "maybe": pd.array(np.where(np.arange(n) % 5 == 0, None, np.arange(n)), dtype="Int64"),
+        }
+    )
+
+
+@pytest.fixture
+def store(deployment):
+    run = flowdeck.start(sample_flows.three_steps, user="alice")
+    return StoreInterface(run.flow_id, user="alice", step_name="Produce")
+
+
+def _selected(frame: pd.DataFrame, columns: list[str] | None, rows: tuple[int, int] | None) -> pd.DataFrame:
+    if columns is not None:
+        frame = frame[columns]
+    return frame if rows is None else frame.iloc[rows[0] : rows[1]]
+
+
+def _as_arrow_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    return pa.Table.from_pandas(frame).to_pandas(types_mapper=pd.ArrowDtype)
+
+
+# --------------------------------------------------------------------------- through the store
+
+
+def test_partial_reads_equal_slices_of_the_full_read(store):
+    frame = _frame()
+    with batch_rows(1_000):
+        store.save_output(frame, "big")
+
+    full = store.get_input("big", step_name="Produce")
+    assert_frame_equal(full, frame, check_exact=True)
+    columns = st.none() | st.lists(st.sampled_from(list(frame.columns)), min_size=1, max_size=5, unique=True)
+    bounds = st.integers(-25_000, 25_000) | st.none()
+
+    @settings(max_examples=25, deadline=None)
+    @given(columns=columns, start=bounds, stop=bounds, as_tuple=st.booleans())
+    def check(columns: list[str] | None, start: int | None, stop: int | None, as_tuple: bool) -> None:
+        rows = (start, stop) if as_tuple else slice(start, stop)
+        got = store.get_input("big", step_name="Produce", columns=columns, rows=rows)
+        expected = full if columns is None else full[columns]
+        assert_frame_equal(got, expected.iloc[slice(start, stop)], check_exact=True)
+
+    check()
+    assert_frame_equal(store.get_input("big", step_name="Produce", columns=["x", "id"]), full[["x", "id"]])
+    assert_frame_equal(store.get_input("big", step_name="Produce", rows=(1_000, 1_100)), full.iloc[1_000:1_100])
+
+
+def test_zero_copy_returns_arrow_columns_over_the_stored_bytes(store):
+    frame = _frame()
+    with batch_rows(1_000):
+        store.save_output(frame, "big")
+    got = store.get_input("big", step_name="Produce", zero_copy=True)
+    assert all(isinstance(dtype, pd.ArrowDtype) for dtype in got.dtypes)
+    assert_frame_equal(got, _as_arrow_dtypes(frame))
+    part = store.get_input("big", step_name="Produce", zero_copy=True, columns=["x"], rows=(999, 2_001))
+    assert_frame_equal(part, _as_arrow_dtypes(frame[["x"]].iloc[999:2_001]))
+    # No copy: Arrow allocates (almost) nothing for the values, which are the stored blob's memory.
+    before = pa.total_allocated_bytes()
+    again = store.get_input("big", step_name="Produce", zero_copy=True)
+    assert pa.total_allocated_bytes() - before < frame.memory_usage(deep=True).sum() / 10
+    values = again["x"].array._pa_array.chunk(1).to_numpy(zero_copy_only=True)
+    with pytest.raises(ValueError, match="assignment destination is read-only"):
+        values[0] = 1.0
+
+
+def test_series_rows_and_argument_errors(store):
+    series = pd.Series(np.arange(30_000, dtype="float64"), name="score")
+    with batch_rows(1_000):
+        store.save_output(series, "s")
+    store.save_output({"a": 1}, "plain")
+    assert_series_equal(store.get_input("s", step_name="Produce", rows=slice(5_000, 5_010)), series.iloc[5_000:5_010])
+    with pytest.raises(ValidationError, match="columns= applies to DataFrames; this output is a Series"):
+        store.get_input("s", step_name="Produce", columns=["score"])
+    with pytest.raises(
+        ValidationError, match="columns= and rows= apply to DataFrames and Series; this output is a 'dict'"
+    ):
+        store.get_input("plain", step_name="Produce", rows=(0, 1))
+    with pytest.raises(ValidationError, match="rows= takes a contiguous range"):
+        store.get_input("s", step_name="Produce", rows=slice(0, 10, 2))
+    store.save_output(_frame(3_000), "f")
+    with pytest.raises(NotFoundError, match=r"the frame has no column\(s\) \['nope'\]"):
+        store.get_input("f", step_name="Produce", columns=["id", "nope"])
+    with pytest.raises(ValidationError, match="columns= takes a list of column names"):
+        store.get_input("f", step_name="Produce", columns="id")
+
+
+def _blob_spans(data: bytes) -> tuple[int, list[dict]]:
+    """(where the column streams begin, the per-column index) of a frame blob."""
+    _, length, _ = struct.unpack_from("<8sQ16s", data)
+    header = json.loads(data[32 : 32 + length])
+    start = 32 + length
+    return start + (-start % 64), header["columns"]
+
+
+def _corrupt(position: int) -> None:
+    """Flip one byte of the deployment's only blob, wherever it is stored."""
+    blobs = get_storage().blobs
+    (key,) = [k for k, _ in blobs.iter_keys()]
+    backend = blobs.backend
+    data = bytearray(bytes(backend.read(key)))
+    data[position] ^= 0xFF
+    if hasattr(backend, "client"):  # S3: replace the object, drop the read cache's copy
+        backend.client.put_object(Bucket=backend.bucket, Key=backend.object_key(key), Body=bytes(data))
+        backend.cache.discard(key)
+    else:
+        path = backend.path(key)
+        path.chmod(0o644)
+        path.write_bytes(bytes(data))
+
+
+def _stored_bytes() -> bytes:
+    blobs = get_storage().blobs
+    (key,) = [k for k, _ in blobs.iter_keys()]
+    return bytes(blobs.backend.read(key))
+
+
+def test_a_flipped_byte_in_the_read_range_is_an_integrity_error_outside_it_harmless(store):
+    frame = pd.DataFrame({"a": np.arange(40_000), "b": np.arange(40_000) * 0.5})
+    with batch_rows(1_000):
+        store.save_output(frame, "big")
+    body, columns = _blob_spans(_stored_bytes())
+    offset, length, _ = columns[1]["batches"][3]  # column "b", rows 3,000-3,999
+    _corrupt(body + offset + length // 2)
+
+    with pytest.raises(IntegrityError, match=r"stored frame is corrupted: bytes \d+-\d+ of the data does not match"):
+        store.get_input("big", step_name="Produce", rows=(3_500, 3_600))
+    with pytest.raises(IntegrityError, match="stored frame is corrupted"):
+        store.get_input("big", step_name="Produce", columns=["b"])
+    with pytest.raises(IntegrityError, match="corrupted"):
+        store.get_input("big", step_name="Produce")  # the whole-blob check
+    with pytest.raises(IntegrityError, match="corrupted"):
+        store.get_input("big", step_name="Produce", zero_copy=True)
+    # Other batches, and the same rows of the other column, are not touched by the flip.
+    assert_frame_equal(store.get_input("big", step_name="Produce", rows=(10_000, 10_100)), frame.iloc[10_000:10_100])
+    assert_frame_equal(store.get_input("big", step_name="Produce", columns=["a"]), frame[["a"]])
+    assert_frame_equal(
+        store.get_input("big", step_name="Produce", columns=["a"], rows=(3_500, 3_600)), frame[["a"]].iloc[3_500:3_600]
+    )
+
+
+@pytest.mark.parametrize("where", ["header", "prefix", "schema"])
+def test_a_flipped_byte_in_the_index_fails_every_partial_read(store, where):
+    frame = pd.DataFrame({"a": np.arange(40_000), "b": np.arange(40_000) * 0.5})
+    with batch_rows(1_000):
+        store.save_output(frame, "big")
+    data = _stored_bytes()
+    body, columns = _blob_spans(data)
+    position = {"header": 40, "prefix": body + columns[0]["prefix"][0] + 12, "schema": len(data) - 20}[where]
+    _corrupt(position)
+    with pytest.raises(IntegrityError, match="stored frame is corrupted"):
+        store.get_input("big", step_name="Produce", columns=["a"], rows=(0, 10))
+
+
+def test_frames_written_before_frame_blobs_still_read(store):
+    """An Arrow IPC file blob (the earlier format): full reads as before, partial ones decode and slice."""
+    frame = _frame(5_000)
+    codecs = get_storage().values.codecs
+    old = bytes(frame_blobs.to_ipc_file(codecs.encode(frame).to_bytes()))
+    assert old.startswith(b"ARROW1")
+    assert_frame_equal(codecs.decode("arrow", old), frame)
+    # Stored through the blob store as those bytes, under the arrow codec.
+    values = get_storage().values
+    ref = values.blobs.put([old])
+    row = type("Row", (), {"codec": "arrow", "inline_data": None, "blob_key": ref.key, "checksum": ref.checksum})
+    assert_frame_equal(values.get(row), frame)
+    assert_frame_equal(values.get(row, columns=["label"], rows=(10, 20)), frame[["label"]].iloc[10:20])
+    assert_frame_equal(values.get(row, zero_copy=True), _as_arrow_dtypes(frame))
+
+
+# --------------------------------------------------------------------------- the codec, many frames
+
+
+frames = data_frames(
+    columns=[
+        column("i", dtype="int64"),
+        column("f", dtype="float64"),
+        column("s", elements=st.text(max_size=5) | st.none()),
+        column("c", elements=st.sampled_from(["x", "y"])),
+    ],
+    index=range_indexes(min_size=0, max_size=60),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    frame=frames,
+    columns=st.none() | st.lists(st.sampled_from(["i", "f", "s", "c"]), min_size=1, unique=True),
+    start=st.integers(-70, 70) | st.none(),
+    stop=st.integers(-70, 70) | st.none(),
+    categorical=st.booleans(),
+    zero_copy=st.booleans(),
+)
+def test_codec_selection_equals_the_slice_of_a_full_decode(frame, columns, start, stop, categorical, zero_copy):
+    if categorical:
+        frame["c"] = frame["c"].astype("category")
+    codecs = Codecs([b"key"])
+    with batch_rows(7):
+        encoded = codecs.encode(frame)
+    data = encoded.to_bytes()
+    full = codecs.decode(encoded.codec, data)
+    assert_frame_equal(full, frame, check_exact=True)
+    got = codecs.decode_selected(
+        encoded.codec, data, columns=columns, rows=slice(start, stop), zero_copy=zero_copy, verified=False
+    )
+    expected = _selected(full, columns, None).iloc[start:stop]
+    arrow_stored = encoded.codec == "arrow"
+    assert_frame_equal(got, _as_arrow_dtypes(expected) if zero_copy and arrow_stored else expected, check_exact=True)

@@ -1,0 +1,165 @@
+"""Big Table outputs: one page in the page JSON, server-side paging/sorting/filtering, streamed downloads."""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from pandas.testing import assert_frame_equal
+
+from fixtures.server_support import add_people, element_id, login, start_run, wait_idle
+from fixtures.table_flows import big_frame
+from flowdeck.elements.base import to_jsonable
+from flowdeck.server import create_app
+
+TABLE_FLOW = f"{Path(__file__).resolve().parent / 'fixtures' / 'table_flows.py'}:big_table"
+
+
+@pytest.fixture
+def app(deployment: str) -> Iterator[Any]:
+    add_people()
+    server = create_app([TABLE_FLOW])
+    yield server
+    server.state.flowdeck.executor.shutdown(wait=True)
+
+
+def _open(client: TestClient) -> tuple[str, dict[str, Any], str]:
+    run_id = start_run(client, "Big table")
+    wait_idle(client, run_id)
+    page = client.get(f"/api/runs/{run_id}/steps/Show/page")
+    assert page.status_code == 200, page.text
+    body = page.json()
+    return run_id, body, element_id(body, "Everything")
+
+
+def _table_json(page: dict[str, Any]) -> dict[str, Any]:
+    for section in page["page"]["sections"]:
+        for card in section["content"]:
+            for element in card["content"]:
+                if element["title"] == "Everything":
+                    return element
+    raise AssertionError("no table")
+
+
+def _frame_of(body: dict[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame(body["records"], columns=body["columns"])
+
+
+def _records(frame: pd.DataFrame) -> list[list[Any]]:
+    return [[to_jsonable(cell) for cell in row] for row in frame.itertuples(index=False, name=None)]
+
+
+def test_page_json_carries_one_page_and_the_server_pages_sorts_filters(app):
+    client = login(app, "alice")
+    run_id, page, table_id = _open(client)
+    table = _table_json(page)
+    assert table["extra"]["paged"]["rows"] == 3_000 and table["total_rows"] == 3_000
+    assert len(table["records"]) == 100
+    frame = big_frame(3_000)
+    base = f"/api/runs/{run_id}/steps/Show/tables/{table_id}/rows"
+
+    body = client.get(base, params={"offset": 2_950, "limit": 100}).json()
+    assert body["total_rows"] == 3_000 and body["offset"] == 2_950
+    assert body["columns"] == list(frame.columns) and body["records"] == _records(frame.iloc[2_950:])
+    assert table["records"] == _records(frame.iloc[:100])
+
+    body = client.get(base, params={"sort": "score", "desc": "true", "offset": 10, "limit": 20}).json()
+    expected = frame.sort_values("score", ascending=False, kind="stable").iloc[10:30]
+    assert _frame_of(body)["id"].tolist() == expected["id"].tolist()
+
+    body = client.get(base, params={"q": "HYPERLINK", "sort": "id", "limit": 1_000}).json()
+    hits = frame[frame["note"].str.contains("hyperlink", case=False, na=False)]
+    assert body["total_rows"] == len(hits) and _frame_of(body)["id"].tolist() == hits["id"].tolist()
+
+    bad = client.get(base, params={"sort": "nope"})
+    assert bad.status_code == 422 and "cannot sort by 'nope'" in bad.text
+    missing = client.get(f"/api/runs/{run_id}/steps/Show/tables/nope/rows")
+    assert missing.status_code == 404 and "has no big table 'nope'" in missing.text
+    stranger = login(app, "carol").get(base)
+    assert stranger.status_code == 404
+
+
+def test_csv_download_escapes_formulas_and_parquet_round_trips(app):
+    client = login(app, "alice")
+    run_id, _, table_id = _open(client)
+    frame = big_frame(3_000)
+    url = f"/api/runs/{run_id}/steps/Show/tables/{table_id}/download"
+
+    response = client.get(url, params={"format": "csv"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    text = response.text
+    # The attack: a cell that a spreadsheet would evaluate. It arrives as inert text.
+    assert '"\'=HYPERLINK(""http://evil"")"' in text and "\n0," in text
+    assert "'+1+1" in text and "'-2+3" in text and "'@SUM(A1)" in text
+    back = pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])
+    escaped = frame["note"].map(lambda v: "'" + v if isinstance(v, str) and v[:1] in "=+-@" else v)
+    assert back["note"].where(back["note"].notna(), None).tolist() == escaped.where(escaped.notna(), None).tolist()
+    assert back["id"].tolist() == frame["id"].tolist()
+
+    response = client.get(url, params={"format": "parquet"})
+    assert response.status_code == 200
+    assert_frame_equal(pd.read_parquet(io.BytesIO(response.content)), frame)
+    assert client.get(url, params={"format": "xlsx"}).status_code == 422
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.slow
+def test_five_million_rows(embedded, monkeypatch):
+    """The criterion: page JSON < 1 MB, a sort/filter/page request < 300 ms, download memory flat."""
+    monkeypatch.setenv("FLOWDECK_TEST_TABLE_ROWS", "5000000")
+    add_people()
+    server = create_app([TABLE_FLOW])
+    try:
+        client = login(server, "alice")
+        run_id = start_run(client, "Big table")
+        wait_idle(client, run_id, timeout=120)
+        page = client.get(f"/api/runs/{run_id}/steps/Show/page")
+        assert len(page.content) < 1_000_000
+        table_id = element_id(page.json(), "Everything")
+        base = f"/api/runs/{run_id}/steps/Show/tables/{table_id}/rows"
+        timings = {}
+        for name, params in {
+            "page": {"offset": 4_000_000},
+            "sort": {"sort": "score", "desc": "true", "offset": 100},
+            "sort next page": {"sort": "score", "desc": "true", "offset": 200},
+        }.items():
+            start = time.perf_counter()
+            assert client.get(base, params=params).status_code == 200
+            timings[name] = time.perf_counter() - start
+        print(timings)
+        assert timings["page"] < 0.3 and timings["sort next page"] < 0.3, timings
+
+        baseline = _rss()
+        peak = [baseline]
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.is_set():
+                peak[0] = max(peak[0], _rss())
+                time.sleep(0.01)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        size = 0
+        with client.stream("GET", f"/api/runs/{run_id}/steps/Show/tables/{table_id}/download?format=csv") as response:
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+        done.set()
+        sampler.join()
+        growth = peak[0] - baseline
+        print(f"csv {size / 1e6:.0f} MB, memory growth {growth / 1e6:.0f} MB")
+        assert size > 100_000_000 and growth < 200_000_000
+    finally:
+        server.state.flowdeck.executor.shutdown(wait=True)

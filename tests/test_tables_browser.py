@@ -1,0 +1,74 @@
+"""A big Table in real headless Chromium: the UI pages, sorts and filters through the server."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fixtures.server_support import add_people
+from flowdeck.server import create_app
+from test_server_browser import _free_port, browser, log_in, page, shot  # noqa: F401  (fixtures)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(os.environ.get("FLOWDECK_TEST_BROWSER") != "1", reason="set FLOWDECK_TEST_BROWSER=1"),
+]
+
+TABLE_FLOW = f"{Path(__file__).resolve().parent / 'fixtures' / 'table_flows.py'}:big_table"
+
+
+@pytest.fixture
+def server(embedded: Path) -> Iterator[str]:
+    """A uvicorn server on loopback offering the big-table flow; yields its URL."""
+    import uvicorn
+
+    add_people()
+    port = _free_port()
+    instance = uvicorn.Server(
+        uvicorn.Config(create_app([TABLE_FLOW]), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not instance.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start within 20 s")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    instance.should_exit = True
+    thread.join(timeout=20)
+
+
+def test_the_ui_pages_sorts_and_filters_a_big_table(page: Any) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    log_in(page)
+    page.get_by_role("button", name="Start Big table").click()
+    page.wait_for_url("**/steps/Show")
+    table = page.locator("[data-paged=true]")
+    expect(table.locator(".table-range")).to_have_text("Rows 1\u201325 of 3,000")
+    expect(table.locator("tbody tr")).to_have_count(25)
+    expect(table.locator("tbody tr").first.locator("td").first).to_have_text("0")
+
+    table.get_by_role("button", name="Next \u203a").click()
+    expect(table.locator(".table-range")).to_have_text("Rows 26\u201350 of 3,000")
+    expect(table.locator("tbody tr").first.locator("td").first).to_have_text("25")
+
+    table.get_by_role("button", name="id").click()  # ascending, back to page 1
+    table.get_by_role("button", name="id").click()  # descending
+    expect(table.locator("tbody tr").first.locator("td").first).to_have_text("2999")
+    expect(table.locator("th").first).to_have_attribute("aria-sort", "descending")
+
+    table.get_by_label("Filter").fill("HYPERLINK")
+    table.get_by_label("Filter").press("Enter")
+    expect(table.locator(".table-range")).to_contain_text("of 72")
+    expect(table.locator("tbody tr").first.locator("td").nth(3)).to_have_text('=HYPERLINK("http://evil")')
+    assert table.get_by_role("link", name="Download CSV").get_attribute("href").endswith("/download?format=csv")
+    shot(page, "big-table")
+    assert page.errors == []
