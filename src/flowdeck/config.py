@@ -40,6 +40,13 @@ class Settings:
     inline_threshold: int = 64 * 1024
     broker_url: str = "redis://127.0.0.1:6379/0"
     flows: tuple[str, ...] = ()
+    connect_timeout: float = 10.0
+    query_timeout: float = 60.0
+    connection_test_timeout: float = 15.0
+    connection_tests_per_user: int = 4
+    connection_test_workers: int = 32
+    sqlite_dir: Path | None = None
+    allow_private_targets: bool = False
 
     @property
     def is_embedded(self) -> bool:
@@ -108,6 +115,27 @@ def secret_keys(settings: Settings) -> list[str]:
     return keys
 
 
+def _positive(value: Any, name: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not number > 0:
+        raise ConfigurationError(f"FLOWDECK_{name.upper()} must be a positive number, got {value!r}")
+    return number
+
+
+def _flag(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigurationError(f"FLOWDECK_{name.upper()} must be true or false, got {value!r}")
+
+
 def _resolve(overrides: dict[str, Any]) -> Settings:
     home_raw = overrides.get("home") or _env("home") or "~/.flowdeck"
     home = Path(home_raw).expanduser().resolve()
@@ -130,6 +158,7 @@ def _resolve(overrides: dict[str, Any]) -> Settings:
     if executor not in _EXECUTORS:
         raise ConfigurationError(f"unknown executor {executor!r}; use one of {list(_EXECUTORS)}")
     cache_dir = pick("cache_dir")
+    sqlite_dir = pick("sqlite_dir")
     flows = pick("flows", ())
     if isinstance(flows, str):
         flows = tuple(f for f in flows.split(os.pathsep) if f)
@@ -147,6 +176,21 @@ def _resolve(overrides: dict[str, Any]) -> Settings:
         inline_threshold=int(pick("inline_threshold", Settings.inline_threshold)),
         broker_url=str(pick("broker_url", Settings.broker_url)),
         flows=tuple(flows),
+        connect_timeout=_positive(pick("connect_timeout", Settings.connect_timeout), "connect_timeout"),
+        query_timeout=_positive(pick("query_timeout", Settings.query_timeout), "query_timeout"),
+        connection_test_timeout=_positive(
+            pick("connection_test_timeout", Settings.connection_test_timeout), "connection_test_timeout"
+        ),
+        connection_tests_per_user=int(
+            _positive(
+                pick("connection_tests_per_user", Settings.connection_tests_per_user), "connection_tests_per_user"
+            )
+        ),
+        connection_test_workers=int(
+            _positive(pick("connection_test_workers", Settings.connection_test_workers), "connection_test_workers")
+        ),
+        sqlite_dir=Path(sqlite_dir).expanduser().resolve() if sqlite_dir else home / "sqlite",
+        allow_private_targets=_flag(pick("allow_private_targets", False), "allow_private_targets"),
     )
     secret_keys(settings)
     return settings

@@ -25,6 +25,7 @@ import dataclasses
 import hashlib
 import io
 import re
+import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
@@ -41,16 +42,18 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.types import TypeEngine
 
 from flowdeck.errors import AlreadyExistsError, ValidationError
-from flowdeck.storage.connection_urls import ConnectionSpec, build_url, engine_kwargs
+from flowdeck.storage.connection_urls import ConnectionSpec, Timeouts, build_url, engine_kwargs
 
 __all__ = [
     "IF_EXISTS_MODES",
     "EngineCache",
     "TableName",
+    "create_engine",
     "quote_table_name",
     "read_frame",
     "scratch_prefix",
     "server_version",
+    "test_server",
     "write_frame",
 ]
 
@@ -78,14 +81,14 @@ class EngineCache:
         self._lock = threading.Lock()
         self._engines: dict[tuple[str, sa.URL], Engine] = {}
 
-    def get_engine(self, spec: ConnectionSpec, **overrides: Any) -> Engine:
+    def get_engine(self, spec: ConnectionSpec, timeouts: Timeouts | None = None, **overrides: Any) -> Engine:
         """The pooled engine of ``spec`` (with ``overrides`` applied to its URL), made on first use."""
         url = build_url(spec, **overrides)
         key = (spec.name, url)
         with self._lock:
             engine = self._engines.get(key)
             if engine is None:
-                engine = sa.create_engine(url, **engine_kwargs(spec))
+                engine = create_engine(spec, timeouts, **overrides)
                 self._engines[key] = engine
             return engine
 
@@ -107,6 +110,47 @@ class EngineCache:
 
     def __len__(self) -> int:
         return len(self._engines)
+
+
+def create_engine(
+    spec: ConnectionSpec, timeouts: Timeouts | None = None, pooled: bool = True, **overrides: Any
+) -> Engine:
+    """A new engine for ``spec`` with the driver timeouts of ``timeouts``.
+
+    SQLite engines refuse ``ATTACH`` (and so ``VACUUM INTO``): a query may not open or create
+    database files other than the connection's own.
+    """
+    kwargs = engine_kwargs(spec, timeouts)
+    if not pooled:
+        kwargs.pop("pool_size", None)
+        kwargs.pop("max_overflow", None)
+        kwargs.pop("pool_timeout", None)
+        kwargs["poolclass"] = sa.pool.NullPool
+    engine = sa.create_engine(build_url(spec, **overrides), **kwargs)
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _confine_sqlite)
+    return engine
+
+
+def _sqlite_authorizer(action: int, *_args: Any) -> int:
+    return sqlite3.SQLITE_DENY if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH) else sqlite3.SQLITE_OK
+
+
+def _confine_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+    dbapi_connection.set_authorizer(_sqlite_authorizer)
+
+
+def test_server(spec: ConnectionSpec, timeouts: Timeouts) -> str:
+    """Open one unpooled connection with ``timeouts``, return the server's version, close it."""
+    engine = create_engine(spec, timeouts, pooled=False)
+    try:
+        return server_version(engine)
+    finally:
+        engine.dispose()
+
+
+test_server.__test__ = False  # type: ignore[attr-defined]  # not a test for pytest
 
 
 def server_version(engine: Engine) -> str:

@@ -2,6 +2,11 @@
 
 Only the owner (or an admin) manages a connection; whoever it is shared with may use it. To anyone
 else it does not exist.
+
+Each connection type takes an allow-list of params; those naming files on the server are accepted
+from admins only, and those whose names look secret are encrypted like the password and never shown.
+SQLite connections stay inside the ``sqlite_dir`` setting. With ``restricted=True`` (the server, for
+non-admin users) loopback and link-local targets are refused unless ``allow_private_targets`` is set.
 """
 
 from __future__ import annotations
@@ -18,10 +23,18 @@ import pandas as pd
 
 from flowdeck.auth.secrets import SecretBox, new_key
 from flowdeck.auth.users import Principal, resolve_principal
-from flowdeck.config import on_configure, reconfigure, secret_keys
-from flowdeck.errors import AccessError, AlreadyExistsError, NotFoundError, ValidationError
+from flowdeck.config import Settings, on_configure, reconfigure, secret_keys
+from flowdeck.errors import AccessError, AlreadyExistsError, IntegrityError, NotFoundError, ValidationError
 from flowdeck.storage import external_sql
-from flowdeck.storage.connection_urls import SQL_CONNECTION_TYPES, ConnectionSpec, ConnectionType
+from flowdeck.storage.connection_urls import (
+    SQL_CONNECTION_TYPES,
+    ConnectionSpec,
+    ConnectionType,
+    Timeouts,
+    check_params,
+    private_target,
+    target_hosts,
+)
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import connections as records
 from flowdeck.storage.records import users as user_records
@@ -60,6 +73,7 @@ class ConnectionInfo:
     params: dict[str, Any]
     has_secret: bool
     shared_with: list[str]
+    protected_params: list[str] = dataclasses.field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (never containing the secret)."""
@@ -83,15 +97,24 @@ def add_connection(
     database: str | None = None,
     username: str | None = None,
     password: str | None = None,
+    *,
+    user: str | None = None,
+    restricted: bool = False,
     **params: Any,
 ) -> ConnectionInfo:
     """Store a named connection of ``owner``'s; the password is encrypted before it is stored.
 
-    Extra keyword arguments are kept as the connection's params (Databricks ``http_path``,
-    Snowflake ``account``/``warehouse``, ...). ``AlreadyExistsError`` if the owner has one of that name.
+    Extra keyword arguments are the connection's params (Databricks ``http_path``, Snowflake
+    ``account``/``warehouse``, PostgreSQL ``sslmode``, ...), checked against the type's allow-list
+    (``ValidationError`` naming the accepted ones). Params naming files on the server
+    (``sslrootcert``, ``read_default_file``, ...) need an admin: ``user`` is who acts when it is
+    not the owner. Params whose names look secret are encrypted like the password. ``restricted``
+    refuses loopback and link-local targets to non-admins (the server sets it).
+    ``AlreadyExistsError`` if the owner has one of that name.
     """
     _check_name(name)
     who = resolve_principal(owner)
+    actor = resolve_principal(user) if user is not None and user != who.name else who
     spec = ConnectionSpec(
         name=name,
         type=type,
@@ -106,7 +129,20 @@ def add_connection(
         json.dumps(spec.params)
     except TypeError as exc:
         raise ValidationError(f"connection {name!r}: params must be JSON values ({exc})") from exc
-    token = SecretBox(get_storage().settings).encrypt(password) if password is not None else None
+    checked = check_params(name, spec.type, spec.params)
+    if checked.admin_only and not actor.is_admin:
+        raise AccessError(
+            f"connection {name!r}: params {checked.admin_only} name files or services on the server; "
+            "only an admin may set them (ask one to add the connection with user=<admin>)"
+        )
+    settings = get_storage().settings
+    if spec.type is ConnectionType.sqlite:
+        _sqlite_path(settings, name, database)
+    if restricted:
+        _check_targets(settings, actor, spec)
+    box = SecretBox(settings)
+    token = box.encrypt(password) if password is not None else None
+    params_token = box.encrypt(json.dumps(checked.secret)) if checked.secret else None
     with get_storage().db.write() as conn:
         user_records.ensure_user(conn, who.name)
         created = records.insert_connection(
@@ -121,14 +157,53 @@ def add_connection(
                 "database": database,
                 "username": username,
                 "secret_token": token,
-                "params_json": json.dumps(spec.params),
+                "secret_params_token": params_token,
+                "params_json": json.dumps(checked.plain),
+                "created_by": actor.name,
             },
         )
     if not created:
         raise AlreadyExistsError(
             f"user {who.name!r} has a connection named {name!r} already; remove it first or pick another name"
         )
-    return _info_for(who, name, who.name)
+    return _info_for(actor, name, who.name)
+
+
+def _sqlite_path(settings: Settings, name: str, database: str | None) -> str:
+    """The real path of a sqlite connection's file, which must lie inside ``settings.sqlite_dir``.
+
+    Relative paths are taken inside that directory; ``..`` and symbolic links are followed before
+    the check, so neither can lead out of it.
+    """
+    root_setting = settings.sqlite_dir or settings.home / "sqlite"
+    if database in (None, ""):
+        raise ValidationError(f"connection {name!r} of type sqlite needs a database file path")
+    if database == ":memory:":
+        return database
+    root = Path(os.path.realpath(root_setting))
+    given = Path(str(database))
+    real = Path(os.path.realpath(given if given.is_absolute() else root / given))
+    if real != root and not real.is_relative_to(root):
+        raise ValidationError(
+            f"connection {name!r}: sqlite database {str(database)!r} is outside the sqlite directory {str(root)!r}; "
+            "give a path inside it (a relative path is taken inside it) or change FLOWDECK_SQLITE_DIR"
+        )
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return str(real)
+
+
+def _check_targets(settings: Settings, who: Principal, spec: ConnectionSpec) -> None:
+    """Refuse a target on this machine or its link to a non-admin, unless the deployment allows it."""
+    if who.is_admin or settings.allow_private_targets:
+        return
+    for host in target_hosts(spec):
+        reason = private_target(host)
+        if reason is not None:
+            raise AccessError(
+                f"connection {spec.name!r}: {reason}; this server does not let users reach loopback or "
+                "link-local addresses (an admin may add the connection, or allow such targets with "
+                "FLOWDECK_ALLOW_PRIVATE_TARGETS=true)"
+            )
 
 
 def _row_for(conn: Any, who: Principal, name: str, owner: str | None) -> Any:
@@ -157,7 +232,24 @@ def _info(conn: Any, row: Any) -> ConnectionInfo:
         params=json.loads(row.params_json or "{}"),
         has_secret=row.secret_token is not None,
         shared_with=shares,
+        protected_params=_protected_names(row),
     )
+
+
+def _protected_names(row: Any) -> list[str]:
+    """The names (not the values) of a connection's secret params."""
+    if not row.secret_params_token:
+        return []
+    try:
+        return sorted(_secret_params(get_storage().settings, row))
+    except IntegrityError:
+        return []  # listing still works when a key is missing; using the connection says why
+
+
+def _secret_params(settings: Settings, row: Any) -> dict[str, Any]:
+    if not row.secret_params_token:
+        return {}
+    return dict(json.loads(SecretBox(settings).decrypt(row.secret_params_token, row.name)))
 
 
 def _info_for(who: Principal, name: str, owner: str | None) -> ConnectionInfo:
@@ -217,8 +309,11 @@ def _spec(who: Principal, name: str, owner: str | None) -> ConnectionSpec:
     storage = get_storage()
     with storage.db.read() as conn:
         row = _row_for(conn, who, name, owner)
-    secret = SecretBox(storage.settings).decrypt(row.secret_token, name) if row.secret_token else None
-    return ConnectionSpec(
+        creator = user_records.get_user(conn, row.created_by or row.owner)
+    settings = storage.settings
+    secret = SecretBox(settings).decrypt(row.secret_token, name) if row.secret_token else None
+    plain = json.loads(row.params_json or "{}")
+    spec = ConnectionSpec(
         name=row.name,
         type=row.conn_type,
         host=row.host,
@@ -226,16 +321,36 @@ def _spec(who: Principal, name: str, owner: str | None) -> ConnectionSpec:
         database=row.database,
         username=row.username,
         secret=secret,
-        params=json.loads(row.params_json or "{}"),
+        params={**plain, **_secret_params(settings, row)},
     )
+    # Rows stored before the allow-lists existed are held to them too.
+    checked = check_params(name, spec.type, plain)
+    if checked.admin_only and (creator is None or creator.role != "admin"):
+        raise AccessError(
+            f"connection {name!r} has params {checked.admin_only} that only an admin may set, "
+            "and no admin stored it; an admin must store it again"
+        )
+    if spec.type is ConnectionType.sqlite:
+        spec.database = _sqlite_path(settings, name, spec.database)
+    return spec
 
 
-def _sql_engine(who: Principal, name: str, owner: str | None, http_path: str | None) -> Any:
+def _timeouts(settings: Settings, test: bool = False) -> Timeouts:
+    read = settings.connection_test_timeout if test else settings.query_timeout
+    return Timeouts(connect=settings.connect_timeout, read=read)
+
+
+def _sql_spec(who: Principal, name: str, owner: str | None) -> ConnectionSpec:
     spec = _spec(who, name, owner)
     if spec.type not in SQL_CONNECTION_TYPES:
         raise ValidationError(f"connection {name!r} is of type {spec.type.value}, not a SQL database")
+    return spec
+
+
+def _sql_engine(who: Principal, name: str, owner: str | None, http_path: str | None) -> Any:
+    spec = _sql_spec(who, name, owner)
     overrides = {"http_path": http_path} if http_path else {}
-    return _engines.get_engine(spec, **overrides)
+    return _engines.get_engine(spec, timeouts=_timeouts(get_storage().settings), **overrides)
 
 
 def _check_options(kwargs: dict[str, Any], allowed: set[str], method: str) -> None:
@@ -299,10 +414,21 @@ def pandas_to_db(
     )
 
 
-def test_connection(name: str, user: str | None = None, connection_owner: str | None = None) -> str:
-    """Connect through a stored connection and return the server's product and version."""
+def test_connection(
+    name: str, user: str | None = None, connection_owner: str | None = None, *, restricted: bool = False
+) -> str:
+    """Connect through a stored connection and return the server's product and version.
+
+    The test uses its own connection with the ``connection_test_timeout`` read timeout. With
+    ``restricted`` (the server, for non-admin users) a target that resolves to a loopback or
+    link-local address is refused unless the deployment allows such targets.
+    """
     who = resolve_principal(user)
-    return external_sql.server_version(_sql_engine(who, name, connection_owner, None))
+    spec = _sql_spec(who, name, connection_owner)
+    settings = get_storage().settings
+    if restricted:
+        _check_targets(settings, who, spec)
+    return external_sql.test_server(spec, _timeouts(settings, test=True))
 
 
 test_connection.__test__ = False  # type: ignore[attr-defined]  # not a test for pytest

@@ -18,6 +18,7 @@ __all__ = [
     "insert_connection",
     "share_connection",
     "shared_with",
+    "update_secret_params_token",
     "update_secret_token",
     "visible_connections",
 ]
@@ -101,3 +102,12 @@ def delete_connection(conn: Connection, connection_id: str) -> None:
     """Delete a connection and its shares."""
     conn.execute(sa.delete(connection_shares).where(connection_shares.c.connection_id == connection_id))
     conn.execute(sa.delete(connections).where(connections.c.id == connection_id))
+
+
+def update_secret_params_token(conn: Connection, connection_id: str, token: str | None) -> None:
+    """Replace a connection's encrypted secret params."""
+    conn.execute(
+        sa.update(connections)
+        .where(connections.c.id == connection_id)
+        .values(secret_params_token=token, updated_at=utcnow())
+    )
