@@ -12,6 +12,7 @@ non-admin users) loopback and link-local targets are refused unless ``allow_priv
 from __future__ import annotations
 
 import dataclasses
+import hmac
 import json
 import os
 import uuid
@@ -454,32 +455,42 @@ def get_boto3_s3_client(who: Principal, name: str, owner: str | None = None) -> 
 
 @dataclasses.dataclass(frozen=True)
 class KeyRotation:
-    """The outcome of a key rotation: how many secrets were re-encrypted and where the keys now live."""
+    """The outcome of a key rotation: what was re-encrypted and re-signed, and where the keys now live."""
 
     reencrypted: int
     key_file: Path | None
     secret_key_setting: str | None
+    resigned: int = 0
+    retired: int = 0
+    unverified: tuple[str, ...] = ()
 
 
-def rotate_key(key: str | None = None) -> KeyRotation:
-    """Make ``key`` (default: a new one) the deployment's newest key and re-encrypt every secret with it.
+def rotate_key(key: str | None = None, *, retire_old: bool = False) -> KeyRotation:
+    """Make ``key`` (default: a new one) the deployment's newest key; re-encrypt and re-sign with it.
 
-    The old keys stay configured after the new one (they still verify values signed with them).
-    When the keys come from ``$FLOWDECK_HOME/secret.key`` that file is rewritten; when they come
-    from ``FLOWDECK_SECRET_KEY``, the returned ``secret_key_setting`` is the value to set there.
+    Every connection secret (password and secret params) is re-encrypted under the new key, every
+    signed pickle and skops file is re-signed with keys derived from it. Without ``retire_old`` the
+    old keys stay configured after the new one; with it they are dropped once everything has been
+    re-encrypted and re-signed. Values whose signature no configured key verifies are not re-signed
+    (they are listed in ``unverified``); they stay refused.
+
+    When the keys come from ``$FLOWDECK_HOME/secret.key`` that file is rewritten (first with the new
+    key added, so that a crash part-way leaves every value readable); when they come from
+    ``FLOWDECK_SECRET_KEY``, the returned ``secret_key_setting`` is the value to set there.
+    Other processes using the deployment must be stopped while old keys are retired, and started
+    again with the new setting.
     """
+    from flowdeck.auth.keys import derive_key, signing_keys
+    from flowdeck.storage.resign import resign_stored_values
+    from flowdeck.store.assets import _SKOPS_PURPOSE, _skops_mac
+
     storage = get_storage()
     settings = storage.settings
     old_keys = secret_keys(settings)
     fresh = key or new_key()
     combined = ",".join([fresh, *[k for k in old_keys if k != fresh]])
-    box = SecretBox(dataclasses.replace(settings, secret_key=combined))
-    count = 0
-    with storage.db.write() as conn:
-        for row in records.all_connections(conn):
-            if row.secret_token:
-                records.update_secret_token(conn, row.id, box.rotate(row.secret_token, row.name))
-                count += 1
+    both = dataclasses.replace(settings, secret_key=combined)
+    secret_keys(both)  # a malformed key given by the caller is refused before anything changes
     key_file = settings.home / "secret.key"
     from_file = (
         os.environ.get("FLOWDECK_SECRET_KEY") is None
@@ -487,13 +498,49 @@ def rotate_key(key: str | None = None) -> KeyRotation:
         and (key_file.read_text().strip() == settings.secret_key)
     )
     if from_file:
-        tmp = key_file.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(combined + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, key_file)
-    reconfigure(secret_key=combined)
+        _write_key_file(key_file, combined)
+
+    box = SecretBox(both)
+    count = 0
+    with storage.db.write() as conn:
+        for row in records.all_connections(conn):
+            if row.secret_token:
+                records.update_secret_token(conn, row.id, box.rotate(row.secret_token, row.name))
+                count += 1
+            if row.secret_params_token:
+                records.update_secret_params_token(conn, row.id, box.rotate(row.secret_params_token, row.name))
+
+    skops_verify = signing_keys(both, _SKOPS_PURPOSE)
+    skops_sign = derive_key(fresh, _SKOPS_PURPOSE)
+
+    def resign_skops(data: bytes, info: dict[str, Any]) -> dict[str, Any] | None:
+        trusted = list(info.get("trusted", []))
+        mac = str(info.get("mac", ""))
+        if not any(hmac.compare_digest(mac, _skops_mac(k, data, trusted)) for k in skops_verify):
+            return None
+        return {**info, "mac": _skops_mac(skops_sign, data, trusted)}
+
+    report = resign_stored_values(storage, (signing_keys(both), derive_key(fresh, "pickle-signing")), resign_skops)
+    final = fresh if retire_old else combined
+    if from_file and final != combined:
+        _write_key_file(key_file, final)
+    reconfigure(secret_key=final)
     _engines.dispose_all()
-    return KeyRotation(count, key_file if from_file else None, None if from_file else combined)
+    return KeyRotation(
+        reencrypted=count,
+        key_file=key_file if from_file else None,
+        secret_key_setting=None if from_file else final,
+        resigned=report.pickles + report.skops,
+        retired=len([k for k in old_keys if k != fresh]) if retire_old else 0,
+        unverified=tuple(report.unverified),
+    )
+
+
+def _write_key_file(path: Path, keys: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(keys + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
