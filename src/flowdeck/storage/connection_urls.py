@@ -135,7 +135,9 @@ _MYSQL_FORCED = frozenset({"local_infile", "client_flag", "connect_timeout", "re
 # --------------------------------------------------------------------------------------------
 # Which params each type takes
 
-_SECRET_NAME = re.compile(r"pass(word|wd|phrase)|pwd|secret|token|private_?key|credential|api_?key", re.IGNORECASE)
+_SECRET_NAME = re.compile(
+    r"pass(word|wd|phrase|code)|pwd|secret|token|private_?key(?!_file$)|credential|api_?key", re.IGNORECASE
+)
 _PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,99}")
 
 
@@ -351,6 +353,8 @@ def private_target(host: str, resolve: bool = True) -> str | None:
     With ``resolve`` a host name is looked up and every address it has is checked; a name that
     does not resolve is not private (connecting to it fails anyway).
     """
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
     if (
         host.startswith(("/", "@"))
         or host.lower() in ("localhost", "localhost.localdomain")

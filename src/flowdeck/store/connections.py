@@ -307,6 +307,11 @@ def list_connections(user: str | None = None) -> list[ConnectionInfo]:
 
 
 def _spec(who: Principal, name: str, owner: str | None) -> ConnectionSpec:
+    return _load(who, name, owner)[0]
+
+
+def _load(who: Principal, name: str, owner: str | None) -> tuple[ConnectionSpec, bool]:
+    """The connection in clear, and whether an admin stored it."""
     storage = get_storage()
     with storage.db.read() as conn:
         row = _row_for(conn, who, name, owner)
@@ -326,14 +331,15 @@ def _spec(who: Principal, name: str, owner: str | None) -> ConnectionSpec:
     )
     # Rows stored before the allow-lists existed are held to them too.
     checked = check_params(name, spec.type, plain)
-    if checked.admin_only and (creator is None or creator.role != "admin"):
+    by_admin = creator is not None and creator.role == "admin"
+    if checked.admin_only and not by_admin:
         raise AccessError(
             f"connection {name!r} has params {checked.admin_only} that only an admin may set, "
             "and no admin stored it; an admin must store it again"
         )
     if spec.type is ConnectionType.sqlite:
         spec.database = _sqlite_path(settings, name, spec.database)
-    return spec
+    return spec, by_admin
 
 
 def _timeouts(settings: Settings, test: bool = False) -> Timeouts:
@@ -342,10 +348,14 @@ def _timeouts(settings: Settings, test: bool = False) -> Timeouts:
 
 
 def _sql_spec(who: Principal, name: str, owner: str | None) -> ConnectionSpec:
-    spec = _spec(who, name, owner)
+    return _sql_load(who, name, owner)[0]
+
+
+def _sql_load(who: Principal, name: str, owner: str | None) -> tuple[ConnectionSpec, bool]:
+    spec, by_admin = _load(who, name, owner)
     if spec.type not in SQL_CONNECTION_TYPES:
         raise ValidationError(f"connection {name!r} is of type {spec.type.value}, not a SQL database")
-    return spec
+    return spec, by_admin
 
 
 def _sql_engine(who: Principal, name: str, owner: str | None, http_path: str | None) -> Any:
@@ -422,12 +432,13 @@ def test_connection(
 
     The test uses its own connection with the ``connection_test_timeout`` read timeout. With
     ``restricted`` (the server, for non-admin users) a target that resolves to a loopback or
-    link-local address is refused unless the deployment allows such targets.
+    link-local address is refused unless an admin stored the connection or the deployment allows
+    such targets.
     """
     who = resolve_principal(user)
-    spec = _sql_spec(who, name, connection_owner)
+    spec, by_admin = _sql_load(who, name, connection_owner)
     settings = get_storage().settings
-    if restricted:
+    if restricted and not by_admin:
         _check_targets(settings, who, spec)
     return external_sql.test_server(spec, _timeouts(settings, test=True))
 
