@@ -44,7 +44,7 @@ class Settings:
     query_timeout: float = 60.0
     connection_test_timeout: float = 15.0
     connection_tests_per_user: int = 4
-    connection_test_workers: int = 32
+    connection_test_workers: int = 64
     sqlite_dir: Path | None = None
     allow_private_targets: bool = False
 
