@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from pandas.testing import assert_frame_equal
 import flowdeck
 import flows_for_assets
 import sample_flows
-from fixtures.fake_mysql import fake_mysql
+from fixtures.fake_mysql import SilentPostgres, fake_mysql
 from flowdeck import StoreInterface
 from flowdeck.assets import Asset, Model
 from flowdeck.auth.users import resolve_principal
@@ -433,3 +434,45 @@ def test_restricted_callers_cannot_target_loopback_or_link_local(embedded: Path)
     reconfigure(allow_private_targets=False)
     with pytest.raises(AccessError, match=r"'127\.0\.0\.1' is a loopback or link-local address"):
         test_connection("allowed", "alice", restricted=True)
+
+
+# --- timeouts on servers that never answer ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["mute", "silent"])
+def test_a_mysql_server_that_stops_answering_times_out(embedded: Path, mode: str) -> None:
+    reconfigure(connect_timeout=0.5, connection_test_timeout=0.5, query_timeout=1.0)
+    with fake_mysql(mode) as server:
+        add_connection("hang", "mysql", owner="alice", host="127.0.0.1", port=server.port, username="u", password="p")
+        started = time.monotonic()
+        with pytest.raises(sa.exc.OperationalError, match="timed out"):
+            test_connection("hang", "alice")
+        assert time.monotonic() - started < 3
+        store = _store()
+        started = time.monotonic()
+        with pytest.raises(sa.exc.OperationalError, match="timed out"):
+            store.db_to_pandas("SELECT 1", "hang")
+        assert time.monotonic() - started < 4
+
+
+def test_a_postgresql_server_that_stops_answering_times_out(embedded: Path) -> None:
+    reconfigure(connect_timeout=0.5, connection_test_timeout=1.0)
+    server = SilentPostgres()
+    try:
+        add_connection(
+            "hang",
+            "postgresql",
+            owner="alice",
+            host="127.0.0.1",
+            port=server.port,
+            username="u",
+            password="p",
+            sslmode="disable",
+        )
+        started = time.monotonic()
+        with pytest.raises(sa.exc.OperationalError, match=r"server closed the connection|connection"):
+            test_connection("hang", "alice")
+        assert server.handshakes == 1
+        assert time.monotonic() - started < 5
+    finally:
+        server.close()

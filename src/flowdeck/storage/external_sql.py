@@ -21,10 +21,13 @@ chunked reads, go through a server-side cursor.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import io
+import os
 import re
+import socket
 import sqlite3
 import threading
 import uuid
@@ -142,12 +145,54 @@ def _confine_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def test_server(spec: ConnectionSpec, timeouts: Timeouts) -> str:
-    """Open one unpooled connection with ``timeouts``, return the server's version, close it."""
+    """Open one unpooled connection with ``timeouts``, return the server's version, close it.
+
+    libpq has no read timeout of its own: a PostgreSQL server that stops answering after the
+    handshake has its socket shut down once ``timeouts.connect + timeouts.read`` have passed.
+    """
     engine = create_engine(spec, timeouts, pooled=False)
+    watchdog = _Watchdog()
+    if engine.dialect.name == "postgresql":
+        sa.event.listen(engine, "connect", watchdog.watch, insert=True)
+    timer = threading.Timer(timeouts.connect + timeouts.read, watchdog.fire)
+    timer.daemon = True
+    timer.start()
     try:
         return server_version(engine)
     finally:
+        timer.cancel()
+        watchdog.finish()
         engine.dispose()
+
+
+class _Watchdog:
+    """Shuts down the sockets of connections still busy when time is up (and never once finished)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._fds: list[int] = []
+        self._finished = False
+
+    def watch(self, dbapi_connection: Any, _record: Any) -> None:
+        with self._lock:
+            self._fds.append(int(dbapi_connection.pgconn.socket))
+
+    def fire(self) -> None:
+        with self._lock:
+            if self._finished:
+                return
+            for fd in self._fds:
+                # shutdown() on a duplicate reaches the shared socket: the blocked read returns.
+                with contextlib.suppress(OSError):
+                    sock = socket.socket(fileno=os.dup(fd))
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    finally:
+                        sock.close()
+
+    def finish(self) -> None:
+        with self._lock:
+            self._finished = True
 
 
 test_server.__test__ = False  # type: ignore[attr-defined]  # not a test for pytest
