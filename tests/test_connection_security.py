@@ -476,3 +476,16 @@ def test_a_postgresql_server_that_stops_answering_times_out(embedded: Path) -> N
         assert time.monotonic() - started < 5
     finally:
         server.close()
+
+
+def test_only_admins_may_lend_the_servers_own_aws_credentials(embedded: Path) -> None:
+    from flowdeck.store.connections import get_boto3_s3_client
+
+    flowdeck.add_user("root", role="admin")
+    add_connection("mine", "s3", owner="alice", region="eu-west-1")
+    with pytest.raises(AccessError, match="no access key, so it would use the server's own AWS credentials"):
+        get_boto3_s3_client(resolve_principal("alice"), "mine")
+    add_connection("keyed", "s3", owner="alice", username="AKIAEXAMPLE", password="s", region="eu-west-1")
+    assert get_boto3_s3_client(resolve_principal("alice"), "keyed").meta.region_name == "eu-west-1"
+    add_connection("lent", "s3", owner="alice", user="root", region="eu-west-1")
+    assert get_boto3_s3_client(resolve_principal("alice"), "lent").meta.region_name == "eu-west-1"

@@ -447,12 +447,22 @@ test_connection.__test__ = False  # type: ignore[attr-defined]  # not a test for
 
 
 def get_boto3_s3_client(who: Principal, name: str, owner: str | None = None) -> Any:
-    """A boto3 S3 client made from a stored connection of type ``s3``."""
+    """A boto3 S3 client made from a stored connection of type ``s3``.
+
+    A connection without an access key uses the server's own credentials, so only one an admin
+    stored may do that.
+    """
     from flowdeck.storage.object_store import boto3_client_from_connection
 
-    spec = _spec(who, name, owner)
+    spec, by_admin = _load(who, name, owner)
     if spec.type is not ConnectionType.s3:
         raise ValidationError(f"connection {name!r} is of type {spec.type.value}, not s3")
+    if not spec.username and not by_admin:
+        # Without keys boto3 falls back to the server's own credentials (environment, instance role).
+        raise AccessError(
+            f"s3 connection {name!r} has no access key, so it would use the server's own AWS credentials; "
+            "store it with an access key id (username) and secret, or have an admin store it"
+        )
     return boto3_client_from_connection(
         {
             "host": spec.host,
