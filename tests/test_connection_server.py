@@ -194,3 +194,22 @@ def test_login_stays_fast_with_45_hanging_connection_tests(server: str) -> None:
     # The read timeout ended them, not the server's overall deadline.
     assert time.monotonic() - started < 12.0 + 5.0
     assert sum(TESTS.in_flight(u) for u in users) == 0
+
+
+def test_params_cannot_name_who_acts_or_lift_the_checks(server: str) -> None:
+    alice = _login(server, "alice")
+    reconfigure(allow_private_targets=False)
+    for params in ({"user": "root", "sslrootcert": "/etc/shadow"}, {"restricted": False}, {"owner": "bob"}):
+        response = alice.post(
+            "/api/connections",
+            json={"name": "sneaky", "type": "postgresql", "host": "127.0.0.1", "params": params},
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["error"] == "ValidationError"
+        assert f"params {sorted(set(params) - {'sslrootcert'})} are not connection params" in response.json()["detail"]
+    plain = alice.post(
+        "/api/connections",
+        json={"name": "sneaky", "type": "postgresql", "host": "db.example", "params": {"sslrootcert": "/etc/shadow"}},
+    )
+    assert plain.status_code == 403 and "only an admin may set them" in plain.json()["detail"]
+    assert alice.get("/api/connections").json() == []

@@ -52,6 +52,8 @@ def add(
         key, sep, value = item.partition("=")
         if not sep:
             raise typer.BadParameter(f"--param takes KEY=VALUE, got {item!r}")
+        if key in ("name", "type", "owner", "host", "port", "database", "username", "password", "user", "restricted"):
+            raise typer.BadParameter(f"--param {key}=... is not a connection param; use the option of its own")
         params[key] = parse_value(value)
     secret = None
     if secret_stdin:

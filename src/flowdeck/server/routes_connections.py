@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from flowdeck.auth.users import Principal
 from flowdeck.config import Settings, get_settings
 from flowdeck.elements.base import to_jsonable
-from flowdeck.errors import FlowdeckError
+from flowdeck.errors import FlowdeckError, ValidationError
 from flowdeck.server.deps import current_principal
 from flowdeck.storage.connection_urls import ConnectionType
 
@@ -31,6 +31,9 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/api/connections", tags=["connections"])
 
+RESERVED_PARAM_NAMES = frozenset(
+    {"name", "type", "owner", "host", "port", "database", "username", "password", "user", "restricted"}
+)
 _SECRET_WORDS = ("password", "secret", "token", "private_key", "credential")
 GENERIC_FAILURE = (
     "the connection test failed: the database could not be reached or did not accept the login; "
@@ -94,11 +97,14 @@ def list_connections(principal: Principal = Depends(current_principal)) -> list[
 @router.post("", status_code=201)
 def add_connection(body: ConnectionBody, principal: Principal = Depends(current_principal)) -> Response:
     """Add a connection owned by the caller; 409 when they have one of that name."""
-    params = {
-        k: v
-        for k, v in body.params.items()
-        if k not in {"name", "type", "owner", "host", "port", "database", "username", "password"}
-    }
+    # These name add_connection's own arguments: as params they would say who acts, or lift a check.
+    clashing = sorted(set(body.params) & RESERVED_PARAM_NAMES)
+    if clashing:
+        raise ValidationError(
+            f"params {clashing} are not connection params; give host, port, database, username and "
+            "password as fields of their own"
+        )
+    params = dict(body.params)
     _service().add_connection(
         body.name,
         body.type.value,
