@@ -30,7 +30,9 @@ import re
 import socket
 import sqlite3
 import threading
+import urllib.parse
 import uuid
+import weakref
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -130,9 +132,20 @@ def create_engine(
         kwargs.pop("pool_timeout", None)
         kwargs["poolclass"] = sa.pool.NullPool
     engine = sa.create_engine(build_url(spec, **overrides), **kwargs)
+    if timeouts is not None and engine.dialect.name == "postgresql":
+        # ADBC reads open their own connections from the URL; they get the same limits.
+        pg_args = kwargs["connect_args"]
+        _ADBC_LIMITS[engine] = {
+            "connect_timeout": str(pg_args["connect_timeout"]),
+            "options": str(pg_args["options"]),
+            "keepalives": "1",
+        }
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _confine_sqlite)
     return engine
+
+
+_ADBC_LIMITS: weakref.WeakKeyDictionary[Engine, dict[str, str]] = weakref.WeakKeyDictionary()
 
 
 def _sqlite_authorizer(action: int, *_args: Any) -> int:
@@ -811,7 +824,12 @@ def _read_postgres_adbc(engine: Engine, body: str, types: list[pa.DataType]) -> 
         import adbc_driver_postgresql.dbapi as adbc
     except ImportError:
         return None
-    uri = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    url = engine.url.set(drivername="postgresql")
+    query = {**url.query, **_ADBC_LIMITS.get(engine, {})}
+    uri = url.set(query={}).render_as_string(hide_password=False)
+    if query:
+        # libpq decodes %-escapes only ('+' stays a plus), so spaces are written as %20.
+        uri += "?" + urllib.parse.urlencode(query, doseq=True, quote_via=urllib.parse.quote)
     try:
         with adbc.connect(uri) as aconn, aconn.cursor() as cur:
             cur.execute(body)

@@ -518,6 +518,12 @@ def rotate_key(key: str | None = None, *, retire_old: bool = False) -> KeyRotati
         and key_file.exists()
         and (key_file.read_text().strip() == settings.secret_key)
     )
+    if retire_old and not from_file and key is None:
+        raise ValidationError(
+            "FLOWDECK_SECRET_KEY comes from the environment: store the new key where that setting comes from "
+            "first, then pass it (make one with `flowdeck keys new`; `flowdeck keys rotate --retire-old "
+            "--key-stdin` reads it), so that no value is ever signed with a key kept nowhere"
+        )
     if from_file:
         _write_key_file(key_file, combined)
 
