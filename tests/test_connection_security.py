@@ -489,3 +489,43 @@ def test_only_admins_may_lend_the_servers_own_aws_credentials(embedded: Path) ->
     assert get_boto3_s3_client(resolve_principal("alice"), "keyed").meta.region_name == "eu-west-1"
     add_connection("lent", "s3", owner="alice", user="root", region="eu-west-1")
     assert get_boto3_s3_client(resolve_principal("alice"), "lent").meta.region_name == "eu-west-1"
+
+
+def test_queries_on_postgresql_run_under_the_query_timeout(embedded: Path, pg_url: str) -> None:
+    reconfigure(query_timeout=42)
+    add_connection(
+        "pg",
+        "postgresql",
+        owner="alice",
+        host="127.0.0.1",
+        port=5432,
+        database="test",
+        username="postgres",
+        application_name="flowdeck test",
+    )
+    store = _store()
+    # The bulk (ADBC or COPY) path and the plain path both get the limits.
+    bulk = store.db_to_pandas(
+        "SELECT current_setting('statement_timeout') AS t, current_setting('application_name') AS a", "pg"
+    )
+    assert bulk.to_dict("records") == [{"t": "42s", "a": "flowdeck test"}]
+    (chunk,) = list(store.db_to_pandas("SELECT current_setting('statement_timeout') AS t", "pg", chunksize=10))
+    assert chunk["t"].tolist() == ["42s"]
+
+
+def test_retiring_keys_from_the_environment_needs_the_new_key_given(
+    embedded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flowdeck.auth.secrets import new_key
+
+    add_connection("p", "postgresql", owner="alice", host="db.example", password=SECRET)
+    monkeypatch.setenv("FLOWDECK_SECRET_KEY", get_settings().secret_key)
+    with pytest.raises(ValidationError, match="store the new key where that setting comes from first"):
+        rotate_key(retire_old=True)
+    fresh = new_key()
+    result = rotate_key(fresh, retire_old=True)
+    assert result.key_file is None and result.secret_key_setting == fresh and result.reencrypted == 1
+    from flowdeck.auth.users import resolve_principal as who
+    from flowdeck.store.connections import _spec
+
+    assert _spec(who("alice"), "p", None).secret == SECRET
