@@ -529,3 +529,28 @@ def test_retiring_keys_from_the_environment_needs_the_new_key_given(
     from flowdeck.store.connections import _spec
 
     assert _spec(who("alice"), "p", None).secret == SECRET
+
+
+def test_each_user_runs_at_most_queries_per_user_queries_at_once(embedded: Path) -> None:
+    from flowdeck.errors import FlowdeckError
+    from flowdeck.store.connections import _QUERIES
+
+    reconfigure(queries_per_user=2, query_timeout=0.5)
+    add_connection("lite", "sqlite", owner="alice", database="q.db")
+    flowdeck.share_connection("lite", owner="alice", users=["bob"])
+    alice, bob = _store("alice"), _store("bob")
+    alice.pandas_to_db(pd.DataFrame({"a": [1, 2, 3]}), "t", "lite")
+    first = alice.db_to_pandas("SELECT a FROM t", "lite", chunksize=1)
+    second = alice.db_to_pandas("SELECT a FROM t", "lite", chunksize=1)
+    assert next(first)["a"].tolist() == [1]
+    assert _QUERIES.running("alice") == 2
+    started = time.monotonic()
+    with pytest.raises(FlowdeckError, match=r"user 'alice' has 2 database queries running already"):
+        alice.db_to_pandas("SELECT a FROM t", "lite")
+    assert time.monotonic() - started >= 0.5
+    # Others are not held up by alice's queries.
+    assert bob.db_to_pandas("SELECT a FROM t", "lite", connection_owner="alice")["a"].tolist() == [1, 2, 3]
+    first.close()
+    assert [len(c) for c in second] == [1, 1, 1]
+    assert _QUERIES.running("alice") == 0
+    assert alice.db_to_pandas("SELECT count(*) AS n FROM t", "lite")["n"].tolist() == [3]

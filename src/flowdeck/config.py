@@ -45,6 +45,7 @@ class Settings:
     connection_test_timeout: float = 15.0
     connection_tests_per_user: int = 4
     connection_test_workers: int = 64
+    queries_per_user: int = 4
     sqlite_dir: Path | None = None
     allow_private_targets: bool = False
 
@@ -189,6 +190,7 @@ def _resolve(overrides: dict[str, Any]) -> Settings:
         connection_test_workers=int(
             _positive(pick("connection_test_workers", Settings.connection_test_workers), "connection_test_workers")
         ),
+        queries_per_user=int(_positive(pick("queries_per_user", Settings.queries_per_user), "queries_per_user")),
         sqlite_dir=Path(sqlite_dir).expanduser().resolve() if sqlite_dir else home / "sqlite",
         allow_private_targets=_flag(pick("allow_private_targets", False), "allow_private_targets"),
     )

@@ -11,12 +11,15 @@ non-admin users) loopback and link-local targets are refused unless ``allow_priv
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hmac
 import json
 import os
+import threading
+import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +28,14 @@ import pandas as pd
 from flowdeck.auth.secrets import SecretBox, new_key
 from flowdeck.auth.users import Principal, resolve_principal
 from flowdeck.config import Settings, on_configure, reconfigure, secret_keys
-from flowdeck.errors import AccessError, AlreadyExistsError, IntegrityError, NotFoundError, ValidationError
+from flowdeck.errors import (
+    AccessError,
+    AlreadyExistsError,
+    FlowdeckError,
+    IntegrityError,
+    NotFoundError,
+    ValidationError,
+)
 from flowdeck.storage import external_sql
 from flowdeck.storage.connection_urls import (
     SQL_CONNECTION_TYPES,
@@ -376,13 +386,107 @@ def db_to_pandas(
     """Run ``query`` through a stored connection; a DataFrame (an iterator of them with ``chunksize``)."""
     _check_options(kwargs, _READ_OPTIONS, "db_to_pandas")
     engine = _sql_engine(who, conn_name, connection_owner, kwargs.get("http_path"))
-    result = external_sql.read_frame(engine, query, params=kwargs.get("params"), chunksize=kwargs.get("chunksize"))
+    release = _QUERIES.acquire(who.name, get_storage().settings)
+    try:
+        result = external_sql.read_frame(engine, query, params=kwargs.get("params"), chunksize=kwargs.get("chunksize"))
+    except BaseException:
+        release()
+        raise
+    if isinstance(result, pd.DataFrame):
+        release()
+    else:
+        result = _Releasing(result, release)
     shape = {k: kwargs[k] for k in ("index_col", "parse_dates", "dtype") if kwargs.get(k) is not None}
     if not shape:
         return result
     if isinstance(result, pd.DataFrame):
         return _shape_frame(result, **shape)
     return (_shape_frame(chunk, **shape) for chunk in result)
+
+
+class _UserQueries:
+    """How many queries each user has running in this process, at most ``queries_per_user``."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._busy: dict[str, int] = {}
+
+    def acquire(self, user: str, settings: Settings) -> Callable[[], None]:
+        """Wait (up to ``query_timeout``) for a free slot of ``user``'s; returns the function that frees it."""
+        cap = settings.queries_per_user
+        deadline = time.monotonic() + settings.query_timeout
+        with self._cond:
+            while self._busy.get(user, 0) >= cap:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise FlowdeckError(
+                        f"user {user!r} has {cap} database queries running already (FLOWDECK_QUERIES_PER_USER) "
+                        f"and none ended within {settings.query_timeout:g} s; try again when they have"
+                    )
+                self._cond.wait(left)
+            self._busy[user] = self._busy.get(user, 0) + 1
+        released = threading.Event()
+
+        def release() -> None:
+            if released.is_set():
+                return
+            released.set()
+            with self._cond:
+                left = self._busy.get(user, 0) - 1
+                if left > 0:
+                    self._busy[user] = left
+                else:
+                    self._busy.pop(user, None)
+                self._cond.notify_all()
+
+        return release
+
+    @contextlib.contextmanager
+    def held(self, user: str, settings: Settings) -> Iterator[None]:
+        """A slot of ``user``'s for the duration of the block."""
+        release = self.acquire(user, settings)
+        try:
+            yield
+        finally:
+            release()
+
+    def running(self, user: str) -> int:
+        """How many queries ``user`` has running."""
+        with self._cond:
+            return self._busy.get(user, 0)
+
+
+_QUERIES = _UserQueries()
+
+
+class _Releasing:
+    """The chunks of a read; the query's slot is freed when they are used up, closed or dropped."""
+
+    def __init__(self, chunks: Iterator[pd.DataFrame], release: Callable[[], None]) -> None:
+        self._chunks = chunks
+        self._release = release
+
+    def __iter__(self) -> _Releasing:
+        return self
+
+    def __next__(self) -> pd.DataFrame:
+        try:
+            return next(self._chunks)
+        except BaseException:  # StopIteration included: the read is over either way
+            self._release()
+            raise
+
+    def close(self) -> None:
+        """Stop reading and free the slot."""
+        try:
+            close = getattr(self._chunks, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._release()
+
+    def __del__(self) -> None:
+        self._release()
 
 
 def _shape_frame(
@@ -414,6 +518,11 @@ def pandas_to_db(
         raise ValidationError(f"pandas_to_db() needs a table name, got {table!r}")
     engine = _sql_engine(who, conn_name, connection_owner, kwargs.get("http_path"))
     target = f"{kwargs['schema']}.{table}" if kwargs.get("schema") else table
+    with _QUERIES.held(who.name, get_storage().settings):
+        return _write(engine, df, target, if_exists, kwargs)
+
+
+def _write(engine: Any, df: pd.DataFrame, target: str, if_exists: str, kwargs: dict[str, Any]) -> int:
     return external_sql.write_frame(
         engine,
         df,
