@@ -133,6 +133,8 @@ class ConnectionTests:
         """The test pool, sized by ``connection_test_workers`` (remade when that setting changes)."""
         with self._lock:
             if self._pool is None or self._workers != settings.connection_test_workers:
+                if self._pool is not None:
+                    self._pool.shutdown(wait=False)  # its running tests finish on their own
                 self._pool = ThreadPoolExecutor(
                     settings.connection_test_workers, thread_name_prefix="flowdeck-conntest"
                 )
