@@ -144,7 +144,7 @@ def add_connection(
     if checked.admin_only and not actor.is_admin:
         raise AccessError(
             f"connection {name!r}: params {checked.admin_only} name files or services on the server; "
-            "only an admin may set them (ask one to add the connection with user=<admin>)"
+            "only an admin may set them (an admin adds it with user=<admin>, or --by <admin> on the command line)"
         )
     settings = get_storage().settings
     if spec.type is ConnectionType.sqlite:
