@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import os
 import re
 import socket
 from collections.abc import Iterable, Mapping
@@ -501,7 +502,10 @@ def engine_kwargs(spec: ConnectionSpec, timeouts: Timeouts | None = None) -> dic
                 read_timeout=float(timeouts.read),
                 write_timeout=float(timeouts.read),
             )
-    elif timeouts is not None and spec.type is ConnectionType.postgresql:
+    if spec.type is ConnectionType.postgresql and not spec.params.get("passfile"):
+        # Otherwise libpq reads the server account's ~/.pgpass and lends its passwords to any user.
+        connect_args["passfile"] = os.devnull
+    if timeouts is not None and spec.type is ConnectionType.postgresql:
         # libpq has no read timeout: statement_timeout bounds queries on the server, keepalives
         # and tcp_user_timeout notice a peer that went away.
         options = " ".join(
