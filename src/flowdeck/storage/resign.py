@@ -65,9 +65,13 @@ def resign_stored_values(
     verify, sign = pickle_keys
     report = ResignReport()
     for table in ("outputs", "assets"):
-        with storage.db.read() as conn:
-            batches = [list(batch) for batch in records.signed_rows(conn, table, ("pickle", "skops"))]
-        for batch in batches:
+        last: Any = None
+        while True:
+            with storage.db.read() as conn:
+                batch = records.signed_rows(conn, table, ("pickle", "skops"), after=last)
+            if not batch:
+                break
+            last = batch[-1].id
             for row in batch:
                 data = bytes(storage.values.raw(row))
                 if row.codec == "pickle":

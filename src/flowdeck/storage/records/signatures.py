@@ -5,7 +5,6 @@ Used by key rotation to re-sign them under a new key.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,8 +18,13 @@ __all__ = ["TABLES", "replace_asset_metadata", "replace_value", "signed_rows"]
 TABLES = {"outputs": outputs, "assets": assets}
 
 
-def signed_rows(conn: Connection, table: str, codecs: tuple[str, ...], batch: int = 500) -> Iterator[list[Row]]:
-    """Batches of rows of ``table`` ("outputs" or "assets") stored with one of ``codecs``, by id."""
+def signed_rows(
+    conn: Connection, table: str, codecs: tuple[str, ...], after: Any = None, limit: int = 200
+) -> list[Row]:
+    """Up to ``limit`` rows of ``table`` ("outputs" or "assets") stored with ``codecs``, by id, after ``after``.
+
+    Key rotation walks them a batch at a time.
+    """
     source = TABLES[table]
     columns: list[Any] = [
         source.c.id,
@@ -32,16 +36,10 @@ def signed_rows(conn: Connection, table: str, codecs: tuple[str, ...], batch: in
     ]
     if table == "assets":
         columns.append(source.c.metadata_json)
-    last: Any = None
-    while True:
-        query = sa.select(*columns).where(source.c.codec.in_(codecs)).order_by(source.c.id).limit(batch)
-        if last is not None:
-            query = query.where(source.c.id > last)
-        rows = conn.execute(query).all()
-        if not rows:
-            return
-        yield rows
-        last = rows[-1].id
+    query = sa.select(*columns).where(source.c.codec.in_(codecs)).order_by(source.c.id).limit(limit)
+    if after is not None:
+        query = query.where(source.c.id > after)
+    return list(conn.execute(query).all())
 
 
 def replace_value(conn: Connection, table: str, row_id: Any, stored: StoredValue) -> None:
