@@ -412,7 +412,7 @@ def test_public_and_private_network_targets_are_not_private() -> None:
         assert private_target(host) is None, host
 
 
-def test_restricted_callers_cannot_target_loopback_or_link_local(embedded: Path) -> None:
+def test_restricted_callers_cannot_target_loopback_or_link_local(embedded: Path, pg_url: str) -> None:
     flowdeck.add_user("root", role="admin")
     for kind, fields in (
         ("postgresql", {"host": "127.0.0.1"}),
@@ -427,13 +427,23 @@ def test_restricted_callers_cannot_target_loopback_or_link_local(embedded: Path)
             add_connection("c", kind, owner="alice", host=fields.get("host"), restricted=True, **params)
         assert list_connections("alice") == []
     # The library (one trusted caller) and admins may; so may anyone once the admin allows it.
-    add_connection("lib", "postgresql", owner="alice", host="127.0.0.1")
+    local_pg = {"port": 5432, "database": "test", "username": "postgres"}
+    add_connection("lib", "postgresql", owner="alice", host="127.0.0.1", **local_pg)
     add_connection("adm", "postgresql", owner="root", host="127.0.0.1", restricted=True)
     reconfigure(allow_private_targets=True)
     add_connection("allowed", "postgresql", owner="alice", host="127.0.0.1", restricted=True)
     reconfigure(allow_private_targets=False)
     with pytest.raises(AccessError, match=r"'127\.0\.0\.1' is a loopback or link-local address"):
         test_connection("allowed", "alice", restricted=True)
+    # A connection added that way is checked on every use, by a step's query too.
+    with pytest.raises(AccessError, match=r"'127\.0\.0\.1' is a loopback or link-local address"):
+        _store().db_to_pandas("SELECT 1", "allowed")
+    with pytest.raises(AccessError, match=r"'127\.0\.0\.1' is a loopback or link-local address"):
+        test_connection("allowed", "alice")
+    # Not those the library added, nor those an admin added (even for alice, through the server).
+    add_connection("lent", "postgresql", owner="alice", host="127.0.0.1", user="root", restricted=True, **local_pg)
+    for name in ("lib", "lent"):
+        assert _store().db_to_pandas("SELECT 1 AS one", name)["one"].tolist() == [1]
 
 
 # --- timeouts on servers that never answer ----------------------------------------------------------

@@ -139,7 +139,7 @@ def test_engine_kwargs() -> None:
     # libpq never reads the server account's ~/.pgpass unless an admin names a passfile.
     assert engine_kwargs(spec("postgresql", host="h")) == {
         "pool_pre_ping": True,
-        "connect_args": {"passfile": "/dev/null"},
+        "connect_args": {"passfile": "/dev/null/no-passfile"},
     }
     assert "connect_args" not in engine_kwargs(spec("postgresql", host="h", params={"passfile": "/srv/pgpass"}))
     assert engine_kwargs(spec("mysql", host="h"))["pool_recycle"] == 3600

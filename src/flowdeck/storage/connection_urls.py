@@ -131,6 +131,7 @@ _SPEC_FIELDS = ("host", "port", "database", "username")
 # Options that change the engine rather than the URL; never copied into a URL query.
 _ENGINE_PARAMS = frozenset({"pool_size", "max_overflow", "pool_recycle", "pool_timeout"})
 _DEFAULT_MSSQL_DRIVER = "ODBC Driver 18 for SQL Server"
+NO_PASSFILE = os.path.join(os.devnull, "no-passfile")
 _MYSQL_FORCED = frozenset({"local_infile", "client_flag", "connect_timeout", "read_timeout", "write_timeout"})
 
 # --------------------------------------------------------------------------------------------
@@ -504,7 +505,8 @@ def engine_kwargs(spec: ConnectionSpec, timeouts: Timeouts | None = None) -> dic
             )
     if spec.type is ConnectionType.postgresql and not spec.params.get("passfile"):
         # Otherwise libpq reads the server account's ~/.pgpass and lends its passwords to any user.
-        connect_args["passfile"] = os.devnull
+        # A path under /dev/null cannot exist (libpq skips it quietly; /dev/null itself draws a warning).
+        connect_args["passfile"] = NO_PASSFILE
     if timeouts is not None and spec.type is ConnectionType.postgresql:
         # libpq has no read timeout: statement_timeout bounds queries on the server, keepalives
         # and tcp_user_timeout notice a peer that went away.

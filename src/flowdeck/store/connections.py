@@ -6,7 +6,8 @@ else it does not exist.
 Each connection type takes an allow-list of params; those naming files on the server are accepted
 from admins only, and those whose names look secret are encrypted like the password and never shown.
 SQLite connections stay inside the ``sqlite_dir`` setting. With ``restricted=True`` (the server, for
-non-admin users) loopback and link-local targets are refused unless ``allow_private_targets`` is set.
+non-admin users) loopback and link-local targets are refused unless ``allow_private_targets`` is set;
+a connection added that way is checked again on every use, by steps too.
 """
 
 from __future__ import annotations
@@ -171,6 +172,7 @@ def add_connection(
                 "secret_params_token": params_token,
                 "params_json": json.dumps(checked.plain),
                 "created_by": actor.name,
+                "restricted": bool(restricted and not actor.is_admin),
             },
         )
     if not created:
@@ -349,6 +351,9 @@ def _load(who: Principal, name: str, owner: str | None) -> tuple[ConnectionSpec,
         )
     if spec.type is ConnectionType.sqlite:
         spec.database = _sqlite_path(settings, name, spec.database)
+    if row.restricted and not by_admin:
+        # Checked again on every use: a name may resolve elsewhere than when it was added.
+        _check_targets(settings, Principal(row.created_by or row.owner), spec)
     return spec, by_admin
 
 
