@@ -139,7 +139,12 @@ def test_non_sql_types_are_refused(kind: str) -> None:
 
 
 def test_engine_kwargs() -> None:
-    assert engine_kwargs(spec("postgresql", host="h")) == {"pool_pre_ping": True}
+    # libpq never reads the server account's ~/.pgpass unless an admin names a passfile.
+    assert engine_kwargs(spec("postgresql", host="h")) == {
+        "pool_pre_ping": True,
+        "connect_args": {"passfile": "/dev/null/no-passfile"},
+    }
+    assert "connect_args" not in engine_kwargs(spec("postgresql", host="h", params={"passfile": "/srv/pgpass"}))
     assert engine_kwargs(spec("mysql", host="h"))["pool_recycle"] == 3600
     assert engine_kwargs(spec("postgresql", host="h", params={"pool_size": "3"}))["pool_size"] == 3
     assert "pool_size" not in build_url(spec("postgresql", host="h", params={"pool_size": 3})).query

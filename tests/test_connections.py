@@ -135,9 +135,8 @@ def test_key_rotation_keeps_connections_working_and_the_old_key_alone_fails(depl
     assert SECRET not in str(info.value)
 
 
-def test_if_exists_modes_through_the_store(deployment, tmp_path):
-    db_file = tmp_path / "local.db"
-    flowdeck.add_connection("local", type="sqlite", owner="alice", database=str(db_file))
+def test_if_exists_modes_through_the_store(deployment):
+    flowdeck.add_connection("local", type="sqlite", owner="alice", database="local.db")
     run = flowdeck.start(sample_flows.three_steps, user="alice")
     store = StoreInterface(run.flow_id, user="alice")
     frame = pd.DataFrame({"a": [1, 2]})

@@ -10,13 +10,13 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from flowdeck.storage import migrate
 from flowdeck.storage.schema import metadata
 
 
 def _head(engine: sa.Engine) -> str:
-    from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(migrate.alembic_config(engine)).get_current_head()
 

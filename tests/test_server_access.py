@@ -18,6 +18,8 @@ from fastapi.testclient import TestClient
 
 from fixtures.server_support import add_people, element_id, login, make_app, start_run, wait_idle
 from flowdeck.auth.users import resolve_principal
+from flowdeck.config import get_settings, reconfigure
+from flowdeck.server.routes_connections import GENERIC_FAILURE
 
 
 @pytest.fixture
@@ -184,10 +186,13 @@ def test_asset_access_for_stranger_shared_user_and_admin(
 
 
 def _sqlite_connection(alice: TestClient, tmp_path: Path) -> str:
-    path = tmp_path / "sales.db"
+    directory = get_settings().sqlite_dir
+    assert directory is not None
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "sales.db"
     with sqlite3.connect(path) as db:
         db.execute("create table t (x integer)")
-    body = {"name": "sales", "type": "sqlite", "database": str(path), "password": "s3cret-value"}
+    body = {"name": "sales", "type": "sqlite", "database": "sales.db", "password": "s3cret-value"}
     assert alice.post("/api/connections", json=body).status_code == 201
     return str(path)
 
@@ -207,11 +212,15 @@ def test_connections_add_list_test_without_secrets(people: dict[str, TestClient]
     assert again.status_code == 409
     bad_type = alice.post("/api/connections", json={"name": "n", "type": "oracle-ish"})
     assert bad_type.status_code == 422
+    loopback = alice.post("/api/connections", json={"name": "broken", "type": "postgresql", "host": "127.0.0.1",
+                                                    "port": 1, "database": "none", "username": "u"})
+    assert loopback.status_code == 403 and "FLOWDECK_ALLOW_PRIVATE_TARGETS" in loopback.json()["detail"]
+    reconfigure(allow_private_targets=True, connect_timeout=0.2)
     broken = alice.post("/api/connections", json={"name": "broken", "type": "postgresql", "host": "127.0.0.1",
                                                   "port": 1, "database": "none", "username": "u"})
     assert broken.status_code == 201
     failed = alice.post("/api/connections/broken/test")
-    assert failed.status_code == 200 and failed.json()["ok"] is False
+    assert failed.status_code == 200 and failed.json() == {"name": "broken", "ok": False, "message": GENERIC_FAILURE}
     assert alice.delete("/api/connections/broken").status_code == 204
     assert [c["name"] for c in alice.get("/api/connections").json()] == ["sales"]
 

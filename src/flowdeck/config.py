@@ -79,6 +79,14 @@ class Settings:
     body_timeout: float = 30.0
     #: Step workers one user may occupy at once in a server process (0: half the pool, at least 1).
     step_workers_per_user: int = 0
+    connect_timeout: float = 10.0
+    query_timeout: float = 60.0
+    connection_test_timeout: float = 15.0
+    connection_tests_per_user: int = 4
+    connection_test_workers: int = 64
+    queries_per_user: int = 4
+    sqlite_dir: Path | None = None
+    allow_private_targets: bool = False
 
     @property
     def is_embedded(self) -> bool:
@@ -167,6 +175,28 @@ def _positive(name: str, value: float) -> Any:
     return value
 
 
+def _positive_number(value: Any, name: str) -> float:
+    """``value`` as a number above zero (``ConfigurationError`` naming the setting otherwise)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not number > 0:
+        raise ConfigurationError(f"FLOWDECK_{name.upper()} must be a positive number, got {value!r}")
+    return number
+
+
+def _flag(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigurationError(f"FLOWDECK_{name.upper()} must be true or false, got {value!r}")
+
+
 def _resolve(overrides: dict[str, Any]) -> Settings:
     home_raw = overrides.get("home") or _env("home") or "~/.flowdeck"
     home = Path(home_raw).expanduser().resolve()
@@ -189,6 +219,7 @@ def _resolve(overrides: dict[str, Any]) -> Settings:
     if executor not in _EXECUTORS:
         raise ConfigurationError(f"unknown executor {executor!r}; use one of {list(_EXECUTORS)}")
     cache_dir = pick("cache_dir")
+    sqlite_dir = pick("sqlite_dir")
     flows = pick("flows", ())
     if isinstance(flows, str):
         flows = tuple(f for f in flows.split(os.pathsep) if f)
@@ -226,6 +257,24 @@ def _resolve(overrides: dict[str, Any]) -> Settings:
         header_timeout=float(pick("header_timeout", Settings.header_timeout)),
         body_timeout=float(pick("body_timeout", Settings.body_timeout)),
         step_workers_per_user=int(pick("step_workers_per_user", Settings.step_workers_per_user)),
+        connect_timeout=_positive_number(pick("connect_timeout", Settings.connect_timeout), "connect_timeout"),
+        query_timeout=_positive_number(pick("query_timeout", Settings.query_timeout), "query_timeout"),
+        connection_test_timeout=_positive_number(
+            pick("connection_test_timeout", Settings.connection_test_timeout), "connection_test_timeout"
+        ),
+        connection_tests_per_user=int(
+            _positive_number(
+                pick("connection_tests_per_user", Settings.connection_tests_per_user), "connection_tests_per_user"
+            )
+        ),
+        connection_test_workers=int(
+            _positive_number(
+                pick("connection_test_workers", Settings.connection_test_workers), "connection_test_workers"
+            )
+        ),
+        queries_per_user=int(_positive_number(pick("queries_per_user", Settings.queries_per_user), "queries_per_user")),
+        sqlite_dir=Path(sqlite_dir).expanduser().resolve() if sqlite_dir else home / "sqlite",
+        allow_private_targets=_flag(pick("allow_private_targets", False), "allow_private_targets"),
     )
     secret_keys(settings)
     return settings

@@ -36,8 +36,15 @@ def add(
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="KEY=VALUE extra (repeatable).")] = None,
     secret_stdin: Annotated[bool, typer.Option("--secret-stdin", help="Read the secret from standard input.")] = False,
     no_secret: Annotated[bool, typer.Option("--no-secret", help="The connection needs no secret.")] = False,
+    by: Annotated[
+        str | None, typer.Option("--by", help="An admin adding it for the owner (needed for file-path params).")
+    ] = None,
 ) -> None:
-    """Store a connection; the secret is read from stdin or a hidden prompt, never from the command line."""
+    """Store a connection; the secret is read from stdin or a hidden prompt, never from the command line.
+
+    Params whose names look secret (``sslpassword``, ``token``, ...) are encrypted like the secret;
+    pass them with ``--param`` only where the command line is private, or add them from Python.
+    """
     from flowdeck.store.connections import add_connection
 
     params = {}
@@ -45,6 +52,8 @@ def add(
         key, sep, value = item.partition("=")
         if not sep:
             raise typer.BadParameter(f"--param takes KEY=VALUE, got {item!r}")
+        if key in ("name", "type", "owner", "host", "port", "database", "username", "password", "user", "restricted"):
+            raise typer.BadParameter(f"--param {key}=... is not a connection param; use the option of its own")
         params[key] = parse_value(value)
     secret = None
     if secret_stdin:
@@ -60,6 +69,7 @@ def add(
         database=database,
         username=username,
         password=secret,
+        user=by,
         **params,
     )
     console.print(f"added connection [bold]{esc(info.name)}[/] ({info.type.value}) for {esc(info.owner)}")
@@ -142,17 +152,14 @@ def remove(name: Annotated[str, typer.Argument(help="The connection's name.")], 
 
 
 @app.command("rotate-key")
-def rotate_key_command() -> None:
-    """Make a new deployment key the newest and re-encrypt every stored secret with it."""
+def rotate_key_command(
+    retire_old: Annotated[bool, typer.Option("--retire-old", help="Drop the old keys afterwards.")] = False,
+) -> None:
+    """Make a new deployment key the newest (the same as ``flowdeck keys rotate``)."""
+    from flowdeck.cli.admin import report_rotation
     from flowdeck.store.connections import rotate_key
 
-    result = rotate_key()
-    console.print(f"re-encrypted {result.reencrypted} secrets under a new key")
-    if result.key_file is not None:
-        console.print(f"the keys are in {result.key_file} (newest first; the old key stays for older values)")
-    else:
-        console.print("FLOWDECK_SECRET_KEY comes from the environment: set it to the new key list now:")
-        typer.echo(result.secret_key_setting)
+    report_rotation(rotate_key(retire_old=retire_old))
 
 
 def register(root: typer.Typer) -> None:

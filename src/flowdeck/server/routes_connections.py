@@ -1,16 +1,29 @@
-"""Named database connections: list (never with secrets), add, test, share, unshare, remove."""
+"""Named database connections: list (never with secrets), add, test, share, unshare, remove.
+
+Connection tests run on a pool of their own, never on the request threads, with at most
+``connection_tests_per_user`` in flight per user (429 beyond). Non-admins get one generic answer
+for any failure to connect, so that tests cannot tell open ports from closed ones; the server
+adds and tests their connections with ``restricted=True`` (no loopback or link-local targets).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import functools
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from flowdeck.auth.users import Principal
+from flowdeck.config import Settings, get_settings
 from flowdeck.elements.base import to_jsonable
-from flowdeck.errors import FlowdeckError
+from flowdeck.errors import FlowdeckError, ValidationError
 from flowdeck.server.deps import current_principal
 from flowdeck.storage.connection_urls import ConnectionType
 
@@ -18,7 +31,14 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/api/connections", tags=["connections"])
 
+RESERVED_PARAM_NAMES = frozenset(
+    {"name", "type", "owner", "host", "port", "database", "username", "password", "user", "restricted"}
+)
 _SECRET_WORDS = ("password", "secret", "token", "private_key", "credential")
+GENERIC_FAILURE = (
+    "the connection test failed: the database could not be reached or did not accept the login; "
+    "check the connection's host, port, database and credentials, or ask an admin to test it for details"
+)
 
 
 class ConnectionBody(BaseModel):
@@ -77,11 +97,14 @@ def list_connections(principal: Principal = Depends(current_principal)) -> list[
 @router.post("", status_code=201)
 def add_connection(body: ConnectionBody, principal: Principal = Depends(current_principal)) -> Response:
     """Add a connection owned by the caller; 409 when they have one of that name."""
-    params = {
-        k: v
-        for k, v in body.params.items()
-        if k not in {"name", "type", "owner", "host", "port", "database", "username", "password"}
-    }
+    # These name add_connection's own arguments: as params they would say who acts, or lift a check.
+    clashing = sorted(set(body.params) & RESERVED_PARAM_NAMES)
+    if clashing:
+        raise ValidationError(
+            f"params {clashing} are not connection params; give host, port, database, username and "
+            "password as fields of their own"
+        )
+    params = dict(body.params)
     _service().add_connection(
         body.name,
         body.type.value,
@@ -91,24 +114,100 @@ def add_connection(body: ConnectionBody, principal: Principal = Depends(current_
         database=body.database,
         username=body.username,
         password=body.password,
+        restricted=True,
         **params,
     )
     return Response(status_code=201)
 
 
-@router.post("/{name}/test")
-def test_connection(
+class ConnectionTests:
+    """The pool connection tests run on, and how many each user has in flight."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._workers = 0
+        self._in_flight: dict[str, int] = {}
+
+    def pool(self, settings: Settings) -> ThreadPoolExecutor:
+        """The test pool, sized by ``connection_test_workers`` (remade when that setting changes)."""
+        with self._lock:
+            if self._pool is None or self._workers != settings.connection_test_workers:
+                if self._pool is not None:
+                    self._pool.shutdown(wait=False)  # its running tests finish on their own
+                self._pool = ThreadPoolExecutor(
+                    settings.connection_test_workers, thread_name_prefix="flowdeck-conntest"
+                )
+                self._workers = settings.connection_test_workers
+            return self._pool
+
+    def acquire(self, user: str, cap: int) -> bool:
+        """Count one more test of ``user``'s; False (nothing counted) when they have ``cap`` in flight."""
+        with self._lock:
+            if self._in_flight.get(user, 0) >= cap:
+                return False
+            self._in_flight[user] = self._in_flight.get(user, 0) + 1
+            return True
+
+    def release(self, user: str, _future: Future[Any] | None = None) -> None:
+        """One test of ``user``'s ended."""
+        with self._lock:
+            left = self._in_flight.get(user, 0) - 1
+            if left > 0:
+                self._in_flight[user] = left
+            else:
+                self._in_flight.pop(user, None)
+
+    def in_flight(self, user: str) -> int:
+        """How many tests ``user`` has running."""
+        with self._lock:
+            return self._in_flight.get(user, 0)
+
+
+TESTS = ConnectionTests()
+
+
+@router.post("/{name}/test", response_model=None)
+async def test_connection(
     name: str,
     owner: str | None = Query(default=None, max_length=200, description="The owner of a shared connection."),
     principal: Principal = Depends(current_principal),
-) -> dict[str, Any]:
-    """Connect and ask the server its version; ``ok`` false with the driver's reason when that fails."""
+) -> dict[str, Any] | JSONResponse:
+    """Connect and ask the server its version; ``ok`` false when that fails (the reason for admins only).
+
+    429 when the caller has ``connection_tests_per_user`` tests in flight already.
+    """
+    settings = get_settings()
+    cap = settings.connection_tests_per_user
+    if not TESTS.acquire(principal.name, cap):
+        return JSONResponse(
+            {
+                "error": "TooManyRequests",
+                "detail": f"user {principal.name!r} has {cap} connection tests running already "
+                "(the most one user may run at once); wait for them to finish and try again",
+            },
+            status_code=429,
+            headers={"Retry-After": str(max(1, round(settings.connection_test_timeout)))},
+        )
+    started = time.monotonic()
+    call = functools.partial(
+        _service().test_connection, name, principal.name, connection_owner=owner or None, restricted=True
+    )
+    future = TESTS.pool(settings).submit(call)
+    # The slot is freed when the test really ends, not when this request gives up waiting.
+    future.add_done_callback(functools.partial(TESTS.release, principal.name))
+    deadline = settings.connect_timeout + settings.connection_test_timeout + 5.0
     try:
-        result = _service().test_connection(name, principal.name, connection_owner=owner or None)
+        result = await asyncio.wait_for(asyncio.wrap_future(future), timeout=deadline)
     except FlowdeckError:
         raise
-    except Exception as exc:  # the database's own error: the answer to the test, not a server fault
-        return {"name": name, "ok": False, "message": f"{type(exc).__name__}: {exc}"}
+    except Exception as exc:  # the database's own error (or no answer): the answer to the test
+        if principal.is_admin:
+            reason = "no answer in time" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
+            return {"name": name, "ok": False, "message": reason}
+        # Failures all take at least connect_timeout, so a closed port answers no faster than a filtered one.
+        await asyncio.sleep(max(0.0, settings.connect_timeout - (time.monotonic() - started)))
+        return {"name": name, "ok": False, "message": GENERIC_FAILURE}
     return {"name": name, "ok": True, "message": str(result)}
 
 

@@ -7,9 +7,14 @@ password in its own field and escapes it; no URL is ever assembled by string for
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
+import os
+import re
+import socket
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import URL
 
@@ -19,9 +24,15 @@ __all__ = [
     "SQL_CONNECTION_TYPES",
     "ConnectionSpec",
     "ConnectionType",
+    "ParamCheck",
+    "Timeouts",
     "build_url",
+    "check_params",
     "engine_kwargs",
+    "is_secret_param",
+    "private_target",
     "str_2_connection_type",
+    "target_hosts",
 ]
 
 
@@ -125,6 +136,251 @@ _SPEC_FIELDS = ("host", "port", "database", "username")
 # Options that change the engine rather than the URL; never copied into a URL query.
 _ENGINE_PARAMS = frozenset({"pool_size", "max_overflow", "pool_recycle", "pool_timeout"})
 _DEFAULT_MSSQL_DRIVER = "ODBC Driver 18 for SQL Server"
+NO_PASSFILE = os.path.join(os.devnull, "no-passfile")
+_MYSQL_FORCED = frozenset({"local_infile", "client_flag", "connect_timeout", "read_timeout", "write_timeout"})
+
+# --------------------------------------------------------------------------------------------
+# Which params each type takes
+
+_SECRET_NAME = re.compile(
+    r"pass(word|wd|phrase|code)|pwd|secret|token|private_?key(?!_file$)|credential|api_?key", re.IGNORECASE
+)
+_PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,99}")
+
+
+def is_secret_param(name: str) -> bool:
+    """Whether a param's name looks like it holds a secret (``*password*``, ``*token*``, ``passphrase``, ...).
+
+    Such params are encrypted at rest like the password and never shown.
+    """
+    return bool(_SECRET_NAME.search(name))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Policy:
+    """The params one connection type accepts: for anyone, and only from admins."""
+
+    anyone: frozenset[str]
+    admins: frozenset[str] = frozenset()
+    free_form: bool = False
+
+
+_POSTGRES = _Policy(
+    anyone=frozenset(
+        {
+            "sslmode",
+            "sslpassword",
+            "sslcompression",
+            "sslsni",
+            "sslnegotiation",
+            "sslcertmode",
+            "ssl_min_protocol_version",
+            "ssl_max_protocol_version",
+            "channel_binding",
+            "require_auth",
+            "gssencmode",
+            "gsslib",
+            "krbsrvname",
+            "application_name",
+            "options",
+            "target_session_attrs",
+            "load_balance_hosts",
+            "keepalives",
+            "keepalives_idle",
+            "keepalives_interval",
+            "keepalives_count",
+            "tcp_user_timeout",
+            "client_encoding",
+        }
+    ),
+    # Each names a file on the server (or, hostaddr, a target that bypasses the host check).
+    admins=frozenset(
+        {"sslrootcert", "sslcert", "sslkey", "sslcrl", "sslcrldir", "passfile", "service", "requirepeer", "hostaddr"}
+    ),
+)
+_MYSQL = _Policy(
+    anyone=frozenset(
+        {
+            "charset",
+            "collation",
+            "ssl_check_hostname",
+            "ssl_verify_cert",
+            "ssl_verify_identity",
+            "ssl_disabled",
+            "ssl_cipher",
+            "autocommit",
+            "program_name",
+            "binary_prefix",
+            "sql_mode",
+        }
+    ),
+    # Files on the server, a local socket, or SQL run on every connect.
+    admins=frozenset(
+        {
+            "ssl_ca",
+            "ssl_capath",
+            "ssl_cert",
+            "ssl_key",
+            "ssl_key_password",
+            "read_default_file",
+            "read_default_group",
+            "init_command",
+            "unix_socket",
+            "server_public_key",
+            "bind_address",
+        }
+    ),
+)
+_POLICIES: dict[ConnectionType, _Policy] = {
+    ConnectionType.postgresql: _POSTGRES,
+    ConnectionType.mysql: _MYSQL,
+    ConnectionType.mariadb: _MYSQL,
+    ConnectionType.mssql: _Policy(
+        anyone=frozenset(
+            {"encrypt", "trustservercertificate", "applicationintent", "multisubnetfailover", "authentication", "app"}
+        ),
+        # An ODBC driver name or DSN picks a shared library or a file on the server.
+        admins=frozenset({"driver", "odbc_connect", "dsn", "filedsn"}),
+    ),
+    ConnectionType.sqlite: _Policy(anyone=frozenset()),
+    ConnectionType.databricks: _Policy(anyone=frozenset({"http_path", "catalog", "schema"})),
+    ConnectionType.snowflake: _Policy(
+        anyone=frozenset(
+            {
+                "account",
+                "warehouse",
+                "schema",
+                "role",
+                "application",
+                "client_session_keep_alive",
+                "token",
+                "passcode",
+                "private_key",
+                "private_key_file_pwd",
+            }
+        ),
+        # A key file on the server; an authenticator can open a browser or call any URL from the server.
+        admins=frozenset({"private_key_file", "authenticator"}),
+    ),
+    ConnectionType.s3: _Policy(
+        anyone=frozenset(
+            {"region", "region_name", "endpoint", "endpoint_url", "bucket", "session_token", "aws_session_token"}
+        ),
+        # A profile is the server's own AWS credentials.
+        admins=frozenset({"profile", "profile_name"}),
+    ),
+    ConnectionType.api: _Policy(
+        anyone=frozenset({"base_url", "url", "token", "api_key", "password", "auth_header", "verify"})
+    ),
+    ConnectionType.other: _Policy(anyone=frozenset(), free_form=True),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ParamCheck:
+    """A connection's params split by how they are kept: ``plain`` in clear, ``secret`` encrypted."""
+
+    plain: dict[str, Any]
+    secret: dict[str, Any]
+    admin_only: list[str]
+
+
+def check_params(name: str, kind: ConnectionType, params: Mapping[str, Any]) -> ParamCheck:
+    """Check ``params`` against the allow-list of connection type ``kind``.
+
+    A param the type does not take is a ``ValidationError`` naming the accepted ones. The
+    result lists the admin-only params given (files on the server and the like) so that the
+    caller can refuse them to non-admins, and splits off the params whose names look secret.
+    """
+    policy = _POLICIES[kind]
+    engine = frozenset() if kind not in SQL_CONNECTION_TYPES else _ENGINE_PARAMS
+    known = {p.lower(): p for p in policy.anyone | policy.admins | engine}
+    plain: dict[str, Any] = {}
+    secret: dict[str, Any] = {}
+    admin_only: list[str] = []
+    unknown: list[str] = []
+    for key, value in params.items():
+        if not isinstance(key, str) or not _PARAM_NAME.fullmatch(key):
+            raise ValidationError(
+                f"connection {name!r}: param name {key!r} is not a name (letters, digits, '_', '.', '-')"
+            )
+        lowered = key.lower()
+        if lowered not in known and not policy.free_form:
+            unknown.append(key)
+            continue
+        if lowered in {p.lower() for p in policy.admins}:
+            admin_only.append(key)
+        (secret if is_secret_param(key) else plain)[key] = value
+    if unknown:
+        accepted = sorted(policy.anyone | engine) + [f"{p} (admins only)" for p in sorted(policy.admins)]
+        raise ValidationError(
+            f"connection {name!r} of type {kind.value} does not take params {sorted(unknown)}; "
+            f"it accepts {accepted or 'none'}"
+        )
+    return ParamCheck(plain, secret, sorted(admin_only))
+
+
+# --------------------------------------------------------------------------------------------
+# Where a connection goes
+
+
+def target_hosts(spec: ConnectionSpec) -> list[str]:
+    """Every host name, address or socket path the connection would reach (empty for sqlite)."""
+    hosts: list[str] = []
+    if spec.type is ConnectionType.sqlite:
+        return hosts
+    for value in (spec.host, spec.params.get("hostaddr")):
+        if value not in (None, ""):
+            hosts.extend(part.strip() for part in str(value).split(",") if part.strip())
+    for key in ("endpoint", "endpoint_url", "base_url", "url"):
+        value = spec.params.get(key)
+        if value not in (None, ""):
+            text = str(value)
+            parsed = text if "://" in text else f"//{text}"
+            host = urlsplit(parsed).hostname
+            hosts.append(host or text)
+    if spec.params.get("unix_socket"):
+        hosts.append(str(spec.params["unix_socket"]))
+    return [h[1:-1] if h.startswith("[") and h.endswith("]") else h for h in hosts]
+
+
+def _private_address(text: str) -> bool:
+    try:
+        address = ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback or address.is_link_local or address.is_unspecified
+
+
+def private_target(host: str, resolve: bool = True) -> str | None:
+    """Why ``host`` is on this machine or its link (loopback, link-local, a socket path), or None.
+
+    With ``resolve`` a host name is looked up and every address it has is checked; a name that
+    does not resolve is not private (connecting to it fails anyway).
+    """
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if (
+        host.startswith(("/", "@"))
+        or host.lower() in ("localhost", "localhost.localdomain")
+        or (host.lower().endswith(".localhost"))
+    ):
+        return f"{host!r} is this machine"
+    if _private_address(host):
+        return f"{host!r} is a loopback or link-local address"
+    if not resolve:
+        return None
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return None
+    for info in infos:
+        address = str(info[4][0])
+        if _private_address(address):
+            return f"{host!r} resolves to the loopback or link-local address {address}"
+    return None
 
 
 def _query(params: Mapping[str, Any], skip: Iterable[str] = ()) -> dict[str, str]:
@@ -173,7 +429,8 @@ def build_url(spec: ConnectionSpec, **overrides: Any) -> URL:
             host=_require(spec, host, "a host"),
             port=port,
             database=database,
-            query={"charset": "utf8mb4", **_query(params)},
+            # local_infile and timeouts are set by engine_kwargs only, whatever the params say.
+            query={"charset": "utf8mb4", **_query(params, skip=_MYSQL_FORCED)},
         )
     if kind is ConnectionType.sqlite:
         return URL.create("sqlite", database=str(_require(spec, database, "a database file path")))
@@ -233,13 +490,67 @@ def build_url(spec: ConnectionSpec, **overrides: Any) -> URL:
     )
 
 
-def engine_kwargs(spec: ConnectionSpec) -> dict[str, Any]:
-    """Keyword arguments for :func:`sqlalchemy.create_engine` suited to the connection's type."""
+@dataclasses.dataclass(frozen=True)
+class Timeouts:
+    """Seconds to wait for a connection to open (``connect``) and for each answer (``read``)."""
+
+    connect: float = 10.0
+    read: float = 60.0
+
+
+def engine_kwargs(spec: ConnectionSpec, timeouts: Timeouts | None = None) -> dict[str, Any]:
+    """Keyword arguments for :func:`sqlalchemy.create_engine` suited to the connection's type.
+
+    MySQL and MariaDB connections never allow ``LOAD DATA LOCAL`` (a server could ask for any
+    file of ours). With ``timeouts``, the driver's connect and read timeouts are set.
+    """
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     for name in _ENGINE_PARAMS:
         if spec.params.get(name) is not None:
             kwargs[name] = int(spec.params[name])
+    connect_args: dict[str, Any] = {}
     if spec.type in (ConnectionType.mysql, ConnectionType.mariadb):
         # MySQL closes idle connections after wait_timeout (8 h by default).
         kwargs.setdefault("pool_recycle", 3600)
+        connect_args["local_infile"] = False
+        if timeouts is not None:
+            connect_args.update(
+                connect_timeout=float(timeouts.connect),
+                read_timeout=float(timeouts.read),
+                write_timeout=float(timeouts.read),
+            )
+    if spec.type is ConnectionType.postgresql and not spec.params.get("passfile"):
+        # Otherwise libpq reads the server account's ~/.pgpass and lends its passwords to any user.
+        # A path under /dev/null cannot exist (libpq skips it quietly; /dev/null itself draws a warning).
+        connect_args["passfile"] = NO_PASSFILE
+    if timeouts is not None and spec.type is ConnectionType.postgresql:
+        # libpq has no read timeout: statement_timeout bounds queries on the server, keepalives
+        # and tcp_user_timeout notice a peer that went away.
+        options = " ".join(
+            part
+            for part in (str(spec.params.get("options") or ""), f"-c statement_timeout={int(timeouts.read * 1000)}")
+            if part
+        )
+        connect_args.update(
+            connect_timeout=_whole(timeouts.connect),
+            options=options,
+            keepalives=1,
+            keepalives_idle=max(1, _whole(timeouts.connect)),
+            keepalives_interval=max(1, _whole(timeouts.connect) // 3),
+            keepalives_count=3,
+            tcp_user_timeout=int(timeouts.read * 1000),
+        )
+    elif timeouts is not None and spec.type is ConnectionType.mssql:
+        connect_args["timeout"] = _whole(timeouts.connect)
+    elif timeouts is not None and spec.type is ConnectionType.snowflake:
+        connect_args.update(login_timeout=_whole(timeouts.connect), network_timeout=_whole(timeouts.read))
+    elif timeouts is not None and spec.type is ConnectionType.databricks:
+        connect_args["_socket_timeout"] = _whole(timeouts.read)
+    if connect_args:
+        kwargs["connect_args"] = connect_args
     return kwargs
+
+
+def _whole(seconds: float) -> int:
+    """Drivers take whole seconds; anything positive waits at least one."""
+    return max(1, round(seconds))

@@ -21,12 +21,18 @@ chunked reads, go through a server-side cursor.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import io
+import os
 import re
+import socket
+import sqlite3
 import threading
+import urllib.parse
 import uuid
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -41,16 +47,18 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.types import TypeEngine
 
 from flowdeck.errors import AlreadyExistsError, ValidationError
-from flowdeck.storage.connection_urls import ConnectionSpec, build_url, engine_kwargs
+from flowdeck.storage.connection_urls import ConnectionSpec, Timeouts, build_url, engine_kwargs
 
 __all__ = [
     "IF_EXISTS_MODES",
     "EngineCache",
     "TableName",
+    "create_engine",
     "quote_table_name",
     "read_frame",
     "scratch_prefix",
     "server_version",
+    "test_server",
     "write_frame",
 ]
 
@@ -78,14 +86,14 @@ class EngineCache:
         self._lock = threading.Lock()
         self._engines: dict[tuple[str, sa.URL], Engine] = {}
 
-    def get_engine(self, spec: ConnectionSpec, **overrides: Any) -> Engine:
+    def get_engine(self, spec: ConnectionSpec, timeouts: Timeouts | None = None, **overrides: Any) -> Engine:
         """The pooled engine of ``spec`` (with ``overrides`` applied to its URL), made on first use."""
         url = build_url(spec, **overrides)
         key = (spec.name, url)
         with self._lock:
             engine = self._engines.get(key)
             if engine is None:
-                engine = sa.create_engine(url, **engine_kwargs(spec))
+                engine = create_engine(spec, timeouts, **overrides)
                 self._engines[key] = engine
             return engine
 
@@ -107,6 +115,100 @@ class EngineCache:
 
     def __len__(self) -> int:
         return len(self._engines)
+
+
+def create_engine(
+    spec: ConnectionSpec, timeouts: Timeouts | None = None, pooled: bool = True, **overrides: Any
+) -> Engine:
+    """A new engine for ``spec`` with the driver timeouts of ``timeouts``.
+
+    SQLite engines refuse ``ATTACH`` (and so ``VACUUM INTO``): a query may not open or create
+    database files other than the connection's own.
+    """
+    kwargs = engine_kwargs(spec, timeouts)
+    if not pooled:
+        kwargs.pop("pool_size", None)
+        kwargs.pop("max_overflow", None)
+        kwargs.pop("pool_timeout", None)
+        kwargs["poolclass"] = sa.pool.NullPool
+    engine = sa.create_engine(build_url(spec, **overrides), **kwargs)
+    if timeouts is not None and engine.dialect.name == "postgresql":
+        # ADBC reads open their own connections from the URL; they get the same limits.
+        pg_args = kwargs["connect_args"]
+        _ADBC_LIMITS[engine] = {
+            "connect_timeout": str(pg_args["connect_timeout"]),
+            "options": str(pg_args["options"]),
+            "keepalives": "1",
+        }
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _confine_sqlite)
+    return engine
+
+
+_ADBC_LIMITS: weakref.WeakKeyDictionary[Engine, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def _sqlite_authorizer(action: int, *_args: Any) -> int:
+    return sqlite3.SQLITE_DENY if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH) else sqlite3.SQLITE_OK
+
+
+def _confine_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+    dbapi_connection.set_authorizer(_sqlite_authorizer)
+
+
+def test_server(spec: ConnectionSpec, timeouts: Timeouts) -> str:
+    """Open one unpooled connection with ``timeouts``, return the server's version, close it.
+
+    libpq has no read timeout of its own: a PostgreSQL server that stops answering after the
+    handshake has its socket shut down once ``timeouts.connect + timeouts.read`` have passed.
+    """
+    engine = create_engine(spec, timeouts, pooled=False)
+    watchdog = _Watchdog()
+    if engine.dialect.name == "postgresql":
+        sa.event.listen(engine, "connect", watchdog.watch, insert=True)
+    timer = threading.Timer(timeouts.connect + timeouts.read, watchdog.fire)
+    timer.daemon = True
+    timer.start()
+    try:
+        return server_version(engine)
+    finally:
+        timer.cancel()
+        watchdog.finish()
+        engine.dispose()
+
+
+class _Watchdog:
+    """Shuts down the sockets of connections still busy when time is up (and never once finished)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._fds: list[int] = []
+        self._finished = False
+
+    def watch(self, dbapi_connection: Any, _record: Any) -> None:
+        with self._lock:
+            self._fds.append(int(dbapi_connection.pgconn.socket))
+
+    def fire(self) -> None:
+        with self._lock:
+            if self._finished:
+                return
+            for fd in self._fds:
+                # shutdown() on a duplicate reaches the shared socket: the blocked read returns.
+                with contextlib.suppress(OSError):
+                    sock = socket.socket(fileno=os.dup(fd))
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    finally:
+                        sock.close()
+
+    def finish(self) -> None:
+        with self._lock:
+            self._finished = True
+
+
+test_server.__test__ = False  # type: ignore[attr-defined]  # not a test for pytest
 
 
 def server_version(engine: Engine) -> str:
@@ -780,7 +882,12 @@ def _read_postgres_adbc(engine: Engine, body: str, types: list[pa.DataType]) -> 
         import adbc_driver_postgresql.dbapi as adbc
     except ImportError:
         return None
-    uri = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    url = engine.url.set(drivername="postgresql")
+    query = {**url.query, **_ADBC_LIMITS.get(engine, {})}
+    uri = url.set(query={}).render_as_string(hide_password=False)
+    if query:
+        # libpq decodes %-escapes only ('+' stays a plus), so spaces are written as %20.
+        uri += "?" + urllib.parse.urlencode(query, doseq=True, quote_via=urllib.parse.quote)
     try:
         with adbc.connect(uri) as aconn, aconn.cursor() as cur:
             cur.execute(body)

@@ -240,6 +240,12 @@ connections = sa.Table(
     sa.Column("username", sa.Text, nullable=True),
     sa.Column("secret_token", sa.Text, nullable=True),
     sa.Column("params_json", sa.Text, nullable=False, server_default="{}"),
+    # Params whose names look secret (sslpassword, token, ...), encrypted together as one JSON object.
+    sa.Column("secret_params_token", sa.Text, nullable=True),
+    # Who stored the connection (an admin may add one for its owner); NULL on rows older than this.
+    sa.Column("created_by", Name, nullable=True),
+    # Added through the server by a non-admin: its targets are checked on every use.
+    sa.Column("restricted", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", Time, nullable=False),
     sa.Column("updated_at", Time, nullable=False),
     sa.UniqueConstraint("owner", "name"),

@@ -2,16 +2,26 @@
 
 Only the owner (or an admin) manages a connection; whoever it is shared with may use it. To anyone
 else it does not exist.
+
+Each connection type takes an allow-list of params; those naming files on the server are accepted
+from admins only, and those whose names look secret are encrypted like the password and never shown.
+SQLite connections stay inside the ``sqlite_dir`` setting. With ``restricted=True`` (the server, for
+non-admin users) loopback and link-local targets are refused unless ``allow_private_targets`` is set;
+a connection added that way is checked again on every use, by steps too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import decimal
+import hmac
 import json
 import os
+import threading
+import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +31,26 @@ import pandas as pd
 from flowdeck.auth import access
 from flowdeck.auth.secrets import SecretBox, new_key
 from flowdeck.auth.users import Principal, resolve_principal
-from flowdeck.config import on_configure, reconfigure, secret_keys
+from flowdeck.config import Settings, on_configure, reconfigure, secret_keys
 from flowdeck.elements.inputs import register_connection_lister
-from flowdeck.errors import AlreadyExistsError, NotFoundError, ValidationError
+from flowdeck.errors import (
+    AccessError,
+    AlreadyExistsError,
+    FlowdeckError,
+    IntegrityError,
+    NotFoundError,
+    ValidationError,
+)
 from flowdeck.storage import external_sql
-from flowdeck.storage.connection_urls import SQL_CONNECTION_TYPES, ConnectionSpec, ConnectionType
+from flowdeck.storage.connection_urls import (
+    SQL_CONNECTION_TYPES,
+    ConnectionSpec,
+    ConnectionType,
+    Timeouts,
+    check_params,
+    private_target,
+    target_hosts,
+)
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import connections as records
 from flowdeck.storage.records import users as user_records
@@ -70,6 +95,7 @@ class ConnectionInfo:
     params: dict[str, Any]
     has_secret: bool
     shared_with: list[str]
+    protected_params: list[str] = dataclasses.field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (never containing the secret)."""
@@ -93,15 +119,24 @@ def add_connection(
     database: str | None = None,
     username: str | None = None,
     password: str | None = None,
+    *,
+    user: str | None = None,
+    restricted: bool = False,
     **params: Any,
 ) -> ConnectionInfo:
     """Store a named connection of ``owner``'s; the password is encrypted before it is stored.
 
-    Extra keyword arguments are kept as the connection's params (Databricks ``http_path``,
-    Snowflake ``account``/``warehouse``, ...). ``AlreadyExistsError`` if the owner has one of that name.
+    Extra keyword arguments are the connection's params (Databricks ``http_path``, Snowflake
+    ``account``/``warehouse``, PostgreSQL ``sslmode``, ...), checked against the type's allow-list
+    (``ValidationError`` naming the accepted ones). Params naming files on the server
+    (``sslrootcert``, ``read_default_file``, ...) need an admin: ``user`` is who acts when it is
+    not the owner. Params whose names look secret are encrypted like the password. ``restricted``
+    refuses loopback and link-local targets to non-admins (the server sets it).
+    ``AlreadyExistsError`` if the owner has one of that name.
     """
     _check_name(name)
     who = resolve_principal(owner)
+    actor = resolve_principal(user) if user is not None and user != who.name else who
     spec = ConnectionSpec(
         name=name,
         type=type,
@@ -116,7 +151,20 @@ def add_connection(
         json.dumps(spec.params)
     except TypeError as exc:
         raise ValidationError(f"connection {name!r}: params must be JSON values ({exc})") from exc
-    token = SecretBox(get_storage().settings).encrypt(password) if password is not None else None
+    checked = check_params(name, spec.type, spec.params)
+    if checked.admin_only and not actor.is_admin:
+        raise AccessError(
+            f"connection {name!r}: params {checked.admin_only} name files or services on the server; "
+            "only an admin may set them (an admin adds it with user=<admin>, or --by <admin> on the command line)"
+        )
+    settings = get_storage().settings
+    if spec.type is ConnectionType.sqlite:
+        _sqlite_path(settings, name, database)
+    if restricted:
+        _check_targets(settings, actor, spec)
+    box = SecretBox(settings)
+    token = box.encrypt(password) if password is not None else None
+    params_token = box.encrypt(json.dumps(checked.secret)) if checked.secret else None
     with get_storage().db.write() as conn:
         user_records.ensure_user(conn, who.name)
         created = records.insert_connection(
@@ -131,14 +179,54 @@ def add_connection(
                 "database": database,
                 "username": username,
                 "secret_token": token,
-                "params_json": json.dumps(spec.params),
+                "secret_params_token": params_token,
+                "params_json": json.dumps(checked.plain),
+                "created_by": actor.name,
+                "restricted": bool(restricted and not actor.is_admin),
             },
         )
     if not created:
         raise AlreadyExistsError(
             f"user {who.name!r} has a connection named {name!r} already; remove it first or pick another name"
         )
-    return _info_for(who, name, who.name)
+    return _info_for(actor, name, who.name)
+
+
+def _sqlite_path(settings: Settings, name: str, database: str | None) -> str:
+    """The real path of a sqlite connection's file, which must lie inside ``settings.sqlite_dir``.
+
+    Relative paths are taken inside that directory; ``..`` and symbolic links are followed before
+    the check, so neither can lead out of it.
+    """
+    root_setting = settings.sqlite_dir or settings.home / "sqlite"
+    if database in (None, ""):
+        raise ValidationError(f"connection {name!r} of type sqlite needs a database file path")
+    if database == ":memory:":
+        return database
+    root = Path(os.path.realpath(root_setting))
+    given = Path(str(database))
+    real = Path(os.path.realpath(given if given.is_absolute() else root / given))
+    if real != root and not real.is_relative_to(root):
+        raise ValidationError(
+            f"connection {name!r}: sqlite database {str(database)!r} is outside the sqlite directory {str(root)!r}; "
+            "give a path inside it (a relative path is taken inside it) or change FLOWDECK_SQLITE_DIR"
+        )
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return str(real)
+
+
+def _check_targets(settings: Settings, who: Principal, spec: ConnectionSpec) -> None:
+    """Refuse a target on this machine or its link to a non-admin, unless the deployment allows it."""
+    if who.is_admin or settings.allow_private_targets:
+        return
+    for host in target_hosts(spec):
+        reason = private_target(host)
+        if reason is not None:
+            raise AccessError(
+                f"connection {spec.name!r}: {reason}; this server does not let users reach loopback or "
+                "link-local addresses (an admin may add the connection, or allow such targets with "
+                "FLOWDECK_ALLOW_PRIVATE_TARGETS=true)"
+            )
 
 
 def _resource(row: Any) -> access.Resource:
@@ -170,7 +258,24 @@ def _info(conn: Any, row: Any) -> ConnectionInfo:
         params=json.loads(row.params_json or "{}"),
         has_secret=row.secret_token is not None,
         shared_with=shares,
+        protected_params=_protected_names(row),
     )
+
+
+def _protected_names(row: Any) -> list[str]:
+    """The names (not the values) of a connection's secret params."""
+    if not row.secret_params_token:
+        return []
+    try:
+        return sorted(_secret_params(get_storage().settings, row))
+    except IntegrityError:
+        return []  # listing still works when a key is missing; using the connection says why
+
+
+def _secret_params(settings: Settings, row: Any) -> dict[str, Any]:
+    if not row.secret_params_token:
+        return {}
+    return dict(json.loads(SecretBox(settings).decrypt(row.secret_params_token, row.name)))
 
 
 def _info_for(who: Principal, name: str, owner: str | None) -> ConnectionInfo:
@@ -253,11 +358,19 @@ def list_connections(user: str | None = None) -> list[ConnectionInfo]:
 
 
 def _spec(who: Principal, name: str, owner: str | None) -> ConnectionSpec:
+    return _load(who, name, owner)[0]
+
+
+def _load(who: Principal, name: str, owner: str | None) -> tuple[ConnectionSpec, bool]:
+    """The connection in clear, and whether an admin stored it."""
     storage = get_storage()
     with storage.db.read() as conn:
         row = _row_for(conn, who, name, owner)
-    secret = SecretBox(storage.settings).decrypt(row.secret_token, name) if row.secret_token else None
-    return ConnectionSpec(
+        creator = user_records.get_user(conn, row.created_by or row.owner)
+    settings = storage.settings
+    secret = SecretBox(settings).decrypt(row.secret_token, name) if row.secret_token else None
+    plain = json.loads(row.params_json or "{}")
+    spec = ConnectionSpec(
         name=row.name,
         type=row.conn_type,
         host=row.host,
@@ -265,16 +378,44 @@ def _spec(who: Principal, name: str, owner: str | None) -> ConnectionSpec:
         database=row.database,
         username=row.username,
         secret=secret,
-        params=json.loads(row.params_json or "{}"),
+        params={**plain, **_secret_params(settings, row)},
     )
+    # Rows stored before the allow-lists existed are held to them too.
+    checked = check_params(name, spec.type, plain)
+    by_admin = creator is not None and creator.role == "admin"
+    if checked.admin_only and not by_admin:
+        raise AccessError(
+            f"connection {name!r} has params {checked.admin_only} that only an admin may set, "
+            "and no admin stored it; an admin must store it again"
+        )
+    if spec.type is ConnectionType.sqlite:
+        spec.database = _sqlite_path(settings, name, spec.database)
+    if row.restricted and not by_admin:
+        # Checked again on every use: a name may resolve elsewhere than when it was added.
+        _check_targets(settings, Principal(row.created_by or row.owner), spec)
+    return spec, by_admin
+
+
+def _timeouts(settings: Settings, test: bool = False) -> Timeouts:
+    read = settings.connection_test_timeout if test else settings.query_timeout
+    return Timeouts(connect=settings.connect_timeout, read=read)
+
+
+def _sql_spec(who: Principal, name: str, owner: str | None) -> ConnectionSpec:
+    return _sql_load(who, name, owner)[0]
+
+
+def _sql_load(who: Principal, name: str, owner: str | None) -> tuple[ConnectionSpec, bool]:
+    spec, by_admin = _load(who, name, owner)
+    if spec.type not in SQL_CONNECTION_TYPES:
+        raise ValidationError(f"connection {name!r} is of type {spec.type.value}, not a SQL database")
+    return spec, by_admin
 
 
 def _sql_engine(who: Principal, name: str, owner: str | None, http_path: str | None) -> Any:
-    spec = _spec(who, name, owner)
-    if spec.type not in SQL_CONNECTION_TYPES:
-        raise ValidationError(f"connection {name!r} is of type {spec.type.value}, not a SQL database")
+    spec = _sql_spec(who, name, owner)
     overrides = {"http_path": http_path} if http_path else {}
-    return _engines.get_engine(spec, **overrides)
+    return _engines.get_engine(spec, timeouts=_timeouts(get_storage().settings), **overrides)
 
 
 def _check_options(kwargs: dict[str, Any], allowed: set[str], method: str) -> None:
@@ -289,7 +430,16 @@ def db_to_pandas(
     """Run ``query`` through a stored connection; a DataFrame (an iterator of them with ``chunksize``)."""
     _check_options(kwargs, _READ_OPTIONS, "db_to_pandas")
     engine = _sql_engine(who, conn_name, connection_owner, kwargs.get("http_path"))
-    result = external_sql.read_frame(engine, query, params=kwargs.get("params"), chunksize=kwargs.get("chunksize"))
+    release = _QUERIES.acquire(who.name, get_storage().settings)
+    try:
+        result = external_sql.read_frame(engine, query, params=kwargs.get("params"), chunksize=kwargs.get("chunksize"))
+    except BaseException:
+        release()
+        raise
+    if isinstance(result, pd.DataFrame):
+        release()
+    else:
+        result = _Releasing(result, release)
     shape = {
         k: kwargs[k]
         for k in ("index_col", "parse_dates", "dtype", "coerce_float", "dtype_backend")
@@ -300,6 +450,91 @@ def db_to_pandas(
     if isinstance(result, pd.DataFrame):
         return _shape_frame(result, **shape)
     return (_shape_frame(chunk, **shape) for chunk in result)
+
+
+class _UserQueries:
+    """How many queries each user has running in this process, at most ``queries_per_user``."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._busy: dict[str, int] = {}
+
+    def acquire(self, user: str, settings: Settings) -> Callable[[], None]:
+        """Wait (up to ``query_timeout``) for a free slot of ``user``'s; returns the function that frees it."""
+        cap = settings.queries_per_user
+        deadline = time.monotonic() + settings.query_timeout
+        with self._cond:
+            while self._busy.get(user, 0) >= cap:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise FlowdeckError(
+                        f"user {user!r} has {cap} database queries running already (FLOWDECK_QUERIES_PER_USER) "
+                        f"and none ended within {settings.query_timeout:g} s; try again when they have"
+                    )
+                self._cond.wait(left)
+            self._busy[user] = self._busy.get(user, 0) + 1
+        released = threading.Event()
+
+        def release() -> None:
+            if released.is_set():
+                return
+            released.set()
+            with self._cond:
+                left = self._busy.get(user, 0) - 1
+                if left > 0:
+                    self._busy[user] = left
+                else:
+                    self._busy.pop(user, None)
+                self._cond.notify_all()
+
+        return release
+
+    @contextlib.contextmanager
+    def held(self, user: str, settings: Settings) -> Iterator[None]:
+        """A slot of ``user``'s for the duration of the block."""
+        release = self.acquire(user, settings)
+        try:
+            yield
+        finally:
+            release()
+
+    def running(self, user: str) -> int:
+        """How many queries ``user`` has running."""
+        with self._cond:
+            return self._busy.get(user, 0)
+
+
+_QUERIES = _UserQueries()
+
+
+class _Releasing:
+    """The chunks of a read; the query's slot is freed when they are used up, closed or dropped."""
+
+    def __init__(self, chunks: Iterator[pd.DataFrame], release: Callable[[], None]) -> None:
+        self._chunks = chunks
+        self._release = release
+
+    def __iter__(self) -> _Releasing:
+        return self
+
+    def __next__(self) -> pd.DataFrame:
+        try:
+            return next(self._chunks)
+        except BaseException:  # StopIteration included: the read is over either way
+            self._release()
+            raise
+
+    def close(self) -> None:
+        """Stop reading and free the slot."""
+        try:
+            close = getattr(self._chunks, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._release()
+
+    def __del__(self) -> None:
+        self._release()
 
 
 def _shape_frame(
@@ -346,6 +581,11 @@ def pandas_to_db(
     if kwargs.get("index") and kwargs.get("index_label") is not None:
         label = kwargs["index_label"]
         df = df.rename_axis(list(label) if isinstance(label, list | tuple) else label)
+    with _QUERIES.held(who.name, get_storage().settings):
+        return _write(engine, df, target, if_exists, kwargs)
+
+
+def _write(engine: Any, df: pd.DataFrame, target: str, if_exists: str, kwargs: dict[str, Any]) -> int:
     return external_sql.write_frame(
         engine,
         df,
@@ -357,22 +597,44 @@ def pandas_to_db(
     )
 
 
-def test_connection(name: str, user: str | None = None, connection_owner: str | None = None) -> str:
-    """Connect through a stored connection and return the server's product and version."""
+def test_connection(
+    name: str, user: str | None = None, connection_owner: str | None = None, *, restricted: bool = False
+) -> str:
+    """Connect through a stored connection and return the server's product and version.
+
+    The test uses its own connection with the ``connection_test_timeout`` read timeout. With
+    ``restricted`` (the server, for non-admin users) a target that resolves to a loopback or
+    link-local address is refused unless an admin stored the connection or the deployment allows
+    such targets.
+    """
     who = resolve_principal(user)
-    return external_sql.server_version(_sql_engine(who, name, connection_owner, None))
+    spec, by_admin = _sql_load(who, name, connection_owner)
+    settings = get_storage().settings
+    if restricted and not by_admin:
+        _check_targets(settings, who, spec)
+    return external_sql.test_server(spec, _timeouts(settings, test=True))
 
 
 test_connection.__test__ = False  # type: ignore[attr-defined]  # not a test for pytest
 
 
 def get_boto3_s3_client(who: Principal, name: str, owner: str | None = None) -> Any:
-    """A boto3 S3 client made from a stored connection of type ``s3``."""
+    """A boto3 S3 client made from a stored connection of type ``s3``.
+
+    A connection without an access key uses the server's own credentials, so only one an admin
+    stored may do that.
+    """
     from flowdeck.storage.object_store import boto3_client_from_connection
 
-    spec = _spec(who, name, owner)
+    spec, by_admin = _load(who, name, owner)
     if spec.type is not ConnectionType.s3:
         raise ValidationError(f"connection {name!r} is of type {spec.type.value}, not s3")
+    if not spec.username and not by_admin:
+        # Without keys boto3 falls back to the server's own credentials (environment, instance role).
+        raise AccessError(
+            f"s3 connection {name!r} has no access key, so it would use the server's own AWS credentials; "
+            "store it with an access key id (username) and secret, or have an admin store it"
+        )
     return boto3_client_from_connection(
         {
             "host": spec.host,
@@ -386,49 +648,102 @@ def get_boto3_s3_client(who: Principal, name: str, owner: str | None = None) -> 
 
 @dataclasses.dataclass(frozen=True)
 class KeyRotation:
-    """The outcome of a key rotation: how many secrets were re-encrypted and where the keys now live."""
+    """The outcome of a key rotation: what was re-encrypted and re-signed, and where the keys now live."""
 
     reencrypted: int
     key_file: Path | None
     secret_key_setting: str | None
+    resigned: int = 0
+    retired: int = 0
+    unverified: tuple[str, ...] = ()
 
 
-def rotate_key(key: str | None = None) -> KeyRotation:
-    """Make ``key`` (default: a new one) the deployment's newest key and re-encrypt every secret with it.
+def rotate_key(key: str | None = None, *, retire_old: bool = False) -> KeyRotation:
+    """Make ``key`` (default: a new one) the deployment's newest key; re-encrypt and re-sign with it.
 
-    The old keys stay configured after the new one (they still verify values signed with them).
-    When the keys come from ``$FLOWDECK_HOME/secret.key`` that file is rewritten; when they come
-    from ``FLOWDECK_SECRET_KEY``, the returned ``secret_key_setting`` is the value to set there.
+    Every connection secret (password and secret params) is re-encrypted under the new key, every
+    signed pickle and skops file is re-signed with keys derived from it. Without ``retire_old`` the
+    old keys stay configured after the new one; with it they are dropped once everything has been
+    re-encrypted and re-signed. Values whose signature no configured key verifies are not re-signed
+    (they are listed in ``unverified``); they stay refused.
+
+    When the keys come from ``$FLOWDECK_HOME/secret.key`` that file is rewritten (first with the new
+    key added, so that a crash part-way leaves every value readable); when they come from
+    ``FLOWDECK_SECRET_KEY``, the returned ``secret_key_setting`` is the value to set there.
+    Other processes using the deployment must be stopped while old keys are retired, and started
+    again with the new setting.
     """
+    from flowdeck.auth.keys import derive_key, signing_keys
+    from flowdeck.storage.resign import resign_stored_values
+    from flowdeck.storage.codecs import SKOPS_SIGNING_PURPOSE as _SKOPS_PURPOSE
+    from flowdeck.storage.codecs import _skops_mac
+
     storage = get_storage()
     settings = storage.settings
     old_keys = secret_keys(settings)
     fresh = key or new_key()
     combined = ",".join([fresh, *[k for k in old_keys if k != fresh]])
-    box = SecretBox(dataclasses.replace(settings, secret_key=combined))
-    count = 0
-    with storage.db.write() as conn:
-        for row in records.all_connections(conn):
-            if row.secret_token:
-                records.update_secret_token(conn, row.id, box.rotate(row.secret_token, row.name))
-                count += 1
+    both = dataclasses.replace(settings, secret_key=combined)
+    secret_keys(both)  # a malformed key given by the caller is refused before anything changes
     key_file = settings.home / "secret.key"
     from_file = (
         os.environ.get("FLOWDECK_SECRET_KEY") is None
         and key_file.exists()
         and (key_file.read_text().strip() == settings.secret_key)
     )
+    if retire_old and not from_file and key is None:
+        raise ValidationError(
+            "FLOWDECK_SECRET_KEY comes from the environment: store the new key where that setting comes from "
+            "first, then pass it (make one with `flowdeck keys new`; `flowdeck keys rotate --retire-old "
+            "--key-stdin` reads it), so that no value is ever signed with a key kept nowhere"
+        )
     if from_file:
-        tmp = key_file.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(combined + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, key_file)
-    reconfigure(secret_key=combined)
+        _write_key_file(key_file, combined)
+
+    box = SecretBox(both)
+    count = 0
+    with storage.db.write() as conn:
+        for row in records.all_connections(conn):
+            if row.secret_token:
+                records.update_secret_token(conn, row.id, box.rotate(row.secret_token, row.name))
+                count += 1
+            if row.secret_params_token:
+                records.update_secret_params_token(conn, row.id, box.rotate(row.secret_params_token, row.name))
+
+    skops_verify = signing_keys(both, _SKOPS_PURPOSE)
+    skops_sign = derive_key(fresh, _SKOPS_PURPOSE)
+
+    def resign_skops(data: bytes, info: dict[str, Any]) -> dict[str, Any] | None:
+        trusted = list(info.get("trusted", []))
+        mac = str(info.get("mac", ""))
+        if not any(hmac.compare_digest(mac, _skops_mac(k, data, trusted)) for k in skops_verify):
+            return None
+        return {**info, "mac": _skops_mac(skops_sign, data, trusted)}
+
+    report = resign_stored_values(storage, (signing_keys(both), derive_key(fresh, "pickle-signing")), resign_skops)
+    final = fresh if retire_old else combined
+    if from_file and final != combined:
+        _write_key_file(key_file, final)
+    reconfigure(secret_key=final)
     _engines.dispose_all()
-    return KeyRotation(count, key_file if from_file else None, None if from_file else combined)
+    return KeyRotation(
+        reencrypted=count,
+        key_file=key_file if from_file else None,
+        secret_key_setting=None if from_file else final,
+        resigned=report.pickles + report.skops,
+        retired=len([k for k in old_keys if k != fresh]) if retire_old else 0,
+        unverified=tuple(report.unverified),
+    )
+
+
+def _write_key_file(path: Path, keys: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(keys + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
 
 
 register_connection_lister(list_connections)

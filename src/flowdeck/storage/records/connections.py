@@ -16,6 +16,7 @@ __all__ = [
     "delete_connection",
     "get_connection",
     "insert_connection",
+    "update_secret_params_token",
     "update_secret_token",
     "visible_connections",
 ]
@@ -58,3 +59,12 @@ def delete_connection(conn: Connection, connection_id: str) -> None:
     """Delete a connection and its shares."""
     share_records.delete_shares(conn, "connection", connection_id)
     conn.execute(sa.delete(connections).where(connections.c.id == connection_id))
+
+
+def update_secret_params_token(conn: Connection, connection_id: str, token: str | None) -> None:
+    """Replace a connection's encrypted secret params."""
+    conn.execute(
+        sa.update(connections)
+        .where(connections.c.id == connection_id)
+        .values(secret_params_token=token, updated_at=utcnow())
+    )
