@@ -674,9 +674,9 @@ def rotate_key(key: str | None = None, *, retire_old: bool = False) -> KeyRotati
     again with the new setting.
     """
     from flowdeck.auth.keys import derive_key, signing_keys
-    from flowdeck.storage.resign import resign_stored_values
     from flowdeck.storage.codecs import SKOPS_SIGNING_PURPOSE as _SKOPS_PURPOSE
     from flowdeck.storage.codecs import _skops_mac
+    from flowdeck.storage.resign import resign_stored_values
 
     storage = get_storage()
     settings = storage.settings
