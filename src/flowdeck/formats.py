@@ -3,7 +3,7 @@
 Every failure is a :class:`~flowdeck.errors.ValidationError` naming the file and, where the
 parser says, the place (CSV line, JSON line and column, Excel sheet).
 
-Parsing is bounded (see docs/security-uploads.md): before anything is decoded, the sizes a file
+Parsing is bounded (see docs/security.md): before anything is decoded, the sizes a file
 declares (Parquet metadata, zip members and sheet extents of a workbook) are checked against the
 limits of :class:`ParseLimits`; decoding then streams and stops at those limits, at a time limit,
 and at most ``max_concurrent_parses`` files are parsed at once in a process.

@@ -81,7 +81,7 @@ async def login(body: LoginBody, request: Request, response: Response) -> dict[s
 
     The answer holds the session's CSRF token: send it as ``X-CSRF-Token`` on every
     state-changing request made with the cookie. Repeated wrong passwords for an account or from
-    an address are answered 429 with ``Retry-After`` for a doubling delay (see docs/security-web.md).
+    an address are answered 429 with ``Retry-After`` for a doubling delay (see docs/security.md).
     """
     address = _address(request)
     await run_in_threadpool(accounts.check_throttle, body.name, address)  # locked: 429 without queueing
