@@ -114,7 +114,7 @@ def test_unhosted_functions_refuse_calls() -> None:
 # --- apps written for the SDK run unchanged ---------------------------------------------------------
 
 
-def test_the_sdk_command_line_app_template_runs_unchanged(embedded: Path) -> None:
+def test_an_app_laid_out_like_the_sdk_template_runs_unchanged(embedded: Path) -> None:
     from sdk_apps.basic_app.app import app
 
     run = flowdeck.start(app, user="alice")

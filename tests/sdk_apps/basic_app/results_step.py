@@ -1,60 +1,35 @@
+"""The results step: the uploaded table, and a bar chart of its first two columns."""
+
 import plotly.express as px
 
-from virtualitics_sdk import (
-    Card,
-    Page,
-    PlotlyPlot,
-    Section,
-    Step,
-    StepType,
-    StoreInterface,
-    Table,
-)
+from virtualitics_sdk import Card, Page, PlotlyPlot, Section, Step, StepType, StoreInterface, Table
 
 from .upload_step import upload_step
 
 
 class ResultsStep(Step):
-    """Displays the uploaded data as a table and chart."""
+    """Show what was uploaded."""
 
     def run(self, flow_metadata):
         store_interface = StoreInterface(**flow_metadata)
         page = store_interface.get_page()
-
-        store_interface.update_progress(10, "Loading data...")
-
-        # Retrieve the CSV data uploaded in the previous step
-        data = store_interface.get_element_value(upload_step.name, "Dataset")
-
-        store_interface.update_progress(50, "Building visualizations...")
-
-        data_table = Table(data, title="Uploaded Data")
-        table_card = Card(title="Data Table", content=[data_table])
-        page.add_card_to_section(table_card, "")
-
-        # Show a bar chart of the first two columns if available
-        if len(data.columns) >= 2:
-            fig = px.bar(
-                data.head(10),
-                x=data.columns[0],
-                y=data.columns[1],
-                title="Sample Chart",
+        store_interface.update_progress(20, "Reading the upload")
+        frame = store_interface.get_element_value(upload_step.name, "Dataset")
+        page.add_card_to_section(Card(title="Data Table", content=[Table(frame, title="Uploaded Data")]), "")
+        store_interface.update_progress(60, "Drawing the chart")
+        if frame.shape[1] >= 2:
+            x, y = frame.columns[0], frame.columns[1]
+            figure = px.bar(frame.head(10), x=x, y=y, title=f"{y} by {x}")
+            page.add_card_to_section(
+                Card(title="Visualization", content=[PlotlyPlot(fig=figure, title="Data Chart")]), ""
             )
-            plot = PlotlyPlot(fig=fig, title="Data Chart")
-            chart_card = Card(title="Visualization", content=[plot])
-            page.add_card_to_section(chart_card, "")
-
         store_interface.update_page(page)
 
 
-# Step instance — imported by app.py and chained into the app
-results_section = Section("", [])
-results_page = Page("Results", [results_section])
-
 results_step = ResultsStep(
     title="Results",
-    description="View uploaded data and visualizations",
+    description="The table and a chart",
     parent="Results",
     type=StepType.RESULTS,
-    page=results_page,
+    page=Page("Results", [Section("", [])]),
 )
