@@ -117,8 +117,12 @@ def test_lookups_by_reference_id_and_by_title(deployment):
         store.get_element("Upload", "Analyst", elem_reference_id="analyst-ref")
     with pytest.raises(ValidationError, match="name the element: pass its title, or reference_id="):
         store.get_element_value("Upload")
-    with pytest.raises(ValidationError, match="needs exactly one of element_id=, element_title= or elem_reference_id="):
+    with pytest.raises(ValidationError, match="pass elem_reference_id= alone, not with element_id= or element_title="):
         store.get_raw_data_source_data("Upload", element_title="Sales", elem_reference_id="sales-ref")
+    with pytest.raises(ValidationError, match="needs element_id=, element_title= or elem_reference_id="):
+        store.get_raw_data_source_data("Upload")
+    sales_id = store.get_element("Upload", "Sales").id
+    assert store.get_raw_data_source_data("Upload", sales_id, "Analyst").read() == CSV  # the id wins, as before
 
 
 def test_get_page_takes_the_sdks_out_link(deployment):

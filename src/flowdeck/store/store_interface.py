@@ -304,27 +304,22 @@ class StoreInterface:
         element_title: str | None = None,
         elem_reference_id: str | None = None,
     ) -> io.BytesIO:
-        """The bytes uploaded to a DataSource (by id, title or reference id) of ``step_name`` (default: this step)."""
-        given = [
-            k
-            for k, v in (
-                ("element_id", element_id),
-                ("element_title", element_title),
-                ("elem_reference_id", elem_reference_id),
-            )
-            if v is not None
-        ]
-        if len(given) != 1:
+        """The bytes uploaded to a DataSource (by id, title or reference id) of ``step_name`` (default: this step).
+
+        Given both, ``element_id`` wins over ``element_title``, as before; ``elem_reference_id`` goes alone.
+        """
+        if element_id is None and element_title is None and elem_reference_id is None:
+            raise ValidationError("get_raw_data_source_data() needs element_id=, element_title= or elem_reference_id=")
+        if elem_reference_id is not None and (element_id is not None or element_title is not None):
             raise ValidationError(
-                "get_raw_data_source_data() needs exactly one of element_id=, element_title= or elem_reference_id=, "
-                f"got {given or 'none'}"
+                "get_raw_data_source_data(): pass elem_reference_id= alone, not with element_id= or element_title="
             )
         view = self._view()
         name = self._step(view, step_name)
-        key = element_id or element_title or elem_reference_id
-        element = page_service.get_element(
-            view, name, key, by_id=element_id is not None, by_reference_id=elem_reference_id is not None
-        )
+        if elem_reference_id is not None:
+            element = page_service.get_element(view, name, elem_reference_id, by_reference_id=True)
+        else:
+            element = page_service.get_element(view, name, element_id or element_title, by_id=element_id is not None)
         found = page_service.raw_upload(view, name, element)
         if found is None:
             raise NotFoundError(f"nothing was uploaded to {element.title!r} in step {name!r}")
