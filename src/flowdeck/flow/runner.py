@@ -11,6 +11,7 @@ from flowdeck.errors import MissingInputError, StepFailedError, StepStateError, 
 from flowdeck.flow.loader import flow_reference, load_flow, remember_flow, remembered_flow
 from flowdeck.flow.model import Flow, FlowMetadata, Step
 from flowdeck.store import pages as page_service
+from flowdeck.store import progress as progress_service
 from flowdeck.store import runs as run_service
 from flowdeck.store.status import FlowStatus, StepState
 
@@ -128,7 +129,8 @@ class FlowRun:
             if not (step.overrides_action and step.override_skips_default):
                 page_service.run_default_action(self._view(), step.name)
             if step.overrides_action:
-                step.action_override(self._metadata(step, is_action=True))
+                with progress_service.running_step(self.flow_id, step.name):
+                    step.action_override(self._metadata(step, is_action=True))
         except Exception as exc:
             self._fail(step, exc)
         run_service.set_step_state(self.flow_id, step.name, StepState.COMPLETE)
@@ -209,7 +211,8 @@ class FlowRun:
         attempt = run_service.begin_step(self.flow_id, step.name)
         page_service.start_attempt(self.flow_id, step.name, attempt, step.page)
         try:
-            step.run(self._metadata(step))
+            with progress_service.running_step(self.flow_id, step.name):
+                step.run(self._metadata(step))
         except Exception as exc:
             self._fail(step, exc)
         run_service.set_step_state(self.flow_id, step.name, StepState.AWAITING_INPUT)

@@ -39,6 +39,7 @@ from flowdeck.storage.values import StoredValue
 __all__ = [
     "AssetDetails",
     "asset_shares",
+    "check_serialization_method",
     "delete_asset",
     "describe_asset",
     "export_asset",
@@ -250,6 +251,44 @@ def _to_asset(row: Row) -> Asset:
 
 
 # --------------------------------------------------------------------------- saving
+
+
+def check_serialization_method(asset: Asset, method: Any) -> None:
+    """Check that ``method`` (an ``AssetPersistenceMethod`` or its value) can write ``asset``'s object.
+
+    The object is then stored with the codec that gives it back equal and of the same type, which
+    for every method the SDK accepts is at least as exact as that method (a frame saved with
+    ``"csv"`` keeps its dtypes). An unknown method, or one that cannot write the object, is a
+    ``ValidationError``.
+    """
+    import pandas as pd
+
+    from flowdeck.assets.types import AssetPersistenceMethod
+
+    try:
+        chosen = AssetPersistenceMethod(getattr(method, "value", method))
+    except ValueError:
+        valid = [m.value for m in AssetPersistenceMethod]
+        raise ValidationError(
+            f"unknown serialization_method {method!r}; use one of {valid} (or None to let flowdeck choose)"
+        ) from None
+    value = asset.object
+    problem: str | None = None
+    if chosen is AssetPersistenceMethod.BYTES and not isinstance(value, bytes | bytearray):
+        problem = "needs bytes"
+    elif chosen in (AssetPersistenceMethod.CSV, AssetPersistenceMethod.EXCEL, AssetPersistenceMethod.PARQUET):
+        if not isinstance(value, pd.DataFrame | pd.Series):
+            problem = "needs a DataFrame or Series"
+    elif chosen is AssetPersistenceMethod.JSON and not isinstance(value, pd.DataFrame | pd.Series):
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            problem = "needs a JSON-safe value (dict, list, str, number, bool, None) or a frame"
+    if problem is not None:
+        raise ValidationError(
+            f"asset {asset.label!r} holds {_type_name(value)}; serialization_method {chosen.value!r} {problem}; "
+            "pass another method or None"
+        )
 
 
 def save_asset(

@@ -618,8 +618,8 @@ def test_connection(
 test_connection.__test__ = False  # type: ignore[attr-defined]  # not a test for pytest
 
 
-def get_boto3_s3_client(who: Principal, name: str, owner: str | None = None) -> Any:
-    """A boto3 S3 client made from a stored connection of type ``s3``.
+def get_boto3_s3_client(who: Principal, name: str, owner: str | None = None, region_name: str | None = None) -> Any:
+    """A boto3 S3 client made from a stored connection of type ``s3`` (``region_name`` replaces its region).
 
     A connection without an access key uses the server's own credentials, so only one an admin
     stored may do that.
@@ -641,7 +641,7 @@ def get_boto3_s3_client(who: Principal, name: str, owner: str | None = None) -> 
             "port": spec.port,
             "username": spec.username,
             "secret": spec.secret,
-            "params": spec.params,
+            "params": spec.params if region_name is None else {**spec.params, "region": str(region_name)},
         }
     )
 

@@ -289,27 +289,45 @@ def _element_page(view: RunView, step_name: str) -> Any:
     return page
 
 
-def get_element(view: RunView, step_name: str, title_or_id: str, quiet: bool = False, by_id: bool = False) -> Any:
-    """An element of a step's page by title (or id); None when missing (or the step is) and ``quiet``."""
+def get_element(
+    view: RunView,
+    step_name: str,
+    title_or_id: str,
+    quiet: bool = False,
+    by_id: bool = False,
+    by_reference_id: bool = False,
+) -> Any:
+    """An element of a step's page by title (or id, or ``reference_id``); None when missing and ``quiet``.
+
+    A title that matches no element is tried as a ``reference_id`` too: the SDK's positional argument
+    is a reference id where the reference page's is a title.
+    """
     try:
         page = _element_page(view, step_name)
     except NotFoundError:
         if quiet:
             return None
         raise
-    element = (
-        page.get_element_by_id(title_or_id, quiet=True) if by_id else page.get_element_by_title(title_or_id, quiet=True)
-    )
+    if by_id:
+        element, what = page.get_element_by_id(title_or_id, quiet=True), "id"
+    elif by_reference_id:
+        element, what = page.get_element_by_reference_id(title_or_id, quiet=True), "reference_id"
+    else:
+        element = page.get_element_by_title(title_or_id, quiet=True)
+        if element is None:
+            element = page.get_element_by_reference_id(title_or_id, quiet=True)
+        what = "title or reference_id"
     if element is None and not quiet:
-        what = "id" if by_id else "title"
         titles = [e.title for e in page.elements]
         raise NotFoundError(f"step {step_name!r} has no element with {what} {title_or_id!r}; its elements are {titles}")
     return element
 
 
-def get_element_value(view: RunView, step_name: str, title: str, quiet: bool = False) -> Any:
+def get_element_value(
+    view: RunView, step_name: str, title: str, quiet: bool = False, by_reference_id: bool = False
+) -> Any:
     """The typed value of an input element (a DataSource gives its DataFrame, or bytes when raw)."""
-    element = get_element(view, step_name, title, quiet=quiet)
+    element = get_element(view, step_name, title, quiet=quiet, by_reference_id=by_reference_id)
     if element is None:
         return None
     if isinstance(element, _elements().DataSource):

@@ -6,11 +6,15 @@ A thin facade: it checks arguments and who is asking, then delegates to the serv
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import inspect
 import io
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flowdeck.auth.users import Principal, peek_principal, resolve_principal
-from flowdeck.errors import ValidationError
+from flowdeck.errors import FlowdeckError, NotFoundError, ValidationError
 from flowdeck.store import outputs as output_service
 from flowdeck.store import pages as page_service
 from flowdeck.store import progress as progress_service
@@ -20,12 +24,74 @@ from flowdeck.store.status import FlowStatus
 if TYPE_CHECKING:
     import pandas as pd
 
-    from flowdeck.assets import Asset, AssetType
+    from flowdeck.assets import Asset, AssetPersistenceMethod, AssetType
     from flowdeck.elements import Element
-    from flowdeck.page import Page
+    from flowdeck.page import Card, Page
     from flowdeck.storage.connection_urls import ConnectionType
 
-__all__ = ["StoreInterface"]
+__all__ = ["StoreInterface", "UserDetails"]
+
+# The keyword arguments of get_boto3_s3_client_from_connection_store that change the client
+# without changing whose credentials or which endpoint it uses.
+_S3_CLIENT_KWARGS = ("region_name",)
+
+
+class _StoreOrStepMethod(staticmethod):
+    """A static method that, read from a store, acts for that store.
+
+    The SDK declares ``update_progress`` static (it reports for the step whose code is running); the
+    reference page calls it on a store. The wrapped function takes the store, or ``None`` when called
+    on the class.
+    """
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        signature = inspect.signature(func)
+        public = signature.replace(parameters=list(signature.parameters.values())[1:])
+        if inspect.iscoroutinefunction(func):
+
+            async def unbound(*args: Any, **kwargs: Any) -> Any:
+                return await func(None, *args, **kwargs)
+
+        else:
+
+            def unbound(*args: Any, **kwargs: Any) -> Any:
+                return func(None, *args, **kwargs)
+
+        functools.update_wrapper(unbound, func)
+        unbound.__signature__ = public  # type: ignore[attr-defined]
+        super().__init__(unbound)
+        self._func = func
+        self._public = public
+
+    def __get__(self, store: object, owner: type | None = None) -> Callable[..., Any]:
+        if store is None:
+            return self.__func__
+        bound = functools.partial(self._func, store)
+        functools.update_wrapper(bound, self._func)
+        bound.__signature__ = self._public  # type: ignore[attr-defined]
+        return bound
+
+
+class UserDetails(tuple):
+    """The acting user's ``(role, groups)``, as the SDK returns them, with ``name`` as an attribute."""
+
+    name: str
+
+    def __new__(cls, name: str, role: str, groups: list[str]) -> UserDetails:
+        """Build ``(role, groups)`` for the user ``name``."""
+        details = super().__new__(cls, (role, list(groups)))
+        details.name = name
+        return details
+
+    @property
+    def role(self) -> str:
+        """The user's role (``user`` or ``admin``)."""
+        return self[0]
+
+    @property
+    def groups(self) -> list[str]:
+        """The names of the groups the user belongs to."""
+        return self[1]
 
 
 class StoreInterface:
@@ -117,8 +183,11 @@ class StoreInterface:
 
     # --- pages and elements ------------------------------------------------------------------
 
-    def get_page(self) -> Page:
-        """The newest version of this step's page."""
+    def get_page(self, _out_link: Any = None) -> Page:
+        """The newest version of this step's page.
+
+        ``_out_link`` is accepted for the SDK's signature and not needed: flowdeck reads the page directly.
+        """
         view = self._view()
         return page_service.get_page(view, self._step(view))
 
@@ -127,18 +196,85 @@ class StoreInterface:
         view = self._view()
         page_service.update_page(view, self._step(view), page)
 
-    def get_element(self, step_name: str, elem_title: str, quiet: bool = False) -> Element | None:
-        """An element of any step by its title (None when missing and ``quiet``)."""
-        return page_service.get_element(self._view(), step_name, elem_title, quiet=quiet)
+    def inject_json_element(self, card: Card, element_json: dict[str, Any], element_id: str | None = None) -> Element:
+        """Build an element from its JSON (``Element.to_json()``'s form) and add it to ``card``; returns it.
+
+        ``element_id`` replaces the JSON's ``id``. The element is added to ``card`` itself, so a later
+        ``update_page`` stores it; when this step's stored page already holds a card with ``card``'s id,
+        the element is added there and stored at once too.
+        """
+        from flowdeck.elements import Element
+
+        if not isinstance(element_json, dict):
+            raise ValidationError(f"element_json must be a dict (an element's JSON), got {type(element_json).__name__}")
+        element = Element.from_json(element_json)
+        if element_id is not None:
+            element.id = element_id
+        card.add_content(element)
+        view = self._view()
+        step_name = self._step(view)
+        stored = page_service.get_page(view, step_name)
+        stored_card = next((c for c in stored.cards if c.id == card.id), None)
+        if stored_card is not None and all(e.id != element.id for e in stored_card.get_elements()):
+            stored_card.add_content(Element.from_json(element.to_json()))
+            page_service.update_page(view, step_name, stored)
+        return element
+
+    @staticmethod
+    def extract_context_from_page(page: Page) -> dict[str, list[dict[str, Any]]]:
+        """A JSON-safe summary of a page: each element's ``extract_context()``, grouped by element type."""
+        return page.get_element_data_grouped_by_type()
+
+    def update_page_from_live_card(self, section_title: str, card_id: str, **step_clients: Any) -> None:
+        """Not hosted: live cards are the vendor platform's; raises ``FlowdeckError`` saying what to use."""
+        raise FlowdeckError(
+            f"update_page_from_live_card(section {section_title!r}, card {card_id!r}) needs the vendor platform's "
+            "live cards, which flowdeck does not host; change the page and call update_page(page) instead"
+        )
+
+    @staticmethod
+    def _one_key(what: str, title: str | None, reference_id: str | None) -> tuple[str, bool]:
+        """The lookup key and whether it is a reference id; exactly one of the two must be given."""
+        if title is not None and reference_id is not None:
+            raise ValidationError(f"pass {what}'s title or its reference_id, not both")
+        if reference_id is not None:
+            return reference_id, True
+        if title is None:
+            raise ValidationError(f"name the {what}: pass its title, or reference_id= (elem_reference_id=)")
+        return title, False
+
+    def get_element(
+        self,
+        step_name: str,
+        elem_title: str | None = None,
+        quiet: bool = False,
+        *,
+        elem_reference_id: str | None = None,
+    ) -> Element | None:
+        """An element of any step by its title, or by ``elem_reference_id=`` (None when missing and ``quiet``).
+
+        A positional title that matches no element is tried as a reference id (the SDK's positional form).
+        """
+        key, by_reference = self._one_key("element", elem_title, elem_reference_id)
+        return page_service.get_element(self._view(), step_name, key, quiet=quiet, by_reference_id=by_reference)
 
     def get_element_by_id(self, step_name: str, elem_id: str) -> Element:
         """An element of any step by its generated id."""
         return page_service.get_element(self._view(), step_name, elem_id, by_id=True)
 
-    def get_element_value(self, step_name: str, elem_title: str, quiet: bool = False) -> Any:
-        """The value of an input element: DataSource → DataFrame (bytes when raw), Dropdown → selection,
-        TextInput → str, NumericRange → (low, high), DateTimeRange → (start, end)."""
-        return page_service.get_element_value(self._view(), step_name, elem_title, quiet=quiet)
+    def get_element_value(
+        self,
+        step_name: str,
+        elem_title: str | None = None,
+        quiet: bool = False,
+        *,
+        elem_reference_id: str | None = None,
+    ) -> Any:
+        """The value of an input element found by title or ``elem_reference_id=``: DataSource → DataFrame
+        (bytes when raw), Dropdown → selection, TextInput → str, NumericRange → (low, high), DateTimeRange →
+        (start, end)."""
+        key, by_reference = self._one_key("element", elem_title, elem_reference_id)
+        return page_service.get_element_value(self._view(), step_name, key, quiet=quiet, by_reference_id=by_reference)
 
     def create_future_element(self, elem: Element, future_step_name: str) -> None:
         """Put ``elem`` on ``future_step_name``'s page when it runs; it is addressable before."""
@@ -151,35 +287,93 @@ class StoreInterface:
         current = self._step(view)
         return page_service.create_element_link(view, element, step_name, current)
 
-    def get_current_step_user_input(self, data_source_title: str) -> io.BytesIO:
-        """The bytes uploaded to a DataSource of the current step, before its action ran."""
-        return self.get_raw_data_source_data(element_title=data_source_title)
+    def get_current_step_user_input(
+        self, data_source_title: str | None = None, *, data_source_reference_id: str | None = None
+    ) -> io.BytesIO:
+        """The bytes uploaded to a DataSource of the current step (by title or ``data_source_reference_id=``),
+        before its action ran."""
+        key, by_reference = self._one_key("DataSource", data_source_title, data_source_reference_id)
+        if by_reference:
+            return self.get_raw_data_source_data(elem_reference_id=key)
+        return self.get_raw_data_source_data(element_title=key)
 
     def get_raw_data_source_data(
-        self, step_name: str | None = None, element_id: str | None = None, element_title: str | None = None
+        self,
+        step_name: str | None = None,
+        element_id: str | None = None,
+        element_title: str | None = None,
+        elem_reference_id: str | None = None,
     ) -> io.BytesIO:
-        """The bytes uploaded to a DataSource (by id or title) of ``step_name`` (default: this step)."""
-        if element_id is None and element_title is None:
-            raise ValidationError("get_raw_data_source_data() needs element_id= or element_title=")
+        """The bytes uploaded to a DataSource (by id, title or reference id) of ``step_name`` (default: this step).
+
+        Given both, ``element_id`` wins over ``element_title``, as before; ``elem_reference_id`` goes alone.
+        """
+        if element_id is None and element_title is None and elem_reference_id is None:
+            raise ValidationError("get_raw_data_source_data() needs element_id=, element_title= or elem_reference_id=")
+        if elem_reference_id is not None and (element_id is not None or element_title is not None):
+            raise ValidationError(
+                "get_raw_data_source_data(): pass elem_reference_id= alone, not with element_id= or element_title="
+            )
         view = self._view()
         name = self._step(view, step_name)
-        element = page_service.get_element(view, name, element_id or element_title, by_id=element_id is not None)
+        if elem_reference_id is not None:
+            element = page_service.get_element(view, name, elem_reference_id, by_reference_id=True)
+        else:
+            element = page_service.get_element(view, name, element_id or element_title, by_id=element_id is not None)
         found = page_service.raw_upload(view, name, element)
         if found is None:
-            from flowdeck.errors import NotFoundError
-
             raise NotFoundError(f"nothing was uploaded to {element.title!r} in step {name!r}")
         return io.BytesIO(found[1])
 
     # --- progress and status -----------------------------------------------------------------
 
-    def update_progress(self, completion: float, message: str, page_update: bool = False) -> bool:
-        """Record and publish this step's progress (0 to 100); returns True once recorded."""
+    @_StoreOrStepMethod
+    def update_progress(
+        self: StoreInterface | None, completion: float, message: str, page_update: bool = False
+    ) -> bool:
+        """Record and publish a step's progress (0 to 100); returns True once recorded.
+
+        On a store (``store.update_progress(...)``) it reports for that store's step; on the class
+        (``StoreInterface.update_progress(...)``, the SDK's static form) for the step whose code runs in
+        this thread or task (``StepStateError`` outside a step).
+        """
+        if self is None:
+            run_id, step_name = progress_service.current_step()
+            return progress_service.record_progress(run_id, step_name, completion, message, page_update)
         return progress_service.record_progress(self.flow_id, self.step_name, completion, message, page_update)
+
+    @_StoreOrStepMethod
+    async def aupdate_progress(
+        self: StoreInterface | None, completion: float, message: str, page_update: bool = False
+    ) -> bool:
+        """``update_progress`` for async code: the database write runs in a worker thread."""
+        if self is None:
+            run_id, step_name = progress_service.current_step()
+        else:
+            run_id, step_name = self.flow_id, self.step_name
+        return await asyncio.to_thread(
+            progress_service.record_progress, run_id, step_name, completion, message, page_update
+        )
 
     def get_flow_status(self) -> FlowStatus:
         """The run's state and each step's state, progress, message, timings and error."""
         return run_service.flow_status(self._view())
+
+    def get_current_user_details(self) -> UserDetails:
+        """The acting user's ``(role, groups)``, as the SDK returns them; ``.name`` is the user's name."""
+        return UserDetails(self._principal.name, self._principal.role, list(self._principal.groups))
+
+    def get_custom_attributes(self) -> dict[str, Any]:
+        """The acting user's custom attributes: always an empty dict.
+
+        flowdeck keeps no attributes for a user beyond name, role and groups (see
+        ``get_current_user_details``); the SDK's come from the vendor's single sign-on.
+        """
+        return {}
+
+    def is_pyvip_connected(self) -> bool:
+        """Always False: flowdeck does not host the vendor's Explore (pyvip) connection."""
+        return False
 
     def get_previous_step_name(self) -> str | None:
         """The name of the step before this one, or None for the first step."""
@@ -189,10 +383,22 @@ class StoreInterface:
 
     # --- assets ------------------------------------------------------------------------------
 
-    def save_asset(self, asset: Asset, overwrite: bool = False, asset_id: str | None = None) -> str:
-        """Save an asset (a new version of its lineage, or overwrite one); returns its id."""
+    def save_asset(
+        self,
+        asset: Asset,
+        overwrite: bool = False,
+        asset_id: str | None = None,
+        serialization_method: AssetPersistenceMethod | str | None = None,
+    ) -> str:
+        """Save an asset (a new version of its lineage, or overwrite one); returns its id.
+
+        ``serialization_method`` (an ``AssetPersistenceMethod`` or its value) must be able to write the
+        object, else ``ValidationError``; the object is then stored exactly (see docs/sdk-compatibility.md).
+        """
         from flowdeck.store import assets as asset_service
 
+        if serialization_method is not None:
+            asset_service.check_serialization_method(asset, serialization_method)
         view = self._view()
         return asset_service.save_asset(
             self._principal,
@@ -345,11 +551,23 @@ class StoreInterface:
             self._principal, _df, table, conn_name, connection_owner, if_exists=if_exists, **kwargs
         )
 
-    def get_boto3_s3_client_from_connection_store(self, connection_id: str, connection_owner: str | None = None) -> Any:
-        """A boto3 S3 client built from the stored connection ``connection_id`` (its name; type ``s3``)."""
+    def get_boto3_s3_client_from_connection_store(
+        self, connection_id: str, connection_owner: str | None = None, **kwargs: Any
+    ) -> Any:
+        """A boto3 S3 client built from the stored connection ``connection_id`` (its name; type ``s3``).
+
+        Of the SDK's extra keyword arguments, ``region_name=`` is accepted (it replaces the connection's
+        region); others would change whose credentials or which endpoint the client uses, and are refused.
+        """
         from flowdeck.store import connections as connection_service
 
-        return connection_service.get_boto3_s3_client(self._principal, connection_id, connection_owner)
+        unknown = sorted(set(kwargs) - set(_S3_CLIENT_KWARGS))
+        if unknown:
+            raise ValidationError(
+                f"get_boto3_s3_client_from_connection_store() does not take {unknown}; it accepts "
+                f"{list(_S3_CLIENT_KWARGS)} — credentials and endpoint come from the stored connection"
+            )
+        return connection_service.get_boto3_s3_client(self._principal, connection_id, connection_owner, **kwargs)
 
     @staticmethod
     def str_2_connection_type(list_connection_type: list[str]) -> list[ConnectionType]:
