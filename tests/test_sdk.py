@@ -362,7 +362,7 @@ def test_sdk_connection_types() -> None:
 
 
 def test_pandas_keywords_pass_through_db_to_pandas_and_pandas_to_db(embedded: Path, tmp_path: Path) -> None:
-    flowdeck.add_connection("local", type="sqlite", owner="alice", database=str(tmp_path / "data.db"))
+    flowdeck.add_connection("local", type="sqlite", owner="alice", database="data.db")
     run = flowdeck.start(_edge_flow(), user="alice")
     store = flowdeck.StoreInterface(run.flow_id, user="alice")
     frame = pd.DataFrame({"amount": [1.5, 2.5]}, index=pd.Index([10, 20], name="row"))
