@@ -63,7 +63,7 @@ def test_an_older_database_upgrades_in_place(empty_engine):
     with empty_engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO users (name, role, created_at) VALUES ('old', 'admin', :t)"), {"t": now})
     migrate.upgrade(empty_engine)
-    assert migrate.current_revision(empty_engine) == "0003_mysql_microseconds"
+    assert migrate.current_revision(empty_engine) == "0008_run_lifecycle"
     assert "api_tokens" in sa.inspect(empty_engine).get_table_names()
     with empty_engine.connect() as conn:
         assert conn.execute(sa.text("SELECT role FROM users WHERE name = 'old'")).scalar_one() == "admin"

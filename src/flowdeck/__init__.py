@@ -29,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     "open_run": "flowdeck.flow.runner",
     "delete_run": "flowdeck.flow.runner",
     "share_run": "flowdeck.flow.runner",
+    "fork_run": "flowdeck.flow.runner",
     "list_runs": "flowdeck.flow.runner",
     "FlowStatus": "flowdeck.flow.status",
     "StepStatus": "flowdeck.flow.status",
@@ -78,6 +79,7 @@ _EXPORTS: dict[str, str] = {
     "ConfigurationError": "flowdeck.errors",
     "MissingInputError": "flowdeck.errors",
     "StepFailedError": "flowdeck.errors",
+    "StepCancelledError": "flowdeck.errors",
     "StepStateError": "flowdeck.errors",
     "AlreadyExistsError": "flowdeck.errors",
     "IntegrityError": "flowdeck.errors",
@@ -125,12 +127,13 @@ if TYPE_CHECKING:  # pragma: no cover
         IntegrityError,
         MissingInputError,
         NotFoundError,
+        StepCancelledError,
         StepFailedError,
         StepStateError,
         ValidationError,
     )
     from flowdeck.flow.model import App, Flow, FlowMetadata, Step, StepType
-    from flowdeck.flow.runner import FlowRun, delete_run, list_runs, open_run, share_run, start
+    from flowdeck.flow.runner import FlowRun, delete_run, fork_run, list_runs, open_run, share_run, start
     from flowdeck.flow.status import FlowStatus, RunState, StepState, StepStatus
     from flowdeck.page import Card, Page, Section
     from flowdeck.storage.connection_urls import ConnectionType

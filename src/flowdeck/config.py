@@ -40,6 +40,8 @@ class Settings:
     inline_threshold: int = 64 * 1024
     broker_url: str = "redis://127.0.0.1:6379/0"
     flows: tuple[str, ...] = ()
+    #: How long a running step's lease lasts; the process running it renews it every third of that.
+    step_lease_seconds: float = 30.0
 
     @property
     def is_embedded(self) -> bool:
@@ -147,7 +149,12 @@ def _resolve(overrides: dict[str, Any]) -> Settings:
         inline_threshold=int(pick("inline_threshold", Settings.inline_threshold)),
         broker_url=str(pick("broker_url", Settings.broker_url)),
         flows=tuple(flows),
+        step_lease_seconds=float(pick("step_lease_seconds", Settings.step_lease_seconds)),
     )
+    if not settings.step_lease_seconds > 0:
+        raise ConfigurationError(
+            f"step_lease_seconds must be a positive number of seconds, got {settings.step_lease_seconds!r}"
+        )
     secret_keys(settings)
     return settings
 
