@@ -92,6 +92,20 @@ class Step:
     def action_override(self, flow_metadata: FlowMetadata) -> None:
         """The step's own action, run by ``next()`` when ``overrides_action`` is set."""
 
+    # Hooks, called by the run lifecycle with a StoreInterface on the step; the defaults do nothing.
+
+    def on_run_success(self, store_interface: Any) -> None:
+        """After :meth:`run` returned (raising here fails the step)."""
+
+    def on_action_success(self, store_interface: Any) -> None:
+        """After the step's action finished, before the next step runs (raising here fails the step)."""
+
+    def on_failure(self, store_interface: Any) -> None:
+        """When :meth:`run` or the action raised, before the step is recorded as failed."""
+
+    def on_cancel(self, store_interface: Any) -> None:
+        """Once, in the process that cancelled the step, after it was marked ``cancelled``."""
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
 

@@ -14,6 +14,7 @@ from flowdeck.errors import ValidationError
 from flowdeck.flow.status import FlowStatus
 from flowdeck.store import outputs as output_service
 from flowdeck.store import pages as page_service
+from flowdeck.store import lifecycle
 from flowdeck.store import progress as progress_service
 from flowdeck.store import runs as run_service
 
@@ -63,7 +64,10 @@ class StoreInterface:
     # --- helpers -----------------------------------------------------------------------------
 
     def _view(self) -> run_service.RunView:
-        return run_service.load_run(self.flow_id, self._principal)
+        view = run_service.load_run(self.flow_id, self._principal)
+        # Inside a step whose action was cancelled, any store call stops the step here.
+        lifecycle.check_cancelled(self.flow_id, view.run.action_token)
+        return view
 
     def _step(self, view: run_service.RunView, step_name: str | None = None) -> str:
         name = step_name or self.step_name or view.current_step

@@ -13,16 +13,20 @@ from flowdeck.storage.schema import run_shares, runs, steps
 
 __all__ = [
     "StepSpec",
+    "copy_run_rows",
     "delete_run",
     "get_run",
     "get_step",
     "get_steps",
     "insert_run",
     "list_runs",
+    "list_runs_with_steps",
     "lock_run",
+    "renew_lease",
     "run_shared_with",
     "share_run",
     "update_run",
+    "update_run_if",
     "update_step",
 ]
 
@@ -88,6 +92,22 @@ def update_run(conn: Connection, run_id: str, **values: Any) -> None:
     conn.execute(sa.update(runs).where(runs.c.id == run_id).values(updated_at=utcnow(), **values))
 
 
+def update_run_if(conn: Connection, run_id: str, token: str, **values: Any) -> bool:
+    """Change columns of a run only while ``token`` is its action in flight; True when it changed."""
+    result = conn.execute(
+        sa.update(runs).where(runs.c.id == run_id, runs.c.action_token == token).values(updated_at=utcnow(), **values)
+    )
+    return result.rowcount == 1
+
+
+def renew_lease(conn: Connection, run_id: str, token: str, until: Any) -> bool:
+    """Extend the lease of the action ``token`` (a conditional UPDATE); False once it is not in flight."""
+    result = conn.execute(
+        sa.update(runs).where(runs.c.id == run_id, runs.c.action_token == token).values(lease_until=until)
+    )
+    return result.rowcount == 1
+
+
 def get_steps(conn: Connection, run_id: str) -> list[Row]:
     """The run's steps in flow order."""
     return conn.execute(sa.select(steps).where(steps.c.run_id == run_id).order_by(steps.c.position)).all()
@@ -134,6 +154,68 @@ def list_runs(
         )
         query = query.where(sa.or_(runs.c.owner == user, runs.c.id.in_(shared)))
     return conn.execute(query).all()
+
+
+def list_runs_with_steps(
+    conn: Connection, user: str, user_groups: Sequence[str], *, everyone: bool = False, limit: int = 200
+) -> list[tuple[Row, list[Row]]]:
+    """Like :func:`list_runs`, with each run's steps in flow order, read in one query."""
+    visible = sa.select(runs.c.id.label("visible_id")).order_by(runs.c.created_at.desc(), runs.c.id).limit(limit)
+    if not everyone:
+        shared = sa.select(run_shares.c.run_id).where(
+            sa.or_(
+                sa.and_(run_shares.c.principal_kind == "user", run_shares.c.principal == user),
+                sa.and_(run_shares.c.principal_kind == "group", run_shares.c.principal.in_(list(user_groups))),
+            )
+        )
+        visible = visible.where(sa.or_(runs.c.owner == user, runs.c.id.in_(shared)))
+    # A derived table rather than IN (... LIMIT): MariaDB refuses LIMIT in an IN subquery.
+    page = visible.subquery("visible")
+    step_cols = [c.label(f"step__{c.name}") for c in steps.c]
+    query = (
+        sa.select(runs, *step_cols)
+        .join(page, page.c.visible_id == runs.c.id)
+        .join(steps, steps.c.run_id == runs.c.id)
+        .order_by(runs.c.created_at.desc(), runs.c.id, steps.c.position)
+    )
+    out: list[tuple[Row, list[Row]]] = []
+    for row in conn.execute(query):
+        if not out or out[-1][0].id != row.id:
+            out.append((row, []))
+        out[-1][1].append(row)
+    return out
+
+
+def copy_run_rows(conn: Connection, source: str, target: str, step_attempts: Sequence[tuple[str, int]]) -> None:
+    """Copy the outputs, pages and uploads of ``(step, attempt)`` from run ``source`` to run ``target``.
+
+    Rows are copied, not the bytes: blob-backed values point at the same content-addressed blobs.
+    """
+    from flowdeck.storage.schema import future_elements, outputs, pages, uploads
+
+    if not step_attempts:
+        return
+    fe_cols = [c for c in future_elements.c if c.name not in ("id", "run_id")]
+    conn.execute(
+        sa.insert(future_elements).from_select(
+            ["run_id", *[c.name for c in fe_cols]],
+            sa.select(sa.literal(target, type_=sa.String(32)).label("run_id"), *fe_cols)
+            .where(
+                future_elements.c.run_id == source,
+                future_elements.c.source_step.in_([n for n, _ in step_attempts]),
+            )
+            .order_by(future_elements.c.id),
+        )
+    )
+    for table in (outputs, pages, uploads):
+        cols = [c for c in table.c if c.name not in ("id", "run_id")]
+        which = sa.or_(*[sa.and_(table.c.step_name == n, table.c.attempt == a) for n, a in step_attempts])
+        select = (
+            sa.select(sa.literal(target, type_=sa.String(32)).label("run_id"), *cols)
+            .where(table.c.run_id == source, which)
+            .order_by(table.c.id)
+        )
+        conn.execute(sa.insert(table).from_select(["run_id", *[c.name for c in cols]], select))
 
 
 def delete_run(conn: Connection, run_id: str) -> None:
