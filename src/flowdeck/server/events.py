@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 
+from flowdeck.auth.users import Principal
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.schema import progress_events, runs, steps
+from flowdeck.store import lifecycle
 from flowdeck.store.progress import ProgressEvent
 from flowdeck.store.runs import RunView
 
@@ -33,6 +35,8 @@ __all__ = ["POLL_SECONDS", "RunSnapshot", "Subscription", "last_event_ids", "sub
 POLL_SECONDS = 0.2
 #: At most this many progress events are read in one poll (the rest come in the next polls).
 POLL_LIMIT = 5000
+# The poll serves followers whose access was checked when their stream opened.
+_SYSTEM = Principal("flowdeck-events", "admin")
 
 
 @dataclass
@@ -174,12 +178,13 @@ def _poll(cursors: dict[str, int]) -> dict[str, RunSnapshot]:
     events: dict[str, list[ProgressEvent]] = {run_id: [] for run_id in ids}
     for r in event_rows:
         events[r.run_id].append(ProgressEvent(r.id, r.run_id, r.step_name, r.completion, r.message, r.page_update))
-    return {
-        run_id: RunSnapshot(
-            RunView(run_rows[run_id], by_run[run_id]) if run_id in run_rows else None, events[run_id], complete
-        )
-        for run_id in ids
-    }
+    views = {run_id: RunView.from_rows(row, by_run[run_id]) for run_id, row in run_rows.items()}
+    if any(view.run.lease_expired() for view in views.values()):
+        # A step whose process died: fail it (through the lifecycle) and show that in this poll.
+        for view in views.values():
+            if view.run.lease_expired() and lifecycle.expire_stale(view.id):
+                views[view.id] = lifecycle.load(view.id, _SYSTEM)
+    return {run_id: RunSnapshot(views.get(run_id), events[run_id], complete) for run_id in ids}
 
 
 def last_event_ids(run_id: str, count: int = 1) -> list[int]:
