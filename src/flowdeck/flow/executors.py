@@ -19,7 +19,7 @@ from typing import Protocol, runtime_checkable
 
 from flowdeck.auth.users import Principal, resolve_principal
 from flowdeck.config import get_settings
-from flowdeck.errors import ConfigurationError, StepCancelledError, StepFailedError
+from flowdeck.errors import ConfigurationError, StepCancelledError, StepFailedError, StepStateError
 from flowdeck.flow.runner import (
     ACTIONS,
     FlowRun,
@@ -106,6 +106,8 @@ def perform(flow_id: str, user: str, action: str, token: str | None = None) -> N
         FlowRun(flow_of(view), flow_id, principal).perform(claim)
     except (StepFailedError, StepCancelledError):
         pass
+    except StepStateError as exc:  # another process took the action (a task delivered twice)
+        log.warning("%s() of run %s: %s; dropped", action, flow_id, exc)
     except Exception as exc:
         log.exception("%s() of run %s failed outside the step's code", action, flow_id)
         try:

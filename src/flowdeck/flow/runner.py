@@ -264,6 +264,4 @@ def record_failure(claim: Claim, exc: BaseException) -> None:
     Executors call it when a claimed action could not even begin (e.g. the flow failed to import
     in a worker), so the run does not wait for the lease to run out.
     """
-    lifecycle.fail(
-        claim, claim.step_name, f"{type(exc).__name__}: {exc}", "".join(tb_module.format_exception(exc))
-    )
+    lifecycle.fail(claim, claim.step_name, f"{type(exc).__name__}: {exc}", "".join(tb_module.format_exception(exc)))

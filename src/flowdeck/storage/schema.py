@@ -82,12 +82,13 @@ runs = sa.Table(
     sa.Column("created_at", Time, nullable=False),
     sa.Column("updated_at", Time, nullable=False),
     # The action in flight (start/next/back/rerun), who started it, when, its token, and the lease
-    # the process carrying it out renews; all NULL while the run is idle (migration 0008).
+    # the process carrying it out holds and renews; all NULL while the run is idle (migration 0008).
     sa.Column("action", sa.String(10), nullable=True),
     sa.Column("action_by", Name, nullable=True),
     sa.Column("action_at", Time, nullable=True),
     sa.Column("action_token", sa.String(36), nullable=True),
     sa.Column("lease_until", Time, nullable=True),
+    sa.Column("lease_holder", sa.String(64), nullable=True),
     sa.Column("forked_from", sa.String(32), nullable=True),
 )
 
@@ -212,9 +213,7 @@ assets = sa.Table(
     "assets",
     metadata,
     sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column(
-        "lineage_id", sa.String(32), sa.ForeignKey("asset_lineages.id", ondelete="CASCADE"), nullable=False
-    ),
+    sa.Column("lineage_id", sa.String(32), sa.ForeignKey("asset_lineages.id", ondelete="CASCADE"), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("asset_class", sa.String(200), nullable=False),
     sa.Column("description", sa.Text, nullable=True),
@@ -235,9 +234,7 @@ assets = sa.Table(
 asset_shares = sa.Table(
     "asset_shares",
     metadata,
-    sa.Column(
-        "lineage_id", sa.String(32), sa.ForeignKey("asset_lineages.id", ondelete="CASCADE"), primary_key=True
-    ),
+    sa.Column("lineage_id", sa.String(32), sa.ForeignKey("asset_lineages.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("principal_kind", sa.String(10), primary_key=True),
     sa.Column("principal", Name, primary_key=True),
 )
@@ -263,9 +260,7 @@ connections = sa.Table(
 connection_shares = sa.Table(
     "connection_shares",
     metadata,
-    sa.Column(
-        "connection_id", sa.String(32), sa.ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
-    ),
+    sa.Column("connection_id", sa.String(32), sa.ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("principal_kind", sa.String(10), primary_key=True),
     sa.Column("principal", Name, primary_key=True),
 )

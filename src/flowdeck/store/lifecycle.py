@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import socket
 import threading
 import traceback as tb_module
 import uuid
@@ -97,7 +99,14 @@ def _lease_until() -> dt.datetime:
 
 
 def _no_action() -> dict[str, Any]:
-    return {"action": None, "action_by": None, "action_at": None, "action_token": None, "lease_until": None}
+    return {
+        "action": None,
+        "action_by": None,
+        "action_at": None,
+        "action_token": None,
+        "lease_until": None,
+        "lease_holder": None,
+    }
 
 
 def _locked(conn: Any, flow_id: str) -> RunView | None:
@@ -243,10 +252,12 @@ def claim(flow_id: str, who: Principal, action: str) -> Claim:
 
 
 def claim_of(flow_id: str, token: str | None) -> Claim | None:
-    """The claim in flight on ``flow_id`` if its token is ``token`` (any token when None), else None."""
+    """The claim in flight on ``flow_id`` with token ``token`` (any when None) that nobody carries out yet."""
     with get_storage().db.read() as conn:
         run = run_records.get_run(conn, flow_id)
-    if run is None or run.action_token is None or (token is not None and run.action_token != token):
+    if run is None or run.action_token is None or run.lease_holder is not None:
+        return None  # idle, or another process carries it out already
+    if token is not None and run.action_token != token:
         return None
     return Claim(flow_id, run.action, run.current_step, run.action_token, run.action_by or "")
 
@@ -336,9 +347,7 @@ def reopen(claim: Claim, step_name: str) -> None:
         for step in steps:
             if step.position > target.position and step.state != StepState.PENDING.value:
                 run_records.update_step(conn, claim.flow_id, step.name, state=StepState.STALE.value)
-        run_records.update_step(
-            conn, claim.flow_id, step_name, state=StepState.AWAITING_INPUT.value, ended_at=None
-        )
+        run_records.update_step(conn, claim.flow_id, step_name, state=StepState.AWAITING_INPUT.value, ended_at=None)
         run_records.update_run(
             conn, claim.flow_id, state=RunState.AWAITING_INPUT.value, current_step=step_name, **_no_action()
         )
@@ -356,15 +365,22 @@ def fail(claim: Claim, step_name: str, error: str, traceback: str | None) -> Non
             error=error,
             traceback=traceback,
         )
-        run_records.update_run(
-            conn, claim.flow_id, state=RunState.FAILED.value, current_step=step_name, **_no_action()
-        )
+        run_records.update_run(conn, claim.flow_id, state=RunState.FAILED.value, current_step=step_name, **_no_action())
 
 
-def renew(claim: Claim) -> bool:
-    """Extend the lease of ``claim``; False once it is not in flight any more (cancelled or expired)."""
+def take(claim: Claim, holder: str) -> bool:
+    """Make ``holder`` the one carrying out ``claim``; False when another process took it or it ended.
+
+    A task delivered twice (a broker redelivering it) is thus carried out once.
+    """
     with get_storage().db.write() as conn:
-        return run_records.renew_lease(conn, claim.flow_id, claim.token, _lease_until())
+        return run_records.take_lease(conn, claim.flow_id, claim.token, holder, _lease_until())
+
+
+def renew(claim: Claim, holder: str) -> bool:
+    """Extend ``holder``'s lease on ``claim``; False once it is not in flight any more (cancelled or expired)."""
+    with get_storage().db.write() as conn:
+        return run_records.renew_lease(conn, claim.flow_id, claim.token, holder, _lease_until())
 
 
 # --- cancellation inside the process running the step ------------------------------------------
@@ -394,11 +410,16 @@ class _Heartbeat:
 
     def __init__(self, claim: Claim) -> None:
         self.claim = claim
+        self.holder = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.done = threading.Event()
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._loop, name=f"flowdeck-lease-{claim.flow_id[:8]}", daemon=True)
 
     def __enter__(self) -> _Heartbeat:
+        if not take(self.claim, self.holder):
+            raise StepStateError(
+                f"{self.claim.action}() of run {self.claim.flow_id!r} is being carried out elsewhere or is over"
+            )
         with _stops_lock:
             _stops[self.claim.token] = self.stop
         self.thread.start()
@@ -408,7 +429,7 @@ class _Heartbeat:
         interval = get_settings().step_lease_seconds / 3
         while not self.done.wait(interval):
             try:
-                alive = renew(self.claim)
+                alive = renew(self.claim, self.holder)
             except Exception:  # the database is unreachable: try again; the lease runs out meanwhile
                 log.warning("could not renew the lease of run %s", self.claim.flow_id, exc_info=True)
                 continue
@@ -546,9 +567,7 @@ def cancel(flow: Flow | None, flow_id: str, who: Principal) -> Claim:
             error=f"cancelled by {who.name}",
             traceback=None,
         )
-        run_records.update_run(
-            conn, flow_id, state=RunState.CANCELLED.value, current_step=step_name, **_no_action()
-        )
+        run_records.update_run(conn, flow_id, state=RunState.CANCELLED.value, current_step=step_name, **_no_action())
     with _stops_lock:
         stop = _stops.get(cancelled.token)
     if stop is not None:

@@ -48,6 +48,7 @@ class RunRecord:
     action_at: dt.datetime | None = None
     action_token: str | None = None
     lease_until: dt.datetime | None = None
+    lease_holder: str | None = None
     forked_from: str | None = None
 
     @classmethod

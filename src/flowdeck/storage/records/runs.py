@@ -25,6 +25,7 @@ __all__ = [
     "renew_lease",
     "run_shared_with",
     "share_run",
+    "take_lease",
     "update_run",
     "update_run_if",
     "update_step",
@@ -100,10 +101,22 @@ def update_run_if(conn: Connection, run_id: str, token: str, **values: Any) -> b
     return result.rowcount == 1
 
 
-def renew_lease(conn: Connection, run_id: str, token: str, until: Any) -> bool:
-    """Extend the lease of the action ``token`` (a conditional UPDATE); False once it is not in flight."""
+def take_lease(conn: Connection, run_id: str, token: str, holder: str, until: Any) -> bool:
+    """Make ``holder`` the one process carrying out action ``token`` (a conditional UPDATE); False if taken."""
     result = conn.execute(
-        sa.update(runs).where(runs.c.id == run_id, runs.c.action_token == token).values(lease_until=until)
+        sa.update(runs)
+        .where(runs.c.id == run_id, runs.c.action_token == token, runs.c.lease_holder.is_(None))
+        .values(lease_holder=holder, lease_until=until)
+    )
+    return result.rowcount == 1
+
+
+def renew_lease(conn: Connection, run_id: str, token: str, holder: str, until: Any) -> bool:
+    """Extend ``holder``'s lease on action ``token`` (a conditional UPDATE); False once it is not in flight."""
+    result = conn.execute(
+        sa.update(runs)
+        .where(runs.c.id == run_id, runs.c.action_token == token, runs.c.lease_holder == holder)
+        .values(lease_until=until)
     )
     return result.rowcount == 1
 

@@ -23,10 +23,11 @@ def upgrade() -> None:
         batch.add_column(sa.Column("action_at", _TIME, nullable=True))
         batch.add_column(sa.Column("action_token", sa.String(36), nullable=True))
         batch.add_column(sa.Column("lease_until", _TIME, nullable=True))
+        batch.add_column(sa.Column("lease_holder", sa.String(64), nullable=True))
         batch.add_column(sa.Column("forked_from", sa.String(32), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("runs") as batch:
-        for name in ("forked_from", "lease_until", "action_token", "action_at", "action_by", "action"):
+        for name in ("forked_from", "lease_holder", "lease_until", "action_token", "action_at", "action_by", "action"):
             batch.drop_column(name)
