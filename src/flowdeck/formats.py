@@ -156,7 +156,8 @@ def check_format(data: bytes, filename: str, allowed: Iterable[str]) -> str:
     wanted = ", ".join(accepted) or "(nothing)"
     if _extension_format(filename) == "xlsx" and detected != "xlsx":
         raise ValidationError(
-            f"{filename!r} is not an Excel workbook (its content looks like {detected}); this upload accepts {wanted}"
+            f"{filename!r} is not an Excel workbook (its content looks like {detected}); "
+            f"this upload accepts {wanted}"
         )
     hint = ""
     if detected == "xls":
@@ -164,7 +165,9 @@ def check_format(data: bytes, filename: str, allowed: Iterable[str]) -> str:
     raise ValidationError(f"{filename!r} looks like {detected}, but this upload accepts {wanted}{hint}")
 
 
-def parse_table(data: bytes, filename: str, fmt: str | None = None, *, sheet: str | int | None = None) -> pd.DataFrame:
+def parse_table(
+    data: bytes, filename: str, fmt: str | None = None, *, sheet: str | int | None = None
+) -> pd.DataFrame:
     """Parse an uploaded file into a DataFrame.
 
     ``fmt`` is one of :data:`SUPPORTED_FORMATS`; when None it is detected from the content.
@@ -183,7 +186,9 @@ def parse_table(data: bytes, filename: str, fmt: str | None = None, *, sheet: st
         return _parse_json(data, filename)
     if fmt == "parquet":
         return _parse_parquet(data, filename)
-    raise ValidationError(f"cannot parse {filename!r} as {fmt!r}; supported formats are {', '.join(SUPPORTED_FORMATS)}")
+    raise ValidationError(
+        f"cannot parse {filename!r} as {fmt!r}; supported formats are {', '.join(SUPPORTED_FORMATS)}"
+    )
 
 
 _C_PARSER_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
@@ -211,7 +216,9 @@ def _parse_delimited(data: bytes, filename: str, delimiter: str, label: str) -> 
                     f"{_fields(len(record))}, but the header has {width}"
                 )
     except csv.Error as exc:
-        raise ValidationError(f"{filename!r} is not a valid {label} file: line {reader.line_num}: {exc}") from exc
+        raise ValidationError(
+            f"{filename!r} is not a valid {label} file: line {reader.line_num}: {exc}"
+        ) from exc
     if width is None:
         raise ValidationError(f"file {filename!r} is empty")
     try:
@@ -244,16 +251,22 @@ def _parse_xlsx(data: bytes, filename: str, sheet: str | int | None) -> pd.DataF
             sheet_name = names[0]
         elif isinstance(sheet, int):
             if not 0 <= sheet < len(names):
-                raise ValidationError(f"Excel workbook {filename!r} has no sheet number {sheet}; it has {names}")
+                raise ValidationError(
+                    f"Excel workbook {filename!r} has no sheet number {sheet}; it has {names}"
+                )
             sheet_name = names[sheet]
         elif sheet in names:
             sheet_name = sheet
         else:
-            raise ValidationError(f"Excel workbook {filename!r} has no sheet {sheet!r}; its sheets are {names}")
+            raise ValidationError(
+                f"Excel workbook {filename!r} has no sheet {sheet!r}; its sheets are {names}"
+            )
         try:
             frame = pd.read_excel(workbook, sheet_name=sheet_name)
         except Exception as exc:  # a broken sheet may fail in openpyxl or pandas with any type
-            raise ValidationError(f"sheet {sheet_name!r} of Excel workbook {filename!r} cannot be read: {exc}") from exc
+            raise ValidationError(
+                f"sheet {sheet_name!r} of Excel workbook {filename!r} cannot be read: {exc}"
+            ) from exc
     if frame.empty and len(frame.columns) == 0:
         raise ValidationError(f"sheet {sheet_name!r} of Excel workbook {filename!r} is empty")
     return frame
@@ -266,7 +279,8 @@ def _json_to_frame(obj: Any, filename: str) -> pd.DataFrame:
         if all(isinstance(row, list) for row in obj):
             return pd.DataFrame(obj)
         raise ValidationError(
-            f"{filename!r}: a JSON list must hold records (objects) or rows (lists), not a mix or plain values"
+            f"{filename!r}: a JSON list must hold records (objects) or rows (lists), "
+            "not a mix or plain values"
         )
     if isinstance(obj, dict):
         if "schema" in obj and "data" in obj:

@@ -47,23 +47,8 @@ PREDICT_KEY = "predict_columns"
 
 # Attributes the catalogue sets; an extra keyword argument may not take one of these names.
 _RESERVED = frozenset(
-    {
-        "id",
-        "asset_id",
-        "label",
-        "type",
-        "name",
-        "description",
-        "version",
-        "metadata",
-        "owner",
-        "flow_id",
-        "step_name",
-        "time_created",
-        "time_updated",
-        "object",
-        "extra",
-    }
+    {"id", "asset_id", "label", "type", "name", "description", "version", "metadata", "owner", "flow_id",
+     "step_name", "time_created", "time_updated", "object", "extra"}
 )
 
 
@@ -413,7 +398,8 @@ class Dataset(Asset):
             unknown = [c for c in chosen if c not in available]
             if unknown:
                 raise ValidationError(
-                    f"dataset {self.label!r} has no columns {unknown} to mark as {role}; its columns are {available}"
+                    f"dataset {self.label!r} has no columns {unknown} to mark as {role}; "
+                    f"its columns are {available}"
                 )
         return chosen
 
@@ -447,7 +433,8 @@ class Model(Asset):
             return getattr(estimator, attr)
         except AttributeError:
             raise AttributeError(
-                f"Model {self.label!r}: neither the asset nor its {type(estimator).__name__} has attribute {attr!r}"
+                f"Model {self.label!r}: neither the asset nor its {type(estimator).__name__} has "
+                f"attribute {attr!r}"
             ) from None
 
 
@@ -576,8 +563,7 @@ class Schema(Asset):
         if not allow_extra_columns:
             known = self.dtypes
             mismatches.extend(
-                SchemaMismatch(column, "unexpected", None, dtype)
-                for column, dtype in found.items()
+                SchemaMismatch(column, "unexpected", None, dtype) for column, dtype in found.items()
                 if column not in known
             )
         return mismatches

@@ -124,7 +124,9 @@ def upgrade_element_json(data: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(data)
     version = out.get("schema_version", 0)
     if not isinstance(version, int) or isinstance(version, bool) or version < 0:
-        raise ValidationError(f"element JSON has an invalid schema_version {version!r}; expected 0 to {SCHEMA_VERSION}")
+        raise ValidationError(
+            f"element JSON has an invalid schema_version {version!r}; expected 0 to {SCHEMA_VERSION}"
+        )
     if version > SCHEMA_VERSION:
         raise ValidationError(
             f"element {out.get('title')!r} was written with schema_version {version}, newer than this "
@@ -150,12 +152,16 @@ class Element:
         super().__init_subclass__(**kwargs)
         register_element(cls)
 
-    def __init__(self, title: str = "", description: str = "", *, id: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self, title: str = "", description: str = "", *, id: str | None = None, **extra: Any
+    ) -> None:
         """Create an element; ``id`` is generated unless given (as when loading from JSON)."""
         self.title = _check_text(title, "title", type(self).__name__)
         self.description = _check_text(description, "description", type(self).__name__)
         if id is not None and (not isinstance(id, str) or not id):
-            raise ValidationError(f"{type(self).__name__} {self.title!r}: id must be a non-empty string, got {id!r}")
+            raise ValidationError(
+                f"{type(self).__name__} {self.title!r}: id must be a non-empty string, got {id!r}"
+            )
         self.id: str = id or new_element_id()
         self.extra: dict[str, Any] = dict(extra)
 
@@ -208,7 +214,9 @@ class Element:
         current = upgrade_element_json(data)
         kind = current.get("kind")
         if not isinstance(kind, str):
-            raise ValidationError(f"element JSON {current.get('title')!r} has no 'kind'; cannot tell its class")
+            raise ValidationError(
+                f"element JSON {current.get('title')!r} has no 'kind'; cannot tell its class"
+            )
         target = element_class(kind)
         if not issubclass(target, cls):
             raise ValidationError(f"element JSON {current.get('title')!r} is a {kind}, not a {cls.__name__}")

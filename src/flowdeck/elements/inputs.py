@@ -74,7 +74,9 @@ class DataSource(InputElement):
         return cleaned
 
     @staticmethod
-    def describe_upload(filename: str, data: bytes, uploaded_at: dt.datetime | str | None = None) -> dict[str, Any]:
+    def describe_upload(
+        filename: str, data: bytes, uploaded_at: dt.datetime | str | None = None
+    ) -> dict[str, Any]:
         """Return the ``value`` recording an upload of ``data`` named ``filename`` (now, unless given)."""
         when = uploaded_at or dt.datetime.now(dt.UTC)
         return {
@@ -119,10 +121,14 @@ class DataSource(InputElement):
             raise ValidationError(f"{self._describe()}: upload filename must be non-empty text")
         size = out["size"]
         if not isinstance(size, int | np.integer) or isinstance(size, bool) or size < 0:
-            raise ValidationError(f"{self._describe()}: upload size must be a whole number >= 0, got {size!r}")
+            raise ValidationError(
+                f"{self._describe()}: upload size must be a whole number >= 0, got {size!r}"
+            )
         if not isinstance(out["sha256"], str) or not _SHA256.match(out["sha256"]):
             raise ValidationError(f"{self._describe()}: upload sha256 must be 64 lower-case hex digits")
-        out["uploaded_at"] = _parse_datetime(out["uploaded_at"], f"{self._describe()}: uploaded_at").isoformat()
+        out["uploaded_at"] = _parse_datetime(
+            out["uploaded_at"], f"{self._describe()}: uploaded_at"
+        ).isoformat()
         return to_jsonable(out)
 
     def value_from_text(self, text: str) -> Any:
@@ -331,7 +337,9 @@ class _Range(InputElement):
             raise ValidationError(f"{self._describe()} takes a pair (low, high), got {value!r}")
         pair = list(value)
         if len(pair) != 2:
-            raise ValidationError(f"{self._describe()} takes a pair (low, high), got {len(pair)} values {pair!r}")
+            raise ValidationError(
+                f"{self._describe()} takes a pair (low, high), got {len(pair)} values {pair!r}"
+            )
         low = None if pair[0] is None else self._coerce(pair[0], "low end of the selection")
         high = None if pair[1] is None else self._coerce(pair[1], "high end of the selection")
         if low is None and high is None:
@@ -341,9 +349,13 @@ class _Range(InputElement):
             if end is not None and not (
                 self._compare_le(self.min_range, end) and self._compare_le(end, self.max_range)
             ):
-                raise ValidationError(f"{self._describe()}: selection {_show(end)} is outside the range {bounds}")
+                raise ValidationError(
+                    f"{self._describe()}: selection {_show(end)} is outside the range {bounds}"
+                )
         if low is not None and high is not None and not self._compare_le(low, high):
-            raise ValidationError(f"{self._describe()}: selection low {_show(low)} is greater than high {_show(high)}")
+            raise ValidationError(
+                f"{self._describe()}: selection low {_show(low)} is greater than high {_show(high)}"
+            )
         return (low, high)
 
     def has_value(self) -> bool:
@@ -359,7 +371,9 @@ class _Range(InputElement):
         """Parse ``"low,high"`` or ``"low..high"`` (an end may be left empty)."""
         parts = text.split("..") if ".." in text else text.split(",")
         if len(parts) != 2:
-            raise ValidationError(f"{self._describe()}: write a range as 'low,high' or 'low..high', got {text!r}")
+            raise ValidationError(
+                f"{self._describe()}: write a range as 'low,high' or 'low..high', got {text!r}"
+            )
         return tuple(part.strip() or None for part in parts)  # type: ignore[return-value]
 
 
@@ -394,7 +408,9 @@ class NumericRange(_Range):
             except ValueError:
                 raise ValidationError(f"{self._describe()}: {what} {value!r} is not a number") from None
         if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
-            raise ValidationError(f"{self._describe()}: {what} must be a number, got {type(value).__name__} {value!r}")
+            raise ValidationError(
+                f"{self._describe()}: {what} must be a number, got {type(value).__name__} {value!r}"
+            )
         plain = value.item() if isinstance(value, np.generic) else value
         if isinstance(plain, float) and not math.isfinite(plain):
             raise ValidationError(f"{self._describe()}: {what} must be finite, got {plain!r}")
@@ -501,5 +517,9 @@ def _parse_datetime(value: Any, what: str) -> dt.datetime:
         try:
             return dt.datetime.fromisoformat(value.strip())
         except ValueError:
-            raise ValidationError(f"{what} {value!r} is not an ISO date or datetime (e.g. 2024-05-01T12:00)") from None
-    raise ValidationError(f"{what} must be a datetime, a date or ISO text, got {type(value).__name__} {value!r}")
+            raise ValidationError(
+                f"{what} {value!r} is not an ISO date or datetime (e.g. 2024-05-01T12:00)"
+            ) from None
+    raise ValidationError(
+        f"{what} must be a datetime, a date or ISO text, got {type(value).__name__} {value!r}"
+    )

@@ -56,10 +56,14 @@ class Table(OutputElement):
         self.content: pd.DataFrame = content
         self.downloadable = bool(downloadable)
         if links is not None and (isinstance(links, str) or not all(isinstance(link, str) for link in links)):
-            raise ValidationError(f"Table {self.title!r}: links must be a list of link strings, got {links!r}")
+            raise ValidationError(
+                f"Table {self.title!r}: links must be a list of link strings, got {links!r}"
+            )
         self.links: list[str] | None = None if links is None else list(links)
         if max_rows is not None and (not isinstance(max_rows, int) or max_rows < 0):
-            raise ValidationError(f"Table {self.title!r}: max_rows must be a whole number >= 0, got {max_rows!r}")
+            raise ValidationError(
+                f"Table {self.title!r}: max_rows must be a whole number >= 0, got {max_rows!r}"
+            )
         self.max_rows = self.DEFAULT_MAX_ROWS if max_rows is None else max_rows
         self.total_rows = len(content)
 
@@ -73,7 +77,9 @@ class Table(OutputElement):
         data: dict[str, Any] = {
             "columns": [to_jsonable(column) for column in frame.columns],
             "dtypes": [str(dtype) for dtype in frame.dtypes],
-            "records": [[to_jsonable(cell) for cell in row] for row in frame.itertuples(index=False, name=None)],
+            "records": [
+                [to_jsonable(cell) for cell in row] for row in frame.itertuples(index=False, name=None)
+            ],
             "index": None,
             "downloadable": self.downloadable,
             "links": self.links,
@@ -81,7 +87,9 @@ class Table(OutputElement):
             "total_rows": self.total_rows,
         }
         index = frame.index
-        if not (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1 and index.name is None):
+        if not (
+            isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1 and index.name is None
+        ):
             data["index"] = {
                 "name": to_jsonable(index.name),
                 "dtype": str(index.dtype),
@@ -95,7 +103,11 @@ class Table(OutputElement):
         dtypes = data["dtypes"]
         records = data["records"]
         series = [_restore_column([row[i] for row in records], dtypes[i]) for i in range(len(columns))]
-        frame = pd.concat(series, axis=1, ignore_index=True) if series else pd.DataFrame(index=range(len(records)))
+        frame = (
+            pd.concat(series, axis=1, ignore_index=True)
+            if series
+            else pd.DataFrame(index=range(len(records)))
+        )
         frame.columns = pd.Index(columns)
         if data.get("index"):
             spec = data["index"]
@@ -163,7 +175,8 @@ class PlotlyPlot(OutputElement):
             plain = figure.to_plotly_json()
         else:
             raise ValidationError(
-                f"PlotlyPlot {self.title!r}: figure must be a plotly Figure or a dict, got {type(figure).__name__}"
+                f"PlotlyPlot {self.title!r}: figure must be a plotly Figure or a dict, "
+                f"got {type(figure).__name__}"
             )
         self.figure = figure
         # The JSON-safe form (numpy arrays, dates, NaN handled by plotly's own encoder).
@@ -247,7 +260,8 @@ class Image(OutputElement):
             data = buffer.getvalue()
         else:
             raise ValidationError(
-                f"Image {self.title!r}: content must be bytes, a file path or a figure, got {type(content).__name__}"
+                f"Image {self.title!r}: content must be bytes, a file path or a figure, "
+                f"got {type(content).__name__}"
             )
         self.content: bytes = data
         self.alt = alt or ""
@@ -265,7 +279,9 @@ class Image(OutputElement):
         try:
             content = base64.b64decode(data["data"], validate=True)
         except ValueError as exc:
-            raise ValidationError(f"Image {data.get('title')!r}: the stored data is not valid base64") from exc
+            raise ValidationError(
+                f"Image {data.get('title')!r}: the stored data is not valid base64"
+            ) from exc
         return cls(
             content,
             data["title"],
@@ -292,7 +308,9 @@ class RichText(OutputElement):
         """Create a block of Markdown text."""
         super().__init__(title, description, id=id, **extra)
         if not isinstance(markdown, str):
-            raise ValidationError(f"RichText {self.title!r}: markdown must be text, got {type(markdown).__name__}")
+            raise ValidationError(
+                f"RichText {self.title!r}: markdown must be text, got {type(markdown).__name__}"
+            )
         self.markdown = markdown
 
     def _fields_to_json(self) -> dict[str, Any]:
@@ -327,16 +345,20 @@ class Infographic(OutputElement):
         super().__init__(title, description, id=id, **extra)
         plain = to_jsonable(value)
         if isinstance(plain, list | dict):
-            raise ValidationError(f"Infographic {self.title!r}: value must be a number or text, got {value!r}")
+            raise ValidationError(
+                f"Infographic {self.title!r}: value must be a number or text, got {value!r}"
+            )
         self.value = plain
         self.unit = unit
         self.caption = caption
         trend_plain = to_jsonable(trend)
         if trend_plain is not None and not (
-            trend_plain in self.TRENDS or (isinstance(trend_plain, int | float) and not isinstance(trend_plain, bool))
+            trend_plain in self.TRENDS
+            or (isinstance(trend_plain, int | float) and not isinstance(trend_plain, bool))
         ):
             raise ValidationError(
-                f"Infographic {self.title!r}: trend must be one of {', '.join(self.TRENDS)} or a number, got {trend!r}"
+                f"Infographic {self.title!r}: trend must be one of {', '.join(self.TRENDS)} "
+                f"or a number, got {trend!r}"
             )
         self.trend = trend_plain
 

@@ -68,11 +68,15 @@ def _as_list(content: Any, item_type: type, owner: str, item_name: str) -> list[
     if isinstance(content, item_type):
         return [content]
     if isinstance(content, str | bytes | Mapping) or not isinstance(content, Iterable):
-        raise ValidationError(f"{owner}: content must be a list of {item_name}s, got {type(content).__name__}")
+        raise ValidationError(
+            f"{owner}: content must be a list of {item_name}s, got {type(content).__name__}"
+        )
     items = list(content)
     for item in items:
         if not isinstance(item, item_type):
-            raise ValidationError(f"{owner}: content must hold only {item_name}s, got {type(item).__name__} {item!r}")
+            raise ValidationError(
+                f"{owner}: content must hold only {item_name}s, got {type(item).__name__} {item!r}"
+            )
     return items
 
 
@@ -126,7 +130,9 @@ class Card:
 class Section:
     """A titled part of a page holding cards, shown in order."""
 
-    def __init__(self, title: str = "", content: Iterable[Card] | Card | None = None, description: str = "") -> None:
+    def __init__(
+        self, title: str = "", content: Iterable[Card] | Card | None = None, description: str = ""
+    ) -> None:
         """Create a section titled ``title`` holding the cards in ``content``."""
         self.title = title or ""
         self.description = description or ""
@@ -194,7 +200,9 @@ class Page:
     def add_card_to_section(self, card: Card, section_title: str) -> None:
         """Append ``card`` to the section titled ``section_title`` (a new section at the end if none)."""
         if not isinstance(card, Card):
-            raise ValidationError(f"Page {self.title!r}: add_card_to_section takes a Card, got {type(card).__name__}")
+            raise ValidationError(
+                f"Page {self.title!r}: add_card_to_section takes a Card, got {type(card).__name__}"
+            )
         section = self.get_section_by_title(section_title)
         if section is None:
             section = self.add_section(Section(section_title))
@@ -217,7 +225,9 @@ class Page:
 
     def get_card_by_title(self, title: str) -> Card | None:
         """Return the first card titled ``title``, or None."""
-        return next((card for section in self.sections for card in section.content if card.title == title), None)
+        return next(
+            (card for section in self.sections for card in section.content if card.title == title), None
+        )
 
     @property
     def elements(self) -> list[Element]:
@@ -287,7 +297,9 @@ class Page:
             raise ValidationError(f"page JSON must be an object, got {type(data).__name__}")
         current = upgrade_page_json(data)
         try:
-            return cls(current.get("title", ""), [Section.from_json(section) for section in current["sections"]])
+            return cls(
+                current.get("title", ""), [Section.from_json(section) for section in current["sections"]]
+            )
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValidationError(
                 f"page JSON {current.get('title')!r} is malformed ({type(exc).__name__}: {exc})"

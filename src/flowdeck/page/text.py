@@ -143,5 +143,7 @@ def render_page_text(page: Page, max_rows: int = 10, width: int = 100) -> str:
             body.extend(_element_renderable(element, max_rows) for element in card.content)
             if not card.content:
                 body.append(Text("(no elements)"))
-            console.print(Panel(Group(*body), title=Text(card.title) if card.title else None, title_align="left"))
+            console.print(
+                Panel(Group(*body), title=Text(card.title) if card.title else None, title_align="left")
+            )
     return buffer.getvalue()

@@ -59,7 +59,9 @@ def _path_config(endpoint_url: str | None) -> Config:
 # --------------------------------------------------------------------------- clients
 
 
-def s3_client(profile_name: str | None, endpoint_url: str | None = None, *, region_name: str | None = None) -> Any:
+def s3_client(
+    profile_name: str | None, endpoint_url: str | None = None, *, region_name: str | None = None
+) -> Any:
     """A boto3 S3 client using AWS profile ``profile_name`` when the AWS config has it.
 
     When the profile does not exist the default credential chain (environment, instance role, ...)
@@ -134,7 +136,9 @@ def boto3_client_from_connection(spec_fields: Mapping[str, Any]) -> Any:
             region_name=session.region_name or "us-east-1",
             config=_path_config(endpoint_url),
         )
-    return s3_client(str(profile) if profile else None, endpoint_url, region_name=str(region) if region else None)
+    return s3_client(
+        str(profile) if profile else None, endpoint_url, region_name=str(region) if region else None
+    )
 
 
 # --------------------------------------------------------------------------- reading objects
@@ -239,7 +243,9 @@ def _fixture_prefix(prefix: str | None) -> str:
         raise ValidationError(f"fixture prefix must be a string, got {type(prefix).__name__}")
     normalised = prefix.replace("\\", "/")
     if normalised.startswith("/") or PurePosixPath(normalised).is_absolute() or os.path.isabs(prefix):
-        raise ValidationError(f"fixture prefix {prefix!r} is absolute; give a path relative to the fixture root")
+        raise ValidationError(
+            f"fixture prefix {prefix!r} is absolute; give a path relative to the fixture root"
+        )
     if ".." in normalised.split("/"):
         raise ValidationError(f"fixture prefix {prefix!r} contains '..'; it cannot leave the fixture root")
     return f"{FIXTURE_ROOT}/{normalised}"
@@ -252,7 +258,9 @@ def _bucket_name(metadata_bucket: str) -> tuple[str, str]:
         raw = raw[len("s3://") :]
     bucket, _, base = raw.partition("/")
     if not bucket:
-        raise ValidationError(f"metadata bucket {metadata_bucket!r} has no bucket name; write it as s3://bucket")
+        raise ValidationError(
+            f"metadata bucket {metadata_bucket!r} has no bucket name; write it as s3://bucket"
+        )
     base = base.strip("/")
     return bucket, f"{base}/" if base else ""
 
@@ -277,14 +285,20 @@ def list_fixture_keys(
         client = client if client is not None else s3_client(None, endpoint_url)
         keys: list[str] = []
         try:
-            for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=base + key_prefix):
+            for page in client.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=base + key_prefix
+            ):
                 keys.extend(item["Key"][len(base) :] for item in page.get("Contents", []))
         except ClientError as exc:
             code = str(exc.response.get("Error", {}).get("Code", ""))
             if code == "NoSuchBucket":
-                raise NotFoundError(f"metadata bucket {bucket!r} does not exist; fix FLOWDECK_METADATA_BUCKET") from exc
+                raise NotFoundError(
+                    f"metadata bucket {bucket!r} does not exist; fix FLOWDECK_METADATA_BUCKET"
+                ) from exc
             if code in _CREDENTIAL_CODES:
-                raise AccessError(f"S3 refused the credentials for metadata bucket {bucket!r} ({code})") from exc
+                raise AccessError(
+                    f"S3 refused the credentials for metadata bucket {bucket!r} ({code})"
+                ) from exc
             raise
         return sorted(k for k in keys if not k.endswith("/"))
     root = Path(home) / FIXTURE_ROOT

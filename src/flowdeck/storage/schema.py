@@ -213,7 +213,9 @@ assets = sa.Table(
     "assets",
     metadata,
     sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("lineage_id", sa.String(32), sa.ForeignKey("asset_lineages.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "lineage_id", sa.String(32), sa.ForeignKey("asset_lineages.id", ondelete="CASCADE"), nullable=False
+    ),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("asset_class", sa.String(200), nullable=False),
     sa.Column("description", sa.Text, nullable=True),
@@ -234,7 +236,9 @@ assets = sa.Table(
 asset_shares = sa.Table(
     "asset_shares",
     metadata,
-    sa.Column("lineage_id", sa.String(32), sa.ForeignKey("asset_lineages.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "lineage_id", sa.String(32), sa.ForeignKey("asset_lineages.id", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Column("principal_kind", sa.String(10), primary_key=True),
     sa.Column("principal", Name, primary_key=True),
 )
@@ -260,7 +264,9 @@ connections = sa.Table(
 connection_shares = sa.Table(
     "connection_shares",
     metadata,
-    sa.Column("connection_id", sa.String(32), sa.ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "connection_id", sa.String(32), sa.ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Column("principal_kind", sa.String(10), primary_key=True),
     sa.Column("principal", Name, primary_key=True),
 )

@@ -48,7 +48,11 @@ class ValueStore:
         """Encode ``value`` and store its bytes; raise ``ValidationError`` if it cannot be stored."""
         encoded = self.codecs.encode(value)
         if encoded.size <= self.inline_threshold:
-            data = b"".join(bytes(p) for p in encoded.parts) if len(encoded.parts) != 1 else bytes(encoded.parts[0])
+            data = (
+                b"".join(bytes(p) for p in encoded.parts)
+                if len(encoded.parts) != 1
+                else bytes(encoded.parts[0])
+            )
             return StoredValue(encoded.codec, encoded.size, data, None, None)
         ref = self.blobs.put(encoded.parts)
         return StoredValue(encoded.codec, encoded.size, None, ref.key, ref.checksum)

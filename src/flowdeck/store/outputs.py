@@ -35,7 +35,9 @@ def save_output(run_id: str, step_name: str | None, value: Any, name: str) -> No
             run = run_records.get_run(conn, run_id)
             step_name = run.current_step if run is not None else None
             if step_name is None:
-                raise StepStateError(f"run {run_id!r} has no current step; pass step_name= to save to a specific step")
+                raise StepStateError(
+                    f"run {run_id!r} has no current step; pass step_name= to save to a specific step"
+                )
         if not output_records.insert_output(conn, run_id, step_name, name, stored):
             raise NotFoundError(f"run {run_id!r} has no step {step_name!r}")
 

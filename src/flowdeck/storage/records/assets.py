@@ -137,17 +137,15 @@ def get_version(conn: Connection, asset_id: str) -> Row | None:
 def object_data(conn: Connection, asset_id: str) -> Row | None:
     """The columns that load a version's object (codec, size, inline_data, blob_key, checksum), or None."""
     return conn.execute(
-        sa.select(assets.c.codec, assets.c.size, assets.c.inline_data, assets.c.blob_key, assets.c.checksum).where(
-            assets.c.id == asset_id
-        )
+        sa.select(assets.c.codec, assets.c.size, assets.c.inline_data, assets.c.blob_key, assets.c.checksum)
+        .where(assets.c.id == asset_id)
     ).first()
 
 
 def lineage_versions(conn: Connection, lineage_id: str) -> list[Row]:
     """Catalogue rows of every version of a lineage, newest first."""
     return conn.execute(
-        sa.select(*CATALOGUE_COLUMNS)
-        .select_from(_JOINED)
+        sa.select(*CATALOGUE_COLUMNS).select_from(_JOINED)
         .where(assets.c.lineage_id == lineage_id)
         .order_by(assets.c.version.desc())
     ).all()
@@ -175,14 +173,8 @@ def ensure_lineage(conn: Connection, lineage_id: str, owner: str, label: str, as
     insert_ignoring_duplicate(
         conn,
         asset_lineages,
-        {
-            "id": lineage_id,
-            "owner": owner,
-            "label": label,
-            "asset_type": asset_type,
-            "name": name,
-            "created_at": utcnow(),
-        },
+        {"id": lineage_id, "owner": owner, "label": label, "asset_type": asset_type, "name": name,
+         "created_at": utcnow()},
     )
     # Another writer may have created it between the two statements: read whichever row won.
     return conn.execute(sa.select(asset_lineages.c.id).where(key)).scalar_one()
@@ -209,7 +201,9 @@ def lock_lineage(conn: Connection, lineage_id: str) -> None:
 
 def next_version(conn: Connection, lineage_id: str) -> int:
     """The number the next version of a lineage gets (1 for the first)."""
-    newest = conn.execute(sa.select(sa.func.max(assets.c.version)).where(assets.c.lineage_id == lineage_id)).scalar()
+    newest = conn.execute(
+        sa.select(sa.func.max(assets.c.version)).where(assets.c.lineage_id == lineage_id)
+    ).scalar()
     return int(newest or 0) + 1
 
 
@@ -238,18 +232,9 @@ def insert_version(
     """Record a new version of a lineage."""
     conn.execute(
         sa.insert(assets).values(
-            id=asset_id,
-            lineage_id=lineage_id,
-            version=version,
-            asset_class=asset_class,
-            description=description,
-            metadata_json=metadata_json,
-            flow_id=flow_id,
-            step_name=step_name,
-            created_by=created_by,
-            time_created=now,
-            time_updated=now,
-            **stored.columns(),
+            id=asset_id, lineage_id=lineage_id, version=version, asset_class=asset_class,
+            description=description, metadata_json=metadata_json, flow_id=flow_id, step_name=step_name,
+            created_by=created_by, time_created=now, time_updated=now, **stored.columns(),
         )
     )
 
@@ -269,17 +254,9 @@ def update_version(
 ) -> None:
     """Replace a version's content in place (its id, number and ``time_created`` stay)."""
     conn.execute(
-        sa.update(assets)
-        .where(assets.c.id == asset_id)
-        .values(
-            asset_class=asset_class,
-            description=description,
-            metadata_json=metadata_json,
-            flow_id=flow_id,
-            step_name=step_name,
-            created_by=created_by,
-            time_updated=now,
-            **stored.columns(),
+        sa.update(assets).where(assets.c.id == asset_id).values(
+            asset_class=asset_class, description=description, metadata_json=metadata_json, flow_id=flow_id,
+            step_name=step_name, created_by=created_by, time_updated=now, **stored.columns(),
         )
     )
 

@@ -15,36 +15,21 @@ __all__ = ["find_output", "insert_output", "output_names", "referenced_blob_keys
 
 
 # Built once: saving is on the hot path, and constructing a statement costs more than running it.
-_INSERT_FOR_STEP = (
-    sa.insert(outputs)
-    .from_select(
-        [
-            "run_id",
-            "step_name",
-            "attempt",
-            "name",
-            "codec",
-            "size",
-            "inline_data",
-            "blob_key",
-            "checksum",
-            "created_at",
-        ],
-        sa.select(
-            steps.c.run_id,
-            steps.c.name,
-            sa.case((steps.c.attempt < 1, 1), else_=steps.c.attempt),
-            sa.bindparam("name", type_=sa.String),
-            sa.bindparam("codec", type_=sa.String),
-            sa.bindparam("size", type_=sa.BigInteger),
-            sa.bindparam("inline_data", type_=sa.LargeBinary),
-            sa.bindparam("blob_key", type_=sa.String),
-            sa.bindparam("checksum", type_=sa.String),
-            sa.bindparam("created_at", type_=sa.DateTime(timezone=True)),
-        ).where(steps.c.run_id == sa.bindparam("run_id"), steps.c.name == sa.bindparam("step_name")),
-    )
-    .returning(outputs.c.id)
-)
+_INSERT_FOR_STEP = sa.insert(outputs).from_select(
+    ["run_id", "step_name", "attempt", "name", "codec", "size", "inline_data", "blob_key", "checksum", "created_at"],
+    sa.select(
+        steps.c.run_id,
+        steps.c.name,
+        sa.case((steps.c.attempt < 1, 1), else_=steps.c.attempt),
+        sa.bindparam("name", type_=sa.String),
+        sa.bindparam("codec", type_=sa.String),
+        sa.bindparam("size", type_=sa.BigInteger),
+        sa.bindparam("inline_data", type_=sa.LargeBinary),
+        sa.bindparam("blob_key", type_=sa.String),
+        sa.bindparam("checksum", type_=sa.String),
+        sa.bindparam("created_at", type_=sa.DateTime(timezone=True)),
+    ).where(steps.c.run_id == sa.bindparam("run_id"), steps.c.name == sa.bindparam("step_name")),
+).returning(outputs.c.id)
 
 
 def insert_output(conn: Connection, run_id: str, step_name: str, name: str, stored: StoredValue) -> bool:
