@@ -5,6 +5,8 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -218,6 +220,7 @@ def _race(settings: dict, flow_id: str, methods: tuple[str, str]) -> list[tuple[
     return sorted(outcomes)
 
 
+@pytest.mark.slow
 def test_two_processes_pressing_next_run_the_step_once(life: flowdeck.Flow, counters: Path) -> None:
     run = _at_work(life, "slow")  # Work's action is quick, Report sleeps 1.5 s: the first next() stays in flight
     outcomes = _race(_settings(), run.flow_id, ("next", "next"))
@@ -227,6 +230,7 @@ def test_two_processes_pressing_next_run_the_step_once(life: flowdeck.Flow, coun
     assert run.state == "awaiting_input" and run.current_step == "Report"
 
 
+@pytest.mark.slow
 def test_two_processes_rerunning_run_the_step_once(life: flowdeck.Flow, counters: Path) -> None:
     run = _at_work(life, "slow")  # Work's run() sleeps 1.5 s
     assert count(counters, "Work") == 1
@@ -288,6 +292,7 @@ def release_claim_from_db(flow_id: str, action: str) -> None:
             run_records.update_step(conn, flow_id, "Ask", state="complete")
 
 
+@pytest.mark.slow
 def test_two_servers_pressing_next(flow_file: str, counters: Path) -> None:
     from fixtures.server_support import add_people, element_id, login, wait_idle
     from flowdeck.server import create_app
@@ -332,6 +337,7 @@ def _run_next_then_block(settings: dict, flow_id: str) -> None:
     flowdeck.open_run(flow_id, user="alice").next()
 
 
+@pytest.mark.slow
 def test_a_killed_process_leaves_the_step_failed_within_the_lease(
     life: flowdeck.Flow, counters: Path, short_lease: float
 ) -> None:
@@ -365,6 +371,7 @@ def _serve_and_press_next(settings: dict, flow_file: str, run_id: str, ready: An
     time.sleep(60)
 
 
+@pytest.mark.slow
 def test_a_killed_server_leaves_the_step_failed_within_the_lease(
     flow_file: str, life: flowdeck.Flow, counters: Path, short_lease: float
 ) -> None:
@@ -387,6 +394,7 @@ def test_a_killed_server_leaves_the_step_failed_within_the_lease(
     assert run.state == "awaiting_input" and count(counters, "Work") == 2
 
 
+@pytest.mark.slow
 def test_postgres_backends_terminated_leave_no_run_without_a_live_lease(
     deployment: str, life: flowdeck.Flow, counters: Path, short_lease: float
 ) -> None:
@@ -436,10 +444,147 @@ def test_postgres_backends_terminated_leave_no_run_without_a_live_lease(
     for row in rows:
         assert row.action is None, row  # idle: finished, failed, or failed by its expired lease
         assert row.state in ("awaiting_input", "failed"), row
-    for run in runs:  # each either finished Work or can be re-run at once
+    for run in runs:  # each either went on to Work or failed (the outage's error) and can be re-run at once
         if run.state == "failed":
+            failed = run.status().step(run.current_step)
+            assert "OperationalError" in failed.error or failed.error == LEASE_EXPIRED_ERROR, failed
             run.rerun()
-        assert run.current_step == "Work" and run.state == "awaiting_input"
+        assert run.state == "awaiting_input" and run.current_step in ("Ask", "Work")
+
+
+# --- Celery workers --------------------------------------------------------------------------------
+
+REDIS_URL = os.environ.get("FLOWDECK_TEST_REDIS_URL")
+needs_redis = pytest.mark.skipif(not REDIS_URL, reason="FLOWDECK_TEST_REDIS_URL is not set")
+
+
+@pytest.fixture
+def workers(deployment: str, tmp_path: Path) -> Iterator[tuple[str, list[subprocess.Popen]]]:
+    """Two real ``flowdeck worker`` processes on one queue of their own; yields the queue and the processes."""
+    from test_executors import _worker_env
+
+    reconfigure(executor="celery", broker_url=REDIS_URL)
+    queue = f"flowdeck-life-{uuid.uuid4().hex[:10]}"
+    env = {**_worker_env(queue), "FLOWDECK_STEP_LEASE_SECONDS": str(get_settings().step_lease_seconds)}
+    procs = []
+    for i in range(2):
+        log = (tmp_path / f"worker{i}.log").open("wb")
+        # Celery's own command line, for a node name per worker (two workers on one host).
+        boot = "import sys, flowdeck.store.store_interface; from flowdeck.flow.celery_app import app; "
+        boot += "app.worker_main(sys.argv[1:])"
+        command = [sys.executable, "-c", boot, "worker", "--pool=solo", f"--queues={queue}", "--loglevel=warning"]
+        command += [f"--hostname=w{i}-{queue}@%h"]
+        procs.append(subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT))
+    try:
+        yield queue, procs
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        reconfigure(executor="inline")
+
+
+def _logs(tmp_path: Path) -> str:
+    return "\n".join(p.read_text(errors="replace") for p in sorted(tmp_path.glob("worker*.log")))
+
+
+@needs_redis
+@pytest.mark.slow
+def test_two_celery_submissions_run_the_step_once(
+    life: flowdeck.Flow, counters: Path, workers: tuple[str, list], tmp_path: Path
+) -> None:
+    from flowdeck.flow.celery_app import perform_task
+    from flowdeck.flow.executors import CeleryExecutor
+
+    queue, _ = workers
+    executor = CeleryExecutor(queue=queue)
+    run = flowdeck.start(life, user="alice")
+    run.set_value("Mode", "slow")
+    answers: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def submit() -> None:
+        barrier.wait(10)
+        try:
+            executor.submit(run.flow_id, "alice", "next")
+            answers.append("ok")
+        except StepStateError as exc:
+            answers.append(f"refused: {exc}")
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(answers)[0] == "ok" and sorted(answers)[1].startswith("refused: run"), answers
+    assert executor.wait(run.flow_id, timeout=60), _logs(tmp_path)
+    assert run.current_step == "Work" and count(counters, "Work") == 1, _logs(tmp_path)
+
+    # A task delivered twice (both workers get it) is carried out once.
+    claim = claim_action(run.flow_id, "alice", "next", handoff=True)
+    for _ in range(2):
+        perform_task.apply_async(args=(run.flow_id, "alice", "next", claim.token), queue=queue)
+    assert executor.wait(run.flow_id, timeout=60), _logs(tmp_path)
+    time.sleep(1.0)  # the second delivery has had time to run, had it been allowed to
+    assert count(counters, "Work.action") == 1 and count(counters, "Report") == 1, _logs(tmp_path)
+    assert run.current_step == "Report" and run.state == "awaiting_input"
+
+
+@needs_redis
+@pytest.mark.slow
+def test_a_killed_celery_worker_leaves_the_step_failed_within_the_lease(
+    life: flowdeck.Flow, counters: Path, short_lease: float, workers: tuple[str, list], tmp_path: Path
+) -> None:
+    from flowdeck.flow.executors import CeleryExecutor
+
+    queue, procs = workers
+    executor = CeleryExecutor(queue=queue)
+    run = flowdeck.start(life, user="alice")
+    run.set_value("Mode", "hang")
+    executor.submit(run.flow_id, "alice", "next")
+    _wait_for(lambda: count(counters, "Work") == 1, timeout=60, what="a worker to start Work")
+    pid = int((counters / "Work").read_text().split()[0])
+    victim = next(p for p in procs if p.pid == pid)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(10)
+    _wait_for(lambda: _step(run, "Work").state == "failed", timeout=short_lease * 3, what="the lease to run out")
+    assert _step(run, "Work").error == LEASE_EXPIRED_ERROR
+    (counters / "gate-hang").touch()
+    executor.submit(run.flow_id, "alice", "rerun")  # the surviving worker takes it
+    assert executor.wait(run.flow_id, timeout=60), _logs(tmp_path)
+    assert run.state == "awaiting_input" and _step(run, "Work").attempt == 2, _logs(tmp_path)
+
+
+@needs_redis
+@pytest.mark.slow
+def test_cancel_stops_a_step_in_a_celery_worker(
+    life: flowdeck.Flow, counters: Path, workers: tuple[str, list], tmp_path: Path
+) -> None:
+    from flowdeck.flow.executors import CeleryExecutor
+
+    queue, _ = workers
+    executor = CeleryExecutor(queue=queue)
+    run = flowdeck.start(life, user="alice")
+    run.set_value("Mode", "loop")
+    executor.submit(run.flow_id, "alice", "next")
+    _wait_for(lambda: count(counters, "Work.loop") >= 3, timeout=60, what="the loop in a worker")
+    cancelled_at = time.monotonic()
+    run.cancel()
+    loops = count(counters, "Work.loop")
+    time.sleep(2.0)
+    assert count(counters, "Work.loop") <= loops + 1  # stopped at its next progress update
+    assert run.state == "cancelled" and count(counters, "Work.on_cancel") == 1
+    assert time.monotonic() - cancelled_at < 2.5
+    (counters / "gate-loop").touch()
+    executor.submit(run.flow_id, "alice", "rerun")
+    assert executor.wait(run.flow_id, timeout=60), _logs(tmp_path)
+    assert run.state == "awaiting_input" and _step(run, "Work").attempt == 2, _logs(tmp_path)
 
 
 # --- 3. cancel -------------------------------------------------------------------------------------
@@ -484,6 +629,7 @@ def test_cancel_stops_a_looping_step_within_two_seconds(life: flowdeck.Flow, cou
     assert StoreInterface(run.flow_id, user="alice").get_input("report", step_name="Report") == "level low"
 
 
+@pytest.mark.slow
 def test_cancel_through_the_api_and_the_cli(flow_file: str, counters: Path) -> None:
     from typer.testing import CliRunner
 

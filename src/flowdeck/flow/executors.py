@@ -160,7 +160,7 @@ class InlineExecutor:
 
     def submit(self, flow_id: str, user: str, action: str) -> None:
         """Claim the action and run it on a pool thread (see :meth:`Executor.submit`)."""
-        claim = claim_action(flow_id, user, action)
+        claim = claim_action(flow_id, user, action, handoff=True)
         try:
             future = self._pool.submit(perform, flow_id, user, action, claim.token)
         except RuntimeError:  # the pool is shut down
@@ -220,7 +220,7 @@ class CeleryExecutor:
         """
         from flowdeck.flow.celery_app import perform_task
 
-        claim = claim_action(flow_id, user, action)
+        claim = claim_action(flow_id, user, action, handoff=True)
         try:
             # The task id is the claim's token, so cancelling the action can revoke the task.
             perform_task.apply_async(

@@ -244,13 +244,14 @@ def list_runs(user: str | None = None) -> list[FlowStatus]:
 Claim = lifecycle.Claim
 
 
-def claim_action(flow_id: str, user: str | Principal | None, action: str) -> Claim:
+def claim_action(flow_id: str, user: str | Principal | None, action: str, *, handoff: bool = False) -> Claim:
     """Check that ``action`` may happen now and mark it in flight, atomically (see :func:`lifecycle.claim`).
 
-    Another thread or process (a worker) then carries it out with :meth:`FlowRun.perform`.
+    Another thread or process (a worker) then carries it out with :meth:`FlowRun.perform`;
+    ``handoff`` gives it time to be taken (:data:`lifecycle.HANDOFF_SECONDS`).
     """
     principal = user if isinstance(user, Principal) else resolve_principal(user)
-    return lifecycle.claim(flow_id, principal, action)
+    return lifecycle.claim(flow_id, principal, action, handoff=handoff)
 
 
 def release_claim(claim: Claim) -> None:

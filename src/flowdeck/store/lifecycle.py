@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ACTIONS",
     "BUSY_STEP_STATES",
+    "HANDOFF_SECONDS",
     "LEASE_EXPIRED_ERROR",
     "Claim",
     "cancel",
@@ -71,6 +72,9 @@ ACTIONS = ("start", "next", "back", "rerun")
 BUSY_STEP_STATES = (StepState.RUNNING.value, StepState.ACTING.value)
 #: The error of a step whose lease ran out.
 LEASE_EXPIRED_ERROR = "the process running this step stopped"
+#: How long an action handed to an executor may wait for a thread or worker to take it (its lease
+#: until then); once taken, the lease is ``step_lease_seconds`` and renewed.
+HANDOFF_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -94,8 +98,8 @@ class Claim:
 # --- reading -------------------------------------------------------------------------------------
 
 
-def _lease_until() -> dt.datetime:
-    return utcnow() + dt.timedelta(seconds=get_settings().step_lease_seconds)
+def _lease_until(at_least: float = 0.0) -> dt.datetime:
+    return utcnow() + dt.timedelta(seconds=max(get_settings().step_lease_seconds, at_least))
 
 
 def _no_action() -> dict[str, Any]:
@@ -209,8 +213,11 @@ def _target(view: RunView, action: str) -> tuple[StepRecord, StepState]:
     return view.step(view.current_step), StepState.RUNNING
 
 
-def claim(flow_id: str, who: Principal, action: str) -> Claim:
+def claim(flow_id: str, who: Principal, action: str, *, handoff: bool = False) -> Claim:
     """Check that ``action`` may happen now and mark it in flight, atomically.
+
+    With ``handoff`` (an executor queues the action) the first lease lasts :data:`HANDOFF_SECONDS`,
+    so that the action may wait for a free thread or worker; taking it starts the usual lease.
 
     Raises ``StepStateError`` when the run is busy or its state does not allow the action,
     ``MissingInputError`` for ``next`` with required inputs missing, ``NotFoundError`` for a run
@@ -246,7 +253,7 @@ def claim(flow_id: str, who: Principal, action: str) -> Claim:
             action_by=who.name,
             action_at=now,
             action_token=token,
-            lease_until=_lease_until(),
+            lease_until=_lease_until(HANDOFF_SECONDS if handoff else 0.0),
         )
     return Claim(flow_id, action, target.name, token, who.name, target.state, locked.run.state, locked.current_step)
 
