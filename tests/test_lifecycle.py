@@ -778,3 +778,18 @@ def test_lists_of_runs_come_from_one_query(life: flowdeck.Flow) -> None:
     on_runs = [s for s in statements if "FROM runs" in s or "from runs" in s]
     assert len(on_runs) == 1, statements
     assert pd.Series([s.state for s in listed]).tolist() == ["awaiting_input", "awaiting_input"]
+
+
+def test_inputs_cannot_change_once_an_action_is_in_flight(life: flowdeck.Flow) -> None:
+    from flowdeck.store import pages as page_service
+
+    run = _at_work(life, "quick")
+    seen = run._view()  # read while Work awaited input
+    claim = claim_action(run.flow_id, "alice", "next", handoff=True)
+    with pytest.raises(StepStateError, match=r"busy with next\(\); change 'Work''s inputs once it is done"):
+        page_service.set_value(seen, "Work", "Level", "high")  # the check under the run's lock
+    with pytest.raises(StepStateError, match=r"step 'Work' is busy with next\(\); set_value\(\) needs it awaiting"):
+        run.set_value("Level", "high")
+    release_claim(claim)
+    run.set_value("Level", "high")
+    assert run.page("Work").get_element_by_title("Level").value == "high"
