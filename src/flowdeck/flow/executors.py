@@ -102,18 +102,22 @@ def perform(flow_id: str, user: str, action: str, token: str | None = None) -> N
         return
     try:
         principal = resolve_principal(user)
-        view = run_service.load_run(flow_id, principal)
-        FlowRun(flow_of(view), flow_id, principal).perform(claim)
-    except (StepFailedError, StepCancelledError):
-        pass
-    except StepStateError as exc:  # another process took the action (a task delivered twice)
-        log.warning("%s() of run %s: %s; dropped", action, flow_id, exc)
+        flow = flow_of(run_service.load_run(flow_id, principal))
     except Exception as exc:
-        log.exception("%s() of run %s failed outside the step's code", action, flow_id)
+        log.exception("%s() of run %s could not begin", action, flow_id)
         try:
             record_failure(claim, exc)
         except Exception:
             log.exception("could not record the failure of %s() on run %s", action, flow_id)
+        return
+    try:
+        FlowRun(flow, flow_id, principal).perform(claim)
+    except (StepFailedError, StepCancelledError):
+        pass
+    except StepStateError as exc:  # another process took the action (a task delivered twice)
+        log.warning("%s() of run %s: %s; dropped", action, flow_id, exc)
+    except Exception:  # recorded on the step by the lifecycle (or its lease runs out)
+        log.exception("%s() of run %s failed outside the step's code", action, flow_id)
 
 
 @runtime_checkable

@@ -473,6 +473,7 @@ def _hook(name: str, step: Step, flow_id: str, user: str, *, swallow: bool) -> N
 class _Execution:
     def __init__(self, flow: Flow, claim: Claim, who: Principal, run_handle: Any) -> None:
         self.flow, self.claim, self.who, self.run_handle = flow, claim, who, run_handle
+        self.current = claim.step_name
 
     def metadata(self, step: Step, is_action: bool = False) -> FlowMetadata:
         return FlowMetadata(self.claim.flow_id, step.name, self.who.name, is_action)
@@ -489,6 +490,7 @@ class _Execution:
         )
 
     def run_step(self, step: Step) -> None:
+        self.current = step.name
         attempt = begin_step(self.claim, step.name)
         page_service.start_attempt(self.claim.flow_id, step.name, attempt, step.page)
         try:
@@ -528,17 +530,25 @@ def execute(flow: Flow, claim: Claim, who: Principal, run_handle: Any = None) ->
     its lease lost while it ran (the state is then what the canceller or the expiry wrote).
     """
     execution = _Execution(flow, claim, who, run_handle)
-    step = flow.step(claim.step_name)
     with _Heartbeat(claim):
         previous = getattr(_local, "claim", None)
         _local.claim = claim
         try:
+            step = flow.step(claim.step_name)
             if claim.action in ("start", "rerun"):
                 execution.run_step(step)
             elif claim.action == "next":
                 execution.act(step)
             else:
                 reopen(claim, step.name)
+        except (StepFailedError, StepCancelledError):
+            raise
+        except Exception as exc:  # outside step code (the database, the flow): the step fails now
+            try:
+                fail(claim, execution.current, f"{type(exc).__name__}: {exc}", "".join(tb_module.format_exception(exc)))
+            except Exception:  # the lease runs out instead
+                log.warning("could not record the failure of run %s", claim.flow_id, exc_info=True)
+            raise
         finally:
             _local.claim = previous
 
