@@ -293,7 +293,7 @@ def release_claim_from_db(flow_id: str, action: str) -> None:
 
 
 @pytest.mark.slow
-def test_two_servers_pressing_next(flow_file: str, counters: Path) -> None:
+def test_two_servers_pressing_next_and_rerun(flow_file: str, counters: Path) -> None:
     from fixtures.server_support import add_people, element_id, login, wait_idle
     from flowdeck.server import create_app
 
@@ -307,24 +307,34 @@ def test_two_servers_pressing_next(flow_file: str, counters: Path) -> None:
     page = alice.get(f"/api/runs/{run_id}/steps/Ask/page").json()
     mode = element_id(page, "Mode")
     assert alice.put(f"/api/runs/{run_id}/steps/Ask/elements/{mode}/value", json={"value": "slow"}).status_code == 200
-    answers: list[Any] = []
-    barrier = threading.Barrier(2)
 
-    def press(client: Any) -> None:
-        barrier.wait(10)
-        answers.append(client.post(f"/api/runs/{run_id}/next"))
+    def race(action: str) -> Any:
+        answers: list[Any] = []
+        barrier = threading.Barrier(2)
 
-    threads = [threading.Thread(target=press, args=(c,)) for c in (alice, alice_too)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    codes = sorted(a.status_code for a in answers)
-    assert codes == [202, 409], [a.text for a in answers]
-    refused = next(a for a in answers if a.status_code == 409)
-    assert "busy" in refused.json()["detail"]
-    status = wait_idle(alice, run_id, timeout=60)
+        def press(client: Any) -> None:
+            barrier.wait(10)
+            answers.append(client.post(f"/api/runs/{run_id}/{action}"))
+
+        threads = [threading.Thread(target=press, args=(c,)) for c in (alice, alice_too)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        codes = sorted(a.status_code for a in answers)
+        assert codes == [202, 409], [a.text for a in answers]
+        refused = next(a for a in answers if a.status_code == 409)
+        assert "is busy with step" in refused.json()["detail"]
+        return wait_idle(alice, run_id, timeout=60)
+
+    status = race("next")  # Work's run() sleeps 1.5 s
     assert status["current_step"] == "Work" and count(counters, "Work") == 1
+    status = race("rerun")  # again
+    assert status["current_step"] == "Work" and count(counters, "Work") == 2
+    assert status["steps"][1]["attempt"] == 2
+    status = race("next")  # Work's action, then Report sleeps 1.5 s
+    assert status["current_step"] == "Report" and count(counters, "Work.action") == 1
+    assert count(counters, "Report") == 1
     for app in apps:
         app.state.flowdeck.executor.shutdown(wait=True)
 
