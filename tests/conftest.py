@@ -15,10 +15,17 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings as hypothesis_settings
 
 import flowdeck
 from flowdeck.config import configure
 from s3_server import s3_auth_server, s3_server  # noqa: F401  (fixtures for every test module)
+
+# In CI every Hypothesis test draws the same examples on every run (a failure reproduces, nothing is
+# flaky); elsewhere examples vary, and a failure prints the seed to rerun it (`--hypothesis-seed`).
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 PG_URL = os.environ.get("FLOWDECK_TEST_POSTGRES_URL")
 MYSQL_URL = os.environ.get("FLOWDECK_TEST_MYSQL_URL")

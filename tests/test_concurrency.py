@@ -69,7 +69,8 @@ def _big_frame(rows: int) -> pd.DataFrame:
 def _killed_saver(settings: dict, flow_id: str, ready_path: str) -> None:
     flowdeck.configure(**settings)
     store = StoreInterface(flow_id, user="alice", step_name="Produce")
-    big = _big_frame(4_000_000)
+    # Named like the frame the flow's later step reads, so the run goes on whichever save lands last.
+    big = _big_frame(4_000_000).rename(columns={"b": "score"})
     with open(ready_path, "w") as fh:
         fh.write("saving")
     for _ in range(100):  # keep saving new versions until killed

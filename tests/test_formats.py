@@ -151,7 +151,22 @@ def test_wrong_content_for_the_upload(fmt: str, filename: str, allowed: list[str
 
 def test_check_format_returns_the_detected_format() -> None:
     assert check_format(as_xlsx(), "data.xlsx", ["CSV", ".xlsx"]) == "xlsx"
-    assert check_format(as_csv(), "export.txt", ["csv"]) == "csv"
+    assert check_format(as_csv(sep="\t"), "export.txt", ["tsv"]) == "tsv"  # Excel's "Text (Tab delimited)"
+
+
+@pytest.mark.parametrize(
+    ("data", "filename", "allowed", "message"),
+    [
+        (as_csv(), "export.txt", ["csv"], "'export.txt' has extension .txt, but this upload accepts .csv files"),
+        (b"just some notes\nover two lines\n", "notes.txt", ["csv", "xlsx", "parquet"], "has extension .txt"),
+        (as_csv(), "data", ["csv"], "'data' has no extension, but this upload accepts .csv files"),
+        (as_parquet(), "data.csv", ["csv", "parquet"], "its content looks like parquet, so name it data.parquet"),
+        (as_csv(), "data.xlsx", ["csv", "xlsx"], "'data.xlsx' has extension .xlsx"),
+    ],
+)
+def test_extension_and_content_must_both_fit(data: bytes, filename: str, allowed: list[str], message: str) -> None:
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        check_format(data, filename, allowed)
 
 
 def test_other_binary_content() -> None:

@@ -21,8 +21,8 @@ from flowdeck.storage.object_store import (
     decode_object,
     list_fixture_keys,
     read_object,
-    s3_client,
 )
+from flowdeck.storage.s3 import s3_client
 
 # conftest.py provides ``s3_server``; the server that checks credentials is requested by name.
 from s3_server import s3_auth_server  # noqa: F401
@@ -351,7 +351,7 @@ def aws_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_existing_profile_is_used_without_warning(aws_config: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        client = s3_client("govcloud", None)
+        client = s3_client(profile_name="govcloud")
     assert client.meta.region_name == "us-gov-west-1"
     assert client._request_signer._credentials.access_key == "AKIAGOV"
 
@@ -363,7 +363,7 @@ def test_missing_profile_falls_back_to_default_chain_with_warning(
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAENV")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "env")
     with pytest.warns(UserWarning, match=r"AWS profile 'nope' is not in the AWS config; using the default"):
-        client = s3_client("nope", "http://127.0.0.1:9")
+        client = s3_client(profile_name="nope", endpoint_url="http://127.0.0.1:9")
     assert client.meta.region_name == "eu-west-2"
     assert client.meta.endpoint_url == "http://127.0.0.1:9"
     assert client._request_signer._credentials.access_key == "AKIAENV"

@@ -109,7 +109,8 @@ frames = data_frames(
         column("f", dtype="float64"),
         column("b", dtype="bool"),
         column("s", elements=st.text(max_size=10)),
-        column("t", dtype="datetime64[ns]"),
+        # Bounded to what datetime64[ns] holds, with room for time-zone shifts (1677..2262).
+        column("t", elements=st.datetimes(dt.datetime(1700, 1, 1), dt.datetime(2200, 1, 1)), dtype="datetime64[ns]"),
     ],
     index=range_indexes(max_size=30),
 )

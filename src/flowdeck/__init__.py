@@ -31,10 +31,10 @@ _EXPORTS: dict[str, str] = {
     "share_run": "flowdeck.flow.runner",
     "fork_run": "flowdeck.flow.runner",
     "list_runs": "flowdeck.flow.runner",
-    "FlowStatus": "flowdeck.flow.status",
-    "StepStatus": "flowdeck.flow.status",
-    "StepState": "flowdeck.flow.status",
-    "RunState": "flowdeck.flow.status",
+    "FlowStatus": "flowdeck.store.status",
+    "StepStatus": "flowdeck.store.status",
+    "StepState": "flowdeck.store.status",
+    "RunState": "flowdeck.store.status",
     # the store
     "StoreInterface": "flowdeck.store.store_interface",
     # pages and elements
@@ -134,9 +134,9 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from flowdeck.flow.model import App, Flow, FlowMetadata, Step, StepType
     from flowdeck.flow.runner import FlowRun, delete_run, fork_run, list_runs, open_run, share_run, start
-    from flowdeck.flow.status import FlowStatus, RunState, StepState, StepStatus
     from flowdeck.page import Card, Page, Section
     from flowdeck.storage.connection_urls import ConnectionType
     from flowdeck.store.assets import delete_asset, share_asset, unshare_asset
     from flowdeck.store.connections import add_connection, remove_connection, share_connection
+    from flowdeck.store.status import FlowStatus, RunState, StepState, StepStatus
     from flowdeck.store.store_interface import StoreInterface

@@ -37,6 +37,11 @@ class Settings:
     cache_dir: Path | None = None
     cache_size: int = 2 * 1024**3
     max_upload_bytes: int = 200 * 1024**2
+    max_decoded_bytes: int = 1024**3
+    max_upload_cells: int = 50_000_000
+    max_sheet_cells: int = 2_000_000
+    max_parse_seconds: float = 60.0
+    max_concurrent_parses: int = 2
     inline_threshold: int = 64 * 1024
     broker_url: str = "redis://127.0.0.1:6379/0"
     flows: tuple[str, ...] = ()
@@ -110,6 +115,13 @@ def secret_keys(settings: Settings) -> list[str]:
     return keys
 
 
+def _positive(name: str, value: float) -> Any:
+    """``value`` when it is above zero; a limit of zero or less would refuse every upload."""
+    if value <= 0:
+        raise ConfigurationError(f"setting {name} must be above zero, got {value}")
+    return value
+
+
 def _resolve(overrides: dict[str, Any]) -> Settings:
     home_raw = overrides.get("home") or _env("home") or "~/.flowdeck"
     home = Path(home_raw).expanduser().resolve()
@@ -146,6 +158,13 @@ def _resolve(overrides: dict[str, Any]) -> Settings:
         cache_dir=Path(cache_dir).expanduser() if cache_dir else home / "cache",
         cache_size=int(pick("cache_size", Settings.cache_size)),
         max_upload_bytes=int(pick("max_upload_bytes", Settings.max_upload_bytes)),
+        max_decoded_bytes=_positive("max_decoded_bytes", int(pick("max_decoded_bytes", Settings.max_decoded_bytes))),
+        max_upload_cells=_positive("max_upload_cells", int(pick("max_upload_cells", Settings.max_upload_cells))),
+        max_sheet_cells=_positive("max_sheet_cells", int(pick("max_sheet_cells", Settings.max_sheet_cells))),
+        max_parse_seconds=_positive("max_parse_seconds", float(pick("max_parse_seconds", Settings.max_parse_seconds))),
+        max_concurrent_parses=_positive(
+            "max_concurrent_parses", int(pick("max_concurrent_parses", Settings.max_concurrent_parses))
+        ),
         inline_threshold=int(pick("inline_threshold", Settings.inline_threshold)),
         broker_url=str(pick("broker_url", Settings.broker_url)),
         flows=tuple(flows),

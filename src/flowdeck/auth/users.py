@@ -110,7 +110,10 @@ def resolve_principal(user: str | None) -> Principal:
             only = user_records.only_user(conn)
             count = user_records.count_users(conn) if only is None else 1
         if only is None and count > 1:
-            raise ValidationError("this deployment has several users: pass user=... to say who is asking")
+            raise ValidationError(
+                "this deployment has several users: say who is asking (--user NAME on the command line, "
+                "user=... from Python)"
+            )
         user = only or "local"
     _check_name(user)
     with storage.db.read() as conn:

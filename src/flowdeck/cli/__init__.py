@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from flowdeck.cli import admin, runs, users
+from flowdeck.cli import admin, runs, steps, users
 
 app = typer.Typer(
     name="flowdeck",
@@ -16,6 +16,7 @@ app = typer.Typer(
     add_completion=False,
 )
 runs.register(app)
+steps.register(app)
 admin.register(app)
 app.add_typer(users.app, name="users")
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
 import sys
+import traceback as traceback_module
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 
@@ -25,7 +30,8 @@ _STATE_STYLE = {
 }
 
 
-def _pairs(items: list[str] | None, option: str) -> list[tuple[str, str]]:
+def parse_pairs(items: list[str] | None, option: str) -> list[tuple[str, str]]:
+    """Split ``TITLE=VALUE`` options into pairs (a usage error when one has no ``=``)."""
     pairs = []
     for item in items or []:
         title, sep, value = item.partition("=")
@@ -49,7 +55,7 @@ def print_status(status: Any) -> None:
     console.print(table)
 
 
-class _ProgressBars:
+class ProgressBars:
     """A rich progress bar per step, fed by progress events of one run."""
 
     def __init__(self, flow_id: str) -> None:
@@ -64,7 +70,7 @@ class _ProgressBars:
         )
         self.tasks: dict[str, Any] = {}
 
-    def __enter__(self) -> _ProgressBars:
+    def __enter__(self) -> ProgressBars:
         from flowdeck.store.progress import subscribe
 
         self.progress.start()
@@ -84,39 +90,147 @@ class _ProgressBars:
         self._unsubscribe()
         self.progress.stop()
 
-
-def _apply_inputs(
-    run: Any, uploads: list[tuple[str, str]], sets: list[tuple[str, str]], used: set[tuple[str, str]]
-) -> None:
-    page = run.page()
-    for title, path in uploads:
-        if ("upload", title) in used or page.get_element_by_title(title) is None:
-            continue
-        file = Path(path).expanduser()
-        if not file.is_file():
-            fail(f"--upload {title}={path}: no such file")
-        run.upload(title, file.name, file.read_bytes())
-        used.add(("upload", title))
-    for title, value in sets:
-        if ("set", title) in used or page.get_element_by_title(title) is None:
-            continue
-        run.set_value(title, page.get_element_by_title(title).value_from_text(value))
-        used.add(("set", title))
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Stop drawing the bars while the user answers a prompt, so the prompt is visible."""
+        self.progress.stop()
+        try:
+            yield
+        finally:
+            self.progress.start()
 
 
-def _prompt_missing(run: Any, missing: list[str]) -> None:
+class InputValues:
+    """The ``--upload`` and ``--set`` pairs of one command, applied to pages as their steps await input."""
+
+    def __init__(self, uploads: list[tuple[str, str]], sets: list[tuple[str, str]]) -> None:
+        self.pending: dict[tuple[str, str], str] = {}
+        for title, path in uploads:
+            self.pending[("--upload", title)] = path
+        for title, value in sets:
+            self.pending[("--set", title)] = value
+        self.seen_titles: dict[str, None] = {}
+
+    def apply(self, run: Any) -> None:
+        """Give the current step's inputs the values named for them; a near-miss title is an error."""
+        from flowdeck.elements import DataSource, InputElement
+
+        page = run.page()
+        titles = [e.title for e in page.elements if isinstance(e, InputElement) and e.title]
+        self.seen_titles.update(dict.fromkeys(titles))
+        for (option, title), given in list(self.pending.items()):
+            element = page.get_element_by_title(title)
+            if element is None:
+                close = difflib.get_close_matches(title, titles, n=1, cutoff=0.75)
+                if close:
+                    self._reject(option, title, f"did you mean {close[0]!r}?")
+                continue
+            if option == "--upload":
+                if not isinstance(element, DataSource):
+                    self._reject(option, title, f"{title!r} is not a file upload; use --set")
+                file = Path(given).expanduser()
+                if not file.is_file():
+                    fail(f"--upload {title}={given}: no such file", 2)
+                run.upload(title, file.name, file.read_bytes())
+            else:
+                if isinstance(element, DataSource):
+                    self._reject(option, title, f"{title!r} takes a file; use --upload")
+                run.set_value(title, element.value_from_text(given))
+            del self.pending[(option, title)]
+
+    def check_all_used(self) -> None:
+        """Fail when an ``--upload``/``--set`` named an input that no page of the run had."""
+        if self.pending:
+            option, title = next(iter(self.pending))
+            self._reject(option, title, "")
+
+    def _reject(self, option: str, title: str, hint: str) -> None:
+        known = ", ".join(repr(t) for t in self.seen_titles) or "none"
+        fail(
+            f"{option} {title!r}: no input of that title on the run's pages"
+            + (f"; {hint}" if hint else "")
+            + f" (inputs seen: {known})",
+            2,
+        )
+
+
+def _prompt_missing(run: Any, missing: list[str], bars: ProgressBars) -> None:
     from flowdeck.elements import DataSource
 
     page = run.page()
-    for title in missing:
-        element = page.get_element_by_title(title)
-        if isinstance(element, DataSource):
-            path = Path(typer.prompt(f"{title} (file to upload, {'/'.join(element.options)})")).expanduser()
-            run.upload(title, path.name, path.read_bytes())
-        else:
-            hint = getattr(element, "options", None)
-            raw = typer.prompt(f"{title}" + (f" {hint}" if hint else ""))
-            run.set_value(title, element.value_from_text(raw))
+    with bars.paused():
+        for title in missing:
+            element = page.get_element_by_title(title)
+            if isinstance(element, DataSource):
+                path = Path(typer.prompt(f"{title} (file to upload, {'/'.join(element.options)})")).expanduser()
+                run.upload(title, path.name, path.read_bytes())
+            else:
+                hint = getattr(element, "options", None)
+                raw = typer.prompt(f"{title}" + (f" {hint}" if hint else ""))
+                run.set_value(title, element.value_from_text(raw))
+
+
+def failure_location(exc: BaseException) -> str | None:
+    """``file:line`` of the innermost frame of the flow's own code that raised, if known."""
+    cause = exc.__cause__
+    if cause is None or cause.__traceback__ is None:
+        return None
+    package = str(Path(__file__).resolve().parents[1])
+    where = None
+    for frame in traceback_module.extract_tb(cause.__traceback__):
+        filename = str(Path(frame.filename).resolve())
+        if not filename.startswith(package) and "site-packages" not in filename:
+            where = f"{frame.filename}:{frame.lineno}"
+    return where
+
+
+def report_failure(run_handle: Any, exc: StepFailedError, user: str) -> None:
+    if run_handle is not None:
+        print_status(run_handle.status())
+    where = failure_location(exc)
+    message = str(exc).replace("; fix the cause and call run.rerun()", "")
+    fail(
+        f"{message}"
+        + (f"\n  at {where}" if where else "")
+        + f"\n  fix the cause, then: flowdeck rerun {exc.flow_id} --user {user}"
+    )
+
+
+def drive(run_handle: Any, inputs: InputValues, user: str, interactive: bool, bars: ProgressBars) -> None:
+    """Advance ``run_handle`` step by step, giving each page its inputs, until the run is complete."""
+    while run_handle.current_step is not None:
+        step = run_handle.current_step
+        inputs.apply(run_handle)
+        try:
+            run_handle.next()
+        except MissingInputError as exc:
+            if interactive and sys.stdin.isatty():
+                _prompt_missing(run_handle, exc.missing, bars)
+                continue
+            print_status(run_handle.status())
+            fail(
+                f"{exc}. Give them with --upload TITLE=PATH / --set TITLE=VALUE: "
+                f"flowdeck next {run_handle.flow_id} --user {user} --upload ... --set ...",
+                2,
+            )
+        except StepFailedError as exc:
+            report_failure(run_handle, exc, user)
+        console.print(f"step [bold]{escape(step)}[/]: [green]complete[/]")
+    inputs.check_all_used()
+
+
+def print_result(run_handle: Any) -> None:
+    """Print the status table, then the pages the run ends on (every step after its last input step)."""
+    from flowdeck.flow.model import StepType
+    from flowdeck.page.text import render_page_text
+
+    print_status(run_handle.status())
+    steps = list(run_handle.flow.steps)
+    inputs = [i for i, step in enumerate(steps) if step.type == StepType.INPUT]
+    shown = steps[inputs[-1] + 1 :] if inputs and inputs[-1] + 1 < len(steps) else steps[-1:]
+    width = min(console.width, 120)
+    for step in shown:
+        console.print(render_page_text(run_handle.page(step.name), width=width), markup=False, highlight=False)
 
 
 def run(
@@ -134,39 +248,17 @@ def run(
         flow, _ref = load_flow_file(flow_file)
     except ValidationError as exc:
         fail(str(exc))
-    uploads, sets = _pairs(upload, "--upload"), _pairs(set_, "--set")
-    used: set[tuple[str, str]] = set()
+    inputs = InputValues(parse_pairs(upload, "--upload"), parse_pairs(set_, "--set"))
     run_handle: Any = None
-    try:
-        with _ProgressBars("") as bars:
-            try:
-                run_handle = flowdeck.start(flow, user=user)
-            except StepFailedError as exc:
-                run_handle = exc.run
-                raise
-            bars.flow_id = run_handle.flow_id
-            console.print(f"started run [bold]{run_handle.flow_id}[/] of flow [bold]{flow.name}[/]")
-            while run_handle.current_step is not None:
-                step = run_handle.current_step
-                _apply_inputs(run_handle, uploads, sets, used)
-                try:
-                    run_handle.next()
-                except MissingInputError as exc:
-                    if interactive and sys.stdin.isatty():
-                        _prompt_missing(run_handle, exc.missing)
-                        continue
-                    print_status(run_handle.status())
-                    fail(
-                        f"{exc}. Give them with --upload TITLE=PATH / --set TITLE=VALUE, then continue "
-                        f"the run {run_handle.flow_id} from Python with flowdeck.open_run()",
-                        2,
-                    )
-                console.print(f"step [bold]{step}[/]: [green]complete[/]")
-    except StepFailedError as exc:
-        if run_handle is not None:
-            print_status(run_handle.status())
-        fail(str(exc))
-    print_status(run_handle.status())
+    with ProgressBars("") as bars:
+        try:
+            run_handle = flowdeck.start(flow, user=user)
+        except StepFailedError as exc:
+            report_failure(exc.run, exc, user)
+        bars.flow_id = run_handle.flow_id
+        console.print(f"started run [bold]{run_handle.flow_id}[/] of flow [bold]{escape(flow.name)}[/]")
+        drive(run_handle, inputs, user, interactive, bars)
+    print_result(run_handle)
 
 
 def status(

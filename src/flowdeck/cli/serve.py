@@ -19,6 +19,9 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="The address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="The port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option("--step-workers", help="Threads that run steps.")] = 4,
+    reload: Annotated[
+        bool, typer.Option("--reload", help="Load a flow file again when it changes (new runs and re-runs use it).")
+    ] = False,
 ) -> None:
     """Serve the web UI and REST API (OpenAPI at /docs). Flows also come from the flows setting."""
     import uvicorn
@@ -27,7 +30,7 @@ def serve(
     from flowdeck.server import create_app
 
     specs = list(flows or []) + [f for f in get_settings().flows if f not in (flows or [])]
-    app = create_app(specs, max_workers=workers)
+    app = create_app(specs, max_workers=workers, reload=reload)
     console.print(
         f"flowdeck serving {len(specs)} flow(s) on [bold]http://{host}:{port}[/] "
         "(create the first admin with `flowdeck users add NAME --admin --password`)"

@@ -18,9 +18,7 @@ def worker(
     queue: Annotated[
         list[str] | None, typer.Option("--queue", "-Q", help="A queue to consume (default: flowdeck); repeatable.")
     ] = None,
-    pool: Annotated[
-        str, typer.Option("--pool", help="Celery pool: prefork, threads or solo.")
-    ] = "prefork",
+    pool: Annotated[str, typer.Option("--pool", help="Celery pool: prefork, threads or solo.")] = "prefork",
     loglevel: Annotated[str, typer.Option("--loglevel", help="Celery log level.")] = "info",
 ) -> None:
     """Run step actions sent by `flowdeck serve` and scripts with FLOWDECK_EXECUTOR=celery.
@@ -45,9 +43,7 @@ def worker(
     if concurrency is not None:
         argv.append(f"--concurrency={concurrency}")
     if settings.executor != "celery":
-        console.print(
-            "[yellow]note:[/] FLOWDECK_EXECUTOR is not 'celery' here; processes submitting actions need it"
-        )
+        console.print("[yellow]note:[/] FLOWDECK_EXECUTOR is not 'celery' here; processes submitting actions need it")
     console.print(f"flowdeck worker on {redact_url(settings.broker_url)}, queue(s) {queues}")
     app.worker_main(argv)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import sys
@@ -12,11 +13,20 @@ from types import ModuleType
 from flowdeck.errors import ValidationError
 from flowdeck.flow.model import Flow
 
-__all__ = ["flow_reference", "load_flow", "load_flow_file", "remember_flow", "remembered_flow"]
+__all__ = [
+    "flow_file_version",
+    "flow_reference",
+    "load_flow",
+    "load_flow_file",
+    "reload_flow_file",
+    "remember_flow",
+    "remembered_flow",
+]
 
 _lock = threading.Lock()
 _by_run: dict[str, Flow] = {}
 _by_ref: dict[str, Flow] = {}
+_versions: dict[Path, str] = {}  # flow file -> digest of the source its loaded module ran
 
 
 def _attribute_of(module: ModuleType, flow: Flow) -> str | None:
@@ -63,23 +73,69 @@ def _not_importable(name: str) -> bool:
         return True
 
 
-def _load_module_from_file(path: Path) -> ModuleType:
+def _module_name(path: Path) -> str:
+    return f"_flowdeck_flowfile_{abs(hash(str(path)))}"
+
+
+def _load_module_from_file(path: Path, *, fresh: bool = False) -> ModuleType:
     if not path.exists():
         raise ValidationError(f"flow file {str(path)!r} does not exist")
-    module_name = f"_flowdeck_flowfile_{abs(hash(str(path)))}"
-    if module_name in sys.modules:
+    module_name = _module_name(path)
+    if module_name in sys.modules and not fresh:
         return sys.modules[module_name]
+    source = path.read_bytes()
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise ValidationError(f"flow file {str(path)!r} is not a Python file")
     module = importlib.util.module_from_spec(spec)
+    previous = sys.modules.get(module_name)
     sys.modules[module_name] = module
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
-        sys.modules.pop(module_name, None)
+        if previous is not None:
+            sys.modules[module_name] = previous  # a broken edit keeps the last version that imported
+        else:
+            sys.modules.pop(module_name, None)
         raise ValidationError(f"flow file {str(path)!r} failed to import: {type(exc).__name__}: {exc}") from exc
+    with _lock:
+        _versions[path] = hashlib.sha256(source).hexdigest()[:12]
     return module
+
+
+def flow_file_version(ref: str | None) -> str | None:
+    """A short digest of the source a flow file's loaded code came from (None for modules)."""
+    if not ref:
+        return None
+    target = ref.rpartition(":")[0]
+    if not target.endswith(".py"):
+        return None
+    with _lock:
+        return _versions.get(Path(target))
+
+
+def reload_flow_file(path: str | Path) -> list[tuple[Flow, str]]:
+    """Run a flow file again after it changed; later loads, new runs and re-runs get the new code.
+
+    Returns the flows now defined there with their references. A file that fails to import raises
+    ``ValidationError`` and the version loaded before stays in use.
+    """
+    resolved = Path(path).expanduser().resolve()
+    module = _load_module_from_file(resolved, fresh=True)
+    prefix = f"{resolved}:"
+    reloaded: list[tuple[Flow, str]] = []
+    with _lock:
+        stale = {id(flow) for ref, flow in _by_ref.items() if ref.startswith(prefix)}
+        for ref in [r for r in _by_ref if r.startswith(prefix)]:
+            value = getattr(module, ref[len(prefix) :], None)
+            if isinstance(value, Flow):
+                _by_ref[ref] = value
+                reloaded.append((value, ref))
+            else:
+                del _by_ref[ref]
+        for run_id in [r for r, flow in _by_run.items() if id(flow) in stale]:
+            del _by_run[run_id]  # the run loads its flow again, by reference, on its next action
+    return reloaded
 
 
 def _pick_flow(module: ModuleType, attr: str | None, where: str) -> tuple[Flow, str]:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import traceback as tb_module
 from typing import TYPE_CHECKING, Any
 
 from flowdeck.auth.users import Principal, resolve_principal
 from flowdeck.errors import StepStateError, ValidationError
 from flowdeck.flow.loader import flow_reference, load_flow, remember_flow, remembered_flow
-from flowdeck.flow.model import Flow
-from flowdeck.flow.status import FlowStatus
+from flowdeck.flow.model import Flow, FlowMetadata
 from flowdeck.store import lifecycle
 from flowdeck.store import pages as page_service
 from flowdeck.store import runs as run_service
+from flowdeck.store.status import FlowStatus
 
 if TYPE_CHECKING:
     from flowdeck.page import Page
@@ -21,6 +22,7 @@ __all__ = [
     "ACTIONS",
     "Claim",
     "FlowRun",
+    "cancel_run",
     "claim_action",
     "create_run",
     "delete_run",
@@ -32,6 +34,8 @@ __all__ = [
     "share_run",
     "start",
 ]
+
+log = logging.getLogger("flowdeck.runner")
 
 #: The actions an executor performs for a run: its first step, and the three moves of a run.
 ACTIONS = lifecycle.ACTIONS
@@ -111,7 +115,8 @@ class FlowRun:
     # --- moving ------------------------------------------------------------------------------
 
     def _do(self, action: str) -> FlowRun:
-        lifecycle.execute(self.flow, lifecycle.claim(self.flow_id, self.principal, action), self.principal, self)
+        claim = lifecycle.claim(self.flow_id, self.principal, action)
+        lifecycle.execute(self.flow, claim, self.principal, FlowMetadata, self)
         return self
 
     def next(self) -> FlowRun:
@@ -143,12 +148,12 @@ class FlowRun:
         ``Step.on_cancel`` runs here once. The run can then be re-run or stepped back.
         ``StepStateError`` when no step is running.
         """
-        lifecycle.cancel(self.flow, self.flow_id, self.principal)
+        cancel_run(self.flow_id, self.principal, self.flow)
         return self
 
     def perform(self, claim: lifecycle.Claim) -> FlowRun:
         """Carry out an action claimed with :func:`claim_action` (what executors call)."""
-        lifecycle.execute(self.flow, claim, self.principal, self)
+        lifecycle.execute(self.flow, claim, self.principal, FlowMetadata, self)
         return self
 
     def __repr__(self) -> str:
@@ -252,6 +257,30 @@ def claim_action(flow_id: str, user: str | Principal | None, action: str, *, han
     """
     principal = user if isinstance(user, Principal) else resolve_principal(user)
     return lifecycle.claim(flow_id, principal, action, handoff=handoff)
+
+
+def cancel_run(flow_id: str, who: Principal, flow: Flow | None = None) -> Claim:
+    """Cancel the action in flight of a run (see :func:`lifecycle.cancel`) and revoke its Celery task.
+
+    ``flow`` (when known) runs the cancelled step's ``on_cancel`` hook.
+    """
+    cancelled = lifecycle.cancel(flow, flow_id, who)
+    _revoke(cancelled.token)
+    return cancelled
+
+
+def _revoke(token: str) -> None:
+    """Revoke (and terminate) the Celery task of an action; its id is the action's token."""
+    from flowdeck.config import get_settings
+
+    if get_settings().executor != "celery":
+        return
+    try:
+        from flowdeck.flow.celery_app import app
+
+        app.control.revoke(token, terminate=True, signal="SIGTERM")
+    except Exception:  # the step still stops cooperatively
+        log.warning("could not revoke the task of action %s", token, exc_info=True)
 
 
 def release_claim(claim: Claim) -> None:

@@ -7,6 +7,8 @@ from typing import Any
 
 import pandas as pd
 from rich.console import Console, Group, RenderableType
+from rich.markdown import Markdown
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.rule import Rule
 from rich.table import Table as RichTable
@@ -115,7 +117,10 @@ def _element_renderable(element: Element, max_rows: int) -> RenderableType:
     lines: list[RenderableType] = [heading]
     if element.description:
         lines.append(Text(element.description, style="italic"))
-    lines.append(Text("  " + describe_element(element)))
+    if isinstance(element, RichText):
+        lines.append(Padding(Markdown(element.markdown), (0, 0, 0, 2)))
+    else:
+        lines.append(Text("  " + describe_element(element)))
     if isinstance(element, Table) and len(element.content.columns):
         lines.append(_frame_table(element.content, max_rows))
         hidden = element.total_rows - min(max_rows, len(element.content))

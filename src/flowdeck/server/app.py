@@ -161,11 +161,12 @@ def _install_ui(app: FastAPI) -> None:
         return RedirectResponse("/static/favicon.svg")
 
 
-def create_app(flows: list[str] | None = None, *, max_workers: int = 4) -> FastAPI:
+def create_app(flows: list[str] | None = None, *, max_workers: int = 4, reload: bool = False) -> FastAPI:
     """The server app offering ``flows`` (files ``path.py[:attr]`` or modules ``pkg.mod[:attr]``).
 
     ``flows=None`` takes them from the ``flows`` setting (``FLOWDECK_FLOWS``). Steps run in a pool
-    of ``max_workers`` threads.
+    of ``max_workers`` threads. ``reload=True`` watches the flow files and loads a changed file
+    again: new runs and re-runs use the new code.
     """
     settings = get_settings()
     specs = list(settings.flows if flows is None else flows)
@@ -173,7 +174,15 @@ def create_app(flows: list[str] | None = None, *, max_workers: int = 4) -> FastA
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        watcher = None
+        if reload:
+            from flowdeck.server.reload import FlowFileWatcher
+
+            watcher = FlowFileWatcher(state.catalogue)
+            watcher.start()
         yield
+        if watcher is not None:
+            watcher.stop()
         state.executor.shutdown(wait=True)
 
     app = FastAPI(

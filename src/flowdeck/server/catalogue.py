@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from flowdeck.errors import NotFoundError, ValidationError
-from flowdeck.flow.loader import load_flow, load_flow_file
+from flowdeck.flow.loader import load_flow, load_flow_file, reload_flow_file
 from flowdeck.flow.model import Flow
 
 __all__ = ["FlowCatalogue", "RegisteredFlow", "load_spec"]
@@ -75,8 +76,24 @@ class FlowCatalogue:
                 )
             self._flows[name] = registered
 
+    def flow_files(self) -> list[Path]:
+        """The files the offered flows are defined in (flows from modules are not watched)."""
+        targets = (r.ref.rpartition(":")[0] for r in self._flows.values())
+        return sorted({Path(target) for target in targets if target.endswith(".py")})
+
+    def reload_file(self, path: Path) -> list[str]:
+        """Load ``path`` again and offer its new flows; returns their names (``ValidationError`` if broken)."""
+        names = []
+        for flow, ref in reload_flow_file(path):
+            for name, registered in list(self._flows.items()):
+                if registered.ref == ref:
+                    del self._flows[name]
+            self._flows[flow.name] = RegisteredFlow(flow, ref)
+            names.append(flow.name)
+        return names
+
     def __iter__(self):
-        return iter(self._flows.values())
+        return iter(list(self._flows.values()))
 
     def __len__(self) -> int:
         return len(self._flows)

@@ -18,7 +18,7 @@ from flowdeck.errors import (
     StepStateError,
     ValidationError,
 )
-from flowdeck.flow.runner import FlowRun, create_run, flow_of, fork_run
+from flowdeck.flow.runner import FlowRun, cancel_run, create_run, flow_of, fork_run
 from flowdeck.server import events as live
 from flowdeck.server.deps import ServerState, current_principal, server_state
 from flowdeck.server.executor import busy_action_of
@@ -265,6 +265,7 @@ async def upload(
     data = await file.read()
     filename = file.filename or "upload"
     await file.close()
+    body = b""  # the file is in ``data`` now: hold its bytes once while it is parsed
     if len(data) > state.max_upload_bytes:
         raise PayloadTooLarge(
             f"file {filename!r} is {len(data):,} bytes, over the limit of {state.max_upload_bytes:,} bytes "
@@ -336,7 +337,7 @@ def cancel(run_id: str, principal: Principal = Depends(current_principal)) -> di
         flow = flow_of(view)
     except Exception:  # the flow cannot be loaded here: cancel without running its hook
         flow = None
-    lifecycle.cancel(flow, run_id, principal)
+    cancel_run(run_id, principal, flow)
     return status_json(lifecycle.load(run_id, principal), principal)
 
 

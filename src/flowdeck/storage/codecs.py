@@ -9,6 +9,10 @@
 | ``bytes`` / ``bytearray`` / ``io.BytesIO`` | ``bytes`` / ``bytearray`` / ``bytesio`` | raw |
 | ``numpy.ndarray`` (no Python objects inside) | ``npy`` | NumPy ``.npy`` |
 | anything else picklable | ``pickle`` | pickle protocol 5 signed with HMAC-SHA256 |
+| scikit-learn estimators, by name (:meth:`Codecs.encode_with`) | ``skops`` | skops file (+ ``Encoded.info``) |
+
+The ``skops`` codec keeps the list of types the file may load and an HMAC over the bytes and that
+list in ``Encoded.info``, which the caller stores beside the bytes and hands back to ``decode``.
 
 Frames Arrow cannot hold exactly (mixed-type object columns, duplicate column labels, periods,
 intervals, ...) are decided up front from their dtypes and labels and stored as signed pickle, so
@@ -25,10 +29,11 @@ import io
 import json
 import math
 import pickle
+import sys
 import zoneinfo
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -43,7 +48,7 @@ try:  # orjson is faster; the stdlib reads and writes the same JSON.
 except ImportError:  # pragma: no cover - depends on the environment
     orjson = None
 
-__all__ = ["CODEC_NAMES", "Codecs", "Encoded"]
+__all__ = ["CODEC_NAMES", "SKOPS_SIGNING_PURPOSE", "Codec", "Codecs", "Encoded", "SkopsCodec"]
 
 Buffer = bytes | bytearray | memoryview
 
@@ -57,6 +62,7 @@ CODEC_NAMES = (
     "bytesio",
     "npy",
     "pickle",
+    "skops",
 )
 
 PICKLE_MAGIC = b"FDPK1"
@@ -74,11 +80,16 @@ _JSON_SCALARS = (str, bool, type(None))
 
 @dataclass
 class Encoded:
-    """A value turned into bytes: the codec that reads it back and the buffers to store, in order."""
+    """A value turned into bytes: the codec that reads it back and the buffers to store, in order.
+
+    ``info`` is what a registered codec needs besides the bytes to read them back (kept by the caller,
+    e.g. in an asset's metadata); the built-in codecs need none.
+    """
 
     codec: str
     parts: list[Buffer]
     size: int
+    info: dict[str, Any] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
         """The parts joined into one ``bytes`` (for storing small values inline)."""
@@ -400,22 +411,116 @@ def _type_name(value: Any) -> str:
     return f"{kind.__module__}.{kind.__qualname__}"
 
 
+# --------------------------------------------------------------------------- registered codecs
+
+
+@runtime_checkable
+class Codec(Protocol):
+    """A codec chosen by name (:meth:`Codecs.encode_with`), whose bytes may need ``info`` to be read back."""
+
+    name: str
+
+    def encode(self, value: Any) -> Encoded | None:
+        """``value`` as bytes, or None when this codec cannot give it back exactly."""
+        ...
+
+    def decode(self, data: Buffer, info: Mapping[str, Any]) -> Any:
+        """The value ``data`` holds, given the ``info`` its encoding returned."""
+        ...
+
+
+SKOPS_SIGNING_PURPOSE = "asset-skops-signing"
+"""The purpose the skops codec's HMAC keys are derived for (:func:`flowdeck.storage.keys.signing_keys`)."""
+
+
+def _skops_mac(key: bytes, data: Buffer, trusted: Sequence[str]) -> str:
+    digest = hashlib.sha256(data).digest()
+    return hmac.new(key, digest + json.dumps(sorted(trusted)).encode(), hashlib.sha256).hexdigest()
+
+
+def is_sklearn_estimator(value: Any) -> bool:
+    """Whether ``value`` is a scikit-learn estimator (without importing scikit-learn)."""
+    if type(value).__module__.startswith("sklearn."):
+        return True
+    base = sys.modules.get("sklearn.base")
+    return base is not None and isinstance(value, base.BaseEstimator)
+
+
+class SkopsCodec:
+    """scikit-learn estimators as skops files, loaded only with the types trusted when they were saved.
+
+    The trusted type list and an HMAC over the bytes and that list go to ``Encoded.info``, so neither
+    the file nor the list can be swapped without the deployment's key. ``signing_keys`` are newest
+    first: the first signs, every one verifies.
+    """
+
+    name = "skops"
+
+    def __init__(self, signing_keys: list[bytes]) -> None:
+        """A skops codec signing with ``signing_keys[0]`` and accepting any of ``signing_keys``."""
+        self._keys = _check_keys(signing_keys, "SkopsCodec")
+
+    def encode(self, value: Any) -> Encoded | None:
+        """The estimator as a skops file, or None when it is not one or skops cannot round-trip it."""
+        if not is_sklearn_estimator(value):
+            return None
+        try:
+            import skops.io as sio
+        except ImportError:  # pragma: no cover - the ml extra is not installed
+            return None
+        try:
+            data = sio.dumps(value)
+            trusted = sorted(sio.get_untrusted_types(data=data))
+            sio.loads(data, trusted=trusted)
+        except Exception:  # skops refuses many custom objects; signed pickle holds them instead
+            return None
+        encoded = _encoded(self.name, [data])
+        encoded.info = {"trusted": trusted, "mac": _skops_mac(self._keys[0], data, trusted)}
+        return encoded
+
+    def decode(self, data: Buffer, info: Mapping[str, Any]) -> Any:
+        """The estimator, after checking the HMAC over the bytes and the trusted type list."""
+        trusted = list(info.get("trusted", []))
+        mac = str(info.get("mac", ""))
+        if not any(hmac.compare_digest(mac, _skops_mac(key, data, trusted)) for key in self._keys):
+            raise IntegrityError(
+                "the skops file's signature does not match this deployment's key; refusing to load it. It was "
+                "altered, or saved by a deployment with another secret key (keep the old key in "
+                "FLOWDECK_SECRET_KEY after a rotation)"
+            )
+        import skops.io as sio
+
+        try:
+            return sio.loads(bytes(data), trusted=trusted)
+        except Exception as exc:
+            raise IntegrityError(
+                f"the skops file does not load with the types trusted when it was saved: {exc}"
+            ) from exc
+
+
+def _check_keys(signing_keys: list[bytes], who: str) -> list[bytes]:
+    keys = list(signing_keys)
+    if not keys or not all(isinstance(k, bytes) and k for k in keys):
+        raise ConfigurationError(
+            f"{who} needs at least one non-empty signing key (bytes); derive them from the "
+            "deployment's secret with flowdeck.storage.keys.signing_keys(settings)"
+        )
+    return keys
+
+
 class Codecs:
     """Encodes values to bytes and decodes them back; pickles are signed with the deployment's keys.
 
     ``signing_keys`` are HMAC keys, newest first: the first signs, every one verifies (so data
-    signed before a key rotation still loads).
+    signed before a key rotation still loads). ``skops_keys`` (keys derived for
+    :data:`SKOPS_SIGNING_PURPOSE`) register the ``skops`` codec; further codecs join with :meth:`register`.
     """
 
-    def __init__(self, signing_keys: list[bytes]) -> None:
+    def __init__(self, signing_keys: list[bytes], *, skops_keys: list[bytes] | None = None) -> None:
         """Codecs signing pickles with ``signing_keys[0]`` and accepting any of ``signing_keys``."""
-        keys = list(signing_keys)
-        if not keys or not all(isinstance(k, bytes) and k for k in keys):
-            raise ConfigurationError(
-                "Codecs needs at least one non-empty signing key (bytes); derive them from the "
-                "deployment's secret with flowdeck.auth.keys.signing_keys(settings)"
-            )
+        keys = _check_keys(signing_keys, "Codecs")
         self._keys = keys
+        self._registered: dict[str, Codec] = {}
         self._decoders: dict[str, Callable[[Buffer], Any]] = {
             "arrow": self._decode_frame,
             "arrow-series": self._decode_series,
@@ -427,8 +532,26 @@ class Codecs:
             "npy": _npy_decode,
             "pickle": self._unpickle,
         }
+        if skops_keys is not None:
+            self.register(SkopsCodec(skops_keys))
+
+    def register(self, codec: Codec) -> None:
+        """Add a codec chosen by name; its name must not be a built-in one."""
+        if codec.name in self._decoders:
+            raise ConfigurationError(f"codec {codec.name!r} is built in; register a codec under another name")
+        self._registered[codec.name] = codec
 
     # ----------------------------------------------------------------- encode
+
+    def encode_with(self, name: str, value: Any) -> Encoded | None:
+        """``value`` in the registered codec ``name``, or None when that codec cannot hold it exactly.
+
+        The caller falls back to :meth:`encode` on None and keeps ``Encoded.info`` for :meth:`decode`.
+        """
+        codec = self._registered.get(name)
+        if codec is None:
+            raise ConfigurationError(f"no codec {name!r} is registered; registered: {sorted(self._registered)}")
+        return codec.encode(value)
 
     def encode(self, value: Any) -> Encoded:
         """Turn ``value`` into bytes with the codec that gives it back equal and of the same type.
@@ -511,16 +634,24 @@ class Codecs:
 
     # ----------------------------------------------------------------- decode
 
-    def decode(self, codec: str, data: Buffer) -> Any:
-        """The value ``data`` holds, read with ``codec``.
+    def decode(self, codec: str, data: Buffer, info: Mapping[str, Any] | None = None) -> Any:
+        """The value ``data`` holds, read with ``codec`` (and the ``info`` a registered codec returned).
 
         Raises :class:`~flowdeck.errors.IntegrityError` for an unknown codec, a pickle whose
         signature does not match this deployment's keys, or bytes the codec cannot read.
         """
+        registered = self._registered.get(codec)
+        if registered is not None:
+            return registered.decode(data, info or {})
         if codec == "pickle":
             # Verified pickles are trusted; errors of the user's own classes surface as they are.
             return self._unpickle(data)
         decoder = self._decoders.get(codec)
+        if decoder is None and codec in CODEC_NAMES:
+            raise IntegrityError(
+                f"the value was stored with the {codec!r} codec, which these codecs were not given keys for; "
+                "open the storage of the deployment (get_storage()) to read it"
+            )
         if decoder is None:
             raise IntegrityError(
                 f"unknown codec {codec!r}: the value was written by a different flowdeck version; "

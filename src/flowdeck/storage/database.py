@@ -13,14 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from flowdeck.errors import ConfigurationError
 
-__all__ = ["Database", "migrations_dir"]
-
-_MIGRATIONS = Path(__file__).with_name("migrations")
-
-
-def migrations_dir() -> Path:
-    """Where the Alembic environment and revisions live."""
-    return _MIGRATIONS
+__all__ = ["Database"]
 
 
 class Database:

@@ -6,11 +6,11 @@ import os
 import threading
 from dataclasses import dataclass, field
 
-from flowdeck.auth.keys import signing_keys
 from flowdeck.config import Settings, get_settings, on_configure
 from flowdeck.storage.blobs import BlobStore
-from flowdeck.storage.codecs import Codecs
+from flowdeck.storage.codecs import SKOPS_SIGNING_PURPOSE, Codecs
 from flowdeck.storage.database import Database
+from flowdeck.storage.keys import signing_keys
 from flowdeck.storage.values import ValueStore
 
 __all__ = ["Storage", "get_storage", "reset_storage"]
@@ -41,7 +41,7 @@ class Storage:
             cache_dir=settings.cache_dir,
             cache_size=settings.cache_size,
         )
-        codecs = Codecs(signing_keys(settings))
+        codecs = Codecs(signing_keys(settings), skops_keys=signing_keys(settings, SKOPS_SIGNING_PURPOSE))
         return cls(settings, db, blobs, codecs, ValueStore(codecs, blobs, settings.inline_threshold))
 
 

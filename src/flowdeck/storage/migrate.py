@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-from flowdeck.storage.database import migrations_dir
+__all__ = ["alembic_config", "current_revision", "migrations_dir", "upgrade"]
 
-__all__ = ["alembic_config", "current_revision", "upgrade"]
+_MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def migrations_dir() -> Path:
+    """Where the Alembic environment and revisions live."""
+    return _MIGRATIONS
 
 
 def alembic_config(engine: Engine) -> Config:

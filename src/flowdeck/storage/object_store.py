@@ -1,8 +1,9 @@
 """Reading the organisation's own object storage: S3 objects by path, and the fixture data.
 
 These are the storage halves of ``StoreInterface.get_s3_asset``, ``StoreInterface.list_fixture_data``
-and ``get_boto3_s3_client_from_connection_store``: clients, reads with clear errors, decoding by
-extension (never unpickling), and listing under the fixture root.
+and ``get_boto3_s3_client_from_connection_store``: clients of stored connections, reads with clear
+errors, decoding by extension (never unpickling), and listing under the fixture root. Clients and
+error messages come from :mod:`flowdeck.storage.s3`.
 """
 
 from __future__ import annotations
@@ -10,17 +11,14 @@ from __future__ import annotations
 import io
 import json
 import os
-import warnings
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import boto3
 import pandas as pd
-from botocore.config import Config
-from botocore.exceptions import ClientError, NoCredentialsError
 
-from flowdeck.errors import AccessError, NotFoundError, ValidationError
+from flowdeck.errors import ValidationError
+from flowdeck.storage.s3 import mapped_s3_errors, s3_client
 
 __all__ = [
     "FIXTURE_ROOT",
@@ -29,7 +27,6 @@ __all__ = [
     "decode_object",
     "list_fixture_keys",
     "read_object",
-    "s3_client",
 ]
 
 FIXTURE_ROOT = "fixture"
@@ -37,54 +34,8 @@ FIXTURE_ROOT = "fixture"
 TABLE_EXTENSIONS = frozenset({"csv", "tsv", "parquet", "feather", "xlsx"})
 """Extensions ``decode_object`` turns into a DataFrame."""
 
-_CREDENTIAL_CODES = frozenset(
-    {
-        "InvalidAccessKeyId",
-        "SignatureDoesNotMatch",
-        "AccessDenied",
-        "ExpiredToken",
-        "InvalidToken",
-        "InvalidClientTokenId",
-        "403",
-    }
-)
-_CLIENT_CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=16)
-
-
-def _path_config(endpoint_url: str | None) -> Config:
-    # S3-compatible servers (MinIO, moto, Ceph) are addressed by path, not by bucket host.
-    return _CLIENT_CONFIG.merge(Config(s3={"addressing_style": "path"})) if endpoint_url else _CLIENT_CONFIG
-
 
 # --------------------------------------------------------------------------- clients
-
-
-def s3_client(
-    profile_name: str | None, endpoint_url: str | None = None, *, region_name: str | None = None
-) -> Any:
-    """A boto3 S3 client using AWS profile ``profile_name`` when the AWS config has it.
-
-    When the profile does not exist the default credential chain (environment, instance role, ...)
-    is used and a warning names the missing profile.
-    """
-    session: boto3.session.Session
-    if profile_name and profile_name in boto3.session.Session().available_profiles:
-        session = boto3.session.Session(profile_name=profile_name)
-    else:
-        if profile_name:
-            warnings.warn(
-                f"AWS profile {profile_name!r} is not in the AWS config; using the default credential "
-                "chain instead (pass profile_name= of an existing profile, or None, to silence this)",
-                UserWarning,
-                stacklevel=2,
-            )
-        session = boto3.session.Session()
-    return session.client(
-        "s3",
-        endpoint_url=endpoint_url,
-        region_name=region_name or session.region_name or "us-east-1",
-        config=_path_config(endpoint_url),
-    )
 
 
 def boto3_client_from_connection(spec_fields: Mapping[str, Any]) -> Any:
@@ -123,21 +74,13 @@ def boto3_client_from_connection(spec_fields: Mapping[str, Any]) -> Any:
             f"S3 connection for access key {access_key!r} has no secret access key; "
             "store the connection again with its secret"
         )
-    if access_key:
-        session = boto3.session.Session(
-            aws_access_key_id=str(access_key),
-            aws_secret_access_key=str(secret),
-            aws_session_token=str(token) if token else None,
-            region_name=str(region) if region else None,
-        )
-        return session.client(
-            "s3",
-            endpoint_url=endpoint_url,
-            region_name=session.region_name or "us-east-1",
-            config=_path_config(endpoint_url),
-        )
     return s3_client(
-        str(profile) if profile else None, endpoint_url, region_name=str(region) if region else None
+        endpoint_url=endpoint_url,
+        region_name=str(region) if region else None,
+        profile_name=None if access_key or not profile else str(profile),
+        aws_access_key_id=str(access_key) if access_key else None,
+        aws_secret_access_key=str(secret) if access_key else None,
+        aws_session_token=str(token) if access_key and token else None,
     )
 
 
@@ -164,26 +107,8 @@ def read_object(client: Any, bucket: str | None, path: str) -> bytes:
     if not bucket:
         raise ValidationError("get_s3_asset needs a bucket: create StoreInterface(..., bucket_name=...)")
     key = _clean_path(path, "S3 path")
-    try:
-        response = client.get_object(Bucket=bucket, Key=key)
-        return response["Body"].read()
-    except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        if code == "NoSuchBucket":
-            raise NotFoundError(f"S3 bucket {bucket!r} does not exist (reading {key!r})") from exc
-        if code in ("NoSuchKey", "404", "NotFound"):
-            raise NotFoundError(f"S3 object {key!r} does not exist in bucket {bucket!r}") from exc
-        if code in _CREDENTIAL_CODES:
-            raise AccessError(
-                f"S3 refused the credentials for bucket {bucket!r} ({code}) reading {key!r}; check the AWS "
-                "profile or keys and their permissions on the bucket"
-            ) from exc
-        raise
-    except NoCredentialsError as exc:
-        raise AccessError(
-            f"no AWS credentials found to read {key!r} from bucket {bucket!r}; configure a profile or "
-            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
-        ) from exc
+    with mapped_s3_errors("reading", bucket=bucket, key=key):
+        return client.get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
 def _extension(path: str) -> str:
@@ -243,9 +168,7 @@ def _fixture_prefix(prefix: str | None) -> str:
         raise ValidationError(f"fixture prefix must be a string, got {type(prefix).__name__}")
     normalised = prefix.replace("\\", "/")
     if normalised.startswith("/") or PurePosixPath(normalised).is_absolute() or os.path.isabs(prefix):
-        raise ValidationError(
-            f"fixture prefix {prefix!r} is absolute; give a path relative to the fixture root"
-        )
+        raise ValidationError(f"fixture prefix {prefix!r} is absolute; give a path relative to the fixture root")
     if ".." in normalised.split("/"):
         raise ValidationError(f"fixture prefix {prefix!r} contains '..'; it cannot leave the fixture root")
     return f"{FIXTURE_ROOT}/{normalised}"
@@ -258,9 +181,7 @@ def _bucket_name(metadata_bucket: str) -> tuple[str, str]:
         raw = raw[len("s3://") :]
     bucket, _, base = raw.partition("/")
     if not bucket:
-        raise ValidationError(
-            f"metadata bucket {metadata_bucket!r} has no bucket name; write it as s3://bucket"
-        )
+        raise ValidationError(f"metadata bucket {metadata_bucket!r} has no bucket name; write it as s3://bucket")
     base = base.strip("/")
     return bucket, f"{base}/" if base else ""
 
@@ -282,24 +203,18 @@ def list_fixture_keys(
     key_prefix = _fixture_prefix(prefix)
     if metadata_bucket:
         bucket, base = _bucket_name(metadata_bucket)
-        client = client if client is not None else s3_client(None, endpoint_url)
+        client = client if client is not None else s3_client(endpoint_url=endpoint_url)
         keys: list[str] = []
-        try:
-            for page in client.get_paginator("list_objects_v2").paginate(
-                Bucket=bucket, Prefix=base + key_prefix
-            ):
+        with mapped_s3_errors(
+            "listing",
+            bucket=bucket,
+            what="the fixture data under",
+            key=base + key_prefix,
+            bucket_label=f"metadata bucket {bucket!r}",
+            bucket_fix="fix FLOWDECK_METADATA_BUCKET",
+        ):
+            for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=base + key_prefix):
                 keys.extend(item["Key"][len(base) :] for item in page.get("Contents", []))
-        except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
-            if code == "NoSuchBucket":
-                raise NotFoundError(
-                    f"metadata bucket {bucket!r} does not exist; fix FLOWDECK_METADATA_BUCKET"
-                ) from exc
-            if code in _CREDENTIAL_CODES:
-                raise AccessError(
-                    f"S3 refused the credentials for metadata bucket {bucket!r} ({code})"
-                ) from exc
-            raise
         return sorted(k for k in keys if not k.endswith("/"))
     root = Path(home) / FIXTURE_ROOT
     if not root.is_dir():

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from flowdeck.storage.blobs import BlobStore
-from flowdeck.storage.codecs import Codecs
+from flowdeck.storage.codecs import Codecs, Encoded
 
 __all__ = ["StoredValue", "ValueStore"]
 
@@ -46,13 +47,15 @@ class ValueStore:
 
     def put(self, value: Any) -> StoredValue:
         """Encode ``value`` and store its bytes; raise ``ValidationError`` if it cannot be stored."""
-        encoded = self.codecs.encode(value)
-        if encoded.size <= self.inline_threshold:
-            data = (
-                b"".join(bytes(p) for p in encoded.parts)
-                if len(encoded.parts) != 1
-                else bytes(encoded.parts[0])
-            )
+        return self.put_encoded(self.codecs.encode(value))
+
+    def put_encoded(self, encoded: Encoded, *, inline: bool = True) -> StoredValue:
+        """Store a value already encoded (e.g. by :meth:`Codecs.encode_with`): inline when small, else a blob.
+
+        ``inline=False`` keeps it as a blob whatever its size.
+        """
+        if inline and encoded.size <= self.inline_threshold:
+            data = b"".join(bytes(p) for p in encoded.parts) if len(encoded.parts) != 1 else bytes(encoded.parts[0])
             return StoredValue(encoded.codec, encoded.size, data, None, None)
         ref = self.blobs.put(encoded.parts)
         return StoredValue(encoded.codec, encoded.size, None, ref.key, ref.checksum)
@@ -68,6 +71,9 @@ class ValueStore:
             return row.inline_data
         return self.blobs.get(row.blob_key, row.checksum)
 
-    def get(self, row: Any) -> Any:
-        """Load the value a row refers to (``row`` has codec, inline_data, blob_key, checksum)."""
-        return self.codecs.decode(row.codec, self.raw(row))
+    def get(self, row: Any, info: Mapping[str, Any] | None = None) -> Any:
+        """Load the value a row refers to (``row`` has codec, inline_data, blob_key, checksum).
+
+        ``info`` is what the value's codec returned beside the bytes when it was encoded, if anything.
+        """
+        return self.codecs.decode(row.codec, self.raw(row), info)

@@ -15,14 +15,11 @@ Listing reads catalogue columns only; an object is read on its first use.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
 import re
-import sys
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +27,6 @@ from sqlalchemy.engine import Connection, Row
 
 from flowdeck.assets.asset import Asset, _check_label, asset_class_name
 from flowdeck.assets.types import AssetType
-from flowdeck.auth.keys import signing_keys
 from flowdeck.auth.users import Principal, resolve_principal
 from flowdeck.errors import AccessError, IntegrityError, NotFoundError, ValidationError
 from flowdeck.storage.deployment import Storage, get_storage
@@ -59,7 +55,6 @@ except ImportError:  # pragma: no cover - depends on the environment
     from json import loads as _json_loads
 
 SKOPS_CODEC = "skops"
-_SKOPS_PURPOSE = "asset-skops-signing"
 _TYPES = {member.value: member for member in AssetType}
 
 
@@ -144,42 +139,16 @@ def _type_name(obj: Any) -> str:
     return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
 
 
-def _is_sklearn_estimator(obj: Any) -> bool:
-    if type(obj).__module__.startswith("sklearn."):
-        return True
-    base = sys.modules.get("sklearn.base")
-    return base is not None and isinstance(obj, base.BaseEstimator)
-
-
-def _skops_mac(key: bytes, data: Any, trusted: Sequence[str]) -> str:
-    digest = hashlib.sha256(data).digest()
-    return hmac.new(key, digest + json.dumps(sorted(trusted)).encode(), hashlib.sha256).hexdigest()
-
-
-def _encode_skops(storage: Storage, obj: Any) -> tuple[StoredValue, dict[str, Any]] | None:
-    """The estimator as a skops file, or None when skops cannot round-trip it (then pickle is used)."""
-    try:
-        import skops.io as sio
-    except ImportError:  # pragma: no cover - the ml extra is not installed
-        return None
-    try:
-        data = sio.dumps(obj)
-        trusted = sorted(sio.get_untrusted_types(data=data))
-        sio.loads(data, trusted=trusted)
-    except Exception:  # skops refuses many custom objects; signed pickle holds them instead
-        return None
-    key = signing_keys(storage.settings, _SKOPS_PURPOSE)[0]
-    stored = replace(storage.values.put_bytes(data), codec=SKOPS_CODEC)
-    return stored, {"format": SKOPS_CODEC, "trusted": trusted, "mac": _skops_mac(key, data, trusted)}
-
-
 def _store_object(storage: Storage, obj: Any) -> tuple[StoredValue, dict[str, Any]]:
     """Store ``obj`` (blob durable before return) and describe how to load it again."""
-    if _is_sklearn_estimator(obj):
-        encoded = _encode_skops(storage, obj)
-        if encoded is not None:
-            stored, info = encoded
-            return stored, {**info, "python_type": _type_name(obj)}
+    encoded = storage.codecs.encode_with(SKOPS_CODEC, obj)
+    if encoded is not None:
+        # A model file is always a blob, like an upload: exported and shared by its key.
+        return storage.values.put_encoded(encoded, inline=False), {
+            "format": SKOPS_CODEC,
+            **encoded.info,
+            "python_type": _type_name(obj),
+        }
     try:
         stored = storage.values.put(obj)
     except ValidationError as exc:
@@ -196,31 +165,11 @@ def _load_object(storage: Storage, ref: _ObjectRef) -> Any:
     else:
         data_row = ref
     try:
-        if data_row.codec == SKOPS_CODEC:
-            return _load_skops(storage, storage.values.raw(data_row), ref.info)
-        return storage.values.get(data_row)
+        return storage.values.get(data_row, ref.info)
     except IntegrityError as exc:
         raise IntegrityError(
             f"asset {ref.asset_id!r} ({ref.label!r}, version {ref.version}) cannot be loaded: {exc}"
         ) from exc
-
-
-def _load_skops(storage: Storage, data: Any, info: dict[str, Any]) -> Any:
-    import skops.io as sio
-
-    trusted = list(info.get("trusted", []))
-    mac = str(info.get("mac", ""))
-    keys = signing_keys(storage.settings, _SKOPS_PURPOSE)
-    if not any(hmac.compare_digest(mac, _skops_mac(key, data, trusted)) for key in keys):
-        raise IntegrityError(
-            "the skops file's signature does not match this deployment's key; refusing to load it. It was "
-            "altered, or saved by a deployment with another secret key (keep the old key in "
-            "FLOWDECK_SECRET_KEY after a rotation)"
-        )
-    try:
-        return sio.loads(bytes(data), trusted=trusted)
-    except Exception as exc:
-        raise IntegrityError(f"the skops file does not load with the types trusted when it was saved: {exc}") from exc
 
 
 def _json_default(value: Any) -> Any:

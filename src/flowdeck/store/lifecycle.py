@@ -19,7 +19,7 @@ import socket
 import threading
 import traceback as tb_module
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -34,8 +34,6 @@ from flowdeck.errors import (
     StepStateError,
     ValidationError,
 )
-from flowdeck.flow.model import FlowMetadata
-from flowdeck.flow.status import RunState, StepState
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import runs as run_records
 from flowdeck.storage.records import users as user_records
@@ -43,9 +41,13 @@ from flowdeck.storage.records._util import utcnow
 from flowdeck.store import pages as page_service
 from flowdeck.store import runs as run_service
 from flowdeck.store.runs import RunView, StepRecord
+from flowdeck.store.status import RunState, StepState
 
 if TYPE_CHECKING:
     from flowdeck.flow.model import Flow, Step
+
+#: Makes the ``flow_metadata`` a step is called with: (flow_id, step_name, user, is_action).
+MetadataFactory = Callable[[str, str, str, bool], dict]
 
 __all__ = [
     "ACTIONS",
@@ -471,12 +473,15 @@ def _hook(name: str, step: Step, flow_id: str, user: str, *, swallow: bool) -> N
 
 
 class _Execution:
-    def __init__(self, flow: Flow, claim: Claim, who: Principal, run_handle: Any) -> None:
+    def __init__(
+        self, flow: Flow, claim: Claim, who: Principal, make_metadata: MetadataFactory, run_handle: Any
+    ) -> None:
         self.flow, self.claim, self.who, self.run_handle = flow, claim, who, run_handle
+        self.make_metadata = make_metadata
         self.current = claim.step_name
 
-    def metadata(self, step: Step, is_action: bool = False) -> FlowMetadata:
-        return FlowMetadata(self.claim.flow_id, step.name, self.who.name, is_action)
+    def metadata(self, step: Step, is_action: bool = False) -> dict:
+        return self.make_metadata(self.claim.flow_id, step.name, self.who.name, is_action)
 
     def failed(self, step: Step, exc: BaseException) -> StepFailedError:
         _hook("on_failure", step, self.claim.flow_id, self.who.name, swallow=True)
@@ -522,14 +527,19 @@ class _Execution:
             self.run_step(following)
 
 
-def execute(flow: Flow, claim: Claim, who: Principal, run_handle: Any = None) -> None:
+def execute(
+    flow: Flow, claim: Claim, who: Principal, make_metadata: MetadataFactory, run_handle: Any = None
+) -> None:
     """Carry out ``claim`` here: run the step code, renew the lease meanwhile, record the outcome.
+
+    Steps are called with ``make_metadata(flow_id, step_name, user, is_action)`` (the flow layer's
+    ``FlowMetadata``).
 
     Raises ``StepFailedError`` when step code raises (the step is then ``failed``; ``run_handle``
     goes on the error as ``err.run``) and ``StepCancelledError`` when the action was cancelled or
     its lease lost while it ran (the state is then what the canceller or the expiry wrote).
     """
-    execution = _Execution(flow, claim, who, run_handle)
+    execution = _Execution(flow, claim, who, make_metadata, run_handle)
     with _Heartbeat(claim):
         previous = getattr(_local, "claim", None)
         _local.claim = claim
@@ -559,9 +569,9 @@ def execute(flow: Flow, claim: Claim, who: Principal, run_handle: Any = None) ->
 def cancel(flow: Flow | None, flow_id: str, who: Principal) -> Claim:
     """Cancel the action in flight: its step becomes ``cancelled``, the code running it stops.
 
-    The step's thread stops at its next progress update or store call; a Celery task is revoked
-    too. ``Step.on_cancel`` then runs here, once (only the caller whose transition won runs it).
-    Raises ``StepStateError`` when no action is in flight. Returns the cancelled claim.
+    The step's thread stops at its next progress update or store call (the caller revokes a Celery
+    task: its id is the returned claim's token). ``Step.on_cancel`` then runs here, once (only the
+    caller whose transition won runs it). Raises ``StepStateError`` when no action is in flight.
     """
     load(flow_id, who)  # NotFoundError for strangers
     with get_storage().db.write() as conn:
@@ -589,25 +599,12 @@ def cancel(flow: Flow | None, flow_id: str, who: Principal) -> Claim:
         stop = _stops.get(cancelled.token)
     if stop is not None:
         stop.set()
-    _revoke(cancelled.token)
     if flow is not None:
         try:
             _hook("on_cancel", flow.step(step_name), flow_id, who.name, swallow=True)
         except NotFoundError:
             log.warning("run %s: flow %r has no step %r for on_cancel", flow_id, flow.name, step_name)
     return cancelled
-
-
-def _revoke(token: str) -> None:
-    """Revoke (and terminate) the Celery task of an action; its id is the action's token."""
-    if get_settings().executor != "celery":
-        return
-    try:
-        from flowdeck.flow.celery_app import app
-
-        app.control.revoke(token, terminate=True, signal="SIGTERM")
-    except Exception:  # the step still stops cooperatively
-        log.warning("could not revoke the task of action %s", token, exc_info=True)
 
 
 # --- fork ----------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Any
 from flowdeck.config import get_settings
 from flowdeck.errors import ValidationError
 from flowdeck.storage import object_store
+from flowdeck.storage.s3 import s3_client
 
 __all__ = ["get_s3_asset", "list_fixture_data"]
 
@@ -15,7 +16,7 @@ __all__ = ["get_s3_asset", "list_fixture_data"]
 @functools.lru_cache(maxsize=16)
 def _client(profile_name: str | None, endpoint_url: str | None) -> Any:
     # boto3 clients are slow to build and thread-safe: keep one per profile and endpoint.
-    return object_store.s3_client(profile_name, endpoint_url)
+    return s3_client(profile_name=profile_name, endpoint_url=endpoint_url)
 
 
 def get_s3_asset(bucket_name: str | None, profile_name: str | None, path: str) -> Any:

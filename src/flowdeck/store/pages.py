@@ -178,14 +178,16 @@ def upload(
     """Store an uploaded file for a DataSource after checking its size, type and content."""
     from flowdeck import formats
 
-    if isinstance(data, io.IOBase):
-        data = data.read()
+    storage = get_storage()
+    limit = storage.settings.max_upload_bytes
+    from_file = isinstance(data, io.IOBase)
+    if from_file:
+        data = data.read(limit + 1)  # one byte past the limit tells an oversized file; no more is read
     if not isinstance(data, bytes | bytearray | memoryview):
         raise ValidationError(f"upload data must be bytes or a binary file object, got {type(data).__name__}")
     data = bytes(data)
     if not isinstance(filename, str) or not filename:
         raise ValidationError("an upload needs a file name, e.g. 'data.csv'")
-    storage = get_storage()
     step = view.step(step_name)
     with storage.db.read() as conn:
         page = _latest(conn, view, step_name)
@@ -194,11 +196,10 @@ def upload(
     element = _input_element(page, step_name, title_or_id)
     if not isinstance(element, _elements().DataSource):
         raise ValidationError(f"element {element.title!r} is not a DataSource; set it with run.set_value()")
-    limit = storage.settings.max_upload_bytes
     if len(data) > limit:
+        size = "is larger than" if from_file else f"is {len(data):,} bytes, over"
         raise ValidationError(
-            f"file {filename!r} is {len(data):,} bytes, over the upload limit of {limit:,} bytes "
-            "(setting max_upload_bytes)"
+            f"file {filename!r} {size} the upload limit of {limit:,} bytes (setting max_upload_bytes)"
         )
     if not data:
         raise ValidationError(f"file {filename!r} is empty")

@@ -12,11 +12,11 @@ from sqlalchemy.engine import Connection
 
 from flowdeck.auth.users import Principal
 from flowdeck.errors import AccessError, NotFoundError, ValidationError
-from flowdeck.flow.status import FlowStatus, RunState, StepState, StepStatus
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import runs as run_records
 from flowdeck.storage.records import users as user_records
 from flowdeck.storage.records._util import as_utc, utcnow
+from flowdeck.store.status import FlowStatus, RunState, StepState, StepStatus
 
 __all__ = [
     "RunRecord",
@@ -247,6 +247,7 @@ def flow_status(view: RunView) -> FlowStatus:
                 traceback=s.traceback,
                 title=s.title,
                 attempt=s.attempt,
+                step_type=s.step_type,
             )
             for s in view.steps
         ],

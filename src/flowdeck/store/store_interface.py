@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from flowdeck.auth.users import Principal, resolve_principal
 from flowdeck.errors import ValidationError
-from flowdeck.flow.status import FlowStatus
 from flowdeck.store import lifecycle
 from flowdeck.store import outputs as output_service
 from flowdeck.store import pages as page_service
 from flowdeck.store import progress as progress_service
 from flowdeck.store import runs as run_service
+from flowdeck.store.status import FlowStatus
 
 if TYPE_CHECKING:
     import pandas as pd

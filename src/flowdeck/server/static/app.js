@@ -64,6 +64,17 @@
     return h("span", { class: "badge state-" + String(state).replace(/[^a-z_]/g, ""), text: String(state).replace("_", " ") });
   }
 
+  // A step's badge: a results or dashboard page waiting for the user is "ready", not "awaiting input".
+  function stepBadge(step) {
+    if (step.state === "awaiting_input" && step.step_type && step.step_type !== "input") return stateBadge("ready");
+    return stateBadge(step.state);
+  }
+
+  function hideToast() {
+    const box = document.getElementById("toast");
+    if (box) { clearTimeout(toast.timer); box.className = "toast"; }
+  }
+
   // --- API -----------------------------------------------------------------------------------------
 
   function ApiError(status, body) {
@@ -133,6 +144,7 @@
 
   async function route() {
     stopStream();
+    hideToast();
     const path = location.pathname;
     if (path === "/login") { renderLogin(); return; }
     if (!app.me) {
@@ -261,7 +273,7 @@
       return h("tr", {},
         h("td", {}, h("a", { href: runPath(run.flow_id, step), text: run.flow_name })),
         h("td", {}, stateBadge(run.state)),
-        h("td", { text: run.current_step ? (run.steps.find(function (s) { return s.name === run.current_step; }) || {}).title || run.current_step : "done" }),
+        h("td", { class: run.current_step ? null : "muted", text: run.current_step ? (run.steps.find(function (s) { return s.name === run.current_step; }) || {}).title || run.current_step : (run.state === "complete" ? "Finished" : "—") }),
         h("td", { text: run.user }),
         h("td", { text: fmtTime(run.updated_at) }),
         h("td", { class: "actions" }, run.can_manage ? h("button", {
@@ -299,13 +311,8 @@
     if (step.attempt > 0) page = await api("GET", apiRun(runId) + "/steps/" + encodeURIComponent(stepName) + "/page");
     const view = { runId: runId, stepName: stepName, status: status, step: step, page: page };
 
-    const stepper = h("ol", { class: "stepper" }, status.steps.map(function (s, i) {
-      const current = s.name === stepName;
-      const label = [h("span", { class: "step-num", "aria-hidden": "true", text: String(i + 1) }),
-        h("span", { class: "step-title", text: s.title || s.name }), stateBadge(s.state)];
-      return h("li", { class: "step-item" + (current ? " current" : "") },
-        s.attempt > 0 ? h("a", { href: runPath(runId, s.name), "aria-current": current ? "step" : null }, label) : h("span", { class: "disabled" }, label));
-    }));
+    const stepper = h("ol", { class: "stepper", id: "stepper" });
+    fillStepper(stepper, view);
 
     const banner = h("div", { id: "step-banner", "aria-live": "polite" });
     const body = h("div", { class: "page-body", id: "page-body" });
@@ -327,7 +334,24 @@
     else append(body, h("p", { class: "muted", text: "This step has not run yet." }));
     renderActions(view);
     if (status.busy || ["running", "acting", "pending"].indexOf(status.state) >= 0) follow(view, null);
-    scrollToHash();
+    if (location.hash) scrollToHash();
+    else window.scrollTo(0, 0);  // a new step opens at its top, wherever the last page was scrolled to
+  }
+
+  function fillStepper(stepper, view) {
+    clear(stepper);
+    view.status.steps.forEach(function (s, i) {
+      const current = s.name === view.stepName;
+      const label = [h("span", { class: "step-num", "aria-hidden": "true", text: String(i + 1) }),
+        h("span", { class: "step-title", text: s.title || s.name }), stepBadge(s)];
+      append(stepper, h("li", { class: "step-item" + (current ? " current" : ""), "data-step": s.name },
+        s.attempt > 0 ? h("a", { href: runPath(view.runId, s.name), "aria-current": current ? "step" : null }, label) : h("span", { class: "disabled" }, label)));
+    });
+  }
+
+  function refreshStepper(view) {
+    const stepper = document.getElementById("stepper");
+    if (stepper) fillStepper(stepper, view);
   }
 
   function scrollToHash() {
@@ -458,6 +482,7 @@
     view.step = view.status.steps.find(function (s) { return s.name === view.stepName; }) || view.step;
     renderBanner(view);
     renderActions(view);
+    refreshStepper(view);
     document.querySelectorAll("#page-body input, #page-body select, #page-body button").forEach(function (el) { el.disabled = true; });
     follow(view, lastEvent);
   }
@@ -503,6 +528,7 @@
       if (running) {
         const step = document.getElementById("progress-step");
         if (step) step.textContent = runningStepTitle(st);
+        refreshStepper(view);
         return;
       }
       stopStream();
@@ -616,8 +642,10 @@
     const input = h("input", { id: ctx.inputId, type: "file", class: "file-input", accept: accept || null, disabled: !ctx.editable, "aria-describedby": "drop-help-" + element.id + " error-" + element.id });
     const current = h("p", { class: "current-file", id: "current-" + element.id });
     function showValue(value) {
-      clear(current);
-      if (value && value.filename) append(current, [h("span", { class: "file-icon", "aria-hidden": "true", text: "📄" }), h("strong", { text: value.filename }), " · " + fmtBytes(value.size) + " · uploaded " + fmtTime(value.uploaded_at)]);
+      // The page may have been drawn again while the file was on its way: show it on the page as it is now.
+      const target = document.body.contains(current) ? current : (document.getElementById("current-" + element.id) || current);
+      clear(target);
+      if (value && value.filename) append(target, [h("span", { class: "file-icon", "aria-hidden": "true", text: "📄" }), h("strong", { text: value.filename }), " · " + fmtBytes(value.size) + " · uploaded " + fmtTime(value.uploaded_at)]);
     }
     showValue(element.value);
     const progress = h("progress", { max: 100, value: 0, class: "upload-progress", hidden: true, "aria-label": "Upload progress" });
@@ -785,12 +813,19 @@
   }
 
   function renderPlot(view, element) {
-    const box = h("div", { class: "plot", role: "img", "aria-label": element.title || "Plot" });
+    const box = h("div", { class: "plot loading", role: "img", "aria-label": element.title || "Plot", "aria-busy": "true" },
+      h("span", { class: "plot-placeholder", text: "Loading chart…" }));
     const figure = element.figure || {};
     loadPlotly().then(function (Plotly) {
       const layout = Object.assign({ autosize: true, margin: { t: 48, r: 16, b: 48, l: 56 }, font: { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif" } }, figure.layout || {});
-      Plotly.newPlot(box, figure.data || [], layout, { responsive: true, displaylogo: false });
-    }).catch(function (err) { box.textContent = err.message; });
+      clear(box);
+      box.classList.remove("loading");
+      box.removeAttribute("aria-busy");
+      Plotly.newPlot(box, figure.data || [], layout, {
+        responsive: true, displaylogo: false, showSendToCloud: false, showEditInChartStudio: false,
+        modeBarButtonsToRemove: ["sendDataToCloud", "editInChartStudio"],
+      });
+    }).catch(function (err) { box.classList.remove("loading"); box.textContent = err.message; });
     return box;
   }
 

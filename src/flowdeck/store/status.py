@@ -55,6 +55,7 @@ class StepStatus:
     traceback: str | None
     title: str = ""
     attempt: int = 0
+    step_type: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (times as ISO 8601 strings)."""

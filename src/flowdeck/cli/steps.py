@@ -1,0 +1,65 @@
+"""``flowdeck next``, ``back`` and ``rerun``: moving an existing run on from the command line."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from flowdeck.cli.common import console, fail
+from flowdeck.cli.runs import InputValues, ProgressBars, drive, parse_pairs, print_result, print_status, report_failure
+from flowdeck.errors import StepFailedError
+
+RunId = Annotated[str, typer.Argument(help="The run id (see 'flowdeck runs').")]
+User = Annotated[str, typer.Option("--user", "-u", help="Who acts on the run.")]
+
+
+def _open(flow_id: str, user: str) -> Any:
+    import flowdeck
+
+    return flowdeck.open_run(flow_id, user=user)
+
+
+def next_(
+    flow_id: RunId,
+    user: User,
+    upload: Annotated[list[str] | None, typer.Option("--upload", help="TITLE=PATH for a DataSource.")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="TITLE=VALUE for an input (JSON or text).")] = None,
+    interactive: Annotated[bool, typer.Option(help="Prompt for missing inputs on a terminal.")] = True,
+) -> None:
+    """Continue a run: give the current step its inputs, then run the following steps to the end."""
+    run_handle = _open(flow_id, user)
+    if run_handle.current_step is None:
+        fail(f"run {flow_id} is complete; 'flowdeck back {flow_id} --user {user}' reopens its last step", 2)
+    inputs = InputValues(parse_pairs(upload, "--upload"), parse_pairs(set_, "--set"))
+    with ProgressBars(run_handle.flow_id) as bars:
+        drive(run_handle, inputs, user, interactive, bars)
+    print_result(run_handle)
+
+
+def back(flow_id: RunId, user: User) -> None:
+    """Reopen the step before the current one (later steps become stale and run again on next)."""
+    run_handle = _open(flow_id, user)
+    run_handle.back()
+    console.print(f"reopened step [bold]{run_handle.current_step}[/]")
+    print_status(run_handle.status())
+
+
+def rerun(flow_id: RunId, user: User) -> None:
+    """Run the current step again (after fixing what made it fail)."""
+    run_handle = _open(flow_id, user)
+    with ProgressBars(run_handle.flow_id):
+        try:
+            run_handle.rerun()
+        except StepFailedError as exc:
+            report_failure(run_handle, exc, user)
+    console.print(f"step [bold]{run_handle.current_step}[/] ran again")
+    console.print(f"continue with: flowdeck next {flow_id} --user {user}", markup=False)
+    print_status(run_handle.status())
+
+
+def register(app: typer.Typer) -> None:
+    """Add the commands that move a run on to ``app``."""
+    app.command("next")(next_)
+    app.command("back")(back)
+    app.command("rerun")(rerun)

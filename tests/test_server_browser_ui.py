@@ -1,0 +1,183 @@
+"""Web UI polish in real headless Chromium: scrolling, labels, uploads, toasts, tables and plots."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fixtures.server_support import CHURN_CSV, FLOW_SPECS, add_people
+from test_server_browser import _free_port, browser, log_in, shot  # noqa: F401  (fixtures)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(os.environ.get("FLOWDECK_TEST_BROWSER") != "1", reason="set FLOWDECK_TEST_BROWSER=1"),
+]
+
+UI_FLOWS = Path(__file__).resolve().parent / "fixtures" / "ui_flows.py"
+
+
+@pytest.fixture
+def server(embedded: Path) -> Iterator[str]:
+    """A uvicorn server on loopback with the usual test flows and the wide-table flow."""
+    import uvicorn
+
+    from flowdeck.server import create_app
+
+    add_people()
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app([*FLOW_SPECS, f"{UI_FLOWS}:wide"]), host="127.0.0.1", port=port, log_level="warning"
+    )
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not instance.started:
+        assert time.monotonic() < deadline, "the test server did not start within 20 s"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    instance.should_exit = True
+    thread.join(timeout=20)
+
+
+@pytest.fixture
+def page(browser: Any, server: str) -> Iterator[Any]:  # noqa: F811
+    """A 1280 x 700 page with script errors collected on ``page.errors``."""
+    context = browser.new_context(viewport={"width": 1280, "height": 700}, base_url=server)
+    tab = context.new_page()
+    tab.errors = []
+    tab.on("pageerror", lambda exc: tab.errors.append(str(exc)))
+    yield tab
+    context.close()
+
+
+def _start(page: Any, flow: str) -> None:
+    page.get_by_role("button", name=f"Start {flow}").click()
+    page.wait_for_url("**/steps/*")
+
+
+def test_next_opens_the_new_step_at_its_top_and_the_toast_stays_behind(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.set_viewport_size({"width": 1280, "height": 320})
+    log_in(page)
+    _start(page, "Customer churn")
+    page.get_by_label("Customer data").set_input_files(str(CHURN_CSV))
+    expect(page.locator(".toast.show")).to_contain_text("Uploaded customers.csv")
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    assert page.evaluate("window.scrollY") > 0
+    page.get_by_role("button", name="Next →").click()
+    page.wait_for_url("**/steps/Choose%20analysis")
+    expect(page.locator("#step-title")).to_have_text("Choose analysis")
+    assert page.evaluate("window.scrollY") == 0
+    expect(page.locator(".toast.show")).to_have_count(0)
+    assert not page.errors, page.errors
+
+
+def test_a_file_chosen_as_soon_as_the_page_appears_is_shown(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    def slow_upload(route: Any) -> None:
+        time.sleep(1.0)  # the page is drawn again (its step finished) while the file is on its way
+        route.continue_()
+
+    log_in(page)
+    page.route("**/upload", slow_upload)
+    page.get_by_role("button", name="Start Customer churn").click()
+    # Choose the file the moment the input exists, while the first step is still running.
+    page.get_by_label("Customer data").set_input_files(str(CHURN_CSV))
+    expect(page.locator(".current-file")).to_contain_text("customers.csv")
+    page.wait_for_timeout(1500)  # any redraw of the page has happened by now
+    expect(page.locator(".current-file")).to_contain_text("customers.csv")
+
+
+def test_the_stepper_follows_a_running_step_and_results_read_ready(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    log_in(page)
+    _start(page, "Fragile")
+    page.get_by_label("Word").fill("slow")
+    page.get_by_label("Word").blur()
+    page.wait_for_timeout(300)
+    page.get_by_role("button", name="Next →").click()
+    ask_badge = page.locator('#stepper li[data-step="Ask"] .badge')
+    expect(ask_badge).not_to_have_text("awaiting input")
+    page.wait_for_url("**/steps/Answer")
+    answer_badge = page.locator('#stepper li[data-step="Answer"] .badge')
+    expect(answer_badge).to_have_text("ready")
+    shot(page, "ui-results-ready")
+    page.get_by_role("button", name="Finish").click()
+    expect(page.locator("#step-banner")).to_contain_text("This run is complete.")
+    page.goto("/")
+    row = page.locator("table.data tbody tr").filter(has_text="Fragile").first
+    expect(row).to_contain_text("Finished")
+    expect(row).not_to_contain_text("done")
+
+
+def test_wide_tables_keep_words_whole_and_scroll_instead_of_clipping(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    log_in(page)
+    _start(page, "Wide")
+    table = page.locator(".element-table").filter(has_text="Wide table")
+    expect(table.locator("tbody tr")).to_have_count(2)
+    shot(page, "ui-wide-table")
+    geometry = table.evaluate(
+        """(el) => {
+            const wrap = el.querySelector('.table-wrap');
+            const card = el.closest('.card');
+            const cell = el.querySelector('tbody td');
+            const range = document.createRange();
+            range.selectNodeContents(cell);
+            wrap.scrollLeft = wrap.scrollWidth;
+            const heads = el.querySelectorAll('thead th');
+            const last = heads[heads.length - 1].getBoundingClientRect();
+            const box = wrap.getBoundingClientRect();
+            return {
+                lines: range.getClientRects().length,
+                wrapRight: box.right, cardRight: card.getBoundingClientRect().right,
+                lastRight: last.right, lastLeft: last.left, boxLeft: box.left, boxRight: box.right,
+                scrolls: wrap.scrollWidth > wrap.clientWidth,
+            };
+        }"""
+    )
+    assert geometry["lines"] == 1, geometry  # the long word is not broken across lines
+    assert geometry["scrolls"], geometry
+    assert geometry["wrapRight"] <= geometry["cardRight"] + 1, geometry  # nothing sticks out of the card
+    # Scrolled to the end, the last column is wholly inside the visible part of the table.
+    assert geometry["boxLeft"] - 1 <= geometry["lastLeft"] and geometry["lastRight"] <= geometry["boxRight"] + 1
+
+
+def test_plots_show_a_placeholder_while_loading_and_offer_no_cloud_sharing(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    release = threading.Event()
+
+    def slow_plotly(route: Any) -> None:
+        release.wait(10)
+        route.continue_()
+
+    log_in(page)
+    _start(page, "Customer churn")
+    page.get_by_label("Customer data").set_input_files(str(CHURN_CSV))
+    expect(page.locator(".current-file")).to_contain_text("customers.csv")
+    page.get_by_role("button", name="Next →").click()
+    page.wait_for_url("**/steps/Choose%20analysis")
+    page.route("**/vendor/plotly.min.js", slow_plotly)
+    page.get_by_role("button", name="Next →").click()
+    page.wait_for_url("**/steps/Analyse%20churn")
+    placeholder = page.locator(".plot.loading").first
+    expect(placeholder).to_contain_text("Loading chart")
+    release.set()
+    expect(page.locator(".plot .main-svg").first).to_be_visible(timeout=20_000)
+    expect(page.locator(".plot.loading")).to_have_count(0)
+    page.locator(".plot").first.hover()
+    expect(page.locator(".modebar-btn").first).to_be_attached()
+    titles = page.locator(".modebar-btn").evaluate_all("(els) => els.map(e => e.getAttribute('data-title') || '')")
+    assert titles and not [t for t in titles if "Chart Studio" in t or "Share" in t or "cloud" in t.lower()], titles
