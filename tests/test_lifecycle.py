@@ -190,6 +190,13 @@ def _wait_for(predicate: Callable[[], bool], timeout: float = 20.0, what: str = 
         time.sleep(0.02)
 
 
+def _stacks() -> str:
+    """Every thread's stack (for a test that times out)."""
+    import traceback
+
+    return "\n".join(f"--- {tid}\n" + "".join(traceback.format_stack(f)) for tid, f in sys._current_frames().items())
+
+
 def _step(run: flowdeck.FlowRun, name: str) -> Any:
     return run.status().step(name)
 
@@ -443,7 +450,7 @@ def test_postgres_backends_terminated_leave_no_run_without_a_live_lease(
         thread.join(10)
         (counters / "gate-loop").touch()
         for run in runs:
-            assert executor.wait(run.flow_id, timeout=short_lease * 10 + 20)
+            assert executor.wait(run.flow_id, timeout=short_lease * 10 + 20), (run.status().to_dict(), _stacks())
     finally:
         stop.set()
         executor.shutdown(wait=True)

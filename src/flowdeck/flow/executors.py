@@ -116,8 +116,14 @@ def perform(flow_id: str, user: str, action: str, token: str | None = None) -> N
         pass
     except StepStateError as exc:  # another process took the action (a task delivered twice)
         log.warning("%s() of run %s: %s; dropped", action, flow_id, exc)
-    except Exception:  # recorded on the step by the lifecycle (or its lease runs out)
+    except Exception as exc:  # recorded on the step by the lifecycle, unless it never began
         log.exception("%s() of run %s failed outside the step's code", action, flow_id)
+        try:
+            record_failure(claim, exc)
+        except StepCancelledError:  # recorded already
+            pass
+        except Exception:  # the lease runs out instead
+            log.exception("could not record the failure of %s() on run %s", action, flow_id)
 
 
 @runtime_checkable

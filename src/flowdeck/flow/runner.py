@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import traceback as tb_module
 from typing import TYPE_CHECKING, Any
 
 from flowdeck.auth.users import Principal, resolve_principal
@@ -294,4 +293,4 @@ def record_failure(claim: Claim, exc: BaseException) -> None:
     Executors call it when a claimed action could not even begin (e.g. the flow failed to import
     in a worker), so the run does not wait for the lease to run out.
     """
-    lifecycle.fail(claim, claim.step_name, f"{type(exc).__name__}: {exc}", "".join(tb_module.format_exception(exc)))
+    lifecycle.record_failure(claim, exc)

@@ -17,12 +17,15 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback as tb_module
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import exc as sa_exc
 
 from flowdeck.auth.users import Principal
 from flowdeck.config import get_settings
@@ -63,6 +66,7 @@ __all__ = [
     "expire_stale",
     "fork",
     "load",
+    "record_failure",
     "release",
 ]
 
@@ -271,6 +275,12 @@ def claim_of(flow_id: str, token: str | None) -> Claim | None:
     return Claim(flow_id, run.action, run.current_step, run.action_token, run.action_by or "")
 
 
+def record_failure(claim: Claim, exc: BaseException) -> None:
+    """Record ``exc`` (raised outside step code) on the claimed step; tried again if the database drops."""
+    error, trace = f"{type(exc).__name__}: {exc}", "".join(tb_module.format_exception(exc))
+    _retrying(lambda: fail(claim, claim.step_name, error, trace))
+
+
 def release(claim: Claim) -> None:
     """Undo ``claim`` (its work was never handed to anyone); nothing happens once it is not in flight."""
     with get_storage().db.write() as conn:
@@ -414,6 +424,18 @@ def check_cancelled(flow_id: str, token_in_db: object = ...) -> None:
         raise StepCancelledError(f"step {claim.step_name!r} of run {flow_id!r} was cancelled; it stops here")
 
 
+def _retrying(work: Callable[[], Any], attempts: int = 5, delay: float = 0.2) -> Any:
+    """``work()``, tried again on errors of the database (a dropped connection) a few times."""
+    for attempt in range(attempts):
+        try:
+            return work()
+        except sa_exc.DBAPIError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(delay * (attempt + 1))
+    return None
+
+
 class _Heartbeat:
     """Renews the lease of a claim every third of the lease while the action runs here."""
 
@@ -425,7 +447,7 @@ class _Heartbeat:
         self.thread = threading.Thread(target=self._loop, name=f"flowdeck-lease-{claim.flow_id[:8]}", daemon=True)
 
     def __enter__(self) -> _Heartbeat:
-        if not take(self.claim, self.holder):
+        if not _retrying(lambda: take(self.claim, self.holder)):
             raise StepStateError(
                 f"{self.claim.action}() of run {self.claim.flow_id!r} is being carried out elsewhere or is over"
             )
@@ -527,9 +549,7 @@ class _Execution:
             self.run_step(following)
 
 
-def execute(
-    flow: Flow, claim: Claim, who: Principal, make_metadata: MetadataFactory, run_handle: Any = None
-) -> None:
+def execute(flow: Flow, claim: Claim, who: Principal, make_metadata: MetadataFactory, run_handle: Any = None) -> None:
     """Carry out ``claim`` here: run the step code, renew the lease meanwhile, record the outcome.
 
     Steps are called with ``make_metadata(flow_id, step_name, user, is_action)`` (the flow layer's
@@ -554,8 +574,9 @@ def execute(
         except (StepFailedError, StepCancelledError):
             raise
         except Exception as exc:  # outside step code (the database, the flow): the step fails now
+            error, trace = f"{type(exc).__name__}: {exc}", "".join(tb_module.format_exception(exc))
             try:
-                fail(claim, execution.current, f"{type(exc).__name__}: {exc}", "".join(tb_module.format_exception(exc)))
+                _retrying(lambda: fail(claim, execution.current, error, trace))
             except Exception:  # the lease runs out instead
                 log.warning("could not record the failure of run %s", claim.flow_id, exc_info=True)
             raise
