@@ -177,10 +177,8 @@ def load(flow_id: str, who: Principal) -> RunView:
 def _busy_error(view: RunView) -> StepStateError:
     step = next((s for s in view.steps if s.state in BUSY_STEP_STATES), None)
     what = f"step {step.name!r} ({step.state})" if step is not None else "a step"
-    return StepStateError(
-        f"run {view.id!r} is busy with {what} ({view.run.action}() by {view.run.action_by}); "
-        "wait for it to finish or cancel it"
-    )
+    who = f" ({view.run.action}() by {view.run.action_by})" if view.run.action is not None else ""
+    return StepStateError(f"run {view.id!r} is busy with {what}{who}; wait for it to finish or cancel it")
 
 
 def _current_for(view: RunView, action: str) -> StepRecord:
@@ -191,6 +189,8 @@ def _current_for(view: RunView, action: str) -> StepRecord:
             return view.steps[-1]
         raise StepStateError(f"run {view.id!r} is {view.run.state}; {action}() needs a step awaiting the user")
     step = view.step(current)
+    if step.state in BUSY_STEP_STATES:  # an action began between the reads of a snapshot
+        raise _busy_error(view)
     if action == "next" and step.state in (StepState.FAILED.value, StepState.CANCELLED.value):
         why = f"failed ({step.error})" if step.state == StepState.FAILED.value else "was cancelled"
         raise StepStateError(f"step {current!r} {why}; fix the cause and call run.rerun() before next()")
