@@ -124,8 +124,8 @@ def test_open_run_in_a_new_process_loads_the_flow_by_reference(deployment):
         "store = flowdeck.StoreInterface(run.flow_id, user='alice')\n"
         "print(run.current_step, int(store.get_input('big', step_name='Produce')['a'].sum()))\n"
     )
-    # Keep the caller's PYTHONPATH after the tests directory: the child must import the same flowdeck.
-    paths = [str(Path(__file__).parent), *filter(None, [os.environ.get("PYTHONPATH")])]
+    # The tests' own modules, and the flowdeck under test (not whichever one is installed).
+    paths = [str(Path(__file__).parent), str(Path(flowdeck.__file__).resolve().parents[1])]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr

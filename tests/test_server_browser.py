@@ -216,6 +216,38 @@ def test_a_failed_step_shows_its_error_and_can_be_rerun(page: Any) -> None:
     shot(page, "09-failed-step")
 
 
+def test_a_running_step_can_be_cancelled_and_a_run_forked(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    log_in(page)
+    page.get_by_role("button", name="Start Fragile").click()
+    page.wait_for_url("**/steps/Ask")
+    with page.expect_response(lambda r: "/value" in r.url):
+        page.get_by_label("Word").fill("long")
+        page.get_by_label("Word").press("Tab")
+    page.get_by_role("button", name="Next →").click()
+    cancel = page.get_by_role("button", name="Cancel")
+    expect(cancel).to_be_visible(timeout=10_000)
+    expect(page.locator("#progress-message")).to_contain_text("round")
+    cancel.click()
+    page.wait_for_url("**/steps/Answer")
+    cancelled = page.locator("#step-cancelled")
+    expect(cancelled).to_contain_text("This step was cancelled")
+    expect(cancelled).to_contain_text("cancelled by alice")
+    expect(page.get_by_role("button", name="Re-run this step")).to_be_visible()
+    shot(page, "10-cancelled-step")
+
+    first_run = page.url.split("/runs/")[1].split("/")[0]
+    page.get_by_role("link", name="Ask").first.click()
+    page.wait_for_url("**/steps/Ask")
+    page.get_by_role("button", name="Start a new run from here").click()
+    page.wait_for_url(lambda url: "/steps/Ask" in url and first_run not in url)
+    expect(page.get_by_label("Word")).to_have_value("long")
+    expect(page.get_by_label("Word")).to_be_editable()
+    expect(page.get_by_role("button", name="Next →")).to_be_enabled()
+    assert not page.errors, page.errors
+
+
 def test_hostile_text_and_titles_never_run_as_script(page: Any) -> None:
     from playwright.sync_api import expect
 

@@ -30,6 +30,7 @@ _EXPORTS: dict[str, str] = {
     "delete_run": "flowdeck.flow.runner",
     "share_run": "flowdeck.flow.runner",
     "unshare_run": "flowdeck.flow.runner",
+    "fork_run": "flowdeck.flow.runner",
     "list_runs": "flowdeck.flow.runner",
     "register_flow": "flowdeck.flow.registry",
     "unregister_flow": "flowdeck.flow.registry",
@@ -110,6 +111,7 @@ _EXPORTS: dict[str, str] = {
     "ConfigurationError": "flowdeck.errors",
     "MissingInputError": "flowdeck.errors",
     "StepFailedError": "flowdeck.errors",
+    "StepCancelledError": "flowdeck.errors",
     "StepStateError": "flowdeck.errors",
     "AlreadyExistsError": "flowdeck.errors",
     "IntegrityError": "flowdeck.errors",
@@ -169,6 +171,7 @@ if TYPE_CHECKING:  # pragma: no cover
         IntegrityError,
         MissingInputError,
         NotFoundError,
+        StepCancelledError,
         StepFailedError,
         StepStateError,
         ValidationError,
@@ -176,7 +179,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from flowdeck.flow.headless import run_headless, trigger_flow_execution
     from flowdeck.flow.model import App, Flow, FlowMetadata, SingletonApp, Step, StepType
     from flowdeck.flow.registry import list_registered_flows, register_flow, unregister_flow
-    from flowdeck.flow.runner import FlowRun, delete_run, list_runs, open_run, share_run, start, unshare_run
+    from flowdeck.flow.runner import FlowRun, delete_run, fork_run, list_runs, open_run, share_run, start, unshare_run
     from flowdeck.page import Card, Comment, Container, Page, Section, Segment
     from flowdeck.storage.connection_urls import ConnectionType
     from flowdeck.store.assets import delete_asset, share_asset, unshare_asset

@@ -87,6 +87,8 @@ class Settings:
     queries_per_user: int = 4
     sqlite_dir: Path | None = None
     allow_private_targets: bool = False
+    #: How long a running step's lease lasts; the process running it renews it every third of that.
+    step_lease_seconds: float = 30.0
 
     @property
     def is_embedded(self) -> bool:
@@ -275,7 +277,12 @@ def _resolve(overrides: dict[str, Any]) -> Settings:
         queries_per_user=int(_positive_number(pick("queries_per_user", Settings.queries_per_user), "queries_per_user")),
         sqlite_dir=Path(sqlite_dir).expanduser().resolve() if sqlite_dir else home / "sqlite",
         allow_private_targets=_flag(pick("allow_private_targets", False), "allow_private_targets"),
+        step_lease_seconds=float(pick("step_lease_seconds", Settings.step_lease_seconds)),
     )
+    if not settings.step_lease_seconds > 0:
+        raise ConfigurationError(
+            f"step_lease_seconds must be a positive number of seconds, got {settings.step_lease_seconds!r}"
+        )
     secret_keys(settings)
     return settings
 

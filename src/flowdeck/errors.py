@@ -20,6 +20,7 @@ __all__ = [
     "IntegrityError",
     "MissingInputError",
     "NotFoundError",
+    "StepCancelledError",
     "StepFailedError",
     "StepStateError",
     "ValidationError",
@@ -62,6 +63,14 @@ class MissingInputError(FlowdeckError, ValueError):
 
 class StepStateError(FlowdeckError, RuntimeError):
     """An action the run's state does not allow (``next()`` on a failed step, ``back()`` on the first)."""
+
+
+class StepCancelledError(FlowdeckError):
+    """The step's action was cancelled (or its lease lost) while its code ran.
+
+    Raised inside step code at its next progress update or store call, so the step stops; it
+    reaches the caller of the action that was running the step.
+    """
 
 
 class AlreadyExistsError(FlowdeckError, ValueError):

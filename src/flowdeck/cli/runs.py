@@ -1,4 +1,5 @@
-"""``flowdeck run``, ``status``, ``runs``, ``page``, ``share`` and ``unshare``: running flows and looking at runs."""
+"""``flowdeck run``, ``status``, ``runs``, ``page``, ``share``, ``unshare``, ``cancel`` and ``fork``: running flows and
+looking at runs."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ _STATE_STYLE = {
     "awaiting_input": "cyan",
     "failed": "bold red",
     "stale": "yellow",
+    "cancelled": "magenta",
     "running": "blue",
     "acting": "blue",
     "pending": "dim",
@@ -303,9 +305,10 @@ def status(
     import json
 
     from flowdeck.auth.users import resolve_principal
+    from flowdeck.store import lifecycle
     from flowdeck.store import runs as run_service
 
-    snapshot = run_service.flow_status(run_service.load_run(flow_id, resolve_principal(user)))
+    snapshot = run_service.flow_status(lifecycle.load(flow_id, resolve_principal(user)))
     if as_json:
         typer.echo(json.dumps(snapshot.to_dict(), indent=2))
     else:
@@ -320,21 +323,47 @@ def runs(user: Annotated[str | None, typer.Option("--user", "-u", help="Whose ru
 
     table = Table("flow", "owner", "state", "current step", "created", "started by")
     table.add_column("run", no_wrap=True)
-    rows = run_service.list_runs(resolve_principal(user))
-    origins = origins_of([row.id for row in rows])
-    for row in rows:
+    views = run_service.list_runs(resolve_principal(user))
+    origins = origins_of([view.run.id for view in views])
+    for view in views:
+        run = view.run
         table.add_row(
             *cells(
-                row.flow_name,
-                row.owner,
-                row.state,
-                row.current_step or "",
-                str(row.created_at)[:19],
-                origins.get(row.id, row.owner),
-                row.id,
+                run.flow_name,
+                run.owner,
+                run.state,
+                run.current_step or "",
+                str(run.created_at)[:19],
+                origins.get(run.id, run.owner),
+                run.id,
             )
         )
     console.print(table)
+
+
+def cancel(
+    flow_id: Annotated[str, typer.Argument(help="The run id.")],
+    user: Annotated[str | None, typer.Option("--user", "-u", help="Who cancels.")] = None,
+) -> None:
+    """Cancel the step a run is running now (in any process); the run can then be re-run."""
+    import flowdeck
+
+    handle = flowdeck.open_run(flow_id, user=user)
+    handle.cancel()
+    print_status(handle.status())
+
+
+def fork(
+    flow_id: Annotated[str, typer.Argument(help="The run to start from.")],
+    step: Annotated[str, typer.Argument(help="The step the new run opens at (its inputs editable).")],
+    user: Annotated[str | None, typer.Option("--user", "-u", help="Who owns the new run.")] = None,
+) -> None:
+    """Start a new run from a step of an existing one; the earlier steps' results are reused, not re-run."""
+    import flowdeck
+
+    handle = flowdeck.fork_run(flow_id, step, user=user)
+    console.print(f"new run [bold]{handle.flow_id}[/] from run {flow_id}, opened at step [bold]{step}[/]")
+    print_status(handle.status())
 
 
 def page(
@@ -404,3 +433,5 @@ def register(app: typer.Typer) -> None:
     app.command("page")(page)
     app.command("share")(share)
     app.command("unshare")(unshare)
+    app.command("cancel")(cancel)
+    app.command("fork")(fork)

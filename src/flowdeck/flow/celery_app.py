@@ -43,11 +43,11 @@ def configure_app(settings: Settings | None = None) -> Celery:
 
 
 @app.task(name=TASK_NAME, ignore_result=True)
-def perform_task(flow_id: str, user: str, action: str) -> None:
+def perform_task(flow_id: str, user: str, action: str, token: str | None = None) -> None:
     """Carry out one claimed action of a run (see :func:`flowdeck.flow.executors.perform`)."""
     from flowdeck.flow.executors import perform
 
-    perform(flow_id, user, action)
+    perform(flow_id, user, action, token)
 
 
 @worker_process_init.connect

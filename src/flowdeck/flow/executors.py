@@ -4,7 +4,9 @@ An executor takes an action of a run — ``start`` (its first step), ``next``, `
 ``rerun`` — checks it against the run's state, marks the run busy *in the database* and returns at
 once; the step then runs elsewhere. Because the busy mark is the state of a step (``running`` or
 ``acting``), every process sharing the deployment sees it, whichever executor or process took the
-action. Step failures are recorded on the step (``failed``, error and traceback) as usual.
+action. Step failures are recorded on the step (``failed``, error and traceback) as usual. The
+action in flight is recorded on the run by :mod:`flowdeck.store.lifecycle`, with a lease the
+process carrying it out renews.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Protocol, runtime_checkable
 
 from flowdeck.auth.users import Principal, resolve_principal
 from flowdeck.config import get_settings
-from flowdeck.errors import ConfigurationError, StepFailedError
+from flowdeck.errors import ConfigurationError, StepCancelledError, StepFailedError, StepStateError
 from flowdeck.flow.runner import (
     ACTIONS,
     FlowRun,
@@ -26,8 +28,8 @@ from flowdeck.flow.runner import (
     record_failure,
     release_claim,
 )
+from flowdeck.store import lifecycle
 from flowdeck.store import runs as run_service
-from flowdeck.store.status import StepState
 
 __all__ = [
     "ACTIONS",
@@ -49,10 +51,9 @@ log = logging.getLogger("flowdeck.executor")
 #: The Celery queue flowdeck sends actions to and ``flowdeck worker`` consumes by default.
 DEFAULT_QUEUE = "flowdeck"
 
-# Reading a run's steps for the busy check needs no access check: it reveals nothing but a flag,
-# and every caller has already loaded the run as its user.
+# Reading a run's action in flight needs no access check: it reveals nothing but a flag, and every
+# caller has already loaded the run as its user.
 _SYSTEM = Principal("flowdeck-executor", "admin")
-_BUSY = (StepState.RUNNING.value, StepState.ACTING.value)
 
 
 def is_busy(flow_id: str) -> bool:
@@ -61,32 +62,20 @@ def is_busy(flow_id: str) -> bool:
 
 
 def busy_action(flow_id: str) -> str | None:
-    """The action in flight for ``flow_id`` (``start``, ``rerun``, ``next``, ``back``), or None."""
+    """The action in flight for ``flow_id`` (``start``, ``rerun``, ``next``, ``back``), or None.
+
+    Reading it fails a step whose lease ran out, so a run whose process died does not stay busy.
+    """
     try:
-        view = run_service.load_run(flow_id, _SYSTEM)
+        view = lifecycle.load(flow_id, _SYSTEM)
     except LookupError:
         return None
     return busy_action_of(view)
 
 
 def busy_action_of(view: run_service.RunView) -> str | None:
-    """The action in flight for a run already loaded, or None.
-
-    Read from the run's step states: a ``running`` step is being run (``start`` for a first
-    attempt, else ``rerun``); an ``acting`` step is finishing (``next``) unless a later step has
-    already run, in which case it is being reopened (``back``).
-    """
-    if view.run.state not in _BUSY and not any(s.state in _BUSY for s in view.steps):
-        return None
-    for step in view.steps:
-        if step.state == StepState.RUNNING.value:
-            return "start" if step.position == 0 and step.attempt <= 1 else "rerun"
-        if step.state == StepState.ACTING.value:
-            later = [s for s in view.steps if s.position > step.position]
-            ran_later = any(s.state not in (StepState.PENDING.value, StepState.STALE.value) for s in later)
-            return "back" if ran_later else "next"
-    # Between one step completing and the next one starting, only the run's state says so.
-    return "next"
+    """The action in flight for a run already loaded, or None (recorded on the run when claimed)."""
+    return view.busy_action
 
 
 def wait(flow_id: str, timeout: float = 60.0, poll: float = 0.05) -> bool:
@@ -99,24 +88,41 @@ def wait(flow_id: str, timeout: float = 60.0, poll: float = 0.05) -> bool:
     return True
 
 
-def perform(flow_id: str, user: str, action: str) -> None:
+def perform(flow_id: str, user: str, action: str, token: str | None = None) -> None:
     """Carry out a claimed action of a run in this process (what a pool thread or a worker does).
 
-    A step that raises is recorded as failed by the runner. Anything that goes wrong before or
-    around the step code (the flow cannot be imported, the run was deleted) is recorded on the
-    busy step too, so the run never stays busy; the error is logged.
+    ``token`` names the claim; an action no longer in flight (cancelled, its lease ran out, or
+    delivered twice) is dropped. A step that raises is recorded as failed by the lifecycle.
+    Anything that goes wrong around the step code (the flow cannot be imported) is recorded on the
+    claimed step too, so the run never stays busy; the error is logged.
     """
+    claim = lifecycle.claim_of(flow_id, token)
+    if claim is None or claim.action != action:
+        log.warning("%s() of run %s is no longer in flight; dropped", action, flow_id)
+        return
     try:
         principal = resolve_principal(user)
-        view = run_service.load_run(flow_id, principal)
-        FlowRun(flow_of(view), flow_id, principal).perform(action)
-    except StepFailedError:
-        pass
+        flow = flow_of(run_service.load_run(flow_id, principal))
     except Exception as exc:
+        log.exception("%s() of run %s could not begin", action, flow_id)
+        try:
+            record_failure(claim, exc)
+        except Exception:
+            log.exception("could not record the failure of %s() on run %s", action, flow_id)
+        return
+    try:
+        FlowRun(flow, flow_id, principal).perform(claim)
+    except (StepFailedError, StepCancelledError):
+        pass
+    except StepStateError as exc:  # another process took the action (a task delivered twice)
+        log.warning("%s() of run %s: %s; dropped", action, flow_id, exc)
+    except Exception as exc:  # recorded on the step by the lifecycle, unless it never began
         log.exception("%s() of run %s failed outside the step's code", action, flow_id)
         try:
-            record_failure(flow_id, exc)
-        except Exception:
+            record_failure(claim, exc)
+        except StepCancelledError:  # recorded already
+            pass
+        except Exception:  # the lease runs out instead
             log.exception("could not record the failure of %s() on run %s", action, flow_id)
 
 
@@ -164,9 +170,9 @@ class InlineExecutor:
 
     def submit(self, flow_id: str, user: str, action: str) -> None:
         """Claim the action and run it on a pool thread (see :meth:`Executor.submit`)."""
-        claim = claim_action(flow_id, user, action)
+        claim = claim_action(flow_id, user, action, handoff=True)
         try:
-            future = self._pool.submit(perform, flow_id, user, action)
+            future = self._pool.submit(perform, flow_id, user, action, claim.token)
         except RuntimeError:  # the pool is shut down
             release_claim(claim)
             raise
@@ -224,9 +230,12 @@ class CeleryExecutor:
         """
         from flowdeck.flow.celery_app import perform_task
 
-        claim = claim_action(flow_id, user, action)
+        claim = claim_action(flow_id, user, action, handoff=True)
         try:
-            perform_task.apply_async(args=(flow_id, user, action), queue=self.queue, retry=False)
+            # The task id is the claim's token, so cancelling the action can revoke the task.
+            perform_task.apply_async(
+                args=(flow_id, user, action, claim.token), task_id=claim.token, queue=self.queue, retry=False
+            )
         except Exception as exc:
             release_claim(claim)
             broker = get_settings().broker_url

@@ -161,17 +161,20 @@ class Step:
     def action_override(self, flow_metadata: FlowMetadata) -> None:
         """The step's own action, run by ``next()`` when ``overrides_action`` is set."""
 
+    # Hooks, called by the run lifecycle with a StoreInterface on the step; the defaults do nothing.
+    # Each may be a plain or an ``async`` method (the SDK declares ``on_failure`` async).
+
     def on_run_success(self, store_interface: Any, *args: Any, **kwargs: Any) -> None:
-        """Called after ``run()`` returns. The default does nothing."""
+        """After :meth:`run` returned (raising here fails the step)."""
 
     def on_action_success(self, store_interface: Any, *args: Any, **kwargs: Any) -> None:
-        """Called after the step's action succeeds. The default does nothing."""
+        """After the step's action finished, before the next step runs (raising here fails the step)."""
 
     def on_cancel(self, store_interface: Any) -> None:
-        """Called when a running step is cancelled. The default does nothing."""
+        """Once, in the process that cancelled the step, after it was marked ``cancelled``."""
 
     async def on_failure(self, store_interface: Any) -> None:
-        """Called when ``run()`` or the action raises. The default does nothing."""
+        """When :meth:`run` or the action raised, before the step is recorded as failed."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"

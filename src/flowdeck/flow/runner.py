@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import traceback as tb_module
-from dataclasses import dataclass
+import logging
 from typing import TYPE_CHECKING, Any
 
 from flowdeck.auth.users import Principal, resolve_principal
-from flowdeck.errors import MissingInputError, StepFailedError, StepStateError, ValidationError
+from flowdeck.errors import StepStateError, ValidationError
 from flowdeck.flow.loader import flow_reference, load_flow, remember_flow, remembered_flow
-from flowdeck.flow.model import Flow, FlowMetadata, Step
+from flowdeck.flow.model import Flow, FlowMetadata
+from flowdeck.store import lifecycle
 from flowdeck.store import pages as page_service
-from flowdeck.store import progress as progress_service
 from flowdeck.store import runs as run_service
-from flowdeck.store.status import FlowStatus, StepState
+from flowdeck.store.status import FlowStatus
 
 if TYPE_CHECKING:
     from flowdeck.page import Page
@@ -22,9 +21,11 @@ __all__ = [
     "ACTIONS",
     "Claim",
     "FlowRun",
+    "cancel_run",
     "claim_action",
     "create_run",
     "delete_run",
+    "fork_run",
     "list_runs",
     "open_run",
     "record_failure",
@@ -34,15 +35,18 @@ __all__ = [
     "unshare_run",
 ]
 
+log = logging.getLogger("flowdeck.runner")
+
 #: The actions an executor performs for a run: its first step, and the three moves of a run.
-ACTIONS = ("start", "next", "back", "rerun")
+ACTIONS = lifecycle.ACTIONS
 
 
 class FlowRun:
     """A handle on one run of a flow, for one user.
 
     Every property reads the stored state, so several handles (in several processes) on one run
-    agree. Actions run the step code in this process.
+    agree. Actions run the step code in this process; each one is claimed atomically first
+    (:mod:`flowdeck.store.lifecycle`), so an action another process has in flight is refused.
     """
 
     def __init__(self, flow: Flow, flow_id: str, principal: Principal) -> None:
@@ -58,7 +62,7 @@ class FlowRun:
         return self.principal.name
 
     def _view(self) -> run_service.RunView:
-        return run_service.load_run(self.flow_id, self.principal)
+        return lifecycle.load(self.flow_id, self.principal)
 
     @property
     def current_step(self) -> str | None:
@@ -67,7 +71,7 @@ class FlowRun:
 
     @property
     def state(self) -> str:
-        """The run's state (``awaiting_input``, ``failed``, ``complete``, ...)."""
+        """The run's state (``awaiting_input``, ``failed``, ``cancelled``, ``complete``, ...)."""
         return str(self._view().run.state)
 
     def status(self) -> FlowStatus:
@@ -100,122 +104,57 @@ class FlowRun:
         if view.current_step is None:
             raise StepStateError(f"run {self.flow_id!r} is complete; {action}() needs a step awaiting input")
         step = view.step(view.current_step)
-        if step.state != StepState.AWAITING_INPUT.value:
+        if not view.awaiting_input:
+            state = f"busy with {view.busy_action}()" if view.busy_action else step.state
             raise StepStateError(
-                f"step {step.name!r} is {step.state}; {action}() needs it awaiting input"
-                + ("; call run.rerun() first" if step.state == StepState.FAILED.value else "")
+                f"step {step.name!r} is {state}; {action}() needs it awaiting input"
+                + ("; call run.rerun() first" if step.state in ("failed", "cancelled") else "")
             )
         return step
 
     # --- moving ------------------------------------------------------------------------------
 
+    def _do(self, action: str) -> FlowRun:
+        claim = lifecycle.claim(self.flow_id, self.principal, action)
+        lifecycle.execute(self.flow, claim, self.principal, FlowMetadata, self)
+        return self
+
     def next(self) -> FlowRun:
         """Check required inputs, run the current step's action, then run the next step.
 
         Raises ``MissingInputError`` (nothing moves) when required inputs are missing,
-        ``StepStateError`` when the run's state does not allow it, and ``StepFailedError`` when
-        step code raises (the step is then ``failed`` and can be re-run).
+        ``StepStateError`` when the run's state does not allow it (or another process has an
+        action of the run in flight), ``StepFailedError`` when step code raises (the step is then
+        ``failed`` and can be re-run) and ``StepCancelledError`` when the step is cancelled.
         """
-        view = self._view()
-        step_row = _check_next(view)
-        step = self.flow.step(step_row.name)
-        run_service.set_step_state(self.flow_id, step.name, StepState.ACTING)
-        self._act(step)
-        return self
-
-    def _act(self, step: Step) -> None:
-        """The action of ``step`` (already ``acting``), then the next step or the run's completion."""
-        try:
-            if not (step.overrides_action and step.override_skips_default):
-                page_service.run_default_action(self._view(), step.name)
-            if step.overrides_action:
-                with progress_service.running_step(self.flow_id, step.name):
-                    step.action_override(self._metadata(step, is_action=True))
-        except Exception as exc:
-            self._fail(step, exc)
-        run_service.set_step_state(self.flow_id, step.name, StepState.COMPLETE)
-        position = self.flow.step_names.index(step.name)
-        if position + 1 < len(self.flow.steps):
-            self._run_step(self.flow.steps[position + 1])
-        else:
-            run_service.complete_run(self.flow_id)
+        return self._do("next")
 
     def back(self) -> FlowRun:
         """Reopen the previous step with its page and values as they were; later steps go stale."""
-        view = self._view()
-        step_row = run_service.check_state(view, "back")
-        # a complete run reopens its last step; otherwise the step before the current one
-        target = step_row.name if view.current_step is None else view.steps[step_row.position - 1].name
-        run_service.reopen_step(self.flow_id, target)
-        return self
+        return self._do("back")
 
     def rerun(self) -> FlowRun:
-        """Run the current step again from its initial page (e.g. after it failed)."""
-        view = self._view()
-        if view.current_step is None:
-            raise StepStateError(f"run {self.flow_id!r} is complete; there is no current step to re-run")
-        self._run_step(self.flow.step(view.current_step))
-        return self
+        """Run the current step again from its initial page (e.g. after it failed or was cancelled)."""
+        return self._do("rerun")
 
     def run_first_step(self) -> FlowRun:
         """Run the first step of a run made by :func:`create_run` (``StepFailedError`` if it raises)."""
-        self._run_step(self.flow.steps[0])
-        return self
+        return self._do("start")
 
-    def perform(self, action: str) -> FlowRun:
-        """Carry out an action claimed with :func:`claim_action` (what executors call).
+    def cancel(self) -> FlowRun:
+        """Cancel the step running now (in any process): it becomes ``cancelled`` and stops.
 
-        The claim already checked the action against the run's state and marked the step it
-        concerns ``running`` or ``acting``, so this does the work without checking again. Step
-        failures are recorded on the step and raised as ``StepFailedError``, as with :meth:`next`.
+        Its code stops at its next progress update or store call (a Celery task is revoked too);
+        ``Step.on_cancel`` runs here once. The run can then be re-run or stepped back.
+        ``StepStateError`` when no step is running.
         """
-        if action not in ACTIONS:
-            raise ValidationError(f"unknown action {action!r}; use one of {list(ACTIONS)}")
-        claimed = _claimed_step(self._view())
-        if claimed is None:
-            raise StepStateError(
-                f"run {self.flow_id!r} has no claimed step for {action}(); "
-                "submit the action through an executor (flowdeck.flow.executors.get_executor())"
-            )
-        step = self.flow.step(claimed.name)
-        if action in ("start", "rerun"):
-            self._run_step(step)
-        elif action == "next":
-            self._act(step)
-        else:
-            run_service.reopen_step(self.flow_id, step.name)
+        cancel_run(self.flow_id, self.principal, self.flow)
         return self
 
-    # --- internals ---------------------------------------------------------------------------
-
-    def _metadata(self, step: Step, is_action: bool = False) -> FlowMetadata:
-        return FlowMetadata(self.flow_id, step.name, self.principal.name, is_action)
-
-    def _fail(self, step: Step, exc: BaseException) -> None:
-        run_service.set_step_state(
-            self.flow_id,
-            step.name,
-            StepState.FAILED,
-            error=f"{type(exc).__name__}: {exc}",
-            traceback="".join(tb_module.format_exception(exc)),
-        )
-        raise StepFailedError(
-            f"step {step.name!r} of run {self.flow_id!r} failed: {type(exc).__name__}: {exc}; "
-            "fix the cause and call run.rerun()",
-            run=self,
-            flow_id=self.flow_id,
-            step_name=step.name,
-        ) from exc
-
-    def _run_step(self, step: Step) -> None:
-        attempt = run_service.begin_step(self.flow_id, step.name)
-        page_service.start_attempt(self.flow_id, step.name, attempt, step.page)
-        try:
-            with progress_service.running_step(self.flow_id, step.name):
-                step.run(self._metadata(step))
-        except Exception as exc:
-            self._fail(step, exc)
-        run_service.set_step_state(self.flow_id, step.name, StepState.AWAITING_INPUT)
+    def perform(self, claim: lifecycle.Claim) -> FlowRun:
+        """Carry out an action claimed with :func:`claim_action` (what executors call)."""
+        lifecycle.execute(self.flow, claim, self.principal, FlowMetadata, self)
+        return self
 
     def __repr__(self) -> str:
         return f"FlowRun(flow={self.flow.name!r}, flow_id={self.flow_id!r}, user={self.user!r})"
@@ -269,8 +208,22 @@ def flow_of(view: run_service.RunView) -> Flow:
 def open_run(flow_id: str, user: str | None = None) -> FlowRun:
     """A handle on an existing run (from any process), for ``user``."""
     principal = resolve_principal(user)
-    view = run_service.load_run(flow_id, principal)
+    view = lifecycle.load(flow_id, principal)
     return FlowRun(flow_of(view), flow_id, principal)
+
+
+def fork_run(flow_id: str, at_step: str, user: str | None = None) -> FlowRun:
+    """Start a new run of ``user`` from step ``at_step`` of run ``flow_id``.
+
+    The new run holds the original's outputs, pages and values of the steps before ``at_step``
+    (the same stored blobs; nothing is copied byte by byte) and opens ``at_step`` with its inputs
+    as they were and editable; ``next()`` goes on from there. The original run is untouched.
+    """
+    principal = resolve_principal(user)
+    flow = flow_of(lifecycle.load(flow_id, principal))
+    new_id = lifecycle.fork(flow_id, at_step, principal)
+    remember_flow(new_id, flow)
+    return FlowRun(flow, new_id, principal)
 
 
 def delete_run(flow_id: str, user: str | None = None) -> None:
@@ -303,93 +256,57 @@ def unshare_run(
 def list_runs(user: str | None = None) -> list[FlowStatus]:
     """Status of every run ``user`` may see, newest first."""
     principal = resolve_principal(user)
-    return [run_service.flow_status(run_service.load_run(r.id, principal)) for r in run_service.list_runs(principal)]
+    return [run_service.flow_status(view) for view in run_service.list_runs(principal)]
 
 
-# --- claims: the run's state says an action is on its way ------------------------------------------
+# --- claims: an action marked in flight, carried out elsewhere ----------------------------------
 
-_BUSY_STATES = run_service.BUSY_STATES
-
-
-@dataclass(frozen=True)
-class Claim:
-    """What :func:`claim_action` changed, so :func:`release_claim` can undo it if the work never starts."""
-
-    flow_id: str
-    action: str
-    step_name: str
-    step_state: str
-    run_state: str
-    current_step: str | None
+Claim = lifecycle.Claim
 
 
-def _check_next(view: run_service.RunView) -> Any:
-    step_row = run_service.check_state(view, "next")
-    missing = page_service.missing_required_inputs(view, step_row.name)
-    if missing:
-        raise MissingInputError(
-            f"step {step_row.name!r} needs input before next(): " + ", ".join(repr(m) for m in missing),
-            missing,
-        )
-    return step_row
+def claim_action(flow_id: str, user: str | Principal | None, action: str, *, handoff: bool = False) -> Claim:
+    """Check that ``action`` may happen now and mark it in flight, atomically (see :func:`lifecycle.claim`).
 
-
-def _claimed_step(view: run_service.RunView) -> Any:
-    return next((s for s in view.steps if s.state in _BUSY_STATES), None)
-
-
-def _busy_error(view: run_service.RunView) -> StepStateError:
-    step = _claimed_step(view)
-    what = f"step {step.name!r} ({step.state})" if step is not None else "a step"
-    return StepStateError(f"run {view.id!r} is busy with {what}; wait for it to finish")
-
-
-def claim_action(flow_id: str, user: str | Principal | None, action: str) -> Claim:
-    """Check that ``action`` may happen now and mark the run busy with it, in the database.
-
-    ``start`` and ``rerun`` mark their step ``running``; ``next`` marks the current step
-    ``acting``; ``back`` marks the step it reopens ``acting``. Another process (a worker) then
-    carries it out with :meth:`FlowRun.perform`. Raises ``StepStateError`` when the run is busy
-    already or its state does not allow the action, and ``MissingInputError`` for ``next`` with
-    required inputs missing; nothing changes then.
+    Another thread or process (a worker) then carries it out with :meth:`FlowRun.perform`;
+    ``handoff`` gives it time to be taken (:data:`lifecycle.HANDOFF_SECONDS`).
     """
-    if action not in ACTIONS:
-        raise ValidationError(f"unknown action {action!r}; use one of {list(ACTIONS)}")
     principal = user if isinstance(user, Principal) else resolve_principal(user)
-    view = run_service.load_run(flow_id, principal)
-    if view.run.state in _BUSY_STATES or _claimed_step(view) is not None:
-        raise _busy_error(view)
-    if action == "start":
-        if view.run.state != "pending":
-            raise StepStateError(f"run {flow_id!r} has started already; use next(), back() or rerun()")
-        target, new_state = view.steps[0], StepState.RUNNING
-    elif action == "next":
-        target, new_state = _check_next(view), StepState.ACTING
-    elif action == "back":
-        step_row = run_service.check_state(view, "back")
-        target = step_row if view.current_step is None else view.steps[step_row.position - 1]
-        new_state = StepState.ACTING
-    else:
-        if view.current_step is None:
-            raise StepStateError(f"run {flow_id!r} is {view.run.state}; there is no current step to re-run")
-        target, new_state = view.step(view.current_step), StepState.RUNNING
-    claim = Claim(flow_id, action, target.name, target.state, str(view.run.state), view.current_step)
-    if not run_service.claim_step(flow_id, target.name, target.state, view.current_step, new_state):
-        raise _busy_error(run_service.load_run(flow_id, principal))
-    return claim
+    return lifecycle.claim(flow_id, principal, action, handoff=handoff)
+
+
+def cancel_run(flow_id: str, who: Principal, flow: Flow | None = None) -> Claim:
+    """Cancel the action in flight of a run (see :func:`lifecycle.cancel`) and revoke its Celery task.
+
+    ``flow`` (when known) runs the cancelled step's ``on_cancel`` hook.
+    """
+    cancelled = lifecycle.cancel(flow, flow_id, who)
+    _revoke(cancelled.token)
+    return cancelled
+
+
+def _revoke(token: str) -> None:
+    """Revoke (and terminate) the Celery task of an action; its id is the action's token."""
+    from flowdeck.config import get_settings
+
+    if get_settings().executor != "celery":
+        return
+    try:
+        from flowdeck.flow.celery_app import app
+
+        app.control.revoke(token, terminate=True, signal="SIGTERM")
+    except Exception:  # the step still stops cooperatively
+        log.warning("could not revoke the task of action %s", token, exc_info=True)
 
 
 def release_claim(claim: Claim) -> None:
     """Put the run back as it was before ``claim`` (the work was never handed to anyone)."""
-    run_service.restore_step(claim.flow_id, claim.step_name, claim.step_state, claim.run_state, claim.current_step)
+    lifecycle.release(claim)
 
 
-def record_failure(flow_id: str, exc: BaseException) -> None:
-    """Record ``exc`` on the run's busy step (failed, with the traceback) when it arose outside step code.
+def record_failure(claim: Claim, exc: BaseException) -> None:
+    """Record ``exc`` on the claimed step (failed, with the traceback) when it arose outside step code.
 
     Executors call it when a claimed action could not even begin (e.g. the flow failed to import
-    in a worker), so the run does not stay busy for ever.
+    in a worker), so the run does not wait for the lease to run out.
     """
-    run_service.fail_busy_steps(
-        flow_id, error=f"{type(exc).__name__}: {exc}", traceback="".join(tb_module.format_exception(exc))
-    )
+    lifecycle.record_failure(claim, exc)

@@ -22,9 +22,11 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 
+from flowdeck.auth.users import Principal
 from flowdeck.errors import ValidationError
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.schema import progress_events, runs, steps
+from flowdeck.store import lifecycle
 from flowdeck.store.progress import ProgressEvent
 from flowdeck.store.runs import RunView
 
@@ -65,6 +67,10 @@ def parse_last_event_id(value: str | None) -> int | None:
             "send the id of the last event received, or none to start from the newest"
         )
     return int(text)
+
+
+# The poll serves followers whose access was checked when their stream opened.
+_SYSTEM = Principal("flowdeck-events", "admin")
 
 
 @dataclass
@@ -215,12 +221,13 @@ def _poll(cursors: dict[str, int]) -> dict[str, RunSnapshot]:
     events: dict[str, list[ProgressEvent]] = {run_id: [] for run_id in ids}
     for r in event_rows:
         events[r.run_id].append(ProgressEvent(r.id, r.run_id, r.step_name, r.completion, r.message, r.page_update))
-    return {
-        run_id: RunSnapshot(
-            RunView(run_rows[run_id], by_run[run_id]) if run_id in run_rows else None, events[run_id], complete
-        )
-        for run_id in ids
-    }
+    views = {run_id: RunView.from_rows(row, by_run[run_id]) for run_id, row in run_rows.items()}
+    if any(view.run.lease_expired() for view in views.values()):
+        # A step whose process died: fail it (through the lifecycle) and show that in this poll.
+        for view in views.values():
+            if view.run.lease_expired() and lifecycle.expire_stale(view.id):
+                views[view.id] = lifecycle.load(view.id, _SYSTEM)
+    return {run_id: RunSnapshot(views.get(run_id), events[run_id], complete) for run_id in ids}
 
 
 def _poll_each(cursors: dict[str, int]) -> dict[str, RunSnapshot | Exception]:

@@ -43,7 +43,7 @@ class FairShareExecutor:
         self.max_workers = max(1, max_workers)
         self.per_user = max(1, min(self.max_workers, per_user or self.max_workers // 2))
         self._cond = threading.Condition()
-        self._queues: OrderedDict[str, deque[tuple[str, str, threading.Event]]] = OrderedDict()
+        self._queues: OrderedDict[str, deque[tuple[str, str, str, threading.Event]]] = OrderedDict()
         self._running: Counter[str] = Counter()
         self._done: dict[str, threading.Event] = {}
         self._threads: list[threading.Thread] = []
@@ -51,14 +51,15 @@ class FairShareExecutor:
 
     def submit(self, flow_id: str, user: str, action: str) -> None:
         """Claim the action and queue it for a worker (see :meth:`Executor.submit`)."""
-        claim = claim_action(flow_id, user, action)
+        # A hand-off claim: the action may wait in a user's queue before a worker takes it.
+        claim = claim_action(flow_id, user, action, handoff=True)
         with self._cond:
             if self._closed:
                 release_claim(claim)
                 raise RuntimeError("the server's step workers are shut down")
             done = threading.Event()
             self._done[flow_id] = done
-            self._queues.setdefault(user, deque()).append((flow_id, action, done))
+            self._queues.setdefault(user, deque()).append((flow_id, action, claim.token, done))
             if len(self._threads) < self.max_workers:
                 # Daemon threads: a process that never shuts the server down must still be able to exit.
                 thread = threading.Thread(target=self._work, name=f"flowdeck-step-{len(self._threads)}", daemon=True)
@@ -66,7 +67,7 @@ class FairShareExecutor:
                 thread.start()
             self._cond.notify()
 
-    def _take(self) -> tuple[str, str, str, threading.Event] | None:
+    def _take(self) -> tuple[str, str, str, str, threading.Event] | None:
         """The next action to start (called holding the lock): the first user in turn under their share."""
         for user in list(self._queues):
             queue = self._queues[user]
@@ -75,12 +76,12 @@ class FairShareExecutor:
                 continue
             if self._running[user] >= self.per_user:
                 continue
-            flow_id, action, done = queue.popleft()
+            flow_id, action, token, done = queue.popleft()
             self._running[user] += 1
             self._queues.move_to_end(user)  # the next free worker goes to someone else first
             if not queue:
                 del self._queues[user]
-            return user, flow_id, action, done
+            return user, flow_id, action, token, done
         return None
 
     def _work(self) -> None:
@@ -92,9 +93,9 @@ class FairShareExecutor:
                         return
                     self._cond.wait()
                     job = self._take()
-            user, flow_id, action, done = job
+            user, flow_id, action, token, done = job
             try:
-                perform(flow_id, user, action)
+                perform(flow_id, user, action, token)
             except Exception:  # perform records failures itself; a worker must survive anything
                 log.exception("%s() of run %s failed", action, flow_id)
             finally:

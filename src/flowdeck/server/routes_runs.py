@@ -16,20 +16,19 @@ from starlette.formparsers import MultiPartParser
 from flowdeck.auth import access
 from flowdeck.auth.users import Principal
 from flowdeck.errors import (
-    NotFoundError,
     StepStateError,
     ValidationError,
 )
 from flowdeck.flow.registry import origins_of
-from flowdeck.flow.runner import FlowRun, create_run, flow_of
+from flowdeck.flow.runner import FlowRun, cancel_run, create_run, flow_of, fork_run
 from flowdeck.server import events as live
 from flowdeck.server.auth import Identity
 from flowdeck.server.deps import ServerState, current_identity, current_principal, server_state, still_logged_in
 from flowdeck.server.executor import busy_action_of
+from flowdeck.store import lifecycle
 from flowdeck.store import pages as page_service
 from flowdeck.store import runs as run_service
 from flowdeck.store.runs import RunView
-from flowdeck.store.status import StepState
 
 __all__ = ["PayloadTooLarge", "router"]
 
@@ -42,7 +41,7 @@ POLL_SECONDS = live.POLL_SECONDS
 STATUS_SECONDS = 1.0
 #: How long one event stream stays open; browsers reconnect on their own (with Last-Event-ID).
 STREAM_SECONDS = 300.0
-_ACTIVE_STATES = {"pending", "running", "acting"}
+_ACTIVE_STATES = {"pending", "running", "acting"}  # with no action in flight, only a run never started
 
 
 class PayloadTooLarge(ValidationError):
@@ -109,16 +108,14 @@ def list_flows(
 @router.get("/runs")
 def list_runs(principal: Principal = Depends(current_principal)) -> list[dict[str, Any]]:
     """Runs the caller may see (their own, those shared with them; all for admins), newest first."""
-    out = []
-    rows = run_service.list_runs(principal)
-    origins = origins_of([row.id for row in rows])
-    for row in rows:
-        try:
-            view = run_service.load_run(row.id, principal)
-        except NotFoundError:  # deleted meanwhile
-            continue
-        out.append({**status_json(view, principal), "started_by": origins.get(row.id, row.owner)})
-    return out
+    views = run_service.list_runs(principal)
+    stale = [v.id for v in views if v.run.lease_expired()]
+    if stale:  # an action whose process died: fail its step, then read again
+        for run_id in stale:
+            lifecycle.expire_stale(run_id)
+        views = run_service.list_runs(principal)
+    origins = origins_of([view.id for view in views])
+    return [{**status_json(view, principal), "started_by": origins.get(view.id, view.run.owner)} for view in views]
 
 
 @router.post("/runs", status_code=201)
@@ -144,13 +141,13 @@ def start_run(
 @router.get("/runs/{run_id}")
 def get_run(run_id: str, principal: Principal = Depends(current_principal)) -> dict[str, Any]:
     """A run's state and each step's state, progress, message, timings and error."""
-    return status_json(run_service.load_run(run_id, principal), principal)
+    return status_json(lifecycle.load(run_id, principal), principal)
 
 
 @router.delete("/runs/{run_id}", status_code=204)
 def delete_run(run_id: str, principal: Principal = Depends(current_principal)) -> Response:
     """Delete a run with its outputs, pages and uploads (assets stay); owner or admin only."""
-    if busy_action_of(run_service.load_run(run_id, principal)) is not None:  # 404 before 409 for strangers
+    if busy_action_of(lifecycle.load(run_id, principal)) is not None:  # 404 before 409 for strangers
         raise StepStateError(f"run {run_id!r} is busy with a step; delete it once the step has finished")
     run_service.delete_run(run_id, principal)
     return Response(status_code=204)
@@ -183,16 +180,13 @@ def unshare_run(
 
 
 def _editable(view: RunView, step_name: str) -> bool:
-    step = view.step(step_name)
-    return (
-        view.current_step == step_name and step.state == StepState.AWAITING_INPUT.value and busy_action_of(view) is None
-    )
+    return view.current_step == step_name and view.awaiting_input
 
 
 @router.get("/runs/{run_id}/steps/{step_name}/page")
 def get_page(run_id: str, step_name: str, principal: Principal = Depends(current_principal)) -> Response:
     """A step's page as JSON (sections, cards, elements with their values), and whether it is editable."""
-    view = run_service.load_run(run_id, principal)
+    view = lifecycle.load(run_id, principal)
     step = view.step(step_name)
     head = {
         "run_id": view.id,
@@ -206,7 +200,7 @@ def get_page(run_id: str, step_name: str, principal: Principal = Depends(current
 
 
 def _current_run(run_id: str, step_name: str, principal: Principal, action: str) -> FlowRun:
-    view = run_service.load_run(run_id, principal)
+    view = lifecycle.load(run_id, principal)
     view.step(step_name)
     if busy_action_of(view) is not None:
         raise StepStateError(f"run {run_id!r} is busy with a step; {action} once it has finished")
@@ -322,7 +316,7 @@ def _last_event_id(run_id: str) -> int:
 
 def _accepted(run_id: str, principal: Principal, last_event_id: int) -> JSONResponse:
     """202 with the run's status and ``last_event_id``: stream events after it to see this action's."""
-    view = run_service.load_run(run_id, principal)
+    view = lifecycle.load(run_id, principal)
     return JSONResponse({**status_json(view, principal), "last_event_id": last_event_id}, status_code=202)
 
 
@@ -357,8 +351,39 @@ def back(
 def rerun(
     run_id: str, principal: Principal = Depends(current_principal), state: ServerState = Depends(server_state)
 ) -> JSONResponse:
-    """Run the current step again from its initial page (e.g. after it failed)."""
+    """Run the current step again from its initial page (e.g. after it failed or was cancelled)."""
     return _submit(run_id, principal, state, "rerun")
+
+
+@router.post("/runs/{run_id}/cancel")
+def cancel(run_id: str, principal: Principal = Depends(current_principal)) -> dict[str, Any]:
+    """Cancel the step running now (409 when none is): it becomes ``cancelled`` and its code stops.
+
+    The step's ``on_cancel`` hook runs before the answer; the run can then be re-run or stepped back.
+    """
+    view = lifecycle.load(run_id, principal)
+    try:
+        flow = flow_of(view)
+    except Exception:  # the flow cannot be loaded here: cancel without running its hook
+        flow = None
+    cancel_run(run_id, principal, flow)
+    return status_json(lifecycle.load(run_id, principal), principal)
+
+
+class ForkBody(BaseModel):
+    """The step the new run opens at."""
+
+    step: str = Field(min_length=1, max_length=200)
+
+
+@router.post("/runs/{run_id}/fork", status_code=201)
+def fork(run_id: str, body: ForkBody, principal: Principal = Depends(current_principal)) -> JSONResponse:
+    """Start a new run of the caller from step ``step`` of this run (earlier steps' results are reused).
+
+    The new run opens at ``step`` with its inputs as they were; the original run is untouched.
+    """
+    new = fork_run(run_id, body.step, principal.name)
+    return JSONResponse(status_json(lifecycle.load(new.flow_id, principal), principal), status_code=201)
 
 
 # --- live events -----------------------------------------------------------------------------------
@@ -408,7 +433,7 @@ async def events(
     """
     principal = identity.principal
     start_after = after if after is not None else live.parse_last_event_id(request.headers.get("last-event-id"))
-    await run_in_threadpool(run_service.load_run, run_id, principal)
+    await run_in_threadpool(lifecycle.load, run_id, principal)
     if start_after is None:
         newest = await run_in_threadpool(live.last_event_ids, run_id, 2)
         start_after = newest[1] if len(newest) > 1 else 0

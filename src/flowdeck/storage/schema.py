@@ -94,6 +94,15 @@ runs = sa.Table(
     sa.Column("current_step", Name, nullable=True),
     sa.Column("created_at", Time, nullable=False),
     sa.Column("updated_at", Time, nullable=False),
+    # The action in flight (start/next/back/rerun), who started it, when, its token, and the lease
+    # the process carrying it out holds and renews; all NULL while the run is idle (migration 0008).
+    sa.Column("action", sa.String(10), nullable=True),
+    sa.Column("action_by", Name, nullable=True),
+    sa.Column("action_at", Time, nullable=True),
+    sa.Column("action_token", sa.String(36), nullable=True),
+    sa.Column("lease_until", Time, nullable=True),
+    sa.Column("lease_holder", sa.String(64), nullable=True),
+    sa.Column("forked_from", sa.String(32), nullable=True),
 )
 
 steps = sa.Table(

@@ -8,7 +8,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from flowdeck.errors import NotFoundError, ValidationError
+from flowdeck.errors import NotFoundError, StepStateError, ValidationError
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import outputs as output_records
 from flowdeck.storage.records import pages as page_records
@@ -133,6 +133,15 @@ def update_page(view: RunView, step_name: str, page: Any) -> None:
         page_records.insert_page(conn, view.id, step_name, max(step.attempt, 1), text)
 
 
+def _lock_idle(conn: Any, run_id: str, step_name: str) -> None:
+    """Lock the run for an input change; refused once an action of the run is in flight."""
+    run = run_records.lock_run(conn, run_id)
+    if run is not None and run.action is not None:
+        raise StepStateError(
+            f"run {run_id!r} is busy with {run.action}(); change {step_name!r}'s inputs once it is done"
+        )
+
+
 def find_element(page: Any, title_or_id: str) -> Any | None:
     """The element with this id, else the one with this title, else None."""
     return page.get_element_by_id(title_or_id, quiet=True) or page.get_element_by_title(title_or_id, quiet=True)
@@ -152,7 +161,7 @@ def set_value(view: RunView, step_name: str, title_or_id: str, value: Any) -> No
     """Set an input element's value (validated), as a new page version."""
     step = view.step(step_name)
     with get_storage().db.write() as conn:
-        run_records.lock_run(conn, view.id)
+        _lock_idle(conn, view.id, step_name)
         page = _latest(conn, view, step_name)
         if page is None:
             raise NotFoundError(f"step {step_name!r} has no page yet")
@@ -208,7 +217,7 @@ def upload(
     sha256 = hashlib.sha256(data).hexdigest()
     stored = storage.values.put_bytes(data)
     with storage.db.write() as conn:
-        run_records.lock_run(conn, view.id)
+        _lock_idle(conn, view.id, step_name)
         current = _latest(conn, view, step_name)
         target = current.get_element_by_id(element.id)
         target.value = _elements().DataSource.describe_upload(filename, data)

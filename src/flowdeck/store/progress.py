@@ -13,6 +13,7 @@ from flowdeck.errors import NotFoundError, StepStateError, ValidationError
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import progress as progress_records
 from flowdeck.storage.records import runs as run_records
+from flowdeck.store.lifecycle import check_cancelled
 
 __all__ = ["ProgressEvent", "current_step", "events_after", "record_progress", "running_step", "subscribe"]
 
@@ -90,8 +91,11 @@ def record_progress(
     text = "" if message is None else str(message)
     storage = get_storage()
     with storage.db.write() as conn:
+        run = run_records.get_run(conn, run_id)
+        if run is not None:
+            # Inside a step whose action was cancelled, a progress update stops the step here.
+            check_cancelled(run_id, run.action_token)
         if step_name is None:
-            run = run_records.get_run(conn, run_id)
             step_name = run.current_step if run is not None else None
             if step_name is None:
                 raise StepStateError(f"run {run_id!r} has no current step to report progress for")

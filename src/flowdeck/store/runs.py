@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from flowdeck.auth import access
 from flowdeck.auth.users import Principal
-from flowdeck.errors import NotFoundError, StepStateError, ValidationError
+from flowdeck.errors import NotFoundError, ValidationError
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import runs as run_records
 from flowdeck.storage.records import users as user_records
@@ -19,7 +20,9 @@ from flowdeck.storage.records._util import as_utc, utcnow
 from flowdeck.store.status import FlowStatus, RunState, StepState, StepStatus
 
 __all__ = [
+    "RunRecord",
     "RunView",
+    "StepRecord",
     "create_run",
     "delete_run",
     "flow_status",
@@ -33,11 +36,83 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class RunView:
-    """A snapshot of a run row and its steps, read in one transaction."""
+class RunRecord:
+    """A run as stored: its state, current step and the action in flight with its lease."""
 
-    run: Row
-    steps: list[Row]
+    id: str
+    flow_name: str
+    flow_ref: str | None
+    owner: str
+    state: str
+    current_step: str | None
+    created_at: dt.datetime | None
+    updated_at: dt.datetime | None
+    action: str | None = None
+    action_by: str | None = None
+    action_at: dt.datetime | None = None
+    action_token: str | None = None
+    lease_until: dt.datetime | None = None
+    lease_holder: str | None = None
+    forked_from: str | None = None
+
+    @classmethod
+    def from_row(cls, row: Any) -> RunRecord:
+        """The record of a ``runs`` row."""
+        return cls(**{f: _read(row, f) for f in _RUN_FIELDS})
+
+    def lease_expired(self, now: dt.datetime | None = None) -> bool:
+        """Whether an action is in flight whose lease ran out (the process carrying it out stopped)."""
+        return self.action_token is not None and (self.lease_until is None or self.lease_until < (now or utcnow()))
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One step of a run as stored."""
+
+    run_id: str
+    name: str
+    position: int
+    title: str
+    step_type: str
+    state: str
+    attempt: int
+    progress: float
+    message: str | None
+    started_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    error: str | None
+    traceback: str | None
+
+    @classmethod
+    def from_row(cls, row: Any, prefix: str = "") -> StepRecord:
+        """The record of a ``steps`` row (columns named ``prefix + name``)."""
+        return cls(**{f: _read(row, prefix + f, f) for f in _STEP_FIELDS})
+
+
+def _read(row: Any, key: str, field: str | None = None) -> Any:
+    value = row._mapping.get(key)
+    if isinstance(value, dt.datetime):
+        return as_utc(value)
+    if (field or key).endswith("progress") and value is not None:
+        return float(value)
+    return value
+
+
+_RUN_FIELDS = [f.name for f in fields(RunRecord)]
+_STEP_FIELDS = [f.name for f in fields(StepRecord)]
+
+
+@dataclass(frozen=True)
+class RunView:
+    """A snapshot of a run and its steps, read in one transaction."""
+
+    run: RunRecord
+    steps: list[StepRecord]
+
+    @classmethod
+    def from_rows(cls, run: Any, steps: Sequence[Any]) -> RunView:
+        """A view of a ``runs`` row and its ``steps`` rows."""
+        return cls(RunRecord.from_row(run), [StepRecord.from_row(s) for s in steps])
 
     @property
     def id(self) -> str:
@@ -54,8 +129,20 @@ class RunView:
         """Step names in flow order."""
         return [s.name for s in self.steps]
 
-    def step(self, name: str) -> Row:
-        """The step row called ``name``; ``NotFoundError`` listing the steps otherwise."""
+    @property
+    def busy_action(self) -> str | None:
+        """The action in flight (``start``, ``next``, ``back``, ``rerun``), or None when the run is idle."""
+        return self.run.action
+
+    @property
+    def awaiting_input(self) -> bool:
+        """Whether the current step's page awaits the user (its inputs may change)."""
+        if self.run.action is not None or self.current_step is None:
+            return False
+        return self.step(self.current_step).state == StepState.AWAITING_INPUT.value
+
+    def step(self, name: str) -> StepRecord:
+        """The step called ``name``; ``NotFoundError`` listing the steps otherwise."""
         for step in self.steps:
             if step.name == name:
                 return step
@@ -72,7 +159,7 @@ class RunView:
         return [(s.name, s.attempt) for s in sorted(earlier, key=lambda s: -s.position)]
 
 
-def run_resource(run: Row) -> access.Resource:
+def run_resource(run: Any) -> access.Resource:
     """The run as the access rules see it."""
     return access.Resource("run", run.id, run.owner, f"run {run.id!r}")
 
@@ -84,7 +171,7 @@ def read_run(conn: Connection, run_id: str, who: Principal) -> RunView:
     run = run_records.get_run(conn, run_id)
     if run is None or not access.can_view(conn, who, run_resource(run)):
         raise NotFoundError(f"no run {run_id!r} visible to user {who.name!r}")
-    return RunView(run, run_records.get_steps(conn, run_id))
+    return RunView.from_rows(run, run_records.get_steps(conn, run_id))
 
 
 def load_run(run_id: str, who: Principal) -> RunView:
@@ -153,10 +240,11 @@ def delete_run(run_id: str, who: Principal) -> None:
         run_records.delete_run(conn, run_id)
 
 
-def list_runs(who: Principal, limit: int = 200) -> list[Row]:
-    """Runs ``who`` may see, newest first."""
+def list_runs(who: Principal, limit: int = 200) -> list[RunView]:
+    """Runs ``who`` may see with their steps, newest first (one query)."""
     with get_storage().db.read() as conn:
-        return run_records.list_runs(conn, access.audience(who), limit=limit)
+        found = run_records.list_runs_with_steps(conn, access.audience(who), limit=limit)
+    return [RunView(RunRecord.from_row(run), [StepRecord.from_row(s, "step__") for s in steps]) for run, steps in found]
 
 
 def flow_status(view: RunView) -> FlowStatus:
@@ -186,137 +274,3 @@ def flow_status(view: RunView) -> FlowStatus:
             for s in view.steps
         ],
     )
-
-
-# --- state transitions (used by the runner) -------------------------------------------------
-
-
-def begin_step(run_id: str, step_name: str) -> int:
-    """Mark a step running as a new attempt and make it current; returns the attempt number."""
-    with get_storage().db.write() as conn:
-        run_records.lock_run(conn, run_id)
-        step = run_records.get_step(conn, run_id, step_name)
-        if step is None:
-            raise NotFoundError(f"run {run_id!r} has no step {step_name!r}")
-        attempt = step.attempt + 1
-        run_records.update_step(
-            conn,
-            run_id,
-            step_name,
-            state=StepState.RUNNING.value,
-            attempt=attempt,
-            progress=0.0,
-            message=None,
-            started_at=utcnow(),
-            ended_at=None,
-            error=None,
-            traceback=None,
-        )
-        run_records.update_run(conn, run_id, state=RunState.RUNNING.value, current_step=step_name)
-    return attempt
-
-
-def set_step_state(
-    run_id: str, step_name: str, state: StepState, *, error: str | None = None, traceback: str | None = None
-) -> None:
-    """Move a step (and its run) to ``state``; failures keep their error and traceback."""
-    values: dict = {"state": state.value}
-    if state in (StepState.COMPLETE, StepState.FAILED):
-        values["ended_at"] = utcnow()
-    if state is StepState.COMPLETE:
-        values["progress"] = 100.0
-    if state is StepState.FAILED:
-        values.update(error=error, traceback=traceback)
-    with get_storage().db.write() as conn:
-        run_records.lock_run(conn, run_id)
-        run_records.update_step(conn, run_id, step_name, **values)
-        if state is not StepState.COMPLETE:
-            run_records.update_run(conn, run_id, state=state.value, current_step=step_name)
-
-
-def complete_run(run_id: str) -> None:
-    """Mark the run complete (no current step)."""
-    with get_storage().db.write() as conn:
-        run_records.update_run(conn, run_id, state=RunState.COMPLETE.value, current_step=None)
-
-
-def reopen_step(run_id: str, step_name: str) -> None:
-    """Make ``step_name`` current again, awaiting input; every later step that ran becomes stale."""
-    with get_storage().db.write() as conn:
-        run_records.lock_run(conn, run_id)
-        steps = run_records.get_steps(conn, run_id)
-        target = next(s for s in steps if s.name == step_name)
-        for step in steps:
-            if step.position > target.position and step.state != StepState.PENDING.value:
-                run_records.update_step(conn, run_id, step.name, state=StepState.STALE.value)
-        run_records.update_step(conn, run_id, step_name, state=StepState.AWAITING_INPUT.value, ended_at=None)
-        run_records.update_run(conn, run_id, state=RunState.AWAITING_INPUT.value, current_step=step_name)
-
-
-BUSY_STATES = (StepState.RUNNING.value, StepState.ACTING.value)
-
-
-def claim_step(run_id: str, step_name: str, expected: str, current_step: str | None, state: StepState) -> bool:
-    """Move a step from ``expected`` to ``state`` if the run is as the caller saw it and not busy.
-
-    Compare-and-set under the run's lock, so that two processes cannot both act on one run.
-    """
-    with get_storage().db.write() as conn:
-        run = run_records.lock_run(conn, run_id)
-        steps = run_records.get_steps(conn, run_id)
-        step = next((s for s in steps if s.name == step_name), None)
-        if run is None or step is None or step.state != expected or run.current_step != current_step:
-            return False
-        if run.state in BUSY_STATES or any(s.state in BUSY_STATES for s in steps):
-            return False
-        values: dict[str, Any] = {"state": state.value}
-        if state is StepState.RUNNING:
-            values.update(progress=0.0, message=None, error=None, traceback=None, ended_at=None)
-        run_records.update_step(conn, run_id, step_name, **values)
-        run_records.update_run(conn, run_id, state=state.value, current_step=step_name)
-    return True
-
-
-def restore_step(run_id: str, step_name: str, step_state: str, run_state: str, current_step: str | None) -> None:
-    """Put a step and its run back as they were (an action that could not be handed over)."""
-    with get_storage().db.write() as conn:
-        if run_records.lock_run(conn, run_id) is None:
-            return
-        run_records.update_step(conn, run_id, step_name, state=step_state)
-        run_records.update_run(conn, run_id, state=run_state, current_step=current_step)
-
-
-def fail_busy_steps(run_id: str, *, error: str, traceback: str) -> None:
-    """Mark every running or acting step of a run failed (an error outside step code)."""
-    with get_storage().db.write() as conn:
-        run = run_records.lock_run(conn, run_id)
-        if run is None:
-            return
-        steps = run_records.get_steps(conn, run_id)
-        busy = [s.name for s in steps if s.state in BUSY_STATES]
-        if not busy and run.state in BUSY_STATES and run.current_step is not None:
-            busy = [run.current_step]
-        for name in busy:
-            run_records.update_step(
-                conn, run_id, name, state=StepState.FAILED.value, ended_at=utcnow(), error=error, traceback=traceback
-            )
-            run_records.update_run(conn, run_id, state=StepState.FAILED.value, current_step=name)
-
-
-def check_state(view: RunView, action: str) -> Row:
-    """The current step row if ``action`` (``next``/``rerun``/``back``) is allowed now."""
-    current = view.current_step
-    if current is None:
-        if view.run.state == RunState.COMPLETE.value and action == "back":
-            return view.steps[-1]
-        raise StepStateError(f"run {view.id!r} is {view.run.state}; {action}() needs a step awaiting the user")
-    step = view.step(current)
-    if action == "next" and step.state == StepState.FAILED.value:
-        raise StepStateError(
-            f"step {current!r} failed ({step.error}); fix the cause and call run.rerun() before next()"
-        )
-    if action == "next" and step.state != StepState.AWAITING_INPUT.value:
-        raise StepStateError(f"step {current!r} is {step.state}; next() needs it awaiting input")
-    if action == "back" and step.position == 0:
-        raise StepStateError(f"step {current!r} is the first step; there is no step to go back to")
-    return step

@@ -11,7 +11,7 @@ __all__ = ["FlowStatus", "RunState", "StepState", "StepStatus"]
 
 
 class StepState(str, enum.Enum):
-    """Where a step is: pending → running → awaiting_input → acting → complete, or failed, or stale."""
+    """Where a step is: pending → running → awaiting_input → acting → complete, or failed, cancelled, stale."""
 
     PENDING = "pending"
     RUNNING = "running"
@@ -19,6 +19,7 @@ class StepState(str, enum.Enum):
     ACTING = "acting"
     COMPLETE = "complete"
     FAILED = "failed"
+    CANCELLED = "cancelled"
     STALE = "stale"
 
     def __str__(self) -> str:
@@ -34,6 +35,7 @@ class RunState(str, enum.Enum):
     ACTING = "acting"
     COMPLETE = "complete"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
     def __str__(self) -> str:
         return self.value

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowdeck.auth.users import Principal, peek_principal, resolve_principal
 from flowdeck.errors import FlowdeckError, NotFoundError, ValidationError
+from flowdeck.store import lifecycle
 from flowdeck.store import outputs as output_service
 from flowdeck.store import pages as page_service
 from flowdeck.store import progress as progress_service
@@ -132,7 +133,10 @@ class StoreInterface:
     # --- helpers -----------------------------------------------------------------------------
 
     def _view(self) -> run_service.RunView:
-        return run_service.load_run(self.flow_id, self._principal)
+        view = run_service.load_run(self.flow_id, self._principal)
+        # Inside a step whose action was cancelled, any store call stops the step here.
+        lifecycle.check_cancelled(self.flow_id, view.run.action_token)
+        return view
 
     def _step(self, view: run_service.RunView, step_name: str | None = None) -> str:
         name = step_name or self.step_name or view.current_step

@@ -379,10 +379,16 @@
         h("div", { class: "progress-head" }, h("strong", { text: "Working…" }), h("span", { class: "muted", id: "progress-step", text: runningStepTitle(st) })),
         h("div", { class: "progress", role: "progressbar", id: "progress-bar", "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": value, "aria-label": "Step progress" },
           h("div", { class: "progress-fill", style: "width:" + value + "%" })),
-        h("p", { class: "progress-message", id: "progress-message", text: currentMessage(st) || "Starting…" })));
+        h("p", { class: "progress-message", id: "progress-message", text: currentMessage(st) || "Starting…" }),
+        h("button", { type: "button", class: "button small", id: "cancel-button", text: "Cancel", onclick: function () { cancelStep(view); } })));
       return;
     }
-    if (step.state === "failed") {
+    if (step.state === "cancelled") {
+      append(banner, h("section", { class: "panel error-panel", role: "alert", id: "step-cancelled" },
+        h("h2", { text: "This step was cancelled" }),
+        h("p", { class: "error-text", text: step.error || "The step was cancelled." }),
+        st.current_step === step.name ? h("button", { type: "button", class: "button primary", text: "Re-run this step", onclick: function () { act(view, "rerun"); } }) : null));
+    } else if (step.state === "failed") {
       append(banner, h("section", { class: "panel error-panel", role: "alert", id: "step-error" },
         h("h2", { text: "This step failed" }),
         h("p", { class: "error-text", text: step.error || "The step's code raised an error." }),
@@ -426,7 +432,36 @@
     const next = h("button", { type: "button", class: "button primary", id: "next-button", text: last ? "Finish" : "Next →", disabled: !editable || busy,
       onclick: function () { act(view, "next"); } });
     const err = h("p", { class: "field-error", role: "alert", id: "action-error" });
-    append(bar, [back, err, next]);
+    const forkable = !busy && ["complete", "awaiting_input"].indexOf(view.step.state) >= 0 &&
+      st.steps.slice(0, index).every(function (s) { return s.state === "complete"; });
+    const fork = forkable ? h("button", { type: "button", class: "button", id: "fork-button", text: "Start a new run from here",
+      onclick: function () { forkRun(view); } }) : null;
+    append(bar, [back, err, fork, next]);
+  }
+
+  async function cancelStep(view) {
+    const button = document.getElementById("cancel-button");
+    if (button) button.disabled = true;
+    try {
+      view.status = await api("POST", apiRun(view.runId) + "/cancel");
+    } catch (e) {
+      const progress = document.getElementById("progress-message");
+      if (progress) progress.textContent = e.message;
+      if (button) button.disabled = false;
+      return;
+    }
+    navigate(runPath(view.runId, view.status.current_step || view.stepName), true);
+  }
+
+  async function forkRun(view) {
+    const err = document.getElementById("action-error");
+    if (err) err.textContent = "";
+    try {
+      const created = await api("POST", apiRun(view.runId) + "/fork", { step: view.stepName });
+      navigate(runPath(created.flow_id, view.stepName));
+    } catch (e) {
+      if (err) err.textContent = e.message;
+    }
   }
 
   async function act(view, action) {

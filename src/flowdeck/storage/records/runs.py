@@ -14,14 +14,19 @@ from flowdeck.storage.schema import runs, steps
 
 __all__ = [
     "StepSpec",
+    "copy_run_rows",
     "delete_run",
     "get_run",
     "get_step",
     "get_steps",
     "insert_run",
     "list_runs",
+    "list_runs_with_steps",
     "lock_run",
+    "renew_lease",
+    "take_lease",
     "update_run",
+    "update_run_if",
     "update_step",
 ]
 
@@ -87,6 +92,34 @@ def update_run(conn: Connection, run_id: str, **values: Any) -> None:
     conn.execute(sa.update(runs).where(runs.c.id == run_id).values(updated_at=utcnow(), **values))
 
 
+def update_run_if(conn: Connection, run_id: str, token: str, **values: Any) -> bool:
+    """Change columns of a run only while ``token`` is its action in flight; True when it changed."""
+    result = conn.execute(
+        sa.update(runs).where(runs.c.id == run_id, runs.c.action_token == token).values(updated_at=utcnow(), **values)
+    )
+    return result.rowcount == 1
+
+
+def take_lease(conn: Connection, run_id: str, token: str, holder: str, until: Any) -> bool:
+    """Make ``holder`` the one process carrying out action ``token`` (a conditional UPDATE); False if taken."""
+    result = conn.execute(
+        sa.update(runs)
+        .where(runs.c.id == run_id, runs.c.action_token == token, runs.c.lease_holder.is_(None))
+        .values(lease_holder=holder, lease_until=until)
+    )
+    return result.rowcount == 1
+
+
+def renew_lease(conn: Connection, run_id: str, token: str, holder: str, until: Any) -> bool:
+    """Extend ``holder``'s lease on action ``token`` (a conditional UPDATE); False once it is not in flight."""
+    result = conn.execute(
+        sa.update(runs)
+        .where(runs.c.id == run_id, runs.c.action_token == token, runs.c.lease_holder == holder)
+        .values(lease_until=until)
+    )
+    return result.rowcount == 1
+
+
 def get_steps(conn: Connection, run_id: str) -> list[Row]:
     """The run's steps in flow order."""
     return conn.execute(sa.select(steps).where(steps.c.run_id == run_id).order_by(steps.c.position)).all()
@@ -111,6 +144,65 @@ def list_runs(conn: Connection, audience: share_records.Audience, *, limit: int 
         .limit(limit)
     )
     return conn.execute(query).all()
+
+
+def list_runs_with_steps(
+    conn: Connection, audience: share_records.Audience, *, limit: int = 200
+) -> list[tuple[Row, list[Row]]]:
+    """Like :func:`list_runs`, with each run's steps in flow order, read in one query."""
+    visible = (
+        sa.select(runs.c.id.label("visible_id"))
+        .where(share_records.visible_clause("run", audience, runs.c.id, runs.c.owner))
+        .order_by(runs.c.created_at.desc(), runs.c.id)
+        .limit(limit)
+    )
+    # A derived table rather than IN (... LIMIT): MariaDB refuses LIMIT in an IN subquery.
+    page = visible.subquery("visible")
+    step_cols = [c.label(f"step__{c.name}") for c in steps.c]
+    query = (
+        sa.select(runs, *step_cols)
+        .join(page, page.c.visible_id == runs.c.id)
+        .join(steps, steps.c.run_id == runs.c.id)
+        .order_by(runs.c.created_at.desc(), runs.c.id, steps.c.position)
+    )
+    out: list[tuple[Row, list[Row]]] = []
+    for row in conn.execute(query):
+        if not out or out[-1][0].id != row.id:
+            out.append((row, []))
+        out[-1][1].append(row)
+    return out
+
+
+def copy_run_rows(conn: Connection, source: str, target: str, step_attempts: Sequence[tuple[str, int]]) -> None:
+    """Copy the outputs, pages and uploads of ``(step, attempt)`` from run ``source`` to run ``target``.
+
+    Rows are copied, not the bytes: blob-backed values point at the same content-addressed blobs.
+    """
+    from flowdeck.storage.schema import future_elements, outputs, pages, uploads
+
+    if not step_attempts:
+        return
+    fe_cols = [c for c in future_elements.c if c.name not in ("id", "run_id")]
+    conn.execute(
+        sa.insert(future_elements).from_select(
+            ["run_id", *[c.name for c in fe_cols]],
+            sa.select(sa.literal(target, type_=sa.String(32)).label("run_id"), *fe_cols)
+            .where(
+                future_elements.c.run_id == source,
+                future_elements.c.source_step.in_([n for n, _ in step_attempts]),
+            )
+            .order_by(future_elements.c.id),
+        )
+    )
+    for table in (outputs, pages, uploads):
+        cols = [c for c in table.c if c.name not in ("id", "run_id")]
+        which = sa.or_(*[sa.and_(table.c.step_name == n, table.c.attempt == a) for n, a in step_attempts])
+        select = (
+            sa.select(sa.literal(target, type_=sa.String(32)).label("run_id"), *cols)
+            .where(table.c.run_id == source, which)
+            .order_by(table.c.id)
+        )
+        conn.execute(sa.insert(table).from_select(["run_id", *[c.name for c in cols]], select))
 
 
 def delete_run(conn: Connection, run_id: str) -> None:

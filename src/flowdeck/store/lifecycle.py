@@ -1,0 +1,706 @@
+"""The one owner of a run's life: every run and step state transition, leases, cancel and fork.
+
+Each transition is one write transaction that locks the run row (``SELECT ... FOR UPDATE`` on
+PostgreSQL and MariaDB; SQLite's ``BEGIN IMMEDIATE`` serialises writers), checks the state it
+expects and sets the new one, so two processes pressing Next at once run the step once: the other
+gets ``StepStateError``. The action in flight (what, by whom, since when) is stored on the run row
+with a token and a lease; the process carrying the action out renews the lease from a heartbeat
+thread, and every later write of that action is conditional on its token. When the lease runs out
+(the process died), whoever reads or changes the run next marks the step ``failed`` with
+:data:`LEASE_EXPIRED_ERROR`; no daemon is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import inspect
+import logging
+import os
+import socket
+import threading
+import time
+import traceback as tb_module
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import exc as sa_exc
+
+from flowdeck.auth.users import Principal
+from flowdeck.config import get_settings
+from flowdeck.errors import (
+    MissingInputError,
+    NotFoundError,
+    StepCancelledError,
+    StepFailedError,
+    StepStateError,
+    ValidationError,
+)
+from flowdeck.storage.deployment import get_storage
+from flowdeck.storage.records import runs as run_records
+from flowdeck.storage.records import users as user_records
+from flowdeck.storage.records._util import utcnow
+from flowdeck.store import pages as page_service
+from flowdeck.store import progress as progress_service
+from flowdeck.store import runs as run_service
+from flowdeck.store.runs import RunView, StepRecord
+from flowdeck.store.status import RunState, StepState
+
+if TYPE_CHECKING:
+    from flowdeck.flow.model import Flow, Step
+
+#: Makes the ``flow_metadata`` a step is called with: (flow_id, step_name, user, is_action).
+MetadataFactory = Callable[[str, str, str, bool], dict]
+
+__all__ = [
+    "ACTIONS",
+    "BUSY_STEP_STATES",
+    "HANDOFF_SECONDS",
+    "LEASE_EXPIRED_ERROR",
+    "Claim",
+    "cancel",
+    "check_cancelled",
+    "claim",
+    "claim_of",
+    "execute",
+    "expire_stale",
+    "fork",
+    "load",
+    "record_failure",
+    "release",
+]
+
+log = logging.getLogger("flowdeck.lifecycle")
+
+#: The actions of a run: its first step, and the three moves.
+ACTIONS = ("start", "next", "back", "rerun")
+#: Step states that mean an action is working on the step.
+BUSY_STEP_STATES = (StepState.RUNNING.value, StepState.ACTING.value)
+#: The error of a step whose lease ran out.
+LEASE_EXPIRED_ERROR = "the process running this step stopped"
+#: How long an action handed to an executor may wait for a thread or worker to take it (its lease
+#: until then); once taken, the lease is ``step_lease_seconds`` and renewed.
+HANDOFF_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class Claim:
+    """An action in flight: which run, what, the step it concerns, its token, who started it.
+
+    ``step_state``/``run_state``/``current_step`` are what the claim changed, so :func:`release`
+    can put them back when the work is never handed to anyone.
+    """
+
+    flow_id: str
+    action: str
+    step_name: str
+    token: str
+    user: str
+    step_state: str = ""
+    run_state: str = ""
+    current_step: str | None = None
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def _lease_until(at_least: float = 0.0) -> dt.datetime:
+    return utcnow() + dt.timedelta(seconds=max(get_settings().step_lease_seconds, at_least))
+
+
+def _no_action() -> dict[str, Any]:
+    return {
+        "action": None,
+        "action_by": None,
+        "action_at": None,
+        "action_token": None,
+        "lease_until": None,
+        "lease_holder": None,
+    }
+
+
+def _locked(conn: Any, flow_id: str) -> RunView | None:
+    run = run_records.lock_run(conn, flow_id)
+    if run is None:
+        return None
+    view = RunView.from_rows(run, run_records.get_steps(conn, flow_id))
+    if view.run.lease_expired():
+        _expire(conn, view)
+        view = RunView.from_rows(run_records.get_run(conn, flow_id), run_records.get_steps(conn, flow_id))
+    return view
+
+
+def _expire(conn: Any, view: RunView) -> None:
+    """Fail the step of an action whose lease ran out (already locked)."""
+    busy = [s.name for s in view.steps if s.state in BUSY_STEP_STATES]
+    if not busy and view.current_step is not None:
+        busy = [view.current_step]
+    now = utcnow()
+    for name in busy:
+        run_records.update_step(
+            conn, view.id, name, state=StepState.FAILED.value, ended_at=now, error=LEASE_EXPIRED_ERROR, traceback=None
+        )
+    run_records.update_run(
+        conn,
+        view.id,
+        state=RunState.FAILED.value if busy else view.run.state,
+        current_step=busy[-1] if busy else view.current_step,
+        **_no_action(),
+    )
+    log.warning("run %s: the lease of %s() ran out; its step is failed", view.id, view.run.action)
+
+
+def expire_stale(flow_id: str) -> bool:
+    """Fail the step of ``flow_id`` if the lease of its action ran out; True when it did."""
+    with get_storage().db.write() as conn:
+        run = run_records.lock_run(conn, flow_id)
+        if run is None:
+            return False
+        view = RunView.from_rows(run, run_records.get_steps(conn, flow_id))
+        if not view.run.lease_expired():
+            return False
+        _expire(conn, view)
+        return True
+
+
+def load(flow_id: str, who: Principal) -> RunView:
+    """The run as ``who`` may see it, after failing an action whose lease ran out."""
+    view = run_service.load_run(flow_id, who)
+    if view.run.lease_expired() and expire_stale(flow_id):
+        view = run_service.load_run(flow_id, who)
+    return view
+
+
+# --- claiming actions ----------------------------------------------------------------------------
+
+
+def _busy_error(view: RunView) -> StepStateError:
+    step = next((s for s in view.steps if s.state in BUSY_STEP_STATES), None)
+    what = f"step {step.name!r} ({step.state})" if step is not None else "a step"
+    who = f" ({view.run.action}() by {view.run.action_by})" if view.run.action is not None else ""
+    return StepStateError(f"run {view.id!r} is busy with {what}{who}; wait for it to finish or cancel it")
+
+
+def _current_for(view: RunView, action: str) -> StepRecord:
+    """The current step if ``action`` (``next``/``rerun``/``back``) is allowed now."""
+    current = view.current_step
+    if current is None:
+        if view.run.state == RunState.COMPLETE.value and action == "back":
+            return view.steps[-1]
+        raise StepStateError(f"run {view.id!r} is {view.run.state}; {action}() needs a step awaiting the user")
+    step = view.step(current)
+    if step.state in BUSY_STEP_STATES:  # an action began between the reads of a snapshot
+        raise _busy_error(view)
+    if action == "next" and step.state in (StepState.FAILED.value, StepState.CANCELLED.value):
+        why = f"failed ({step.error})" if step.state == StepState.FAILED.value else "was cancelled"
+        raise StepStateError(f"step {current!r} {why}; fix the cause and call run.rerun() before next()")
+    if action == "next" and step.state != StepState.AWAITING_INPUT.value:
+        raise StepStateError(f"step {current!r} is {step.state}; next() needs it awaiting input")
+    if action == "back" and step.position == 0:
+        raise StepStateError(f"step {current!r} is the first step; there is no step to go back to")
+    return step
+
+
+def _target(view: RunView, action: str) -> tuple[StepRecord, StepState]:
+    """The step ``action`` concerns and the state it puts it in; raises when not allowed now."""
+    if view.run.action is not None:
+        raise _busy_error(view)
+    if action == "start":
+        if view.run.state != RunState.PENDING.value:
+            raise StepStateError(f"run {view.id!r} has started already; use next(), back() or rerun()")
+        return view.steps[0], StepState.RUNNING
+    if action == "next":
+        return _current_for(view, "next"), StepState.ACTING
+    if action == "back":
+        step = _current_for(view, "back")
+        return (step if view.current_step is None else view.steps[step.position - 1]), StepState.ACTING
+    if view.current_step is None:
+        raise StepStateError(f"run {view.id!r} is {view.run.state}; there is no current step to re-run")
+    return view.step(view.current_step), StepState.RUNNING
+
+
+def claim(flow_id: str, who: Principal, action: str, *, handoff: bool = False) -> Claim:
+    """Check that ``action`` may happen now and mark it in flight, atomically.
+
+    With ``handoff`` (an executor queues the action) the first lease lasts :data:`HANDOFF_SECONDS`,
+    so that the action may wait for a free thread or worker; taking it starts the usual lease.
+
+    Raises ``StepStateError`` when the run is busy or its state does not allow the action,
+    ``MissingInputError`` for ``next`` with required inputs missing, ``NotFoundError`` for a run
+    ``who`` may not see; nothing changes then.
+    """
+    if action not in ACTIONS:
+        raise ValidationError(f"unknown action {action!r}; use one of {list(ACTIONS)}")
+    view = load(flow_id, who)
+    target, _ = _target(view, action)
+    if action == "next":
+        missing = page_service.missing_required_inputs(view, target.name)
+        if missing:
+            raise MissingInputError(
+                f"step {target.name!r} needs input before next(): " + ", ".join(repr(m) for m in missing), missing
+            )
+    token = uuid.uuid4().hex
+    with get_storage().db.write() as conn:
+        locked = _locked(conn, flow_id)
+        if locked is None:
+            raise NotFoundError(f"no run {flow_id!r} visible to user {who.name!r}")
+        target, state = _target(locked, action)  # the check that counts: under the run's lock
+        values: dict[str, Any] = {"state": state.value}
+        if state is StepState.RUNNING:
+            values.update(progress=0.0, message=None, error=None, traceback=None, ended_at=None)
+        run_records.update_step(conn, flow_id, target.name, **values)
+        now = utcnow()
+        run_records.update_run(
+            conn,
+            flow_id,
+            state=state.value,
+            current_step=target.name,
+            action=action,
+            action_by=who.name,
+            action_at=now,
+            action_token=token,
+            lease_until=_lease_until(HANDOFF_SECONDS if handoff else 0.0),
+        )
+    return Claim(flow_id, action, target.name, token, who.name, target.state, locked.run.state, locked.current_step)
+
+
+def claim_of(flow_id: str, token: str | None) -> Claim | None:
+    """The claim in flight on ``flow_id`` with token ``token`` (any when None) that nobody carries out yet."""
+    with get_storage().db.read() as conn:
+        run = run_records.get_run(conn, flow_id)
+    if run is None or run.action_token is None or run.lease_holder is not None:
+        return None  # idle, or another process carries it out already
+    if token is not None and run.action_token != token:
+        return None
+    return Claim(flow_id, run.action, run.current_step, run.action_token, run.action_by or "")
+
+
+def record_failure(claim: Claim, exc: BaseException) -> None:
+    """Record ``exc`` (raised outside step code) on the claimed step; tried again if the database drops."""
+    error, trace = f"{type(exc).__name__}: {exc}", "".join(tb_module.format_exception(exc))
+    _retrying(lambda: fail(claim, claim.step_name, error, trace))
+
+
+def release(claim: Claim) -> None:
+    """Undo ``claim`` (its work was never handed to anyone); nothing happens once it is not in flight."""
+    with get_storage().db.write() as conn:
+        if run_records.update_run_if(
+            conn, claim.flow_id, claim.token, state=claim.run_state, current_step=claim.current_step, **_no_action()
+        ):
+            run_records.update_step(conn, claim.flow_id, claim.step_name, state=claim.step_state)
+
+
+# --- transitions of an action in flight (all conditional on its token) ---------------------------
+
+
+def _lost(claim: Claim) -> StepCancelledError:
+    return StepCancelledError(
+        f"{claim.action}() of run {claim.flow_id!r} is no longer in flight (it was cancelled, or its lease ran out)"
+    )
+
+
+@contextmanager
+def _owning(claim: Claim) -> Iterator[Any]:
+    """A write transaction in which ``claim`` is still the run's action in flight (else StepCancelledError)."""
+    with get_storage().db.write() as conn:
+        run = run_records.lock_run(conn, claim.flow_id)
+        if run is None or run.action_token != claim.token:
+            raise _lost(claim)
+        yield conn
+
+
+def begin_step(claim: Claim, step_name: str) -> int:
+    """Start a new attempt of ``step_name``; returns the attempt number."""
+    with _owning(claim) as conn:
+        step = run_records.get_step(conn, claim.flow_id, step_name)
+        if step is None:
+            raise NotFoundError(f"run {claim.flow_id!r} has no step {step_name!r}")
+        attempt = step.attempt + 1
+        run_records.update_step(
+            conn,
+            claim.flow_id,
+            step_name,
+            state=StepState.RUNNING.value,
+            attempt=attempt,
+            progress=0.0,
+            message=None,
+            started_at=utcnow(),
+            ended_at=None,
+            error=None,
+            traceback=None,
+        )
+        run_records.update_run(
+            conn, claim.flow_id, state=RunState.RUNNING.value, current_step=step_name, lease_until=_lease_until()
+        )
+    return attempt
+
+
+def step_ran(claim: Claim, step_name: str) -> None:
+    """``step_name``'s ``run()`` returned: it awaits the user and the action is over."""
+    with _owning(claim) as conn:
+        run_records.update_step(conn, claim.flow_id, step_name, state=StepState.AWAITING_INPUT.value)
+        run_records.update_run(
+            conn, claim.flow_id, state=RunState.AWAITING_INPUT.value, current_step=step_name, **_no_action()
+        )
+
+
+def action_done(claim: Claim, step_name: str, next_step: str | None) -> None:
+    """``step_name``'s action finished: it is complete; ``next_step`` becomes current, or the run completes."""
+    with _owning(claim) as conn:
+        run_records.update_step(
+            conn, claim.flow_id, step_name, state=StepState.COMPLETE.value, progress=100.0, ended_at=utcnow()
+        )
+        if next_step is not None:
+            run_records.update_run(conn, claim.flow_id, state=RunState.RUNNING.value, current_step=next_step)
+        else:
+            run_records.update_run(
+                conn, claim.flow_id, state=RunState.COMPLETE.value, current_step=None, **_no_action()
+            )
+
+
+def reopen(claim: Claim, step_name: str) -> None:
+    """``back()``: make ``step_name`` current again, awaiting input; every later step that ran goes stale."""
+    with _owning(claim) as conn:
+        steps = run_records.get_steps(conn, claim.flow_id)
+        target = next(s for s in steps if s.name == step_name)
+        for step in steps:
+            if step.position > target.position and step.state != StepState.PENDING.value:
+                run_records.update_step(conn, claim.flow_id, step.name, state=StepState.STALE.value)
+        run_records.update_step(conn, claim.flow_id, step_name, state=StepState.AWAITING_INPUT.value, ended_at=None)
+        run_records.update_run(
+            conn, claim.flow_id, state=RunState.AWAITING_INPUT.value, current_step=step_name, **_no_action()
+        )
+
+
+def fail(claim: Claim, step_name: str, error: str, traceback: str | None) -> None:
+    """The action's step failed: it keeps the error and traceback and the action is over."""
+    with _owning(claim) as conn:
+        run_records.update_step(
+            conn,
+            claim.flow_id,
+            step_name,
+            state=StepState.FAILED.value,
+            ended_at=utcnow(),
+            error=error,
+            traceback=traceback,
+        )
+        run_records.update_run(conn, claim.flow_id, state=RunState.FAILED.value, current_step=step_name, **_no_action())
+
+
+def take(claim: Claim, holder: str) -> bool:
+    """Make ``holder`` the one carrying out ``claim``; False when another process took it or it ended.
+
+    A task delivered twice (a broker redelivering it) is thus carried out once.
+    """
+    with get_storage().db.write() as conn:
+        return run_records.take_lease(conn, claim.flow_id, claim.token, holder, _lease_until())
+
+
+def renew(claim: Claim, holder: str) -> bool:
+    """Extend ``holder``'s lease on ``claim``; False once it is not in flight any more (cancelled or expired)."""
+    with get_storage().db.write() as conn:
+        return run_records.renew_lease(conn, claim.flow_id, claim.token, holder, _lease_until())
+
+
+# --- cancellation inside the process running the step ------------------------------------------
+
+_local = threading.local()
+_stops: dict[str, threading.Event] = {}
+_stops_lock = threading.Lock()
+
+
+def check_cancelled(flow_id: str, token_in_db: object = ...) -> None:
+    """Raise ``StepCancelledError`` in the thread running an action of ``flow_id`` once it is cancelled.
+
+    Store calls and progress updates call it; ``token_in_db`` is the run's action token as just
+    read (omit it to rely on this process's own knowledge). Elsewhere it does nothing.
+    """
+    claim: Claim | None = getattr(_local, "claim", None)
+    if claim is None or claim.flow_id != flow_id:
+        return
+    with _stops_lock:
+        stop = _stops.get(claim.token)
+    if (stop is not None and stop.is_set()) or (token_in_db is not ... and token_in_db != claim.token):
+        raise StepCancelledError(f"step {claim.step_name!r} of run {flow_id!r} was cancelled; it stops here")
+
+
+def _retrying(work: Callable[[], Any], attempts: int = 5, delay: float = 0.2) -> Any:
+    """``work()``, tried again on errors of the database (a dropped connection) a few times."""
+    for attempt in range(attempts):
+        try:
+            return work()
+        except sa_exc.DBAPIError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(delay * (attempt + 1))
+    return None
+
+
+class _Heartbeat:
+    """Renews the lease of a claim every third of the lease while the action runs here."""
+
+    def __init__(self, claim: Claim) -> None:
+        self.claim = claim
+        self.holder = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.done = threading.Event()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name=f"flowdeck-lease-{claim.flow_id[:8]}", daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        if not _retrying(lambda: take(self.claim, self.holder)):
+            raise StepStateError(
+                f"{self.claim.action}() of run {self.claim.flow_id!r} is being carried out elsewhere or is over"
+            )
+        with _stops_lock:
+            _stops[self.claim.token] = self.stop
+        self.thread.start()
+        return self
+
+    def _loop(self) -> None:
+        interval = get_settings().step_lease_seconds / 3
+        while not self.done.wait(interval):
+            try:
+                alive = renew(self.claim, self.holder)
+            except Exception:  # the database is unreachable: try again; the lease runs out meanwhile
+                log.warning("could not renew the lease of run %s", self.claim.flow_id, exc_info=True)
+                continue
+            if not alive:
+                self.stop.set()
+                return
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.thread.join(timeout=5)
+        with _stops_lock:
+            _stops.pop(self.claim.token, None)
+
+
+# --- carrying out an action ----------------------------------------------------------------------
+
+
+def _store(flow_id: str, step: Step, user: str) -> Any:
+    from flowdeck.store.store_interface import StoreInterface
+
+    return StoreInterface(flow_id, user=user, step_name=step.name)
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def _settle(result: Any) -> Any:
+    """The value of a hook's result: an ``async`` hook's coroutine is run to its end here."""
+    if not inspect.isawaitable(result):
+        return result
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_awaited(result))
+    # An event loop already runs in this thread: finish the coroutine on a loop of its own.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _awaited(result)).result()
+
+
+def _hook(name: str, step: Step, flow_id: str, user: str, *, swallow: bool) -> None:
+    """Call ``step.<name>(store_interface)`` (sync or async); a hook that raises fails the step unless ``swallow``."""
+    try:
+        _settle(getattr(step, name)(_store(flow_id, step, user)))
+    except Exception:
+        if not swallow:
+            raise
+        log.exception("the %s hook of step %r of run %s raised", name, step.name, flow_id)
+
+
+class _Execution:
+    def __init__(
+        self, flow: Flow, claim: Claim, who: Principal, make_metadata: MetadataFactory, run_handle: Any
+    ) -> None:
+        self.flow, self.claim, self.who, self.run_handle = flow, claim, who, run_handle
+        self.make_metadata = make_metadata
+        self.current = claim.step_name
+
+    def metadata(self, step: Step, is_action: bool = False) -> dict:
+        return self.make_metadata(self.claim.flow_id, step.name, self.who.name, is_action)
+
+    def failed(self, step: Step, exc: BaseException) -> StepFailedError:
+        _hook("on_failure", step, self.claim.flow_id, self.who.name, swallow=True)
+        fail(self.claim, step.name, f"{type(exc).__name__}: {exc}", "".join(tb_module.format_exception(exc)))
+        return StepFailedError(
+            f"step {step.name!r} of run {self.claim.flow_id!r} failed: {type(exc).__name__}: {exc}; "
+            "fix the cause and call run.rerun()",
+            run=self.run_handle,
+            flow_id=self.claim.flow_id,
+            step_name=step.name,
+        )
+
+    def run_step(self, step: Step) -> None:
+        self.current = step.name
+        attempt = begin_step(self.claim, step.name)
+        page_service.start_attempt(self.claim.flow_id, step.name, attempt, step.page)
+        try:
+            with progress_service.running_step(self.claim.flow_id, step.name):
+                step.run(self.metadata(step))
+            check_cancelled(self.claim.flow_id)
+            _hook("on_run_success", step, self.claim.flow_id, self.who.name, swallow=False)
+        except StepCancelledError:
+            raise
+        except Exception as exc:
+            raise self.failed(step, exc) from exc
+        step_ran(self.claim, step.name)
+
+    def act(self, step: Step) -> None:
+        try:
+            if not (step.overrides_action and step.override_skips_default):
+                page_service.run_default_action(run_service.load_run(self.claim.flow_id, self.who), step.name)
+            if step.overrides_action:
+                with progress_service.running_step(self.claim.flow_id, step.name):
+                    step.action_override(self.metadata(step, is_action=True))
+            check_cancelled(self.claim.flow_id)
+            _hook("on_action_success", step, self.claim.flow_id, self.who.name, swallow=False)
+        except StepCancelledError:
+            raise
+        except Exception as exc:
+            raise self.failed(step, exc) from exc
+        position = self.flow.step_names.index(step.name)
+        following = self.flow.steps[position + 1] if position + 1 < len(self.flow.steps) else None
+        action_done(self.claim, step.name, following.name if following is not None else None)
+        if following is not None:
+            self.run_step(following)
+
+
+def execute(flow: Flow, claim: Claim, who: Principal, make_metadata: MetadataFactory, run_handle: Any = None) -> None:
+    """Carry out ``claim`` here: run the step code, renew the lease meanwhile, record the outcome.
+
+    Steps are called with ``make_metadata(flow_id, step_name, user, is_action)`` (the flow layer's
+    ``FlowMetadata``).
+
+    Raises ``StepFailedError`` when step code raises (the step is then ``failed``; ``run_handle``
+    goes on the error as ``err.run``) and ``StepCancelledError`` when the action was cancelled or
+    its lease lost while it ran (the state is then what the canceller or the expiry wrote).
+    """
+    execution = _Execution(flow, claim, who, make_metadata, run_handle)
+    with _Heartbeat(claim):
+        previous = getattr(_local, "claim", None)
+        _local.claim = claim
+        try:
+            step = flow.step(claim.step_name)
+            if claim.action in ("start", "rerun"):
+                execution.run_step(step)
+            elif claim.action == "next":
+                execution.act(step)
+            else:
+                reopen(claim, step.name)
+        except (StepFailedError, StepCancelledError):
+            raise
+        except Exception as exc:  # outside step code (the database, the flow): the step fails now
+            error, trace = f"{type(exc).__name__}: {exc}", "".join(tb_module.format_exception(exc))
+            try:
+                _retrying(lambda: fail(claim, execution.current, error, trace))
+            except Exception:  # the lease runs out instead
+                log.warning("could not record the failure of run %s", claim.flow_id, exc_info=True)
+            raise
+        finally:
+            _local.claim = previous
+
+
+# --- cancel --------------------------------------------------------------------------------------
+
+
+def cancel(flow: Flow | None, flow_id: str, who: Principal) -> Claim:
+    """Cancel the action in flight: its step becomes ``cancelled``, the code running it stops.
+
+    The step's thread stops at its next progress update or store call (the caller revokes a Celery
+    task: its id is the returned claim's token). ``Step.on_cancel`` then runs here, once (only the
+    caller whose transition won runs it). Raises ``StepStateError`` when no action is in flight.
+    """
+    load(flow_id, who)  # NotFoundError for strangers
+    with get_storage().db.write() as conn:
+        view = _locked(conn, flow_id)
+        if view is None:
+            raise NotFoundError(f"no run {flow_id!r} visible to user {who.name!r}")
+        if view.run.action is None:
+            raise StepStateError(
+                f"run {flow_id!r} is {view.run.state}: no step is running, so there is nothing to cancel"
+            )
+        busy = [s.name for s in view.steps if s.state in BUSY_STEP_STATES] or [view.current_step]
+        step_name = busy[-1]
+        cancelled = Claim(flow_id, view.run.action, step_name, view.run.action_token or "", view.run.action_by or "")
+        run_records.update_step(
+            conn,
+            flow_id,
+            step_name,
+            state=StepState.CANCELLED.value,
+            ended_at=utcnow(),
+            error=f"cancelled by {who.name}",
+            traceback=None,
+        )
+        run_records.update_run(conn, flow_id, state=RunState.CANCELLED.value, current_step=step_name, **_no_action())
+    with _stops_lock:
+        stop = _stops.get(cancelled.token)
+    if stop is not None:
+        stop.set()
+    if flow is not None:
+        try:
+            _hook("on_cancel", flow.step(step_name), flow_id, who.name, swallow=True)
+        except NotFoundError:
+            log.warning("run %s: flow %r has no step %r for on_cancel", flow_id, flow.name, step_name)
+    return cancelled
+
+
+# --- fork ----------------------------------------------------------------------------------------
+
+
+def fork(flow_id: str, at_step: str, who: Principal) -> str:
+    """A new run of ``who`` holding the original's steps before ``at_step``, opened at ``at_step``.
+
+    The earlier steps are complete with the original's outputs, pages and values (rows pointing at
+    the same content-addressed blobs: no bytes are copied); ``at_step`` awaits input with its page
+    and values as they were. The original is untouched. Returns the new run's id.
+    """
+    view = load(flow_id, who)
+    if view.run.action is not None:
+        raise _busy_error(view)
+    target = view.step(at_step)
+    ran = (StepState.COMPLETE.value, StepState.AWAITING_INPUT.value)
+    if target.state not in ran:
+        raise StepStateError(
+            f"step {at_step!r} of run {flow_id!r} is {target.state}; fork at a step that has run "
+            "(complete or awaiting input)"
+        )
+    earlier = [s for s in view.steps if s.position < target.position]
+    if any(s.state != StepState.COMPLETE.value for s in earlier):
+        raise StepStateError(
+            f"the steps before {at_step!r} in run {flow_id!r} are not all complete; fork at an earlier step"
+        )
+    new_id = uuid.uuid4().hex
+    with get_storage().db.write() as conn:
+        user_records.ensure_user(conn, who.name)
+        run_records.insert_run(
+            conn,
+            new_id,
+            flow_name=view.run.flow_name,
+            flow_ref=view.run.flow_ref,
+            owner=who.name,
+            step_specs=[(s.name, s.title, s.step_type) for s in view.steps],
+        )
+        for step in [*earlier, target]:
+            run_records.update_step(
+                conn,
+                new_id,
+                step.name,
+                state=StepState.COMPLETE.value if step is not target else StepState.AWAITING_INPUT.value,
+                attempt=step.attempt,
+                progress=step.progress,
+                message=step.message,
+                started_at=step.started_at,
+                ended_at=step.ended_at if step is not target else None,
+            )
+        run_records.update_run(
+            conn, new_id, state=RunState.AWAITING_INPUT.value, current_step=at_step, forked_from=flow_id
+        )
+        run_records.copy_run_rows(conn, flow_id, new_id, [(s.name, s.attempt) for s in [*earlier, target]])
+    return new_id
