@@ -49,11 +49,22 @@ def print_status(status: Any) -> None:
     table.add_column("state")
     table.add_column("progress", justify="right")
     table.add_column("message / error")
+    versions = {step.code_version for step in status.steps if getattr(step, "code_version", None)}
+    if len(versions) > 1:  # the flow file changed between steps: say which version each one ran
+        table.add_column("code")
+    warnings = []
     for step in status.steps:
         style = _STATE_STYLE.get(str(step.state), "")
         detail = step.error if step.error else (step.message or "")
-        table.add_row(*cells(step.name), Text(str(step.state), style=style), f"{step.progress:.0f}%", *cells(detail))
+        row = [*cells(step.name), Text(str(step.state), style=style), f"{step.progress:.0f}%", *cells(detail)]
+        if len(versions) > 1:
+            row.extend(cells(step.code_version or ""))
+        table.add_row(*row)
+        if getattr(step, "warning", None):
+            warnings.append(f"warning: step {step.name}: {step.warning}")
     console.print(table)
+    for warning in warnings:
+        console.print(Text(warning, style="yellow"))
 
 
 class ProgressBars:

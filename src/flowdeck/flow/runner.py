@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowdeck.auth.users import Principal, resolve_principal
 from flowdeck.errors import StepStateError, ValidationError
-from flowdeck.flow.loader import flow_reference, load_flow, remember_flow, remembered_flow
+from flowdeck.flow.loader import flow_file_version, flow_reference, load_flow, remember_flow, remembered_flow
 from flowdeck.flow.model import Flow, FlowMetadata
 from flowdeck.store import lifecycle
 from flowdeck.store import pages as page_service
@@ -53,6 +53,7 @@ class FlowRun:
         self.flow = flow
         self.flow_id = flow_id
         self.principal = principal
+        self._flow_ref: str | None = None
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -63,6 +64,12 @@ class FlowRun:
 
     def _view(self) -> run_service.RunView:
         return lifecycle.load(self.flow_id, self.principal)
+
+    def _code_version(self) -> str | None:
+        """The digest of the flow file's source this process runs (recorded on each step attempt)."""
+        if self._flow_ref is None:
+            self._flow_ref = self._view().run.flow_ref or ""
+        return flow_file_version(self._flow_ref)
 
     @property
     def current_step(self) -> str | None:
@@ -116,7 +123,7 @@ class FlowRun:
 
     def _do(self, action: str) -> FlowRun:
         claim = lifecycle.claim(self.flow_id, self.principal, action)
-        lifecycle.execute(self.flow, claim, self.principal, FlowMetadata, self)
+        lifecycle.execute(self.flow, claim, self.principal, FlowMetadata, self, self._code_version())
         return self
 
     def next(self) -> FlowRun:
@@ -153,7 +160,7 @@ class FlowRun:
 
     def perform(self, claim: lifecycle.Claim) -> FlowRun:
         """Carry out an action claimed with :func:`claim_action` (what executors call)."""
-        lifecycle.execute(self.flow, claim, self.principal, FlowMetadata, self)
+        lifecycle.execute(self.flow, claim, self.principal, FlowMetadata, self, self._code_version())
         return self
 
     def __repr__(self) -> str:

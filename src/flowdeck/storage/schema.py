@@ -121,6 +121,8 @@ steps = sa.Table(
     sa.Column("ended_at", Time, nullable=True),
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("traceback", sa.Text, nullable=True),
+    sa.Column("code_version", sa.String(64), nullable=True),
+    sa.Column("warning", sa.Text, nullable=True),
 )
 
 outputs = sa.Table(

@@ -45,7 +45,7 @@ from flowdeck.storage.records import runs as run_records
 from flowdeck.storage.records import users as user_records
 from flowdeck.storage.records._util import utcnow
 from flowdeck.store import pages as page_service
-from flowdeck.store import progress as progress_service
+from flowdeck.store import running as running_steps
 from flowdeck.store import runs as run_service
 from flowdeck.store.runs import RunView, StepRecord
 from flowdeck.store.status import RunState, StepState
@@ -313,8 +313,8 @@ def _owning(claim: Claim) -> Iterator[Any]:
         yield conn
 
 
-def begin_step(claim: Claim, step_name: str) -> int:
-    """Start a new attempt of ``step_name``; returns the attempt number."""
+def begin_step(claim: Claim, step_name: str, code_version: str | None = None) -> int:
+    """Start a new attempt of ``step_name`` (running ``code_version`` of its flow file); returns the attempt."""
     with _owning(claim) as conn:
         step = run_records.get_step(conn, claim.flow_id, step_name)
         if step is None:
@@ -332,6 +332,8 @@ def begin_step(claim: Claim, step_name: str) -> int:
             ended_at=None,
             error=None,
             traceback=None,
+            code_version=code_version,
+            warning=None,
         )
         run_records.update_run(
             conn, claim.flow_id, state=RunState.RUNNING.value, current_step=step_name, lease_until=_lease_until()
@@ -339,10 +341,28 @@ def begin_step(claim: Claim, step_name: str) -> int:
     return attempt
 
 
-def step_ran(claim: Claim, step_name: str) -> None:
-    """``step_name``'s ``run()`` returned: it awaits the user and the action is over."""
+NO_PAGE_WARNING = (
+    "this input step's run() stored no page: its user sees the initial page only. Add cards to "
+    "store.get_page() and save them with store.update_page(page)"
+)
+
+
+def step_ran(claim: Claim, step_name: str, *, input_step: bool = False) -> None:
+    """``step_name``'s ``run()`` returned: it awaits the user and the action is over.
+
+    An ``input_step`` whose ``run()`` never stored its page is marked with :data:`NO_PAGE_WARNING`.
+    """
     with _owning(claim) as conn:
-        run_records.update_step(conn, claim.flow_id, step_name, state=StepState.AWAITING_INPUT.value)
+        warning = None
+        step = run_records.get_step(conn, claim.flow_id, step_name)
+        if (
+            input_step
+            and step is not None
+            and not page_service.page_was_updated(conn, claim.flow_id, step_name, step.attempt)
+        ):
+            warning = NO_PAGE_WARNING
+            log.warning("run %s, step %r: %s", claim.flow_id, step_name, warning)
+        run_records.update_step(conn, claim.flow_id, step_name, state=StepState.AWAITING_INPUT.value, warning=warning)
         run_records.update_run(
             conn, claim.flow_id, state=RunState.AWAITING_INPUT.value, current_step=step_name, **_no_action()
         )
@@ -517,9 +537,16 @@ def _hook(name: str, step: Step, flow_id: str, user: str, *, swallow: bool) -> N
 
 class _Execution:
     def __init__(
-        self, flow: Flow, claim: Claim, who: Principal, make_metadata: MetadataFactory, run_handle: Any
+        self,
+        flow: Flow,
+        claim: Claim,
+        who: Principal,
+        make_metadata: MetadataFactory,
+        run_handle: Any,
+        code_version: str | None = None,
     ) -> None:
         self.flow, self.claim, self.who, self.run_handle = flow, claim, who, run_handle
+        self.code_version = code_version
         self.make_metadata = make_metadata
         self.current = claim.step_name
 
@@ -539,10 +566,10 @@ class _Execution:
 
     def run_step(self, step: Step) -> None:
         self.current = step.name
-        attempt = begin_step(self.claim, step.name)
+        attempt = begin_step(self.claim, step.name, self.code_version)
         page_service.start_attempt(self.claim.flow_id, step.name, attempt, step.page)
         try:
-            with progress_service.running_step(self.claim.flow_id, step.name):
+            with running_steps.running_step(self.claim.flow_id, step.name):
                 step.run(self.metadata(step))
             check_cancelled(self.claim.flow_id)
             _hook("on_run_success", step, self.claim.flow_id, self.who.name, swallow=False)
@@ -550,14 +577,14 @@ class _Execution:
             raise
         except Exception as exc:
             raise self.failed(step, exc) from exc
-        step_ran(self.claim, step.name)
+        step_ran(self.claim, step.name, input_step=str(getattr(step.type, "value", step.type)) == "input")
 
     def act(self, step: Step) -> None:
         try:
             if not (step.overrides_action and step.override_skips_default):
                 page_service.run_default_action(run_service.load_run(self.claim.flow_id, self.who), step.name)
             if step.overrides_action:
-                with progress_service.running_step(self.claim.flow_id, step.name):
+                with running_steps.running_step(self.claim.flow_id, step.name):
                     step.action_override(self.metadata(step, is_action=True))
             check_cancelled(self.claim.flow_id)
             _hook("on_action_success", step, self.claim.flow_id, self.who.name, swallow=False)
@@ -572,7 +599,14 @@ class _Execution:
             self.run_step(following)
 
 
-def execute(flow: Flow, claim: Claim, who: Principal, make_metadata: MetadataFactory, run_handle: Any = None) -> None:
+def execute(
+    flow: Flow,
+    claim: Claim,
+    who: Principal,
+    make_metadata: MetadataFactory,
+    run_handle: Any = None,
+    code_version: str | None = None,
+) -> None:
     """Carry out ``claim`` here: run the step code, renew the lease meanwhile, record the outcome.
 
     Steps are called with ``make_metadata(flow_id, step_name, user, is_action)`` (the flow layer's
@@ -582,7 +616,7 @@ def execute(flow: Flow, claim: Claim, who: Principal, make_metadata: MetadataFac
     goes on the error as ``err.run``) and ``StepCancelledError`` when the action was cancelled or
     its lease lost while it ran (the state is then what the canceller or the expiry wrote).
     """
-    execution = _Execution(flow, claim, who, make_metadata, run_handle)
+    execution = _Execution(flow, claim, who, make_metadata, run_handle, code_version)
     with _Heartbeat(claim):
         previous = getattr(_local, "claim", None)
         _local.claim = claim

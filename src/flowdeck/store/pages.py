@@ -83,6 +83,11 @@ def start_attempt(run_id: str, step_name: str, attempt: int, initial_page: Any) 
         page_records.insert_page(conn, run_id, step_name, attempt, _dump(page))
 
 
+def page_was_updated(conn: Any, run_id: str, step_name: str, attempt: int) -> bool:
+    """Whether the step's attempt stored a page beyond its initial one (``update_page`` was called)."""
+    return page_records.page_versions(conn, run_id, step_name, max(attempt, 1)) > 1
+
+
 def _latest(conn: Any, view: RunView, step_name: str) -> Any | None:
     step = view.step(step_name)
     row = page_records.latest_page(conn, view.id, step_name, max(step.attempt, 1))

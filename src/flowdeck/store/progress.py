@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import math
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flowdeck.errors import NotFoundError, StepStateError, ValidationError
@@ -14,33 +12,9 @@ from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import progress as progress_records
 from flowdeck.storage.records import runs as run_records
 from flowdeck.store.lifecycle import check_cancelled
+from flowdeck.store.running import current_step, running_step
 
 __all__ = ["ProgressEvent", "current_step", "events_after", "record_progress", "running_step", "subscribe"]
-
-# The (run id, step name) whose code runs in this thread or task, so that a progress report made
-# without a store (the SDK's static ``StoreInterface.update_progress``) reaches the right step.
-_running: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar("flowdeck_running_step", default=None)
-
-
-@contextlib.contextmanager
-def running_step(run_id: str, step_name: str) -> Iterator[None]:
-    """Mark ``step_name`` of ``run_id`` as the step whose code runs in this context."""
-    token = _running.set((run_id, step_name))
-    try:
-        yield
-    finally:
-        _running.reset(token)
-
-
-def current_step() -> tuple[str, str]:
-    """The (run id, step name) whose code runs in this context; ``StepStateError`` outside a step."""
-    found = _running.get()
-    if found is None:
-        raise StepStateError(
-            "no step is running here, so there is no step to report progress for; call update_progress "
-            "inside a step's run() or action, or on a store: StoreInterface(**flow_metadata).update_progress(...)"
-        )
-    return found
 
 
 @dataclass(frozen=True)

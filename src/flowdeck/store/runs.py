@@ -82,6 +82,8 @@ class StepRecord:
     ended_at: dt.datetime | None
     error: str | None
     traceback: str | None
+    code_version: str | None = None
+    warning: str | None = None
 
     @classmethod
     def from_row(cls, row: Any, prefix: str = "") -> StepRecord:
@@ -270,6 +272,8 @@ def flow_status(view: RunView) -> FlowStatus:
                 title=s.title,
                 attempt=s.attempt,
                 step_type=s.step_type,
+                code_version=s.code_version,
+                warning=s.warning,
             )
             for s in view.steps
         ],

@@ -56,6 +56,10 @@ class StepStatus:
     title: str = ""
     attempt: int = 0
     step_type: str = ""
+    #: a short digest of the flow file's source the step's last attempt ran (None for flows in modules)
+    code_version: str | None = None
+    #: something the flow writer should look at (an input step whose run() stored no page)
+    warning: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (times as ISO 8601 strings)."""

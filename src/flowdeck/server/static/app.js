@@ -402,6 +402,9 @@
     } else if (st.state === "complete") {
       append(banner, h("p", { class: "notice success", text: "This run is complete." }));
     }
+    if (step.warning && ["awaiting_input", "complete"].indexOf(step.state) >= 0) {
+      append(banner, h("p", { class: "notice warning", role: "status", id: "step-warning", text: "Note for the flow's author: " + step.warning }));
+    }
   }
 
   function runningStepTitle(st) {

@@ -16,6 +16,7 @@ __all__ = [
     "insert_upload",
     "latest_page",
     "latest_upload",
+    "page_versions",
 ]
 
 
@@ -38,6 +39,18 @@ def insert_page(conn: Connection, run_id: str, step_name: str, attempt: int, doc
         )
     )
     return version
+
+
+def page_versions(conn: Connection, run_id: str, step_name: str, attempt: int) -> int:
+    """How many page versions a step attempt has stored (0 when none)."""
+    return int(
+        conn.execute(
+            sa.select(sa.func.count()).where(
+                pages.c.run_id == run_id, pages.c.step_name == step_name, pages.c.attempt == attempt
+            )
+        ).scalar()
+        or 0
+    )
 
 
 def latest_page(conn: Connection, run_id: str, step_name: str, attempt: int) -> Row | None:
