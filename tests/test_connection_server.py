@@ -19,7 +19,7 @@ import pytest
 import flowdeck
 import sample_flows
 from fixtures.fake_mysql import fake_mysql
-from fixtures.server_support import PASSWORDS, add_people, make_app
+from fixtures.server_support import PASSWORDS, add_people, make_app, serving
 from flowdeck import StoreInterface
 from flowdeck.config import get_settings, reconfigure
 from flowdeck.server.routes_connections import GENERIC_FAILURE, TESTS
@@ -38,8 +38,6 @@ def server(embedded: Path) -> Iterator[str]:
     Loopback targets are allowed (the hostile servers of these tests listen there) and the
     timeouts are short so that hanging tests end quickly.
     """
-    import uvicorn
-
     reconfigure(
         allow_private_targets=True,
         connect_timeout=0.5,
@@ -47,18 +45,8 @@ def server(embedded: Path) -> Iterator[str]:
         connection_tests_per_user=15,
     )
     add_people()
-    port = _free_port()
-    instance = uvicorn.Server(uvicorn.Config(make_app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not instance.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start within 20 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=20)
+    with serving(make_app()) as url:
+        yield url
 
 
 def _login(url: str, name: str) -> httpx.Client:

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from fixtures.server_support import CHURN_CSV, PASSWORDS, ROOT, add_people, make_app
+from fixtures.server_support import CHURN_CSV, PASSWORDS, ROOT, add_people, make_app, serving
 
 pytestmark = [
     pytest.mark.browser,
@@ -40,22 +38,9 @@ def _free_port() -> int:
 @pytest.fixture
 def server(embedded: Path) -> Iterator[str]:
     """A uvicorn server on loopback serving the churn example and the test flows; yields its URL."""
-    import uvicorn
-
     add_people()
-    port = _free_port()
-    config = uvicorn.Config(make_app(), host="127.0.0.1", port=port, log_level="warning")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not instance.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start within 20 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=20)
+    with serving(make_app()) as url:
+        yield url
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from fixtures.server_support import CHURN_CSV, FLOW_SPECS, add_people
-from test_server_browser import _free_port, browser, log_in, shot  # noqa: F401  (fixtures)
+from fixtures.server_support import CHURN_CSV, FLOW_SPECS, add_people, serving
+from test_server_browser import browser, log_in, shot  # noqa: F401  (fixtures)
 
 pytestmark = [
     pytest.mark.browser,
@@ -25,25 +25,11 @@ UI_FLOWS = Path(__file__).resolve().parent / "fixtures" / "ui_flows.py"
 @pytest.fixture
 def server(embedded: Path) -> Iterator[str]:
     """A uvicorn server on loopback with the usual test flows and the wide-table flow."""
-    import uvicorn
-
     from flowdeck.server import create_app
 
     add_people()
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app([*FLOW_SPECS, f"{UI_FLOWS}:wide"]), host="127.0.0.1", port=port, log_level="warning"
-    )
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not instance.started:
-        assert time.monotonic() < deadline, "the test server did not start within 20 s"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=20)
+    with serving(create_app([*FLOW_SPECS, f"{UI_FLOWS}:wide"])) as url:
+        yield url
 
 
 @pytest.fixture

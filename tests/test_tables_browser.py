@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from fixtures.server_support import add_people
+from fixtures.server_support import add_people, serving
 from flowdeck.server import create_app
-from test_server_browser import _free_port, browser, log_in, page, shot  # noqa: F401  (fixtures)
+from test_server_browser import browser, log_in, page, shot  # noqa: F401  (fixtures)
 
 pytestmark = [
     pytest.mark.browser,
@@ -26,23 +24,9 @@ TABLE_FLOW = f"{Path(__file__).resolve().parent / 'fixtures' / 'table_flows.py'}
 @pytest.fixture
 def server(embedded: Path) -> Iterator[str]:
     """A uvicorn server on loopback offering the big-table flow; yields its URL."""
-    import uvicorn
-
     add_people()
-    port = _free_port()
-    instance = uvicorn.Server(
-        uvicorn.Config(create_app([TABLE_FLOW]), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not instance.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start within 20 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=20)
+    with serving(create_app([TABLE_FLOW])) as url:
+        yield url
 
 
 def test_the_ui_pages_sorts_and_filters_a_big_table(page: Any) -> None:  # noqa: F811
