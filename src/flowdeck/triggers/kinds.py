@@ -116,12 +116,11 @@ class S3Trigger(Trigger):
             from flowdeck.store.connections import get_boto3_s3_client
 
             return get_boto3_s3_client(ctx.owner, self.connection)
-        import boto3
-
         from flowdeck.config import get_settings
+        from flowdeck.storage.s3 import shared_s3_client
 
         endpoint = self.endpoint_url or get_settings().s3_endpoint_url
-        return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+        return shared_s3_client(endpoint, region_name="us-east-1")
 
     def check(self, state: dict[str, Any], ctx: CheckContext) -> Check:
         """List the objects and compare with what the last check saw."""
