@@ -153,3 +153,13 @@ def test_engine_kwargs() -> None:
 def test_bad_port_is_a_validation_error() -> None:
     with pytest.raises(ValidationError, match="connection 'warehouse': port must be a whole number"):
         spec("postgresql", host="h", port="fifty")
+
+
+@pytest.mark.parametrize("kind", list(ConnectionType))
+def test_every_connection_type_has_a_param_allow_list(kind: ConnectionType) -> None:
+    from flowdeck.storage.connection_urls import check_params
+
+    assert check_params("c", kind, {}).plain == {}
+    if kind is not ConnectionType.other:  # the one free-form type
+        with pytest.raises(ValidationError, match="local_infile_or_anything"):
+            check_params("c", kind, {"local_infile_or_anything": 1})

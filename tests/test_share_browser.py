@@ -25,7 +25,10 @@ pytestmark = [
 def test_the_share_dialog_lists_shares_and_removes_one(page: Any, tmp_path: Path) -> None:  # noqa: F811
     from playwright.sync_api import expect
 
-    path = tmp_path / "sales.db"
+    from flowdeck.config import get_settings
+
+    get_settings().sqlite_dir.mkdir(parents=True, exist_ok=True)
+    path = get_settings().sqlite_dir / "sales.db"  # sqlite connections live in FLOWDECK_SQLITE_DIR
     sqlite3.connect(path).close()
     flowdeck.add_connection("sales", "sqlite", "alice", database=str(path))
     flowdeck.share_connection("sales", owner="alice", users=["bob"])

@@ -23,7 +23,12 @@ from flowdeck.store.connections import list_connections, unshare_connection
 
 
 def _sqlite_file(tmp_path: Path) -> str:
-    path = tmp_path / "sales.db"
+    # sqlite connections must live in the deployment's sqlite directory (FLOWDECK_SQLITE_DIR)
+    from flowdeck.config import get_settings
+
+    folder = get_settings().sqlite_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "sales.db"
     with sqlite3.connect(path) as db:
         db.execute("create table t (x integer)")
         db.execute("insert into t values (7)")

@@ -231,17 +231,21 @@ _MYSQL = _Policy(
         }
     ),
 )
+_MSSQL_ODBC = _Policy(
+    anyone=frozenset(
+        {"encrypt", "trustservercertificate", "applicationintent", "multisubnetfailover", "authentication", "app"}
+    ),
+    # An ODBC driver name or DSN picks a shared library or a file on the server.
+    admins=frozenset({"driver", "odbc_connect", "dsn", "filedsn"}),
+)
 _POLICIES: dict[ConnectionType, _Policy] = {
     ConnectionType.postgresql: _POSTGRES,
     ConnectionType.mysql: _MYSQL,
     ConnectionType.mariadb: _MYSQL,
-    ConnectionType.mssql: _Policy(
-        anyone=frozenset(
-            {"encrypt", "trustservercertificate", "applicationintent", "multisubnetfailover", "authentication", "app"}
-        ),
-        # An ODBC driver name or DSN picks a shared library or a file on the server.
-        admins=frozenset({"driver", "odbc_connect", "dsn", "filedsn"}),
-    ),
+    ConnectionType.mssql: _MSSQL_ODBC,
+    ConnectionType.mssql_pyodbc: _MSSQL_ODBC,
+    # pymssql takes no file or library names: nothing is kept for admins.
+    ConnectionType.mssql_pymysql: _Policy(anyone=frozenset({"charset", "tds_version", "appname", "autocommit"})),
     ConnectionType.sqlite: _Policy(anyone=frozenset()),
     ConnectionType.databricks: _Policy(anyone=frozenset({"http_path", "catalog", "schema"})),
     ConnectionType.snowflake: _Policy(
@@ -273,6 +277,8 @@ _POLICIES: dict[ConnectionType, _Policy] = {
         anyone=frozenset({"base_url", "url", "token", "api_key", "password", "auth_header", "verify"})
     ),
     ConnectionType.other: _Policy(anyone=frozenset(), free_form=True),
+    # A Spark session is built by the flow's own code; the connection only names where it runs.
+    ConnectionType.spark: _Policy(anyone=frozenset({"master", "app_name", "catalog", "schema"})),
 }
 
 
