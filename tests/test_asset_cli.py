@@ -22,10 +22,10 @@ from flowdeck.cli.common import console, run_cli
 
 @pytest.fixture
 def wide_console() -> object:
-    width = console.width
+    width = console._width  # None: the console follows the terminal (COLUMNS) again afterwards
     console.width = 200
     yield console
-    console.width = width
+    console._width = width
 
 
 @pytest.fixture
@@ -126,7 +126,7 @@ def test_errors_are_one_line_and_exit_code_one(saved: dict, monkeypatch: pytest.
     monkeypatch.setattr(sys, "argv", ["flowdeck", "assets", "show", "0" * 32, "-u", "carol"])
     from flowdeck.cli import common
 
-    monkeypatch.setattr(common.err_console, "file", captured)
+    monkeypatch.setattr(common.err_console, "_file", captured)  # undone to None: back to sys.stderr
     assert run_cli(app) == 1
     assert f"error: no asset '{'0' * 32}' visible to user 'carol'" in captured.getvalue()
 

@@ -74,7 +74,7 @@ def test_cli_lists_show_user_text_literally(embedded: Path) -> None:
     store = StoreInterface(run.flow_id, user="alice", step_name="Produce")
     store.save_asset(Dataset(pd.DataFrame({"x": [1]}), "churn", description=HOSTILE))
     store.update_progress(50, HOSTILE)
-    flowdeck.add_connection("sales", "sqlite", "alice", database=str(embedded / "x.db"), username=HOSTILE)
+    flowdeck.add_connection("sales", "sqlite", "alice", database="x.db", username=HOSTILE)
     shown = "[/] [bold]x[/bold] \\x1b]0;owned\\x07\\x1b[2J\\x9b31m"
     for args in (
         ("status", run.flow_id, "--user", "alice"),

@@ -144,7 +144,10 @@
 
   async function route() {
     stopStream();
-    hideToast();
+    // A message belongs to the page it was shown on: it does not follow onto another page (drawing
+    // the same page again, as when its step finishes, keeps it).
+    if (app.lastPath !== location.pathname) hideToast();
+    app.lastPath = location.pathname;
     const path = location.pathname;
     if (path === "/login") { renderLogin(); return; }
     if (!app.me) {
