@@ -151,8 +151,9 @@ def test_plots_show_a_placeholder_while_loading_and_offer_no_cloud_sharing(page:
 
     log_in(page)
     _start(page, "Customer churn")
+    expect(page.locator("#next-button")).to_be_enabled(timeout=20_000)  # the first step has finished
     page.get_by_label("Customer data").set_input_files(str(CHURN_CSV))
-    expect(page.locator(".current-file")).to_contain_text("customers.csv")
+    expect(page.locator(".current-file")).to_contain_text("customers.csv", timeout=10_000)
     page.get_by_role("button", name="Next →").click()
     page.wait_for_url("**/steps/Choose%20analysis")
     page.route("**/vendor/plotly.min.js", slow_plotly)

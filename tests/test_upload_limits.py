@@ -342,14 +342,14 @@ def test_a_parse_over_its_time_limit_is_stopped(fmt: str, data: bytes) -> None:
 @pytest.mark.slow
 def test_openpyxl_is_stopped_at_the_time_limit_while_it_reads() -> None:
     # Big enough that a whole parse takes seconds, so a busy machine's jitter is small beside it.
-    data = workbook(20_000, 10, references=True)
+    data = workbook(60_000, 10, references=True)
     started = time.monotonic()
     parse_table(data, "long.xlsx", limits=ParseLimits())
     full = time.monotonic() - started
     started = time.monotonic()
     with pytest.raises(ValidationError, match="takes longer than"):
-        parse_table(data, "long.xlsx", limits=ParseLimits(max_seconds=full / 5))
-    assert time.monotonic() - started < full * 0.75
+        parse_table(data, "long.xlsx", limits=ParseLimits(max_seconds=full / 6))
+    assert time.monotonic() - started < full * 0.6
 
 
 @pytest.fixture

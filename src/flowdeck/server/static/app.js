@@ -773,7 +773,13 @@
         if (xhr.status === 200) {
           progress.value = 100;
           setTimeout(function () { progress.hidden = true; }, 600);
-          showValue(data && data.element ? data.element.value : null);
+          if (document.body.contains(current) || document.getElementById("current-" + element.id)) {
+            showValue(data && data.element ? data.element.value : null);
+          } else {
+            // The page was being drawn again (its step just finished) from a copy read before this
+            // upload was stored: read it again so that the upload shows.
+            renderStep(view.runId, view.stepName);
+          }
           toast("Uploaded " + file.name);
         } else {
           progress.hidden = true;
