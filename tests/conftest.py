@@ -191,3 +191,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         print(f"\nFLOWDECK_TEST_REQUIRE_ALL is set but {len(_skipped)} tests were skipped, e.g.:")
         for nodeid in _skipped[:10]:
             print(f"  {nodeid}")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the backends a test is not about (``@pytest.mark.backends("postgres", ...)``).
+
+    Deselected rather than skipped: under FLOWDECK_TEST_REQUIRE_ALL a skip means a backend went
+    untested, which these are not.
+    """
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("backends")
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("deployment") if callspec is not None else None
+        (drop if marker is not None and backend is not None and backend not in marker.args else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -412,11 +412,10 @@ def test_a_killed_server_leaves_the_step_failed_within_the_lease(
 
 
 @pytest.mark.slow
+@pytest.mark.backends("postgres", "postgres-s3")  # pg_terminate_backend is PostgreSQL's
 def test_postgres_backends_terminated_leave_no_run_without_a_live_lease(
     deployment: str, life: flowdeck.Flow, counters: Path, short_lease: float
 ) -> None:
-    if not deployment.startswith("postgres"):
-        pytest.skip("pg_terminate_backend is PostgreSQL's")
     url = get_settings().database_url
     database = sa.make_url(url).database
     runs = []

@@ -100,9 +100,8 @@ def test_password_checks_beyond_the_slots_wait_and_then_get_503(sqlite_app: Any,
 
 
 @pytest.mark.slow
+@pytest.mark.backends("sqlite", "postgres", "mariadb")  # the throttle lives in the database, not the blob store
 def test_wrong_passwords_lock_the_account_with_a_doubling_back_off_that_ends(app: Any, deployment: str) -> None:
-    if deployment == "postgres-s3":
-        pytest.skip("the throttle lives in the database; the blob store does not matter")
     reconfigure(login_free_failures=3, login_max_lock_seconds=2)
     attacker = _client(app, "203.0.113.9")
     for _ in range(3):
@@ -136,9 +135,8 @@ def test_wrong_passwords_lock_the_account_with_a_doubling_back_off_that_ends(app
     assert _login(attacker, "alice", "guess").headers["retry-after"] == "2"
 
 
+@pytest.mark.backends("sqlite", "postgres", "mariadb")  # the throttle lives in the database, not the blob store
 def test_an_attacker_cannot_keep_the_real_user_out_from_an_address_they_used_before(app: Any, deployment: str) -> None:
-    if deployment == "postgres-s3":
-        pytest.skip("the throttle lives in the database; the blob store does not matter")
     reconfigure(login_free_failures=2, login_max_lock_seconds=600)
     home = _client(app, "192.0.2.10")
     assert _login(home, "alice", PASSWORDS["alice"]).status_code == 200
