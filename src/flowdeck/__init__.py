@@ -41,6 +41,11 @@ _EXPORTS: dict[str, str] = {
     "add_notification": "flowdeck.store.notifications",
     "remove_notification": "flowdeck.store.notifications",
     "check_notifications": "flowdeck.store.notifications",
+    "add_comment": "flowdeck.store.comments",
+    "list_comments": "flowdeck.store.comments",
+    "edit_comment": "flowdeck.store.comments",
+    "delete_comment": "flowdeck.store.comments",
+    "CardComment": "flowdeck.store.comments",
     "S3Trigger": "flowdeck.triggers",
     "PostgresTrigger": "flowdeck.triggers",
     "AssetTrigger": "flowdeck.triggers",
@@ -183,6 +188,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from flowdeck.page import Card, Comment, Container, Page, Section, Segment
     from flowdeck.storage.connection_urls import ConnectionType
     from flowdeck.store.assets import delete_asset, share_asset, unshare_asset
+    from flowdeck.store.comments import CardComment, add_comment, delete_comment, edit_comment, list_comments
     from flowdeck.store.connections import add_connection, remove_connection, share_connection, unshare_connection
     from flowdeck.store.notifications import add_notification, check_notifications, remove_notification
     from flowdeck.store.status import FlowStatus, RunState, StepState, StepStatus
