@@ -60,6 +60,7 @@ __all__ = [
     "DrilldownStoreInterface",
     "carry_out",
     "fire",
+    "fire_callback",
     "perform_callback",
 ]
 
@@ -678,6 +679,10 @@ def fire(
         return _fire_on_worker(flow_id, who, event, queue)
     claim = lifecycle.claim_callback(flow_id, who)
     return carry_out(claim, who, event)
+
+
+#: :func:`fire` under the name ``flowdeck`` exports it by.
+fire_callback = fire
 
 
 def _fire_on_worker(flow_id: str, who: Principal, event: CallbackEvent, queue: str | None) -> CallbackOutcome:
