@@ -32,6 +32,20 @@ _EXPORTS: dict[str, str] = {
     "unshare_run": "flowdeck.flow.runner",
     "fork_run": "flowdeck.flow.runner",
     "list_runs": "flowdeck.flow.runner",
+    # callbacks
+    "CallbackEvent": "flowdeck.flow.callbacks",
+    "CallbackOutcome": "flowdeck.flow.callbacks",
+    "fire_callback": "flowdeck.flow.callbacks",
+    "DrilldownStoreInterface": "flowdeck.flow.callbacks",
+    "page_update_callback": "flowdeck.elements.callbacks",
+    "standard_event_callback": "flowdeck.elements.callbacks",
+    "drilldown_callback": "flowdeck.elements.callbacks",
+    "auto_refresh_callback": "flowdeck.elements.callbacks",
+    "row_action_callback": "flowdeck.elements.callbacks",
+    "ContainerToggleCallback": "flowdeck.elements.callbacks",
+    "AssetDownloadCallback": "flowdeck.elements.callbacks",
+    "DrilldownType": "flowdeck.elements.callbacks",
+    "DrilldownSize": "flowdeck.elements.callbacks",
     "register_flow": "flowdeck.flow.registry",
     "unregister_flow": "flowdeck.flow.registry",
     "list_registered_flows": "flowdeck.flow.registry",
@@ -120,6 +134,7 @@ _EXPORTS: dict[str, str] = {
     "StepStateError": "flowdeck.errors",
     "AlreadyExistsError": "flowdeck.errors",
     "IntegrityError": "flowdeck.errors",
+    "CallbackError": "flowdeck.errors",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -168,9 +183,21 @@ if TYPE_CHECKING:  # pragma: no cover
         Table,
         TextInput,
     )
+    from flowdeck.elements.callbacks import (
+        AssetDownloadCallback,
+        ContainerToggleCallback,
+        DrilldownSize,
+        DrilldownType,
+        auto_refresh_callback,
+        drilldown_callback,
+        page_update_callback,
+        row_action_callback,
+        standard_event_callback,
+    )
     from flowdeck.errors import (
         AccessError,
         AlreadyExistsError,
+        CallbackError,
         ConfigurationError,
         FlowdeckError,
         IntegrityError,
@@ -181,6 +208,7 @@ if TYPE_CHECKING:  # pragma: no cover
         StepStateError,
         ValidationError,
     )
+    from flowdeck.flow.callbacks import CallbackEvent, CallbackOutcome, DrilldownStoreInterface, fire_callback
     from flowdeck.flow.headless import run_headless, trigger_flow_execution
     from flowdeck.flow.model import App, Flow, FlowMetadata, SingletonApp, Step, StepType
     from flowdeck.flow.registry import list_registered_flows, register_flow, unregister_flow
