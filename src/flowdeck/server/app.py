@@ -32,6 +32,7 @@ from flowdeck.flow.registry import register_flow
 from flowdeck.server import (
     routes_assets,
     routes_auth,
+    routes_callbacks,
     routes_comments,
     routes_connections,
     routes_headless,
@@ -211,6 +212,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(MissingInputError, missing_input)
     app.add_exception_handler(routes_runs.PayloadTooLarge, too_large)
     app.add_exception_handler(InvalidEventId, fixed(400))
+    app.add_exception_handler(routes_callbacks.BadCallbackEvent, fixed(400))
     app.add_exception_handler(NotFoundError, fixed(404))
     app.add_exception_handler(AccessError, fixed(403))
     app.add_exception_handler(ValidationError, fixed(422))
@@ -363,6 +365,7 @@ def create_app(
     _install_error_handlers(app)
     app.include_router(routes_auth.router)
     app.include_router(routes_runs.router)
+    app.include_router(routes_callbacks.router)
     app.include_router(routes_comments.router)
     app.include_router(routes_headless.router)
     app.include_router(routes_tables.router)

@@ -1,7 +1,7 @@
 """Comments on a run's cards, and the live notices (callbacks, comments) of a run's event stream.
 
 Revision ID: 0012_cbapi_comments
-Revises: 0011_step_code_and_warning
+Revises: 0012_cb_core_callback_results
 """
 
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 from sqlalchemy.dialects import mysql
 
 revision = "0012_cbapi_comments"
-down_revision = "0011_step_code_and_warning"
+down_revision = "0012_cb_core_callback_results"
 branch_labels = None
 depends_on = None
 
