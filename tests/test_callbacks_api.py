@@ -257,7 +257,8 @@ def test_other_followers_see_callback_and_comment_events(
 
     callbacks = [data for kind, data in seen if kind == "callback"]
     assert [c["kind"] for c in callbacks] == ["page_update", "drilldown"]
-    assert callbacks[0]["by"] == "alice" and [c["title"] for c in callbacks[0]["changed_cards"]] == ["Filters", "Summary"]
+    assert callbacks[0]["by"] == "alice"
+    assert [c["title"] for c in callbacks[0]["changed_cards"]] == ["Filters", "Summary"]
     assert all("drilldown" not in c and "download" not in c for c in callbacks)  # private to the caller
     comments = [data for kind, data in seen if kind == "comment"]
     assert comments == [{"action": "added", "comment": added.json(), "by": "alice"}]
