@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -181,6 +182,21 @@ def test_callbacks_go_through_the_lifecycle_as_the_acting_user(deployment: str) 
         run.click("Nope")
     with pytest.raises(ValidationError, match="has no on_click"):
         run.click("Region")
+    assert run.status().steps[0].state == "awaiting_input" and cf.SEEN == {"Ask.run": 1}
+
+
+def test_a_cancelled_or_expired_callback_frees_the_run_and_keeps_the_step(deployment: str) -> None:
+    run = _start()
+    lifecycle.claim_callback(run.flow_id, run.principal)
+    run.cancel()  # a callback in flight is cancelled like any action, but the step keeps its state
+    assert run.state == "awaiting_input" and run.click("Notify") == "sent to alice"
+    reconfigure(step_lease_seconds=0.2)
+    try:
+        lifecycle.claim_callback(run.flow_id, run.principal)  # nobody carries it out: its lease runs out
+        time.sleep(0.3)
+        assert run.click("Notify") == "sent to alice"
+    finally:
+        reconfigure(step_lease_seconds=30.0)
     assert run.status().steps[0].state == "awaiting_input" and cf.SEEN == {"Ask.run": 1}
 
 
