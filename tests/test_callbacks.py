@@ -8,6 +8,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,16 @@ import pytest
 import callback_flows as cf
 import flowdeck
 from flowdeck.config import get_settings, reconfigure
-from flowdeck.errors import AccessError, CallbackError, NotFoundError, StepStateError, ValidationError
+from flowdeck.errors import (
+    AccessError,
+    CallbackError,
+    NotFoundError,
+    StepCancelledError,
+    StepStateError,
+    ValidationError,
+)
 from flowdeck.flow.callbacks import CallbackEvent, CallbackOutcome, fire
+from flowdeck.flow.executors import busy_action
 from flowdeck.store import lifecycle
 from flowdeck.store import pages as page_service
 from flowdeck.store import runs as run_service
@@ -182,13 +191,22 @@ def test_callbacks_go_through_the_lifecycle_as_the_acting_user(deployment: str) 
         run.click("Nope")
     with pytest.raises(ValidationError, match="has no on_click"):
         run.click("Region")
-    assert run.status().steps[0].state == "awaiting_input" and cf.SEEN == {"Ask.run": 1}
+    assert run.status().steps[0].state == "awaiting_input" and cf.SEEN["Ask.run"] == 1
 
 
 def test_a_cancelled_or_expired_callback_frees_the_run_and_keeps_the_step(deployment: str) -> None:
     run = _start()
-    lifecycle.claim_callback(run.flow_id, run.principal)
-    run.cancel()  # a callback in flight is cancelled like any action, but the step keeps its state
+    before = _document(run)
+    with ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(run.click, "Slow")
+        deadline = time.monotonic() + 30
+        while cf.SEEN.get("slow.begun") != 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert busy_action(run.flow_id) == "callback"
+        run.cancel()  # a callback in flight is cancelled like any action, but the step keeps its state
+        with pytest.raises(StepCancelledError):
+            slow.result(timeout=30)
+    assert _document(run) == before
     assert run.state == "awaiting_input" and run.click("Notify") == "sent to alice"
     reconfigure(step_lease_seconds=0.2)
     try:
@@ -197,7 +215,7 @@ def test_a_cancelled_or_expired_callback_frees_the_run_and_keeps_the_step(deploy
         assert run.click("Notify") == "sent to alice"
     finally:
         reconfigure(step_lease_seconds=30.0)
-    assert run.status().steps[0].state == "awaiting_input" and cf.SEEN == {"Ask.run": 1}
+    assert run.status().steps[0].state == "awaiting_input" and cf.SEEN["Ask.run"] == 1
 
 
 def test_events_and_outcomes_round_trip_json() -> None:

@@ -619,6 +619,11 @@ def carry_out(claim: lifecycle.Claim, who: Principal, event: CallbackEvent) -> C
             try:
                 result = firing.run()
                 lifecycle.check_cancelled(claim.flow_id)
+                if not lifecycle.in_flight(claim):
+                    raise StepCancelledError(
+                        f"the {event.kind} callback of run {claim.flow_id!r} was cancelled (or its lease ran out) "
+                        "while it ran; the page is unchanged"
+                    )
             except BaseException as exc:
                 _restore(snapshot)
                 if isinstance(exc, _Raised):

@@ -75,6 +75,7 @@ __all__ = [
     "execute",
     "expire_stale",
     "fork",
+    "in_flight",
     "load",
     "record_failure",
     "release",
@@ -341,6 +342,13 @@ def end_callback(claim: Claim) -> bool:
     """The callback of ``claim`` is over: the run is free again. False when it was no longer in flight."""
     with get_storage().db.write() as conn:
         return run_records.update_run_if(conn, claim.flow_id, claim.token, **_no_action())
+
+
+def in_flight(claim: Claim) -> bool:
+    """Whether ``claim`` is still the run's action in flight (not cancelled, not expired)."""
+    with get_storage().db.read() as conn:
+        run = run_records.get_run(conn, claim.flow_id)
+    return run is not None and run.action_token == claim.token
 
 
 @contextmanager
