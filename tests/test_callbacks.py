@@ -218,6 +218,51 @@ def test_a_cancelled_or_expired_callback_frees_the_run_and_keeps_the_step(deploy
     assert run.status().steps[0].state == "awaiting_input" and cf.SEEN["Ask.run"] == 1
 
 
+FILE_FLOW = """
+from pathlib import Path
+
+from flowdeck import Button, Card, Flow, Page, Section, Step, StoreInterface
+from flowdeck.elements.callbacks import standard_event_callback
+
+with open(Path(__file__).with_suffix(".loads"), "a") as log:
+    log.write("loaded\\n")
+
+
+@standard_event_callback
+def hello(store_interface, **step_clients):
+    return "hello from the file"
+
+
+class Ask(Step):
+    def run(self, flow_metadata):
+        store = StoreInterface(**flow_metadata)
+        page = store.get_page()
+        page.add_card_to_section(Card("Card", [Button(title="Hello", on_click=hello)]), "Main")
+        store.update_page(page)
+
+
+flow = Flow(name="File flow", description="").chain([Ask(title="Ask", page=Page("Ask", [Section("Main", [])]))])
+"""
+
+
+@pytest.mark.backends("sqlite")
+def test_callbacks_of_a_flow_file_load_in_a_process_that_never_imported_it(deployment: str, tmp_path: Path) -> None:
+    from flowdeck.flow.loader import load_flow_file
+
+    path = tmp_path / "file_flow.py"
+    path.write_text(FILE_FLOW)
+    flow, _ = load_flow_file(str(path))
+    run = flowdeck.start(flow, user="alice")
+    assert run.click("Hello") == "hello from the file"
+    stored = run.page().get_element_by_title("Hello").on_click
+    assert stored.file == str(path)
+    for name in [n for n, m in sys.modules.items() if getattr(m, "__file__", None) == str(path)]:
+        del sys.modules[name]  # as in a server or worker that never loaded the flow file
+    assert run.click("Hello") == "hello from the file"
+    assert run.click("Hello") == "hello from the file"
+    assert path.with_suffix(".loads").read_text().count("loaded") == 2  # the loader's, then once for callbacks
+
+
 def test_events_and_outcomes_round_trip_json() -> None:
     event = CallbackEvent("edit_cell", "Orders", {"row": 1, "column": "qty", "value": 9}, {"x": 1})
     assert CallbackEvent.from_json(event.to_json()) == event
