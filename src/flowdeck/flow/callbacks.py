@@ -319,7 +319,8 @@ class _Firing:
 
         for element in page.elements:
             if isinstance(element, Infographic):
-                for item in [*element.data, *element.recommendation]:
+                event = getattr(element, "event", None)
+                for item in [*element.data, *element.recommendation, *([event] if event is not None else [])]:
                     if target in (item.id, getattr(item, "label", None), item.title):
                         return item
         return None
