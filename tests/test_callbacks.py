@@ -263,6 +263,27 @@ def test_callbacks_of_a_flow_file_load_in_a_process_that_never_imported_it(deplo
     assert path.with_suffix(".loads").read_text().count("loaded") == 2  # the loader's, then once for callbacks
 
 
+@pytest.mark.backends("sqlite")
+def test_flowdeck_click_on_the_command_line(deployment: str) -> None:
+    from typer.testing import CliRunner
+
+    from flowdeck.cli import app
+
+    run = _start()
+
+    def click(*args: str) -> tuple[int, str, BaseException | None]:
+        result = CliRunner().invoke(app, ["click", run.flow_id, *args, "--user", "alice"])
+        return result.exit_code, result.output, result.exception
+
+    assert click("Notify")[:2] == (0, "sent to alice\n")
+    code, output, _ = click("Details", "--data", '{"what": "margins"}')
+    assert code == 0 and "details of margins" in output
+    code, output, _ = click("Approve")
+    assert code == 0 and "changed cards: Gate" in output
+    code, _, error = click("Fail")
+    assert code == 1 and isinstance(error, CallbackError)
+
+
 def test_events_and_outcomes_round_trip_json() -> None:
     event = CallbackEvent("edit_cell", "Orders", {"row": 1, "column": "qty", "value": 9}, {"x": 1})
     assert CallbackEvent.from_json(event.to_json()) == event
