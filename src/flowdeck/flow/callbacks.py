@@ -614,9 +614,8 @@ def carry_out(claim: lifecycle.Claim, who: Principal, event: CallbackEvent) -> C
     with lifecycle.carrying(claim):
         try:
             firing = _Firing(claim, who, event)
-            view = firing.view()
-            before = _document(view, claim.step_name)
-            snapshot = page_service.page_snapshot(view, claim.step_name)
+            text, snapshot = page_service.page_with_snapshot(firing.view(), claim.step_name)
+            before = json.loads(text)
             try:
                 result = firing.run()
                 lifecycle.check_cancelled(claim.flow_id)
