@@ -319,7 +319,8 @@ class _Firing:
 
         for element in page.elements:
             if isinstance(element, Infographic):
-                for item in [*element.data, *element.recommendation]:
+                event = getattr(element, "event", None)
+                for item in [*element.data, *element.recommendation, *([event] if event is not None else [])]:
                     if target in (item.id, getattr(item, "label", None), item.title):
                         return item
         return None
@@ -613,12 +614,16 @@ def carry_out(claim: lifecycle.Claim, who: Principal, event: CallbackEvent) -> C
     with lifecycle.carrying(claim):
         try:
             firing = _Firing(claim, who, event)
-            view = firing.view()
-            before = _document(view, claim.step_name)
-            snapshot = page_service.page_snapshot(view, claim.step_name)
+            text, snapshot = page_service.page_with_snapshot(firing.view(), claim.step_name)
+            before = json.loads(text)
             try:
                 result = firing.run()
                 lifecycle.check_cancelled(claim.flow_id)
+                if not lifecycle.in_flight(claim):
+                    raise StepCancelledError(
+                        f"the {event.kind} callback of run {claim.flow_id!r} was cancelled (or its lease ran out) "
+                        "while it ran; the page is unchanged"
+                    )
             except BaseException as exc:
                 _restore(snapshot)
                 if isinstance(exc, _Raised):
