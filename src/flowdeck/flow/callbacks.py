@@ -262,15 +262,18 @@ def _name(callback: Any) -> str:
     return getattr(callback, "qualname", None) or getattr(callback, "__qualname__", None) or repr(callback)
 
 
-def _takes_input_data(func: Callable[..., Any]) -> bool:
+def _input_data_as(func: Callable[..., Any]) -> str:
+    """How ``func`` takes input data: ``keyword`` (``input_data=``), ``positional`` (its 2nd parameter), or ``none``."""
     try:
         parameters = list(inspect.signature(func).parameters.values())
     except (TypeError, ValueError):
-        return True
-    if any(p.name == "input_data" for p in parameters):
-        return True
+        return "keyword"
+    if any(p.name == "input_data" and p.kind != p.POSITIONAL_ONLY for p in parameters):
+        return "keyword"
     positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return len(positional) >= 2
+    if len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in parameters):
+        return "positional"
+    return "none"
 
 
 def _card_matches(card: Card, target: str) -> bool:
@@ -353,8 +356,11 @@ class _Firing:
 
     def page_update(self, callback: Any, input_data: dict[str, Any] | None, what: str) -> _Result:
         func = _resolve(callback)
-        if _takes_input_data(func):
+        how = _input_data_as(func)
+        if how == "keyword":
             self.call(func, self.store(), input_data=input_data, what=what)
+        elif how == "positional":
+            self.call(func, self.store(), input_data, what=what)
         else:
             self.call(func, self.store(), what=what)
         return _Result("page_update")

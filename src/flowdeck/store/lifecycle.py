@@ -8,6 +8,10 @@ with a token and a lease; the process carrying the action out renews the lease f
 thread, and every later write of that action is conditional on its token. When the lease runs out
 (the process died), whoever reads or changes the run next marks the step ``failed`` with
 :data:`LEASE_EXPIRED_ERROR`; no daemon is needed.
+
+A callback of a page (:mod:`flowdeck.flow.callbacks`) is claimed the same way, as the action
+:data:`CALLBACK_ACTION`, but it never changes a step's state: ending, cancelling or expiring it
+only frees the run.
 """
 
 from __future__ import annotations
@@ -775,7 +779,9 @@ def cancel(flow: Flow | None, flow_id: str, who: Principal) -> Claim:
 
     The step's thread stops at its next progress update or store call (the caller revokes a Celery
     task: its id is the returned claim's token). ``Step.on_cancel`` then runs here, once (only the
-    caller whose transition won runs it). Raises ``StepStateError`` when no action is in flight.
+    caller whose transition won runs it). A callback in flight is stopped the same way, but its
+    step keeps its state (``awaiting_input``) and no hook runs. Raises ``StepStateError`` when no
+    action is in flight.
     """
     load(flow_id, who)  # NotFoundError for strangers
     with get_storage().db.write() as conn:
