@@ -253,6 +253,9 @@ class LocalBackend:
             try:
                 _write_all(fd, views)
                 if more is not None:
+                    # The body goes to disk while ``more()`` is still being computed; the second
+                    # fsync then has only the last buffers to write.
+                    os.fsync(fd)
                     _write_all(fd, _views(more()))
                 os.fsync(fd)
             finally:
