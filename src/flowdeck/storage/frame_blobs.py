@@ -262,9 +262,9 @@ class _Index:
     size: int
     schema: pa.Schema | None = None
     whole_verified: bool = False
-    # Prefixes checked (by column position) and dictionaries read from them, for later readers.
+    # Prefixes checked (by column position), for later readers. Nothing read from the blob is kept:
+    # it would keep the memory map (and a deleted blob's disk space) alive.
     prefixes_checked: set[int] = dataclasses.field(default_factory=set)
-    dictionaries: dict[int, pa.Array] = dataclasses.field(default_factory=dict)
 
 
 # Parsed indexes of blobs read through a memory map, by (blob key, file identity): a file that is
@@ -422,10 +422,7 @@ class FrameBlobReader:
                 arrays = [b.column(0) for b in (batches[1:] if buffers else batches)]
             elif pa.types.is_dictionary(field.type):
                 # The dictionary comes with the prefix; the batches hold the indices.
-                dictionary = self._index.dictionaries.get(position)
-                if dictionary is None:
-                    dictionary = _read_stream(self._span(prefix_span))[0].column(0).dictionary
-                    self._index.dictionaries[position] = dictionary
+                dictionary = _read_stream(self._span(prefix_span))[0].column(0).dictionary
                 index_schema = pa.schema([pa.field(field.name, field.type.index_type)])
                 arrays = []
                 for span in chosen:
@@ -459,10 +456,12 @@ class FrameBlobReader:
             stream = self._buffer.slice(begin, end - begin)
             field = self.schema.field(position)
             try:
-                batches = [b.column(0) for b in _read_stream(stream)]
+                column = ipc.open_stream(stream).read_all().column(0)
             except (pa.ArrowException, ValueError) as exc:
                 raise _corrupt(f"column {field.name!r}") from exc
-            arrays.append(pa.chunked_array(batches, type=field.type))
+            if column.type != field.type:
+                raise _corrupt(f"column {field.name!r}")
+            arrays.append(column)
         return pa.Table.from_arrays(arrays, schema=self.schema)
 
 
