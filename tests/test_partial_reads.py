@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import struct
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -187,6 +188,27 @@ def test_a_flipped_byte_in_the_read_range_is_an_integrity_error_outside_it_harml
     assert_frame_equal(
         store.get_input("big", step_name="Produce", columns=["a"], rows=(3_500, 3_600)), frame[["a"]].iloc[3_500:3_600]
     )
+
+
+@pytest.mark.backends("sqlite", "postgres-s3")  # the check is remembered per mapped file: local or S3 read cache
+def test_a_zero_copy_read_checks_a_file_once_and_again_after_it_changed(store):
+    frame = pd.DataFrame({"a": np.arange(40_000), "b": np.arange(40_000) * 0.5})
+    with batch_rows(1_000):
+        store.save_output(frame, "big")
+    expected = _as_arrow_dtypes(frame)
+    assert_frame_equal(store.get_input("big", step_name="Produce", zero_copy=True), expected)  # S3: now cached
+    time.sleep(2.1)  # a file changed within 2 s is never remembered as checked
+    frame_blobs._INDEX_CACHE.clear()
+    assert_frame_equal(store.get_input("big", step_name="Produce", zero_copy=True), expected)
+    (checked,) = frame_blobs._INDEX_CACHE.values()
+    assert checked.whole_verified
+    assert_frame_equal(store.get_input("big", step_name="Produce", zero_copy=True), expected)
+    # A changed byte changes the file's identity: the next read checks every chunk again.
+    body, columns = _blob_spans(_stored_bytes())
+    offset, length, _ = columns[1]["batches"][30]
+    _corrupt(body + offset + length // 2)
+    with pytest.raises(IntegrityError, match=r"stored frame is corrupted: bytes \d+-\d+ of the data"):
+        store.get_input("big", step_name="Produce", zero_copy=True)
 
 
 @pytest.mark.parametrize("where", ["header", "prefix", "schema"])
