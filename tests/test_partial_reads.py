@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import struct
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -130,12 +132,16 @@ def test_series_rows_and_argument_errors(store):
         store.get_input("f", step_name="Produce", columns="id")
 
 
+def _blob_index(data: bytes) -> tuple[int, int, dict]:
+    """(offset, length, parsed JSON) of a frame blob's index, read from its trailer."""
+    offset, length, _, magic = struct.unpack_from("<QQ16s8s", data, len(data) - 40)
+    assert magic == frame_blobs.MAGIC
+    return offset, length, json.loads(data[offset : offset + length])
+
+
 def _blob_spans(data: bytes) -> tuple[int, list[dict]]:
-    """(where the column streams begin, the per-column index) of a frame blob."""
-    _, length, _ = struct.unpack_from("<8sQ16s", data)
-    header = json.loads(data[32 : 32 + length])
-    start = 32 + length
-    return start + (-start % 64), header["columns"]
+    """(where offsets count from, the per-column index) of a frame blob."""
+    return 0, _blob_index(data)[2]["columns"]
 
 
 def _corrupt(position: int) -> None:
@@ -184,6 +190,27 @@ def test_a_flipped_byte_in_the_read_range_is_an_integrity_error_outside_it_harml
     )
 
 
+@pytest.mark.backends("sqlite", "postgres-s3")  # the check is remembered per mapped file: local or S3 read cache
+def test_a_zero_copy_read_checks_a_file_once_and_again_after_it_changed(store):
+    frame = pd.DataFrame({"a": np.arange(40_000), "b": np.arange(40_000) * 0.5})
+    with batch_rows(1_000):
+        store.save_output(frame, "big")
+    expected = _as_arrow_dtypes(frame)
+    assert_frame_equal(store.get_input("big", step_name="Produce", zero_copy=True), expected)  # S3: now cached
+    time.sleep(2.1)  # a file changed within 2 s is never remembered as checked
+    frame_blobs._INDEX_CACHE.clear()
+    assert_frame_equal(store.get_input("big", step_name="Produce", zero_copy=True), expected)
+    (checked,) = frame_blobs._INDEX_CACHE.values()
+    assert checked.whole_verified
+    assert_frame_equal(store.get_input("big", step_name="Produce", zero_copy=True), expected)
+    # A changed byte changes the file's identity: the next read checks every chunk again.
+    body, columns = _blob_spans(_stored_bytes())
+    offset, length, _ = columns[1]["batches"][30]
+    _corrupt(body + offset + length // 2)
+    with pytest.raises(IntegrityError, match=r"stored frame is corrupted: bytes \d+-\d+ of the data"):
+        store.get_input("big", step_name="Produce", zero_copy=True)
+
+
 @pytest.mark.parametrize("where", ["header", "prefix", "schema"])
 def test_a_flipped_byte_in_the_index_fails_every_partial_read(store, where):
     frame = pd.DataFrame({"a": np.arange(40_000), "b": np.arange(40_000) * 0.5})
@@ -191,7 +218,12 @@ def test_a_flipped_byte_in_the_index_fails_every_partial_read(store, where):
         store.save_output(frame, "big")
     data = _stored_bytes()
     body, columns = _blob_spans(data)
-    position = {"header": 40, "prefix": body + columns[0]["prefix"][0] + 12, "schema": len(data) - 20}[where]
+    index_offset, index_length, index = _blob_index(data)
+    position = {
+        "header": index_offset + index_length // 2,
+        "prefix": body + columns[0]["prefix"][0] + 12,
+        "schema": index["schema"][0] + index["schema"][1] - 20,
+    }[where]
     _corrupt(position)
     with pytest.raises(IntegrityError, match="stored frame is corrupted"):
         store.get_input("big", step_name="Produce", columns=["a"], rows=(0, 10))
@@ -211,6 +243,48 @@ def test_frames_written_before_frame_blobs_still_read(store):
     assert_frame_equal(values.get(row), frame)
     assert_frame_equal(values.get(row, columns=["label"], rows=(10, 20)), frame[["label"]].iloc[10:20])
     assert_frame_equal(values.get(row, zero_copy=True), _as_arrow_dtypes(frame))
+
+
+FORMAT1_BLOB = Path(__file__).parent / "fixtures" / "frame_format1.fdframe"
+
+
+def _format1_frame() -> pd.DataFrame:
+    """The frame stored in FORMAT1_BLOB (written in batches of 100 rows by the first frame-blob format)."""
+    n = 1000
+    return pd.DataFrame(
+        {
+            "id": np.arange(n, dtype=np.int64),
+            "x": np.arange(n) * 0.25,
+            "label": pd.array([f"row {i}" for i in range(n)], dtype="str"),
+            "kind": pd.Categorical(["a", "b", "c", "d"] * (n // 4)),
+            "maybe": pd.array([None if i % 5 == 0 else i for i in range(n)], dtype="Int64"),
+            "at": pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(n), unit="min"),
+        }
+    )
+
+
+def test_frames_in_the_first_frame_blob_format_still_read_whole_and_in_part(store):
+    old = FORMAT1_BLOB.read_bytes()
+    assert old.startswith(b"FDFRAME1")
+    frame = _format1_frame()
+    values = get_storage().values
+    ref = values.blobs.put([old])
+    row = type("Row", (), {"codec": "arrow", "inline_data": None, "blob_key": ref.key, "checksum": ref.checksum})
+    assert_frame_equal(values.get(row), frame, check_exact=True)
+    assert_frame_equal(
+        values.get(row, columns=["kind", "label"], rows=(250, 420)), frame[["kind", "label"]].iloc[250:420]
+    )
+    assert_frame_equal(values.get(row, rows=(0, 0)), frame.iloc[0:0])
+    assert_frame_equal(values.get(row, zero_copy=True), _as_arrow_dtypes(frame))
+    # Its per-batch checksums still guard partial reads: rows 300-399 of "x" are one batch.
+    _, length, _ = struct.unpack_from("<8sQ16s", old)
+    header = json.loads(old[32 : 32 + length])
+    body = 32 + length + (-(32 + length) % 64)
+    offset, size, _ = header["columns"][1]["batches"][3]
+    _corrupt(body + offset + size // 2)
+    with pytest.raises(IntegrityError, match="stored frame is corrupted"):
+        values.get(row, columns=["x"], rows=(310, 320))
+    assert_frame_equal(values.get(row, columns=["id"], rows=(310, 320)), frame[["id"]].iloc[310:320])
 
 
 # --------------------------------------------------------------------------- the codec, many frames

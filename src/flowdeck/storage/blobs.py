@@ -7,9 +7,13 @@
   (visible only when complete) and durable when it returns.
 - ``BlobStore``: owns hashing and verification; equal bytes are stored once.
 
-A backend may also offer ``write_pending(parts, key) -> bool``: write the bytes durably first and
-call ``key()`` only before making them visible, so that hashing runs while the bytes are written
-(see :meth:`LocalBackend.write_pending`).
+A backend may also offer ``write_pending(parts, key, more=None) -> bool``: write the bytes durably
+first and call ``key()`` only before making them visible, so that hashing runs while the bytes are
+written (see :meth:`LocalBackend.write_pending`).
+
+A blob may end with a *tail* that depends on checksums of its chunks (a frame's index, see
+:mod:`flowdeck.storage.frame_blobs`): :meth:`BlobStore.put` computes those checksums in the same
+read of each chunk that computes the key and the checksum, then writes the tail after the body.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import xxhash
 
 from flowdeck.config import make_private_dir
 from flowdeck.errors import ConfigurationError, IntegrityError, ValidationError
+from flowdeck.storage.frame_blobs import ChunkHasher, Tail
 
 __all__ = [
     "BlobBackend",
@@ -53,8 +58,13 @@ PARALLEL_HASH_THRESHOLD = 4 * 1024**2
 BLAKE3_THREADS_THRESHOLD = 8 * 1024**2
 # Files at least this large are read through a read-only memory map instead of copied.
 MMAP_THRESHOLD = 1024**2
+# A file changed less than this long ago (ns) may change again without its timestamps changing (they
+# come from a coarse clock): it gets no identity, and what was checked of it is not remembered.
+_SETTLED_NS = 2_000_000_000
 # Largest number of buffers handed to one writev call (POSIX IOV_MAX is at least 1024).
 _IOV_MAX = 1024
+# Hashing reads each piece of this size once from memory, then hashes it again from the CPU cache.
+_HASH_PIECE = 256 * 1024
 
 _MAP_POPULATE = getattr(mmap, "MAP_POPULATE", 0)
 _KEY_RE = re.compile(r"[0-9a-f]{4,128}")
@@ -138,18 +148,35 @@ def _blake3_threads(size: int) -> int:
     return blake3.blake3.AUTO if _blake3_pool_pid == pid else 1
 
 
-def _digests(views: Sequence[memoryview], *, parallel: bool = True) -> tuple[str, str]:
-    """(BLAKE3-256 hex, xxh3-128 hex) of the concatenated ``views``.
+def _digests(
+    views: Sequence[memoryview], *, parallel: bool = True, tail: Tail | None = None
+) -> tuple[str, str, list[Buffer]]:
+    """(BLAKE3-256 hex, xxh3-128 hex, tail buffers) of the concatenated ``views`` and their tail.
 
-    ``parallel=False`` hashes on this thread only (the caller keeps the other cores busy).
+    With a ``tail``, the checksums of its chunks are computed in the same pass, and its buffers
+    (which follow ``views``) are hashed too. ``parallel=False`` hashes on this thread only (the
+    caller keeps the other cores busy).
     """
-    size = sum(v.nbytes for v in views)
+    size = sum(v.nbytes for v in views) + (tail.size if tail is not None else 0)
     key_hash = blake3.blake3(max_threads=_blake3_threads(size) if parallel else 1)
     check_hash = xxhash.xxh3_128()
+    if tail is None:
+        for view in views:
+            key_hash.update(view)
+            check_hash.update(view)
+        return key_hash.hexdigest(), check_hash.hexdigest(), []
+    chunks = ChunkHasher(tail.spans)
     for view in views:
-        key_hash.update(view)
-        check_hash.update(view)
-    return key_hash.hexdigest(), check_hash.hexdigest()
+        for start in range(0, view.nbytes, _HASH_PIECE):
+            piece = view[start : start + _HASH_PIECE] if view.nbytes > _HASH_PIECE else view
+            chunks.update(piece)
+            key_hash.update(piece)
+            check_hash.update(piece)
+    tail_parts: list[Buffer] = list(tail.finish(chunks.digests()))
+    for part in tail_parts:
+        key_hash.update(part)
+        check_hash.update(part)
+    return key_hash.hexdigest(), check_hash.hexdigest(), tail_parts
 
 
 def _write_all(fd: int, views: Sequence[memoryview]) -> None:
@@ -216,13 +243,20 @@ class LocalBackend:
         """Whether a complete blob is stored under ``key``."""
         return self.path(key).is_file()
 
-    def _write_temp(self, directory: Path, views: Sequence[memoryview]) -> Path:
-        """Write ``views`` durably to a new temporary file in ``directory``."""
+    def _write_temp(
+        self, directory: Path, views: Sequence[memoryview], more: Callable[[], Sequence[Buffer]] | None = None
+    ) -> Path:
+        """Write ``views`` (then the buffers ``more()`` returns) durably to a new temporary file in ``directory``."""
         tmp = directory / f"{_TMP_PREFIX}{uuid.uuid4().hex}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
         try:
             try:
                 _write_all(fd, views)
+                if more is not None:
+                    # The body goes to disk while ``more()`` is still being computed; the second
+                    # fsync then has only the last buffers to write.
+                    os.fsync(fd)
+                    _write_all(fd, _views(more()))
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -242,13 +276,18 @@ class LocalBackend:
             raise
         _fsync_dir(shard)
 
-    def write_pending(self, parts: Sequence[Buffer], key: Callable[[], str]) -> bool:
-        """Write ``parts`` durably, then store them under ``key()``, called once the bytes are on disk.
+    def write_pending(
+        self,
+        parts: Sequence[Buffer],
+        key: Callable[[], str],
+        more: Callable[[], Sequence[Buffer]] | None = None,
+    ) -> bool:
+        """Write ``parts`` (then ``more()``) durably, then store them under ``key()``, called once on disk.
 
-        Lets the caller compute the key while the bytes are being written. Returns ``False``
-        (and keeps nothing extra) when a blob with that key already exists.
+        Lets the caller compute the key, and the last buffers, while the bytes are being written.
+        Returns ``False`` (and keeps nothing extra) when a blob with that key already exists.
         """
-        tmp = self._write_temp(self.root, _views(parts))
+        tmp = self._write_temp(self.root, _views(parts), more)
         try:
             final_key = key()
             final = self.path(final_key)
@@ -286,9 +325,13 @@ class LocalBackend:
             os.close(fd)
         return memoryview(mapped)
 
-    def read_mapped(self, key: str) -> Buffer:
-        """The bytes of ``key`` as a read-only memory map whose pages load only when touched."""
-        return _map_file(self.path(key))
+    def read_mapped(self, key: str, *, with_identity: bool = False) -> Any:
+        """The bytes of ``key`` as a read-only memory map whose pages load only when touched.
+
+        ``with_identity=True`` returns ``(bytes, identity)``, the identity naming this version of the
+        file (device, inode, size, modification and change times: any write to the file changes it).
+        """
+        return _map_file(self.path(key), with_identity=with_identity)
 
     def delete(self, key: str) -> None:
         """Remove ``key`` if present."""
@@ -343,16 +386,21 @@ class LocalBackend:
         return removed
 
 
-def _map_file(path: Path) -> Buffer:
-    """A read-only memory map of the file at ``path`` (``bytes`` for an empty file)."""
+def _map_file(path: Path, *, with_identity: bool = False) -> Any:
+    """A read-only memory map of the file at ``path`` (``bytes`` for an empty file).
+
+    ``with_identity=True`` returns ``(bytes, identity)``: (device, inode, size, modification and
+    change time in ns) of the file mapped, which any write to it changes.
+    """
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     try:
-        size = os.fstat(fd).st_size
-        if not size:
-            return b""
-        return memoryview(mmap.mmap(fd, size, access=mmap.ACCESS_READ))
+        stat = os.fstat(fd)
+        data: Buffer = memoryview(mmap.mmap(fd, stat.st_size, access=mmap.ACCESS_READ)) if stat.st_size else b""
     finally:
         os.close(fd)
+    if not with_identity:
+        return data
+    return data, (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
 
 def _scan_dirs(path: Path) -> list[os.DirEntry[str]]:
@@ -446,22 +494,23 @@ class BlobStats:
 
 
 class _HashThread(threading.Thread):
-    """Hashes a list of buffers in the background; :meth:`digests` waits for the result."""
+    """Hashes a list of buffers (and a tail) in the background; :meth:`digests` waits for the result."""
 
-    def __init__(self, views: Sequence[memoryview]) -> None:
+    def __init__(self, views: Sequence[memoryview], tail: Tail | None = None) -> None:
         super().__init__(name="flowdeck-blob-hash", daemon=True)
         self._views = views
-        self._result: tuple[str, str] | None = None
+        self._tail = tail
+        self._result: tuple[str, str, list[Buffer]] | None = None
         self._error: BaseException | None = None
 
     def run(self) -> None:
         try:
             # One thread: the writer needs the other core, and hashing on every core starves it.
-            self._result = _digests(self._views, parallel=False)
+            self._result = _digests(self._views, parallel=False, tail=self._tail)
         except BaseException as exc:
             self._error = exc
 
-    def digests(self) -> tuple[str, str]:
+    def digests(self) -> tuple[str, str, list[Buffer]]:
         self.join()
         if self._error is not None:
             raise self._error
@@ -535,31 +584,35 @@ class BlobStore:
             for name, value in increments.items():
                 setattr(self.stats, name, getattr(self.stats, name) + value)
 
-    def put(self, parts: Sequence[Buffer]) -> BlobRef:
-        """Store the concatenation of ``parts`` (unless stored already) and return its reference.
+    def put(self, parts: Sequence[Buffer], *, tail: Tail | None = None) -> BlobRef:
+        """Store the concatenation of ``parts`` and ``tail`` (unless stored already) and return its reference.
 
         The blob is durable when this returns. Large blobs are hashed while their bytes are being
-        written (when the backend offers ``write_pending``); if an equal blob turns out to exist
-        already, the new copy is discarded and ``stats.writes`` does not change.
+        written (when the backend offers ``write_pending``), the checksums of the ``tail``'s chunks
+        in the same pass; if an equal blob turns out to exist already, the new copy is discarded and
+        ``stats.writes`` does not change.
         """
         views = _views(parts)
-        size = sum(v.nbytes for v in views)
+        size = sum(v.nbytes for v in views) + (tail.size if tail is not None else 0)
         self._count(puts=1)
         write_pending = getattr(self.backend, "write_pending", None)
         if size >= PARALLEL_HASH_THRESHOLD and write_pending is not None:
-            hasher = _HashThread(views)
+            hasher = _HashThread(views, tail)
             hasher.start()
             try:
-                written = write_pending(views, lambda: hasher.digests()[0])
+                if tail is None:
+                    written = write_pending(views, lambda: hasher.digests()[0])
+                else:
+                    written = write_pending(views, lambda: hasher.digests()[0], lambda: hasher.digests()[2])
             finally:
-                key, checksum = hasher.digests()
+                key, checksum, _ = hasher.digests()
         else:
-            key, checksum = _digests(views)
+            key, checksum, tail_parts = _digests(views, tail=tail)
             # A reused blob is touched, not just looked at: gc spares blobs used within its grace
             # period, so an old unreferenced blob this save is about to refer to stays.
             written = not self._touch(key)
             if written:
-                self.backend.write(key, views)
+                self.backend.write(key, [*views, *_views(tail_parts)])
         if written:
             self._count(writes=1, bytes_written=size)
         return BlobRef(key=key, size=size, checksum=checksum)
@@ -577,12 +630,42 @@ class BlobStore:
         try:
             data = read_mapped(key) if read_mapped is not None else self.backend.read(key)
         except FileNotFoundError:
-            raise IntegrityError(
-                f"blob {key} referenced but missing from {self.url}; the value it held cannot be loaded"
-            ) from None
+            raise self._missing(key) from None
         self._count(reads=1)
-        if not verify:
-            return data
+        if verify:
+            self.check(key, checksum, data)
+        return data
+
+    def get_mapped(self, key: str) -> tuple[Buffer, tuple[Any, ...] | None]:
+        """The bytes of blob ``key``, NOT verified, as a read-only memory map where the backend can.
+
+        Returns ``(bytes, identity)``: ``identity`` names exactly these bytes (the key and the identity
+        of the file mapped, which any write to the file changes), or is None when they are not a
+        mapped file or the file changed within the last 2 seconds (file times come from a coarse
+        clock: a second write in the same tick would keep them). The caller checks what it reads
+        (:meth:`check`, or per-chunk checksums).
+        """
+        read_mapped = getattr(self.backend, "read_mapped", None)
+        try:
+            if read_mapped is None:
+                data, identity = self.backend.read(key), None
+            else:
+                data, identity = read_mapped(key, with_identity=True)
+        except FileNotFoundError:
+            raise self._missing(key) from None
+        self._count(reads=1)
+        if identity is None or time.time_ns() - max(identity[-2:]) < _SETTLED_NS:
+            return data, None
+        return data, (key, *identity)
+
+    def _missing(self, key: str) -> IntegrityError:
+        return IntegrityError(f"blob {key} referenced but missing from {self.url}; the value it held cannot be loaded")
+
+    def check(self, key: str, checksum: str | None, data: Buffer) -> None:
+        """Raise :class:`~flowdeck.errors.IntegrityError` unless ``data`` are the bytes of blob ``key``.
+
+        ``checksum`` is the xxh3-128 digest from the :class:`BlobRef`; without it the BLAKE3 key is used.
+        """
         if checksum is not None:
             actual = xxhash.xxh3_128_hexdigest(data)
             expected, algorithm = checksum, "xxh3-128"
@@ -595,7 +678,6 @@ class BlobStore:
                 f"digest recorded when it was written (expected {expected}, got {actual}); "
                 "the value was not returned. Restore the blob from a backup or save the value again."
             )
-        return data
 
     def exists(self, key: str) -> bool:
         """Whether blob ``key`` is stored."""

@@ -32,7 +32,6 @@ import pickle
 import sys
 import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -77,26 +76,61 @@ _JSON_INT_MIN, _JSON_INT_MAX = -(2**63), 2**64 - 1
 # orjson refuses deeper nestings; such values go to pickle.
 _JSON_MAX_DEPTH = 200
 _JSON_SCALARS = (str, bool, type(None))
+# Values in a decoded table from which Arrow converts to pandas on several threads.
+_THREADS_FROM = 262_144
 
 
-@dataclass
 class Encoded:
     """A value turned into bytes: the codec that reads it back and the buffers to store, in order.
 
     ``info`` is what a registered codec needs besides the bytes to read them back (kept by the caller,
-    e.g. in an asset's metadata); the built-in codecs need none.
+    e.g. in an asset's metadata); the built-in codecs need none. A frame's last buffers (its index)
+    depend on checksums of the others: ``tail`` holds them until :attr:`parts` is first read, so that
+    the blob store can compute those checksums while it writes (:meth:`body`).
     """
 
-    codec: str
-    parts: list[Buffer]
-    size: int
-    info: dict[str, Any] = field(default_factory=dict)
+    def __init__(
+        self,
+        codec: str,
+        parts: list[Buffer],
+        size: int,
+        info: dict[str, Any] | None = None,
+        *,
+        tail: frame_blobs.Tail | None = None,
+    ) -> None:
+        """``size`` counts every byte, the tail's too."""
+        self.codec = codec
+        self._parts = parts
+        self.size = size
+        self.info: dict[str, Any] = {} if info is None else info
+        self.tail = tail
+
+    def __repr__(self) -> str:
+        return f"Encoded(codec={self.codec!r}, size={self.size}, parts={len(self._parts)})"
+
+    @property
+    def parts(self) -> list[Buffer]:
+        """Every buffer of the value, in order (a pending tail is computed here, once)."""
+        if self.tail is not None:
+            self._parts = [*self._parts, *self.tail.finish_serial(self._parts)]
+            self.tail = None
+        return self._parts
+
+    @parts.setter
+    def parts(self, parts: list[Buffer]) -> None:
+        self._parts = parts
+        self.tail = None
+
+    def body(self) -> tuple[list[Buffer], frame_blobs.Tail | None]:
+        """The buffers so far and the tail still to compute from their checksums (None when complete)."""
+        return self._parts, self.tail
 
     def to_bytes(self) -> bytes:
         """The parts joined into one ``bytes`` (for storing small values inline)."""
-        if len(self.parts) == 1 and type(self.parts[0]) is bytes:
-            return self.parts[0]
-        return b"".join(self.parts)
+        parts = self.parts
+        if len(parts) == 1 and type(parts[0]) is bytes:
+            return parts[0]
+        return b"".join(parts)
 
 
 def _encoded(codec: str, parts: list[Buffer]) -> Encoded:
@@ -308,8 +342,8 @@ def _frame_to_arrow(frame: pd.DataFrame, meta: dict[str, Any]) -> Encoded:
     table = pa.Table.from_pandas(frame, preserve_index=None)
     schema_meta = dict(table.schema.metadata or {})
     schema_meta[_META_KEY] = json.dumps(meta).encode()
-    parts, size = frame_blobs.write_table(table.replace_schema_metadata(schema_meta))
-    return Encoded("arrow", parts, size)
+    body, tail = frame_blobs.encode_table(table.replace_schema_metadata(schema_meta))
+    return Encoded("arrow", body, sum(memoryview(p).nbytes for p in body) + tail.size, tail=tail)
 
 
 def _arrow_table(data: Buffer) -> pa.Table:
@@ -340,7 +374,12 @@ def _table_to_frame(
     ``zero_copy`` the columns are ``pd.ArrowDtype`` views of the table's buffers.
     """
     pandas_meta = table.schema.pandas_metadata or {}
-    frame = table.to_pandas(types_mapper=pd.ArrowDtype) if zero_copy else table.to_pandas()
+    # Arrow's thread pool costs more than it saves on a few thousand values.
+    threads = table.num_rows * table.num_columns > _THREADS_FROM
+    if zero_copy:
+        frame = table.to_pandas(types_mapper=pd.ArrowDtype, use_threads=threads)
+    else:
+        frame = table.to_pandas(use_threads=threads)
     if not zero_copy:
         names = table.schema.names
         for position in meta.get("object_columns", ()):
@@ -739,27 +778,32 @@ class Codecs:
         rows: Any = None,
         zero_copy: bool = False,
         verified: bool = True,
+        identity: Any = None,
     ) -> Any:
         """Some columns and/or a row range of a stored frame (or rows of a Series), decoding only those.
 
         ``verified=False`` means ``data`` is not checked yet: a frame blob then checks every byte it
         reads against its per-batch checksums (other data must come verified). With ``zero_copy``
         a frame's columns are ``pd.ArrowDtype`` views of ``data`` (read-only). Values that are not
-        stored as Arrow are decoded whole, then sliced.
+        stored as Arrow are decoded whole, then sliced. ``identity`` names exactly the bytes of
+        ``data`` (see :meth:`BlobStore.get_mapped`): what was parsed and checked of them is then
+        remembered for the next read of the same identity.
         """
         if codec not in ("arrow", "arrow-series"):
             return select(self.decode(codec, data), columns, rows)
         try:
-            return self._select_arrow(codec, data, columns, rows, zero_copy, verified)
+            return self._select_arrow(codec, data, columns, rows, zero_copy, verified, identity)
         except (IntegrityError, ValidationError, NotFoundError):
             raise
         except (pa.ArrowException, ValueError, TypeError, KeyError, IndexError) as exc:
             raise IntegrityError(f"stored bytes are not a valid {codec!r} value: {exc}") from exc
 
-    def _select_arrow(self, codec: str, data: Buffer, columns: Any, rows: Any, zero_copy: bool, verified: bool) -> Any:
+    def _select_arrow(
+        self, codec: str, data: Buffer, columns: Any, rows: Any, zero_copy: bool, verified: bool, identity: Any = None
+    ) -> Any:
         reader = None
         if frame_blobs.is_frame_blob(data):
-            reader = frame_blobs.FrameBlobReader(data, verify=not verified)
+            reader = frame_blobs.FrameBlobReader(data, verify=not verified, identity=identity)
             schema, count = reader.schema, reader.num_rows
         else:
             # Written before frame blobs: an Arrow IPC file, decoded whole (the caller verified it).
@@ -776,10 +820,12 @@ class Codecs:
             positions = _column_positions(schema, pandas_meta, meta, wanted)
             if positions is None:
                 # Column labels Arrow does not keep as plain names: select from the whole frame.
-                whole = self._select_arrow(codec, data, None, rows, zero_copy, verified)
+                whole = self._select_arrow(codec, data, None, rows, zero_copy, verified, identity)
                 return select(whole, wanted)
         if reader is not None:
-            if positions is None and rows is None and verified:
+            if positions is None and rows is None:
+                if not verified:
+                    reader.verify_all()  # every chunk, once for this version of the file
                 table = reader.read_all()
             else:
                 table = reader.read(positions, start, stop)

@@ -1,27 +1,41 @@
 """Arrow tables in a layout that lets a read touch, decode and verify only what it needs.
 
-A frame blob is::
+A frame blob (format 2, written since) is::
 
-    magic (8) | header length (u64) | xxh3-128 of the header (16) | header (JSON) | padding to 64
-    | for each column: an Arrow IPC stream of that column alone
+    head (64): magic "FDFRAME2" and zero padding
+    body: for each column, an Arrow IPC stream of that column alone, padded to 64 bytes;
+          then the table schema (an Arrow IPC schema message, with pandas' metadata)
+    index: JSON
+    trailer (40): index offset (u64) | index length (u64) | xxh3-128 of the index (16) | "FDFRAME2"
 
 Each column stream holds an empty record batch first (its schema and, for categoricals, its
 dictionary: the *prefix*), then record batches of ``BATCH_ROWS`` rows (the last one shorter). The
-header records the full table schema (with pandas' metadata) and, for every column, the byte range
-and xxh3-64 checksum of its prefix and of each of its batches, computed when the blob was written.
+index records the number of rows, the batch size and, for the schema, every prefix and every batch,
+its byte range in the blob and the xxh3-64 checksum of those bytes (16 hexadecimal digits).
 
-A read of some columns or rows checks the header against its checksum, then checks and decodes
-only the prefix and batches it needs, zero-copy from the buffer it is given (a memory map of the
-blob): a corrupted byte anywhere it reads is an :class:`~flowdeck.errors.IntegrityError`, while
-bytes it does not read are not looked at. A full read is verified as before, by the blob's own
-checksum, and decodes every column stream without copying.
+The index comes last so that a blob is written in one pass: the bytes go to the file while another
+thread hashes them (the blob's key and checksum and every chunk's checksum, in one read of each
+chunk), and the index follows once their checksums are known (:class:`Tail`).
+
+A read of some columns or rows checks the index against its checksum, then checks and decodes only
+the prefixes and batches it needs, zero-copy from the buffer it is given (a memory map of the blob):
+a corrupted byte anywhere it reads is an :class:`~flowdeck.errors.IntegrityError`, while bytes it
+does not read are not looked at. A full read is verified by the blob's own checksum and decodes every
+column stream without copying.
+
+Format 1 (``FDFRAME1``, written before): the same column streams, with the index (JSON, its
+xxh3-128 before it) at the front and offsets relative to the first column stream. It stays readable.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import struct
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -30,17 +44,32 @@ import xxhash
 
 from flowdeck.errors import IntegrityError
 
-__all__ = ["BATCH_ROWS", "MAGIC", "FrameBlobReader", "is_frame_blob", "to_ipc_file", "write_table"]
+__all__ = [
+    "BATCH_ROWS",
+    "MAGIC",
+    "FrameBlobReader",
+    "Tail",
+    "encode_table",
+    "is_frame_blob",
+    "to_ipc_file",
+    "write_table",
+]
 
 Buffer = bytes | bytearray | memoryview
 
-MAGIC = b"FDFRAME1"
-# Rows per record batch: a range of rows touches only the batches that hold it (a 100-row read of
-# 40 float columns decodes and verifies 40 x 512 KiB), while a full read stays a few hundred batches.
+MAGIC = b"FDFRAME2"
+MAGIC_V1 = b"FDFRAME1"
+# Rows per record batch: a range of rows touches only the batches that hold it (100 rows of a float
+# column decode and verify one 512 KiB batch). Smaller batches make a full read slower: each batch
+# costs its decoding and its conversion to pandas (2 M rows of 5 columns: 16,384-row batches cost a
+# full read ~20% more CPU than 65,536-row ones), and full reads are the common case.
 BATCH_ROWS = 65_536
 _ALIGN = 64
-_FIXED = struct.Struct("<8sQ16s")
+_HEAD = MAGIC + bytes(_ALIGN - len(MAGIC))
+_TRAILER = struct.Struct("<QQ16s8s")
+_FIXED_V1 = struct.Struct("<8sQ16s")
 _EOS = b"\xff\xff\xff\xff\x00\x00\x00\x00"
+_NO_DIGEST = "0" * 16
 
 
 class _PartsSink:
@@ -52,7 +81,9 @@ class _PartsSink:
         self.closed = False
 
     def write(self, data: Any) -> int:
-        view = memoryview(data).cast("B") if not isinstance(data, memoryview) else data.cast("B")
+        view = memoryview(data)
+        if view.format != "B" or view.ndim != 1:
+            view = view.cast("B")
         self.parts.append(view)
         self.size += view.nbytes
         return view.nbytes
@@ -70,28 +101,6 @@ class _PartsSink:
         self.closed = True
 
 
-def _checksums(parts: Sequence[memoryview], start: int, bounds: Sequence[int]) -> list[int]:
-    """xxh3-64 of each range ``[bounds[i], bounds[i+1])`` of the parts (which begin at ``start``)."""
-    digests: list[int] = []
-    hasher = xxhash.xxh3_64()
-    position = start
-    edge = 1
-    for part in parts:
-        offset = 0
-        while offset < part.nbytes:
-            if edge >= len(bounds):
-                return digests
-            take = min(part.nbytes - offset, bounds[edge] - position)
-            hasher.update(part[offset : offset + take])
-            offset += take
-            position += take
-            if position == bounds[edge]:
-                digests.append(hasher.intdigest())
-                hasher = xxhash.xxh3_64()
-                edge += 1
-    return digests
-
-
 def _single_chunk(column: pa.ChunkedArray) -> pa.Array:
     if column.num_chunks == 1:
         return column.chunk(0)
@@ -100,50 +109,141 @@ def _single_chunk(column: pa.ChunkedArray) -> pa.Array:
     return pa.concat_arrays(column.chunks)
 
 
-def write_table(table: pa.Table) -> tuple[list[Buffer], int]:
-    """The blob bytes of ``table`` as a list of buffers (mostly views of the table's own memory)."""
+@dataclass
+class Tail:
+    """The end of a frame blob still to be written: its index, which needs the checksums of its chunks.
+
+    ``spans`` are the ``(offset, length)`` of every checksummed chunk of the body, in order (they
+    do not overlap, and the body's padding lies outside them). :meth:`finish` takes their xxh3-64
+    digests and returns the index and trailer, ``size`` bytes whatever the digests.
+    """
+
+    spans: list[tuple[int, int]]
+    size: int
+    _index: dict[str, Any]
+    _index_offset: int
+
+    def finish(self, digests: Sequence[int]) -> list[bytes]:
+        """The index and trailer, given the xxh3-64 digest of every chunk in :attr:`spans`."""
+        if len(digests) != len(self.spans):
+            raise ValueError(f"{len(digests)} digests for {len(self.spans)} chunks")
+        hexes = iter(f"{d:016x}" for d in digests)
+        index = _index_json(self._index, hexes)
+        if len(index) + _TRAILER.size != self.size:
+            raise AssertionError("frame index changed size")  # pragma: no cover - fixed-width digests
+        trailer = _TRAILER.pack(self._index_offset, len(index), xxhash.xxh3_128_digest(index), MAGIC)
+        return [index, trailer]
+
+    def finish_serial(self, parts: Sequence[Buffer]) -> list[bytes]:
+        """:meth:`finish` with the digests computed here from ``parts`` (the body)."""
+        hasher = ChunkHasher(self.spans)
+        for part in parts:
+            hasher.update(memoryview(part).cast("B") if memoryview(part).format != "B" else memoryview(part))
+        return self.finish(hasher.digests())
+
+
+def _index_json(index: dict[str, Any], hexes: Any) -> bytes:
+    """The index with each ``None`` digest replaced by the next of ``hexes`` (fixed-width hex strings)."""
+
+    def span(entry: list[Any]) -> list[Any]:
+        return [entry[0], entry[1], next(hexes)]
+
+    filled = {
+        "version": 2,
+        "rows": index["rows"],
+        "batch_rows": index["batch_rows"],
+        "columns": [
+            {"prefix": span(c["prefix"]), "batches": [span(b) for b in c["batches"]]} for c in index["columns"]
+        ],
+        "schema": span(index["schema"]),
+    }
+    return json.dumps(filled, separators=(",", ":")).encode()
+
+
+class ChunkHasher:
+    """xxh3-64 of each span of a stream of bytes fed in order (bytes outside the spans are skipped)."""
+
+    def __init__(self, spans: Sequence[tuple[int, int]]) -> None:
+        """Hash the ``(offset, length)`` ``spans`` (sorted, not overlapping) of what :meth:`update` is fed."""
+        self._spans = spans
+        self._next = 0
+        self._position = 0
+        self._hasher = xxhash.xxh3_64()
+        self._digests: list[int] = []
+
+    def update(self, view: memoryview) -> None:
+        """Feed the next ``view`` of the stream."""
+        spans, position, size = self._spans, self._position, view.nbytes
+        offset = 0
+        while offset < size and self._next < len(spans):
+            start, length = spans[self._next]
+            end = start + length
+            here = position + offset
+            if here < start:
+                offset += min(start - here, size - offset)
+                continue
+            take = min(end - here, size - offset)
+            self._hasher.update(view[offset : offset + take] if (offset or take != size) else view)
+            offset += take
+            if here + take == end:
+                self._digests.append(self._hasher.intdigest())
+                self._hasher = xxhash.xxh3_64()
+                self._next += 1
+        self._position = position + size
+
+    def digests(self) -> list[int]:
+        """The digests of every span (all must have been fed)."""
+        if self._next != len(self._spans):
+            raise ValueError(f"only {self._next} of {len(self._spans)} chunks were fed")
+        return self._digests
+
+
+def encode_table(table: pa.Table) -> tuple[list[Buffer], Tail]:
+    """The body of the blob of ``table`` (mostly views of the table's own memory) and its :class:`Tail`."""
     rows = table.num_rows
-    body: list[memoryview] = []
-    position = 0
+    batch_rows = BATCH_ROWS
+    sink = _PartsSink()
+    sink.write(_HEAD)
+    spans: list[tuple[int, int]] = []
     columns_index: list[dict[str, Any]] = []
     for i, field in enumerate(table.schema):
         schema = pa.schema([field])
         array = _single_chunk(table.column(i))
-        sink = _PartsSink(position)
-        bounds = [position]
+        begin = sink.size
+        bounds = [begin]
         with ipc.new_stream(sink, schema) as writer:
             writer.write_batch(pa.record_batch([array.slice(0, 0)], schema=schema))
             bounds.append(sink.size)
-            for start in range(0, rows, BATCH_ROWS):
-                writer.write_batch(pa.record_batch([array.slice(start, BATCH_ROWS)], schema=schema))
+            for start in range(0, rows, batch_rows):
+                writer.write_batch(pa.record_batch([array.slice(start, batch_rows)], schema=schema))
                 bounds.append(sink.size)
-        digests = _checksums(sink.parts, position, bounds)
-        spans = [[bounds[k], bounds[k + 1] - bounds[k], digests[k]] for k in range(len(digests))]
-        columns_index.append({"prefix": spans[0], "batches": spans[1:]})
-        body.extend(sink.parts)
+        chunks = [[bounds[k], bounds[k + 1] - bounds[k], None] for k in range(len(bounds) - 1)]
+        spans.extend((c[0], c[1]) for c in chunks)
+        columns_index.append({"prefix": chunks[0], "batches": chunks[1:]})
         padding = -sink.size % _ALIGN
         if padding:
-            body.append(memoryview(bytes(padding)))
-        position = sink.size + padding
-    schema_bytes = table.schema.serialize().to_pybytes()
-    header = json.dumps(
-        {
-            "rows": rows,
-            "batch_rows": BATCH_ROWS,
-            "schema": [position, len(schema_bytes), xxhash.xxh3_64_intdigest(schema_bytes)],
-            "columns": columns_index,
-        },
-        separators=(",", ":"),
-    ).encode()
-    head = _FIXED.pack(MAGIC, len(header), xxhash.xxh3_128_digest(header)) + header
-    head += bytes(-len(head) % _ALIGN)
-    parts: list[Buffer] = [head, *body, schema_bytes]
-    return parts, len(head) + position + len(schema_bytes)
+            sink.write(bytes(padding))
+    schema_bytes = table.schema.serialize()
+    schema_span = [sink.size, schema_bytes.size, None]
+    spans.append((schema_span[0], schema_span[1]))
+    sink.write(schema_bytes)
+    index = {"rows": rows, "batch_rows": batch_rows, "columns": columns_index, "schema": schema_span}
+    length = len(_index_json(index, iter(_NO_DIGEST for _ in spans)))
+    tail = Tail(spans=spans, size=length + _TRAILER.size, _index=index, _index_offset=sink.size)
+    return sink.parts, tail
+
+
+def write_table(table: pa.Table) -> tuple[list[Buffer], int]:
+    """The whole blob of ``table`` as a list of buffers and its size (checksums computed here)."""
+    parts, tail = encode_table(table)
+    parts = [*parts, *tail.finish_serial(parts)]
+    return parts, sum(memoryview(p).nbytes for p in parts)
 
 
 def is_frame_blob(data: Buffer) -> bool:
-    """Whether ``data`` is in this layout (older frames are plain Arrow IPC files)."""
-    return bytes(memoryview(data)[: len(MAGIC)]) == MAGIC
+    """Whether ``data`` is in this layout, either format (older frames are plain Arrow IPC files)."""
+    head = bytes(memoryview(data)[: len(MAGIC)])
+    return head in (MAGIC, MAGIC_V1)
 
 
 def _corrupt(what: str) -> IntegrityError:
@@ -153,75 +253,196 @@ def _corrupt(what: str) -> IntegrityError:
     )
 
 
-class FrameBlobReader:
-    """Reads columns and row ranges of a frame blob; ``verify=True`` checks every byte it reads."""
+@dataclass
+class _Index:
+    """What a frame blob's index says, parsed and checked once."""
 
-    def __init__(self, data: Buffer, *, verify: bool) -> None:
-        """Parse (and with ``verify`` check) the header of ``data``, a frame blob."""
-        view = memoryview(data).cast("B") if memoryview(data).format != "B" else memoryview(data)
+    num_rows: int
+    batch_rows: int
+    columns: list[tuple[tuple[int, int, int], list[tuple[int, int, int]]]]  # (prefix, batches), absolute
+    schema_span: tuple[int, int, int]
+    size: int
+    schema: pa.Schema | None = None
+    whole_verified: bool = False
+    # Prefixes checked (by column position), for later readers. Nothing read from the blob is kept:
+    # it would keep the memory map (and a deleted blob's disk space) alive.
+    prefixes_checked: set[int] = dataclasses.field(default_factory=set)
+
+
+# Parsed indexes of blobs read through a memory map, by (blob key, file identity): a file that is
+# written to (a changed inode, size, modification or change time) is parsed and checked again.
+_INDEX_CACHE: OrderedDict[Hashable, _Index] = OrderedDict()
+_INDEX_CACHE_SIZE = 64
+_cache_lock = threading.Lock()
+
+
+def _cached(identity: Hashable | None) -> _Index | None:
+    if identity is None:
+        return None
+    with _cache_lock:
+        found = _INDEX_CACHE.get(identity)
+        if found is not None:
+            _INDEX_CACHE.move_to_end(identity)
+        return found
+
+
+def _remember(identity: Hashable | None, index: _Index) -> None:
+    if identity is None:
+        return
+    with _cache_lock:
+        _INDEX_CACHE[identity] = index
+        while len(_INDEX_CACHE) > _INDEX_CACHE_SIZE:
+            _INDEX_CACHE.popitem(last=False)
+
+
+def _digest(value: Any) -> int:
+    return int(value, 16) if isinstance(value, str) else int(value)
+
+
+def _parse_spans(entries: Any, base: int) -> list[tuple[int, int, int]]:
+    return [(int(e[0]) + base, int(e[1]), _digest(e[2])) for e in entries]
+
+
+def _parse_index(view: memoryview, *, verify: bool) -> _Index:
+    """The index of frame blob ``view`` (format 1 or 2), checked against its checksum with ``verify``."""
+    size = view.nbytes
+    magic = bytes(view[: len(MAGIC)])
+    try:
+        if magic == MAGIC:
+            if size < len(_HEAD) + _TRAILER.size:
+                raise _corrupt("the index")
+            offset, length, digest, end_magic = _TRAILER.unpack_from(view, size - _TRAILER.size)
+            if end_magic != MAGIC or offset + length + _TRAILER.size != size or offset < len(_HEAD):
+                raise _corrupt("the index")
+            raw = view[offset : offset + length]
+            if verify and xxhash.xxh3_128_digest(raw) != digest:
+                raise _corrupt("the index")
+            meta = json.loads(bytes(raw))
+            base = 0
+        elif magic == MAGIC_V1:
+            if size < _FIXED_V1.size:
+                raise _corrupt("the header")
+            _, length, digest = _FIXED_V1.unpack_from(view)
+            raw = view[_FIXED_V1.size : _FIXED_V1.size + length]
+            if raw.nbytes != length or (verify and xxhash.xxh3_128_digest(raw) != digest):
+                raise _corrupt("the header")
+            meta = json.loads(bytes(raw))
+            base = _FIXED_V1.size + length
+            base += -base % _ALIGN
+        else:
+            raise _corrupt("the header")
+        columns = [(_parse_spans([c["prefix"]], base)[0], _parse_spans(c["batches"], base)) for c in meta["columns"]]
+        schema_span = _parse_spans([meta["schema"]], base)[0]
+        return _Index(int(meta["rows"]), int(meta["batch_rows"]), columns, schema_span, size)
+    except IntegrityError:
+        raise
+    except (ValueError, KeyError, TypeError, IndexError, struct.error) as exc:
+        raise _corrupt("the index") from exc
+
+
+def _has_dictionary(arrow_type: pa.DataType) -> bool:
+    if pa.types.is_dictionary(arrow_type):
+        return True
+    return any(_has_dictionary(arrow_type.field(i).type) for i in range(getattr(arrow_type, "num_fields", 0)))
+
+
+class FrameBlobReader:
+    """Reads columns and row ranges of a frame blob; ``verify=True`` checks every byte it reads.
+
+    ``identity`` names the exact bytes of ``data`` (a blob key and the identity of the file mapped):
+    the index is then parsed and checked once for all readers of the same identity.
+    """
+
+    def __init__(self, data: Buffer, *, verify: bool, identity: Hashable | None = None) -> None:
+        """Parse (and with ``verify`` check) the index of ``data``, a frame blob."""
+        view = memoryview(data)
+        if view.format != "B" or view.ndim != 1:
+            view = view.cast("B")
         self.verify = verify
-        if view.nbytes < _FIXED.size:
-            raise _corrupt("the header")
-        magic, length, digest = _FIXED.unpack_from(view)
-        header = view[_FIXED.size : _FIXED.size + length]
-        if magic != MAGIC or header.nbytes != length or (verify and xxhash.xxh3_128_digest(header) != digest):
-            raise _corrupt("the header")
+        self._view = view
+        self._buffer = pa.py_buffer(view)
+        index = _cached(identity) if verify else None
+        if index is None or index.size != view.nbytes:
+            index = _parse_index(view, verify=verify)
+            index.schema = ipc.read_schema(self._span(index.schema_span))
+            if len(index.schema) != len(index.columns):
+                raise _corrupt("the index")
+            if verify:
+                _remember(identity, index)
+        self._index = index
+        self.num_rows: int = index.num_rows
+        self.batch_rows: int = index.batch_rows
+        self.schema: pa.Schema = index.schema
+
+    @property
+    def whole_verified(self) -> bool:
+        """Whether every byte of these exact bytes was checked (by :meth:`verify_all`) since they were mapped."""
+        return self._index.whole_verified
+
+    def verify_all(self) -> None:
+        """Check every chunk of the blob against its checksum (remembered for the blob's identity)."""
+        if self._index.whole_verified:
+            return
+        saved, self.verify = self.verify, True
         try:
-            meta = json.loads(bytes(header))
-            self.num_rows: int = meta["rows"]
-            self.batch_rows: int = meta["batch_rows"]
-            self._columns: list[dict[str, Any]] = meta["columns"]
-            schema_span = meta["schema"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise _corrupt("the header") from exc
-        start = _FIXED.size + length
-        start += -start % _ALIGN
-        self._body = view[start:]
-        self._buffer = pa.py_buffer(self._body)
-        schema_bytes = self._span(schema_span)
-        self.schema: pa.Schema = ipc.read_schema(schema_bytes)
-        if len(self.schema) != len(self._columns):
-            raise _corrupt("the header")
+            for prefix, batches in self._index.columns:
+                self._span(prefix)
+                for span in batches:
+                    self._span(span)
+        finally:
+            self.verify = saved
+        self._index.whole_verified = True
 
     def _span(self, span: Sequence[int]) -> pa.Buffer:
         offset, length, digest = span
-        if offset < 0 or length < 0 or offset + length > self._body.nbytes:
+        if offset < 0 or length < 0 or offset + length > self._view.nbytes:
             raise _corrupt("a batch range")
-        if self.verify and xxhash.xxh3_64_intdigest(self._body[offset : offset + length]) != digest:
+        if self.verify and xxhash.xxh3_64_intdigest(self._view[offset : offset + length]) != digest:
             raise _corrupt(f"bytes {offset}-{offset + length} of the data")
         return self._buffer.slice(offset, length)
 
     def read(self, columns: Sequence[int] | None = None, start: int = 0, stop: int | None = None) -> pa.Table:
         """Columns ``columns`` (positions; all when None) of rows ``start:stop``, with the full schema's metadata."""
         stop = self.num_rows if stop is None else stop
-        positions = range(len(self._columns)) if columns is None else columns
+        positions = range(len(self._index.columns)) if columns is None else columns
         arrays = [self._column(i, start, stop) for i in positions]
         fields = [self.schema.field(i) for i in positions]
         return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=self.schema.metadata))
 
     def _column(self, position: int, start: int, stop: int) -> pa.ChunkedArray:
-        entry = self._columns[position]
+        prefix_span, spans = self._index.columns[position]
         field = self.schema.field(position)
-        spans = entry["batches"]
         first, last = start // self.batch_rows, max(start, stop - 1) // self.batch_rows
         chosen = spans[first : last + 1] if stop > start else []
-        prefix = self._span(entry["prefix"])
-        buffers = [self._span(span) for span in chosen]
         try:
-            if pa.types.is_dictionary(field.type) or not buffers:
-                # The dictionary comes with the prefix: read the chosen batches as one stream after it.
+            if _has_dictionary(field.type) and not pa.types.is_dictionary(field.type):
+                # A dictionary inside a nested type: read the chosen batches as one stream after the prefix.
+                prefix = self._span(prefix_span)
+                buffers = [self._span(span) for span in chosen]
                 stream = pa.py_buffer(b"".join([prefix.to_pybytes(), *(b.to_pybytes() for b in buffers), _EOS]))
                 batches = _read_stream(stream)
-                if buffers:
-                    batches = batches[1:]  # the prefix's empty batch
+                arrays = [b.column(0) for b in (batches[1:] if buffers else batches)]
+            elif pa.types.is_dictionary(field.type):
+                # The dictionary comes with the prefix; the batches hold the indices.
+                dictionary = _read_stream(self._span(prefix_span))[0].column(0).dictionary
+                index_schema = pa.schema([pa.field(field.name, field.type.index_type)])
+                arrays = []
+                for span in chosen:
+                    indices = ipc.read_record_batch(ipc.read_message(self._span(span)), index_schema).column(0)
+                    arrays.append(pa.DictionaryArray.from_arrays(indices, dictionary, ordered=field.type.ordered))
+                if not arrays:  # no rows: the categories still come back
+                    empty = pa.array([], type=field.type.index_type)
+                    arrays.append(pa.DictionaryArray.from_arrays(empty, dictionary, ordered=field.type.ordered))
             else:
-                schema = ipc.read_schema(prefix)
-                batches = [ipc.read_record_batch(ipc.read_message(b), schema) for b in buffers]
+                if position not in self._index.prefixes_checked:
+                    self._span(prefix_span)  # not needed to decode, but part of the column: checked all the same
+                    self._index.prefixes_checked.add(position)
+                schema = pa.schema([field])
+                arrays = [ipc.read_record_batch(ipc.read_message(self._span(s)), schema).column(0) for s in chosen]
         except (pa.ArrowException, ValueError) as exc:
             raise _corrupt(f"column {field.name!r}") from exc
-        if any(b.schema.field(0).type != field.type for b in batches):
+        if any(a.type != field.type for a in arrays):
             raise _corrupt(f"column {field.name!r}")
-        arrays = [b.column(0) for b in batches]
         expected = min((last + 1) * self.batch_rows, self.num_rows) - first * self.batch_rows if chosen else 0
         if sum(len(a) for a in arrays) != expected:
             raise _corrupt(f"column {field.name!r}")
@@ -231,16 +452,18 @@ class FrameBlobReader:
     def read_all(self) -> pa.Table:
         """Every column, every row (the caller has verified the whole blob), without copying."""
         arrays = []
-        for position, entry in enumerate(self._columns):
-            begin = entry["prefix"][0]
-            spans = entry["batches"]
-            end = spans[-1][0] + spans[-1][1] if spans else begin + entry["prefix"][1]
+        for position, (prefix, spans) in enumerate(self._index.columns):
+            begin = prefix[0]
+            end = spans[-1][0] + spans[-1][1] if spans else begin + prefix[1]
             stream = self._buffer.slice(begin, end - begin)
+            field = self.schema.field(position)
             try:
-                batches = [b.column(0) for b in _read_stream(stream)]
+                column = ipc.open_stream(stream).read_all().column(0)
             except (pa.ArrowException, ValueError) as exc:
-                raise _corrupt(f"column {self.schema.field(position).name!r}") from exc
-            arrays.append(pa.chunked_array(batches, type=self.schema.field(position).type))
+                raise _corrupt(f"column {field.name!r}") from exc
+            if column.type != field.type:
+                raise _corrupt(f"column {field.name!r}")
+            arrays.append(column)
         return pa.Table.from_arrays(arrays, schema=self.schema)
 
 

@@ -142,11 +142,14 @@ class LocalReadCache:
             self.hits += 1
         return data
 
-    def map(self, key: str) -> Buffer | None:
-        """The cached bytes of ``key`` as a read-only memory map, or None when not cached."""
+    def map(self, key: str, *, with_identity: bool = False) -> Any:
+        """The cached bytes of ``key`` as a read-only memory map, or None when not cached.
+
+        ``with_identity=True`` returns ``(bytes, identity of the cache file)`` instead of the bytes.
+        """
         path = self._path(key)
         try:
-            data = _map_file(path)
+            data = _map_file(path, with_identity=with_identity)
         except (FileNotFoundError, NotADirectoryError):
             return None
         with contextlib.suppress(FileNotFoundError):
@@ -478,20 +481,24 @@ class S3Backend:
             self.cache.put(key, data)
         return data
 
-    def read_mapped(self, key: str) -> Buffer:
+    def read_mapped(self, key: str, *, with_identity: bool = False) -> Any:
         """The bytes of ``key`` as a memory map of its read-cache file (downloaded into it if needed).
 
-        A blob the cache cannot hold comes back as :meth:`read` returns it.
+        A blob the cache cannot hold comes back as :meth:`read` returns it. ``with_identity=True``
+        returns ``(bytes, identity)``, the identity of the cache file mapped (None when not mapped).
         """
         if self.cache is None:
-            return self.read(key)
-        mapped = self.cache.map(key)
+            data = self.read(key)
+            return (data, None) if with_identity else data
+        mapped = self.cache.map(key, with_identity=with_identity)
         if mapped is not None:
             self.stats.add(cache_hits=1)
             return mapped
         data = self.read(key)
-        mapped = self.cache.map(key)
-        return data if mapped is None else mapped
+        mapped = self.cache.map(key, with_identity=with_identity)
+        if mapped is None:
+            return (data, None) if with_identity else data
+        return mapped
 
     def _download(self, key: str) -> Buffer:
         obj = self.object_key(key)

@@ -56,9 +56,11 @@ class ValueStore:
         ``inline=False`` keeps it as a blob whatever its size.
         """
         if inline and encoded.size <= self.inline_threshold:
-            data = b"".join(bytes(p) for p in encoded.parts) if len(encoded.parts) != 1 else bytes(encoded.parts[0])
+            parts = encoded.parts
+            data = b"".join(bytes(p) for p in parts) if len(parts) != 1 else bytes(parts[0])
             return StoredValue(encoded.codec, encoded.size, data, None, None)
-        ref = self.blobs.put(encoded.parts)
+        body, tail = encoded.body()
+        ref = self.blobs.put(body, tail=tail)
         return StoredValue(encoded.codec, encoded.size, None, ref.key, ref.checksum)
 
     def put_bytes(self, data: bytes) -> StoredValue:
@@ -91,7 +93,9 @@ class ValueStore:
         ``info`` is what the value's codec returned beside the bytes when it was encoded, if anything.
         ``columns``, ``rows`` and ``zero_copy`` select part of a stored frame (see
         :meth:`Codecs.decode_selected`): a frame blob is memory-mapped and only the batches read are
-        verified; a value in another format is verified and decoded whole, then sliced.
+        verified; a value in another format is verified and decoded whole, then sliced. A zero-copy
+        read of a whole frame blob checks every chunk the first time this process maps that version
+        of the file, and not again while the file is unchanged (see docs/storage.md).
         """
         if columns is None and rows is None and not zero_copy:
             return self.codecs.decode(row.codec, self.raw(row), info)
@@ -99,11 +103,11 @@ class ValueStore:
             return self.codecs.decode_selected(
                 row.codec, self.raw(row), columns=columns, rows=rows, zero_copy=zero_copy
             )
-        partial = columns is not None or rows is not None
-        data = self.blobs.get(row.blob_key, row.checksum, mapped=True, verify=not partial)
-        if partial and not is_frame_blob(data):
+        data, identity = self.blobs.get_mapped(row.blob_key)
+        if not is_frame_blob(data):
             # Written before per-batch checksums: only the whole-blob check can verify it.
-            data = self.blobs.get(row.blob_key, row.checksum, mapped=True)
+            self.blobs.check(row.blob_key, row.checksum, data)
+            return self.codecs.decode_selected(row.codec, data, columns=columns, rows=rows, zero_copy=zero_copy)
         return self.codecs.decode_selected(
-            row.codec, data, columns=columns, rows=rows, zero_copy=zero_copy, verified=not partial
+            row.codec, data, columns=columns, rows=rows, zero_copy=zero_copy, verified=False, identity=identity
         )
