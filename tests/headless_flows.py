@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from flowdeck import Card, DataSource, Dropdown, Flow, Page, Section, Step, StepType, StoreInterface
 
 
@@ -63,3 +65,32 @@ class Note(Step):
 
 one_step = Flow(name="One step", description="Runs one step that needs no input")
 one_step.chain([Note(title="Note", type=StepType.RESULTS)])
+
+
+class AskMode(Step):
+    """Records the process it runs in and asks for a mode."""
+
+    def run(self, flow_metadata):
+        store = StoreInterface(**flow_metadata)
+        store.save_output(os.getpid(), "ask pid")
+        page = store.get_page()
+        page.add_card_to_section(Card("Inputs", [Dropdown(["fast", "slow"], title="Mode", required=True)]), "")
+        store.update_page(page)
+
+
+class Report(Step):
+    """Records the process it runs in and the mode chosen."""
+
+    def run(self, flow_metadata):
+        store = StoreInterface(**flow_metadata)
+        store.save_output(os.getpid(), "report pid")
+        store.save_output(store.get_element_value("Ask mode", "Mode"), "mode")
+
+
+where = Flow(name="Where", description="Two steps that record the process they run in")
+where.chain(
+    [
+        AskMode(title="Ask mode", type=StepType.INPUT, page=Page("Ask mode", [Section("", [])])),
+        Report(title="Report", type=StepType.RESULTS),
+    ]
+)

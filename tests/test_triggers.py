@@ -33,6 +33,7 @@ from flowdeck.triggers import (
     run_scheduler,
 )
 from s3_server import DUMMY_AWS_ENV
+from test_executors import celery_worker, needs_redis  # noqa: F401  (a real worker process on its own queue)
 
 FLOW = "One step"
 
@@ -276,3 +277,32 @@ def test_the_embedded_server_runs_the_scheduler(embedded, sales_flow) -> None:
         while not runs_of("alice") and time.monotonic() < deadline:
             time.sleep(0.1)
     assert len(runs_of("alice")) == 1
+
+
+@needs_redis
+@pytest.mark.parametrize("deployment", ["sqlite"], indirect=True)  # the hand-off is the same on every backend
+def test_with_celery_a_firing_runs_its_steps_on_a_worker(deployment, celery_worker, sales_flow, tmp_path) -> None:  # noqa: F811
+    flowdeck.register_flow(headless_flows.where)
+    name = (
+        AssetTrigger(label="scores")
+        .configure("Where", user_id="alice", input_parameters={"steps": {"Ask mode": {"Mode": {"value": "slow"}}}})
+        .start()
+    )
+    check_triggers()
+    save_asset("alice", "scores")
+    started = time.monotonic()
+    [tick] = check_triggers(queue=celery_worker)
+    handed_off = time.monotonic() - started
+    assert tick.outcome == "fired" and tick.run_id, tick
+    assert handed_off < 5, "the scheduler ran the steps instead of handing them off"
+    assert origins_of([tick.run_id]) == {tick.run_id: f"trigger:{name}"}
+    deadline = time.monotonic() + 60
+    run = flowdeck.open_run(tick.run_id, "alice")
+    while run.state != "complete" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert run.state == "complete", (run.status().to_dict(), (tmp_path / "worker.log").read_text())
+    store = StoreInterface(tick.run_id, user="alice")
+    pids = {store.get_input("ask pid", step_name="Ask mode"), store.get_input("report pid", step_name="Report")}
+    assert len(pids) == 1 and os.getpid() not in pids  # both steps ran in the worker process
+    assert store.get_input("mode", step_name="Report") == "slow"
+    assert check_triggers(queue=celery_worker) == []  # the firing was handed off once

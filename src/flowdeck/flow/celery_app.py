@@ -1,6 +1,7 @@
 """The Celery app of ``FLOWDECK_EXECUTOR=celery``: one task per step action, run by ``flowdeck worker``.
 
-Messages are JSON only (a task carries a run id, a user name and an action, never pickles) and are
+Messages are JSON only (a task carries a run id, a user name and an action, or the inputs of a
+run a trigger started, never pickles) and are
 acknowledged after the action, so an action whose worker dies is delivered again. Start a worker
 with ``flowdeck worker`` or ``celery -A flowdeck.flow.celery_app worker``, with the same
 ``FLOWDECK_*`` settings as the processes that submit actions.
@@ -15,9 +16,10 @@ from celery.signals import worker_process_init
 
 from flowdeck.config import Settings, get_settings, on_configure
 
-__all__ = ["app", "configure_app", "perform_task"]
+__all__ = ["app", "configure_app", "headless_task", "perform_task"]
 
 TASK_NAME = "flowdeck.perform"
+HEADLESS_TASK_NAME = "flowdeck.headless"
 
 app = Celery("flowdeck")
 
@@ -48,6 +50,17 @@ def perform_task(flow_id: str, user: str, action: str, token: str | None = None)
     from flowdeck.flow.executors import perform
 
     perform(flow_id, user, action, token)
+
+
+@app.task(name=HEADLESS_TASK_NAME, ignore_result=True)
+def headless_task(flow_id: str, user: str, token: str, inputs: dict[str, Any]) -> None:
+    """Start a run a trigger fired, then drive it with its inputs.
+
+    See :func:`flowdeck.flow.headless.perform_headless`.
+    """
+    from flowdeck.flow.headless import perform_headless
+
+    perform_headless(flow_id, user, token, inputs)
 
 
 @worker_process_init.connect
