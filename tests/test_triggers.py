@@ -192,7 +192,7 @@ def test_pause_resume_and_retries_with_back_off(deployment, sales_flow) -> None:
         get_trigger(name, "bob")
 
 
-def _scheduler(home: Path, duration: float) -> subprocess.Popen:
+def _scheduler(home: Path, duration: float, **extra_env: str) -> subprocess.Popen:
     from flowdeck.config import get_settings
 
     settings = get_settings()
@@ -206,6 +206,7 @@ def _scheduler(home: Path, duration: float) -> subprocess.Popen:
     if settings.s3_endpoint_url:
         env["FLOWDECK_S3_ENDPOINT_URL"] = settings.s3_endpoint_url
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", "")])
+    env.update(extra_env)
     return subprocess.Popen(
         [sys.executable, "-m", "flowdeck", "scheduler", "--poll", "0.1", "--duration", str(duration)],
         env=env,
@@ -244,6 +245,55 @@ def test_two_schedulers_and_a_restart_fire_each_firing_once(deployment, home, sa
     restarted = _scheduler(home, 0.5)
     restarted.wait(30)
     assert check_triggers() == [] and len(runs_of("alice")) == 4
+
+
+def _kill_when_paused(proc: subprocess.Popen, point: str) -> str:
+    """SIGKILL a scheduler once it says it paused at ``point``; returns what it printed."""
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if f"scheduler paused at {point}" in line:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL, "".join(lines)
+    return "".join(lines)
+
+
+# the claim and the take-over are the same compare-and-set updates on every backend; PostgreSQL is
+# where several schedulers share a database
+@pytest.mark.parametrize("deployment", ["postgres"], indirect=True)
+def test_a_scheduler_killed_mid_firing_neither_loses_nor_repeats_it(deployment, home, sales_flow) -> None:
+    name = AssetTrigger(label="scores").configure(FLOW, user_id="alice").start()
+    check_triggers()
+    save_asset("alice", "scores")
+    lease = {"FLOWDECK_TRIGGER_LEASE_SECONDS": "0.5"}
+    # killed after claiming the firing, before recording a run: the tick waits for another scheduler
+    _kill_when_paused(_scheduler(home, 60, FLOWDECK_SCHEDULER_PAUSE_AT="claimed", **lease), "claimed")
+    _, [tick] = get_trigger(name, "alice")
+    assert (tick.outcome, tick.run_id, runs_of("alice")) == ("starting", None, [])
+    # the next one takes it over and is killed after recording the run, before starting it
+    time.sleep(0.5)
+    _kill_when_paused(_scheduler(home, 60, FLOWDECK_SCHEDULER_PAUSE_AT="created", **lease), "created")
+    _, [tick] = get_trigger(name, "alice")
+    assert tick.outcome == "starting" and tick.run_id is not None and runs_of("alice") == [tick.run_id]
+    assert flowdeck.open_run(tick.run_id, "alice").state == "pending"
+    # a third one starts that run: one firing, one run, started once
+    time.sleep(0.5)
+    last = _scheduler(home, 60, **lease)
+    try:
+        deadline = time.monotonic() + 20
+        while get_trigger(name, "alice")[1][0].outcome == "starting" and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        last.send_signal(signal.SIGINT)
+        output = last.communicate(timeout=30)[0]
+    _, [fired] = get_trigger(name, "alice")
+    assert (fired.outcome, fired.run_id, fired.attempts) == ("fired", tick.run_id, 3), output
+    assert "taking over firing" in output
+    assert runs_of("alice") == [tick.run_id]
+    assert flowdeck.open_run(tick.run_id, "alice").state == "complete"
+    assert origins_of([tick.run_id]) == {tick.run_id: f"trigger:{name}"}
 
 
 @pytest.mark.slow
