@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from flowdeck import Card, DataSource, Dropdown, Flow, Page, Section, Step, StepType, StoreInterface
+from flowdeck import Card, DataSource, Dropdown, Flow, Page, RichText, Section, Step, StepType, StoreInterface
 
 
 class Load(Step):
@@ -94,3 +94,11 @@ where.chain(
         Report(title="Report", type=StepType.RESULTS),
     ]
 )
+
+
+async def note_firing(store_interface, input_data, tag="", **_):
+    """A trigger's page-update callback: adds a card naming the firing and the run it started."""
+    page = store_interface.get_page()
+    started = input_data["run_id"]
+    page.add_card_to_section(Card(f"Fired {tag}", [RichText(f"{input_data['firing_key']} started {started}")]), "")
+    store_interface.update_page(page)

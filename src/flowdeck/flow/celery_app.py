@@ -53,14 +53,16 @@ def perform_task(flow_id: str, user: str, action: str, token: str | None = None)
 
 
 @app.task(name=HEADLESS_TASK_NAME, ignore_result=True)
-def headless_task(flow_id: str, user: str, token: str, inputs: dict[str, Any]) -> None:
+def headless_task(
+    flow_id: str, user: str, token: str, inputs: dict[str, Any], callback: dict[str, Any] | None = None
+) -> None:
     """Start a run a trigger fired, then drive it with its inputs.
 
     See :func:`flowdeck.flow.headless.perform_headless`.
     """
     from flowdeck.flow.headless import perform_headless
 
-    perform_headless(flow_id, user, token, inputs)
+    perform_headless(flow_id, user, token, inputs, callback)
 
 
 @worker_process_init.connect

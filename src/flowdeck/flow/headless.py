@@ -13,8 +13,11 @@ moves the run, so a headless run is the same as one a person clicks through.
 from __future__ import annotations
 
 import asyncio
+import inspect
+import logging
 import os
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,8 +31,11 @@ from flowdeck.flow.runner import FlowRun, create_run
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
+log = logging.getLogger("flowdeck.headless")
+
 __all__ = [
     "advance_headless",
+    "call_trigger_callback",
     "check_input_parameters",
     "create_headless_run",
     "hand_off_headless",
@@ -178,11 +184,51 @@ def advance_headless(run: FlowRun, inputs: Mapping[str, Mapping[str, Any]], allo
     return True
 
 
-def hand_off_headless(run: FlowRun, inputs: Mapping[str, Mapping[str, Any]], queue: str | None = None) -> bool:
+def call_trigger_callback(spec: Mapping[str, Any], run_id: str, user: str, input_data: dict[str, Any]) -> None:
+    """Call a trigger's stored callback (see :meth:`flowdeck.triggers.Trigger.configure`) for run ``run_id``.
+
+    ``spec`` is what the trigger stored: the function's reference, ``kwargs``,
+    ``pass_store_interface`` and ``step_name``. An ``async`` callback is run to its end here.
+    """
+    from flowdeck.elements.callbacks import callback_from_json
+    from flowdeck.store.store_interface import StoreInterface
+
+    func = callback_from_json(spec["callback"]).resolve()
+    kwargs = dict(spec.get("kwargs") or {})
+    if spec.get("pass_store_interface", True):
+        store = StoreInterface(run_id, user=user, step_name=spec.get("step_name") or None)
+        result = func(store, input_data, **kwargs)
+    else:
+        result = func(**kwargs)
+    if inspect.isawaitable(result):
+        _run_to_end(result)
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def _run_to_end(awaitable: Any) -> Any:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_awaited(awaitable))
+    with ThreadPoolExecutor(1) as pool:  # a loop runs in this thread already: use a loop of its own
+        return pool.submit(asyncio.run, _awaited(awaitable)).result()
+
+
+def hand_off_headless(
+    run: FlowRun,
+    inputs: Mapping[str, Mapping[str, Any]],
+    queue: str | None = None,
+    *,
+    callback: Mapping[str, Any] | None = None,
+) -> bool:
     """Queue the start (and driving) of a new run for a Celery worker; False when it was started already.
 
     The ``start`` action is claimed here (the run shows busy at once, in every process), and the
-    task carries only JSON: the run id, its user, the claim's token and the inputs.
+    task carries only JSON: the run id, its user, the claim's token, the inputs and the trigger's
+    callback to call afterwards (``{"spec": ..., "input_data": ...}``), if any.
     """
     from flowdeck.flow.celery_app import headless_task
     from flowdeck.flow.executors import DEFAULT_QUEUE, redact_url
@@ -194,7 +240,7 @@ def hand_off_headless(run: FlowRun, inputs: Mapping[str, Mapping[str, Any]], que
         return False
     try:
         headless_task.apply_async(
-            args=(run.flow_id, run.user, claim.token, dict(inputs)),
+            args=(run.flow_id, run.user, claim.token, dict(inputs), dict(callback) if callback else None),
             task_id=claim.token,
             queue=queue or DEFAULT_QUEUE,
             retry=False,
@@ -208,14 +254,28 @@ def hand_off_headless(run: FlowRun, inputs: Mapping[str, Mapping[str, Any]], que
     return True
 
 
-def perform_headless(flow_id: str, user: str, token: str, inputs: Mapping[str, Mapping[str, Any]]) -> None:
-    """Carry out a handed-off start of a headless run, then drive it with ``inputs`` (what a worker does)."""
+def perform_headless(
+    flow_id: str,
+    user: str,
+    token: str,
+    inputs: Mapping[str, Mapping[str, Any]],
+    callback: Mapping[str, Any] | None = None,
+) -> None:
+    """Carry out a handed-off start of a headless run, drive it with ``inputs``, then call the callback.
+
+    What a worker does. A callback that raises is logged (the run has started; the tick says fired).
+    """
     from flowdeck.flow.executors import perform
     from flowdeck.flow.runner import open_run
 
     perform(flow_id, user, "start", token)
     run = open_run(flow_id, user)
     _drive(run, dict(inputs), allow_paths=True)
+    if callback:
+        try:
+            call_trigger_callback(callback["spec"], flow_id, user, dict(callback["input_data"]))
+        except Exception:
+            log.exception("the trigger callback of run %s failed", flow_id)
 
 
 def run_headless(

@@ -305,6 +305,8 @@ triggers = sa.Table(
     sa.Column("flow_name", Name, nullable=False),
     sa.Column("owner", Name, sa.ForeignKey("users.name"), nullable=False),
     sa.Column("input_json", sa.Text, nullable=False, server_default="{}"),
+    # the callback called when it fires: {"callback": its reference, "kwargs", "flow_id", "step_name", ...}
+    sa.Column("callback_json", sa.Text, nullable=True),
     # cursors, seen keys, hashes: whatever the kind needs to tell a new firing from an old one
     sa.Column("state_json", sa.Text, nullable=False, server_default="{}"),
     sa.Column("active", sa.Boolean, nullable=False),

@@ -148,6 +148,7 @@ def save_trigger(trigger: Trigger, active: bool = True) -> str:
         "flow_name": trigger.app_id,
         "owner": owner.name,
         "input_json": json.dumps(trigger.input_parameters, default=str),
+        "callback_json": json.dumps(callback) if (callback := trigger.callback_spec()) else None,
         "state_json": "{}",
         "active": active,
         "dry_run": trigger.dry_run,
@@ -284,6 +285,7 @@ def _fire(tick: Any, queue: str | None) -> dict[str, Any]:
     """
     from flowdeck.flow.headless import (
         advance_headless,
+        call_trigger_callback,
         check_input_parameters,
         create_headless_run,
         hand_off_headless,
@@ -294,8 +296,13 @@ def _fire(tick: Any, queue: str | None) -> dict[str, Any]:
     started = time.perf_counter()
     run_id = tick.run_id
     parameters = json.loads(tick.input_json) or None
+    callback = json.loads(tick.callback_json) if tick.callback_json else None
+    input_data = {"trigger": tick.name, "firing_key": tick.firing_key, "reason": tick.reason, "run_id": None}
     try:
-        if run_id is None:
+        if callback and callback.get("flow_id"):  # the SDK's form: act on the run that set it up
+            run_id = callback["flow_id"]
+            call_trigger_callback(callback, run_id, tick.owner, {**input_data, "run_id": run_id})
+        elif run_id is None:
             run, inputs = create_headless_run(
                 tick.flow_name,
                 tick.owner,
@@ -305,13 +312,18 @@ def _fire(tick: Any, queue: str | None) -> dict[str, Any]:
             )
             run_id = run.flow_id
             _pause_at("created")
-        else:  # taken over: the run exists; start it unless its scheduler did
+        else:  # taken over (or retried): the run exists; start it unless that was done
             run = open_run(run_id, tick.owner)
             inputs = check_input_parameters(run.flow, parameters)
-        if get_settings().executor == "celery":
-            hand_off_headless(run, inputs, queue)
+        if callback and callback.get("flow_id"):
+            pass
+        elif get_settings().executor == "celery":  # the worker calls the callback after the steps
+            call = {"spec": callback, "input_data": {**input_data, "run_id": run_id}} if callback else None
+            hand_off_headless(run, inputs, queue, callback=call)
         else:
             advance_headless(run, inputs)
+            if callback:
+                call_trigger_callback(callback, run_id, tick.owner, {**input_data, "run_id": run_id})
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
         retry = attempts <= tick.max_retries

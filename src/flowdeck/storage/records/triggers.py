@@ -122,6 +122,7 @@ def due_ticks(conn: Connection, now: dt.datetime) -> list[Row]:
             triggers.c.flow_name,
             triggers.c.owner,
             triggers.c.input_json,
+            triggers.c.callback_json,
             triggers.c.max_retries,
         )
         .join(triggers, triggers.c.id == trigger_ticks.c.trigger_id)
