@@ -41,6 +41,9 @@ _EXPORTS: dict[str, str] = {
     "add_notification": "flowdeck.store.notifications",
     "remove_notification": "flowdeck.store.notifications",
     "check_notifications": "flowdeck.store.notifications",
+    "set_smtp_server": "flowdeck.store.notifications",
+    "get_smtp_server": "flowdeck.store.notifications",
+    "remove_smtp_server": "flowdeck.store.notifications",
     "S3Trigger": "flowdeck.triggers",
     "PostgresTrigger": "flowdeck.triggers",
     "AssetTrigger": "flowdeck.triggers",
@@ -184,7 +187,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from flowdeck.storage.connection_urls import ConnectionType
     from flowdeck.store.assets import delete_asset, share_asset, unshare_asset
     from flowdeck.store.connections import add_connection, remove_connection, share_connection, unshare_connection
-    from flowdeck.store.notifications import add_notification, check_notifications, remove_notification
+    from flowdeck.store.notifications import (
+        add_notification,
+        check_notifications,
+        get_smtp_server,
+        remove_notification,
+        remove_smtp_server,
+        set_smtp_server,
+    )
     from flowdeck.store.status import FlowStatus, RunState, StepState, StepStatus
     from flowdeck.store.store_interface import StoreInterface
     from flowdeck.triggers import (

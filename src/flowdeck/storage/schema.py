@@ -367,3 +367,19 @@ notification_deliveries = sa.Table(
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("error", sa.Text, nullable=True),
 )
+
+# the SMTP server e-mail notifications go through (one row, "default"); the password is encrypted
+# under the deployment's keys, like connection secrets
+smtp_servers = sa.Table(
+    "smtp_servers",
+    metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("port", sa.Integer, nullable=False),
+    sa.Column("security", sa.String(10), nullable=False),
+    sa.Column("username", sa.String(255), nullable=True),
+    sa.Column("password_token", sa.Text, nullable=True),
+    sa.Column("sender", sa.String(255), nullable=False),
+    sa.Column("updated_by", Name, nullable=True),
+    sa.Column("updated_at", Time, nullable=False),
+)
