@@ -133,6 +133,7 @@ def smtp_server() -> Iterator[tuple[_Mailbox, int]]:
         controller.stop()
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")  # loopback only
 @pytest.mark.parametrize("deployment", ["sqlite", "postgres"], indirect=True)
 def test_a_failing_step_sends_one_email_through_the_stored_smtp_server(deployment, smtp_server, caplog) -> None:
     import socket

@@ -299,31 +299,30 @@ def _fire(tick: Any, queue: str | None) -> dict[str, Any]:
     callback = json.loads(tick.callback_json) if tick.callback_json else None
     input_data = {"trigger": tick.name, "firing_key": tick.firing_key, "reason": tick.reason, "run_id": None}
     try:
-        if callback and callback.get("flow_id"):  # the SDK's form: act on the run that set it up
+        if callback and callback.get("flow_id"):  # the SDK's form: act on the run that set it up, start none
             run_id = callback["flow_id"]
             call_trigger_callback(callback, run_id, tick.owner, {**input_data, "run_id": run_id})
-        elif run_id is None:
-            run, inputs = create_headless_run(
-                tick.flow_name,
-                tick.owner,
-                parameters,
-                started_by=f"trigger:{tick.name}",
-                on_created=lambda conn, new_id: records.set_tick_run(conn, tick.id, new_id),
-            )
-            run_id = run.flow_id
-            _pause_at("created")
-        else:  # taken over (or retried): the run exists; start it unless that was done
-            run = open_run(run_id, tick.owner)
-            inputs = check_input_parameters(run.flow, parameters)
-        if callback and callback.get("flow_id"):
-            pass
-        elif get_settings().executor == "celery":  # the worker calls the callback after the steps
-            call = {"spec": callback, "input_data": {**input_data, "run_id": run_id}} if callback else None
-            hand_off_headless(run, inputs, queue, callback=call)
         else:
-            advance_headless(run, inputs)
-            if callback:
-                call_trigger_callback(callback, run_id, tick.owner, {**input_data, "run_id": run_id})
+            if run_id is None:
+                run, inputs = create_headless_run(
+                    tick.flow_name,
+                    tick.owner,
+                    parameters,
+                    started_by=f"trigger:{tick.name}",
+                    on_created=lambda conn, new_id: records.set_tick_run(conn, tick.id, new_id),
+                )
+                run_id = run.flow_id
+                _pause_at("created")
+            else:  # taken over (or retried): the run exists; start it unless that was done
+                run = open_run(run_id, tick.owner)
+                inputs = check_input_parameters(run.flow, parameters)
+            call = {"spec": callback, "input_data": {**input_data, "run_id": run_id}} if callback else None
+            if get_settings().executor == "celery":  # the worker calls the callback after the steps
+                hand_off_headless(run, inputs, queue, callback=call)
+            else:
+                advance_headless(run, inputs)
+                if call:
+                    call_trigger_callback(callback, run_id, tick.owner, call["input_data"])
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
         retry = attempts <= tick.max_retries
