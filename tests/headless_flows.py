@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flowdeck import Card, DataSource, Dropdown, Flow, Page, Section, Step, StepType, StoreInterface
+import os
+
+from flowdeck import Card, DataSource, Dropdown, Flow, Page, RichText, Section, Step, StepType, StoreInterface
 
 
 class Load(Step):
@@ -63,3 +65,40 @@ class Note(Step):
 
 one_step = Flow(name="One step", description="Runs one step that needs no input")
 one_step.chain([Note(title="Note", type=StepType.RESULTS)])
+
+
+class AskMode(Step):
+    """Records the process it runs in and asks for a mode."""
+
+    def run(self, flow_metadata):
+        store = StoreInterface(**flow_metadata)
+        store.save_output(os.getpid(), "ask pid")
+        page = store.get_page()
+        page.add_card_to_section(Card("Inputs", [Dropdown(["fast", "slow"], title="Mode", required=True)]), "")
+        store.update_page(page)
+
+
+class Report(Step):
+    """Records the process it runs in and the mode chosen."""
+
+    def run(self, flow_metadata):
+        store = StoreInterface(**flow_metadata)
+        store.save_output(os.getpid(), "report pid")
+        store.save_output(store.get_element_value("Ask mode", "Mode"), "mode")
+
+
+where = Flow(name="Where", description="Two steps that record the process they run in")
+where.chain(
+    [
+        AskMode(title="Ask mode", type=StepType.INPUT, page=Page("Ask mode", [Section("", [])])),
+        Report(title="Report", type=StepType.RESULTS),
+    ]
+)
+
+
+async def note_firing(store_interface, input_data, tag="", **_):
+    """A trigger's page-update callback: adds a card naming the firing and the run it started."""
+    page = store_interface.get_page()
+    started = input_data["run_id"]
+    page.add_card_to_section(Card(f"Fired {tag}", [RichText(f"{input_data['firing_key']} started {started}")]), "")
+    store_interface.update_page(page)

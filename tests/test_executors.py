@@ -170,7 +170,8 @@ def _worker_env(queue: str) -> dict[str, str]:
     if settings.s3_endpoint_url:
         env["FLOWDECK_S3_ENDPOINT_URL"] = settings.s3_endpoint_url
     src = str(Path(flowdeck.__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
+    tests = str(Path(__file__).parent)  # flows of the tests, registered by module name
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, tests, env.get("PYTHONPATH", "")) if p)
     return env
 
 
@@ -182,7 +183,9 @@ def celery_worker(deployment: str, tmp_path: Path) -> Iterator[str]:
     log = (tmp_path / "worker.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "flowdeck", "worker", "--pool", "solo", "--queue", queue, "--loglevel", "warning"],
-        env=_worker_env(queue), stdout=log, stderr=subprocess.STDOUT,
+        env=_worker_env(queue),
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         yield queue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -85,3 +86,122 @@ def test_bad_subscriptions_are_refused(deployment) -> None:
         flowdeck.add_notification("alice", webhook_url="file:///etc/passwd")
     with pytest.raises(ValidationError, match="needs webhook_url= or email="):
         flowdeck.add_notification("alice")
+
+
+class _Mailbox:
+    """An aiosmtpd handler that keeps every message, behind a login checked against one password."""
+
+    def __init__(self, password: str) -> None:
+        self.password = password
+        self.messages: list[Any] = []
+        self.logins: list[tuple[str, bool]] = []
+
+    def __call__(self, server, session, envelope, mechanism, auth_data) -> Any:  # the authenticator
+        from aiosmtpd.smtp import AuthResult
+
+        ok = auth_data.login == b"mailer" and auth_data.password == self.password.encode()
+        self.logins.append((auth_data.login.decode(), ok))
+        return AuthResult(success=ok)
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        from email import message_from_bytes, policy
+
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[_Mailbox, int]]:
+    """A real SMTP server on loopback (aiosmtpd) that asks for a login; yields its mailbox and port."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mailbox = _Mailbox("s3cret-pw!")
+    with warnings.catch_warnings():  # AUTH without TLS: fine on loopback
+        warnings.simplefilter("ignore", UserWarning)
+        controller = Controller(
+            mailbox, hostname="127.0.0.1", port=port, authenticator=mailbox, auth_require_tls=False, auth_required=True
+        )
+        controller.start()
+    try:
+        yield mailbox, port
+    finally:
+        controller.stop()
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")  # loopback only
+@pytest.mark.parametrize("deployment", ["sqlite", "postgres"], indirect=True)
+def test_a_failing_step_sends_one_email_through_the_stored_smtp_server(deployment, smtp_server, caplog) -> None:
+    import socket
+
+    import sqlalchemy as sa
+
+    from flowdeck.config import get_settings
+
+    mailbox, port = smtp_server
+    reconfigure(public_url="https://flowdeck.example.com")
+    flowdeck.add_user("root", role="admin")
+    flowdeck.register_flow(headless_flows.failing)
+    with pytest.raises(flowdeck.AccessError, match="only an admin may set the SMTP server"):
+        flowdeck.set_smtp_server("127.0.0.1", port, username="mailer", password="x", security="none", user="alice")
+    server = flowdeck.set_smtp_server(
+        "127.0.0.1",
+        port,
+        username="mailer",
+        password="s3cret-pw!",
+        sender="flowdeck@example.com",
+        security="none",
+        user="root",
+    )
+    # encrypted at rest, never shown again
+    assert "s3cret-pw!" not in repr(server) and "s3cret-pw!" not in str(flowdeck.get_smtp_server("alice").to_dict())
+    assert flowdeck.get_smtp_server("alice").has_password
+    engine = sa.create_engine(get_settings().database_url)
+    with engine.connect() as conn:
+        stored = [tuple(map(str, row)) for row in conn.execute(sa.text("SELECT * FROM smtp_servers"))]
+    engine.dispose()
+    assert len(stored) == 1 and not any("s3cret-pw!" in value for value in stored[0])
+
+    flowdeck.add_notification("alice", email="alice@example.com", events=["failed"])
+    started = time.monotonic()
+    flow_id = flowdeck.run_headless("Failing", "alice")
+    while not mailbox.messages and time.monotonic() - started < 10:
+        flowdeck.check_notifications()
+        time.sleep(0.1)
+    assert flowdeck.check_notifications() == 0  # told once
+    assert len(mailbox.messages) == 1 and mailbox.logins == [("mailer", True)]
+    [message] = mailbox.messages
+    assert message["To"] == "alice@example.com" and message["From"] == "flowdeck@example.com"
+    assert message["Subject"] == "flowdeck: Failing failed at step Boom"
+    body = message.get_content()
+    for line in (
+        "flow: Failing",
+        "step: Boom",
+        "error: RuntimeError: the warehouse is on fire",
+        f"link: https://flowdeck.example.com/runs/{flow_id}",
+    ):
+        assert line in body, body
+
+    # a server that cannot be reached: the failure is logged, never with the password
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    flowdeck.set_smtp_server(
+        "127.0.0.1",
+        closed_port,
+        username="mailer",
+        password="s3cret-pw!",
+        sender="flowdeck@example.com",
+        security="none",
+        user="root",
+    )
+    with caplog.at_level("WARNING", logger="flowdeck.notifications"):
+        flowdeck.run_headless("Failing", "alice")
+        assert flowdeck.check_notifications() == 0
+    assert len(mailbox.messages) == 1
+    assert f"could not send e-mail through SMTP server 127.0.0.1:{closed_port}: ConnectionRefusedError" in caplog.text
+    assert "s3cret-pw!" not in caplog.text

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -66,21 +65,55 @@ def test_next_opens_the_new_step_at_its_top_and_the_toast_stays_behind(page: Any
     assert not page.errors, page.errors
 
 
+# In the page: an upload leaves one second after the file is chosen (it is "on its way"), and a
+# redraw of the page whose page read started while an upload was on its way is held until that
+# upload's answer has been handled. The upload then lands in the middle of the redraw: after the
+# page it draws was read (without the upload) and before it is drawn. Counts the redraws it held.
+UPLOAD_LANDS_MID_REDRAW = """
+(() => {
+  let onTheirWay = 0, landed = 0;
+  window.__heldRedraws = 0;
+  const open = XMLHttpRequest.prototype.open, send = XMLHttpRequest.prototype.send;
+  XMLHttpRequest.prototype.open = function (method, url) {
+    this.__url = String(url);
+    return open.apply(this, arguments);
+  };
+  XMLHttpRequest.prototype.send = function () {
+    if (!this.__url.endsWith("/upload")) return send.apply(this, arguments);
+    onTheirWay += 1;
+    this.addEventListener("loadend", () => { onTheirWay -= 1; landed += 1; });
+    const xhr = this, args = arguments;
+    setTimeout(() => send.apply(xhr, args), 1000);
+  };
+  const fetch = window.fetch;
+  window.fetch = async function (url) {
+    const before = landed, racing = onTheirWay > 0 && String(url).endsWith("/page");
+    const response = await fetch.apply(this, arguments);
+    if (racing) {
+      while (landed === before) await new Promise((resolve) => setTimeout(resolve, 20));
+      window.__heldRedraws += 1;
+    }
+    return response;
+  };
+})();
+"""
+
+
 def test_a_file_chosen_as_soon_as_the_page_appears_is_shown(page: Any) -> None:
     from playwright.sync_api import expect
 
-    def slow_upload(route: Any) -> None:
-        time.sleep(1.0)  # the page is drawn again (its step finished) while the file is on its way
-        route.continue_()
-
+    page.add_init_script(UPLOAD_LANDS_MID_REDRAW)
     log_in(page)
-    page.route("**/upload", slow_upload)
-    page.get_by_role("button", name="Start Customer churn").click()
-    # Choose the file the moment the input exists, while the first step is still running.
+    _start(page, "Customer churn")
+    expect(page.locator("#next-button")).to_be_enabled(timeout=20_000)  # the page awaits input
     page.get_by_label("Customer data").set_input_files(str(CHURN_CSV))
-    expect(page.locator(".current-file")).to_contain_text("customers.csv")
-    page.wait_for_timeout(1500)  # any redraw of the page has happened by now
-    expect(page.locator(".current-file")).to_contain_text("customers.csv")
+    # The page is drawn again (as when its step finishes) while the file is on its way.
+    page.evaluate("window.dispatchEvent(new PopStateEvent('popstate'))")
+    expect(page.locator(".toast.show")).to_contain_text("Uploaded customers.csv", timeout=10_000)
+    page.wait_for_timeout(1000)  # every redraw has happened by now
+    assert page.evaluate("window.__heldRedraws") == 1, "the upload did not land in the middle of a redraw"
+    expect(page.locator(".current-file")).to_contain_text("customers.csv", timeout=5_000)
+    assert not page.errors, page.errors
 
 
 def test_the_stepper_follows_a_running_step_and_results_read_ready(page: Any) -> None:

@@ -33,6 +33,7 @@ from flowdeck.triggers import (
     run_scheduler,
 )
 from s3_server import DUMMY_AWS_ENV
+from test_executors import celery_worker, needs_redis  # noqa: F401  (a real worker process on its own queue)
 
 FLOW = "One step"
 
@@ -191,7 +192,7 @@ def test_pause_resume_and_retries_with_back_off(deployment, sales_flow) -> None:
         get_trigger(name, "bob")
 
 
-def _scheduler(home: Path, duration: float) -> subprocess.Popen:
+def _scheduler(home: Path, duration: float, **extra_env: str) -> subprocess.Popen:
     from flowdeck.config import get_settings
 
     settings = get_settings()
@@ -205,6 +206,7 @@ def _scheduler(home: Path, duration: float) -> subprocess.Popen:
     if settings.s3_endpoint_url:
         env["FLOWDECK_S3_ENDPOINT_URL"] = settings.s3_endpoint_url
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", "")])
+    env.update(extra_env)
     return subprocess.Popen(
         [sys.executable, "-m", "flowdeck", "scheduler", "--poll", "0.1", "--duration", str(duration)],
         env=env,
@@ -245,6 +247,49 @@ def test_two_schedulers_and_a_restart_fire_each_firing_once(deployment, home, sa
     assert check_triggers() == [] and len(runs_of("alice")) == 4
 
 
+def _kill_when_paused(proc: subprocess.Popen, point: str) -> str:
+    """SIGKILL a scheduler once it says it paused at ``point``; returns what it printed."""
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if f"scheduler paused at {point}" in line:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL, "".join(lines)
+    return "".join(lines)
+
+
+# the claim and the take-over are the same compare-and-set updates on every backend; PostgreSQL is
+# where several schedulers share a database
+@pytest.mark.parametrize("deployment", ["postgres"], indirect=True)
+def test_a_scheduler_killed_mid_firing_neither_loses_nor_repeats_it(deployment, home, sales_flow, caplog) -> None:
+    name = AssetTrigger(label="scores").configure(FLOW, user_id="alice").start()
+    check_triggers()
+    save_asset("alice", "scores")
+    lease = {"FLOWDECK_TRIGGER_LEASE_SECONDS": "0.5"}
+    # killed after claiming the firing, before recording a run: the tick waits for another scheduler
+    _kill_when_paused(_scheduler(home, 60, FLOWDECK_SCHEDULER_PAUSE_AT="claimed", **lease), "claimed")
+    _, [tick] = get_trigger(name, "alice")
+    assert (tick.outcome, tick.run_id, runs_of("alice")) == ("starting", None, [])
+    # the next one takes it over and is killed after recording the run, before starting it
+    time.sleep(0.5)
+    _kill_when_paused(_scheduler(home, 60, FLOWDECK_SCHEDULER_PAUSE_AT="created", **lease), "created")
+    _, [tick] = get_trigger(name, "alice")
+    assert tick.outcome == "starting" and tick.run_id is not None and runs_of("alice") == [tick.run_id]
+    assert flowdeck.open_run(tick.run_id, "alice").state == "pending"
+    # a third one (this process) starts that run: one firing, one run, started once
+    time.sleep(0.5)
+    with caplog.at_level("WARNING", logger="flowdeck.scheduler"):
+        [fired] = check_triggers(force=False)
+    assert (fired.outcome, fired.run_id, fired.attempts) == ("fired", tick.run_id, 3), fired
+    assert f"taking over firing {tick.firing_key}" in caplog.text
+    assert get_trigger(name, "alice")[1] == [fired]
+    assert runs_of("alice") == [tick.run_id]
+    assert flowdeck.open_run(tick.run_id, "alice").state == "complete"
+    assert origins_of([tick.run_id]) == {tick.run_id: f"trigger:{name}"}
+
+
 @pytest.mark.slow
 def test_a_one_minute_schedule_fires_within_70_seconds(embedded) -> None:
     name = ScheduleTrigger(cron="* * * * *").configure(FLOW, user_id="alice").start()
@@ -276,3 +321,78 @@ def test_the_embedded_server_runs_the_scheduler(embedded, sales_flow) -> None:
         while not runs_of("alice") and time.monotonic() < deadline:
             time.sleep(0.1)
     assert len(runs_of("alice")) == 1
+
+
+@needs_redis
+@pytest.mark.parametrize("deployment", ["sqlite"], indirect=True)  # the hand-off is the same on every backend
+def test_with_celery_a_firing_runs_its_steps_on_a_worker(deployment, celery_worker, sales_flow, tmp_path) -> None:  # noqa: F811
+    flowdeck.register_flow(headless_flows.where)
+    name = (
+        AssetTrigger(label="scores")
+        .configure(
+            "Where",
+            user_id="alice",
+            input_parameters={"steps": {"Ask mode": {"Mode": {"value": "slow"}}}},
+            callback=headless_flows.note_firing,
+            callback_kwargs={"tag": "on a worker"},
+            step_name="Report",
+        )
+        .start()
+    )
+    check_triggers()
+    save_asset("alice", "scores")
+    [tick] = check_triggers(queue=celery_worker)
+    assert tick.outcome == "fired" and tick.run_id, tick
+    assert origins_of([tick.run_id]) == {tick.run_id: f"trigger:{name}"}
+    deadline = time.monotonic() + 60
+    run = flowdeck.open_run(tick.run_id, "alice")
+    while run.state != "complete" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert run.state == "complete", (run.status().to_dict(), (tmp_path / "worker.log").read_text())
+    store = StoreInterface(tick.run_id, user="alice")
+    pids = {store.get_input("ask pid", step_name="Ask mode"), store.get_input("report pid", step_name="Report")}
+    assert len(pids) == 1 and os.getpid() not in pids  # both steps ran in the worker process
+    assert store.get_input("mode", step_name="Report") == "slow"
+    deadline = time.monotonic() + 10  # the worker calls the trigger's callback after the steps
+    while "Fired on a worker" not in [c.title for c in run.page("Report").cards] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "Fired on a worker" in [c.title for c in run.page("Report").cards], (tmp_path / "worker.log").read_text()
+    assert check_triggers(queue=celery_worker) == []  # the firing was handed off once
+
+
+@pytest.mark.parametrize("deployment", ["sqlite"], indirect=True)  # stored as JSON the same everywhere
+def test_the_callback_is_called_by_reference_when_the_trigger_fires(deployment, sales_flow) -> None:
+    flowdeck.register_flow(headless_flows.where)
+    # without flow_id: the firing starts a run and the callback acts on that run
+    name = (
+        AssetTrigger(label="scores")
+        .configure("Where", user_id="alice", callback=headless_flows.note_firing, callback_kwargs={"tag": "new"})
+        .start()
+    )
+    check_triggers()
+    save_asset("alice", "scores")
+    [tick] = check_triggers()
+    assert tick.outcome == "fired", tick.error
+    page = flowdeck.open_run(tick.run_id, "alice").page()
+    [card] = [c for c in page.cards if c.title == "Fired new"]
+    assert f"{tick.firing_key} started {tick.run_id}" in str(card.to_json())
+    # with flow_id (the SDK's form): the callback updates that run's page and no run is started
+    own = flowdeck.run_headless("Where", "alice")
+    AssetTrigger(label="other", name="own page").configure(
+        "Where", flow_id=own, user_id="alice", callback=headless_flows.note_firing, callback_kwargs={"tag": "own"}
+    ).start()
+    check_triggers(["own page"])
+    runs = runs_of_flow("alice", "Where")
+    save_asset("alice", "other")
+    [tick] = check_triggers(["own page"])
+    assert (tick.outcome, tick.run_id) == ("fired", own) and runs_of_flow("alice", "Where") == runs
+    titles = [c.title for c in flowdeck.open_run(own, "alice").page().cards]
+    assert "Fired own" in titles
+    # what cannot be stored by reference is refused when configured
+    with pytest.raises(flowdeck.ValidationError, match="callbacks are kept by reference"):
+        AssetTrigger(label="x").configure("Where", user_id="alice", callback=lambda s, d: None)
+    assert get_trigger(name, "alice")[0].name == name
+
+
+def runs_of_flow(user: str, flow: str) -> list[str]:
+    return sorted(s.flow_id for s in flowdeck.list_runs(user=user) if s.flow_name == flow)

@@ -60,6 +60,9 @@ _EXPORTS: dict[str, str] = {
     "edit_comment": "flowdeck.store.comments",
     "delete_comment": "flowdeck.store.comments",
     "CardComment": "flowdeck.store.comments",
+    "set_smtp_server": "flowdeck.store.notifications",
+    "get_smtp_server": "flowdeck.store.notifications",
+    "remove_smtp_server": "flowdeck.store.notifications",
     "S3Trigger": "flowdeck.triggers",
     "PostgresTrigger": "flowdeck.triggers",
     "AssetTrigger": "flowdeck.triggers",
@@ -218,7 +221,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from flowdeck.store.assets import delete_asset, share_asset, unshare_asset
     from flowdeck.store.comments import CardComment, add_comment, delete_comment, edit_comment, list_comments
     from flowdeck.store.connections import add_connection, remove_connection, share_connection, unshare_connection
-    from flowdeck.store.notifications import add_notification, check_notifications, remove_notification
+    from flowdeck.store.notifications import (
+        add_notification,
+        check_notifications,
+        get_smtp_server,
+        remove_notification,
+        remove_smtp_server,
+        set_smtp_server,
+    )
     from flowdeck.store.status import FlowStatus, RunState, StepState, StepStatus
     from flowdeck.store.store_interface import StoreInterface
     from flowdeck.triggers import (

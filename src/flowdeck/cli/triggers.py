@@ -98,6 +98,10 @@ def scheduler(
     duration: Annotated[
         float | None, typer.Option("--duration", help="Stop after this many seconds (default: run until stopped).")
     ] = None,
+    queue: Annotated[
+        str | None,
+        typer.Option("--queue", help="With FLOWDECK_EXECUTOR=celery: the queue runs are handed to (default flowdeck)."),
+    ] = None,
 ) -> None:
     """Fire due triggers until stopped; any number of schedulers may share one database."""
     import logging
@@ -112,7 +116,7 @@ def scheduler(
         timer.daemon = True
         timer.start()
     try:
-        run_scheduler(poll, stop)
+        run_scheduler(poll, stop, queue)
     except KeyboardInterrupt:
         stop.set()
 

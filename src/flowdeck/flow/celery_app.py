@@ -1,8 +1,8 @@
 """The Celery app of ``FLOWDECK_EXECUTOR=celery``: one task per step action or callback, run by ``flowdeck worker``.
 
-Messages are JSON only (a task carries a run id, a user name and an action or a callback event,
-never pickles) and are acknowledged after the action, so an action whose worker dies is delivered
-again. Start a worker
+Messages are JSON only (a task carries a run id, a user name and an action, a callback event or
+the inputs of a run a trigger started, never pickles) and are acknowledged after the action, so an
+action whose worker dies is delivered again. Start a worker
 with ``flowdeck worker`` or ``celery -A flowdeck.flow.celery_app worker``, with the same
 ``FLOWDECK_*`` settings as the processes that submit actions.
 """
@@ -16,10 +16,11 @@ from celery.signals import worker_process_init
 
 from flowdeck.config import Settings, get_settings, on_configure
 
-__all__ = ["app", "callback_task", "configure_app", "perform_task"]
+__all__ = ["app", "callback_task", "configure_app", "headless_task", "perform_task"]
 
 TASK_NAME = "flowdeck.perform"
 CALLBACK_TASK_NAME = "flowdeck.callback"
+HEADLESS_TASK_NAME = "flowdeck.headless"
 
 app = Celery("flowdeck")
 
@@ -61,6 +62,17 @@ def callback_task(flow_id: str, user: str, event: dict[str, Any], token: str) ->
     from flowdeck.flow.callbacks import perform_callback
 
     perform_callback(flow_id, user, event, token)
+@app.task(name=HEADLESS_TASK_NAME, ignore_result=True)
+def headless_task(
+    flow_id: str, user: str, token: str, inputs: dict[str, Any], callback: dict[str, Any] | None = None
+) -> None:
+    """Start a run a trigger fired, then drive it with its inputs.
+
+    See :func:`flowdeck.flow.headless.perform_headless`.
+    """
+    from flowdeck.flow.headless import perform_headless
+
+    perform_headless(flow_id, user, token, inputs, callback)
 
 
 @worker_process_init.connect

@@ -13,18 +13,36 @@ moves the run, so a headless run is the same as one a person clicks through.
 from __future__ import annotations
 
 import asyncio
+import inspect
+import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowdeck.auth.users import resolve_principal
-from flowdeck.errors import MissingInputError, StepFailedError, ValidationError
+from flowdeck.config import get_settings
+from flowdeck.errors import ConfigurationError, MissingInputError, StepFailedError, StepStateError, ValidationError
 from flowdeck.flow.model import Flow
-from flowdeck.flow.registry import load_registered_flow, record_origin
-from flowdeck.flow.runner import FlowRun, start
+from flowdeck.flow.registry import load_registered_flow, record_origin_in
+from flowdeck.flow.runner import FlowRun, create_run
 
-__all__ = ["check_input_parameters", "run_headless", "trigger_flow_execution"]
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+log = logging.getLogger("flowdeck.headless")
+
+__all__ = [
+    "advance_headless",
+    "call_trigger_callback",
+    "check_input_parameters",
+    "create_headless_run",
+    "hand_off_headless",
+    "perform_headless",
+    "run_headless",
+    "trigger_flow_execution",
+]
 
 
 def check_input_parameters(flow: Flow, input_parameters: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
@@ -123,6 +141,143 @@ def _drive(run: FlowRun, inputs: dict[str, dict[str, Any]], allow_paths: bool) -
             return  # the step is failed with its error recorded; the run's status shows it
 
 
+def create_headless_run(
+    flow_name: str,
+    user: str | None,
+    input_parameters: Mapping[str, Any] | None = None,
+    *,
+    started_by: str | None = None,
+    on_created: Callable[[Connection, str], None] | None = None,
+) -> tuple[FlowRun, dict[str, dict[str, Any]]]:
+    """Record a run of the registered flow ``flow_name`` without running any step.
+
+    Returns the run and its checked per-step inputs. What started it (``started_by``, default
+    ``"headless:<user>"``) is recorded in the transaction that records the run, and so is whatever
+    ``on_created(conn, run_id)`` records.
+    """
+    flow = load_registered_flow(flow_name)
+    inputs = check_input_parameters(flow, input_parameters)
+    user = resolve_principal(user).name
+    origin = started_by or f"headless:{user}"
+
+    def created(conn: Connection, run_id: str) -> None:
+        record_origin_in(conn, run_id, origin)
+        if on_created is not None:
+            on_created(conn, run_id)
+
+    return create_run(flow, user, on_created=created), inputs
+
+
+def advance_headless(run: FlowRun, inputs: Mapping[str, Mapping[str, Any]], allow_paths: bool = True) -> bool:
+    """Run the first step of a new run here, then drive it with ``inputs``; False when it was started already.
+
+    Starting is atomic (the run's ``start`` is claimed once), so of several processes trying, one
+    alone runs the run; the others get False and leave it alone.
+    """
+    try:
+        run.run_first_step()
+    except StepFailedError:
+        return True
+    except StepStateError:
+        return False  # another process started it
+    _drive(run, dict(inputs), allow_paths)
+    return True
+
+
+def call_trigger_callback(spec: Mapping[str, Any], run_id: str, user: str, input_data: dict[str, Any]) -> None:
+    """Call a trigger's stored callback (see :meth:`flowdeck.triggers.Trigger.configure`) for run ``run_id``.
+
+    ``spec`` is what the trigger stored: the function's reference, ``kwargs``,
+    ``pass_store_interface`` and ``step_name``. An ``async`` callback is run to its end here.
+    """
+    from flowdeck.elements.callbacks import callback_from_json
+    from flowdeck.store.store_interface import StoreInterface
+
+    func = callback_from_json(spec["callback"]).resolve()
+    kwargs = dict(spec.get("kwargs") or {})
+    if spec.get("pass_store_interface", True):
+        store = StoreInterface(run_id, user=user, step_name=spec.get("step_name") or None)
+        result = func(store, input_data, **kwargs)
+    else:
+        result = func(**kwargs)
+    if inspect.isawaitable(result):
+        _run_to_end(result)
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def _run_to_end(awaitable: Any) -> Any:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_awaited(awaitable))
+    with ThreadPoolExecutor(1) as pool:  # a loop runs in this thread already: use a loop of its own
+        return pool.submit(asyncio.run, _awaited(awaitable)).result()
+
+
+def hand_off_headless(
+    run: FlowRun,
+    inputs: Mapping[str, Mapping[str, Any]],
+    queue: str | None = None,
+    *,
+    callback: Mapping[str, Any] | None = None,
+) -> bool:
+    """Queue the start (and driving) of a new run for a Celery worker; False when it was started already.
+
+    The ``start`` action is claimed here (the run shows busy at once, in every process), and the
+    task carries only JSON: the run id, its user, the claim's token, the inputs and the trigger's
+    callback to call afterwards (``{"spec": ..., "input_data": ...}``), if any.
+    """
+    from flowdeck.flow.celery_app import headless_task
+    from flowdeck.flow.executors import DEFAULT_QUEUE, redact_url
+    from flowdeck.flow.runner import claim_action, release_claim
+
+    try:
+        claim = claim_action(run.flow_id, run.principal, "start", handoff=True)
+    except StepStateError:
+        return False
+    try:
+        headless_task.apply_async(
+            args=(run.flow_id, run.user, claim.token, dict(inputs), dict(callback) if callback else None),
+            task_id=claim.token,
+            queue=queue or DEFAULT_QUEUE,
+            retry=False,
+        )
+    except Exception as exc:
+        release_claim(claim)
+        raise ConfigurationError(
+            f"could not queue the start of run {run.flow_id!r} on broker {redact_url(get_settings().broker_url)}: "
+            f"{type(exc).__name__}: {exc}; start the broker or set FLOWDECK_BROKER_URL"
+        ) from exc
+    return True
+
+
+def perform_headless(
+    flow_id: str,
+    user: str,
+    token: str,
+    inputs: Mapping[str, Mapping[str, Any]],
+    callback: Mapping[str, Any] | None = None,
+) -> None:
+    """Carry out a handed-off start of a headless run, drive it with ``inputs``, then call the callback.
+
+    What a worker does. A callback that raises is logged (the run has started; the tick says fired).
+    """
+    from flowdeck.flow.executors import perform
+    from flowdeck.flow.runner import open_run
+
+    perform(flow_id, user, "start", token)
+    run = open_run(flow_id, user)
+    _drive(run, dict(inputs), allow_paths=True)
+    if callback:
+        try:
+            call_trigger_callback(callback["spec"], flow_id, user, dict(callback["input_data"]))
+        except Exception:
+            log.exception("the trigger callback of run %s failed", flow_id)
+
+
 def run_headless(
     flow_name: str,
     user: str | None,
@@ -139,17 +294,8 @@ def run_headless(
     ``"headless:<user>"``) and shows in run lists. ``allow_paths=False`` (what the REST API
     uses) refuses upload values that name a file on this machine.
     """
-    flow = load_registered_flow(flow_name)
-    inputs = check_input_parameters(flow, input_parameters)
-    user = resolve_principal(user).name
-    origin = started_by or f"headless:{user}"
-    try:
-        run = start(flow, user=user)
-    except StepFailedError as exc:
-        record_origin(exc.flow_id, origin)
-        return exc.flow_id
-    record_origin(run.flow_id, origin)
-    _drive(run, inputs, allow_paths)
+    run, inputs = create_headless_run(flow_name, user, input_parameters, started_by=started_by)
+    advance_headless(run, inputs, allow_paths)
     return run.flow_id
 
 

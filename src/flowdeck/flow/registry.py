@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flowdeck.errors import NotFoundError, ValidationError
 from flowdeck.flow.loader import flow_reference, load_flow, load_flow_file
 from flowdeck.flow.model import Flow
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import flows as flow_records
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 __all__ = [
     "RegisteredFlowInfo",
@@ -22,6 +26,7 @@ __all__ = [
     "load_registered_flow",
     "origins_of",
     "record_origin",
+    "record_origin_in",
     "register_flow",
     "resolve_spec",
     "unregister_flow",
@@ -130,6 +135,11 @@ def record_origin(run_id: str, started_by: str) -> None:
     """Record who or what started run ``run_id`` (e.g. ``"api:alice"``, ``"trigger:nightly"``)."""
     with get_storage().db.write() as conn:
         flow_records.set_origin(conn, run_id, started_by)
+
+
+def record_origin_in(conn: Connection, run_id: str, started_by: str) -> None:
+    """:func:`record_origin` inside a transaction the caller holds (the one that records the run)."""
+    flow_records.set_origin(conn, run_id, started_by)
 
 
 def origins_of(run_ids: list[str]) -> dict[str, str]:

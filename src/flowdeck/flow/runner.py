@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from flowdeck.auth.users import Principal, resolve_principal
@@ -20,6 +20,8 @@ from flowdeck.store import runs as run_service
 from flowdeck.store.status import FlowStatus
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from flowdeck.page import Card, Page
 
 __all__ = [
@@ -258,11 +260,14 @@ class FlowRun:
         return f"FlowRun(flow={self.flow.name!r}, flow_id={self.flow_id!r}, user={self.user!r})"
 
 
-def create_run(flow: Flow, user: str | None = None) -> FlowRun:
+def create_run(
+    flow: Flow, user: str | None = None, *, on_created: Callable[[Connection, str], None] | None = None
+) -> FlowRun:
     """Record a new run of ``flow`` owned by ``user`` without running any step.
 
     Its first step is ``pending`` until an executor performs ``start`` (or
-    :meth:`FlowRun.run_first_step` runs it here).
+    :meth:`FlowRun.run_first_step` runs it here). ``on_created(conn, run_id)`` runs in the
+    transaction that records the run (see :func:`flowdeck.store.runs.create_run`).
     """
     if not isinstance(flow, Flow):
         raise ValidationError(f"a run needs a Flow, got {type(flow).__name__}")
@@ -270,7 +275,9 @@ def create_run(flow: Flow, user: str | None = None) -> FlowRun:
         raise ValidationError(f"flow {flow.name!r} has no steps; chain at least one step")
     principal = resolve_principal(user)
     ref = flow_reference(flow)
-    run_id = run_service.create_run(flow.name, ref, principal, [(s.name, s.title, s.type.value) for s in flow.steps])
+    run_id = run_service.create_run(
+        flow.name, ref, principal, [(s.name, s.title, s.type.value) for s in flow.steps], on_created=on_created
+    )
     remember_flow(run_id, flow)
     return FlowRun(flow, run_id, principal)
 

@@ -319,6 +319,8 @@ triggers = sa.Table(
     sa.Column("flow_name", Name, nullable=False),
     sa.Column("owner", Name, sa.ForeignKey("users.name"), nullable=False),
     sa.Column("input_json", sa.Text, nullable=False, server_default="{}"),
+    # the callback called when it fires: {"callback": its reference, "kwargs", "flow_id", "step_name", ...}
+    sa.Column("callback_json", sa.Text, nullable=True),
     # cursors, seen keys, hashes: whatever the kind needs to tell a new firing from an old one
     sa.Column("state_json", sa.Text, nullable=False, server_default="{}"),
     sa.Column("active", sa.Boolean, nullable=False),
@@ -406,4 +408,18 @@ run_notices = sa.Table(
     sa.Column("payload", sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb"), nullable=False),
     sa.Column("created_at", Time, nullable=False),
     sa.Index("ix_run_notices_run", "run_id", "id"),
+# the SMTP server e-mail notifications go through (one row, "default"); the password is encrypted
+# under the deployment's keys, like connection secrets
+smtp_servers = sa.Table(
+    "smtp_servers",
+    metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("port", sa.Integer, nullable=False),
+    sa.Column("security", sa.String(10), nullable=False),
+    sa.Column("username", sa.String(255), nullable=True),
+    sa.Column("password_token", sa.Text, nullable=True),
+    sa.Column("sender", sa.String(255), nullable=False),
+    sa.Column("updated_by", Name, nullable=True),
+    sa.Column("updated_at", Time, nullable=False),
 )

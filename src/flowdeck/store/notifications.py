@@ -21,9 +21,10 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from flowdeck.auth.users import resolve_principal
+from flowdeck.auth.secrets import decrypt_secret, encrypt_secret
+from flowdeck.auth.users import Principal, resolve_principal
 from flowdeck.config import get_settings
-from flowdeck.errors import ConfigurationError, NotFoundError, ValidationError
+from flowdeck.errors import AccessError, ConfigurationError, NotFoundError, ValidationError
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import notifications as records
 from flowdeck.storage.records import users as user_records
@@ -32,10 +33,14 @@ from flowdeck.storage.records._util import utcnow
 __all__ = [
     "EVENTS",
     "Notification",
+    "SmtpServer",
     "add_notification",
     "check_notifications",
+    "get_smtp_server",
     "list_notifications",
     "remove_notification",
+    "remove_smtp_server",
+    "set_smtp_server",
 ]
 
 log = logging.getLogger("flowdeck.notifications")
@@ -141,23 +146,155 @@ def _post(url: str, payload: dict[str, Any]) -> None:
         response.read()
 
 
-def _send_email(to: str, payload: dict[str, Any]) -> None:
+#: how the connection to the SMTP server is secured
+SECURITY = ("none", "starttls", "ssl")
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """The SMTP server e-mail notifications go through, as anyone may see it: never its password."""
+
+    host: str
+    port: int
+    security: str
+    username: str | None
+    sender: str
+    has_password: bool
+    updated_by: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (no password)."""
+        return dict(self.__dict__)
+
+
+def _require_admin(who: Principal, what: str) -> None:
+    if not who.is_admin:
+        raise AccessError(f"only an admin may {what}; user {who.name!r} is not one")
+
+
+def set_smtp_server(
+    host: str,
+    port: int = 587,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    sender: str = "flowdeck@localhost",
+    security: str = "starttls",
+    user: str | None = None,
+) -> SmtpServer:
+    """Store the SMTP server e-mail notifications go through (admins only); returns it without its password.
+
+    ``security``: ``starttls`` (upgrade the connection), ``ssl`` (TLS from the start, usually port
+    465) or ``none`` (loopback or a trusted relay only). The password is encrypted at rest under the
+    deployment's keys and never shown again. It takes precedence over ``FLOWDECK_SMTP_URL``.
+    """
+    who = resolve_principal(user)
+    _require_admin(who, "set the SMTP server")
+    if not isinstance(host, str) or not host.strip():
+        raise ValidationError("set_smtp_server() needs the SMTP server's host name")
+    if not isinstance(port, int) or not 0 < port < 65536:
+        raise ValidationError(f"port must be a whole number from 1 to 65535, got {port!r}")
+    if security not in SECURITY:
+        raise ValidationError(f"security must be one of {list(SECURITY)}, got {security!r}")
+    if password is not None and not username:
+        raise ValidationError("a password needs the username it belongs to (username=...)")
+    if "@" not in sender:
+        raise ValidationError(f"sender {sender!r} is not an e-mail address")
+    token = encrypt_secret(get_settings(), password) if password is not None else None
+    values = {
+        "host": host.strip(),
+        "port": port,
+        "security": security,
+        "username": username or None,
+        "password_token": token,
+        "sender": sender,
+        "updated_by": who.name,
+    }
+    with get_storage().db.write() as conn:
+        records.put_smtp_server(conn, values)
+    return SmtpServer(values["host"], port, security, values["username"], sender, token is not None, who.name)
+
+
+def get_smtp_server(user: str | None = None) -> SmtpServer | None:
+    """The stored SMTP server (without its password), or None when none is stored."""
+    resolve_principal(user)
+    with get_storage().db.read() as conn:
+        row = records.get_smtp_server(conn)
+    if row is None:
+        return None
+    return SmtpServer(
+        row.host, row.port, row.security, row.username, row.sender, row.password_token is not None, row.updated_by
+    )
+
+
+def remove_smtp_server(user: str | None = None) -> None:
+    """Forget the stored SMTP server (admins only); ``FLOWDECK_SMTP_URL`` applies again."""
+    who = resolve_principal(user)
+    _require_admin(who, "remove the SMTP server")
+    with get_storage().db.write() as conn:
+        if not records.delete_smtp_server(conn):
+            raise NotFoundError("no SMTP server is stored; see flowdeck.set_smtp_server()")
+
+
+@dataclass(frozen=True)
+class _Smtp:
+    host: str
+    port: int
+    security: str
+    username: str | None
+    password: str | None
+    sender: str
+
+    def __repr__(self) -> str:
+        return f"SMTP server {self.host}:{self.port}"
+
+
+def _smtp() -> _Smtp:
+    """Where to send: the stored server (its password decrypted here only), else ``FLOWDECK_SMTP_URL``."""
     settings = get_settings()
+    with get_storage().db.read() as conn:
+        row = records.get_smtp_server(conn)
+    if row is not None:
+        password = decrypt_secret(settings, row.password_token, "smtp") if row.password_token else None
+        return _Smtp(row.host, row.port, row.security, row.username, password, row.sender)
     if not settings.smtp_url:
-        raise ConfigurationError("e-mail notifications need FLOWDECK_SMTP_URL (smtp://host:port)")
+        raise ConfigurationError(
+            "e-mail notifications need an SMTP server: flowdeck.set_smtp_server(...) or FLOWDECK_SMTP_URL"
+        )
     url = urlsplit(settings.smtp_url)
+    ssl = url.scheme == "smtps"
+    return _Smtp(
+        url.hostname or "localhost",
+        url.port or (465 if ssl else 25),
+        "ssl" if ssl else "none",
+        unquote(url.username) if url.username else None,
+        unquote(url.password or "") if url.username else None,
+        settings.smtp_from,
+    )
+
+
+def _send_email(to: str, payload: dict[str, Any]) -> None:
+    server = _smtp()
     message = EmailMessage()
-    message["From"], message["To"] = settings.smtp_from, to
+    message["From"], message["To"] = server.sender, to
     message["Subject"] = f"flowdeck: {payload['flow']} {payload['event']}" + (
         f" at step {payload['step']}" if payload["step"] else ""
     )
     lines = [f"{k}: {v}" for k, v in payload.items() if v is not None]
     message.set_content("\n".join(lines) + "\n")
-    smtp_cls = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
-    with smtp_cls(url.hostname or "localhost", url.port or (465 if url.scheme == "smtps" else 25), timeout=30) as smtp:
-        if url.username:
-            smtp.login(unquote(url.username), unquote(url.password or ""))
-        smtp.send_message(message)
+    try:
+        smtp_cls = smtplib.SMTP_SSL if server.security == "ssl" else smtplib.SMTP
+        with smtp_cls(server.host, server.port, timeout=30) as smtp:
+            if server.security == "starttls":
+                smtp.starttls()
+            if server.username:
+                smtp.login(server.username, server.password or "")
+            smtp.send_message(message)
+    except Exception as exc:  # say what failed, never with the password
+        text = f"{type(exc).__name__}: {exc}"
+        if server.password:
+            text = text.replace(server.password, "***")
+        raise ConfigurationError(f"could not send e-mail through {server!r}: {text}") from None
 
 
 def check_notifications() -> int:

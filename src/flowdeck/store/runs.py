@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -200,9 +200,18 @@ def load_run_to_act(run_id: str, who: Principal, action: str = "act on") -> RunV
 
 
 def create_run(
-    flow_name: str, flow_ref: str | None, owner: Principal, step_specs: Sequence[run_records.StepSpec]
+    flow_name: str,
+    flow_ref: str | None,
+    owner: Principal,
+    step_specs: Sequence[run_records.StepSpec],
+    *,
+    on_created: Callable[[Connection, str], None] | None = None,
 ) -> str:
-    """Create a run of a flow owned by ``owner``; returns the new flow id."""
+    """Create a run of a flow owned by ``owner``; returns the new flow id.
+
+    ``on_created(conn, run_id)`` runs in the same transaction, so what it records (e.g. the firing
+    that started the run) is committed together with the run, or not at all.
+    """
     if not step_specs:
         raise ValidationError(f"flow {flow_name!r} has no steps; chain at least one step")
     run_id = uuid.uuid4().hex
@@ -211,6 +220,8 @@ def create_run(
         run_records.insert_run(
             conn, run_id, flow_name=flow_name, flow_ref=flow_ref, owner=owner.name, step_specs=step_specs
         )
+        if on_created is not None:
+            on_created(conn, run_id)
     return run_id
 
 

@@ -53,7 +53,8 @@ class Trigger:
     """A condition that starts a registered flow without a person.
 
     Set it up as in the SDK: ``trigger.configure(app_id=flow_name, user_id=user)`` then
-    ``trigger.start()`` stores it (active); ``trigger.stop()`` pauses it. ``dry_run=True``
+    ``trigger.start()`` stores it (active); ``trigger.stop()`` pauses it. ``callback`` (here or in
+    ``configure``) is called each time it fires (see :meth:`configure`). ``dry_run=True``
     records each firing without starting a run; a run that fails to start is retried up to
     ``max_retries`` times with a growing back-off. ``interval_seconds`` is how often it is checked.
     """
@@ -72,6 +73,10 @@ class Trigger:
         dry_run: bool = False,
         max_retries: int = 0,
         interval_seconds: float = 30.0,
+        callback: Any = None,
+        callback_kwargs: Mapping[str, Any] | None = None,
+        pass_store_interface: bool = True,
+        step_name: str | None = None,
     ) -> None:
         if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > 200):
             raise ValidationError(f"a trigger name must be a non-empty string of at most 200 characters, got {name!r}")
@@ -87,7 +92,11 @@ class Trigger:
         self.flow_id: str | None = None
         self.user_id: str | None = None
         self.callback: Any = None
+        self.callback_kwargs: dict[str, Any] = {}
+        self.pass_store_interface = bool(pass_store_interface)
+        self.step_name = step_name
         self.input_parameters: dict[str, Any] = {}
+        self._set_callback(callback, callback_kwargs)
 
     # --- the SDK's set-up -----------------------------------------------------------------------
 
@@ -98,15 +107,70 @@ class Trigger:
         user_id: str | None = None,
         callback: Any = None,
         input_parameters: Mapping[str, Any] | None = None,
+        *,
+        organization_id: str | None = None,
+        trigger_id: str | None = None,
+        step_name: str | None = None,
+        callback_kwargs: Mapping[str, Any] | None = None,
+        pass_store_interface: bool | None = None,
     ) -> Trigger:
-        """Say which registered flow (``app_id``, its name) to start, as which user, with which inputs."""
+        """Say which registered flow (``app_id``, its name) to start, as which user, with which inputs.
+
+        ``callback`` (a module-level function, sync or ``async``, kept by reference like flows) is
+        called each time the trigger fires, as the SDK's page-update callback:
+        ``callback(store_interface, input_data, **callback_kwargs)`` (only ``**callback_kwargs``
+        when ``pass_store_interface=False``). ``input_data`` names the trigger, the firing and the
+        run it started. With ``flow_id`` too (the SDK's form: a run that set the trigger up) the
+        store interface is that run's, at ``step_name`` (default its current step), and no new run
+        is started; otherwise it is the new run's. ``organization_id`` is accepted and ignored
+        (one organisation per deployment); ``trigger_id`` names the trigger when it has no name.
+        """
         if not isinstance(app_id, str) or not app_id:
             raise ValidationError("configure(app_id=...) takes the name of a registered flow")
-        self.app_id, self.flow_id, self.user_id, self.callback = app_id, flow_id, user_id, callback
+        self.app_id, self.flow_id, self.user_id = app_id, flow_id, user_id
+        if callback is not None or callback_kwargs is not None:
+            self._set_callback(
+                callback if callback is not None else self.callback,
+                callback_kwargs if callback_kwargs is not None else self.callback_kwargs,
+            )
+        if step_name is not None:
+            self.step_name = step_name
+        if pass_store_interface is not None:
+            self.pass_store_interface = bool(pass_store_interface)
+        del organization_id
         self.input_parameters = dict(input_parameters or {})
         if self.name is None:
-            self.name = f"{self.kind}:{app_id}:{digest(self.spec())[:8]}"
+            self.name = trigger_id or f"{self.kind}:{app_id}:{digest(self.spec())[:8]}"
         return self
+
+    def _set_callback(self, callback: Any, callback_kwargs: Mapping[str, Any] | None) -> None:
+        """Check that the callback can be stored by reference and its arguments as JSON."""
+        from flowdeck.elements.callbacks import CallbackRef
+
+        if callback is not None and not isinstance(callback, CallbackRef):
+            if not callable(callback):
+                raise ValidationError(f"a trigger's callback must be a function, got {type(callback).__name__}")
+            CallbackRef.of(callback)  # a lambda or nested function cannot be stored: say so now
+        kwargs = dict(callback_kwargs or {})
+        try:
+            json.dumps(kwargs)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"callback_kwargs are stored as JSON: {exc}") from exc
+        self.callback, self.callback_kwargs = callback, kwargs
+
+    def callback_spec(self) -> dict[str, Any] | None:
+        """What is stored of the callback: its reference, its arguments, the run and step it acts on."""
+        from flowdeck.elements.callbacks import callback_to_json
+
+        if self.callback is None:
+            return None
+        return {
+            "callback": callback_to_json(self.callback),
+            "kwargs": dict(self.callback_kwargs),
+            "pass_store_interface": self.pass_store_interface,
+            "flow_id": self.flow_id,
+            "step_name": self.step_name,
+        }
 
     def start(self) -> str:
         """Store the trigger, active (replacing an earlier definition of that name); returns its name."""

@@ -4,8 +4,13 @@ A check runs in two phases. First, in one write transaction holding the due trig
 (``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL and MySQL; SQLite's write lock), each trigger
 looks at what it watches, and each new firing is inserted as a tick whose ``(trigger, firing key)``
 is unique, together with the trigger's new state. Then every waiting tick is claimed with a
-compare-and-set update, so one scheduler alone starts its run. Two schedulers, or a restart, can
-therefore never fire one firing twice.
+compare-and-set update and a lease, so one scheduler alone starts its run. The run is recorded in
+the same transaction as the tick's ``run_id``; a scheduler that stops between claiming a tick and
+recording its outcome leaves a lease that runs out, and another scheduler takes the tick over: it
+creates the run if there is none, else starts the recorded run unless it was started already
+(claiming a run's start is atomic). Two schedulers, a restart, or a scheduler killed mid-way can
+therefore neither fire one firing twice nor lose it. With ``FLOWDECK_EXECUTOR=celery`` the
+scheduler only records the run and queues its start; a worker runs the steps.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import threading
 import time
 import uuid
@@ -20,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flowdeck.auth.users import Principal, resolve_principal
+from flowdeck.config import get_settings
 from flowdeck.errors import AccessError, NotFoundError, ValidationError
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import triggers as records
@@ -32,6 +39,7 @@ __all__ = [
     "TriggerInfo",
     "check_triggers",
     "get_trigger",
+    "lease_seconds",
     "list_triggers",
     "pause_trigger",
     "remove_trigger",
@@ -44,6 +52,8 @@ __all__ = [
 log = logging.getLogger("flowdeck.scheduler")
 #: The longest wait between two attempts to start a run.
 MAX_BACKOFF_SECONDS = 300.0
+#: How long a scheduler holds a tick it claimed before another scheduler may take it over.
+DEFAULT_LEASE_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -138,6 +148,7 @@ def save_trigger(trigger: Trigger, active: bool = True) -> str:
         "flow_name": trigger.app_id,
         "owner": owner.name,
         "input_json": json.dumps(trigger.input_parameters, default=str),
+        "callback_json": json.dumps(callback) if (callback := trigger.callback_spec()) else None,
         "state_json": "{}",
         "active": active,
         "dry_run": trigger.dry_run,
@@ -244,78 +255,149 @@ def _backoff(attempts: int) -> float:
     return min(2.0 ** (attempts - 1), MAX_BACKOFF_SECONDS)
 
 
-def start_due_ticks() -> list[TickInfo]:
-    """Phase two: start the run of every waiting tick this process claims; returns those it handled."""
-    from flowdeck.flow.headless import run_headless
+def lease_seconds() -> float:
+    """Seconds a scheduler holds a claimed tick before another may take it over.
 
+    ``FLOWDECK_TRIGGER_LEASE_SECONDS`` (default 120).
+    """
+    try:
+        return max(0.1, float(os.environ.get("FLOWDECK_TRIGGER_LEASE_SECONDS", DEFAULT_LEASE_SECONDS)))
+    except ValueError:
+        return DEFAULT_LEASE_SECONDS
+
+
+def _pause_at(point: str) -> None:
+    """Stop here for a while when ``FLOWDECK_SCHEDULER_PAUSE_AT`` names ``point`` (``claimed``, ``created``).
+
+    What a recovery test uses to stop a scheduler at a known place; it prints a line first.
+    """
+    if os.environ.get("FLOWDECK_SCHEDULER_PAUSE_AT") == point:
+        print(f"scheduler paused at {point}", flush=True)
+        time.sleep(float(os.environ.get("FLOWDECK_SCHEDULER_PAUSE_SECONDS", "60")))
+
+
+def _fire(tick: Any, queue: str | None) -> dict[str, Any]:
+    """Start (or finish starting) the run of a claimed tick; returns how the tick ended.
+
+    The run and the tick's ``run_id`` are recorded in one transaction, so a tick taken over after
+    its scheduler stopped either has no run (one is created now) or names its run (which is
+    started now unless it was started already): a firing starts exactly one run.
+    """
+    from flowdeck.flow.headless import (
+        advance_headless,
+        call_trigger_callback,
+        check_input_parameters,
+        create_headless_run,
+        hand_off_headless,
+    )
+    from flowdeck.flow.runner import open_run
+
+    attempts = tick.attempts + 1
+    started = time.perf_counter()
+    run_id = tick.run_id
+    parameters = json.loads(tick.input_json) or None
+    callback = json.loads(tick.callback_json) if tick.callback_json else None
+    input_data = {"trigger": tick.name, "firing_key": tick.firing_key, "reason": tick.reason, "run_id": None}
+    try:
+        if callback and callback.get("flow_id"):  # the SDK's form: act on the run that set it up, start none
+            run_id = callback["flow_id"]
+            call_trigger_callback(callback, run_id, tick.owner, {**input_data, "run_id": run_id})
+        else:
+            if run_id is None:
+                run, inputs = create_headless_run(
+                    tick.flow_name,
+                    tick.owner,
+                    parameters,
+                    started_by=f"trigger:{tick.name}",
+                    on_created=lambda conn, new_id: records.set_tick_run(conn, tick.id, new_id),
+                )
+                run_id = run.flow_id
+                _pause_at("created")
+            else:  # taken over (or retried): the run exists; start it unless that was done
+                run = open_run(run_id, tick.owner)
+                inputs = check_input_parameters(run.flow, parameters)
+            call = {"spec": callback, "input_data": {**input_data, "run_id": run_id}} if callback else None
+            if get_settings().executor == "celery":  # the worker calls the callback after the steps
+                hand_off_headless(run, inputs, queue, callback=call)
+            else:
+                advance_headless(run, inputs)
+                if call:
+                    call_trigger_callback(callback, run_id, tick.owner, call["input_data"])
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        retry = attempts <= tick.max_retries
+        log.warning("trigger %s: starting flow %r failed (attempt %d): %s", tick.name, tick.flow_name, attempts, error)
+        return {
+            "outcome": "retry" if retry else "failed",
+            "run_id": run_id,
+            "error": error,
+            "duration_ms": (time.perf_counter() - started) * 1000,
+            "next_attempt_at": utcnow() + dt.timedelta(seconds=_backoff(attempts)) if retry else None,
+        }
+    return {
+        "outcome": "fired",
+        "run_id": run_id,
+        "error": None,
+        "duration_ms": (time.perf_counter() - started) * 1000,
+        "next_attempt_at": None,
+    }
+
+
+def start_due_ticks(queue: str | None = None) -> list[TickInfo]:
+    """Phase two: start the run of every waiting tick this process claims; returns those it handled.
+
+    With ``FLOWDECK_EXECUTOR=celery`` the run's steps go to the workers (on ``queue``, by default
+    flowdeck's): this process only claims the tick, records the run and queues its start.
+    """
     storage = get_storage()
     handled: list[int] = []
     with storage.db.read() as conn:
         waiting = records.due_ticks(conn, utcnow())
     for tick in waiting:
+        lease_until = utcnow() + dt.timedelta(seconds=lease_seconds())
         with storage.db.write() as conn:
-            if not records.claim_tick(conn, tick.id, tick.outcome, tick.attempts):
+            if not records.claim_tick(conn, tick.id, tick.outcome, tick.attempts, lease_until):
                 continue  # another scheduler has it
-        attempts = tick.attempts + 1
-        started = time.perf_counter()
-        try:
-            run_id = run_headless(
-                tick.flow_name, tick.owner, json.loads(tick.input_json) or None, started_by=f"trigger:{tick.name}"
-            )
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            retry = attempts <= tick.max_retries
-            values: dict[str, Any] = {
-                "outcome": "retry" if retry else "failed",
-                "error": error,
-                "duration_ms": (time.perf_counter() - started) * 1000,
-                "next_attempt_at": utcnow() + dt.timedelta(seconds=_backoff(attempts)) if retry else None,
-            }
+        if tick.outcome == "starting":
             log.warning(
-                "trigger %s: starting flow %r failed (attempt %d): %s", tick.name, tick.flow_name, attempts, error
+                "trigger %s: taking over firing %s, whose scheduler stopped before recording its run (run %s)",
+                tick.name,
+                tick.firing_key,
+                tick.run_id or "not created",
             )
-        else:
-            values = {
-                "outcome": "fired",
-                "run_id": run_id,
-                "error": None,
-                "duration_ms": (time.perf_counter() - started) * 1000,
-                "next_attempt_at": None,
-            }
+        _pause_at("claimed")
+        values = _fire(tick, queue)
         with storage.db.write() as conn:
             records.update_tick(conn, tick.id, **values)
         handled.append(tick.id)
     if not handled:
         return []
     with storage.db.read() as conn:
-        import sqlalchemy as sa
-
-        from flowdeck.storage.schema import trigger_ticks
-
-        rows = conn.execute(
-            sa.select(trigger_ticks).where(trigger_ticks.c.id.in_(handled)).order_by(trigger_ticks.c.id)
-        )
-        return [_tick(r) for r in rows]
+        return [_tick(r) for r in records.get_ticks(conn, handled)]
 
 
-def check_triggers(names: list[str] | None = None, *, force: bool = True) -> list[TickInfo]:
+def check_triggers(names: list[str] | None = None, *, force: bool = True, queue: str | None = None) -> list[TickInfo]:
     """Check every active trigger now (``force=False``: only those due), then start the runs of new firings.
 
-    Returns the ticks whose runs this call started (or tried to start).
+    Returns the ticks whose runs this call started (or tried to start). ``queue``: the Celery queue
+    runs are handed to with ``FLOWDECK_EXECUTOR=celery`` (default flowdeck's).
     """
     _check_due(force, names)
-    return start_due_ticks()
+    return start_due_ticks(queue)
 
 
-def run_scheduler(poll_seconds: float = 1.0, stop: threading.Event | None = None) -> None:
-    """Check due triggers, start their runs and send notifications until ``stop`` is set (``flowdeck scheduler``)."""
+def run_scheduler(poll_seconds: float = 1.0, stop: threading.Event | None = None, queue: str | None = None) -> None:
+    """Check due triggers, start their runs and send notifications until ``stop`` is set (``flowdeck scheduler``).
+
+    With ``FLOWDECK_EXECUTOR=celery`` runs are handed to the workers on ``queue`` (default flowdeck's).
+    """
     stop = stop or threading.Event()
     log.info("scheduler polling every %.1f s", poll_seconds)
     from flowdeck.store.notifications import check_notifications
 
     while not stop.is_set():
         try:
-            for tick in check_triggers(force=False):
+            for tick in check_triggers(force=False, queue=queue):
                 log.info("tick %s: %s run %s %s", tick.firing_key, tick.outcome, tick.run_id, tick.error or "")
             check_notifications()
         except Exception:  # one failed poll (the database restarting, ...) must not end the scheduler

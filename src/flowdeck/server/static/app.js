@@ -308,7 +308,22 @@
 
   // --- the step page ---------------------------------------------------------------------------------
 
+  // Draws a step's page. An upload that lands while a drawing is under way may be missing from the
+  // page that drawing read, so the step is drawn once more when the drawing is done.
   async function renderStep(runId, stepName) {
+    app.drawing = (app.drawing || 0) + 1;
+    try {
+      await drawStep(runId, stepName);
+    } finally {
+      app.drawing -= 1;
+    }
+    if (app.drawAgain && !app.drawing) {
+      app.drawAgain = false;
+      if (location.pathname === runPath(runId, stepName)) await renderStep(runId, stepName);
+    }
+  }
+
+  async function drawStep(runId, stepName) {
     const status = await api("GET", apiRun(runId));
     const step = status.steps.find(function (s) { return s.name === stepName; });
     if (!step) { renderNotFound("Run " + runId + " has no step " + stepName + "."); return; }
@@ -771,6 +786,8 @@
         let data = null;
         try { data = JSON.parse(xhr.responseText); } catch (e) { data = null; }
         if (xhr.status === 200) {
+          // A drawing of the page under way read it before this upload was stored: draw it again after.
+          if (app.drawing) app.drawAgain = true;
           progress.value = 100;
           setTimeout(function () { progress.hidden = true; }, 600);
           if (document.body.contains(current) || document.getElementById("current-" + element.id)) {

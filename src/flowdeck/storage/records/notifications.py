@@ -9,14 +9,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from flowdeck.storage.records._util import insert_ignoring_duplicate, utcnow
-from flowdeck.storage.schema import notification_deliveries, notifications, runs, steps
+from flowdeck.storage.schema import notification_deliveries, notifications, runs, smtp_servers, steps
 
 __all__ = [
     "claim_delivery",
     "delete_notification",
+    "delete_smtp_server",
     "finish_delivery",
+    "get_smtp_server",
     "insert_notification",
     "list_notifications",
+    "put_smtp_server",
     "recent_runs",
     "step_of",
 ]
@@ -87,3 +90,22 @@ def finish_delivery(
         )
         .values(status=status, error=error)
     )
+
+
+def get_smtp_server(conn: Connection, name: str = "default") -> Row | None:
+    """The stored SMTP server (its password encrypted), or None."""
+    return conn.execute(sa.select(smtp_servers).where(smtp_servers.c.name == name)).first()
+
+
+def put_smtp_server(conn: Connection, values: dict[str, Any], name: str = "default") -> None:
+    """Store (or replace) the SMTP server."""
+    values = {**values, "updated_at": utcnow()}
+    if get_smtp_server(conn, name) is None:
+        conn.execute(sa.insert(smtp_servers).values(name=name, **values))
+    else:
+        conn.execute(sa.update(smtp_servers).where(smtp_servers.c.name == name).values(**values))
+
+
+def delete_smtp_server(conn: Connection, name: str = "default") -> bool:
+    """Forget the SMTP server; True when one was stored."""
+    return conn.execute(sa.delete(smtp_servers).where(smtp_servers.c.name == name)).rowcount > 0

@@ -23,6 +23,7 @@ __all__ = [
     "lock_due_triggers",
     "put_trigger",
     "set_active",
+    "set_tick_run",
     "update_tick",
     "update_trigger_state",
 ]
@@ -112,7 +113,8 @@ def insert_tick(conn: Connection, trigger_id: str, firing_key: str, outcome: str
 
 
 def due_ticks(conn: Connection, now: dt.datetime) -> list[Row]:
-    """Ticks waiting to start their run (new, or retrying after a back-off that has passed)."""
+    """Ticks waiting to start their run: new, retrying after a back-off that has passed, or claimed
+    by a scheduler whose lease ran out before it recorded the outcome (it stopped mid-way)."""
     query = (
         sa.select(
             trigger_ticks,
@@ -120,23 +122,33 @@ def due_ticks(conn: Connection, now: dt.datetime) -> list[Row]:
             triggers.c.flow_name,
             triggers.c.owner,
             triggers.c.input_json,
+            triggers.c.callback_json,
             triggers.c.max_retries,
         )
         .join(triggers, triggers.c.id == trigger_ticks.c.trigger_id)
-        .where(trigger_ticks.c.outcome.in_(("pending", "retry")), trigger_ticks.c.next_attempt_at <= now)
+        .where(trigger_ticks.c.outcome.in_(("pending", "retry", "starting")), trigger_ticks.c.next_attempt_at <= now)
         .order_by(trigger_ticks.c.id)
     )
     return list(conn.execute(query))
 
 
-def claim_tick(conn: Connection, tick_id: int, outcome: str, attempts: int) -> bool:
-    """Mark a waiting tick ``starting``; True for exactly one of several schedulers trying at once."""
+def claim_tick(conn: Connection, tick_id: int, outcome: str, attempts: int, lease_until: dt.datetime) -> bool:
+    """Mark a waiting tick ``starting`` until ``lease_until``; True for exactly one of several schedulers.
+
+    The lease is kept in ``next_attempt_at``: a tick still ``starting`` after it is due again
+    (its scheduler stopped before recording the outcome) and another scheduler takes it over.
+    """
     result = conn.execute(
         sa.update(trigger_ticks)
         .where(trigger_ticks.c.id == tick_id, trigger_ticks.c.outcome == outcome, trigger_ticks.c.attempts == attempts)
-        .values(outcome="starting", attempts=attempts + 1)
+        .values(outcome="starting", attempts=attempts + 1, next_attempt_at=lease_until)
     )
     return result.rowcount == 1
+
+
+def set_tick_run(conn: Connection, tick_id: int, run_id: str) -> None:
+    """Record the run a tick started (in the transaction that records the run)."""
+    conn.execute(sa.update(trigger_ticks).where(trigger_ticks.c.id == tick_id).values(run_id=run_id))
 
 
 def update_tick(conn: Connection, tick_id: int, **values: Any) -> None:

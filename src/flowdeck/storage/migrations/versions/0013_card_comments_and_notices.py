@@ -1,15 +1,15 @@
 """Comments on a run's cards, and the live notices (callbacks, comments) of a run's event stream.
 
-Revision ID: 0012_cbapi_comments
-Revises: 0012_cb_core_callback_results
+Revision ID: 0013_card_comments_and_notices
+Revises: 0012_callback_results
 """
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
 
-revision = "0012_cbapi_comments"
-down_revision = "0012_cb_core_callback_results"
+revision = "0013_card_comments_and_notices"
+down_revision = "0012_callback_results"
 branch_labels = None
 depends_on = None
 

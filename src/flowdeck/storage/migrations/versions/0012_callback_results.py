@@ -1,6 +1,6 @@
 """Callback outcomes a worker hands back to the process that fired the callback.
 
-Revision ID: 0012_cb_core_callback_results
+Revision ID: 0012_callback_results
 Revises: 0011_step_code_and_warning
 """
 
@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
 
-revision = "0012_cb_core_callback_results"
+revision = "0012_callback_results"
 down_revision = "0011_step_code_and_warning"
 branch_labels = None
 depends_on = None
