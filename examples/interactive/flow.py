@@ -52,7 +52,7 @@ from flowdeck import (
     StoreInterface,
     Table,
 )
-from flowdeck.elements import ButtonStyle, DataSource, InfographDataType
+from flowdeck.elements import ButtonStyle, DataSource
 from flowdeck.elements.callbacks import (
     AssetDownloadCallback,
     ContainerToggleCallback,
@@ -153,7 +153,11 @@ def recalculate(store_interface: StoreInterface, input_data: Any = None, **step_
     orders = _orders(page)
     noted = int((orders["note"].astype(str) != "").sum())
     page.replace_content_in_section(
-        [RichText(f"**{orders['amount'].sum():,.2f} $** over {len(orders)} orders, {noted} with a note (at {_now()}).")],
+        [
+            RichText(
+                f"**{orders['amount'].sum():,.2f} $** over {len(orders)} orders, {noted} with a note (at {_now()})."
+            )
+        ],
         "Overview",
         "Totals",
     )
@@ -189,9 +193,7 @@ def region_popover(card: Card, input_data: dict[str, Any], store_interface: Stor
     """InfographData on_click: revenue by region, in a small popover."""
     by_region = _orders(store_interface.get_page()).groupby("region")["amount"].sum()
     card.title = "Revenue by region"
-    card.add_content(
-        RichText("\n".join(f"- **{region}**: {amount:,.0f} $" for region, amount in by_region.items()))
-    )
+    card.add_content(RichText("\n".join(f"- **{region}**: {amount:,.0f} $" for region, amount in by_region.items())))
 
 
 @drilldown_callback(DrilldownType.MODAL, DrilldownSize.LARGE)
@@ -316,7 +318,9 @@ class ExploreOrders(Step):
             ),
             "Orders",
         )
-        page.add_card_to_section(Card("Selection", [RichText("Tick rows of the orders table to sum them here.")]), "Orders")
+        page.add_card_to_section(
+            Card("Selection", [RichText("Tick rows of the orders table to sum them here.")]), "Orders"
+        )
         page.add_card_to_section(Card("Edits", [RichText("No notes edited yet.")]), "Orders")
         page.add_card_to_section(
             Card(
@@ -399,7 +403,10 @@ class ExploreOrders(Step):
         page.add_card_to_section(
             Card(
                 "Review",
-                [RichText("Look the orders over, then approve them to go on."), Button(title="Approve", on_click=approve)],
+                [
+                    RichText("Look the orders over, then approve them to go on."),
+                    Button(title="Approve", on_click=approve),
+                ],
                 disable_next=True,
             ),
             "Insights",
