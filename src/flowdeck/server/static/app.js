@@ -622,7 +622,6 @@
       class: "card page-card" + (wide ? " wide" : "") + kind + (card.disable_next && live ? " gating" : ""),
       id: card.id && !o.temporary ? "card-" + card.id : null,
       "data-card-id": o.temporary ? null : card.id,
-      "aria-labelledby": card.title && card.show_title !== false && !o.bare ? "card-title-" + card.id : null,
     });
     const tools = h("div", { class: "card-tools" });
     if (card.page_update && live) {

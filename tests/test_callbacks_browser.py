@@ -1,0 +1,196 @@
+"""Callbacks in real headless Chromium, on the interactive example: a page that changes in place.
+
+One server and one browser for the module (the tests are about the page, not the deployment).
+Runs only with FLOWDECK_TEST_BROWSER=1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fixtures.server_support import ROOT, PASSWORDS, add_people, serving
+from test_server_browser import CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(os.environ.get("FLOWDECK_TEST_BROWSER") != "1", reason="set FLOWDECK_TEST_BROWSER=1"),
+]
+
+EXAMPLE = str(ROOT / "examples" / "interactive" / "flow.py")
+SCREENSHOT = ROOT / "docs" / "screenshots" / "interactive.png"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The interactive example served by uvicorn on loopback, on a fresh embedded deployment."""
+    from flowdeck import configure
+    from flowdeck.server import create_app
+    from flowdeck.storage.deployment import reset_storage
+
+    home = tmp_path_factory.mktemp("callbacks-browser")
+    configure(home=str(home), database_url=None, blob_url=None)
+    add_people()
+    try:
+        with serving(create_app([EXAMPLE])) as url:
+            yield url
+    finally:
+        reset_storage()
+
+
+@pytest.fixture(scope="module")
+def context(server: str) -> Iterator[Any]:
+    """One Chromium for the module, with alice signed in."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing; install it with apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        ctx = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=server)
+        tab = ctx.new_page()
+        tab.goto("/login")
+        tab.get_by_label("User name").fill("alice")
+        tab.get_by_label("Password").fill(PASSWORDS["alice"])
+        tab.get_by_role("button", name="Sign in").click()
+        tab.wait_for_url(lambda url: "/login" not in url)
+        tab.close()
+        yield ctx
+        browser.close()
+
+
+@pytest.fixture
+def page(context: Any) -> Iterator[Any]:
+    """A tab on a fresh run of the example, its first page shown; script errors on ``page.errors``."""
+    tab = context.new_page()
+    tab.errors = []
+    tab.on("pageerror", lambda exc: tab.errors.append(str(exc)))
+    tab.goto("/")
+    tab.get_by_role("button", name="Start Interactive orders").click()
+    tab.wait_for_url("**/steps/*")
+    tab.locator('[data-card-id] .card-title:text-is("Orders")').wait_for()
+    yield tab
+    assert not tab.errors, tab.errors
+    tab.close()
+
+
+def card(page: Any, title: str) -> Any:
+    """The node of the card titled ``title``."""
+    return page.locator("#page-body [data-card-id]").filter(
+        has=page.locator(f'.card-title:text-is("{title}")')
+    )
+
+
+def mark(page: Any, *titles: str) -> None:
+    """Tag the current DOM nodes of these cards with a JS property (a redrawn node loses it)."""
+    for title in titles:
+        card(page, title).evaluate("node => { node.__marked = true; }")
+
+
+def marked(page: Any, title: str) -> bool:
+    return card(page, title).evaluate("node => node.__marked === true")
+
+
+def page_json(page: Any) -> dict[str, Any]:
+    """The step's page as the server has it now."""
+    run_id, step = page.evaluate("location.pathname").split("/")[2::2]
+    return page.evaluate(
+        "async ([r, s]) => (await fetch(`/api/runs/${r}/steps/${s}/page`)).json()", [run_id, step]
+    )["page"]
+
+
+def test_a_dropdown_redraws_only_its_dependent_card_fast_and_keeps_focus(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    summary = card(page, "Regional summary")
+    expect(summary).to_contain_text("in all regions")
+    page.evaluate("window.scrollTo(0, 120)")
+    mark(page, "Region", "Regional summary", "Totals", "Orders")
+    select = page.get_by_role("combobox", name="Region", exact=True)
+    started = time.monotonic()
+    select.select_option(label="west")
+    expect(summary).to_contain_text("in the west")
+    elapsed = time.monotonic() - started
+    assert elapsed < 1.0, f"the dependent card took {elapsed:.2f} s"
+    assert not marked(page, "Regional summary")  # its node was replaced
+    assert marked(page, "Totals") and marked(page, "Orders")  # siblings were left alone
+    assert marked(page, "Region")  # the dropdown's own card already shows its value
+    assert page.evaluate("document.activeElement && document.activeElement.id") == select.get_attribute("id")
+    assert page.evaluate("window.scrollY") == 120
+    expect(summary).to_contain_text("2")  # two orders in the west
+    assert page_json(page)["sections"][0]["content"][0]["content"][0]["value"] == "west"
+
+
+def test_a_button_with_a_confirmation_shows_its_message(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    asked: list[str] = []
+
+    def answer(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", answer)
+    page.get_by_role("button", name="Notify team").click()
+    expect(page.locator(".toast.show")).to_have_text("Sent a note to the team about 8 orders")
+    assert asked == ["Send a note about these orders to the team?"]
+
+
+def test_a_row_action_opens_that_rows_details_in_a_modal_that_esc_closes(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    before = json.dumps(page_json(page), sort_keys=True)
+    toggle = page.get_by_role("button", name="Actions for row 3")
+    toggle.click()
+    page.get_by_role("menuitem", name="Details").click()
+    modal = page.get_by_role("dialog")
+    expect(modal).to_be_visible()
+    expect(modal).to_have_attribute("aria-modal", "true")
+    expect(modal.locator(".modal-title")).to_have_text("Order 1003")
+    expect(modal).to_contain_text("lamp")
+    expect(modal).to_contain_text("rush")
+    assert page.evaluate("document.getElementById('modal-drilldown').contains(document.activeElement)")
+    for _ in range(4):  # Tab stays inside the modal
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.getElementById('modal-drilldown').contains(document.activeElement)")
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert page.evaluate("document.activeElement.id") == toggle.get_attribute("id")  # focus is back
+    assert json.dumps(page_json(page), sort_keys=True) == before  # a drilldown never touches the page
+
+
+def test_tabs_switch_and_the_page_is_photographed(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    breakdown = card(page, "Breakdown")
+    first = breakdown.get_by_role("tab", name="By product")
+    second = breakdown.get_by_role("tab", name="By region")
+    expect(first).to_have_attribute("aria-selected", "true")
+    expect(breakdown.get_by_role("tabpanel", name="By region")).to_be_hidden()
+    second.click()
+    expect(second).to_have_attribute("aria-selected", "true")
+    expect(breakdown.get_by_role("tabpanel", name="By region")).to_be_visible()
+    expect(breakdown.get_by_role("tabpanel", name="By product")).to_be_hidden()
+    second.press("ArrowLeft")
+    expect(first).to_have_attribute("aria-selected", "true")
+    expect(first).to_be_focused()
+
+    # Next waits for the "Review" card until Approve clears the gate.
+    next_button = page.get_by_role("button", name="Next →")
+    expect(next_button).to_be_disabled()
+    expect(page.locator("#gate-note")).to_contain_text("Review")
+    page.get_by_role("button", name="Approve").click()
+    expect(next_button).to_be_enabled()
+    expect(card(page, "Review")).to_contain_text("Approved by alice")
+
+    page.get_by_role("combobox", name="Region", exact=True).select_option(label="north")
+    expect(card(page, "Regional summary")).to_contain_text("in the north")
+    page.evaluate("window.scrollTo(0, 0)")
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=False)
