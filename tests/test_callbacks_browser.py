@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from fixtures.server_support import ROOT, PASSWORDS, add_people, serving
+from fixtures.server_support import PASSWORDS, ROOT, add_people, serving
 from test_server_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [
@@ -82,9 +82,7 @@ def page(context: Any) -> Iterator[Any]:
 
 def card(page: Any, title: str) -> Any:
     """The node of the card titled ``title``."""
-    return page.locator("#page-body [data-card-id]").filter(
-        has=page.locator(f'.card-title:text-is("{title}")')
-    )
+    return page.locator("#page-body [data-card-id]").filter(has=page.locator(f'.card-title:text-is("{title}")'))
 
 
 def mark(page: Any, *titles: str) -> None:
@@ -100,9 +98,9 @@ def marked(page: Any, title: str) -> bool:
 def page_json(page: Any) -> dict[str, Any]:
     """The step's page as the server has it now."""
     run_id, step = page.evaluate("location.pathname").split("/")[2::2]
-    return page.evaluate(
-        "async ([r, s]) => (await fetch(`/api/runs/${r}/steps/${s}/page`)).json()", [run_id, step]
-    )["page"]
+    return page.evaluate("async ([r, s]) => (await fetch(`/api/runs/${r}/steps/${s}/page`)).json()", [run_id, step])[
+        "page"
+    ]
 
 
 def test_a_dropdown_redraws_only_its_dependent_card_fast_and_keeps_focus(page: Any) -> None:
