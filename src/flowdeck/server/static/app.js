@@ -352,7 +352,7 @@
     else append(body, h("p", { class: "muted", text: "This step has not run yet." }));
     renderActions(view);
     if (status.busy || ["running", "acting", "pending"].indexOf(status.state) >= 0) follow(view, null);
-    else if (page) watch(view);
+    else if (page && page.editable) watch(view);
     if (location.hash) scrollToHash();
     else window.scrollTo(0, 0);  // a new step opens at its top, wherever the last page was scrolled to
   }
@@ -809,7 +809,7 @@
       show(Math.min(state.tab, Math.max(segments.length - 1, 0)), false);
       return [tabs, panels];
     },
-    Dashboard: function (view, element) {
+    Dashboard: function (view, element, ctx) {
       const parts = [];
       if ((element.filters || []).length) {
         const filters = h("div", { class: "dashboard-filters" });
@@ -1466,6 +1466,14 @@
         mine(st).attempt !== mine(was).attempt || (mine(st).state !== mine(was).state && !isCallbackBusy(st));
       if (moved) renderStep(view.runId, view.stepName);
     });
+    source.addEventListener("comment", function (event) {
+      if (app.view !== view) return;
+      let data;
+      try { data = JSON.parse(event.data); } catch (e) { return; }
+      const cardId = data && data.comment && data.comment.card_id;
+      const reload = cardId && view.commentLoaders && view.commentLoaders[cardId];
+      if (reload) reload();
+    });
     source.addEventListener("deleted", function () { stopStream(); renderNotFound("This run was deleted."); });
     source.addEventListener("logout", function () { stopStream(); app.me = null; app.csrf = null; goLogin(); });
     startAutoRefresh(view);
@@ -1701,6 +1709,9 @@
       return li;
     }
     panel.addEventListener("toggle", function () { state.open = panel.open; if (panel.open) load(); });
+    // Another browser's comment (an SSE `comment` event) reloads an open thread.
+    view.commentLoaders = view.commentLoaders || {};
+    view.commentLoaders[card.id] = function () { if (panel.open && document.body.contains(panel) && !panel.querySelector(".comment-edit")) load(); };
     form.addEventListener("submit", async function (event) {
       event.preventDefault();
       if (!text.value.trim()) return;
