@@ -115,6 +115,7 @@ _EXPORTS: dict[str, str] = {
     "StepStateError": "flowdeck.errors",
     "AlreadyExistsError": "flowdeck.errors",
     "IntegrityError": "flowdeck.errors",
+    "CallbackError": "flowdeck.errors",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -166,6 +167,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from flowdeck.errors import (
         AccessError,
         AlreadyExistsError,
+        CallbackError,
         ConfigurationError,
         FlowdeckError,
         IntegrityError,

@@ -89,6 +89,8 @@ class Settings:
     allow_private_targets: bool = False
     #: How long a running step's lease lasts; the process running it renews it every third of that.
     step_lease_seconds: float = 30.0
+    #: How long firing a callback waits for a worker to carry it out (``executor=celery``).
+    callback_timeout_seconds: float = 60.0
 
     @property
     def is_embedded(self) -> bool:
@@ -278,6 +280,11 @@ def _resolve(overrides: dict[str, Any]) -> Settings:
         sqlite_dir=Path(sqlite_dir).expanduser().resolve() if sqlite_dir else home / "sqlite",
         allow_private_targets=_flag(pick("allow_private_targets", False), "allow_private_targets"),
         step_lease_seconds=float(pick("step_lease_seconds", Settings.step_lease_seconds)),
+        callback_timeout_seconds=float(
+            _positive_number(
+                pick("callback_timeout_seconds", Settings.callback_timeout_seconds), "callback_timeout_seconds"
+            )
+        ),
     )
     if not settings.step_lease_seconds > 0:
         raise ConfigurationError(

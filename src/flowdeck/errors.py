@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AccessError",
     "AlreadyExistsError",
+    "CallbackError",
     "ConfigurationError",
     "FlowdeckError",
     "IntegrityError",
@@ -92,3 +93,27 @@ class StepFailedError(FlowdeckError):
         self.run: Any = run
         self.flow_id = flow_id
         self.step_name = step_name
+
+
+class CallbackError(FlowdeckError):
+    """A callback of a page (a page update, a standard event, a drilldown, ...) raised.
+
+    The page is left exactly as it was before the callback. The original exception is chained as
+    ``__cause__`` when it was raised in this process; ``traceback`` keeps its formatted traceback
+    either way (also when a worker ran the callback), and ``error_type`` its class name.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        traceback: str | None = None,
+        error_type: str | None = None,
+        flow_id: str | None = None,
+        target: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.traceback = traceback
+        self.error_type = error_type
+        self.flow_id = flow_id
+        self.target = target

@@ -1,7 +1,8 @@
-"""The Celery app of ``FLOWDECK_EXECUTOR=celery``: one task per step action, run by ``flowdeck worker``.
+"""The Celery app of ``FLOWDECK_EXECUTOR=celery``: one task per step action or callback, run by ``flowdeck worker``.
 
-Messages are JSON only (a task carries a run id, a user name and an action, never pickles) and are
-acknowledged after the action, so an action whose worker dies is delivered again. Start a worker
+Messages are JSON only (a task carries a run id, a user name and an action or a callback event,
+never pickles) and are acknowledged after the action, so an action whose worker dies is delivered
+again. Start a worker
 with ``flowdeck worker`` or ``celery -A flowdeck.flow.celery_app worker``, with the same
 ``FLOWDECK_*`` settings as the processes that submit actions.
 """
@@ -15,9 +16,10 @@ from celery.signals import worker_process_init
 
 from flowdeck.config import Settings, get_settings, on_configure
 
-__all__ = ["app", "configure_app", "perform_task"]
+__all__ = ["app", "callback_task", "configure_app", "perform_task"]
 
 TASK_NAME = "flowdeck.perform"
+CALLBACK_TASK_NAME = "flowdeck.callback"
 
 app = Celery("flowdeck")
 
@@ -48,6 +50,17 @@ def perform_task(flow_id: str, user: str, action: str, token: str | None = None)
     from flowdeck.flow.executors import perform
 
     perform(flow_id, user, action, token)
+
+
+@app.task(name=CALLBACK_TASK_NAME, ignore_result=True)
+def callback_task(flow_id: str, user: str, event: dict[str, Any], token: str) -> None:
+    """Carry out one claimed callback of a run (see :func:`flowdeck.flow.callbacks.perform_callback`).
+
+    The outcome goes to the database, where the process that fired the callback reads it.
+    """
+    from flowdeck.flow.callbacks import perform_callback
+
+    perform_callback(flow_id, user, event, token)
 
 
 @worker_process_init.connect

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from flowdeck.auth.users import Principal, resolve_principal
+from flowdeck.config import get_settings
 from flowdeck.errors import StepStateError, ValidationError
+from flowdeck.flow.callbacks import CallbackEvent, CallbackOutcome, fire
 from flowdeck.flow.loader import flow_file_version, flow_reference, load_flow, remember_flow, remembered_flow
 from flowdeck.flow.model import Flow, FlowMetadata
 from flowdeck.store import lifecycle
@@ -15,7 +20,7 @@ from flowdeck.store import runs as run_service
 from flowdeck.store.status import FlowStatus
 
 if TYPE_CHECKING:
-    from flowdeck.page import Page
+    from flowdeck.page import Card, Page
 
 __all__ = [
     "ACTIONS",
@@ -96,16 +101,102 @@ class FlowRun:
     # --- user input --------------------------------------------------------------------------
 
     def set_value(self, title_or_id: str, value: Any) -> None:
-        """Set an input element of the current step's page, by its title or element id."""
+        """Set an input element of the current step's page, by its title or element id.
+
+        When the element has a ``page_update`` callback it runs too, as a callback of this user
+        (see :meth:`fire`); if it raises, the value is not set and ``CallbackError`` is raised.
+        """
         view = self._view()
         step = self._awaiting_step(view, "set_value")
+        element = page_service.find_element(page_service.get_page(view, step.name), title_or_id)
+        if element is not None and getattr(element, "page_update", None) is not None:
+            self.fire(CallbackEvent("set_value", title_or_id, value))
+            return
         page_service.set_value(view, step.name, title_or_id, value)
 
     def upload(self, title_or_id: str, filename: str, data: bytes) -> None:
-        """Upload a file to a DataSource of the current step's page (type checked by content)."""
+        """Upload a file to a DataSource of the current step's page (type checked by content).
+
+        When the DataSource has an ``on_upload_completion`` callback it runs too (see :meth:`fire`);
+        if it raises, the upload is dropped and ``CallbackError`` is raised.
+        """
         view = self._view()
         step = self._awaiting_step(view, "upload")
-        page_service.upload(view, step.name, title_or_id, filename, data)
+        element = page_service.find_element(page_service.get_page(view, step.name), title_or_id)
+        if element is None or getattr(element, "on_upload_completion", None) is None:
+            page_service.upload(view, step.name, title_or_id, filename, data)
+            return
+        if isinstance(data, io.IOBase):
+            data = data.read(get_settings().max_upload_bytes + 1)
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise ValidationError(f"upload data must be bytes or a binary file object, got {type(data).__name__}")
+        encoded = base64.b64encode(bytes(data)).decode("ascii")
+        self.fire(CallbackEvent("upload", title_or_id, {"filename": filename, "data_base64": encoded}))
+
+    # --- callbacks ---------------------------------------------------------------------------
+
+    #: The Celery queue callbacks go to with ``FLOWDECK_EXECUTOR=celery`` (None: ``flowdeck``).
+    callback_queue: str | None = None
+
+    def fire(self, event: CallbackEvent | Mapping[str, Any]) -> CallbackOutcome:
+        """Fire a callback of the current page as this handle's user (see :func:`flowdeck.flow.callbacks.fire`).
+
+        The callback goes through the run lifecycle (``StepStateError`` while another action is in
+        flight), never advances the step, and when it raises leaves the page as it was and raises
+        ``CallbackError`` (``err.traceback``).
+        """
+        return fire(self.flow_id, self.principal, event, queue=self.callback_queue)
+
+    def update_card(self, title_or_id: str, input_data: dict[str, Any] | None = None) -> CallbackOutcome:
+        """Run a card's ``page_update`` callback (its "Update" button)."""
+        return self.fire(CallbackEvent("update_card", title_or_id, None, input_data))
+
+    def apply_filters(self, card_title_or_id: str, values: dict[str, Any]) -> CallbackOutcome:
+        """Set a card's filters (``{filter title or id: value}``) and run its ``filter_update`` callback."""
+        return self.fire(CallbackEvent("filter", card_title_or_id, dict(values)))
+
+    def click(self, title_or_id: str, input_data: dict[str, Any] | None = None) -> str | Card | None:
+        """Click a Button, RichText or InfographData: run its ``on_click``.
+
+        Returns the message of a standard event, the temporary card of a drilldown (never saved on
+        the page), and None for a page update, a container toggle or a download (see :meth:`fire`
+        for the whole outcome).
+        """
+        outcome = self.fire(CallbackEvent("click", title_or_id, None, input_data))
+        if outcome.kind == "standard":
+            return outcome.message
+        if outcome.kind == "drilldown":
+            return outcome.drilldown_card()
+        return None
+
+    def drilldown(self, title_or_id: str, input_data: dict[str, Any] | None = None) -> Card:
+        """Open a drilldown of an element (a Table's row action, ``{"action": title}`` picks one).
+
+        Returns the temporary card the drilldown filled; it is never saved on the page.
+        """
+        outcome = self.fire(CallbackEvent("drilldown", title_or_id, None, input_data))
+        card = outcome.drilldown_card()
+        if card is None:
+            raise ValidationError(
+                f"{title_or_id!r} ran a {outcome.kind} callback, not a drilldown; use run.click() for it"
+            )
+        return card
+
+    def select_rows(self, title_or_id: str, rows: list[int]) -> CallbackOutcome:
+        """Select rows (positions) of a Table, and run its ``on_row_select`` callback."""
+        return self.fire(CallbackEvent("select_rows", title_or_id, [int(r) for r in rows]))
+
+    def edit_cell(self, title_or_id: str, row: int, column: str, value: Any) -> CallbackOutcome:
+        """Change one cell of an editable Table, and run its ``on_edit_update`` callback."""
+        return self.fire(CallbackEvent("edit_cell", title_or_id, {"row": row, "column": column, "value": value}))
+
+    def refresh(self) -> CallbackOutcome:
+        """Run the page's ``on_auto_refresh`` callback (what an open page does every few seconds)."""
+        return self.fire(CallbackEvent("refresh"))
+
+    def toggle(self, title_or_id: str, open: bool = True) -> CallbackOutcome:
+        """Open (show) or close (hide) a Container card; closing runs its ``on_close``."""
+        return self.fire(CallbackEvent("toggle", title_or_id, bool(open)))
 
     def _awaiting_step(self, view: run_service.RunView, action: str) -> Any:
         if view.current_step is None:
@@ -293,8 +384,6 @@ def cancel_run(flow_id: str, who: Principal, flow: Flow | None = None) -> Claim:
 
 def _revoke(token: str) -> None:
     """Revoke (and terminate) the Celery task of an action; its id is the action's token."""
-    from flowdeck.config import get_settings
-
     if get_settings().executor != "celery":
         return
     try:

@@ -188,6 +188,20 @@ uploads = sa.Table(
     sa.Index("ix_uploads_element", "run_id", "step_name", "element_id", "id"),
 )
 
+# The outcome of a callback a worker carried out, until the process that fired it reads it
+# (``FLOWDECK_EXECUTOR=celery``); keyed by the callback's action token (migration 0012).
+callback_results = sa.Table(
+    "callback_results",
+    metadata,
+    sa.Column("token", sa.String(36), primary_key=True),
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("outcome", sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb"), nullable=True),
+    sa.Column("error_type", sa.String(40), nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("traceback", sa.Text, nullable=True),
+    sa.Column("created_at", Time, nullable=False),
+)
+
 future_elements = sa.Table(
     "future_elements",
     metadata,

@@ -30,9 +30,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exc as sa_exc
 
+from flowdeck.auth import access
 from flowdeck.auth.users import Principal
 from flowdeck.config import get_settings
 from flowdeck.errors import (
+    AccessError,
     MissingInputError,
     NotFoundError,
     StepCancelledError,
@@ -59,25 +61,32 @@ MetadataFactory = Callable[[str, str, str, bool], dict]
 __all__ = [
     "ACTIONS",
     "BUSY_STEP_STATES",
+    "CALLBACK_ACTION",
     "HANDOFF_SECONDS",
     "LEASE_EXPIRED_ERROR",
     "Claim",
     "cancel",
+    "carrying",
     "check_cancelled",
     "claim",
+    "claim_callback",
     "claim_of",
+    "end_callback",
     "execute",
     "expire_stale",
     "fork",
     "load",
     "record_failure",
     "release",
+    "settle",
 ]
 
 log = logging.getLogger("flowdeck.lifecycle")
 
 #: The actions of a run: its first step, and the three moves.
 ACTIONS = ("start", "next", "back", "rerun")
+#: The action of a callback: it holds the run like the others, but never changes a step's state.
+CALLBACK_ACTION = "callback"
 #: Step states that mean an action is working on the step.
 BUSY_STEP_STATES = (StepState.RUNNING.value, StepState.ACTING.value)
 #: The error of a step whose lease ran out.
@@ -135,7 +144,14 @@ def _locked(conn: Any, flow_id: str) -> RunView | None:
 
 
 def _expire(conn: Any, view: RunView) -> None:
-    """Fail the step of an action whose lease ran out (already locked)."""
+    """Fail the step of an action whose lease ran out (already locked).
+
+    A callback's lease running out only ends the callback: it never changed the step's state.
+    """
+    if view.run.action == CALLBACK_ACTION:
+        run_records.update_run(conn, view.id, **_no_action())
+        log.warning("run %s: the lease of a callback ran out; the run is free again", view.id)
+        return
     busy = [s.name for s in view.steps if s.state in BUSY_STEP_STATES]
     if not busy and view.current_step is not None:
         busy = [view.current_step]
@@ -179,6 +195,10 @@ def load(flow_id: str, who: Principal) -> RunView:
 
 
 def _busy_error(view: RunView) -> StepStateError:
+    if view.run.action == CALLBACK_ACTION:
+        return StepStateError(
+            f"run {view.id!r} is busy with a callback (by {view.run.action_by}); wait for it to finish"
+        )
     step = next((s for s in view.steps if s.state in BUSY_STEP_STATES), None)
     what = f"step {step.name!r} ({step.state})" if step is not None else "a step"
     who = f" ({view.run.action}() by {view.run.action_by})" if view.run.action is not None else ""
@@ -249,6 +269,8 @@ def claim(flow_id: str, who: Principal, action: str, *, handoff: bool = False) -
         if locked is None:
             raise NotFoundError(f"no run {flow_id!r} visible to user {who.name!r}")
         target, state = _target(locked, action)  # the check that counts: under the run's lock
+        if action == "next":
+            _check_gates(conn, locked, target.name)
         values: dict[str, Any] = {"state": state.value}
         if state is StepState.RUNNING:
             values.update(progress=0.0, message=None, error=None, traceback=None, ended_at=None)
@@ -266,6 +288,74 @@ def claim(flow_id: str, who: Principal, action: str, *, handoff: bool = False) -
             lease_until=_lease_until(HANDOFF_SECONDS if handoff else 0.0),
         )
     return Claim(flow_id, action, target.name, token, who.name, target.state, locked.run.state, locked.current_step)
+
+
+def _check_gates(conn: Any, view: RunView, step_name: str) -> None:
+    """``StepStateError`` naming the cards with ``disable_next=True`` on the step's page."""
+    gates = page_service.closed_gates(view, step_name, conn)
+    if gates:
+        names = ", ".join(repr(title) for title in gates)
+        raise StepStateError(
+            f"step {step_name!r} cannot move on: card {names} has disable_next=True; "
+            "a callback of the page must clear it (card.disable_next = False) before next()"
+        )
+
+
+def claim_callback(flow_id: str, who: Principal, *, handoff: bool = False) -> Claim:
+    """Mark a callback of run ``flow_id`` in flight for ``who``, atomically; returns its claim.
+
+    The callback concerns the current step, which must await input; its state does not change
+    (a callback never advances the step). One action at a time: a run with another action (or
+    callback) in flight gives ``StepStateError`` ("busy"). ``NotFoundError`` for a run ``who`` may
+    not see, ``AccessError`` for one they may see but not act on. End it with :func:`end_callback`.
+    """
+    load(flow_id, who)  # NotFoundError for strangers
+    token = uuid.uuid4().hex
+    with get_storage().db.write() as conn:
+        locked = _locked(conn, flow_id)
+        if locked is None:
+            raise NotFoundError(f"no run {flow_id!r} visible to user {who.name!r}")
+        if not access.can_act(conn, who, run_service.run_resource(locked.run)):
+            raise AccessError(f"user {who.name!r} may view run {flow_id!r} but not act on it")
+        if locked.run.action is not None:
+            raise _busy_error(locked)
+        current = locked.current_step
+        if current is None:
+            raise StepStateError(f"run {flow_id!r} is {locked.run.state}; a callback needs a step awaiting input")
+        step = locked.step(current)
+        if step.state != StepState.AWAITING_INPUT.value:
+            raise StepStateError(f"step {current!r} is {step.state}; a callback needs it awaiting input")
+        run_records.update_run(
+            conn,
+            flow_id,
+            action=CALLBACK_ACTION,
+            action_by=who.name,
+            action_at=utcnow(),
+            action_token=token,
+            lease_until=_lease_until(HANDOFF_SECONDS if handoff else 0.0),
+        )
+    return Claim(flow_id, CALLBACK_ACTION, current, token, who.name, step.state, locked.run.state, current)
+
+
+def end_callback(claim: Claim) -> bool:
+    """The callback of ``claim`` is over: the run is free again. False when it was no longer in flight."""
+    with get_storage().db.write() as conn:
+        return run_records.update_run_if(conn, claim.flow_id, claim.token, **_no_action())
+
+
+@contextmanager
+def carrying(claim: Claim) -> Iterator[None]:
+    """Carry ``claim`` out in this thread: take its lease and renew it, and let store calls see it.
+
+    ``StepStateError`` when another process carries it out already (or it is over).
+    """
+    with _Heartbeat(claim):
+        previous = getattr(_local, "claim", None)
+        _local.claim = claim
+        try:
+            yield
+        finally:
+            _local.claim = previous
 
 
 def claim_of(flow_id: str, token: str | None) -> Claim | None:
@@ -525,6 +615,11 @@ def _settle(result: Any) -> Any:
         return pool.submit(asyncio.run, _awaited(result)).result()
 
 
+def settle(result: Any) -> Any:
+    """The value of a callback's or hook's result: an ``async`` function's coroutine is run to its end here."""
+    return _settle(result)
+
+
 def _hook(name: str, step: Step, flow_id: str, user: str, *, swallow: bool) -> None:
     """Call ``step.<name>(store_interface)`` (sync or async); a hook that raises fails the step unless ``swallow``."""
     try:
@@ -663,21 +758,27 @@ def cancel(flow: Flow | None, flow_id: str, who: Principal) -> Claim:
         busy = [s.name for s in view.steps if s.state in BUSY_STEP_STATES] or [view.current_step]
         step_name = busy[-1]
         cancelled = Claim(flow_id, view.run.action, step_name, view.run.action_token or "", view.run.action_by or "")
-        run_records.update_step(
-            conn,
-            flow_id,
-            step_name,
-            state=StepState.CANCELLED.value,
-            ended_at=utcnow(),
-            error=f"cancelled by {who.name}",
-            traceback=None,
-        )
-        run_records.update_run(conn, flow_id, state=RunState.CANCELLED.value, current_step=step_name, **_no_action())
+        if view.run.action == CALLBACK_ACTION:  # the callback stops; the step keeps its state
+            run_records.update_run(conn, flow_id, **_no_action())
+            step_name = ""
+        else:
+            run_records.update_step(
+                conn,
+                flow_id,
+                step_name,
+                state=StepState.CANCELLED.value,
+                ended_at=utcnow(),
+                error=f"cancelled by {who.name}",
+                traceback=None,
+            )
+            run_records.update_run(
+                conn, flow_id, state=RunState.CANCELLED.value, current_step=step_name, **_no_action()
+            )
     with _stops_lock:
         stop = _stops.get(cancelled.token)
     if stop is not None:
         stop.set()
-    if flow is not None:
+    if flow is not None and step_name:
         try:
             _hook("on_cancel", flow.step(step_name), flow_id, who.name, swallow=True)
         except NotFoundError:

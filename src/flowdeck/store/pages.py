@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -17,6 +18,8 @@ from flowdeck.store.runs import RunView
 from flowdeck.store.tables import prepare_big_tables
 
 __all__ = [
+    "PageSnapshot",
+    "closed_gates",
     "create_element_link",
     "create_future_element",
     "find_element",
@@ -24,7 +27,9 @@ __all__ = [
     "get_page",
     "missing_required_inputs",
     "page_document",
+    "page_snapshot",
     "raw_upload",
+    "restore_page",
     "run_default_action",
     "set_value",
     "start_attempt",
@@ -138,10 +143,13 @@ def update_page(view: RunView, step_name: str, page: Any) -> None:
         page_records.insert_page(conn, view.id, step_name, max(step.attempt, 1), text)
 
 
-def _lock_idle(conn: Any, run_id: str, step_name: str) -> None:
-    """Lock the run for an input change; refused once an action of the run is in flight."""
+def _lock_idle(conn: Any, run_id: str, step_name: str, claim_token: str | None = None) -> None:
+    """Lock the run for an input change; refused once an action of the run is in flight.
+
+    A callback changes inputs under its own claim: ``claim_token`` is that claim's token.
+    """
     run = run_records.lock_run(conn, run_id)
-    if run is not None and run.action is not None:
+    if run is not None and run.action is not None and (claim_token is None or run.action_token != claim_token):
         raise StepStateError(
             f"run {run_id!r} is busy with {run.action}(); change {step_name!r}'s inputs once it is done"
         )
@@ -162,11 +170,14 @@ def _input_element(page: Any, step_name: str, title_or_id: str) -> Any:
     return element
 
 
-def set_value(view: RunView, step_name: str, title_or_id: str, value: Any) -> None:
-    """Set an input element's value (validated), as a new page version."""
+def set_value(view: RunView, step_name: str, title_or_id: str, value: Any, *, claim_token: str | None = None) -> None:
+    """Set an input element's value (validated), as a new page version.
+
+    ``claim_token`` lets a callback in flight (holding that claim) change the value.
+    """
     step = view.step(step_name)
     with get_storage().db.write() as conn:
-        _lock_idle(conn, view.id, step_name)
+        _lock_idle(conn, view.id, step_name, claim_token)
         page = _latest(conn, view, step_name)
         if page is None:
             raise NotFoundError(f"step {step_name!r} has no page yet")
@@ -185,8 +196,13 @@ def upload(
     title_or_id: str,
     filename: str,
     data: bytes | bytearray | memoryview | io.IOBase,
+    *,
+    claim_token: str | None = None,
 ) -> None:
-    """Store an uploaded file for a DataSource after checking its size, type and content."""
+    """Store an uploaded file for a DataSource after checking its size, type and content.
+
+    ``claim_token`` lets a callback in flight (holding that claim) store the upload.
+    """
     from flowdeck import formats
 
     storage = get_storage()
@@ -222,7 +238,7 @@ def upload(
     sha256 = hashlib.sha256(data).hexdigest()
     stored = storage.values.put_bytes(data)
     with storage.db.write() as conn:
-        _lock_idle(conn, view.id, step_name)
+        _lock_idle(conn, view.id, step_name, claim_token)
         current = _latest(conn, view, step_name)
         target = current.get_element_by_id(element.id)
         target.value = _elements().DataSource.describe_upload(filename, data)
@@ -239,6 +255,49 @@ def upload(
             stored=stored,
         )
         page_records.insert_page(conn, view.id, step_name, max(step.attempt, 1), _dump(current))
+
+
+@dataclass(frozen=True)
+class PageSnapshot:
+    """Where a step's page and uploads stood, so a failed change can be undone exactly."""
+
+    run_id: str
+    step_name: str
+    attempt: int
+    version: int
+    upload_id: int
+
+
+def page_snapshot(view: RunView, step_name: str) -> PageSnapshot:
+    """The position of a step's newest page version and upload now."""
+    attempt = max(view.step(step_name).attempt, 1)
+    with get_storage().db.read() as conn:
+        version = page_records.page_versions(conn, view.id, step_name, attempt)
+        upload_id = page_records.last_upload_id(conn, view.id, step_name)
+    return PageSnapshot(view.id, step_name, attempt, version, upload_id)
+
+
+def restore_page(snapshot: PageSnapshot) -> None:
+    """Drop every page version and upload of the step stored after ``snapshot``: the page is as it was."""
+    with get_storage().db.write() as conn:
+        run_records.lock_run(conn, snapshot.run_id)
+        page_records.delete_pages_after(conn, snapshot.run_id, snapshot.step_name, snapshot.attempt, snapshot.version)
+        page_records.delete_uploads_after(conn, snapshot.run_id, snapshot.step_name, snapshot.upload_id)
+
+
+def closed_gates(view: RunView, step_name: str, conn: Any = None) -> list[str]:
+    """Titles of the cards of a step's newest page that hold ``next()`` back (``disable_next=True``).
+
+    Reads through ``conn`` when given (e.g. inside the transaction that claims ``next``).
+    """
+    if conn is None:
+        with get_storage().db.read() as own:
+            return closed_gates(view, step_name, own)
+    step = view.step(step_name)
+    row = page_records.latest_page(conn, view.id, step_name, max(step.attempt, 1))
+    if row is None:
+        return []
+    return [card.title or card.id for card in _load(row.document).cards if card.disable_next]
 
 
 def raw_upload(view: RunView, step_name: str, element: Any) -> tuple[Any, bytes] | None:

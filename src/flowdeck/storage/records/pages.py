@@ -10,10 +10,13 @@ from flowdeck.storage.schema import future_elements, pages, uploads
 from flowdeck.storage.values import StoredValue
 
 __all__ = [
+    "delete_pages_after",
+    "delete_uploads_after",
     "future_elements_for",
     "insert_future_element",
     "insert_page",
     "insert_upload",
+    "last_upload_id",
     "latest_page",
     "latest_upload",
     "page_versions",
@@ -128,3 +131,32 @@ def future_elements_for(conn: Connection, run_id: str, target_step: str) -> list
         .where(future_elements.c.run_id == run_id, future_elements.c.target_step == target_step)
         .order_by(future_elements.c.id)
     ).all()
+
+
+def delete_pages_after(conn: Connection, run_id: str, step_name: str, attempt: int, version: int) -> None:
+    """Drop the page versions of a step attempt newer than ``version`` (undoing a failed change)."""
+    conn.execute(
+        sa.delete(pages).where(
+            pages.c.run_id == run_id,
+            pages.c.step_name == step_name,
+            pages.c.attempt == attempt,
+            pages.c.version > version,
+        )
+    )
+
+
+def last_upload_id(conn: Connection, run_id: str, step_name: str) -> int:
+    """The id of the newest upload to a step of a run (0 when none)."""
+    return int(
+        conn.execute(
+            sa.select(sa.func.max(uploads.c.id)).where(uploads.c.run_id == run_id, uploads.c.step_name == step_name)
+        ).scalar()
+        or 0
+    )
+
+
+def delete_uploads_after(conn: Connection, run_id: str, step_name: str, upload_id: int) -> None:
+    """Drop the uploads to a step of a run newer than ``upload_id`` (undoing a failed change)."""
+    conn.execute(
+        sa.delete(uploads).where(uploads.c.run_id == run_id, uploads.c.step_name == step_name, uploads.c.id > upload_id)
+    )
