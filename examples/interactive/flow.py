@@ -140,9 +140,8 @@ def upload_done(store_interface: StoreInterface, input_data: Any = None, **step_
     missing = sorted(set(ORDERS.columns) - set(extra.columns) - {"note"})
     text = f"**{len(extra)} rows** read." + (f" Missing columns: {', '.join(missing)}." if missing else " Looks good.")
     page = store_interface.get_page()
-    page.replace_content_in_section(
-        [RichText(text, title="Upload check"), Table(extra.head(5), title="Uploaded rows")], "Orders", "Upload"
-    )
+    card = page.get_card_by_title("Upload")
+    card.content = [card.content[0], RichText(text, title="Upload check"), Table(extra.head(5), title="Uploaded rows")]
     store_interface.update_page(page)
 
 
