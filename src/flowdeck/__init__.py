@@ -32,6 +32,20 @@ _EXPORTS: dict[str, str] = {
     "unshare_run": "flowdeck.flow.runner",
     "fork_run": "flowdeck.flow.runner",
     "list_runs": "flowdeck.flow.runner",
+    # callbacks
+    "CallbackEvent": "flowdeck.flow.callbacks",
+    "CallbackOutcome": "flowdeck.flow.callbacks",
+    "fire_callback": "flowdeck.flow.callbacks",
+    "DrilldownStoreInterface": "flowdeck.flow.callbacks",
+    "page_update_callback": "flowdeck.elements.callbacks",
+    "standard_event_callback": "flowdeck.elements.callbacks",
+    "drilldown_callback": "flowdeck.elements.callbacks",
+    "auto_refresh_callback": "flowdeck.elements.callbacks",
+    "row_action_callback": "flowdeck.elements.callbacks",
+    "ContainerToggleCallback": "flowdeck.elements.callbacks",
+    "AssetDownloadCallback": "flowdeck.elements.callbacks",
+    "DrilldownType": "flowdeck.elements.callbacks",
+    "DrilldownSize": "flowdeck.elements.callbacks",
     "register_flow": "flowdeck.flow.registry",
     "unregister_flow": "flowdeck.flow.registry",
     "list_registered_flows": "flowdeck.flow.registry",
@@ -41,6 +55,11 @@ _EXPORTS: dict[str, str] = {
     "add_notification": "flowdeck.store.notifications",
     "remove_notification": "flowdeck.store.notifications",
     "check_notifications": "flowdeck.store.notifications",
+    "add_comment": "flowdeck.store.comments",
+    "list_comments": "flowdeck.store.comments",
+    "edit_comment": "flowdeck.store.comments",
+    "delete_comment": "flowdeck.store.comments",
+    "CardComment": "flowdeck.store.comments",
     "S3Trigger": "flowdeck.triggers",
     "PostgresTrigger": "flowdeck.triggers",
     "AssetTrigger": "flowdeck.triggers",
@@ -164,6 +183,17 @@ if TYPE_CHECKING:  # pragma: no cover
         Table,
         TextInput,
     )
+    from flowdeck.elements.callbacks import (
+        AssetDownloadCallback,
+        ContainerToggleCallback,
+        DrilldownSize,
+        DrilldownType,
+        auto_refresh_callback,
+        drilldown_callback,
+        page_update_callback,
+        row_action_callback,
+        standard_event_callback,
+    )
     from flowdeck.errors import (
         AccessError,
         AlreadyExistsError,
@@ -178,6 +208,7 @@ if TYPE_CHECKING:  # pragma: no cover
         StepStateError,
         ValidationError,
     )
+    from flowdeck.flow.callbacks import CallbackEvent, CallbackOutcome, DrilldownStoreInterface, fire_callback
     from flowdeck.flow.headless import run_headless, trigger_flow_execution
     from flowdeck.flow.model import App, Flow, FlowMetadata, SingletonApp, Step, StepType
     from flowdeck.flow.registry import list_registered_flows, register_flow, unregister_flow
@@ -185,6 +216,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from flowdeck.page import Card, Comment, Container, Page, Section, Segment
     from flowdeck.storage.connection_urls import ConnectionType
     from flowdeck.store.assets import delete_asset, share_asset, unshare_asset
+    from flowdeck.store.comments import CardComment, add_comment, delete_comment, edit_comment, list_comments
     from flowdeck.store.connections import add_connection, remove_connection, share_connection, unshare_connection
     from flowdeck.store.notifications import add_notification, check_notifications, remove_notification
     from flowdeck.store.status import FlowStatus, RunState, StepState, StepStatus

@@ -14,6 +14,7 @@ from typing import Any
 
 from flowdeck.elements.base import check_keywords
 from flowdeck.errors import FlowdeckError, ValidationError
+from flowdeck.flow.callbacks import DrilldownStoreInterface as DrilldownStoreInterface
 
 __all__ = [
     "DrilldownStoreInterface",
@@ -199,29 +200,6 @@ class StepProgressTqdm:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class DrilldownStoreInterface:
-    """What a drilldown callback is given: the temporary card it fills (never saved on the page)."""
-
-    def __init__(self, flow_id: str, user_id: str, step_name: str, card: Any) -> None:
-        """Wrap the drilldown ``card`` of step ``step_name`` of run ``flow_id`` for ``user_id``."""
-        self.flow_id = flow_id
-        self.user_id = user_id
-        self.step_name = step_name
-        self.card = card
-
-    def add_element(self, *, elements: Any, ratio: list[int | float] | None = None, index: int | None = None) -> None:
-        """Add ``elements`` (in a Row when ``ratio`` is given) to the drilldown card."""
-        self.card.add_content(elements, ratio, index)
-
-    @staticmethod
-    def update_progress(completion: float, message: str) -> None:
-        """Accepted and ignored: a drilldown shows no progress bar."""
-
-    @staticmethod
-    async def aupdate_progress(completion: float, message: str) -> None:
-        """Accepted and ignored: a drilldown shows no progress bar."""
 
 
 def get_img_base64(filepath: str | Path) -> str:

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from flowdeck.cli import admin, flows, runs, steps, triggers, users
+from flowdeck.cli import admin, callbacks, flows, runs, steps, triggers, users
 
 app = typer.Typer(
     name="flowdeck",
@@ -17,6 +17,7 @@ app = typer.Typer(
 )
 runs.register(app)
 steps.register(app)
+callbacks.register(app)
 admin.register(app)
 app.add_typer(users.app, name="users")
 app.add_typer(flows.app, name="flows")

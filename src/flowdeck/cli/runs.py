@@ -147,7 +147,15 @@ class InputValues:
             else:
                 if isinstance(element, DataSource):
                     self._reject(option, title, f"{title!r} takes a file; use --upload")
-                run.set_value(title, element.value_from_text(given))
+                value = element.value_from_text(given)
+                if getattr(element, "page_update", None) is not None:
+                    # Its page update runs with the new value: show what it changed on the page.
+                    from flowdeck.cli.callbacks import fire_and_show
+
+                    console.print(f"set [bold]{esc(title)}[/]", highlight=False)
+                    fire_and_show(run.flow_id, run.user, "set_value", title, value)
+                else:
+                    run.set_value(title, value)
             del self.pending[(option, title)]
 
     def check_all_used(self) -> None:

@@ -60,6 +60,7 @@ __all__ = [
     "DrilldownStoreInterface",
     "carry_out",
     "fire",
+    "fire_callback",
     "perform_callback",
 ]
 
@@ -284,14 +285,18 @@ class _Firing:
         self.who = who
         self.event = event
         self.step_name = claim.step_name
+        self._page: Page | None = None
 
     # reading and writing the page
 
     def view(self) -> run_service.RunView:
         return run_service.load_run(self.claim.flow_id, self.who)
 
-    def page(self) -> Page:
-        return page_service.get_page(self.view(), self.step_name)
+    def page(self, fresh: bool = False) -> Page:
+        """The step's page as the event found it (read once), or as stored now with ``fresh``."""
+        if fresh or self._page is None:
+            self._page = page_service.get_page(self.view(), self.step_name)
+        return self._page
 
     def save(self, page: Page) -> None:
         page_service.update_page(self.view(), self.step_name, page)
@@ -385,7 +390,7 @@ class _Firing:
     def set_container(self, container_id: str, visible: bool) -> Any:
         from flowdeck.page import Container
 
-        page = self.page()
+        page = self.page(fresh=True)
         target = next((c for c in page.cards if _card_matches(c, container_id)), None)
         if not isinstance(target, Container):
             raise NotFoundError(f"step {self.step_name!r} has no container {container_id!r}")
@@ -572,22 +577,27 @@ def _download(callback: AssetDownloadCallback) -> dict[str, Any]:
     }
 
 
-def _outcome(result: _Result, before: Page, after: Page) -> CallbackOutcome:
-    earlier = {card.id: card.to_json() for card in before.cards}
-    changed = []
-    for card in after.cards:
-        now = card.to_json()
-        if earlier.get(card.id) != now:
-            changed.append(now)
-    remaining = {card.id for card in after.cards}
+def _document(view: run_service.RunView, step_name: str) -> dict[str, Any]:
+    """The step's stored page JSON (cards in ``Card.to_json()`` form), without building a Page."""
+    return json.loads(page_service.page_document(view, step_name))
+
+
+def _cards(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [card for section in document.get("sections", []) for card in section.get("content", [])]
+
+
+def _outcome(result: _Result, before: Mapping[str, Any], after: Mapping[str, Any]) -> CallbackOutcome:
+    earlier = {card["id"]: card for card in _cards(before)}
+    now = _cards(after)
+    remaining = {card["id"] for card in now}
     return CallbackOutcome(
         kind=result.kind,
-        changed_cards=tuple(changed),
+        changed_cards=tuple(card for card in now if earlier.get(card["id"]) != card),
         removed_cards=tuple(card_id for card_id in earlier if card_id not in remaining),
         message=result.message,
         drilldown=result.drilldown,
-        page_title=after.title if after.title != before.title else None,
-        next_disabled=tuple(card.title or card.id for card in after.cards if card.disable_next),
+        page_title=after.get("title") if after.get("title") != before.get("title") else None,
+        next_disabled=tuple(card.get("title") or card["id"] for card in now if card.get("disable_next")),
         download=result.download,
     )
 
@@ -604,7 +614,7 @@ def carry_out(claim: lifecycle.Claim, who: Principal, event: CallbackEvent) -> C
         try:
             firing = _Firing(claim, who, event)
             view = firing.view()
-            before = page_service.get_page(view, claim.step_name)
+            before = _document(view, claim.step_name)
             snapshot = page_service.page_snapshot(view, claim.step_name)
             try:
                 result = firing.run()
@@ -625,7 +635,7 @@ def carry_out(claim: lifecycle.Claim, who: Principal, event: CallbackEvent) -> C
                 raise
             if not result.keep_page:
                 _restore(snapshot)  # a drilldown never changes the page
-            after = page_service.get_page(firing.view(), claim.step_name)
+            after = before if not result.keep_page else _document(firing.view(), claim.step_name)
             return _outcome(result, before, after)
         finally:
             lifecycle.end_callback(claim)
@@ -669,6 +679,10 @@ def fire(
         return _fire_on_worker(flow_id, who, event, queue)
     claim = lifecycle.claim_callback(flow_id, who)
     return carry_out(claim, who, event)
+
+
+#: :func:`fire` under the name ``flowdeck`` exports it by.
+fire_callback = fire
 
 
 def _fire_on_worker(flow_id: str, who: Principal, event: CallbackEvent, queue: str | None) -> CallbackOutcome:

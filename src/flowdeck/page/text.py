@@ -32,9 +32,9 @@ from flowdeck.elements import (
     Table,
     TextInput,
 )
-from flowdeck.page.page import Container, Page, _walk
+from flowdeck.page.page import Card, Container, Page, _walk
 
-__all__ = ["describe_element", "render_page_text", "terminal_safe"]
+__all__ = ["describe_element", "render_cards_text", "render_page_text", "terminal_safe"]
 
 _NO_VALUE = "(not set)"
 
@@ -183,11 +183,24 @@ def render_page_text(page: Page, max_rows: int = 10, width: int = 100) -> str:
         if section.description:
             console.print(_text(section.description))
         for card in section.content:
-            body: list[RenderableType] = [_text(card.description)] if card.description else []
-            if isinstance(card, Container):
-                body.append(Text("(container, " + ("shown)" if card.visible else "hidden)")))
-            body.extend(_element_renderable(element, max_rows) for element in _walk(card.content))
-            if not card.content:
-                body.append(Text("(no elements)"))
-            console.print(Panel(Group(*body), title=_text(card.title) if card.title else None, title_align="left"))
+            console.print(_card_panel(card, max_rows))
     return terminal_safe(buffer.getvalue())  # what the renderables above did not cover, too
+
+
+def _card_panel(card: Card, max_rows: int) -> Panel:
+    body: list[RenderableType] = [_text(card.description)] if card.description else []
+    if isinstance(card, Container):
+        body.append(Text("(container, " + ("shown)" if card.visible else "hidden)")))
+    body.extend(_element_renderable(element, max_rows) for element in _walk(card.content))
+    if not card.content:
+        body.append(Text("(no elements)"))
+    return Panel(Group(*body), title=_text(card.title) if card.title else None, title_align="left")
+
+
+def render_cards_text(cards: list[Card], max_rows: int = 10, width: int = 100) -> str:
+    """Return ``cards`` as plain text, each as :func:`render_page_text` shows it on its page."""
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, color_system=None, force_terminal=False, highlight=False)
+    for card in cards:
+        console.print(_card_panel(card, max_rows))
+    return terminal_safe(buffer.getvalue())

@@ -29,12 +29,21 @@ from flowdeck.errors import (
     ValidationError,
 )
 from flowdeck.flow.registry import register_flow
-from flowdeck.server import routes_assets, routes_auth, routes_connections, routes_headless, routes_runs, routes_tables
+from flowdeck.server import (
+    routes_assets,
+    routes_auth,
+    routes_callbacks,
+    routes_comments,
+    routes_connections,
+    routes_headless,
+    routes_runs,
+    routes_tables,
+)
 from flowdeck.server.auth import AuthError
 from flowdeck.server.catalogue import FlowCatalogue
 from flowdeck.server.deps import ServerState
 from flowdeck.server.events import InvalidEventId
-from flowdeck.server.executor import StepExecutor
+from flowdeck.server.executor import CallbackPool, StepExecutor
 
 __all__ = ["create_app"]
 
@@ -203,6 +212,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(MissingInputError, missing_input)
     app.add_exception_handler(routes_runs.PayloadTooLarge, too_large)
     app.add_exception_handler(InvalidEventId, fixed(400))
+    app.add_exception_handler(routes_callbacks.BadCallbackEvent, fixed(400))
     app.add_exception_handler(NotFoundError, fixed(404))
     app.add_exception_handler(AccessError, fixed(403))
     app.add_exception_handler(ValidationError, fixed(422))
@@ -310,7 +320,12 @@ def create_app(
     """
     settings = get_settings()
     specs = list(settings.flows if flows is None else flows)
-    state = ServerState(FlowCatalogue(specs), StepExecutor(max_workers), settings.max_upload_bytes)
+    state = ServerState(
+        FlowCatalogue(specs),
+        StepExecutor(max_workers),
+        settings.max_upload_bytes,
+        CallbackPool(max(4, max_workers), settings.step_workers_per_user or None),
+    )
     for registered in state.catalogue:  # every process (schedulers, workers, the CLI) finds them by name
         register_flow(registered.ref)
 
@@ -334,6 +349,7 @@ def create_app(
         if watcher is not None:
             watcher.stop()
         state.executor.shutdown(wait=True)
+        state.callbacks.shutdown(wait=True)
 
     app = FastAPI(
         title="flowdeck",
@@ -349,6 +365,8 @@ def create_app(
     _install_error_handlers(app)
     app.include_router(routes_auth.router)
     app.include_router(routes_runs.router)
+    app.include_router(routes_callbacks.router)
+    app.include_router(routes_comments.router)
     app.include_router(routes_headless.router)
     app.include_router(routes_tables.router)
     app.include_router(routes_assets.router)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
@@ -11,7 +11,7 @@ from flowdeck.auth.users import Principal
 from flowdeck.errors import AccessError
 from flowdeck.server.auth import Identity, check_scope, identify, identify_cached, still_valid, still_valid_cached
 from flowdeck.server.catalogue import FlowCatalogue
-from flowdeck.server.executor import StepExecutor
+from flowdeck.server.executor import CallbackPool, StepExecutor
 
 __all__ = [
     "ServerState",
@@ -25,11 +25,12 @@ __all__ = [
 
 @dataclass
 class ServerState:
-    """The flows a server offers and the pool its steps run in."""
+    """The flows a server offers, the pool its steps run in and the threads its callbacks run on."""
 
     catalogue: FlowCatalogue
     executor: StepExecutor
     max_upload_bytes: int
+    callbacks: CallbackPool = field(default_factory=CallbackPool)
 
 
 # The dependencies are coroutines: FastAPI runs plain functions on its thread pool, a hop to

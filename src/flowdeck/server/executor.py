@@ -13,19 +13,24 @@ started in turn, user by user, so one user's slow runs cannot starve everyone el
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
 from collections import Counter, OrderedDict, deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from flowdeck.config import get_settings
 from flowdeck.flow.executors import Executor, busy_action, busy_action_of, get_executor, is_busy, perform
 from flowdeck.flow.executors import wait as wait_idle
 from flowdeck.flow.runner import claim_action, release_claim
 
-__all__ = ["FairShareExecutor", "StepExecutor", "busy_action_of"]
+__all__ = ["CallbackPool", "FairShareExecutor", "StepExecutor", "busy_action_of"]
 
 log = logging.getLogger("flowdeck.server")
+T = TypeVar("T")
 
 
 class FairShareExecutor:
@@ -182,3 +187,84 @@ class StepExecutor:
     def shutdown(self, wait: bool = True) -> None:
         """Stop accepting work; with ``wait``, let actions running in this process finish."""
         self.executor.shutdown(wait=wait)
+
+
+class CallbackPool:
+    """Threads that fire callbacks for API requests, off the event loop, fairly shared between users.
+
+    A callback answers its request (unlike a step action, which is handed off with a 202), so the
+    request waits for it here. At most ``max_workers`` callbacks run at once in this process, and at
+    most ``per_user`` of one user's: a user's further callbacks wait their turn (in order) without
+    holding a thread, so one user firing callbacks on many runs cannot starve everyone else. The
+    pool is separate from the step workers and from the thread pool that serves plain requests.
+    """
+
+    def __init__(self, max_workers: int = 4, per_user: int | None = None) -> None:
+        """``per_user`` None or 0: half of ``max_workers``, at least 1."""
+        self.max_workers = max(1, max_workers)
+        self.per_user = max(1, min(self.max_workers, per_user or self.max_workers // 2))
+        self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="flowdeck-callback")
+        self._lock = threading.Lock()
+        self._running: Counter[str] = Counter()
+        self._waiting: dict[str, deque[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]]] = {}
+
+    def running(self, user: str) -> int:
+        """How many of ``user``'s callbacks hold a slot now (running or about to)."""
+        with self._lock:
+            return self._running[user]
+
+    async def _acquire(self, user: str) -> None:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if self._running[user] < self.per_user:
+                self._running[user] += 1
+                return
+            turn: asyncio.Future[None] = loop.create_future()
+            self._waiting.setdefault(user, deque()).append((loop, turn))
+        try:
+            await turn
+        except asyncio.CancelledError:
+            with self._lock:
+                queue = self._waiting.get(user)
+                if queue is not None and (loop, turn) in queue:
+                    queue.remove((loop, turn))
+                    return_slot = False
+                else:
+                    return_slot = True  # the slot was handed over as the wait was cancelled
+            if return_slot:
+                self._release(user)
+            raise
+
+    def _release(self, user: str) -> None:
+        """Hand the user's slot to their next waiting callback, or free it."""
+        with self._lock:
+            queue = self._waiting.get(user)
+            while queue:
+                loop, turn = queue.popleft()
+                if not queue:
+                    del self._waiting[user]
+                if turn.done():
+                    continue
+                loop.call_soon_threadsafe(self._hand, user, turn)
+                return
+            self._running[user] -= 1
+            if self._running[user] <= 0:
+                del self._running[user]
+
+    def _hand(self, user: str, turn: asyncio.Future[None]) -> None:
+        if turn.done():  # cancelled meanwhile: pass the slot on
+            self._release(user)
+        else:
+            turn.set_result(None)
+
+    async def run(self, user: str, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` on a callback thread once one of ``user``'s slots is free; its result."""
+        await self._acquire(user)
+        try:
+            return await asyncio.wrap_future(self._pool.submit(fn, *args))
+        finally:
+            self._release(user)
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Take no more callbacks; with ``wait``, let the running ones finish first."""
+        self._pool.shutdown(wait=wait)

@@ -26,6 +26,7 @@ from flowdeck.server.auth import Identity
 from flowdeck.server.deps import ServerState, current_identity, current_principal, server_state, still_logged_in
 from flowdeck.server.executor import busy_action_of
 from flowdeck.store import lifecycle
+from flowdeck.store import notices as notice_service
 from flowdeck.store import pages as page_service
 from flowdeck.store import runs as run_service
 from flowdeck.store.runs import RunView
@@ -409,6 +410,15 @@ def _shape(status: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
+def _stream_start(run_id: str, principal: Principal, after: int | None) -> tuple[int, int]:
+    """Check the caller may see the run; where its stream starts in progress events and in notices."""
+    lifecycle.load(run_id, principal)
+    if after is None:
+        newest = live.last_event_ids(run_id, 2)
+        after = newest[1] if len(newest) > 1 else 0
+    return after, notice_service.last_notice_id(run_id)
+
+
 @router.get(
     "/runs/{run_id}/events",
     response_class=StreamingResponse,
@@ -421,9 +431,12 @@ async def events(
     until_idle: bool = Query(default=False, description="Close the stream once no step is running."),
     identity: Identity = Depends(current_identity),
 ) -> StreamingResponse:
-    """Server-sent events: ``progress`` (completion, message, step) and ``status`` (on every change).
+    """Server-sent events: ``progress`` (completion, message, step), ``status`` (on every change),
+    ``callback`` (a callback changed the page: its outcome without the drilldown or download, plus
+    ``by``) and ``comment`` (``{"action": "added"|"edited"|"deleted", "comment": ..., "by": ...}``).
 
-    Progress is read from the database, so steps running in any process show. Without ``after``
+    Progress and notices are read from the database, so steps and callbacks running in any process
+    show; ``callback`` and ``comment`` events are those after the stream opened. Without ``after``
     (or a ``Last-Event-ID`` header) the stream starts from the newest progress event. A status
     event is sent as soon as the run's state, current step or busy mark changes; one that differs
     only in progress figures at most every ``STATUS_SECONDS``. Access is checked when the stream
@@ -433,13 +446,10 @@ async def events(
     """
     principal = identity.principal
     start_after = after if after is not None else live.parse_last_event_id(request.headers.get("last-event-id"))
-    await run_in_threadpool(lifecycle.load, run_id, principal)
-    if start_after is None:
-        newest = await run_in_threadpool(live.last_event_ids, run_id, 2)
-        start_after = newest[1] if len(newest) > 1 else 0
+    start_after, notices_after = await run_in_threadpool(_stream_start, run_id, principal, start_after)
 
     async def stream() -> AsyncIterator[str]:
-        subscription = live.subscribe(run_id, start_after)
+        subscription = live.subscribe(run_id, start_after, notices_after)
         try:
             last_status: dict[str, Any] | None = None
             status_sent_at = 0.0
@@ -462,6 +472,11 @@ async def events(
                         },
                         event.id,
                     )
+                for notice in snapshot.notices:
+                    if subscription.notice_cursor is not None and notice.id <= subscription.notice_cursor:
+                        continue
+                    subscription.advance_notice(notice.id)
+                    yield _sse(notice.kind, notice.data)  # no id: Last-Event-ID counts progress events
                 if snapshot.view is None:
                     yield _sse("deleted", {"run_id": run_id})
                     return

@@ -379,3 +379,31 @@ notification_deliveries = sa.Table(
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("error", sa.Text, nullable=True),
 )
+
+# Comments people leave on a run's cards (cards with ``show_comments=True``), kept apart from the
+# page versions so that adding one never makes a new page (migration 0012).
+card_comments = sa.Table(
+    "card_comments",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("card_id", sa.String(64), nullable=False),
+    sa.Column("author", Name, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("updated_at", Time, nullable=False),
+    sa.Index("ix_card_comments_card", "run_id", "card_id", "created_at"),
+)
+
+# Live notices of a run besides step progress (a callback changed the page, a comment was added),
+# read by every server process's event poller like progress events; kept a short while (migration 0012).
+run_notices = sa.Table(
+    "run_notices",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("payload", sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb"), nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Index("ix_run_notices_run", "run_id", "id"),
+)

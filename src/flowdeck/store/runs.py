@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from flowdeck.auth import access
 from flowdeck.auth.users import Principal
-from flowdeck.errors import NotFoundError, ValidationError
+from flowdeck.errors import AccessError, NotFoundError, ValidationError
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import runs as run_records
 from flowdeck.storage.records import users as user_records
@@ -28,6 +28,8 @@ __all__ = [
     "flow_status",
     "list_runs",
     "load_run",
+    "load_run_to_act",
+    "read_run_to_act",
     "run_resource",
     "run_shares",
     "share_run",
@@ -180,6 +182,21 @@ def load_run(run_id: str, who: Principal) -> RunView:
     """Read a run (see :func:`read_run`) in its own transaction."""
     with get_storage().db.read() as conn:
         return read_run(conn, run_id, who)
+
+
+def read_run_to_act(conn: Connection, run_id: str, who: Principal, action: str = "act on") -> RunView:
+    """The run, which ``who`` must be allowed to act on: ``NotFoundError`` when they may not see it,
+    ``AccessError`` when they may see it but not act on it (``action`` says what they tried)."""
+    view = read_run(conn, run_id, who)
+    if not access.can_act(conn, who, run_resource(view.run)):
+        raise AccessError(f"user {who.name!r} may view run {run_id!r} but not {action} it")
+    return view
+
+
+def load_run_to_act(run_id: str, who: Principal, action: str = "act on") -> RunView:
+    """Read a run ``who`` may act on (see :func:`read_run_to_act`) in its own transaction."""
+    with get_storage().db.read() as conn:
+        return read_run_to_act(conn, run_id, who, action)
 
 
 def create_run(

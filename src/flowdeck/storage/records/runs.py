@@ -206,11 +206,19 @@ def copy_run_rows(conn: Connection, source: str, target: str, step_attempts: Seq
 
 
 def delete_run(conn: Connection, run_id: str) -> None:
-    """Delete a run and, by cascade, its steps, outputs, pages, uploads and events."""
-    from flowdeck.storage.schema import future_elements, outputs, pages, progress_events, uploads
+    """Delete a run and, by cascade, its steps, outputs, pages, uploads, events, comments and notices."""
+    from flowdeck.storage.schema import (
+        card_comments,
+        future_elements,
+        outputs,
+        pages,
+        progress_events,
+        run_notices,
+        uploads,
+    )
 
     # Explicit deletes: SQLite enforces ON DELETE CASCADE only with foreign_keys on, MySQL per engine.
-    for table in (outputs, pages, uploads, future_elements, progress_events, steps):
+    for table in (outputs, pages, uploads, future_elements, progress_events, card_comments, run_notices, steps):
         conn.execute(sa.delete(table).where(table.c.run_id == run_id))
     share_records.delete_shares(conn, "run", run_id)
     conn.execute(sa.delete(runs).where(runs.c.id == run_id))
