@@ -44,8 +44,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def context(server: str) -> Iterator[Any]:
-    """One Chromium for the module, with alice signed in."""
+def tab(server: str) -> Iterator[Any]:
+    """One Chromium tab for the module, alice signed in; script errors collected on ``tab.errors``.
+
+    The tests share it and move between runs inside the app (as a user does), so the scripts the
+    page loads (Plotly's is large) are read once.
+    """
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing; install it with apt-get install -y chromium")
     from playwright.sync_api import expect, sync_playwright
@@ -53,31 +57,30 @@ def context(server: str) -> Iterator[Any]:
     expect.set_options(timeout=15_000)  # a shared CI machine can be slow; the speed test times itself
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        ctx = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=server)
-        tab = ctx.new_page()
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=server)
+        tab = context.new_page()
+        tab.errors = []
+        tab.on("pageerror", lambda exc: tab.errors.append(str(exc)))
         tab.goto("/login")
         tab.get_by_label("User name").fill("alice")
         tab.get_by_label("Password").fill(PASSWORDS["alice"])
         tab.get_by_role("button", name="Sign in").click()
         tab.wait_for_url(lambda url: "/login" not in url)
-        tab.close()
-        yield ctx
+        yield tab
         browser.close()
 
 
 @pytest.fixture
-def page(context: Any) -> Iterator[Any]:
-    """A tab on a fresh run of the example, its first page shown; script errors on ``page.errors``."""
-    tab = context.new_page()
-    tab.errors = []
-    tab.on("pageerror", lambda exc: tab.errors.append(str(exc)))
-    tab.goto("/")
+def page(tab: Any) -> Iterator[Any]:
+    """The tab on a fresh run of the example, its first page shown and its charts drawn."""
+    tab.errors.clear()
+    tab.get_by_role("link", name="Flows", exact=True).first.click()
     tab.get_by_role("button", name="Start Interactive orders").click()
     tab.wait_for_url("**/steps/*")
     tab.locator('[data-card-id] .card-title:text-is("Orders")').wait_for()
+    tab.locator(".plot .main-svg").first.wait_for()
     yield tab
     assert not tab.errors, tab.errors
-    tab.close()
 
 
 def card(page: Any, title: str) -> Any:
@@ -158,8 +161,11 @@ def test_a_button_with_a_confirmation_shows_its_message(page: Any) -> None:
         dialog.accept()
 
     page.on("dialog", answer)
-    page.get_by_role("button", name="Notify team").click()
-    expect(page.locator(".toast.show")).to_have_text("Sent a note to the team about 8 orders")
+    try:
+        page.get_by_role("button", name="Notify team").click()
+        expect(page.locator(".toast.show")).to_have_text("Sent a note to the team about 8 orders")
+    finally:
+        page.remove_listener("dialog", answer)
     assert asked == ["Send a note about these orders to the team?"]
 
 
