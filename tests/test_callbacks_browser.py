@@ -218,6 +218,11 @@ def test_tabs_switch_and_the_page_is_photographed(page: Any) -> None:
 
     page.get_by_role("combobox", name="Region", exact=True).select_option(label="north")
     expect(card(page, "Regional summary")).to_contain_text("in the north")
+    page.get_by_role("button", name="Actions for row 3").click()
+    page.get_by_role("menuitem", name="Details").click()
+    expect(page.get_by_role("dialog")).to_contain_text("lamp")
     page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_timeout(1300)  # the "saved" mark on the dropdown fades
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=False)
+    page.keyboard.press("Escape")

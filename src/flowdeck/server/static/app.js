@@ -1007,7 +1007,9 @@
     function cardId() { const card = holder.closest("[data-card-id]"); return card ? card.dataset.cardId : null; }
 
     function sendSelection() {
-      fireCallback(view, { kind: "select_rows", target: element.id, value: Array.from(picked).sort(function (a, b) { return a - b; }) }, { cardId: cardId() });
+      fireCallback(view, function () {
+        return { kind: "select_rows", target: element.id, value: Array.from(picked).sort(function (a, b) { return a - b; }) };
+      }, { cardId: cardId(), coalesce: "select-" + element.id });
     }
 
     function editCell(td, row, ci) {
@@ -1301,7 +1303,26 @@
     return fireCallback(view, { kind: "click", target: element.id, input_data: params || null }, { cardId: cardIdOf(opener), opener: opener });
   }
 
-  async function fireCallback(view, event, opts) {
+  // A run takes one action at a time: this browser sends its callbacks one after another (a second
+  // one sent while the first runs would be refused as busy). An event whose ``coalesce`` key is
+  // queued again before it was sent is dropped for the newer one (a burst of ticked rows sends the
+  // last selection once).
+  function fireCallback(view, event, opts) {
+    const o = opts || {};
+    view.queued = view.queued || {};
+    const key = o.coalesce || null;
+    const seq = (view.sent = (view.sent || 0) + 1);
+    if (key) view.queued[key] = seq;
+    const go = function () {
+      if (key && view.queued[key] !== seq) return null;
+      return sendCallback(view, typeof event === "function" ? event() : event, o);
+    };
+    const next = (view.chain || Promise.resolve()).then(go, go);
+    view.chain = next.catch(function () { return null; });
+    return next;
+  }
+
+  async function sendCallback(view, event, opts) {
     const o = opts || {};
     clearCallbackError(o.cardId);
     if (o.ctx) { o.ctx.error.textContent = ""; o.ctx.wrap.classList.remove("invalid"); }
