@@ -23,6 +23,7 @@ pytestmark = [
 ]
 
 EXAMPLE = str(ROOT / "examples" / "interactive" / "flow.py")
+REACTIVE = f"{ROOT / 'tests' / 'fixtures' / 'callback_flows.py'}:reactive"
 SCREENSHOT = ROOT / "docs" / "screenshots" / "interactive.png"
 
 
@@ -37,7 +38,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     configure(home=str(home), database_url=None, blob_url=None)
     add_people()
     try:
-        with serving(create_app([EXAMPLE])) as url:
+        with serving(create_app([EXAMPLE, REACTIVE])) as url:
             yield url
     finally:
         reset_storage()
@@ -226,3 +227,31 @@ def test_tabs_switch_and_the_page_is_photographed(page: Any) -> None:
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=False)
     page.keyboard.press("Escape")
+
+
+def test_an_error_shows_with_its_traceback_and_another_tab_follows_the_page(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.get_by_role("link", name="Flows", exact=True).first.click()
+    page.get_by_role("button", name="Start Reactive").click()
+    page.wait_for_url("**/steps/Choose")
+    other = page.context.new_page()
+    try:
+        other.goto(page.url)
+        summary = other.locator("#page-body [data-card-id]").filter(has=other.locator('.card-title:text-is("Summary")'))
+        expect(summary).to_contain_text("Region: none")
+        summary.evaluate("node => { node.__marked = true; }")
+
+        page.get_by_role("button", name="Explode").click()
+        error = card(page, "Actions").locator(".callback-error")
+        expect(error).to_contain_text("RuntimeError: the notify service is down")
+        expect(error.locator("details pre")).to_contain_text("Traceback")  # alice owns the run
+        expect(card(page, "Summary")).to_contain_text("Region: none")
+
+        # A change made in one tab reaches the other over the run's event stream, in place.
+        page.get_by_role("combobox", name="Region", exact=True).select_option(label="west")
+        expect(summary).to_contain_text("Region: west")
+        assert summary.evaluate("node => node.__marked === undefined")  # redrawn, not reloaded
+        assert other.evaluate("performance.getEntriesByType('navigation').length") == 1
+    finally:
+        other.close()

@@ -1367,7 +1367,7 @@
     const host = cardNode(o.cardId) || document.getElementById("page-alerts");
     if (host) {
       host.querySelectorAll(":scope > .callback-error").forEach(function (old) { old.remove(); });
-      host.appendChild(box);
+      host.insertBefore(box, host.querySelector(":scope > .comments"));
     }
     toast(err.message, "error");
   }
