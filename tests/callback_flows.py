@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pandas as pd
 
@@ -116,6 +117,16 @@ def failing(store_interface: StoreInterface, **step_clients) -> None:
 
 
 @page_update_callback
+def slow(store_interface: StoreInterface, **step_clients) -> None:
+    """Changes the page, then works until it is cancelled (each store call checks)."""
+    _set_text(store_interface, "Summary", "slow work begun")
+    count("slow.begun")
+    for _ in range(500):
+        store_interface.get_flow_status()
+        time.sleep(0.01)
+
+
+@page_update_callback
 def rows_selected(store_interface: StoreInterface, input_data=None, **step_clients) -> None:
     """Shows the selected rows."""
     _set_text(store_interface, "Summary", f"selected {input_data['selected_rows']}")
@@ -196,6 +207,7 @@ class Ask(Step):
                     Button(title="Notify", on_click=notify),
                     Button(title="Details", on_click=details),
                     Button(title="Fail", on_click=failing),
+                    Button(title="Slow", on_click=slow),
                     Button(title="Open more", on_click=ContainerToggleCallback(True, "more")),
                     Button(
                         title="Download",

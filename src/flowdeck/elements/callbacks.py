@@ -11,7 +11,9 @@ import enum
 import importlib
 import importlib.util
 import inspect
+import os
 import sys
+import threading
 from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -211,8 +213,7 @@ class CallbackRef:
                 "with def at module level (not a lambda or a nested function)"
             )
         file: str | None = None
-        loaded = sys.modules.get(module)
-        if module == "__main__" or loaded is None or importlib.util.find_spec(module) is None:
+        if not _importable(module):
             try:
                 file = inspect.getsourcefile(func)
             except TypeError:
@@ -225,11 +226,7 @@ class CallbackRef:
         """Import and return the function this refers to."""
         try:
             if self.file is not None and (self.module == "__main__" or self.module not in sys.modules):
-                spec = importlib.util.spec_from_file_location(self.module, self.file)
-                if spec is None or spec.loader is None:
-                    raise ImportError(self.file)
-                module = importlib.util.module_from_spec(spec)
-                spec.loader.exec_module(module)
+                module = _module_of_file(self.module, self.file)
             else:
                 module = importlib.import_module(self.module)
             target: Any = module
@@ -262,6 +259,47 @@ class CallbackRef:
 
     def __repr__(self) -> str:
         return f"CallbackRef({self.module}.{self.qualname})"
+
+
+def _importable(module: str) -> bool:
+    """Whether another process can import ``module`` by name (not ``__main__``, not a file loaded by path)."""
+    if module == "__main__":
+        return False
+    top = module.partition(".")[0]
+    for finder in sys.meta_path:  # the finders, not sys.modules: a file loaded by path is there too
+        find = getattr(finder, "find_spec", None)
+        try:
+            if find is not None and find(top, None) is not None:
+                return True
+        except (ImportError, ValueError, TypeError):
+            continue
+    return False
+
+
+_file_modules: dict[str, tuple[float, Any]] = {}
+_file_modules_lock = threading.Lock()
+
+
+def _module_of_file(name: str, file: str) -> Any:
+    """The module of a callback kept by file: this process's ``__main__`` when it is that file, else the
+    file loaded once (again when it changed) under a private name, so its ``__main__`` block does not run."""
+    main = sys.modules.get("__main__")
+    main_file = getattr(main, "__file__", None)
+    if name == "__main__" and main_file and os.path.abspath(main_file) == os.path.abspath(file):
+        return main
+    changed = os.stat(file).st_mtime
+    with _file_modules_lock:
+        cached = _file_modules.get(file)
+        if cached is not None and cached[0] == changed:
+            return cached[1]
+        private = f"_flowdeck_callbacks_{abs(hash(file))}"
+        spec = importlib.util.spec_from_file_location(private, file)
+        if spec is None or spec.loader is None:
+            raise ImportError(file)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _file_modules[file] = (changed, module)
+        return module
 
 
 def callback_to_json(callback: Any) -> dict[str, Any] | None:

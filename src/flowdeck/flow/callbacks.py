@@ -262,15 +262,18 @@ def _name(callback: Any) -> str:
     return getattr(callback, "qualname", None) or getattr(callback, "__qualname__", None) or repr(callback)
 
 
-def _takes_input_data(func: Callable[..., Any]) -> bool:
+def _input_data_as(func: Callable[..., Any]) -> str:
+    """How ``func`` takes input data: ``keyword`` (``input_data=``), ``positional`` (its 2nd parameter), or ``none``."""
     try:
         parameters = list(inspect.signature(func).parameters.values())
     except (TypeError, ValueError):
-        return True
-    if any(p.name == "input_data" for p in parameters):
-        return True
+        return "keyword"
+    if any(p.name == "input_data" and p.kind != p.POSITIONAL_ONLY for p in parameters):
+        return "keyword"
     positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return len(positional) >= 2
+    if len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in parameters):
+        return "positional"
+    return "none"
 
 
 def _card_matches(card: Card, target: str) -> bool:
@@ -319,7 +322,8 @@ class _Firing:
 
         for element in page.elements:
             if isinstance(element, Infographic):
-                for item in [*element.data, *element.recommendation]:
+                event = getattr(element, "event", None)
+                for item in [*element.data, *element.recommendation, *([event] if event is not None else [])]:
                     if target in (item.id, getattr(item, "label", None), item.title):
                         return item
         return None
@@ -352,8 +356,11 @@ class _Firing:
 
     def page_update(self, callback: Any, input_data: dict[str, Any] | None, what: str) -> _Result:
         func = _resolve(callback)
-        if _takes_input_data(func):
+        how = _input_data_as(func)
+        if how == "keyword":
             self.call(func, self.store(), input_data=input_data, what=what)
+        elif how == "positional":
+            self.call(func, self.store(), input_data, what=what)
         else:
             self.call(func, self.store(), what=what)
         return _Result("page_update")
@@ -613,12 +620,16 @@ def carry_out(claim: lifecycle.Claim, who: Principal, event: CallbackEvent) -> C
     with lifecycle.carrying(claim):
         try:
             firing = _Firing(claim, who, event)
-            view = firing.view()
-            before = _document(view, claim.step_name)
-            snapshot = page_service.page_snapshot(view, claim.step_name)
+            text, snapshot = page_service.page_with_snapshot(firing.view(), claim.step_name)
+            before = json.loads(text)
             try:
                 result = firing.run()
                 lifecycle.check_cancelled(claim.flow_id)
+                if not lifecycle.in_flight(claim):
+                    raise StepCancelledError(
+                        f"the {event.kind} callback of run {claim.flow_id!r} was cancelled (or its lease ran out) "
+                        "while it ran; the page is unchanged"
+                    )
             except BaseException as exc:
                 _restore(snapshot)
                 if isinstance(exc, _Raised):

@@ -8,6 +8,10 @@ with a token and a lease; the process carrying the action out renews the lease f
 thread, and every later write of that action is conditional on its token. When the lease runs out
 (the process died), whoever reads or changes the run next marks the step ``failed`` with
 :data:`LEASE_EXPIRED_ERROR`; no daemon is needed.
+
+A callback of a page (:mod:`flowdeck.flow.callbacks`) is claimed the same way, as the action
+:data:`CALLBACK_ACTION`, but it never changes a step's state: ending, cancelling or expiring it
+only frees the run.
 """
 
 from __future__ import annotations
@@ -75,6 +79,7 @@ __all__ = [
     "execute",
     "expire_stale",
     "fork",
+    "in_flight",
     "load",
     "record_failure",
     "release",
@@ -308,14 +313,18 @@ def claim_callback(flow_id: str, who: Principal, *, handoff: bool = False) -> Cl
     (a callback never advances the step). One action at a time: a run with another action (or
     callback) in flight gives ``StepStateError`` ("busy"). ``NotFoundError`` for a run ``who`` may
     not see, ``AccessError`` for one they may see but not act on. End it with :func:`end_callback`.
+
+    Without ``handoff`` this process carries the callback out: the claim is taken for it at once
+    (:func:`carrying` then takes no lease of its own).
     """
-    load(flow_id, who)  # NotFoundError for strangers
     token = uuid.uuid4().hex
+    holder = None if handoff else _new_holder()
     with get_storage().db.write() as conn:
         locked = _locked(conn, flow_id)
-        if locked is None:
+        resource = run_service.run_resource(locked.run) if locked is not None else None
+        if resource is None or not access.can_view(conn, who, resource):
             raise NotFoundError(f"no run {flow_id!r} visible to user {who.name!r}")
-        if not access.can_act(conn, who, run_service.run_resource(locked.run)):
+        if not access.can_act(conn, who, resource):
             raise AccessError(f"user {who.name!r} may view run {flow_id!r} but not act on it")
         if locked.run.action is not None:
             raise _busy_error(locked)
@@ -333,8 +342,13 @@ def claim_callback(flow_id: str, who: Principal, *, handoff: bool = False) -> Cl
             action_at=utcnow(),
             action_token=token,
             lease_until=_lease_until(HANDOFF_SECONDS if handoff else 0.0),
+            lease_holder=holder,
         )
-    return Claim(flow_id, CALLBACK_ACTION, current, token, who.name, step.state, locked.run.state, current)
+    claim = Claim(flow_id, CALLBACK_ACTION, current, token, who.name, step.state, locked.run.state, current)
+    if holder is not None:
+        with _holders_lock:
+            _holders[token] = holder
+    return claim
 
 
 def end_callback(claim: Claim) -> bool:
@@ -343,13 +357,28 @@ def end_callback(claim: Claim) -> bool:
         return run_records.update_run_if(conn, claim.flow_id, claim.token, **_no_action())
 
 
+def in_flight(claim: Claim) -> bool:
+    """Whether ``claim`` is still the run's action in flight (not cancelled, not expired)."""
+    with get_storage().db.read() as conn:
+        run = run_records.get_run(conn, claim.flow_id)
+    return run is not None and run.action_token == claim.token
+
+
+#: Claims this process made as their holder (see :func:`claim_callback`), by token.
+_holders: dict[str, str] = {}
+_holders_lock = threading.Lock()
+
+
 @contextmanager
 def carrying(claim: Claim) -> Iterator[None]:
-    """Carry ``claim`` out in this thread: take its lease and renew it, and let store calls see it.
+    """Carry ``claim`` out in this thread: take its lease (unless taken when claimed) and renew it,
+    and let store calls see it.
 
     ``StepStateError`` when another process carries it out already (or it is over).
     """
-    with _Heartbeat(claim):
+    with _holders_lock:
+        holder = _holders.pop(claim.token, None)
+    with _Heartbeat(claim, holder):
         previous = getattr(_local, "claim", None)
         _local.claim = claim
         try:
@@ -550,18 +579,24 @@ def _retrying(work: Callable[[], Any], attempts: int = 5, delay: float = 0.2) ->
     return None
 
 
+def _new_holder() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
 class _Heartbeat:
     """Renews the lease of a claim every third of the lease while the action runs here."""
 
-    def __init__(self, claim: Claim) -> None:
+    def __init__(self, claim: Claim, holder: str | None = None) -> None:
+        """``holder``: the claim was made with this process as its holder already (nothing to take)."""
         self.claim = claim
-        self.holder = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.taken = holder is not None
+        self.holder = holder or _new_holder()
         self.done = threading.Event()
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._loop, name=f"flowdeck-lease-{claim.flow_id[:8]}", daemon=True)
 
     def __enter__(self) -> _Heartbeat:
-        if not _retrying(lambda: take(self.claim, self.holder)):
+        if not self.taken and not _retrying(lambda: take(self.claim, self.holder)):
             raise StepStateError(
                 f"{self.claim.action}() of run {self.claim.flow_id!r} is being carried out elsewhere or is over"
             )
@@ -744,7 +779,9 @@ def cancel(flow: Flow | None, flow_id: str, who: Principal) -> Claim:
 
     The step's thread stops at its next progress update or store call (the caller revokes a Celery
     task: its id is the returned claim's token). ``Step.on_cancel`` then runs here, once (only the
-    caller whose transition won runs it). Raises ``StepStateError`` when no action is in flight.
+    caller whose transition won runs it). A callback in flight is stopped the same way, but its
+    step keeps its state (``awaiting_input``) and no hook runs. Raises ``StepStateError`` when no
+    action is in flight.
     """
     load(flow_id, who)  # NotFoundError for strangers
     with get_storage().db.write() as conn:

@@ -28,6 +28,7 @@ __all__ = [
     "missing_required_inputs",
     "page_document",
     "page_snapshot",
+    "page_with_snapshot",
     "raw_upload",
     "restore_page",
     "run_default_action",
@@ -270,11 +271,23 @@ class PageSnapshot:
 
 def page_snapshot(view: RunView, step_name: str) -> PageSnapshot:
     """The position of a step's newest page version and upload now."""
+    return page_with_snapshot(view, step_name)[1]
+
+
+def page_with_snapshot(view: RunView, step_name: str) -> tuple[str, PageSnapshot]:
+    """The JSON text of a step's newest page (as :func:`page_document`) and its snapshot, read together."""
+    from flowdeck.page.page import PAGE_SCHEMA_VERSION
+
     attempt = max(view.step(step_name).attempt, 1)
     with get_storage().db.read() as conn:
-        version = page_records.page_versions(conn, view.id, step_name, attempt)
+        row = page_records.latest_page(conn, view.id, step_name, attempt)
         upload_id = page_records.last_upload_id(conn, view.id, step_name)
-    return PageSnapshot(view.id, step_name, attempt, version, upload_id)
+    if row is None:
+        raise NotFoundError(f"step {step_name!r} of run {view.id!r} has not run yet, so it has no page")
+    document: str = row.document
+    if not document.startswith(f'{{"schema_version":{PAGE_SCHEMA_VERSION},'):
+        document = _dump(_load(document))
+    return document, PageSnapshot(view.id, step_name, attempt, row.version, upload_id)
 
 
 def restore_page(snapshot: PageSnapshot) -> None:
