@@ -14,7 +14,8 @@ callbacks a second in all, each one a page read, the callback, a page write and 
 notice for the run's event stream. With ``--streams`` each user also follows their run's event
 stream, as an open browser tab does, and must receive the ``callback`` event of each update.
 
-Every answer must be 200 with exactly the ``Echo`` card changed, showing the value sent.
+Every answer must be 200 with exactly two cards changed: the dropdown's own (its value) and
+``Echo``, showing the value sent.
 
 Prints the machine's load average, the number of requests and errors, and the round trip
 p50/p95/p99, then PASS or FAIL against the target (issue 13): p95 < 150 ms and no errors. The
@@ -206,9 +207,9 @@ def _check(response: Any, value: str) -> str | None:
         return f"HTTP {response.status_code} {response.text[:200]}"
     outcome = response.json()
     changed = outcome.get("changed_cards") or []
-    if outcome.get("kind") != "page_update" or [card.get("title") for card in changed] != ["Echo"]:
+    if outcome.get("kind") != "page_update" or [card.get("title") for card in changed] != ["Filters", "Echo"]:
         return f"unexpected outcome: {json.dumps(outcome)[:200]}"
-    if f"Chosen: {value}" not in json.dumps(changed[0]):
+    if f"Chosen: {value}" not in json.dumps(changed[1]):
         return f"the Echo card does not show {value!r}"
     return None
 
@@ -218,7 +219,7 @@ async def _client(
 ) -> None:
     """Fire a page update once every ``interval`` seconds from a random phase until ``until``."""
     await asyncio.sleep(max(0.0, start - time.perf_counter()) + random.uniform(0, interval))
-    turn = random.randrange(len(CHOICES))
+    turn = 0  # the warm-up chose CHOICES[0]; every callback then changes the value
     while time.perf_counter() < until:
         turn += 1
         value = CHOICES[turn % len(CHOICES)]
@@ -235,6 +236,24 @@ async def _client(
                 errors.append(f"run {run_id}: {problem}")
         except Exception as exc:
             errors.append(f"run {run_id}: {type(exc).__name__}: {exc}")
+        await asyncio.sleep(max(0.0, interval - (time.perf_counter() - began)))
+
+
+async def _reader(
+    client: Any, run_id: str, start: float, until: float, interval: float, latencies: list[float], errors: list[str]
+) -> None:
+    """Read the run's page once every ``interval`` seconds from a random phase until ``until`` (the baseline)."""
+    await asyncio.sleep(max(0.0, start - time.perf_counter()) + random.uniform(0, interval))
+    while time.perf_counter() < until:
+        began = time.perf_counter()
+        try:
+            response = await client.get(f"/api/runs/{run_id}/steps/Pick/page")
+            if response.status_code == 200:
+                latencies.append(time.perf_counter() - began)
+            else:
+                errors.append(f"page read of run {run_id}: HTTP {response.status_code}")
+        except Exception as exc:
+            errors.append(f"page read of run {run_id}: {type(exc).__name__}: {exc}")
         await asyncio.sleep(max(0.0, interval - (time.perf_counter() - began)))
 
 
@@ -276,8 +295,20 @@ async def _bench(base: str, tokens: list[str], args: argparse.Namespace) -> int:
             if problem is not None:
                 print(f"warm-up callback failed: {problem}")
                 return 1
+        # The baseline: the same clients at the same pace read their page instead (noise on a shared
+        # machine moves both figures; their ratio is steadier than either).
+        reads: list[float] = []
+        read_errors: list[str] = []
+        if args.baseline > 0:
+            start = time.perf_counter() + 0.5
+            await asyncio.gather(
+                *[
+                    _reader(client, run_id, start, start + args.baseline, args.interval, reads, read_errors)
+                    for client, run_id in zip(clients, run_ids, strict=True)
+                ]
+            )
         latencies: list[float] = []
-        errors: list[str] = []
+        errors: list[str] = [*read_errors]
         seen: list[int] = []
         loads: list[float] = []
         load_before = os.getloadavg()
@@ -320,6 +351,13 @@ async def _bench(base: str, tokens: list[str], args: argparse.Namespace) -> int:
     print(f"requests: {requests} ({requests / args.seconds:.1f}/s), errors: {len(errors)}")
     if ms:
         print(f"round trip: p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms, max {max(ms):.1f} ms")
+    if reads:
+        read_ms = [x * 1000 for x in reads]
+        r50, r95 = _percentile(read_ms, 0.5), _percentile(read_ms, 0.95)
+        print(
+            f"baseline page reads (same clients and pace, {args.baseline:g} s before): {len(read_ms)}, "
+            f"p50 {r50:.1f} ms, p95 {r95:.1f} ms; callback / page read: p50 x{p50 / r50:.1f}, p95 x{p95 / r95:.1f}"
+        )
     if args.streams:
         print(f"callback events received by the followers: {len(seen)} of {requests} fired")
     for error in errors[:20]:
@@ -346,6 +384,9 @@ def main() -> int:
         help="Use a fresh database on this PostgreSQL server instead of the embedded SQLite.",
     )
     parser.add_argument("--step-workers", type=int, default=4, help="flowdeck serve --step-workers.")
+    parser.add_argument(
+        "--baseline", type=float, default=10.0, help="Seconds of page reads measured first, for comparison (0: none)."
+    )
     args = parser.parse_args()
     args.backend = "PostgreSQL" if args.postgres else "embedded SQLite"
     drop = None

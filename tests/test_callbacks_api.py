@@ -3,6 +3,7 @@ comments on cards, and ``flowdeck click``."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -257,7 +258,8 @@ def test_other_followers_see_callback_and_comment_events(
 
     callbacks = [data for kind, data in seen if kind == "callback"]
     assert [c["kind"] for c in callbacks] == ["page_update", "drilldown"]
-    assert callbacks[0]["by"] == "alice" and [c["title"] for c in callbacks[0]["changed_cards"]] == ["Filters", "Summary"]
+    assert callbacks[0]["by"] == "alice"
+    assert [c["title"] for c in callbacks[0]["changed_cards"]] == ["Filters", "Summary"]
     assert all("drilldown" not in c and "download" not in c for c in callbacks)  # private to the caller
     comments = [data for kind, data in seen if kind == "comment"]
     assert comments == [{"action": "added", "comment": added.json(), "by": "alice"}]
@@ -361,3 +363,38 @@ def test_flowdeck_click_prints_the_message_and_set_shows_what_changed(
         assert "page updated: 2 cards changed" in moved.output and "Region: west" in moved.output
     finally:
         console._width = width
+
+
+# --- the callback threads ------------------------------------------------------------------------
+
+
+def test_a_users_callbacks_wait_for_their_share_while_others_run() -> None:
+    from flowdeck.server.executor import CallbackPool
+
+    pool = CallbackPool(max_workers=2, per_user=1)
+    release = threading.Event()
+    order: list[tuple[str, str]] = []
+
+    def slow(name: str) -> str:
+        order.append(("start", name))
+        release.wait(10)
+        order.append(("end", name))
+        return name
+
+    def quick(name: str) -> str:
+        order.append(("start", name))
+        return name
+
+    async def scenario() -> None:
+        first = asyncio.create_task(pool.run("alice", slow, "a1"))
+        await asyncio.sleep(0.05)
+        second = asyncio.create_task(pool.run("alice", quick, "a2"))
+        assert await asyncio.wait_for(pool.run("bob", quick, "b1"), 10) == "b1"  # bob is not held up
+        assert not second.done() and pool.running("alice") == 1  # alice's second waits without a thread
+        release.set()
+        assert await first == "a1" and await second == "a2"
+
+    asyncio.run(scenario())
+    pool.shutdown()
+    assert order.index(("start", "a2")) > order.index(("end", "a1"))
+    assert pool.running("alice") == pool.running("bob") == 0

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
+from starlette.background import BackgroundTask
 
 from flowdeck.auth import access
 from flowdeck.auth.users import Principal
@@ -135,20 +136,18 @@ def parse_event(body: bytes) -> CallbackEvent:
         raise BadCallbackEvent(f"not a callback event: {exc}") from None
 
 
-def fire_and_publish(run_id: str, principal: Principal, event: CallbackEvent) -> tuple[int, dict[str, Any]]:
-    """Fire ``event`` on run ``run_id`` as ``principal`` and publish the ``callback`` notice.
+def fire_event(run_id: str, principal: Principal, event: CallbackEvent) -> tuple[int, dict[str, Any]]:
+    """Fire ``event`` on run ``run_id`` as ``principal``; the status and body to answer with.
 
-    Returns the status and body to answer with: 200 and the outcome, or 422 and the error when the
-    callback raised (its traceback only for the run's owner and admins). Runs on a callback thread.
+    200 and the outcome, or 422 and the error when the callback raised (its traceback only for the
+    run's owner and admins). Runs on a callback thread.
     """
     try:
-        outcome = fire(run_id, principal, event).to_json()
+        return 200, fire(run_id, principal, event).to_json()
     except CallbackError as exc:
         view = run_service.load_run(run_id, principal)
         may_debug = access.can_manage(principal, run_service.run_resource(view.run))
         return 422, {"error": "CallbackError", "detail": str(exc), "traceback": exc.traceback if may_debug else None}
-    notice_service.publish_callback(run_id, outcome, principal.name)
-    return 200, outcome
 
 
 @router.post(
@@ -173,5 +172,9 @@ async def fire_callback(
     busy or its step does not await input, 422 when the callback raised (the page is as it was).
     """
     event = parse_event(await request.body())
-    status, body = await state.callbacks.run(principal.name, fire_and_publish, run_id, principal, event)
-    return JSONResponse(body, status_code=status)
+    status, body = await state.callbacks.run(principal.name, fire_event, run_id, principal, event)
+    if status != 200:
+        return JSONResponse(body, status_code=status)
+    # The other followers' notice is written once the caller has its answer (one commit less to wait for).
+    notify = BackgroundTask(notice_service.publish_callback, run_id, body, principal.name)
+    return JSONResponse(body, background=notify)
