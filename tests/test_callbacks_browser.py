@@ -70,6 +70,7 @@ def tab(server: str) -> Iterator[Any]:
         tab.wait_for_url(lambda url: "/login" not in url)
         yield tab
         browser.close()
+    expect.set_options(timeout=5_000)  # Playwright's default, for the modules that follow
 
 
 @pytest.fixture
