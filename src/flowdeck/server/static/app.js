@@ -1611,6 +1611,7 @@
     entry.node.remove();
     if (entry.outside) document.removeEventListener("mousedown", entry.outside);
     setInert(false);
+    if (entry.opener && entry.opener.getAttribute && entry.opener.getAttribute("aria-expanded") === "true") entry.opener.setAttribute("aria-expanded", "false");
     if (entry.onClose && !quiet) entry.onClose();
     const back = entry.opener && document.body.contains(entry.opener) ? entry.opener : (entry.openerId && document.getElementById(entry.openerId));
     if (back && back.focus && !quiet) back.focus();
