@@ -353,14 +353,14 @@ def test_flowdeck_click_prints_the_message_and_set_shows_what_changed(
         assert failed.exit_code == 1
         stranger = CliRunner().invoke(cli_app, ["click", run_id, "Notify", "--user", "carol"])
         assert stranger.exit_code == 1 and isinstance(stranger.exception, flowdeck.NotFoundError)
-        bad = CliRunner().invoke(cli_app, ["click", run_id, "Notify", "--input", "[1]", "--user", "alice"])
+        bad = CliRunner().invoke(cli_app, ["click", run_id, "Notify", "--data", "[1]", "--user", "alice"])
         assert bad.exit_code == 2
 
         moved = CliRunner().invoke(
             cli_app, ["next", run_id, "--user", "alice", "--set", "Region=west", "--no-interactive"]
         )
         assert moved.exit_code == 0, moved.output
-        assert "page updated: 2 cards changed" in moved.output and "Region: west" in moved.output
+        assert "page updated; changed cards: Filters, Summary" in moved.output and "Region: west" in moved.output
     finally:
         console._width = width
 

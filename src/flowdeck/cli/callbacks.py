@@ -41,27 +41,33 @@ def print_outcome(outcome: dict[str, Any], width: int | None = None) -> None:
     removed = outcome.get("removed_cards") or []
     if outcome.get("page_title"):
         console.print(f"page title is now [bold]{esc(outcome['page_title'])}[/]", highlight=False)
-    if changed or removed:
-        noun = "card" if len(changed) == 1 else "cards"
-        console.print(f"page updated: {len(changed)} {noun} changed" + (f", {len(removed)} removed" if removed else ""))
+    if changed or removed or kind in ("page_update", "toggle"):
+        titles = ", ".join(card.get("title") or card.get("id", "") for card in changed) or "none"
+        removal = f"; removed cards: {', '.join(removed)}" if removed else ""
+        console.print(f"page updated; changed cards: {titles}{removal}", markup=False, highlight=False)
         cards = [Card.from_json(card) for card in changed]
         if cards:
             console.print(render_cards_text(cards, width=width), markup=False, highlight=False, end="")
-    elif kind in ("page_update", "toggle"):
-        console.print("page updated: no card changed")
     elif kind == "none":
         console.print("nothing happened: the element has no callback")
-    if outcome.get("next_disabled"):
+    if outcome.get("next_disabled") and (changed or removed or kind in ("page_update", "toggle")):
         titles = ", ".join(repr(title) for title in outcome["next_disabled"])
         console.print(f"Next stays disabled by {esc(titles)}", highlight=False)
 
 
 def fire_and_show(
-    flow_id: str, user: str | None, kind: str, target: str | None, value: Any = None, input_data: Any = None
+    flow_id: str,
+    user: str | None,
+    kind: str,
+    target: str | None,
+    value: Any = None,
+    input_data: Any = None,
+    show_traceback: bool = True,
 ) -> dict[str, Any]:
     """Fire one callback as ``user``, tell the run's open browsers, print the outcome; returns its JSON.
 
-    A callback that raises is reported with its traceback and exit code 1 (the page is as it was).
+    A callback that raises is re-raised (``CallbackError``: one error line and exit code 1; the page
+    is as it was), after its traceback when ``show_traceback``.
     """
     from flowdeck.auth.users import resolve_principal
     from flowdeck.errors import CallbackError
@@ -73,10 +79,9 @@ def fire_and_show(
     try:
         outcome = fire(flow_id, principal, event).to_json()
     except CallbackError as exc:
-        traceback = getattr(exc, "traceback", None)
-        if traceback:
-            err_console.print(traceback.rstrip(), markup=False, highlight=False, style="dim")
-        fail(f"{exc} (the page is as it was)")
+        if show_traceback and exc.traceback:
+            err_console.print(exc.traceback.rstrip(), markup=False, highlight=False, style="dim")
+        raise
     notices.publish_callback(flow_id, outcome, principal.name)
     print_outcome(outcome)
     return outcome
@@ -86,20 +91,27 @@ def click(
     flow_id: Annotated[str, typer.Argument(help="The run id (see 'flowdeck runs').")],
     title: Annotated[str, typer.Argument(help="The title (or id) of the button, rich text or infographic.")],
     user: Annotated[str | None, typer.Option("--user", "-u", help="Who clicks.")] = None,
-    input_data: Annotated[
-        str | None, typer.Option("--input", help="JSON object handed to the callback (e.g. a table row).")
+    data: Annotated[
+        str | None, typer.Option("--data", help="Input data for the callback, a JSON object (e.g. a table row).")
     ] = None,
+    show_traceback: Annotated[
+        bool, typer.Option("--traceback", help="Show the traceback of a callback that raises.")
+    ] = False,
 ) -> None:
-    """Click an element of the run's current page: prints the message, the drilldown card, or what changed."""
-    data = None
-    if input_data is not None:
+    """Click an element of the run's current page: prints the message, the drilldown card, or what changed.
+
+    The cards a page update changed are printed as ``flowdeck page`` prints them; browsers open on
+    the run show the change too.
+    """
+    input_data = None
+    if data is not None:
         try:
-            data = json.loads(input_data)
+            input_data = json.loads(data)
         except ValueError as exc:
-            fail(f"--input takes a JSON object, e.g. '{{\"row\": 17}}': {exc}", 2)
-        if not isinstance(data, dict):
-            fail(f"--input takes a JSON object, e.g. '{{\"row\": 17}}', got {input_data!r}", 2)
-    fire_and_show(flow_id, user, "click", title, input_data=data)
+            fail(f"--data takes a JSON object, e.g. '{{\"row\": 17}}': {exc}", 2)
+        if not isinstance(input_data, dict):
+            fail(f"--data takes a JSON object, e.g. '{{\"row\": 17}}', got {data!r}", 2)
+    fire_and_show(flow_id, user, "click", title, input_data=input_data, show_traceback=show_traceback)
 
 
 def register(app: typer.Typer) -> None:

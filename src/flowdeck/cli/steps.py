@@ -1,15 +1,14 @@
-"""``flowdeck next``, ``back``, ``rerun`` and ``click``: moving an existing run on, and acting on its page."""
+"""``flowdeck next``, ``back`` and ``rerun``: moving an existing run on from the command line."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
 
 from flowdeck.cli.common import console, fail
 from flowdeck.cli.runs import InputValues, ProgressBars, drive, parse_pairs, print_result, print_status, report_failure
-from flowdeck.errors import CallbackError, StepFailedError
+from flowdeck.errors import StepFailedError
 
 RunId = Annotated[str, typer.Argument(help="The run id (see 'flowdeck runs').")]
 User = Annotated[str, typer.Option("--user", "-u", help="Who acts on the run.")]
@@ -59,52 +58,8 @@ def rerun(flow_id: RunId, user: User) -> None:
     print_status(run_handle.status())
 
 
-def click(
-    flow_id: RunId,
-    title: Annotated[str, typer.Argument(help="The title (or id) of the Button, RichText or figure to click.")],
-    user: User,
-    data: Annotated[str | None, typer.Option("--data", help="Input data for the callback, as a JSON object.")] = None,
-    show_traceback: Annotated[
-        bool, typer.Option("--traceback", help="Show the traceback of a failing callback.")
-    ] = False,
-) -> None:
-    """Click an element of the current step's page: runs its on_click and shows what it answered."""
-    from flowdeck.flow.callbacks import CallbackEvent
-
-    input_data = None
-    if data is not None:
-        try:
-            input_data = json.loads(data)
-        except ValueError as exc:
-            fail(f"--data must be a JSON object: {exc}", 2)
-    run_handle = _open(flow_id, user)
-    try:
-        outcome = run_handle.fire(CallbackEvent("click", title, None, input_data))
-    except CallbackError as exc:
-        if show_traceback and exc.traceback:
-            console.print(exc.traceback, markup=False, highlight=False)
-        raise
-    if outcome.kind == "standard":
-        console.print(outcome.message or "", markup=False)
-    elif outcome.kind == "drilldown":
-        card = outcome.drilldown_card()
-        console.print(f"[bold]{card.title if card else ''}[/]")
-        for element in card.elements if card else []:
-            text = getattr(element, "content", None)
-            console.print(
-                text if isinstance(text, str) else f"({type(element).__name__} {element.title!r})", markup=False
-            )
-    elif outcome.kind == "download":
-        download = outcome.download or {}
-        console.print(f"download: asset {download.get('asset_id')} as {download.get('filename')}", markup=False)
-    else:
-        titles = ", ".join(card.get("title", "") for card in outcome.changed_cards) or "none"
-        console.print(f"page updated; changed cards: {titles}", markup=False)
-
-
 def register(app: typer.Typer) -> None:
-    """Add the commands that move a run on, and act on its page, to ``app``."""
+    """Add the commands that move a run on to ``app``."""
     app.command("next")(next_)
     app.command("back")(back)
     app.command("rerun")(rerun)
-    app.command("click")(click)
