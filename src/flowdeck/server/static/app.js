@@ -6,7 +6,7 @@
 (function () {
   "use strict";
 
-  const app = { me: null, csrf: null, stream: null, plotly: null };
+  const app = { me: null, csrf: null, stream: null, plotly: null, view: null, refreshTimer: null };
   const main = document.getElementById("main");
 
   // --- DOM helpers -----------------------------------------------------------------------------------
@@ -140,10 +140,13 @@
 
   function stopStream() {
     if (app.stream) { app.stream.close(); app.stream = null; }
+    stopAutoRefresh();
   }
 
   async function route() {
     stopStream();
+    closeOverlays();
+    app.view = null;
     // A message belongs to the page it was shown on: it does not follow onto another page (drawing
     // the same page again, as when its step finishes, keeps it).
     if (app.lastPath !== location.pathname) hideToast();
@@ -329,12 +332,22 @@
     if (!step) { renderNotFound("Run " + runId + " has no step " + stepName + "."); return; }
     let page = null;
     if (step.attempt > 0) page = await api("GET", apiRun(runId) + "/steps/" + encodeURIComponent(stepName) + "/page");
-    const view = { runId: runId, stepName: stepName, status: status, step: step, page: page };
+    closeOverlays();
+    const previous = app.view && app.view.runId === runId && app.view.stepName === stepName ? app.view : null;
+    const view = {
+      runId: runId, stepName: stepName, status: status, step: step, page: page,
+      cards: {},                       // card id -> the JSON its node was drawn from
+      ui: previous ? previous.ui : {}, // what the user chose in the browser only: tabs, table pages
+      gates: page ? gatingCards(page.page) : [],
+      filterOwner: {},                 // filter element id -> its card
+    };
+    app.view = view;
 
     const stepper = h("ol", { class: "stepper", id: "stepper" });
     fillStepper(stepper, view);
 
     const banner = h("div", { id: "step-banner", "aria-live": "polite" });
+    const alerts = h("div", { id: "page-alerts" });
     const body = h("div", { class: "page-body", id: "page-body" });
     const actions = h("div", { class: "action-bar", id: "action-bar" });
 
@@ -347,13 +360,14 @@
             status.can_manage ? h("button", { type: "button", class: "button small", text: "Share", onclick: function () { shareDialog("run", apiRun(runId)); } }) : null))),
       h("div", { class: "step-layout" },
         h("nav", { class: "step-nav", "aria-label": "Steps of this run" }, stepper),
-        h("div", { class: "step-main" }, banner, body, actions)));
+        h("div", { class: "step-main" }, banner, alerts, body, actions)));
 
     renderBanner(view);
     if (page) renderPage(view, body);
     else append(body, h("p", { class: "muted", text: "This step has not run yet." }));
     renderActions(view);
     if (status.busy || ["running", "acting", "pending"].indexOf(status.state) >= 0) follow(view, null);
+    else if (page && page.editable) watch(view);
     if (location.hash) scrollToHash();
     else window.scrollTo(0, 0);  // a new step opens at its top, wherever the last page was scrolled to
   }
@@ -450,14 +464,17 @@
     const busy = st.busy;
     const back = h("button", { type: "button", class: "button", id: "back-button", text: "← Back", disabled: !(isCurrent || (st.state === "complete" && last)) || index === 0 || busy,
       onclick: function () { act(view, "back"); } });
-    const next = h("button", { type: "button", class: "button primary", id: "next-button", text: last ? "Finish" : "Next →", disabled: !editable || busy,
-      onclick: function () { act(view, "next"); } });
+    const gated = editable && view.gates && view.gates.length > 0;
+    const next = h("button", { type: "button", class: "button primary", id: "next-button", text: last ? "Finish" : "Next →", disabled: !editable || busy || gated,
+      "aria-describedby": gated ? "gate-note" : null, onclick: function () { act(view, "next"); } });
     const err = h("p", { class: "field-error", role: "alert", id: "action-error" });
+    const gate = gated ? h("p", { class: "gate-note", id: "gate-note", role: "status",
+      text: (last ? "Finish" : "Next") + " opens once " + view.gates.map(function (t) { return "“" + t + "”"; }).join(", ") + (view.gates.length > 1 ? " allow it." : " allows it.") }) : null;
     const forkable = !busy && ["complete", "awaiting_input"].indexOf(view.step.state) >= 0 &&
       st.steps.slice(0, index).every(function (s) { return s.state === "complete"; });
     const fork = forkable ? h("button", { type: "button", class: "button", id: "fork-button", text: "Start a new run from here",
       onclick: function () { forkRun(view); } }) : null;
-    append(bar, [back, err, fork, next]);
+    append(bar, [back, err, gate, fork, next]);
   }
 
   async function cancelStep(view) {
@@ -565,22 +582,38 @@
 
   // --- page rendering ------------------------------------------------------------------------------
 
+  // Every card is drawn into a node of its own (data-card-id), so that a callback's outcome can
+  // replace just the cards it changed. view.cards keeps the JSON each node was drawn from.
   function renderPage(view, body) {
     const page = view.page.page;
+    let shown = null;
     page.sections.forEach(function (section) {
-      const sec = h("section", { class: "page-section" });
+      const sec = h("section", { class: "page-section", dataset: { sectionId: section.id || "" } });
       if (section.title) append(sec, h("h2", { class: "section-title", text: section.title }));
       if (section.description) append(sec, h("p", { class: "muted", text: section.description }));
       const grid = h("div", { class: "section-cards" });
       section.content.forEach(function (card) {
         // A container is a modal: shown only while a callback has made it visible.
-        if (card.card_type === "container" && !card.visible) return;
+        if (card.card_type === "container") {
+          view.cards[card.id] = JSON.stringify(card);
+          if (card.visible) shown = card;
+          return;
+        }
         append(grid, renderCard(view, card));
       });
       append(sec, grid);
       append(body, sec);
     });
     if (!page.sections.length) append(body, h("p", { class: "muted", text: "This page is empty." }));
+    if (shown) setTimeout(function () { openContainer(view, shown, null); }, 0);
+  }
+
+  function gatingCards(page) {
+    const titles = [];
+    (page.sections || []).forEach(function (section) {
+      (section.content || []).forEach(function (card) { if (card.disable_next) titles.push(card.title || "(untitled card)"); });
+    });
+    return titles;
   }
 
   function flatElements(items) {
@@ -592,33 +625,59 @@
     return out;
   }
 
-  function renderCard(view, card) {
+  function renderCard(view, card, opts) {
+    const o = opts || {};
     const wide = flatElements(card.content).some(function (e) {
       return ["Table", "PlotlyPlot", "Dashboard", "SegmentedControl"].indexOf(e.kind) >= 0;
     });
-    const kind = card.card_type === "container" ? " container-card" : "";
-    const el = h("article", { class: "card page-card" + (wide ? " wide" : "") + kind, id: card.id ? "card-" + card.id : null });
-    if (card.title && card.show_title !== false) append(el, h("h3", { class: "card-title", text: card.title }));
+    const kind = card.card_type === "container" ? " container-card" : card.card_type === "segment" ? " segment-card" : "";
+    const live = canAct(view) && !o.temporary;
+    if (!o.temporary && card.id) view.cards[card.id] = JSON.stringify(card);
+    const el = h("article", {
+      class: "card page-card" + (wide ? " wide" : "") + kind + (card.disable_next && live ? " gating" : ""),
+      id: card.id && !o.temporary ? "card-" + card.id : null,
+      "data-card-id": o.temporary ? null : card.id,
+    });
+    const tools = h("div", { class: "card-tools" });
+    if (card.page_update && live) {
+      append(tools, h("button", { type: "button", class: "button small", id: "update-" + card.id, text: card.updater_text || "Update",
+        onclick: function (event) { fireCallback(view, { kind: "update_card", target: card.id }, { cardId: card.id, opener: event.currentTarget }); } }));
+    }
+    if (card.title && card.show_title !== false && !o.bare) {
+      append(el, h("div", { class: "card-head" }, h("h3", { class: "card-title", id: "card-title-" + card.id, text: card.title }), tools));
+    } else if (tools.firstChild) append(el, h("div", { class: "card-head" }, tools));
     if (card.subtitle) append(el, h("p", { class: "card-subtitle", text: card.subtitle }));
     if (card.description && card.show_description !== false) append(el, h("p", { class: "muted", text: card.description }));
-    (card.content || []).forEach(function (item) { append(el, renderItem(view, item)); });
+    if (card.disable_next && live) append(el, h("p", { class: "gate-badge", text: "Next waits for this card" }));
+    if ((card.filters || []).length) {
+      const filters = h("div", { class: "card-filters", role: "group", "aria-label": "Filters of " + (card.title || "this card") });
+      card.filters.forEach(function (f) {
+        if (!o.temporary) view.filterOwner[f.id] = card;
+        append(filters, renderElement(view, f, o.temporary));
+      });
+      append(el, filters);
+    }
+    (card.content || []).forEach(function (item) { append(el, renderItem(view, item, o.temporary)); });
+    if (card.show_comments && !o.temporary) append(el, renderComments(view, card));
     return el;
   }
 
-  function renderItem(view, item) {
-    if (item.kind !== "Row" && item.kind !== "Column") return renderElement(view, item);
+  function renderItem(view, item, temporary) {
+    if (item.kind !== "Row" && item.kind !== "Column") return renderElement(view, item, temporary);
     const box = h("div", { class: "layout layout-" + item.kind.toLowerCase() });
     (item.elements || []).forEach(function (child, i) {
-      const cell = h("div", { class: "layout-cell" }, renderItem(view, child));
+      const cell = h("div", { class: "layout-cell" }, renderItem(view, child, temporary));
       if (item.ratio && item.ratio[i]) cell.style.flex = String(Number(item.ratio[i]));
       append(box, cell);
     });
     return box;
   }
 
-  function renderElement(view, element) {
-    const wrap = h("div", { class: "element element-" + String(element.kind).toLowerCase(), id: "element-" + element.id, dataset: { title: element.title, kind: element.kind } });
-    const inputId = "input-" + element.id;
+  function renderElement(view, element, temporary) {
+    // A drilldown's card is temporary: drawn read-only, with ids of its own.
+    const key = temporary ? "dd-" + element.id : element.id;
+    const wrap = h("div", { class: "element element-" + String(element.kind).toLowerCase(), id: "element-" + key, dataset: { title: element.title, kind: element.kind } });
+    const inputId = "input-" + key;
     const isInput = Object.prototype.hasOwnProperty.call(element, "required") && Object.prototype.hasOwnProperty.call(element, "value");
     if (element.title && !isInput && element.show_title !== false && element.kind !== "Button") append(wrap, h("h4", { class: "element-title", text: element.title }));
     if (isInput) {
@@ -627,9 +686,9 @@
     }
     if (element.description && element.show_description !== false) append(wrap, h("p", { class: "muted small", id: "desc-" + element.id, text: element.description }));
     const error = h("p", { class: "field-error", role: "alert", id: "error-" + element.id });
-    const editable = view.page.editable;
+    const editable = view.page.editable && !temporary;
     const renderer = RENDERERS[element.kind];
-    if (renderer) append(wrap, renderer(view, element, { inputId: inputId, editable: editable, error: error, wrap: wrap }));
+    if (renderer) append(wrap, renderer(view, element, { inputId: inputId, editable: editable, error: error, wrap: wrap, temporary: !!temporary, key: key }));
     else append(wrap, h("p", { class: "muted", text: "(" + element.kind + " elements are not shown in the browser)" }));
     append(wrap, error);
     return wrap;
@@ -661,13 +720,13 @@
       });
       select.addEventListener("change", function () {
         const picked = Array.from(select.selectedOptions).filter(function (o) { return o.value !== ""; }).map(function (o) { return element.options[Number(o.value)]; });
-        saveValue(view, element, element.multiselect ? picked : (picked.length ? picked[0] : null), ctx);
+        commitValue(view, element, element.multiselect ? picked : (picked.length ? picked[0] : null), ctx);
       });
       return select;
     },
     TextInput: function (view, element, ctx) {
       const input = h("input", { id: ctx.inputId, type: "text", value: element.value || "", disabled: !ctx.editable, "aria-describedby": "error-" + element.id, required: element.required });
-      input.addEventListener("change", function () { saveValue(view, element, input.value, ctx); });
+      input.addEventListener("change", function () { commitValue(view, element, input.value, ctx); });
       return input;
     },
     NumericRange: renderNumericRange,
@@ -680,63 +739,99 @@
       const mime = /^image\/(png|jpeg|gif|webp|bmp|tiff|x-icon|svg\+xml)$/.test(element.mime) ? element.mime : "application/octet-stream";
       return h("img", { class: "element-image", src: "data:" + mime + ";base64," + element.data, alt: element.alt || element.title || "" });
     },
-    RichText: function (view, element) {
+    RichText: function (view, element, ctx) {
       const box = h("div", { class: "rich-text" + (element.border ? " bordered" : "") });
       append(box, window.FlowdeckMarkdown.render(element.content !== undefined ? element.content : element.markdown));
+      // Clickable parts (RichTextClickable) run the element's on_click with their parameters.
+      const live = element.on_click && ctx.editable;
+      box.querySelectorAll("button.fd-clickable").forEach(function (button, i) {
+        button.id = "click-" + ctx.key + "-" + i;
+        if (!live) { button.disabled = true; return; }
+        button.addEventListener("click", function () {
+          let params = null;
+          try { params = JSON.parse(button.getAttribute("data-params") || "null"); } catch (e) { params = null; }
+          clickElement(view, element, button, params);
+        });
+      });
       return box;
     },
     InfographData: renderInfographData,
-    Infographic: function (view, element) {
+    Infographic: function (view, element, ctx) {
       const items = h("div", { class: "infographic infographic-" + (element.layout || "row") });
-      (element.data || []).forEach(function (item) { append(items, renderInfographData(view, item)); });
+      (element.data || []).forEach(function (item) { append(items, renderInfographData(view, item, ctx)); });
       const parts = [items];
       if ((element.recommendation || []).length) {
         const recs = h("div", { class: "infographic infographic-recommendations" });
-        element.recommendation.forEach(function (item) { append(recs, renderInfographData(view, item)); });
+        element.recommendation.forEach(function (item) { append(recs, renderInfographData(view, item, ctx)); });
         parts.push(h("p", { class: "muted small", text: "Recommendations" }), recs);
       }
-      if (element.event) parts.push(RENDERERS.Button(view, element.event));
+      if (element.event) parts.push(RENDERERS.Button(view, element.event, ctx));
       return parts;
     },
-    Button: function (view, element) {
-      // Clicking runs the button's callback once the server runs callbacks; until then it is shown inert.
-      return h("button", {
+    Button: function (view, element, ctx) {
+      const live = element.on_click && ctx && ctx.editable;
+      const button = h("button", {
         type: "button",
+        id: "button-" + (ctx ? ctx.key : element.id),
         class: "sdk-button style-" + (element.style || "primary") + " color-" + (element.color || "accent") + (element.rounded ? " rounded" : ""),
         title: element.tooltip || null,
-        disabled: true,
+        disabled: !live,
         text: element.label || element.title || "Button",
       });
+      if (live) {
+        button.addEventListener("click", async function () {
+          if (element.confirmation_text && element.show_confirmation !== false && !window.confirm(element.confirmation_text)) return;
+          button.disabled = true;
+          try { await clickElement(view, element, button, null); } finally { button.disabled = false; }
+        });
+      }
+      return button;
     },
-    SegmentedControl: function (view, element) {
+    SegmentedControl: function (view, element, ctx) {
+      // Tabs: the chosen one is kept in the browser (view.ui), so a redraw of the card keeps it.
       const segments = element.segments || [];
-      const tabs = h("div", { class: "segment-tabs", role: "tablist" });
+      const state = uiState(view, ctx.key, { tab: element.active_segment_index || 0 });
+      const tabs = h("div", { class: "segment-tabs", role: "tablist", "aria-label": element.title || "Tabs" });
       const panels = h("div", { class: "segment-panels" });
       const buttons = [], bodies = [];
-      function show(index) {
-        buttons.forEach(function (b, i) { b.setAttribute("aria-selected", String(i === index)); b.classList.toggle("active", i === index); });
+      function show(index, focus) {
+        state.tab = index;
+        buttons.forEach(function (b, i) {
+          b.setAttribute("aria-selected", String(i === index));
+          b.setAttribute("tabindex", i === index ? "0" : "-1");
+          b.classList.toggle("active", i === index);
+        });
         bodies.forEach(function (p, i) { p.hidden = i !== index; });
+        if (focus) buttons[index].focus();
       }
       segments.forEach(function (segment, i) {
-        const button = h("button", { type: "button", role: "tab", class: "segment-tab", text: segment.label || segment.title || "Tab " + (i + 1) });
-        button.addEventListener("click", function () { show(i); });
+        const tabId = "tab-" + ctx.key + "-" + i, panelId = "tabpanel-" + ctx.key + "-" + i;
+        const button = h("button", { type: "button", role: "tab", id: tabId, "aria-controls": panelId, class: "segment-tab", text: segment.label || segment.title || "Tab " + (i + 1) });
+        button.addEventListener("click", function () { show(i, false); });
+        button.addEventListener("keydown", function (event) {
+          const n = segments.length;
+          const to = { ArrowRight: (i + 1) % n, ArrowLeft: (i - 1 + n) % n, Home: 0, End: n - 1 }[event.key];
+          if (to === undefined) return;
+          event.preventDefault();
+          show(to, true);
+        });
         buttons.push(button);
         append(tabs, button);
-        const body = h("div", { role: "tabpanel", class: "segment-panel" }, renderCard(view, segment));
+        const body = h("div", { role: "tabpanel", id: panelId, "aria-labelledby": tabId, class: "segment-panel" }, renderCard(view, segment, { temporary: ctx.temporary, bare: true }));
         bodies.push(body);
         append(panels, body);
       });
-      show(Math.min(element.active_segment_index || 0, Math.max(segments.length - 1, 0)));
+      show(Math.min(state.tab, Math.max(segments.length - 1, 0)), false);
       return [tabs, panels];
     },
-    Dashboard: function (view, element) {
+    Dashboard: function (view, element, ctx) {
       const parts = [];
       if ((element.filters || []).length) {
         const filters = h("div", { class: "dashboard-filters" });
-        element.filters.forEach(function (f) { append(filters, renderElement(view, f)); });
+        element.filters.forEach(function (f) { append(filters, renderElement(view, f, ctx.temporary)); });
         parts.push(filters);
       }
-      parts.push(renderItem(view, element.content || { kind: "Row", elements: [] }));
+      parts.push(renderItem(view, element.content || { kind: "Row", elements: [] }, ctx.temporary));
       return parts;
     },
   };
@@ -744,12 +839,22 @@
   RENDERERS.MultiDropdown = RENDERERS.Dropdown;
   RENDERERS.DataSourceDropdown = RENDERERS.Dropdown;
 
-  function renderInfographData(view, item) {
+  function renderInfographData(view, item, ctx) {
     const tone = item.infograph_type || "info";
-    return h("div", { class: "infograph-item tone-" + tone + (item.display_compact ? " compact" : "") },
+    const live = item.on_click && ctx && ctx.editable;
+    const box = h("div", { class: "infograph-item tone-" + tone + (item.display_compact ? " compact" : "") + (live ? " clickable" : ""),
+      id: live ? "infograph-" + item.id : null, role: live ? "button" : null, tabindex: live ? 0 : null },
       h("p", { class: "infograph-label", text: item.label || item.title || "" }),
       h("div", { class: "figure" }, h("span", { class: "value", text: item.main_text === "" ? "—" : String(item.main_text) }), item.unit ? h("span", { class: "unit", text: item.unit }) : null),
       item.supporting_text ? h("p", { class: "muted small", text: item.supporting_text }) : null);
+    if (live) {
+      const run = function () { clickElement(view, item, box, null); };
+      box.addEventListener("click", run);
+      box.addEventListener("keydown", function (event) {
+        if (event.key === "Enter" || event.key === " ") { event.preventDefault(); run(); }
+      });
+    }
+    return box;
   }
 
   function renderUpload(view, element, ctx) {
@@ -798,6 +903,10 @@
             renderStep(view.runId, view.stepName);
           }
           toast("Uploaded " + file.name);
+          const holder = document.getElementById("element-" + element.id);
+          const cardId = holder && holder.closest("[data-card-id]") ? holder.closest("[data-card-id]").dataset.cardId : null;
+          if (data && data.outcome) applyOutcome(app.view || view, data.outcome, {});
+          else if (element.on_upload_completion) fireCallback(app.view || view, { kind: "upload", target: element.id }, { cardId: cardId });
         } else {
           progress.hidden = true;
           ctx.error.textContent = (data && data.detail) || ("The upload failed (" + xhr.status + ").");
@@ -827,7 +936,7 @@
       const one = h("input", { type: "range", id: ctx.inputId, min: min, max: max, step: step, value: low, disabled: !ctx.editable, "aria-label": element.title });
       const shown = h("output", { for: ctx.inputId, text: String(low) });
       one.addEventListener("input", function () { shown.textContent = one.value; });
-      one.addEventListener("change", function () { saveValue(view, element, [Number(one.value), Number(one.value)], ctx); });
+      one.addEventListener("change", function () { commitValue(view, element, [Number(one.value), Number(one.value)], ctx); });
       return h("div", { class: "range" }, h("div", { class: "range-row" }, h("span", { class: "range-label", text: "Value" }), one, shown), h("p", { class: "muted small", text: "Range " + min + " to " + max }));
     }
     const lowIn = h("input", { type: "range", id: ctx.inputId, min: min, max: max, step: step, value: low, disabled: !ctx.editable, "aria-label": element.title + " from" });
@@ -838,7 +947,7 @@
       let a = Number(lowIn.value), b = Number(highIn.value);
       if (a > b) { if (document.activeElement === lowIn) { b = a; highIn.value = b; } else { a = b; lowIn.value = a; } }
       lowNum.textContent = String(a); highNum.textContent = String(b);
-      if (save) saveValue(view, element, [a, b], ctx);
+      if (save) commitValue(view, element, [a, b], ctx);
     }
     [lowIn, highIn].forEach(function (el) {
       el.addEventListener("input", function () { update(false); });
@@ -857,7 +966,7 @@
     const start = h("input", { type: "datetime-local", id: ctx.inputId, min: toLocalInput(element.min_range), max: toLocalInput(element.max_range), value: toLocalInput(value[0] || element.min_range), disabled: !ctx.editable });
     const endId = "end-" + element.id;
     const end = h("input", { type: "datetime-local", id: endId, min: toLocalInput(element.min_range), max: toLocalInput(element.max_range), value: toLocalInput(value[1] || element.max_range), disabled: !ctx.editable });
-    function save() { saveValue(view, element, [start.value || null, end.value || null], ctx); }
+    function save() { commitValue(view, element, [start.value || null, end.value || null], ctx); }
     start.addEventListener("change", save);
     end.addEventListener("change", save);
     return h("div", { class: "date-range" },
@@ -872,12 +981,106 @@
     return String(a).localeCompare(String(b), undefined, { numeric: true });
   }
 
-  function renderTable(view, element) {
+  function cellText(cell) {
+    const numeric = typeof cell === "number";
+    return cell === null || cell === undefined ? "" : numeric && !Number.isInteger(cell) ? String(Math.round(cell * 10000) / 10000) : String(cell);
+  }
+
+  // Which columns a user may edit in place: only where a change can go somewhere (an on_edit_update
+  // callback, or editable columns the flow named), and only while the step takes input.
+  function editableColumns(element, ctx) {
+    const options = element.options || {};
+    if (!ctx.editable || options.editable === false) return [];
+    const named = Array.isArray(options.editable_columns) ? options.editable_columns.map(String) : null;
+    if (!element.on_edit_update && !named) return [];
+    const defined = ((element.data_grid_features || {}).column_definitions || []).filter(function (c) { return c.editable; }).map(function (c) { return String(c.field); });
+    return (element.columns || []).map(String).filter(function (c) {
+      return named ? named.indexOf(c) >= 0 || defined.indexOf(c) >= 0 : options.editable_columns !== false;
+    });
+  }
+
+  function rowActions(element) {
+    return (element.row_actions || []).map(function (action) {
+      const title = (action.meta && action.meta.row_action_title) || action.title || action.qualname || "Action";
+      return { title: String(title), description: action.description || "" };
+    });
+  }
+
+  function renderTable(view, element, ctx) {
     if (element.extra && element.extra.paged) return renderPagedTable(view, element);
     const columns = element.columns || [];
     const rows = (element.records || []).map(function (r, i) { return { i: i, r: r }; });
-    const state = { col: null, dir: 1, page: 0, size: 10 };
+    // Sorting and paging live in the browser; kept across redraws of the card.
+    const state = uiState(view, ctx.key, { col: null, dir: 1, page: 0, size: 10 });
     const holder = h("div", { class: "table-block" });
+    const options = element.options || {};
+    const selectable = ctx.editable && (options.selectable || !!element.on_row_select);
+    const include = element.selection_type !== "exclude";
+    const picked = new Set(include ? (element.selected_rows || []) : rows.map(function (row) { return row.i; }).filter(function (i) { return (element.selected_rows || []).indexOf(i) < 0; }));
+    const editCols = editableColumns(element, ctx);
+    const actions = ctx.editable ? rowActions(element) : [];
+    const label = element.title || "table";
+
+    function cardId() { const card = holder.closest("[data-card-id]"); return card ? card.dataset.cardId : null; }
+
+    function sendSelection() {
+      fireCallback(view, function () {
+        return { kind: "select_rows", target: element.id, value: Array.from(picked).sort(function (a, b) { return a - b; }) };
+      }, { cardId: cardId(), coalesce: "select-" + element.id });
+    }
+
+    function editCell(td, row, ci) {
+      const column = columns[ci];
+      const before = row.r[ci];
+      const input = h("input", { type: typeof before === "number" ? "number" : "text", class: "cell-input", value: before === null ? "" : String(before),
+        "aria-label": "New " + column + " of row " + (row.i + 1) });
+      let done = false;
+      function finish(save) {
+        if (done) return;
+        done = true;
+        const raw = input.value;
+        const value = typeof before === "number" && raw !== "" && !isNaN(Number(raw)) ? Number(raw) : raw;
+        const button = cellButton(row, ci, save ? value : before);
+        td.replaceChildren(button);
+        button.focus();
+        if (save && value !== before) {
+          row.r[ci] = value;
+          fireCallback(view, { kind: "edit_cell", target: element.id, value: { row: row.i, column: column, value: value } }, { cardId: cardId() });
+        }
+      }
+      input.addEventListener("keydown", function (event) {
+        if (event.key === "Enter") { event.preventDefault(); finish(true); }
+        else if (event.key === "Escape") { event.preventDefault(); event.stopPropagation(); finish(false); }
+      });
+      input.addEventListener("blur", function () { finish(true); });
+      td.replaceChildren(input);
+      input.focus();
+      input.select();
+    }
+
+    function cellButton(row, ci, value) {
+      return h("button", { type: "button", class: "cell-edit", id: "cell-" + ctx.key + "-" + row.i + "-" + ci,
+        "aria-label": "Edit " + columns[ci] + " of row " + (row.i + 1) + ": " + (cellText(value) || "empty"), title: "Edit",
+        text: cellText(value) || "✎" });
+    }
+
+    function actionMenu(row) {
+      const id = "actions-" + ctx.key + "-" + row.i;
+      const toggle = h("button", { type: "button", class: "button small row-actions-toggle", id: id, "aria-haspopup": "menu", "aria-expanded": "false",
+        "aria-label": "Actions for row " + (row.i + 1), text: "⋯" });
+      toggle.addEventListener("click", function () {
+        openMenu(toggle, actions.map(function (action) {
+          return { label: action.title, hint: action.description, run: function () {
+            const values = {};
+            columns.forEach(function (c, ci) { values[String(c)] = row.r[ci]; });
+            fireCallback(view, { kind: "drilldown", target: element.id, input_data: { row: row.i, action: action.title, values: values } },
+              { cardId: cardId(), opener: toggle });
+          } };
+        }));
+      });
+      return toggle;
+    }
+
     function draw() {
       clear(holder);
       let sorted = rows;
@@ -885,27 +1088,63 @@
       const pages = Math.max(1, Math.ceil(sorted.length / state.size));
       state.page = Math.min(state.page, pages - 1);
       const shown = sorted.slice(state.page * state.size, (state.page + 1) * state.size);
-      const head = h("tr", {}, columns.map(function (c, ci) {
+      const heads = columns.map(function (c, ci) {
         const sortedHere = state.col === ci;
         return h("th", { scope: "col", "aria-sort": sortedHere ? (state.dir > 0 ? "ascending" : "descending") : "none" },
-          h("button", { type: "button", class: "sort", onclick: function () { state.dir = state.col === ci ? -state.dir : 1; state.col = ci; draw(); holder.querySelectorAll("th button")[ci].focus(); } },
+          h("button", { type: "button", class: "sort", onclick: function () { state.dir = state.col === ci ? -state.dir : 1; state.col = ci; draw(); holder.querySelectorAll("th button.sort")[ci].focus(); } },
             String(c), h("span", { class: "sort-icon", "aria-hidden": "true", text: sortedHere ? (state.dir > 0 ? " ▲" : " ▼") : " ↕" })));
-      }));
+      });
+      if (selectable) {
+        const all = h("input", { type: "checkbox", id: "select-all-" + ctx.key, "aria-label": "Select every row of " + label,
+          checked: rows.length > 0 && picked.size === rows.length });
+        all.indeterminate = picked.size > 0 && picked.size < rows.length;
+        all.addEventListener("change", function () {
+          picked.clear();
+          if (all.checked) rows.forEach(function (row) { picked.add(row.i); });
+          draw();
+          holder.querySelector("#select-all-" + CSS.escape(ctx.key)).focus();
+          sendSelection();
+        });
+        heads.unshift(h("th", { scope: "col", class: "select-col" }, all));
+      }
+      if (actions.length) heads.push(h("th", { scope: "col", class: "actions-col" }, h("span", { class: "visually-hidden", text: "Row actions" })));
       const bodyRows = shown.map(function (row) {
-        return h("tr", {}, row.r.map(function (cell, ci) {
+        const cells = row.r.map(function (cell, ci) {
           const numeric = typeof cell === "number";
-          return h("td", { class: numeric ? "num" : null, text: cell === null ? "" : numeric && !Number.isInteger(cell) ? String(Math.round(cell * 10000) / 10000) : String(cell) });
-        }));
+          if (editCols.indexOf(String(columns[ci])) >= 0) {
+            const td = h("td", { class: "editable" + (numeric ? " num" : "") });
+            const button = cellButton(row, ci, cell);
+            button.addEventListener("click", function () { editCell(td, row, ci); });
+            td.appendChild(button);
+            td.addEventListener("click", function (event) {
+              if (event.target !== td) return;
+              editCell(td, row, ci);
+            });
+            return td;
+          }
+          return h("td", { class: numeric ? "num" : null, text: cellText(cell) });
+        });
+        if (selectable) {
+          const box = h("input", { type: "checkbox", id: "select-" + ctx.key + "-" + row.i, checked: picked.has(row.i), "aria-label": "Select row " + (row.i + 1) });
+          box.addEventListener("change", function () {
+            if (box.checked) picked.add(row.i); else picked.delete(row.i);
+            box.closest("tr").classList.toggle("selected", box.checked);
+            sendSelection();
+          });
+          cells.unshift(h("td", { class: "select-col" }, box));
+        }
+        if (actions.length) cells.push(h("td", { class: "actions-col" }, actionMenu(row)));
+        return h("tr", { class: picked.has(row.i) && selectable ? "selected" : null, "data-row": row.i }, cells);
       });
       append(holder, h("div", { class: "table-wrap", tabindex: 0, role: "region", "aria-label": element.title || "Table" },
-        h("table", { class: "data" }, element.title ? h("caption", { class: "visually-hidden", text: element.title }) : null, h("thead", {}, head), h("tbody", {}, bodyRows))));
+        h("table", { class: "data" }, element.title ? h("caption", { class: "visually-hidden", text: element.title }) : null, h("thead", {}, h("tr", {}, heads)), h("tbody", {}, bodyRows))));
       const total = element.total_rows !== undefined && element.total_rows !== null ? element.total_rows : rows.length;
       const pager = h("div", { class: "pager" },
-        h("span", { class: "muted small", text: rows.length ? "Rows " + (state.page * state.size + 1) + "–" + (state.page * state.size + shown.length) + " of " + rows.length + (total > rows.length ? " shown (" + total + " in all)" : "") : "No rows" }),
+        h("span", { class: "muted small", text: (rows.length ? "Rows " + (state.page * state.size + 1) + "–" + (state.page * state.size + shown.length) + " of " + rows.length + (total > rows.length ? " shown (" + total + " in all)" : "") : "No rows") + (selectable && picked.size ? " · " + picked.size + " selected" : "") }),
         h("div", { class: "pager-buttons" },
           element.downloadable ? h("button", { type: "button", class: "button small", text: "Download CSV", onclick: function () { downloadCsv(element); } }) : null,
-          h("label", { class: "small muted", for: "size-" + element.id, text: "Rows per page" }),
-          h("select", { id: "size-" + element.id, class: "small-select", onchange: function (e) { state.size = Number(e.target.value); state.page = 0; draw(); } },
+          h("label", { class: "small muted", for: "size-" + ctx.key, text: "Rows per page" }),
+          h("select", { id: "size-" + ctx.key, class: "small-select", onchange: function (e) { state.size = Number(e.target.value); state.page = 0; draw(); } },
             [10, 25, 50, 100].map(function (n) { return h("option", { value: n, selected: n === state.size, text: String(n) }); })),
           h("button", { type: "button", class: "button small", text: "‹ Previous", disabled: state.page === 0, onclick: function () { state.page -= 1; draw(); } }),
           h("span", { class: "small", text: "Page " + (state.page + 1) + " of " + pages }),
@@ -949,7 +1188,7 @@
       const head = h("tr", {}, state.columns.map(function (c) {
         const here = state.col === c;
         return h("th", { scope: "col", "aria-sort": here ? (state.desc ? "descending" : "ascending") : "none" },
-          h("button", { type: "button", class: "sort", onclick: function () { state.desc = here ? !state.desc : false; state.col = c; state.offset = 0; load(); } },
+          h("button", { type: "button", class: "sort", onclick: function () { state.desc = state.col === c ? !state.desc : false; state.col = c; state.offset = 0; load(); } },
             String(c), h("span", { class: "sort-icon", "aria-hidden": "true", text: here ? (state.desc ? " ▼" : " ▲") : " ↕" })));
       }));
       const bodyRows = state.records.map(function (row) {
@@ -1022,6 +1261,503 @@
       });
     }).catch(function (err) { box.classList.remove("loading"); box.textContent = err.message; });
     return box;
+  }
+
+  // --- callbacks: a page that changes in place ----------------------------------------------------
+  //
+  // Every action (a value with a page_update, a click, an "Update" button, a table selection, edit or
+  // row action, a card filter, an upload, the page's auto-refresh) is one POST to the run's callbacks
+  // route. The answer says what changed: only those cards' nodes are drawn again. The same outcome
+  // arrives as an SSE `callback` event in every other browser showing the run.
+
+  function uiState(view, key, initial) {
+    if (!view.ui[key]) view.ui[key] = initial;
+    return view.ui[key];
+  }
+
+  function canAct(view) { return !!(view.page && view.page.editable); }
+
+  function pageBody() { return document.getElementById("page-body"); }
+
+  function cardNode(id) {
+    const body = pageBody();
+    return body && id ? body.querySelector('[data-card-id="' + CSS.escape(id) + '"]') : null;
+  }
+
+  function cardIdOf(node) {
+    const card = node && node.closest ? node.closest("[data-card-id]") : null;
+    return card ? card.dataset.cardId : null;
+  }
+
+  // A changed input value: through its page_update (or its card's filter_update) when it has one,
+  // else saved as before.
+  function commitValue(view, element, value, ctx) {
+    const owner = view.filterOwner[element.id];
+    if (owner && owner.filter_update) {
+      const values = {};
+      (owner.filters || []).forEach(function (f) { values[f.title] = f.id === element.id ? value : f.value; });
+      const own = {};
+      own[element.id] = value;
+      element.value = value;
+      return fireCallback(view, { kind: "filter", target: owner.id, value: values }, { cardId: owner.id, own: own, ctx: ctx });
+    }
+    if (element.page_update) {
+      const own = {};
+      own[element.id] = value;
+      return fireCallback(view, { kind: "set_value", target: element.id, value: value }, { cardId: cardIdOf(ctx.wrap), own: own, ctx: ctx }).then(function (outcome) {
+        if (outcome) {
+          element.value = value;
+          ctx.wrap.classList.add("saved");
+          setTimeout(function () { ctx.wrap.classList.remove("saved"); }, 1200);
+        }
+        return outcome;
+      });
+    }
+    return saveValue(view, element, value, ctx);
+  }
+
+  function clickElement(view, element, opener, params) {
+    return fireCallback(view, { kind: "click", target: element.id, input_data: params || null }, { cardId: cardIdOf(opener), opener: opener });
+  }
+
+  // A run takes one action at a time: this browser sends its callbacks one after another (a second
+  // one sent while the first runs would be refused as busy). An event whose ``coalesce`` key is
+  // queued again before it was sent is dropped for the newer one (a burst of ticked rows sends the
+  // last selection once).
+  function fireCallback(view, event, opts) {
+    const o = opts || {};
+    view.queued = view.queued || {};
+    const key = o.coalesce || null;
+    const seq = (view.sent = (view.sent || 0) + 1);
+    if (key) view.queued[key] = seq;
+    const go = function () {
+      if (key && view.queued[key] !== seq) return null;
+      return sendCallback(view, typeof event === "function" ? event() : event, o);
+    };
+    const next = (view.chain || Promise.resolve()).then(go, go);
+    view.chain = next.catch(function () { return null; });
+    return next;
+  }
+
+  async function sendCallback(view, event, opts) {
+    const o = opts || {};
+    clearCallbackError(o.cardId);
+    if (o.ctx) { o.ctx.error.textContent = ""; o.ctx.wrap.classList.remove("invalid"); }
+    const node = cardNode(o.cardId);
+    if (node) node.setAttribute("aria-busy", "true");
+    const body = { kind: event.kind, target: event.target === undefined ? null : event.target,
+      value: event.value === undefined ? null : event.value, input_data: event.input_data === undefined ? null : event.input_data };
+    try {
+      const outcome = await api("POST", apiRun(view.runId) + "/callbacks", body);
+      if (app.view !== view) return null;  // the user has moved on to another page meanwhile
+      applyOutcome(view, outcome || {}, { own: o.own, opener: o.opener });
+      return outcome || {};
+    } catch (err) {
+      if (app.view === view) showCallbackError(err, o);
+      return null;
+    } finally {
+      if (node) node.removeAttribute("aria-busy");
+    }
+  }
+
+  function clearCallbackError(cardId) {
+    const host = cardNode(cardId) || document.getElementById("page-alerts");
+    if (!host) return;
+    host.querySelectorAll(":scope > .callback-error").forEach(function (box) { box.remove(); });
+  }
+
+  // A callback that raised left the page as it was: say so where it happened, with the traceback
+  // (sent only to the run's owner and admins) folded away.
+  function showCallbackError(err, o) {
+    if (err.status === 401) return;
+    const body = err.body || {};
+    if (o.ctx && err.status === 422 && body.error !== "CallbackError") {
+      o.ctx.error.textContent = err.message;
+      o.ctx.wrap.classList.add("invalid");
+      return;
+    }
+    const title = err.status === 409 ? "Not now" : body.error === "CallbackError" ? "The page could not be updated" : "That did not work";
+    const box = h("div", { class: "callback-error", role: "alert" },
+      h("p", {}, h("strong", { text: title + ": " }), h("span", { class: "error-text", text: err.message })),
+      body.traceback ? h("details", {}, h("summary", { text: "Technical details" }), h("pre", { class: "traceback", text: body.traceback })) : null,
+      h("button", { type: "button", class: "button small", text: "Dismiss", onclick: function () { box.remove(); } }));
+    const host = cardNode(o.cardId) || document.getElementById("page-alerts");
+    if (host) {
+      host.querySelectorAll(":scope > .callback-error").forEach(function (old) { old.remove(); });
+      host.insertBefore(box, host.querySelector(":scope > .comments"));
+    }
+    toast(err.message, "error");
+  }
+
+  // The JSON a card node was drawn from, with the values the user has just given (own) put in:
+  // a card that differs from it only by those values needs no redraw (the controls show them).
+  function withValues(json, own) {
+    if (!own) return json;
+    const card = JSON.parse(json);
+    (function walk(node) {
+      if (Array.isArray(node)) { node.forEach(walk); return; }
+      if (!node || typeof node !== "object") return;
+      if (node.id && Object.prototype.hasOwnProperty.call(own, node.id) && Object.prototype.hasOwnProperty.call(node, "value")) node.value = own[node.id];
+      Object.keys(node).forEach(function (k) { if (node[k] && typeof node[k] === "object") walk(node[k]); });
+    })(card);
+    return JSON.stringify(card);
+  }
+
+  function applyOutcome(view, outcome, opts) {
+    const o = opts || {};
+    const y = window.scrollY;
+    const missing = [];
+    (outcome.changed_cards || []).forEach(function (card) {
+      if (!card || !card.id) return;
+      const json = JSON.stringify(card);
+      if (card.card_type === "container") {
+        view.cards[card.id] = json;
+        if (card.visible) openContainer(view, card, o.opener);
+        else closeOverlay("container-" + card.id, true);
+        return;
+      }
+      const node = cardNode(card.id);
+      if (!node) { missing.push(card); return; }
+      const before = view.cards[card.id];
+      if (before === json || (before && withValues(before, o.own) === json)) { view.cards[card.id] = json; return; }
+      replaceCard(view, node, card);
+    });
+    (outcome.removed_cards || []).forEach(function (id) {
+      const node = cardNode(id);
+      if (node) node.remove();
+      closeOverlay("container-" + id, true);
+      delete view.cards[id];
+    });
+    if (missing.length) insertCards(view, missing);
+    if (outcome.page_title) {
+      const title = document.getElementById("step-title");
+      if (title) title.textContent = outcome.page_title;
+      document.title = outcome.page_title + " · flowdeck";
+    }
+    if (Array.isArray(outcome.next_disabled)) {
+      const changed = outcome.next_disabled.join("\n") !== (view.gates || []).join("\n");
+      view.gates = outcome.next_disabled.slice();
+      if (changed) renderActions(view);
+    }
+    if (window.scrollY !== y) window.scrollTo(window.scrollX, y);
+    if (outcome.message) toast(outcome.message, "message");
+    if (outcome.drilldown) openDrilldown(view, outcome.drilldown, o.opener);
+    if (outcome.download) startDownload(outcome.download);
+  }
+
+  // Draw a card again in place of its node; focus stays on the same control when it is still there.
+  function replaceCard(view, node, card) {
+    const active = document.activeElement;
+    const focusId = active && active !== document.body && node.contains(active) ? active.id : null;
+    const fresh = renderCard(view, card);
+    node.replaceWith(fresh);
+    if (focusId) {
+      const again = document.getElementById(focusId);
+      if (again) again.focus({ preventScroll: true });
+    }
+    return fresh;
+  }
+
+  // Cards a callback added: read the page once to learn where they go.
+  async function insertCards(view, cards) {
+    let page;
+    try { page = await api("GET", apiRun(view.runId) + "/steps/" + encodeURIComponent(view.stepName) + "/page"); } catch (err) { return; }
+    if (app.view !== view) return;
+    const wanted = {};
+    cards.forEach(function (card) { wanted[card.id] = card; });
+    page.page.sections.forEach(function (section) {
+      const secNode = pageBody().querySelector('[data-section-id="' + CSS.escape(section.id || "") + '"] .section-cards');
+      let previous = null;
+      section.content.forEach(function (card) {
+        if (card.card_type === "container") return;
+        const existing = cardNode(card.id);
+        if (existing) { previous = existing; return; }
+        if (!wanted[card.id] || !secNode) return;
+        const fresh = renderCard(view, wanted[card.id]);
+        if (previous) previous.after(fresh); else secNode.prepend(fresh);
+        previous = fresh;
+      });
+    });
+  }
+
+  // --- live: other browsers' callbacks, and the page's auto-refresh ------------------------------
+
+  // While a page that takes input is shown, listen on the run's event stream: a `callback` event
+  // (someone changed the page) is applied like our own outcome; a change of the run's state (someone
+  // pressed Next or Back) draws the step again.
+  function watch(view) {
+    stopStream();
+    const source = new EventSource(apiRun(view.runId) + "/events");
+    app.stream = source;
+    source.addEventListener("callback", function (event) {
+      if (app.view !== view) return;
+      let data;
+      try { data = JSON.parse(event.data); } catch (e) { return; }
+      applyOutcome(view, data, {});
+    });
+    source.addEventListener("status", function (event) {
+      if (app.view !== view) return;
+      const st = JSON.parse(event.data);
+      const was = view.status;
+      const mine = function (status) { return (status.steps.find(function (s) { return s.name === view.stepName; }) || {}); };
+      const moved = st.current_step !== was.current_step || st.state !== was.state && !isCallbackBusy(st) ||
+        mine(st).attempt !== mine(was).attempt || (mine(st).state !== mine(was).state && !isCallbackBusy(st));
+      if (moved) renderStep(view.runId, view.stepName);
+    });
+    source.addEventListener("comment", function (event) {
+      if (app.view !== view) return;
+      let data;
+      try { data = JSON.parse(event.data); } catch (e) { return; }
+      const cardId = data && data.comment && data.comment.card_id;
+      const reload = cardId && view.commentLoaders && view.commentLoaders[cardId];
+      if (reload) reload();
+    });
+    source.addEventListener("deleted", function () { stopStream(); renderNotFound("This run was deleted."); });
+    source.addEventListener("logout", function () { stopStream(); app.me = null; app.csrf = null; goLogin(); });
+    startAutoRefresh(view);
+  }
+
+  function isCallbackBusy(status) {
+    return !!status.busy && /callback/i.test(String(status.busy_action || ""));
+  }
+
+  // Page(on_auto_refresh=...): fire the page's refresh every N seconds while the page is open and
+  // visible; a hidden tab fires nothing, and leaving the page stops it.
+  function startAutoRefresh(view) {
+    stopAutoRefresh();
+    const callback = view.page && view.page.page.on_auto_refresh;
+    if (!callback || !canAct(view)) return;
+    const seconds = Number((callback.meta || {}).refresh_rate_seconds) || 500;
+    let inFlight = false;
+    app.refreshTimer = setInterval(async function () {
+      if (app.view !== view) { stopAutoRefresh(); return; }
+      if (document.visibilityState !== "visible" || inFlight || document.querySelector(".modal-backdrop")) return;
+      inFlight = true;
+      try { await fireCallback(view, { kind: "refresh" }, {}); } finally { inFlight = false; }
+    }, Math.max(1, seconds) * 1000);
+  }
+
+  function stopAutoRefresh() {
+    if (app.refreshTimer) { clearInterval(app.refreshTimer); app.refreshTimer = null; }
+  }
+
+  // --- overlays: modals (drilldowns, containers), popovers and menus -------------------------------
+
+  const overlays = [];
+
+  function focusables(root) {
+    return Array.prototype.filter.call(root.querySelectorAll(
+      'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])'),
+    function (el) { return el.offsetParent !== null || el === document.activeElement; });
+  }
+
+  // A modal: aria-modal, the page behind it inert, Tab kept inside, Esc or the close button closes it,
+  // and focus goes back to what opened it.
+  function openModal(key, title, content, opts) {
+    const o = opts || {};
+    closeOverlay(key, true);
+    const titleId = "modal-title-" + key;
+    const close = h("button", { type: "button", class: "button small modal-close", "aria-label": "Close", text: "✕" });
+    const box = h("div", { class: "modal size-" + (o.size || "medium"), role: "dialog", "aria-modal": "true", "aria-labelledby": titleId, tabindex: -1, id: "modal-" + key },
+      h("div", { class: "modal-head" }, h("h2", { id: titleId, class: "modal-title", text: title || "Details" }), close),
+      h("div", { class: "modal-body" }, content));
+    const backdrop = h("div", { class: "modal-backdrop" }, box);
+    const entry = { key: key, node: backdrop, opener: o.opener || document.activeElement, openerId: null, onClose: o.onClose, modal: true };
+    entry.openerId = entry.opener && entry.opener.id ? entry.opener.id : null;
+    close.addEventListener("click", function () { closeOverlay(key); });
+    backdrop.addEventListener("mousedown", function (event) { if (event.target === backdrop) closeOverlay(key); });
+    backdrop.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") { event.preventDefault(); event.stopPropagation(); closeOverlay(key); return; }
+      if (event.key !== "Tab") return;
+      const items = focusables(box);
+      if (!items.length) { event.preventDefault(); box.focus(); return; }
+      const first = items[0], last = items[items.length - 1];
+      if (event.shiftKey && (document.activeElement === first || document.activeElement === box)) { event.preventDefault(); last.focus(); }
+      else if (!event.shiftKey && document.activeElement === last) { event.preventDefault(); first.focus(); }
+    });
+    overlays.push(entry);
+    document.body.appendChild(backdrop);
+    setInert(true);
+    const first = focusables(box).filter(function (el) { return el !== close; })[0];
+    (first || box).focus();
+    return entry;
+  }
+
+  // A popover: next to what opened it, not modal; Esc, a click elsewhere or focus leaving closes it.
+  function openPopover(key, title, content, opts) {
+    const o = opts || {};
+    closeOverlay(key, true);
+    const titleId = "popover-title-" + key;
+    const box = h("div", { class: "popover size-" + (o.size || "small"), role: "dialog", "aria-labelledby": titleId, tabindex: -1, id: "popover-" + key },
+      h("div", { class: "modal-head" }, h("h2", { id: titleId, class: "modal-title", text: title || "Details" }),
+        h("button", { type: "button", class: "button small modal-close", "aria-label": "Close", text: "✕", onclick: function () { closeOverlay(key); } })),
+      h("div", { class: "modal-body" }, content));
+    const entry = { key: key, node: box, opener: o.opener || document.activeElement, openerId: null, modal: false };
+    entry.openerId = entry.opener && entry.opener.id ? entry.opener.id : null;
+    document.body.appendChild(box);
+    const anchor = entry.opener && entry.opener.getBoundingClientRect ? entry.opener.getBoundingClientRect() : { left: 16, bottom: 80 };
+    const left = Math.max(8, Math.min(anchor.left + window.scrollX, window.scrollX + document.documentElement.clientWidth - box.offsetWidth - 8));
+    box.style.left = left + "px";
+    box.style.top = (anchor.bottom + window.scrollY + 6) + "px";
+    box.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") { event.preventDefault(); event.stopPropagation(); closeOverlay(key); }
+    });
+    entry.outside = function (event) {
+      if (!box.contains(event.target) && !(entry.opener && entry.opener.contains && entry.opener.contains(event.target))) closeOverlay(key, true);
+    };
+    setTimeout(function () { document.addEventListener("mousedown", entry.outside); }, 0);
+    overlays.push(entry);
+    box.focus();
+    return entry;
+  }
+
+  function setInert(on) {
+    const modal = on || overlays.some(function (e) { return e.modal; });
+    ["topbar", "main"].forEach(function (id) {
+      const el = document.getElementById(id);
+      if (!el) return;
+      if (modal) el.setAttribute("inert", ""); else el.removeAttribute("inert");
+    });
+  }
+
+  // Close the overlay ``key``; ``quiet`` skips its on-close action (it was closed by the page itself).
+  function closeOverlay(key, quiet) {
+    const index = overlays.findIndex(function (e) { return e.key === key; });
+    if (index < 0) return;
+    const entry = overlays.splice(index, 1)[0];
+    entry.node.remove();
+    if (entry.outside) document.removeEventListener("mousedown", entry.outside);
+    setInert(false);
+    if (entry.opener && entry.opener.getAttribute && entry.opener.getAttribute("aria-expanded") === "true") entry.opener.setAttribute("aria-expanded", "false");
+    if (entry.onClose && !quiet) entry.onClose();
+    const back = entry.opener && document.body.contains(entry.opener) ? entry.opener : (entry.openerId && document.getElementById(entry.openerId));
+    if (back && back.focus && !quiet) back.focus();
+    else if (back && back.focus && document.activeElement === document.body) back.focus();
+  }
+
+  function closeOverlays() {
+    overlays.slice().forEach(function (e) { closeOverlay(e.key, true); });
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || !overlays.length) return;
+    const top = overlays[overlays.length - 1];
+    closeOverlay(top.key);
+  });
+
+  // A drilldown's temporary card: a modal (or fast modal) or a popover, never part of the page.
+  function openDrilldown(view, drilldown, opener) {
+    const card = drilldown.card || {};
+    const content = renderCard(view, card, { temporary: true, bare: true });
+    const type = drilldown.type || "modal";
+    if (type === "popover") openPopover("drilldown", card.title, content, { opener: opener, size: drilldown.size });
+    else openModal("drilldown", card.title, content, { opener: opener, size: drilldown.size || "medium" });
+  }
+
+  // A Container made visible by a callback: a modal; closing it tells the server (its on_close runs).
+  function openContainer(view, card, opener) {
+    const key = "container-" + card.id;
+    const content = renderCard(view, card, { bare: true });
+    content.removeAttribute("id");
+    openModal(key, card.title, content, { opener: opener, size: card.size || "medium", onClose: function () {
+      fireCallback(view, { kind: "toggle", target: card.id, value: false }, {});
+    } });
+  }
+
+  // A menu of actions under a button (the row actions of a table).
+  function openMenu(toggle, items) {
+    const key = "menu";
+    const list = h("div", { class: "menu-list", role: "menu", "aria-label": toggle.getAttribute("aria-label") || "Actions" });
+    items.forEach(function (item) {
+      append(list, h("button", { type: "button", role: "menuitem", class: "menu-item", title: item.hint || null, text: item.label,
+        onclick: function () { closeOverlay(key, true); toggle.setAttribute("aria-expanded", "false"); item.run(); } }));
+    });
+    list.addEventListener("keydown", function (event) {
+      const buttons = Array.prototype.slice.call(list.querySelectorAll("button"));
+      const at = buttons.indexOf(document.activeElement);
+      if (event.key === "ArrowDown") { event.preventDefault(); buttons[(at + 1) % buttons.length].focus(); }
+      else if (event.key === "ArrowUp") { event.preventDefault(); buttons[(at - 1 + buttons.length) % buttons.length].focus(); }
+    });
+    const entry = openPopover(key, null, list, { opener: toggle });
+    entry.node.classList.add("menu-popover");
+    entry.node.querySelector(".modal-head").remove();
+    entry.node.removeAttribute("role");
+    toggle.setAttribute("aria-expanded", "true");
+    const first = list.querySelector("button");
+    if (first) first.focus();
+  }
+
+  function startDownload(download) {
+    if (!download || !download.asset_id) return;
+    const a = h("a", { href: "/api/assets/" + encodeURIComponent(download.asset_id) + "/download", download: download.filename || "" });
+    document.body.appendChild(a);
+    a.click();
+    setTimeout(function () { a.remove(); }, 1000);
+    toast("Downloading " + (download.filename || "the asset"));
+  }
+
+  // --- comments on cards (show_comments=True) ------------------------------------------------------
+
+  function renderComments(view, card) {
+    const state = uiState(view, "comments-" + card.id, { open: false });
+    const list = h("ul", { class: "comment-list", "aria-live": "polite" });
+    const error = h("p", { class: "field-error", role: "alert" });
+    const base = apiRun(view.runId) + "/cards/" + encodeURIComponent(card.id) + "/comments";
+    const textId = "comment-text-" + card.id;
+    const text = h("textarea", { id: textId, rows: 2, class: "comment-input", placeholder: "Write a comment" });
+    const form = h("form", { class: "comment-form" },
+      h("label", { for: textId, class: "visually-hidden", text: "New comment on " + (card.title || "this card") }), text,
+      h("button", { type: "submit", class: "button small primary", text: "Add comment" }));
+    const panel = h("details", { class: "comments", id: "comments-" + card.id, open: state.open },
+      h("summary", { text: "Comments" }), list, form, error);
+    async function load() {
+      error.textContent = "";
+      let comments;
+      try { comments = await api("GET", base); } catch (err) { error.textContent = err.message; return; }
+      clear(list);
+      panel.querySelector("summary").textContent = "Comments (" + comments.length + ")";
+      if (!comments.length) append(list, h("li", { class: "muted small", text: "No comments yet." }));
+      comments.forEach(function (c) { append(list, commentItem(c)); });
+    }
+    function commentItem(c) {
+      const mine = c.author === app.me.name;
+      const mayDelete = mine || view.status.user === app.me.name || app.me.role === "admin";
+      const body = h("p", { class: "comment-text", text: c.text });
+      const li = h("li", { class: "comment", id: "comment-" + c.id },
+        h("p", { class: "comment-meta small muted" }, h("strong", { text: c.author }), " · " + fmtTime(c.created_at) + (c.updated_at && c.updated_at !== c.created_at ? " (edited)" : "")),
+        body);
+      const tools = h("div", { class: "comment-tools" });
+      if (mine) append(tools, h("button", { type: "button", class: "linklike small", text: "Edit", "aria-label": "Edit comment by " + c.author, onclick: function () {
+        const editId = "comment-edit-" + c.id;
+        const area = h("textarea", { id: editId, rows: 2, class: "comment-input" });
+        area.value = c.text;
+        const save = h("button", { type: "button", class: "button small primary", text: "Save" });
+        const cancel = h("button", { type: "button", class: "button small", text: "Cancel", onclick: load });
+        save.addEventListener("click", async function () {
+          try { await api("PATCH", apiRun(view.runId) + "/comments/" + encodeURIComponent(c.id), { text: area.value }); load(); } catch (err) { error.textContent = err.message; }
+        });
+        body.replaceWith(h("div", { class: "comment-edit" }, h("label", { for: editId, class: "visually-hidden", text: "Edit comment" }), area, save, cancel));
+        tools.remove();
+        area.focus();
+      } }));
+      if (mayDelete) append(tools, h("button", { type: "button", class: "linklike small danger-text", text: "Delete", "aria-label": "Delete comment by " + c.author, onclick: async function () {
+        if (!window.confirm("Delete this comment?")) return;
+        try { await api("DELETE", apiRun(view.runId) + "/comments/" + encodeURIComponent(c.id)); load(); } catch (err) { error.textContent = err.message; }
+      } }));
+      append(li, tools);
+      return li;
+    }
+    panel.addEventListener("toggle", function () { state.open = panel.open; if (panel.open) load(); });
+    // Another browser's comment (an SSE `comment` event) reloads an open thread.
+    view.commentLoaders = view.commentLoaders || {};
+    view.commentLoaders[card.id] = function () { if (panel.open && document.body.contains(panel) && !panel.querySelector(".comment-edit")) load(); };
+    form.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      if (!text.value.trim()) return;
+      try { await api("POST", base, { text: text.value }); text.value = ""; load(); } catch (err) { error.textContent = err.message; }
+    });
+    if (state.open) load();
+    return panel;
   }
 
   // --- share dialog ----------------------------------------------------------------------------------

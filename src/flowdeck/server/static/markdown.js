@@ -4,7 +4,9 @@
  * createElement/textContent, so any tags in it (script, img onerror, ...) show as literal text.
  * Supported: headings, paragraphs, line breaks, **bold**, *italic*, `code`, fenced code blocks,
  * bullet and numbered lists, block quotes, horizontal rules and [links](url) whose url is
- * http(s), mailto, or relative to this site.
+ * http(s), mailto, or relative to this site. The one piece of markup it reads is the exact form
+ * RichTextClickable writes (a tag with data-params and an fd-clickable class around escaped text):
+ * it becomes a <button> whose text and parameters are set as text, every other attribute dropped.
  */
 (function () {
   "use strict";
@@ -22,13 +24,40 @@
     return slashed;
   }
 
+  const ENTITIES = { "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#x27;": "'", "&#39;": "'" };
+  function unescapeHtml(text) {
+    return text.replace(/&(amp|lt|gt|quot|#x27|#39);/g, function (m) { return ENTITIES[m]; });
+  }
+
+  // <span|a|button data-params="..." class="fd-clickable ..." [style="..."]>text</...> as
+  // RichTextClickable.wrap writes it. Only known class names are kept; the style is dropped.
+  const CLICKABLE = /<(span|a|button) data-params="([^"<>]*)" class="(fd-clickable[a-z0-9 -]*)"(?: style="[^"<>]*")?>([^<]*)<\/\1>/;
+  const CLICKABLE_CLASSES = ["fd-clickable", "fd-clickable-link", "fd-clickable-button", "fd-primary"];
+
+  function clickable(match) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = match[3].split(/\s+/).filter(function (c) { return CLICKABLE_CLASSES.indexOf(c) >= 0; }).join(" ");
+    button.setAttribute("data-params", unescapeHtml(match[2]));
+    button.textContent = unescapeHtml(match[4]);
+    return button;
+  }
+
   // Inline spans: code first (its content is literal), then links, bold, italic. Underscores
   // emphasise only at word edges, so snake_case and __dunder__ names inside words stay as typed.
   function inline(text, parent) {
     const pattern = /(`+)([^`]+?)\1|\[([^\]]+)\]\(([^)\s]+)\)|\*\*([^*]+?)\*\*|(?<![\w])__([^_]+?)__(?![\w])|\*([^*\s][^*]*?)\*|(?<![\w])_([^_\s][^_]*?)_(?![\w])/;
     let rest = text;
     while (rest.length) {
-      const match = pattern.exec(rest);
+      const click = CLICKABLE.exec(rest);
+      const found = pattern.exec(rest);
+      if (click && (!found || click.index <= found.index)) {
+        if (click.index > 0) appendText(parent, rest.slice(0, click.index));
+        parent.appendChild(clickable(click));
+        rest = rest.slice(click.index + click[0].length);
+        continue;
+      }
+      const match = found;
       if (!match) {
         appendText(parent, rest);
         break;
