@@ -408,6 +408,8 @@ run_notices = sa.Table(
     sa.Column("payload", sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb"), nullable=False),
     sa.Column("created_at", Time, nullable=False),
     sa.Index("ix_run_notices_run", "run_id", "id"),
+)
+
 # the SMTP server e-mail notifications go through (one row, "default"); the password is encrypted
 # under the deployment's keys, like connection secrets
 smtp_servers = sa.Table(
