@@ -7,14 +7,14 @@ files, a fresh temporary FLOWDECK_HOME):
 
 - the floor: one bare ``sqlite3`` commit in WAL mode with ``synchronous=FULL`` (the durability
   flowdeck uses) of a one-row insert into a tiny table in a file on the same disk (median of
-  ``--floor`` commits);
+  ``--floor`` / ``--runs`` commits timed right before each run);
 - per-step overhead: ``flowdeck.start`` + ``next()`` through a flow of ``--steps`` trivial steps
-  (no page update, no output), the time of the whole run divided by its steps (median of
-  ``--runs`` runs);
+  (no page update, no output), the time of the whole run divided by its steps; the ratio is the
+  median over ``--runs`` runs of (per-step time / the floor timed just before);
 - durable commits and SQL statements per step, counted with SQLAlchemy event listeners on the
   deployment's engine over those runs (read transactions, which write nothing, are counted apart);
-- small ``save_output`` (a 10-key dict) and small ``get_input`` of it from the next step (median of
-  ``--small`` calls each), with their commits and statements per call.
+- small ``save_output`` (a 10-key dict) and small ``get_input`` of another from the step before
+  (alternated call by call, median of ``--small`` calls each), with commits and statements per call.
 
 Each timing follows a write to ~512 MiB of fresh memory, since the host reclaims idle memory and
 would otherwise inflate whichever timing comes first. Prints the load average, the ratios against
@@ -93,24 +93,26 @@ class Counter:
         return self.statements, self.commits, self.rollbacks
 
 
-def floor_commit(directory: Path, commits: int) -> float:
-    """Median seconds of one WAL ``synchronous=FULL`` commit of a one-row insert into a tiny table."""
-    db = sqlite3.connect(directory / "floor.db", isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
-    db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, value INTEGER)")
+class Floor:
+    """One WAL ``synchronous=FULL`` commit of a one-row insert into a tiny SQLite table."""
 
-    def commit(i: int) -> None:
-        db.execute("BEGIN IMMEDIATE")
-        db.execute("INSERT INTO t (value) VALUES (?)", (i,))
-        db.execute("COMMIT")
+    def __init__(self, directory: Path) -> None:
+        self.db = sqlite3.connect(directory / "floor.db", isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, value INTEGER)")
+        for i in range(20):
+            self.commit(i)
 
-    for i in range(20):
-        commit(i)
-    try:
-        return median_per_call(commit, commits)
-    finally:
-        db.close()
+    def commit(self, i: int) -> None:
+        """One durable commit."""
+        self.db.execute("BEGIN IMMEDIATE")
+        self.db.execute("INSERT INTO t (value) VALUES (?)", (i,))
+        self.db.execute("COMMIT")
+
+    def median(self, commits: int) -> float:
+        """Median seconds of one commit over ``commits`` commits."""
+        return median_per_call(self.commit, commits)
 
 
 class Trivial(Step):
@@ -139,7 +141,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=60, help="runs of the trivial flow")
     parser.add_argument("--steps", type=int, default=5, help="steps of the trivial flow")
     parser.add_argument("--small", type=int, default=1000, help="calls for the small save/get figures")
-    parser.add_argument("--floor", type=int, default=1000, help="commits for the floor")
+    parser.add_argument("--floor", type=int, default=1200, help="commits for the floor (spread over the runs)")
     parser.add_argument("--database-url", default=None, help="run flowdeck on this database (default: SQLite)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the trivial runs")
     args = parser.parse_args()
@@ -155,7 +157,7 @@ def main() -> None:
     last = flowdeck.list_runs(user="bench")[0]
     assert last.state == "complete" and all(s.state == "complete" for s in last.steps), last
 
-    floor = floor_commit(home, args.floor)
+    floor = Floor(home)
 
     if args.profile:
         import cProfile
@@ -168,11 +170,25 @@ def main() -> None:
         profiler.disable()
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
 
-    before = counter.snapshot()
-    per_step = median_per_call(lambda _: one_run(flow, args.steps), args.runs) / args.steps
-    after = counter.snapshot()
+    # The disk's speed swings on a shared machine: the floor is timed right before each run and the
+    # ratio is the median of those pairs.
+    floors, steps, pairs, cpu = [], [], [], []
+    counted = [0, 0, 0]
+    for _ in range(args.runs):
+        base = floor.median(max(1, args.floor // args.runs))
+        warm_memory()
+        before = counter.snapshot()
+        start, start_cpu = time.perf_counter(), time.thread_time()
+        one_run(flow, args.steps)
+        elapsed = (time.perf_counter() - start) / args.steps
+        cpu.append((time.thread_time() - start_cpu) / args.steps)
+        counted = [c + a - b for c, a, b in zip(counted, counter.snapshot(), before, strict=True)]
+        floors.append(base)
+        steps.append(elapsed)
+        pairs.append(elapsed / base)
+    per_step, floor_time, step_ratio = statistics.median(steps), statistics.median(floors), statistics.median(pairs)
     done = args.runs * args.steps
-    step_statements, step_commits, step_reads = ((a - b) / done for a, b in zip(after, before, strict=True))
+    step_statements, step_commits, step_reads = (c / done for c in counted)
 
     # Small outputs: saved by the first step of a two-step run, read by the second.
     pair = Flow(name="pair", description="").chain([Trivial(title="writer"), Trivial(title="reader")])
@@ -187,27 +203,37 @@ def main() -> None:
         reader.save_output(small, "mine")
         reader.get_input("small")
 
-    before = counter.snapshot()
-    save = median_per_call(lambda i: reader.save_output({**small, "i": i}, "mine"), args.small)
-    middle = counter.snapshot()
-    get = median_per_call(lambda _: reader.get_input("small"), args.small)
-    after = counter.snapshot()
-    save_counts = [(m - b) / args.small for m, b in zip(middle, before, strict=True)]
-    get_counts = [(a - m) / args.small for a, m in zip(after, middle, strict=True)]
+    # Alternated call by call, so that both see the same disk and load.
+    warm_memory()
+    saves, gets = [], []
+    save_counts, get_counts = [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]
+    for i in range(args.small):
+        before = counter.snapshot()
+        start = time.perf_counter()
+        reader.save_output({**small, "i": i}, "mine")
+        middle_time = time.perf_counter()
+        middle = counter.snapshot()
+        reader.get_input("small")
+        saves.append(middle_time - start)
+        gets.append(time.perf_counter() - middle_time)
+        after = counter.snapshot()
+        save_counts = [c + (m - b) / args.small for c, m, b in zip(save_counts, middle, before, strict=True)]
+        get_counts = [c + (a - m) / args.small for c, a, m in zip(get_counts, after, middle, strict=True)]
+    save, get = statistics.median(saves), statistics.median(gets)
 
-    step_ratio = per_step / floor
     small_ratio = get / save
     passed = step_ratio <= STEP_TARGET and small_ratio <= SMALL_TARGET and step_commits <= COMMITS_TARGET
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"backend: {backend}; load average {load}; {args.runs} runs of {args.steps} trivial steps")
-    print(f"floor: one WAL synchronous=FULL SQLite commit      {floor * 1e6:9.1f} us")
+    print(f"floor: one WAL synchronous=FULL SQLite commit      {floor_time * 1e6:9.1f} us")
     print(
-        f"per-step overhead (start + next)                   {per_step * 1e6:9.1f} us   "
+        f"per-step overhead (start + next)                   {per_step * 1e6:9.1f} us   median paired "
         f"ratio {step_ratio:5.2f}x (target <= {STEP_TARGET:g}x) {'ok' if step_ratio <= STEP_TARGET else 'MISSED'}"
     )
     print(
         f"  per step: {step_commits:.2f} durable commits (target <= {COMMITS_TARGET}), "
-        f"{step_statements:.1f} SQL statements, {step_reads:.2f} read transactions"
+        f"{step_statements:.1f} SQL statements, {step_reads:.2f} read transactions; "
+        f"CPU time of this thread {statistics.median(cpu) * 1e6:.0f} us"
     )
     print(
         f"small save_output                                  {save * 1e6:9.1f} us   "
