@@ -334,6 +334,16 @@ def _owning(claim: Claim) -> Iterator[Any]:
         yield conn
 
 
+@contextmanager
+def _owning_run(claim: Claim, **run_values: Any) -> Iterator[Any]:
+    """As :func:`_owning`, with the run row's change made first: that conditional UPDATE (on the
+    claim's token) locks the row and checks the claim in one statement."""
+    with get_storage().db.write() as conn:
+        if not run_records.update_run_if(conn, claim.flow_id, claim.token, **run_values):
+            raise _lost(claim)
+        yield conn
+
+
 def begin_step(claim: Claim, step_name: str, code_version: str | None = None, initial_page: Any = None) -> int:
     """Start a new attempt of ``step_name`` (running ``code_version`` of its flow file); returns the attempt.
 
@@ -343,7 +353,9 @@ def begin_step(claim: Claim, step_name: str, code_version: str | None = None, in
         return _begin_step(conn, claim, step_name, code_version, initial_page)
 
 
-def _begin_step(conn: Any, claim: Claim, step_name: str, code_version: str | None, initial_page: Any) -> int:
+def _begin_step(
+    conn: Any, claim: Claim, step_name: str, code_version: str | None, initial_page: Any, *, run_row: bool = True
+) -> int:
     step = run_records.get_step(conn, claim.flow_id, step_name)
     if step is None:
         raise NotFoundError(f"run {claim.flow_id!r} has no step {step_name!r}")
@@ -363,9 +375,10 @@ def _begin_step(conn: Any, claim: Claim, step_name: str, code_version: str | Non
         code_version=code_version,
         warning=None,
     )
-    run_records.update_run(
-        conn, claim.flow_id, state=RunState.RUNNING.value, current_step=step_name, lease_until=_lease_until()
-    )
+    if run_row:
+        run_records.update_run(
+            conn, claim.flow_id, state=RunState.RUNNING.value, current_step=step_name, lease_until=_lease_until()
+        )
     if initial_page is not None:
         page_service.start_attempt(claim.flow_id, step_name, attempt, initial_page, conn)
     return attempt
@@ -383,7 +396,8 @@ def step_ran(claim: Claim, step_name: str, *, input_step: bool = False, attempt:
     An ``input_step`` whose ``run()`` never stored its page is marked with :data:`NO_PAGE_WARNING`.
     ``attempt`` (the step's attempt, when the caller knows it) saves reading it again.
     """
-    with _owning(claim) as conn:
+    idle = {"state": RunState.AWAITING_INPUT.value, "current_step": step_name, **_no_action()}
+    with _owning_run(claim, **idle) as conn:
         warning = None
         if input_step and attempt is None:
             step = run_records.get_step(conn, claim.flow_id, step_name)
@@ -396,9 +410,6 @@ def step_ran(claim: Claim, step_name: str, *, input_step: bool = False, attempt:
             warning = NO_PAGE_WARNING
             log.warning("run %s, step %r: %s", claim.flow_id, step_name, warning)
         run_records.update_step(conn, claim.flow_id, step_name, state=StepState.AWAITING_INPUT.value, warning=warning)
-        run_records.update_run(
-            conn, claim.flow_id, state=RunState.AWAITING_INPUT.value, current_step=step_name, **_no_action()
-        )
 
 
 def action_done(claim: Claim, step_name: str, next_step: str | None) -> None:
@@ -407,10 +418,13 @@ def action_done(claim: Claim, step_name: str, next_step: str | None) -> None:
         _action_done(conn, claim, step_name, next_step)
 
 
-def _action_done(conn: Any, claim: Claim, step_name: str, next_step: str | None) -> None:
+def _action_done(conn: Any, claim: Claim, step_name: str, next_step: str | None, *, run_row: bool = True) -> None:
+    """The step's part of :func:`action_done`; the run row too unless ``run_row`` is False (the caller sets it)."""
     run_records.update_step(
         conn, claim.flow_id, step_name, state=StepState.COMPLETE.value, progress=100.0, ended_at=utcnow()
     )
+    if not run_row:
+        return
     if next_step is not None:
         run_records.update_run(conn, claim.flow_id, state=RunState.RUNNING.value, current_step=next_step)
     else:
@@ -422,11 +436,14 @@ def _advance(claim: Claim, step_name: str, following: Step | None, code_version:
 
     Returns the following step's new attempt (None when the run is complete).
     """
-    with _owning(claim) as conn:
-        _action_done(conn, claim, step_name, following.name if following is not None else None)
-        if following is None:
-            return None
-        return _begin_step(conn, claim, following.name, code_version, following.page)
+    if following is None:
+        with _owning_run(claim, state=RunState.COMPLETE.value, current_step=None, **_no_action()) as conn:
+            _action_done(conn, claim, step_name, None, run_row=False)
+        return None
+    running = {"state": RunState.RUNNING.value, "current_step": following.name, "lease_until": _lease_until()}
+    with _owning_run(claim, **running) as conn:
+        _action_done(conn, claim, step_name, following.name, run_row=False)
+        return _begin_step(conn, claim, following.name, code_version, following.page, run_row=False)
 
 
 def reopen(claim: Claim, step_name: str) -> None:
@@ -513,14 +530,16 @@ def _holder_name() -> str:
 
 
 class _Heartbeat:
-    """Renews the lease of a claim every third of the lease while the action runs here."""
+    """Renews the lease of a claim every third of the lease while the action runs here.
+
+    The renewals are made by one thread per process for all the actions it carries out
+    (:class:`_Renewer`), so that an action does not start and join a thread of its own.
+    """
 
     def __init__(self, claim: Claim) -> None:
         self.claim = claim
         self.holder = claim.holder or _holder_name()
-        self.done = threading.Event()
         self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._loop, name=f"flowdeck-lease-{claim.flow_id[:8]}", daemon=True)
 
     def __enter__(self) -> _Heartbeat:
         if self.claim.holder is None and not _retrying(lambda: take(self.claim, self.holder)):
@@ -529,26 +548,75 @@ class _Heartbeat:
             )
         with _stops_lock:
             _stops[self.claim.token] = self.stop
-        self.thread.start()
+        _renewer.add(self)
         return self
 
-    def _loop(self) -> None:
-        interval = get_settings().step_lease_seconds / 3
-        while not self.done.wait(interval):
-            try:
-                alive = renew(self.claim, self.holder)
-            except Exception:  # the database is unreachable: try again; the lease runs out meanwhile
-                log.warning("could not renew the lease of run %s", self.claim.flow_id, exc_info=True)
-                continue
-            if not alive:
-                self.stop.set()
-                return
-
     def __exit__(self, *exc: object) -> None:
-        self.done.set()
-        self.thread.join(timeout=5)
+        _renewer.remove(self)
         with _stops_lock:
             _stops.pop(self.claim.token, None)
+
+
+class _Renewer:
+    """The thread of this process that renews the leases of the actions carried out here."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.beats: dict[str, tuple[_Heartbeat, float]] = {}  # token -> (heartbeat, when to renew)
+        self.wake = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.pid = 0
+
+    @staticmethod
+    def _interval() -> float:
+        return get_settings().step_lease_seconds / 3
+
+    def add(self, beat: _Heartbeat) -> None:
+        """Renew ``beat``'s lease from now on (the thread starts on first use, and again after a fork)."""
+        with self.lock:
+            self.beats[beat.claim.token] = (beat, time.monotonic() + self._interval())
+            if self.thread is None or self.pid != os.getpid() or not self.thread.is_alive():
+                self.pid = os.getpid()
+                self.thread = threading.Thread(target=self._loop, name="flowdeck-leases", daemon=True)
+                self.thread.start()
+        self.wake.set()
+
+    def remove(self, beat: _Heartbeat) -> None:
+        """Stop renewing ``beat``'s lease."""
+        with self.lock:
+            self.beats.pop(beat.claim.token, None)
+
+    def _loop(self) -> None:
+        while True:
+            self.wake.clear()  # an add() from here on wakes the wait below
+            with self.lock:
+                now = time.monotonic()
+                ready = [beat for beat, at in self.beats.values() if at <= now]
+                for beat in ready:
+                    self.beats[beat.claim.token] = (beat, now + self._interval())
+                soonest = min((at for _, at in self.beats.values()), default=now + 60.0)
+            for beat in ready:
+                self._renew(beat)
+            if not ready:
+                self.wake.wait(max(soonest - time.monotonic(), 0.0))
+
+    def _renew(self, beat: _Heartbeat) -> None:
+        with self.lock:
+            if beat.claim.token not in self.beats:
+                return  # the action ended meanwhile
+        try:
+            alive = renew(beat.claim, beat.holder)
+        except Exception:  # the database is unreachable: try again; the lease runs out meanwhile
+            log.warning("could not renew the lease of run %s", beat.claim.flow_id, exc_info=True)
+            return
+        if not alive:
+            beat.stop.set()
+            self.remove(beat)
+
+
+_renewer = _Renewer()
+if hasattr(os, "register_at_fork"):  # a forked child (a worker) starts afresh: no thread, no held lock
+    os.register_at_fork(after_in_child=_renewer.__init__)
 
 
 # --- carrying out an action ----------------------------------------------------------------------
