@@ -215,7 +215,8 @@ class FlowRun:
     # --- moving ------------------------------------------------------------------------------
 
     def _do(self, action: str) -> FlowRun:
-        claim = lifecycle.claim(self.flow_id, self.principal, action)
+        # Carried out here at once: the claim takes the lease in its own transaction.
+        claim = lifecycle.claim(self.flow_id, self.principal, action, take=True)
         lifecycle.execute(self.flow, claim, self.principal, FlowMetadata, self, self._code_version())
         return self
 
@@ -279,7 +280,9 @@ def create_run(
         flow.name, ref, principal, [(s.name, s.title, s.type.value) for s in flow.steps], on_created=on_created
     )
     remember_flow(run_id, flow)
-    return FlowRun(flow, run_id, principal)
+    run = FlowRun(flow, run_id, principal)
+    run._flow_ref = ref or ""  # known: no need to read it back
+    return run
 
 
 def start(flow: Flow, user: str | None = None) -> FlowRun:
