@@ -203,10 +203,16 @@ def _source(view: RunView, step_name: str, element_id: str) -> _Source:
 
 
 def _keys(source: _Source, position: int) -> pa.ChunkedArray:
-    """The column at ``position`` ready to rank (categories by their labels)."""
+    """The column at ``position`` ready to rank: categories as the rank of their label among the labels."""
     column = source.table.column(position)
     if pa.types.is_dictionary(column.type):
-        column = column.cast(column.type.value_type)
+        # Ranking a handful of labels and looking each row's up is far cheaper than comparing strings.
+        column = column.unify_dictionaries()
+        if column.num_chunks == 0:
+            return column.cast(column.type.value_type)
+        labels = column.chunk(0).dictionary
+        ranks = pc.rank(labels, sort_keys="ascending", tiebreaker="dense")
+        column = pa.chunked_array([pc.take(ranks, chunk.indices) for chunk in column.chunks], type=ranks.type)
     return column
 
 
