@@ -175,12 +175,14 @@ def steps_per_second(flow_ref: str, workers: int, runs: int, broker: str, settin
             if not executor.wait(warm.flow_id, timeout=120):
                 raise RuntimeError(f"workers did not finish the warm-up run; log: {log.name}")
         flow_ids = [create_run(flow, user="bench").flow_id for _ in range(runs)]
+        peak_connections = 0
         started = time.perf_counter()
         for action in ("start", "next", "next"):
             # Submitting claims the action in the database: from several threads, so that the
             # submitting side is not what limits the workers.
             with ThreadPoolExecutor(max_workers=8) as pool:
                 list(pool.map(lambda flow_id, a=action: executor.submit(flow_id, "bench", a), flow_ids))
+            peak_connections = max(peak_connections, _connections(settings.database_url))
             for flow_id in flow_ids:
                 if not executor.wait(flow_id, timeout=300):
                     raise RuntimeError(f"run {flow_id} did not finish {action}; log: {log.name}")
@@ -188,6 +190,7 @@ def steps_per_second(flow_ref: str, workers: int, runs: int, broker: str, settin
         states = Counter(flowdeck_state(flow_id) for flow_id in flow_ids)
         if set(states) != {"awaiting_input"} and set(states) != {"complete"}:
             raise RuntimeError(f"runs ended in states {dict(states)}; log: {log.name}")
+        print(f"  {workers} worker(s): peak {peak_connections} connections to the database (all processes)")
         return runs * STEPS / elapsed
     finally:
         for proc in procs:
@@ -198,6 +201,19 @@ def steps_per_second(flow_ref: str, workers: int, runs: int, broker: str, settin
             except subprocess.TimeoutExpired:
                 proc.kill()
         log.close()
+
+
+def _connections(database_url: str) -> int:
+    """Connections open to the benchmark's database now (pg_stat_activity), from every process."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            query = "select count(*) from pg_stat_activity where datname = current_database()"
+            return int(conn.execute(sa.text(query)).scalar_one()) - 1
+    finally:
+        engine.dispose()
 
 
 def flowdeck_state(flow_id: str) -> str:
