@@ -268,8 +268,10 @@ def _could_contain(data_type: pa.DataType, query: str) -> bool:
         return chars <= set("0123456789-")
     if pa.types.is_floating(data_type) or pa.types.is_decimal(data_type):
         return chars <= set("0123456789.-+einaf")
+    if pa.types.is_timestamp(data_type) and data_type.tz is not None:
+        return chars <= set("0123456789-:. z")  # "2024-01-01 00:00:00.000000Z"
     if pa.types.is_temporal(data_type):
-        return chars <= set("0123456789-:. t+z")
+        return chars <= set("0123456789-:. ")
     if pa.types.is_boolean(data_type):
         return chars <= set("truefals")
     return True
