@@ -400,20 +400,30 @@ def download_chunks(view: RunView, step_name: str, element_id: str, fmt: str) ->
     """The whole table as CSV (formulas escaped) or Parquet, produced a batch of rows at a time."""
     if fmt not in ("csv", "parquet"):
         raise ValidationError(f"download format must be 'csv' or 'parquet', got {fmt!r}")
-    total = _source(view, step_name, element_id).rows
     first = _read(view, step_name, element_id, rows=(0, 0))
     show_index = not isinstance(first.index, pd.RangeIndex)
-    return (
-        _csv_chunks(view, step_name, element_id, total, show_index)
-        if fmt == "csv"
-        else _parquet_chunks(view, step_name, element_id, total)
-    )
+    batches = _batches(view, step_name, element_id)
+    return _csv_chunks(batches, show_index) if fmt == "csv" else _parquet_chunks(batches)
 
 
-def _csv_chunks(view: RunView, step_name: str, element_id: str, total: int, show_index: bool) -> Iterator[bytes]:
-    for start in range(0, max(total, 1), BATCH_ROWS):
-        frame = _escape_formulas(_read(view, step_name, element_id, rows=(start, start + BATCH_ROWS)))
-        yield frame.to_csv(index=show_index, header=start == 0).encode()
+def _batches(view: RunView, step_name: str, element_id: str) -> Iterator[pd.DataFrame]:
+    """The table a batch of rows at a time (the first even when empty), each read and verified on its own.
+
+    Reads stop at the first short batch: the whole table is never mapped, so memory stays flat.
+    """
+    start = 0
+    while True:
+        frame = _read(view, step_name, element_id, rows=(start, start + BATCH_ROWS))
+        if start == 0 or len(frame):
+            yield frame
+        if len(frame) < BATCH_ROWS:
+            return
+        start += BATCH_ROWS
+
+
+def _csv_chunks(batches: Iterator[pd.DataFrame], show_index: bool) -> Iterator[bytes]:
+    for number, frame in enumerate(batches):
+        yield _escape_formulas(frame).to_csv(index=show_index, header=number == 0).encode()
 
 
 class _Chunks(io.RawIOBase):
@@ -441,11 +451,10 @@ class _Chunks(io.RawIOBase):
         return out
 
 
-def _parquet_chunks(view: RunView, step_name: str, element_id: str, total: int) -> Iterator[bytes]:
+def _parquet_chunks(batches: Iterator[pd.DataFrame]) -> Iterator[bytes]:
     sink = _Chunks()
     writer = None
-    for start in range(0, max(total, 1), BATCH_ROWS):
-        frame = _read(view, step_name, element_id, rows=(start, start + BATCH_ROWS))
+    for frame in batches:
         table = pa.Table.from_pandas(frame)
         if writer is None:
             writer = pq.ParquetWriter(sink, table.schema)
