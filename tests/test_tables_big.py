@@ -196,6 +196,7 @@ def test_chromium_pages_sorts_and_filters_5m_rows(big: BigTable, page: Any) -> N
     expect(table.locator("tbody tr").first.locator("td").first).to_have_text("75")
 
     table.get_by_role("button", name="id").click()  # ascending, back to page 1
+    expect(table.locator("th").first).to_have_attribute("aria-sort", "ascending", timeout=30_000)
     table.get_by_role("button", name="id").click()  # descending
     # A first sort ranks 5 M rows; give a busy machine time.
     expect(table.locator("tbody tr").first.locator("td").first).to_have_text("4999999", timeout=30_000)

@@ -932,7 +932,7 @@
       const head = h("tr", {}, state.columns.map(function (c) {
         const here = state.col === c;
         return h("th", { scope: "col", "aria-sort": here ? (state.desc ? "descending" : "ascending") : "none" },
-          h("button", { type: "button", class: "sort", onclick: function () { state.desc = here ? !state.desc : false; state.col = c; state.offset = 0; load(); } },
+          h("button", { type: "button", class: "sort", onclick: function () { state.desc = state.col === c ? !state.desc : false; state.col = c; state.offset = 0; load(); } },
             String(c), h("span", { class: "sort-icon", "aria-hidden": "true", text: here ? (state.desc ? " ▼" : " ▲") : " ↕" })));
       }));
       const bodyRows = state.records.map(function (row) {
