@@ -164,13 +164,12 @@ def _stream(big: BigTable, fmt: str, stop_after: int | None = None) -> tuple[int
 
 
 def test_downloads_of_5m_rows_stream_with_flat_memory(big: BigTable) -> None:
-    size, growth = _stream(big, "parquet")
-    print(f"parquet {size / 1e6:.0f} MB, memory growth {growth / 1e6:.0f} MB")
-    assert size > 50_000_000 and growth < 200_000_000
-    # CSV is slower to write: the first 20 MB show the same flat memory (benchmarks/tables.py streams it all).
-    size, growth = _stream(big, "csv", stop_after=20_000_000)
-    print(f"csv first {size / 1e6:.0f} MB, memory growth {growth / 1e6:.0f} MB")
-    assert size >= 20_000_000 and growth < 200_000_000
+    # The first 30 MB of each (a dozen batches) show whether memory follows the rows streamed;
+    # benchmarks/tables.py streams the whole 5 M rows (hundreds of MB) and prints the growth.
+    for fmt in ("parquet", "csv"):
+        size, growth = _stream(big, fmt, stop_after=30_000_000)
+        print(f"{fmt} first {size / 1e6:.0f} MB, memory growth {growth / 1e6:.0f} MB")
+        assert size >= 30_000_000 and growth < 200_000_000
 
 
 @pytest.fixture
