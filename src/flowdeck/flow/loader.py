@@ -37,12 +37,42 @@ def _attribute_of(module: ModuleType, flow: Flow) -> str | None:
 
 
 def flow_reference(flow: Flow) -> str | None:
-    """``module:attr`` or ``/path/file.py:attr`` naming where ``flow`` is defined, or None."""
+    """``module:attr`` or ``/path/file.py:attr`` naming where ``flow`` is defined, or None.
+
+    The answer is remembered per flow object: a reference is used again while its module still
+    holds the flow under that name; "none" is used again while no module was imported or removed
+    since and ``__main__`` (an interactive session) does not hold the flow either.
+    """
     with _lock:
         for ref, known in _by_ref.items():
             if known is flow:
                 return ref
-    candidates: list[str] = []
+        cached = _found.get(id(flow))
+    if cached is not None and cached[0] is flow:
+        _, ref, module_name, attr, modules = cached
+        if ref is not None:
+            module = sys.modules.get(module_name or "")
+            if module is not None and attr is not None and getattr(module, attr, None) is flow:
+                return ref
+        elif modules == len(sys.modules):
+            main = sys.modules.get("__main__")
+            if main is None or _attribute_of(main, flow) is None:
+                return None
+    ref, module_name, attr = _search(flow)
+    with _lock:
+        if len(_found) > 1000:
+            _found.clear()
+        _found[id(flow)] = (flow, ref, module_name, attr, len(sys.modules))
+    return ref
+
+
+# id(flow) -> (flow, reference, module holding it, its attribute there, len(sys.modules) then)
+_found: dict[int, tuple[Flow, str | None, str | None, str | None, int]] = {}
+
+
+def _search(flow: Flow) -> tuple[str | None, str | None, str | None]:
+    """(reference, module name, attribute) of ``flow``, searching every loaded module."""
+    candidates: list[tuple[str, str, str]] = []
     for name, module in list(sys.modules.items()):
         if module is None or name.startswith("_flowdeck_flowfile_"):
             continue
@@ -55,15 +85,15 @@ def flow_reference(flow: Flow) -> str | None:
         file = getattr(module, "__file__", None)
         if name == "__main__" or (name not in ("builtins",) and file and _not_importable(name)):
             if file:
-                candidates.append(f"{Path(file).resolve()}:{attr}")
+                candidates.append((f"{Path(file).resolve()}:{attr}", name, attr))
         else:
-            return f"{name}:{attr}"
+            return f"{name}:{attr}", name, attr
     for name, module in list(sys.modules.items()):
         if name.startswith("_flowdeck_flowfile_"):
             attr = _attribute_of(module, flow)
             if attr and getattr(module, "__file__", None):
-                return f"{Path(module.__file__).resolve()}:{attr}"
-    return candidates[0] if candidates else None
+                return f"{Path(module.__file__).resolve()}:{attr}", name, attr
+    return candidates[0] if candidates else (None, None, None)
 
 
 def _not_importable(name: str) -> bool:

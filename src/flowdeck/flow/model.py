@@ -44,6 +44,12 @@ class FlowMetadata(dict):
             raise AttributeError(key) from None
 
 
+def _default_hook(method: Any) -> Any:
+    """Mark a hook of :class:`Step` that does nothing: the run lifecycle skips it unless overridden."""
+    method.default_hook = True
+    return method
+
+
 class Step:
     """One step of a flow: its ``run()`` builds a page; ``next()`` runs its action.
 
@@ -164,15 +170,19 @@ class Step:
     # Hooks, called by the run lifecycle with a StoreInterface on the step; the defaults do nothing.
     # Each may be a plain or an ``async`` method (the SDK declares ``on_failure`` async).
 
+    @_default_hook
     def on_run_success(self, store_interface: Any, *args: Any, **kwargs: Any) -> None:
         """After :meth:`run` returned (raising here fails the step)."""
 
+    @_default_hook
     def on_action_success(self, store_interface: Any, *args: Any, **kwargs: Any) -> None:
         """After the step's action finished, before the next step runs (raising here fails the step)."""
 
+    @_default_hook
     def on_cancel(self, store_interface: Any) -> None:
         """Once, in the process that cancelled the step, after it was marked ``cancelled``."""
 
+    @_default_hook
     async def on_failure(self, store_interface: Any) -> None:
         """When :meth:`run` or the action raised, before the step is recorded as failed."""
 

@@ -122,7 +122,8 @@ class FlowRun:
     # --- moving ------------------------------------------------------------------------------
 
     def _do(self, action: str) -> FlowRun:
-        claim = lifecycle.claim(self.flow_id, self.principal, action)
+        # Carried out here at once: the claim takes the lease in its own transaction.
+        claim = lifecycle.claim(self.flow_id, self.principal, action, take=True)
         lifecycle.execute(self.flow, claim, self.principal, FlowMetadata, self, self._code_version())
         return self
 
@@ -181,7 +182,9 @@ def create_run(flow: Flow, user: str | None = None) -> FlowRun:
     ref = flow_reference(flow)
     run_id = run_service.create_run(flow.name, ref, principal, [(s.name, s.title, s.type.value) for s in flow.steps])
     remember_flow(run_id, flow)
-    return FlowRun(flow, run_id, principal)
+    run = FlowRun(flow, run_id, principal)
+    run._flow_ref = ref or ""  # known: no need to read it back
+    return run
 
 
 def start(flow: Flow, user: str | None = None) -> FlowRun:

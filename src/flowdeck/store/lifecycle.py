@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exc as sa_exc
 
+from flowdeck.auth import access
 from flowdeck.auth.users import Principal
 from flowdeck.config import get_settings
 from flowdeck.errors import (
@@ -92,7 +93,8 @@ class Claim:
     """An action in flight: which run, what, the step it concerns, its token, who started it.
 
     ``step_state``/``run_state``/``current_step`` are what the claim changed, so :func:`release`
-    can put them back when the work is never handed to anyone.
+    can put them back when the work is never handed to anyone. ``holder`` is set when the claim
+    took the lease for this process at once (``claim(..., take=True)``).
     """
 
     flow_id: str
@@ -103,6 +105,7 @@ class Claim:
     step_state: str = ""
     run_state: str = ""
     current_step: str | None = None
+    holder: str | None = None
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -223,11 +226,13 @@ def _target(view: RunView, action: str) -> tuple[StepRecord, StepState]:
     return view.step(view.current_step), StepState.RUNNING
 
 
-def claim(flow_id: str, who: Principal, action: str, *, handoff: bool = False) -> Claim:
+def claim(flow_id: str, who: Principal, action: str, *, handoff: bool = False, take: bool = False) -> Claim:
     """Check that ``action`` may happen now and mark it in flight, atomically.
 
     With ``handoff`` (an executor queues the action) the first lease lasts :data:`HANDOFF_SECONDS`,
     so that the action may wait for a free thread or worker; taking it starts the usual lease.
+    With ``take`` this process carries the action out itself: the claim takes the lease at once
+    (its ``holder``), in the same transaction.
 
     Raises ``StepStateError`` when the run is busy or its state does not allow the action,
     ``MissingInputError`` for ``next`` with required inputs missing, ``NotFoundError`` for a run
@@ -235,37 +240,53 @@ def claim(flow_id: str, who: Principal, action: str, *, handoff: bool = False) -
     """
     if action not in ACTIONS:
         raise ValidationError(f"unknown action {action!r}; use one of {list(ACTIONS)}")
-    view = load(flow_id, who)
-    target, _ = _target(view, action)
-    if action == "next":
-        missing = page_service.missing_required_inputs(view, target.name)
-        if missing:
-            raise MissingInputError(
-                f"step {target.name!r} needs input before next(): " + ", ".join(repr(m) for m in missing), missing
-            )
     token = uuid.uuid4().hex
-    with get_storage().db.write() as conn:
-        locked = _locked(conn, flow_id)
-        if locked is None:
-            raise NotFoundError(f"no run {flow_id!r} visible to user {who.name!r}")
-        target, state = _target(locked, action)  # the check that counts: under the run's lock
-        values: dict[str, Any] = {"state": state.value}
-        if state is StepState.RUNNING:
-            values.update(progress=0.0, message=None, error=None, traceback=None, ended_at=None)
-        run_records.update_step(conn, flow_id, target.name, **values)
-        now = utcnow()
-        run_records.update_run(
-            conn,
-            flow_id,
-            state=state.value,
-            current_step=target.name,
-            action=action,
-            action_by=who.name,
-            action_at=now,
-            action_token=token,
-            lease_until=_lease_until(HANDOFF_SECONDS if handoff else 0.0),
+    holder = _holder_name() if take else None
+    while True:
+        # One write transaction: the checks and the change happen under the run's lock.
+        with get_storage().db.write() as conn:
+            locked = _locked_view(conn, flow_id, who)
+            if locked.run.lease_expired():
+                _expire(conn, locked)  # committed on its own; then look again
+                continue
+            target, state = _target(locked, action)
+            if action == "next":
+                missing = page_service.missing_required_inputs(locked, target.name, conn)
+                if missing:
+                    raise MissingInputError(
+                        f"step {target.name!r} needs input before next(): " + ", ".join(repr(m) for m in missing),
+                        missing,
+                    )
+            values: dict[str, Any] = {"state": state.value}
+            if state is StepState.RUNNING:
+                values.update(progress=0.0, message=None, error=None, traceback=None, ended_at=None)
+            run_records.update_step(conn, flow_id, target.name, **values)
+            lease: dict[str, Any] = {"lease_holder": holder} if holder is not None else {}
+            run_records.update_run(
+                conn,
+                flow_id,
+                state=state.value,
+                current_step=target.name,
+                action=action,
+                action_by=who.name,
+                action_at=utcnow(),
+                action_token=token,
+                lease_until=_lease_until(HANDOFF_SECONDS if handoff else 0.0),
+                **lease,
+            )
+        return Claim(
+            flow_id, action, target.name, token, who.name, target.state, locked.run.state, locked.current_step, holder
         )
-    return Claim(flow_id, action, target.name, token, who.name, target.state, locked.run.state, locked.current_step)
+
+
+def _locked_view(conn: Any, flow_id: str, who: Principal) -> RunView:
+    """The run, locked, as ``who`` may see it (``NotFoundError`` otherwise); its lease is not checked."""
+    if not isinstance(flow_id, str) or not flow_id:
+        raise NotFoundError(f"no run {flow_id!r}: a flow_id is the id returned by flowdeck.start()")
+    found = run_records.lock_run_with_steps(conn, flow_id)
+    if found is None or not access.can_view(conn, who, run_service.run_resource(found[0])):
+        raise NotFoundError(f"no run {flow_id!r} visible to user {who.name!r}")
+    return RunView.from_joined_rows(*found)
 
 
 def claim_of(flow_id: str, token: str | None) -> Claim | None:
@@ -313,31 +334,53 @@ def _owning(claim: Claim) -> Iterator[Any]:
         yield conn
 
 
-def begin_step(claim: Claim, step_name: str, code_version: str | None = None) -> int:
-    """Start a new attempt of ``step_name`` (running ``code_version`` of its flow file); returns the attempt."""
+@contextmanager
+def _owning_run(claim: Claim, **run_values: Any) -> Iterator[Any]:
+    """As :func:`_owning`, with the run row's change made first: that conditional UPDATE (on the
+    claim's token) locks the row and checks the claim in one statement."""
+    with get_storage().db.write() as conn:
+        if not run_records.update_run_if(conn, claim.flow_id, claim.token, **run_values):
+            raise _lost(claim)
+        yield conn
+
+
+def begin_step(claim: Claim, step_name: str, code_version: str | None = None, initial_page: Any = None) -> int:
+    """Start a new attempt of ``step_name`` (running ``code_version`` of its flow file); returns the attempt.
+
+    ``initial_page`` (when given) is stored as the attempt's first page in the same transaction.
+    """
     with _owning(claim) as conn:
-        step = run_records.get_step(conn, claim.flow_id, step_name)
-        if step is None:
-            raise NotFoundError(f"run {claim.flow_id!r} has no step {step_name!r}")
-        attempt = step.attempt + 1
-        run_records.update_step(
-            conn,
-            claim.flow_id,
-            step_name,
-            state=StepState.RUNNING.value,
-            attempt=attempt,
-            progress=0.0,
-            message=None,
-            started_at=utcnow(),
-            ended_at=None,
-            error=None,
-            traceback=None,
-            code_version=code_version,
-            warning=None,
-        )
+        return _begin_step(conn, claim, step_name, code_version, initial_page)
+
+
+def _begin_step(
+    conn: Any, claim: Claim, step_name: str, code_version: str | None, initial_page: Any, *, run_row: bool = True
+) -> int:
+    step = run_records.get_step(conn, claim.flow_id, step_name)
+    if step is None:
+        raise NotFoundError(f"run {claim.flow_id!r} has no step {step_name!r}")
+    attempt = step.attempt + 1
+    run_records.update_step(
+        conn,
+        claim.flow_id,
+        step_name,
+        state=StepState.RUNNING.value,
+        attempt=attempt,
+        progress=0.0,
+        message=None,
+        started_at=utcnow(),
+        ended_at=None,
+        error=None,
+        traceback=None,
+        code_version=code_version,
+        warning=None,
+    )
+    if run_row:
         run_records.update_run(
             conn, claim.flow_id, state=RunState.RUNNING.value, current_step=step_name, lease_until=_lease_until()
         )
+    if initial_page is not None:
+        page_service.start_attempt(claim.flow_id, step_name, attempt, initial_page, conn)
     return attempt
 
 
@@ -347,39 +390,60 @@ NO_PAGE_WARNING = (
 )
 
 
-def step_ran(claim: Claim, step_name: str, *, input_step: bool = False) -> None:
+def step_ran(claim: Claim, step_name: str, *, input_step: bool = False, attempt: int | None = None) -> None:
     """``step_name``'s ``run()`` returned: it awaits the user and the action is over.
 
     An ``input_step`` whose ``run()`` never stored its page is marked with :data:`NO_PAGE_WARNING`.
+    ``attempt`` (the step's attempt, when the caller knows it) saves reading it again.
     """
-    with _owning(claim) as conn:
+    idle = {"state": RunState.AWAITING_INPUT.value, "current_step": step_name, **_no_action()}
+    with _owning_run(claim, **idle) as conn:
         warning = None
-        step = run_records.get_step(conn, claim.flow_id, step_name)
+        if input_step and attempt is None:
+            step = run_records.get_step(conn, claim.flow_id, step_name)
+            attempt = step.attempt if step is not None else None
         if (
             input_step
-            and step is not None
-            and not page_service.page_was_updated(conn, claim.flow_id, step_name, step.attempt)
+            and attempt is not None
+            and not page_service.page_was_updated(conn, claim.flow_id, step_name, attempt)
         ):
             warning = NO_PAGE_WARNING
             log.warning("run %s, step %r: %s", claim.flow_id, step_name, warning)
         run_records.update_step(conn, claim.flow_id, step_name, state=StepState.AWAITING_INPUT.value, warning=warning)
-        run_records.update_run(
-            conn, claim.flow_id, state=RunState.AWAITING_INPUT.value, current_step=step_name, **_no_action()
-        )
 
 
 def action_done(claim: Claim, step_name: str, next_step: str | None) -> None:
     """``step_name``'s action finished: it is complete; ``next_step`` becomes current, or the run completes."""
     with _owning(claim) as conn:
-        run_records.update_step(
-            conn, claim.flow_id, step_name, state=StepState.COMPLETE.value, progress=100.0, ended_at=utcnow()
-        )
-        if next_step is not None:
-            run_records.update_run(conn, claim.flow_id, state=RunState.RUNNING.value, current_step=next_step)
-        else:
-            run_records.update_run(
-                conn, claim.flow_id, state=RunState.COMPLETE.value, current_step=None, **_no_action()
-            )
+        _action_done(conn, claim, step_name, next_step)
+
+
+def _action_done(conn: Any, claim: Claim, step_name: str, next_step: str | None, *, run_row: bool = True) -> None:
+    """The step's part of :func:`action_done`; the run row too unless ``run_row`` is False (the caller sets it)."""
+    run_records.update_step(
+        conn, claim.flow_id, step_name, state=StepState.COMPLETE.value, progress=100.0, ended_at=utcnow()
+    )
+    if not run_row:
+        return
+    if next_step is not None:
+        run_records.update_run(conn, claim.flow_id, state=RunState.RUNNING.value, current_step=next_step)
+    else:
+        run_records.update_run(conn, claim.flow_id, state=RunState.COMPLETE.value, current_step=None, **_no_action())
+
+
+def _advance(claim: Claim, step_name: str, following: Step | None, code_version: str | None) -> int | None:
+    """:func:`action_done` and, for the ``following`` step, :func:`begin_step` with its page: one transaction.
+
+    Returns the following step's new attempt (None when the run is complete).
+    """
+    if following is None:
+        with _owning_run(claim, state=RunState.COMPLETE.value, current_step=None, **_no_action()) as conn:
+            _action_done(conn, claim, step_name, None, run_row=False)
+        return None
+    running = {"state": RunState.RUNNING.value, "current_step": following.name, "lease_until": _lease_until()}
+    with _owning_run(claim, **running) as conn:
+        _action_done(conn, claim, step_name, following.name, run_row=False)
+        return _begin_step(conn, claim, following.name, code_version, following.page, run_row=False)
 
 
 def reopen(claim: Claim, step_name: str) -> None:
@@ -460,43 +524,99 @@ def _retrying(work: Callable[[], Any], attempts: int = 5, delay: float = 0.2) ->
     return None
 
 
+def _holder_name() -> str:
+    """A name for this process as the holder of a lease: host, pid and a random part."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
 class _Heartbeat:
-    """Renews the lease of a claim every third of the lease while the action runs here."""
+    """Renews the lease of a claim every third of the lease while the action runs here.
+
+    The renewals are made by one thread per process for all the actions it carries out
+    (:class:`_Renewer`), so that an action does not start and join a thread of its own.
+    """
 
     def __init__(self, claim: Claim) -> None:
         self.claim = claim
-        self.holder = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.done = threading.Event()
+        self.holder = claim.holder or _holder_name()
         self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._loop, name=f"flowdeck-lease-{claim.flow_id[:8]}", daemon=True)
 
     def __enter__(self) -> _Heartbeat:
-        if not _retrying(lambda: take(self.claim, self.holder)):
+        if self.claim.holder is None and not _retrying(lambda: take(self.claim, self.holder)):
             raise StepStateError(
                 f"{self.claim.action}() of run {self.claim.flow_id!r} is being carried out elsewhere or is over"
             )
         with _stops_lock:
             _stops[self.claim.token] = self.stop
-        self.thread.start()
+        _renewer.add(self)
         return self
 
-    def _loop(self) -> None:
-        interval = get_settings().step_lease_seconds / 3
-        while not self.done.wait(interval):
-            try:
-                alive = renew(self.claim, self.holder)
-            except Exception:  # the database is unreachable: try again; the lease runs out meanwhile
-                log.warning("could not renew the lease of run %s", self.claim.flow_id, exc_info=True)
-                continue
-            if not alive:
-                self.stop.set()
-                return
-
     def __exit__(self, *exc: object) -> None:
-        self.done.set()
-        self.thread.join(timeout=5)
+        _renewer.remove(self)
         with _stops_lock:
             _stops.pop(self.claim.token, None)
+
+
+class _Renewer:
+    """The thread of this process that renews the leases of the actions carried out here."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.beats: dict[str, tuple[_Heartbeat, float]] = {}  # token -> (heartbeat, when to renew)
+        self.wake = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.pid = 0
+
+    @staticmethod
+    def _interval() -> float:
+        return get_settings().step_lease_seconds / 3
+
+    def add(self, beat: _Heartbeat) -> None:
+        """Renew ``beat``'s lease from now on (the thread starts on first use, and again after a fork)."""
+        with self.lock:
+            self.beats[beat.claim.token] = (beat, time.monotonic() + self._interval())
+            if self.thread is None or self.pid != os.getpid() or not self.thread.is_alive():
+                self.pid = os.getpid()
+                self.thread = threading.Thread(target=self._loop, name="flowdeck-leases", daemon=True)
+                self.thread.start()
+        self.wake.set()
+
+    def remove(self, beat: _Heartbeat) -> None:
+        """Stop renewing ``beat``'s lease."""
+        with self.lock:
+            self.beats.pop(beat.claim.token, None)
+
+    def _loop(self) -> None:
+        while True:
+            self.wake.clear()  # an add() from here on wakes the wait below
+            with self.lock:
+                now = time.monotonic()
+                ready = [beat for beat, at in self.beats.values() if at <= now]
+                for beat in ready:
+                    self.beats[beat.claim.token] = (beat, now + self._interval())
+                soonest = min((at for _, at in self.beats.values()), default=now + 60.0)
+            for beat in ready:
+                self._renew(beat)
+            if not ready:
+                self.wake.wait(max(soonest - time.monotonic(), 0.0))
+
+    def _renew(self, beat: _Heartbeat) -> None:
+        with self.lock:
+            if beat.claim.token not in self.beats:
+                return  # the action ended meanwhile
+        try:
+            alive = renew(beat.claim, beat.holder)
+        except Exception:  # the database is unreachable: try again; the lease runs out meanwhile
+            log.warning("could not renew the lease of run %s", beat.claim.flow_id, exc_info=True)
+            return
+        if not alive:
+            beat.stop.set()
+            self.remove(beat)
+
+
+_renewer = _Renewer()
+if hasattr(os, "register_at_fork"):  # a forked child (a worker) starts afresh: no thread, no held lock
+    os.register_at_fork(after_in_child=_renewer.__init__)
 
 
 # --- carrying out an action ----------------------------------------------------------------------
@@ -526,7 +646,12 @@ def _settle(result: Any) -> Any:
 
 
 def _hook(name: str, step: Step, flow_id: str, user: str, *, swallow: bool) -> None:
-    """Call ``step.<name>(store_interface)`` (sync or async); a hook that raises fails the step unless ``swallow``."""
+    """Call ``step.<name>(store_interface)`` (sync or async); a hook that raises fails the step unless ``swallow``.
+
+    A hook the step does not override does nothing, so it is not called (no store is built for it).
+    """
+    if getattr(getattr(getattr(step, name, None), "__func__", None), "default_hook", False):
+        return
     try:
         _settle(getattr(step, name)(_store(flow_id, step, user)))
     except Exception:
@@ -564,10 +689,11 @@ class _Execution:
             step_name=step.name,
         )
 
-    def run_step(self, step: Step) -> None:
+    def run_step(self, step: Step, attempt: int | None = None) -> None:
+        """Run ``step``'s code (its attempt begun already when ``attempt`` is given)."""
         self.current = step.name
-        attempt = begin_step(self.claim, step.name, self.code_version)
-        page_service.start_attempt(self.claim.flow_id, step.name, attempt, step.page)
+        if attempt is None:
+            attempt = begin_step(self.claim, step.name, self.code_version, step.page)
         try:
             with running_steps.running_step(self.claim.flow_id, step.name):
                 step.run(self.metadata(step))
@@ -577,12 +703,13 @@ class _Execution:
             raise
         except Exception as exc:
             raise self.failed(step, exc) from exc
-        step_ran(self.claim, step.name, input_step=str(getattr(step.type, "value", step.type)) == "input")
+        input_step = str(getattr(step.type, "value", step.type)) == "input"
+        step_ran(self.claim, step.name, input_step=input_step, attempt=attempt)
 
     def act(self, step: Step) -> None:
         try:
             if not (step.overrides_action and step.override_skips_default):
-                page_service.run_default_action(run_service.load_run(self.claim.flow_id, self.who), step.name)
+                page_service.run_default_action(self.claim.flow_id, step.name)
             if step.overrides_action:
                 with running_steps.running_step(self.claim.flow_id, step.name):
                     step.action_override(self.metadata(step, is_action=True))
@@ -594,9 +721,10 @@ class _Execution:
             raise self.failed(step, exc) from exc
         position = self.flow.step_names.index(step.name)
         following = self.flow.steps[position + 1] if position + 1 < len(self.flow.steps) else None
-        action_done(self.claim, step.name, following.name if following is not None else None)
+        attempt = _advance(self.claim, step.name, following, self.code_version)
         if following is not None:
-            self.run_step(following)
+            self.current = following.name
+            self.run_step(following, attempt)
 
 
 def execute(

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flowdeck.errors import NotFoundError, StepStateError, ValidationError
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import outputs as output_records
 from flowdeck.storage.records import runs as run_records
-from flowdeck.store.runs import RunView
+from flowdeck.store.runs import RunView, read_run
 
-__all__ = ["get_output", "has_output", "output_version", "save_output"]
+__all__ = ["get_output", "has_output", "output_version", "read_input", "save_output"]
 
 
 def check_name(name: object) -> str:
@@ -91,6 +92,38 @@ def output_version(view: RunView, name: str, step_name: str) -> int | None:
     with get_storage().db.read() as conn:
         row = output_records.find_output(conn, view.id, name, _candidates(view, step_name, None))
     return None if row is None else int(row.id)
+
+
+def read_input(
+    run_id: str,
+    who: Any,
+    name: str,
+    step_name: str | None = None,
+    reader_step: str | None = None,
+    *,
+    check: Callable[[RunView], None] | None = None,
+    columns: Any = None,
+    rows: Any = None,
+    zero_copy: bool = False,
+) -> Any:
+    """:func:`get_output` of run ``run_id`` as ``who`` may see it, the run and the row read in one transaction.
+
+    ``check(view)`` runs on the run as read, before the value is decoded (e.g. to stop a cancelled step).
+    """
+    check_name(name)
+    storage = get_storage()
+    with storage.db.read() as conn:
+        view = read_run(conn, run_id, who)
+        if check is not None:
+            check(view)
+        candidates = _candidates(view, step_name, reader_step)
+        row = output_records.find_output(conn, view.id, name, candidates)
+        if row is None:
+            existing = output_records.output_names(conn, view.id, candidates)
+    if row is None:
+        where = f"step {step_name!r}" if step_name else f"the in-link of step {reader_step or view.current_step!r}"
+        raise NotFoundError(f"no output {name!r} in {where} of run {view.id!r}; names there: {existing}")
+    return storage.values.get(row, columns=columns, rows=rows, zero_copy=zero_copy)
 
 
 def has_output(view: RunView, name: str, reader_step: str | None = None) -> bool:

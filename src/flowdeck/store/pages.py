@@ -74,13 +74,22 @@ def _with_future_elements(conn: Any, run_id: str, step_name: str, page: Any) -> 
     return page
 
 
-def start_attempt(run_id: str, step_name: str, attempt: int, initial_page: Any) -> None:
-    """Give a new step attempt its initial page (plus the future elements meant for the step)."""
+def start_attempt(run_id: str, step_name: str, attempt: int, initial_page: Any, conn: Any = None) -> None:
+    """Give a new step attempt its initial page (plus the future elements meant for the step).
+
+    ``conn``: write in that transaction (the one that begins the attempt) instead of a new one.
+    """
     _check_page(initial_page)
-    page = initial_page.copy()
-    with get_storage().db.write() as conn:
-        page = _with_future_elements(conn, run_id, step_name, page)
-        page_records.insert_page(conn, run_id, step_name, attempt, _dump(page))
+    if conn is None:
+        with get_storage().db.write() as conn:
+            _insert_initial_page(conn, run_id, step_name, attempt, initial_page)
+    else:
+        _insert_initial_page(conn, run_id, step_name, attempt, initial_page)
+
+
+def _insert_initial_page(conn: Any, run_id: str, step_name: str, attempt: int, initial_page: Any) -> None:
+    page = _with_future_elements(conn, run_id, step_name, initial_page.copy())
+    page_records.insert_page(conn, run_id, step_name, attempt, _dump(page))
 
 
 def page_was_updated(conn: Any, run_id: str, step_name: str, attempt: int) -> bool:
@@ -241,20 +250,26 @@ def upload(
         page_records.insert_page(conn, view.id, step_name, max(step.attempt, 1), _dump(current))
 
 
-def raw_upload(view: RunView, step_name: str, element: Any) -> tuple[Any, bytes] | None:
-    """(upload row, bytes) of the newest upload to ``element`` in ``step_name``, or None."""
+def _run_id(view: RunView | str) -> str:
+    return view if isinstance(view, str) else view.id
+
+
+def raw_upload(view: RunView | str, step_name: str, element: Any) -> tuple[Any, bytes] | None:
+    """(upload row, bytes) of the newest upload to ``element`` in ``step_name`` (of a run or run id), or None."""
     storage = get_storage()
     with storage.db.read() as conn:
-        row = page_records.latest_upload(conn, view.id, step_name, element.id)
+        row = page_records.latest_upload(conn, _run_id(view), step_name, element.id)
     if row is None:
         return None
     return row, bytes(storage.blobs.get(row.blob_key, row.checksum))
 
 
-def missing_required_inputs(view: RunView, step_name: str) -> list[str]:
-    """Titles of the required inputs of a step's page that have no value yet."""
-    with get_storage().db.read() as conn:
-        page = _latest(conn, view, step_name)
+def missing_required_inputs(view: RunView, step_name: str, conn: Any = None) -> list[str]:
+    """Titles of the required inputs of a step's page that have no value yet (read in ``conn`` when given)."""
+    if conn is None:
+        with get_storage().db.read() as conn:
+            return missing_required_inputs(view, step_name, conn)
+    page = _latest(conn, view, step_name)
     if page is None:
         return []
     missing = []
@@ -264,7 +279,7 @@ def missing_required_inputs(view: RunView, step_name: str) -> list[str]:
     return missing
 
 
-def _parsed_upload(view: RunView, step_name: str, element: Any) -> Any | None:
+def _parsed_upload(view: RunView | str, step_name: str, element: Any) -> Any | None:
     from flowdeck import formats
 
     found = raw_upload(view, step_name, element)
@@ -276,22 +291,27 @@ def _parsed_upload(view: RunView, step_name: str, element: Any) -> Any | None:
     return formats.parse_table(data, row.filename, row.file_format)
 
 
-def run_default_action(view: RunView, step_name: str) -> None:
+def run_default_action(view: RunView | str, step_name: str) -> None:
     """Save each DataSource upload of the step as an output named by the element's title.
 
-    Non-raw uploads are parsed into DataFrames; raw uploads are saved as bytes.
+    Non-raw uploads are parsed into DataFrames; raw uploads are saved as bytes. ``view`` may be the
+    run's id: the run and the step's page are then read in one transaction.
     """
     from flowdeck.store.outputs import save_output
 
     with get_storage().db.read() as conn:
-        page = _latest(conn, view, step_name)
+        if isinstance(view, str):  # the page of the step's current attempt, in one query
+            row = page_records.latest_page_of_step(conn, view, step_name)
+            page = None if row is None else _load(row.document)
+        else:
+            page = _latest(conn, view, step_name)
     if page is None:
         return
     for element in page.elements:
         if isinstance(element, _elements().DataSource):
             value = _parsed_upload(view, step_name, element)
             if value is not None:
-                save_output(view.id, step_name, value, element.title)
+                save_output(_run_id(view), step_name, value, element.title)
 
 
 def _element_page(view: RunView, step_name: str) -> Any:

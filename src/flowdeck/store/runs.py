@@ -58,7 +58,8 @@ class RunRecord:
     @classmethod
     def from_row(cls, row: Any) -> RunRecord:
         """The record of a ``runs`` row."""
-        return cls(**{f: _read(row, f) for f in _RUN_FIELDS})
+        mapping = row._mapping
+        return cls(**{f: _read(mapping, f, f) for f in _RUN_FIELDS})
 
     def lease_expired(self, now: dt.datetime | None = None) -> bool:
         """Whether an action is in flight whose lease ran out (the process carrying it out stopped)."""
@@ -88,14 +89,15 @@ class StepRecord:
     @classmethod
     def from_row(cls, row: Any, prefix: str = "") -> StepRecord:
         """The record of a ``steps`` row (columns named ``prefix + name``)."""
-        return cls(**{f: _read(row, prefix + f, f) for f in _STEP_FIELDS})
+        mapping = row._mapping
+        return cls(**{f: _read(mapping, prefix + f, f) for f in _STEP_FIELDS})
 
 
-def _read(row: Any, key: str, field: str | None = None) -> Any:
-    value = row._mapping.get(key)
+def _read(mapping: Any, key: str, field: str) -> Any:
+    value = mapping.get(key)
     if isinstance(value, dt.datetime):
         return as_utc(value)
-    if (field or key).endswith("progress") and value is not None:
+    if field == "progress" and value is not None:
         return float(value)
     return value
 
@@ -115,6 +117,11 @@ class RunView:
     def from_rows(cls, run: Any, steps: Sequence[Any]) -> RunView:
         """A view of a ``runs`` row and its ``steps`` rows."""
         return cls(RunRecord.from_row(run), [StepRecord.from_row(s) for s in steps])
+
+    @classmethod
+    def from_joined_rows(cls, run: Any, steps: Sequence[Any]) -> RunView:
+        """A view of a run read with its steps in one query (step columns named ``step__<name>``)."""
+        return cls(RunRecord.from_row(run), [StepRecord.from_row(s, "step__") for s in steps])
 
     @property
     def id(self) -> str:
@@ -170,10 +177,10 @@ def read_run(conn: Connection, run_id: str, who: Principal) -> RunView:
     """The run as ``who`` may see it; ``NotFoundError`` when it does not exist or is not theirs."""
     if not isinstance(run_id, str) or not run_id:
         raise NotFoundError(f"no run {run_id!r}: a flow_id is the id returned by flowdeck.start()")
-    run = run_records.get_run(conn, run_id)
-    if run is None or not access.can_view(conn, who, run_resource(run)):
+    found = run_records.get_run_with_steps(conn, run_id)
+    if found is None or not access.can_view(conn, who, run_resource(found[0])):
         raise NotFoundError(f"no run {run_id!r} visible to user {who.name!r}")
-    return RunView.from_rows(run, run_records.get_steps(conn, run_id))
+    return RunView.from_joined_rows(*found)
 
 
 def load_run(run_id: str, who: Principal) -> RunView:

@@ -173,10 +173,17 @@ class StoreInterface:
         whole frame; ``zero_copy=True`` returns ``pd.ArrowDtype`` columns backed by a read-only memory
         map of the stored blob instead of the exact dtypes.
         """
-        view = self._view()
-        reader = self.step_name or view.current_step
-        return output_service.get_output(
-            view, name, step_name=step_name, reader_step=reader, columns=columns, rows=rows, zero_copy=zero_copy
+        # The run and the output are read in one transaction.
+        return output_service.read_input(
+            self.flow_id,
+            self._principal,
+            name,
+            step_name=step_name,
+            reader_step=self.step_name,
+            check=lambda view: lifecycle.check_cancelled(self.flow_id, view.run.action_token),
+            columns=columns,
+            rows=rows,
+            zero_copy=zero_copy,
         )
 
     def has_input(self, name: str) -> bool:

@@ -59,24 +59,45 @@ def insert_output(conn: Connection, run_id: str, step_name: str, name: str, stor
     return result.first() is not None
 
 
+_FIND_OUTPUT: dict[int, sa.Select] = {}
+
+
+def _find_output_statement(count: int) -> sa.Select:
+    """The newest row of a name among ``count`` (step, attempt) candidates, nearest candidate first.
+
+    Built once per number of candidates (parameters ``b_s<i>``/``b_a<i>``), so that the lookup is
+    one query whose construction is not paid on every read.
+    """
+    statement = _FIND_OUTPUT.get(count)
+    if statement is None:
+        steps_ = [sa.bindparam(f"b_s{i}", type_=sa.String) for i in range(count)]
+        attempts = [sa.bindparam(f"b_a{i}", type_=sa.Integer) for i in range(count)]
+        which = sa.or_(
+            *[sa.and_(outputs.c.step_name == s, outputs.c.attempt == a) for s, a in zip(steps_, attempts, strict=True)]
+        )
+        rank = sa.case(
+            *[(outputs.c.step_name == s, sa.literal_column(str(i))) for i, s in enumerate(steps_)],
+            else_=sa.literal_column(str(count)),
+        )
+        statement = (
+            sa.select(outputs)
+            .where(outputs.c.run_id == sa.bindparam("b_run_id"), outputs.c.name == sa.bindparam("b_name"), which)
+            .order_by(rank, outputs.c.id.desc())
+            .limit(1)
+        )
+        _FIND_OUTPUT[count] = statement
+    return statement
+
+
 def find_output(conn: Connection, run_id: str, name: str, candidates: Sequence[tuple[str, int]]) -> Row | None:
-    """The newest row of ``name`` in the first of ``candidates`` (step, attempt) that has one."""
+    """The newest row of ``name`` in the first of ``candidates`` (step, attempt) that has one (one query)."""
     if not candidates:
         return None
-    wanted = dict(candidates)
-    rows = conn.execute(
-        sa.select(outputs.c.id, outputs.c.step_name, outputs.c.attempt)
-        .where(outputs.c.run_id == run_id, outputs.c.name == name, outputs.c.step_name.in_(list(wanted)))
-        .order_by(outputs.c.id.desc())
-    ).all()
-    best: dict[str, int] = {}
-    for row in rows:
-        if wanted.get(row.step_name) == row.attempt and row.step_name not in best:
-            best[row.step_name] = row.id
-    for step_name, _attempt in candidates:
-        if step_name in best:
-            return conn.execute(sa.select(outputs).where(outputs.c.id == best[step_name])).first()
-    return None
+    params: dict = {"b_run_id": run_id, "b_name": name}
+    for i, (step_name, attempt) in enumerate(candidates):
+        params[f"b_s{i}"] = step_name
+        params[f"b_a{i}"] = attempt
+    return conn.execute(_find_output_statement(len(candidates)), params).first()
 
 
 def output_names(conn: Connection, run_id: str, candidates: Sequence[tuple[str, int]]) -> list[str]:

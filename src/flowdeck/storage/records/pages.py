@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from flowdeck.storage.records._util import utcnow
-from flowdeck.storage.schema import future_elements, pages, uploads
+from flowdeck.storage.schema import future_elements, pages, steps, uploads
 from flowdeck.storage.values import StoredValue
 
 __all__ = [
@@ -15,52 +15,79 @@ __all__ = [
     "insert_page",
     "insert_upload",
     "latest_page",
+    "latest_page_of_step",
     "latest_upload",
     "page_versions",
 ]
 
 
+# Built once: pages are read and written on every step (see records/runs.py).
+_ATTEMPT = (
+    pages.c.run_id == sa.bindparam("b_run_id"),
+    pages.c.step_name == sa.bindparam("b_step_name"),
+    pages.c.attempt == sa.bindparam("b_attempt"),
+)
+_MAX_VERSION = sa.select(sa.func.max(pages.c.version)).where(*_ATTEMPT)
+_COUNT_VERSIONS = sa.select(sa.func.count()).select_from(pages).where(*_ATTEMPT)
+_LATEST_PAGE = sa.select(pages).where(*_ATTEMPT).order_by(pages.c.version.desc()).limit(1)
+_INSERT_PAGE = sa.insert(pages)
+_FUTURE_ELEMENTS = (
+    sa.select(future_elements)
+    .where(
+        future_elements.c.run_id == sa.bindparam("b_run_id"), future_elements.c.target_step == sa.bindparam("b_step")
+    )
+    .order_by(future_elements.c.id)
+)
+
+
+def _attempt(run_id: str, step_name: str, attempt: int) -> dict:
+    return {"b_run_id": run_id, "b_step_name": step_name, "b_attempt": attempt}
+
+
 def insert_page(conn: Connection, run_id: str, step_name: str, attempt: int, document: str) -> int:
     """Store a new version of a step attempt's page; returns its version number."""
-    current = conn.execute(
-        sa.select(sa.func.max(pages.c.version)).where(
-            pages.c.run_id == run_id, pages.c.step_name == step_name, pages.c.attempt == attempt
-        )
-    ).scalar()
+    current = conn.execute(_MAX_VERSION, _attempt(run_id, step_name, attempt)).scalar()
     version = (current or 0) + 1
     conn.execute(
-        sa.insert(pages).values(
-            run_id=run_id,
-            step_name=step_name,
-            attempt=attempt,
-            version=version,
-            document=document,
-            created_at=utcnow(),
-        )
+        _INSERT_PAGE,
+        {
+            "run_id": run_id,
+            "step_name": step_name,
+            "attempt": attempt,
+            "version": version,
+            "document": document,
+            "created_at": utcnow(),
+        },
     )
     return version
 
 
+_LATEST_PAGE_OF_STEP = (
+    sa.select(pages.c.document)
+    .join(steps, sa.and_(steps.c.run_id == pages.c.run_id, steps.c.name == pages.c.step_name))
+    .where(
+        steps.c.run_id == sa.bindparam("b_run_id"),
+        steps.c.name == sa.bindparam("b_step_name"),
+        pages.c.attempt == sa.case((steps.c.attempt < 1, 1), else_=steps.c.attempt),
+    )
+    .order_by(pages.c.version.desc())
+    .limit(1)
+)
+
+
+def latest_page_of_step(conn: Connection, run_id: str, step_name: str) -> Row | None:
+    """The newest page version (its ``document``) of the step's current attempt, or None; one query."""
+    return conn.execute(_LATEST_PAGE_OF_STEP, {"b_run_id": run_id, "b_step_name": step_name}).first()
+
+
 def page_versions(conn: Connection, run_id: str, step_name: str, attempt: int) -> int:
     """How many page versions a step attempt has stored (0 when none)."""
-    return int(
-        conn.execute(
-            sa.select(sa.func.count()).where(
-                pages.c.run_id == run_id, pages.c.step_name == step_name, pages.c.attempt == attempt
-            )
-        ).scalar()
-        or 0
-    )
+    return int(conn.execute(_COUNT_VERSIONS, _attempt(run_id, step_name, attempt)).scalar() or 0)
 
 
 def latest_page(conn: Connection, run_id: str, step_name: str, attempt: int) -> Row | None:
     """The newest page version of a step attempt, or None."""
-    return conn.execute(
-        sa.select(pages)
-        .where(pages.c.run_id == run_id, pages.c.step_name == step_name, pages.c.attempt == attempt)
-        .order_by(pages.c.version.desc())
-        .limit(1)
-    ).first()
+    return conn.execute(_LATEST_PAGE, _attempt(run_id, step_name, attempt)).first()
 
 
 def insert_upload(
@@ -123,8 +150,4 @@ def insert_future_element(
 
 def future_elements_for(conn: Connection, run_id: str, target_step: str) -> list[Row]:
     """Future elements meant for ``target_step``, oldest first (a later one with the same id wins)."""
-    return conn.execute(
-        sa.select(future_elements)
-        .where(future_elements.c.run_id == run_id, future_elements.c.target_step == target_step)
-        .order_by(future_elements.c.id)
-    ).all()
+    return conn.execute(_FUTURE_ELEMENTS, {"b_run_id": run_id, "b_step": target_step}).all()

@@ -17,12 +17,14 @@ __all__ = [
     "copy_run_rows",
     "delete_run",
     "get_run",
+    "get_run_with_steps",
     "get_step",
     "get_steps",
     "insert_run",
     "list_runs",
     "list_runs_with_steps",
     "lock_run",
+    "lock_run_with_steps",
     "renew_lease",
     "take_lease",
     "update_run",
@@ -74,29 +76,69 @@ def insert_run(
     )
 
 
+# Built once: these run several times per step, and constructing a statement costs more than
+# running it (the compiled form is cached by SQLAlchemy either way). An UPDATE without ``.values()``
+# sets the columns named by the parameters it is executed with.
+_GET_RUN = sa.select(runs).where(runs.c.id == sa.bindparam("b_run_id"))
+_LOCK_RUN = _GET_RUN.with_for_update()
+_UPDATE_RUN = sa.update(runs).where(runs.c.id == sa.bindparam("b_run_id"))
+_UPDATE_RUN_IF = sa.update(runs).where(
+    runs.c.id == sa.bindparam("b_run_id"), runs.c.action_token == sa.bindparam("b_token")
+)
+_GET_STEPS = sa.select(steps).where(steps.c.run_id == sa.bindparam("b_run_id")).order_by(steps.c.position)
+_GET_STEP = sa.select(steps).where(steps.c.run_id == sa.bindparam("b_run_id"), steps.c.name == sa.bindparam("b_name"))
+_UPDATE_STEP = sa.update(steps).where(
+    steps.c.run_id == sa.bindparam("b_run_id"), steps.c.name == sa.bindparam("b_name")
+)
+_STEP_COLUMNS = [c.label(f"step__{c.name}") for c in steps.c]
+_GET_RUN_WITH_STEPS = (
+    sa.select(runs, *_STEP_COLUMNS)
+    .join(steps, steps.c.run_id == runs.c.id)
+    .where(runs.c.id == sa.bindparam("b_run_id"))
+    .order_by(steps.c.position)
+)
+
+
 def get_run(conn: Connection, run_id: str) -> Row | None:
     """The run row, or None."""
-    return conn.execute(sa.select(runs).where(runs.c.id == run_id)).first()
+    return conn.execute(_GET_RUN, {"b_run_id": run_id}).first()
+
+
+def get_run_with_steps(conn: Connection, run_id: str) -> tuple[Row, list[Row]] | None:
+    """The run row and its steps in flow order (columns ``step__<name>``), read in one query; None when missing."""
+    found = conn.execute(_GET_RUN_WITH_STEPS, {"b_run_id": run_id}).all()
+    if not found:
+        return None
+    return found[0], found
 
 
 def lock_run(conn: Connection, run_id: str) -> Row | None:
     """The run row, locked against concurrent state changes until the transaction ends."""
-    query = sa.select(runs).where(runs.c.id == run_id)
-    if conn.dialect.name != "sqlite":  # SQLite's BEGIN IMMEDIATE already serialises writers
-        query = query.with_for_update()
-    return conn.execute(query).first()
+    # SQLite's BEGIN IMMEDIATE already serialises writers.
+    query = _GET_RUN if conn.dialect.name == "sqlite" else _LOCK_RUN
+    return conn.execute(query, {"b_run_id": run_id}).first()
+
+
+def lock_run_with_steps(conn: Connection, run_id: str) -> tuple[Row, list[Row]] | None:
+    """The run row, locked as by :func:`lock_run`, and its steps (as :func:`get_run_with_steps`); None when missing.
+
+    One query on SQLite (whose ``BEGIN IMMEDIATE`` is the lock); elsewhere the run row is locked first.
+    """
+    if conn.dialect.name == "sqlite":
+        return get_run_with_steps(conn, run_id)
+    if conn.execute(_LOCK_RUN, {"b_run_id": run_id}).first() is None:
+        return None
+    return get_run_with_steps(conn, run_id)
 
 
 def update_run(conn: Connection, run_id: str, **values: Any) -> None:
     """Change columns of a run (``updated_at`` is set too)."""
-    conn.execute(sa.update(runs).where(runs.c.id == run_id).values(updated_at=utcnow(), **values))
+    conn.execute(_UPDATE_RUN, {"b_run_id": run_id, "updated_at": utcnow(), **values})
 
 
 def update_run_if(conn: Connection, run_id: str, token: str, **values: Any) -> bool:
     """Change columns of a run only while ``token`` is its action in flight; True when it changed."""
-    result = conn.execute(
-        sa.update(runs).where(runs.c.id == run_id, runs.c.action_token == token).values(updated_at=utcnow(), **values)
-    )
+    result = conn.execute(_UPDATE_RUN_IF, {"b_run_id": run_id, "b_token": token, "updated_at": utcnow(), **values})
     return result.rowcount == 1
 
 
@@ -122,17 +164,17 @@ def renew_lease(conn: Connection, run_id: str, token: str, holder: str, until: A
 
 def get_steps(conn: Connection, run_id: str) -> list[Row]:
     """The run's steps in flow order."""
-    return conn.execute(sa.select(steps).where(steps.c.run_id == run_id).order_by(steps.c.position)).all()
+    return conn.execute(_GET_STEPS, {"b_run_id": run_id}).all()
 
 
 def get_step(conn: Connection, run_id: str, name: str) -> Row | None:
     """One step of a run, or None."""
-    return conn.execute(sa.select(steps).where(steps.c.run_id == run_id, steps.c.name == name)).first()
+    return conn.execute(_GET_STEP, {"b_run_id": run_id, "b_name": name}).first()
 
 
 def update_step(conn: Connection, run_id: str, name: str, **values: Any) -> None:
     """Change columns of one step."""
-    conn.execute(sa.update(steps).where(steps.c.run_id == run_id, steps.c.name == name).values(**values))
+    conn.execute(_UPDATE_STEP, {"b_run_id": run_id, "b_name": name, **values})
 
 
 def list_runs(conn: Connection, audience: share_records.Audience, *, limit: int = 200) -> list[Row]:

@@ -1,0 +1,154 @@
+"""The cost of a step in database work: durable commits and statements per step, reads of a small input.
+
+``benchmarks/steps.py`` times these; here the counts are bounded so that they cannot creep back up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+import flowdeck
+from flowdeck import Card, Flow, Page, Section, Step, StepType, StoreInterface, TextInput
+from flowdeck.flow import loader
+from flowdeck.storage.deployment import get_storage
+
+pytestmark = pytest.mark.backends("sqlite", "postgres")
+
+#: Durable commits a step may cost (``start`` + ``next()``), the bound of issue 16.
+MAX_COMMITS_PER_STEP = 10
+#: SQL statements a step may cost (about 19 on SQLite and 24 on PostgreSQL today).
+MAX_STATEMENTS_PER_STEP = 40
+
+
+class Ask(Step):
+    """An input step with a required text input."""
+
+    def run(self, flow_metadata: Any) -> None:
+        """Show the input."""
+        store = StoreInterface(**flow_metadata)
+        page = store.get_page()
+        page.add_card_to_section(Card("Input", [TextInput(title="Word")]), "Main")
+        store.update_page(page)
+
+
+class Save(Step):
+    """Saves a small value."""
+
+    def run(self, flow_metadata: Any) -> None:
+        """Save the word, upper-cased."""
+        store = StoreInterface(**flow_metadata)
+        store.save_output({"word": store.get_element_value("Ask", "Word").upper()}, "word")
+
+
+class Nothing(Step):
+    """Does nothing."""
+
+    def run(self, flow_metadata: Any) -> None:
+        """Nothing to do."""
+
+
+FLOW = Flow(name="Overhead", description="Steps whose database work is counted.").chain(
+    [
+        Ask(title="Ask", type=StepType.INPUT, page=Page("Ask", [Section("Main", [])])),
+        Save(title="Save", type=StepType.RESULTS),
+        Nothing(title="One", type=StepType.RESULTS),
+        Nothing(title="Two", type=StepType.RESULTS),
+    ]
+)
+
+
+class Counts:
+    """Statements, commits and read transactions (rollbacks) on the deployment's engine."""
+
+    statements = commits = reads = 0
+
+
+@contextmanager
+def counting() -> Iterator[Counts]:
+    """Count the database work done inside the block."""
+    counts = Counts()
+    engine = get_storage().db.engine
+
+    def statement(*_: Any) -> None:
+        counts.statements += 1
+
+    def commit(*_: Any) -> None:
+        counts.commits += 1
+
+    def rollback(*_: Any) -> None:
+        counts.reads += 1
+
+    listeners = [("before_cursor_execute", statement), ("commit", commit), ("rollback", rollback)]
+    for name, fn in listeners:
+        sa.event.listen(engine, name, fn)
+    try:
+        yield counts
+    finally:
+        for name, fn in listeners:
+            sa.event.remove(engine, name, fn)
+
+
+def test_a_step_costs_few_commits_and_statements(deployment: str) -> None:
+    flowdeck.start(FLOW, user="ann")  # the first run opens connections and fills caches
+    with counting() as steps:
+        run = flowdeck.start(FLOW, user="ann")
+    run.set_value("Word", "hello")
+    with counting() as moves:
+        for _ in range(len(FLOW.steps)):
+            run.next()
+    assert run.state == "complete"
+    assert StoreInterface(run.flow_id, user="ann").get_input("word", step_name="Save") == {"word": "HELLO"}
+
+    commits = (steps.commits + moves.commits) / len(FLOW.steps)
+    statements = (steps.statements + moves.statements) / len(FLOW.steps)
+    assert commits <= MAX_COMMITS_PER_STEP, (commits, statements)
+    assert statements <= MAX_STATEMENTS_PER_STEP, (commits, statements)
+    # Each next() is one claim, one transition to the following step and one "step ran": its
+    # default action and hooks that are not overridden cost no write.
+    assert moves.commits <= 3 * len(FLOW.steps) + 2, moves.commits
+
+
+def test_a_small_get_input_is_one_read(deployment: str) -> None:
+    run = flowdeck.start(Flow(name="Pair", description="").chain([Nothing(title="A"), Nothing(title="B")]), user="ann")
+    StoreInterface(run.flow_id, user="ann", step_name="A").save_output([1, 2, 3], "small")
+    run.next()
+    reader = StoreInterface(run.flow_id, user="ann", step_name="B")
+    reader.get_input("small")
+    with counting() as counts:
+        assert reader.get_input("small") == [1, 2, 3]
+        with pytest.raises(
+            flowdeck.NotFoundError, match=r"no output 'missing' in the in-link of step 'B'.*\['small'\]"
+        ):
+            reader.get_input("missing")
+    assert (counts.commits, counts.reads) == (0, 2)
+    assert counts.statements <= 5  # the run with its steps, the output; the names there on a miss
+
+
+def test_the_embedded_database_commits_durably(embedded: Any) -> None:
+    with get_storage().db.write() as conn:
+        mode = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+        journal = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+    assert (mode, journal) == (2, "wal")  # FULL: a committed save survives a power cut too
+
+
+def test_the_flow_reference_is_remembered_while_it_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    import test_step_overhead as here
+
+    flow = FLOW
+    assert loader.flow_reference(flow) == "test_step_overhead:FLOW"
+    assert loader.flow_reference(flow) == "test_step_overhead:FLOW"
+    monkeypatch.setattr(here, "FLOW", None)
+    monkeypatch.setattr(here, "RENAMED", flow, raising=False)
+    assert loader.flow_reference(flow) == "test_step_overhead:RENAMED"  # looked up again
+
+    def local() -> Flow:
+        return Flow(name="Local", description="").chain([Nothing(title="A")])
+
+    inner = local()
+    assert loader.flow_reference(inner) is None
+    assert loader.flow_reference(inner) is None
