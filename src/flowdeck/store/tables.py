@@ -14,8 +14,10 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -28,7 +30,14 @@ from flowdeck.storage.frame_blobs import BATCH_ROWS
 from flowdeck.store import outputs as output_service
 from flowdeck.store.runs import RunView
 
-__all__ = ["PAGE_ROWS", "TABLE_OUTPUT_PREFIX", "download_chunks", "prepare_big_tables", "table_rows"]
+__all__ = [
+    "PAGE_ROWS",
+    "TABLE_OUTPUT_PREFIX",
+    "download_chunks",
+    "forget_cached",
+    "prepare_big_tables",
+    "table_rows",
+]
 
 #: Rows a paged table carries in the page JSON, and the most one request returns.
 PAGE_ROWS = 100
@@ -36,7 +45,9 @@ MAX_LIMIT = 1_000
 TABLE_OUTPUT_PREFIX = "flowdeck.table."
 # Formula prefixes a spreadsheet would evaluate in a CSV cell (OWASP "CSV injection").
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_ORDER_CACHE_SIZE = 8
+_SOURCE_CACHE_SIZE = 8
+#: Bytes of row positions (sort orders, filter hits) a process keeps, least recently used dropped first.
+RANKING_CACHE_BYTES = 256 * 1024**2
 # Pages up to this row are found by selecting the top rows instead of sorting all of them.
 TOP_K_ROWS = 10_000
 
@@ -94,36 +105,236 @@ def _records(frame: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
-_orders: OrderedDict[tuple[Any, ...], pa.Array] = OrderedDict()
-_orders_lock = threading.Lock()
+@dataclass(frozen=True)
+class _Source:
+    """A big table mapped from its blob: Arrow columns (positional names) and the frame's labels."""
+
+    key: tuple[Any, ...]
+    table: pa.Table
+    columns: pd.Index
+    index: pd.Index | None
+
+    @property
+    def rows(self) -> int:
+        """How many rows the table has."""
+        return self.table.num_rows
+
+    def position(self, label: str) -> int:
+        """The position of the column whose JSON label is ``label``."""
+        for position, column in enumerate(self.columns):
+            if column == label or to_jsonable(column) == label:
+                return position
+        names = [to_jsonable(c) for c in self.columns]
+        raise ValidationError(f"cannot sort by {label!r}: the table's columns are {names}")
+
+    def frame(self, positions: np.ndarray) -> pd.DataFrame:
+        """The rows at ``positions`` (in that order) as a frame of ``pd.ArrowDtype`` columns."""
+        if len(positions) and positions[-1] - positions[0] == len(positions) - 1 and np.all(np.diff(positions) == 1):
+            part = self.table.slice(int(positions[0]), len(positions))
+        elif len(positions):
+            # One-row slices are free; a take over the mapped table's many batches is not.
+            part = pa.concat_tables([self.table.slice(int(p), 1) for p in positions])
+        else:
+            part = self.table.slice(0, 0)
+        part = part.combine_chunks()
+        frame = pd.DataFrame(
+            {i: pd.arrays.ArrowExtensionArray(part.column(i)) for i in range(part.num_columns)},
+            index=pd.RangeIndex(len(positions)) if self.index is None else self.index.take(positions),
+        )
+        frame.columns = self.columns
+        return frame
 
 
-def _order(key: tuple[Any, ...], table: pa.Table, sort: str | None, descending: bool, query: str) -> pa.Array:
-    """Row positions of ``table`` filtered by ``query`` and sorted by ``sort`` (kept for the next pages)."""
-    found = _cached(_orders, key)
+_sources: OrderedDict[tuple[Any, ...], _Source] = OrderedDict()
+_rankings: OrderedDict[tuple[Any, ...], pa.Array] = OrderedDict()
+_lock = threading.Lock()
+_sorting: set[tuple[Any, ...]] = set()
+
+
+def _cached(cache: OrderedDict[tuple[Any, ...], Any], key: tuple[Any, ...]) -> Any:
+    with _lock:
+        found = cache.get(key)
+        if found is not None:
+            cache.move_to_end(key)
+        return found
+
+
+def _remember(cache: OrderedDict[tuple[Any, ...], Any], key: tuple[Any, ...], value: Any) -> None:
+    with _lock:
+        cache[key] = value
+        cache.move_to_end(key)
+        if cache is _sources:
+            while len(cache) > _SOURCE_CACHE_SIZE:
+                cache.popitem(last=False)
+        else:
+            while len(cache) > 1 and sum(v.nbytes for v in cache.values()) > RANKING_CACHE_BYTES:
+                cache.popitem(last=False)
+
+
+def forget_cached(*, rankings_only: bool = False) -> None:
+    """Drop the sort orders and filter hits this process keeps; the mapped tables too unless ``rankings_only``."""
+    with _lock:
+        _rankings.clear()
+        if not rankings_only:
+            _sources.clear()
+
+
+def _source(view: RunView, step_name: str, element_id: str) -> _Source:
+    """The whole table, zero-copy over its memory-mapped blob (verified when first mapped, then kept).
+
+    Kept per output version: a page drawn again with another table saves a new output and so maps anew.
+    """
+    version = output_service.output_version(view, TABLE_OUTPUT_PREFIX + element_id, step_name)
+    if version is None:
+        raise NotFoundError(
+            f"step {step_name!r} of run {view.id!r} has no big table {element_id!r}; "
+            "only tables with more rows than their page shows are served in pages"
+        )
+    key = (view.id, step_name, element_id, version)
+    found = _cached(_sources, key)
+    if found is None:
+        frame = _read(view, step_name, element_id, zero_copy=True)
+        arrays = [pa.chunked_array(frame.iloc[:, i].array._pa_array) for i in range(frame.shape[1])]
+        table = pa.Table.from_arrays(arrays, names=[str(i) for i in range(len(arrays))])
+        index = None if isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 else frame.index
+        found = _Source(key, table, frame.columns, index)
+        _remember(_sources, key, found)
+    return found
+
+
+def _keys(source: _Source, position: int) -> pa.ChunkedArray:
+    """The column at ``position`` ready to rank: categories as the rank of their label among the labels."""
+    column = source.table.column(position)
+    if pa.types.is_dictionary(column.type):
+        # Ranking a handful of labels and looking each row's up is far cheaper than comparing strings.
+        column = column.unify_dictionaries()
+        if column.num_chunks == 0:
+            return column.cast(column.type.value_type)
+        labels = column.chunk(0).dictionary
+        ranks = pc.rank(labels, sort_keys="ascending", tiebreaker="dense")
+        column = pa.chunked_array([pc.take(ranks, chunk.indices) for chunk in column.chunks], type=ranks.type)
+    return column
+
+
+def _sort_order(source: _Source, position: int, descending: bool, needed: int) -> pa.Array:
+    """Row positions sorted by a column: at least the first ``needed`` of them (all once fully sorted)."""
+    key = (*source.key, "sort", position, descending)
+    found = _cached(_rankings, key)
+    if found is not None and (len(found) >= needed or len(found) == source.rows):
+        return found
+    order = "descending" if descending else "ascending"
+    column = _keys(source, position)
+    if needed <= TOP_K_ROWS < source.rows:
+        # The first pages: selecting the top rows is linear, sorting all of them is not. The full
+        # order is then computed in the background for the pages further down.
+        k = min(TOP_K_ROWS, max(1_000, 2 * needed))
+        top = pc.select_k_unstable(column, k, sort_keys=[("", order)])
+        ranking = pa.table({"k": pc.take(column, top), "i": top})
+        found = pc.take(top, pc.sort_indices(ranking, [("k", order), ("i", "ascending")]))
+        _remember(_rankings, key, found)
+        _sort_in_background(key, column, order)
+        return found
+    found = _full_sort(column, order)
+    _remember(_rankings, key, found)
+    return found
+
+
+def _full_sort(column: pa.ChunkedArray, order: str) -> pa.Array:
+    positions = pc.sort_indices(column, sort_keys=[("", order)])
+    return positions.combine_chunks() if isinstance(positions, pa.ChunkedArray) else positions
+
+
+def _sort_in_background(key: tuple[Any, ...], column: pa.ChunkedArray, order: str) -> None:
+    """Sort ``column`` fully on a thread (one at a time per process) and keep the order under ``key``."""
+    with _lock:
+        if _sorting:
+            return
+        _sorting.add(key)
+
+    def run() -> None:
+        try:
+            _remember(_rankings, key, _full_sort(column, order))
+        finally:
+            with _lock:
+                _sorting.discard(key)
+
+    threading.Thread(target=run, name="flowdeck-table-sort", daemon=True).start()
+
+
+def _could_contain(data_type: pa.DataType, query: str) -> bool:
+    """Whether the text form of a value of ``data_type`` could contain ``query`` at all."""
+    chars = set(query.lower())
+    if pa.types.is_integer(data_type):
+        return chars <= set("0123456789-")
+    if pa.types.is_floating(data_type) or pa.types.is_decimal(data_type):
+        return chars <= set("0123456789.-+einaf")
+    if pa.types.is_timestamp(data_type) and data_type.tz is not None:
+        return chars <= set("0123456789-:. z")  # "2024-01-01 00:00:00.000000Z"
+    if pa.types.is_temporal(data_type):
+        return chars <= set("0123456789-:. ")
+    if pa.types.is_boolean(data_type):
+        return chars <= set("truefals")
+    return True
+
+
+def _contains(text: pa.Array | pa.ChunkedArray, query: str) -> pa.Array | pa.ChunkedArray:
+    """Case-insensitive substring test of ``text``: a plain search when case cannot matter or is ASCII."""
+    if query.lower() == query.upper():
+        return pc.match_substring(text, query)
+    if query.isascii():
+        return pc.match_substring(pc.ascii_lower(text), query.lower())
+    return pc.match_substring(text, query, ignore_case=True)
+
+
+def _matches(source: _Source, query: str) -> pa.Array:
+    """Positions of the rows where any cell contains ``query`` (case-insensitive), searching only columns that could."""
+    key = (*source.key, "filter", query)
+    found = _cached(_rankings, key)
     if found is not None:
         return found
-    positions = pa.array(range(table.num_rows), type=pa.int64())
-    if query:
-        mask = None
-        for column in table.columns:
-            text = pc.cast(column, pa.large_string()) if not pa.types.is_dictionary(column.type) else column
-            if pa.types.is_dictionary(text.type):
-                text = pc.cast(column.cast(column.type.value_type), pa.large_string())
-            hit = pc.fill_null(pc.match_substring(text, query, ignore_case=True), False)
-            mask = hit if mask is None else pc.or_(mask, hit)
-        positions = pc.filter(positions, mask)
-    if sort is not None:
-        column = table.column(sort)
-        if pa.types.is_dictionary(column.type):
-            column = column.cast(column.type.value_type)
-        keys = pc.take(column, positions)
+    mask = None
+    for column in source.table.columns:
+        data_type = column.type
+        if pa.types.is_dictionary(data_type):
+            # Search each distinct label once, then pick the rows whose codes hit.
+            hits = [
+                pc.is_in(
+                    chunk.indices,
+                    value_set=pc.indices_nonzero(
+                        pc.fill_null(_contains(pc.cast(chunk.dictionary, pa.large_string()), query), False)
+                    ).cast(chunk.indices.type),
+                )
+                for chunk in column.chunks
+            ]
+            hit = pa.chunked_array(hits, type=pa.bool_())
+        elif pa.types.is_string(data_type) or pa.types.is_large_string(data_type):
+            hit = _contains(column, query)
+        elif _could_contain(data_type, query):
+            hit = _contains(pc.cast(column, pa.large_string()), query)
+        else:
+            continue
+        hit = pc.fill_null(hit, False)
+        mask = hit if mask is None else pc.or_(mask, hit)
+    found = pa.array([], type=pa.uint64()) if mask is None else pc.indices_nonzero(mask)
+    if isinstance(found, pa.ChunkedArray):
+        found = found.combine_chunks()
+    _remember(_rankings, key, found)
+    return found
+
+
+def _filtered_order(source: _Source, query: str, position: int | None, descending: bool) -> pa.Array:
+    """Positions of the rows matching ``query``, sorted by the column at ``position`` if given."""
+    hits = _matches(source, query)
+    if position is None:
+        return hits
+    key = (*source.key, "filter", query, position, descending)
+    found = _cached(_rankings, key)
+    if found is None:
+        keys = pc.take(_keys(source, position), hits)
         order = pc.sort_indices(keys, sort_keys=[("", "descending" if descending else "ascending")])
-        positions = pc.take(positions, order)
-    if isinstance(positions, pa.ChunkedArray):
-        positions = positions.combine_chunks()
-    _remember(_orders, key, positions)
-    return positions
+        found = pc.take(hits, order)
+        _remember(_rankings, key, found)
+    return found
 
 
 def table_rows(
@@ -139,107 +350,30 @@ def table_rows(
 ) -> dict[str, Any]:
     """One page of a big table: rows ``offset:offset+limit`` after filtering by ``query`` and sorting by ``sort``.
 
-    Without a sort or filter only the batches holding those rows are read. ``query`` keeps rows where
-    any cell contains it (case-insensitive). Returns ``columns``, ``records``, ``index``,
-    ``total_rows`` (after filtering) and ``offset``.
+    The table is memory-mapped once per process and kept (verified when mapped); a page reads only the
+    rows it shows. A sort ranks one column: the first pages by selecting the top rows (linear), the
+    rest from the full order, which is computed once and kept. ``query`` keeps rows where any cell
+    contains it (case-insensitive), searching only the columns whose text could contain it. Returns
+    ``columns``, ``records``, ``index``, ``total_rows`` (after filtering) and ``offset``.
     """
     if offset < 0 or not 0 < limit <= MAX_LIMIT:
         raise ValidationError(f"offset must be >= 0 and limit between 1 and {MAX_LIMIT}, got {offset} and {limit}")
-    if not sort and not query:
-        frame = _read(view, step_name, element_id, rows=(offset, offset + limit))
-        total = _row_count(view, step_name, element_id)
-        return {**_records(frame), "total_rows": total, "offset": offset}
-    paged = _page_extra(view, step_name, element_id)
-    frame = _source(view, step_name, element_id, paged)
-    if sort is not None and not query and type(sort) is str and sort in frame.columns:
-        return _sorted_rows(view, step_name, element_id, paged, offset, limit, sort, descending)
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    if sort is not None and sort not in table.column_names:
-        raise ValidationError(f"cannot sort by {sort!r}: the table's columns are {table.column_names}")
-    key = (view.id, step_name, element_id, paged.get("version"), sort, descending, query)
-    positions = _order(key, table, sort, descending, query)
-    chosen = positions.slice(offset, limit).to_numpy()
-    return {**_records(frame.take(chosen)), "total_rows": len(positions), "offset": offset}
-
-
-def _sorted_rows(
-    view: RunView,
-    step_name: str,
-    element_id: str,
-    paged: dict[str, Any],
-    offset: int,
-    limit: int,
-    sort: str,
-    descending: bool,
-) -> dict[str, Any]:
-    """A page of rows sorted by one column, reading only that column to rank them."""
-    rows = int(paged["rows"])
-    key = (view.id, step_name, element_id, paged.get("version"), sort, descending, "")
-    positions = _cached(_orders, key)
-    if positions is None or (len(positions) < offset + limit and len(positions) < rows):
-        order = "descending" if descending else "ascending"
-        column = pa.Table.from_pandas(_read(view, step_name, element_id, columns=[sort], zero_copy=True)).column(0)
-        if pa.types.is_dictionary(column.type):
-            column = column.cast(column.type.value_type)
-        if offset + limit <= TOP_K_ROWS < len(column):
-            # The first pages: selecting the top rows is linear, sorting all of them is not.
-            # Selection cost grows with k: take what the next few pages need, more when paged further.
-            k = min(TOP_K_ROWS, max(1_000, 2 * (offset + limit)))
-            top = pc.select_k_unstable(column, k, sort_keys=[("", order)])
-            ranking = pa.table({"k": pc.take(column, top), "i": top})
-            positions = pc.take(top, pc.sort_indices(ranking, [("k", order), ("i", "ascending")]))
-        else:
-            positions = pc.sort_indices(column, sort_keys=[("", order)])
-        _remember(_orders, key, positions)
-    frame = _source(view, step_name, element_id, paged)
-    chosen = positions.slice(offset, limit).to_numpy()
-    return {**_records(frame.take(chosen)), "total_rows": rows, "offset": offset}
-
-
-_sources: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
-
-
-def _cached(cache: OrderedDict[tuple[Any, ...], Any], key: tuple[Any, ...]) -> Any:
-    with _orders_lock:
-        found = cache.get(key)
-        if found is not None:
-            cache.move_to_end(key)
-        return found
-
-
-def _remember(cache: OrderedDict[tuple[Any, ...], Any], key: tuple[Any, ...], value: Any) -> None:
-    with _orders_lock:
-        cache[key] = value
-        while len(cache) > _ORDER_CACHE_SIZE:
-            cache.popitem(last=False)
-
-
-def _source(view: RunView, step_name: str, element_id: str, paged: dict[str, Any]) -> pd.DataFrame:
-    """The whole table, zero-copy over its memory-mapped blob (verified when first mapped, then kept)."""
-    key = (view.id, step_name, element_id, paged.get("version"))
-    frame = _cached(_sources, key)
-    if frame is None:
-        frame = _read(view, step_name, element_id, zero_copy=True)
-        _remember(_sources, key, frame)
-    return frame
-
-
-def _row_count(view: RunView, step_name: str, element_id: str) -> int:
-    return int(_page_extra(view, step_name, element_id)["rows"])
-
-
-def _page_extra(view: RunView, step_name: str, element_id: str) -> dict[str, Any]:
-    from flowdeck.store import pages as page_service
-
-    page = page_service.get_page(view, step_name)
-    element = page.get_element_by_id(element_id)
-    paged = getattr(element, "extra", {}).get("paged") if element is not None else None
-    if not paged:
-        raise NotFoundError(
-            f"step {step_name!r} of run {view.id!r} has no big table {element_id!r}; "
-            "only tables with more rows than their page shows are served in pages"
-        )
-    return paged
+    source = _source(view, step_name, element_id)
+    position = None if sort is None else source.position(sort)
+    if query:
+        positions = _filtered_order(source, query, position, descending)
+        total = len(positions)
+    elif position is not None:
+        positions = _sort_order(source, position, descending, offset + limit)
+        total = source.rows
+    else:
+        positions = None
+        total = source.rows
+    if positions is None:
+        chosen = np.arange(min(offset, total), min(offset + limit, total), dtype=np.int64)
+    else:
+        chosen = positions.slice(min(offset, len(positions)), limit).to_numpy().astype(np.int64)
+    return {**_records(source.frame(chosen)), "total_rows": total, "offset": offset}
 
 
 def _escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -266,20 +400,30 @@ def download_chunks(view: RunView, step_name: str, element_id: str, fmt: str) ->
     """The whole table as CSV (formulas escaped) or Parquet, produced a batch of rows at a time."""
     if fmt not in ("csv", "parquet"):
         raise ValidationError(f"download format must be 'csv' or 'parquet', got {fmt!r}")
-    total = _row_count(view, step_name, element_id)
     first = _read(view, step_name, element_id, rows=(0, 0))
     show_index = not isinstance(first.index, pd.RangeIndex)
-    return (
-        _csv_chunks(view, step_name, element_id, total, show_index)
-        if fmt == "csv"
-        else _parquet_chunks(view, step_name, element_id, total)
-    )
+    batches = _batches(view, step_name, element_id)
+    return _csv_chunks(batches, show_index) if fmt == "csv" else _parquet_chunks(batches)
 
 
-def _csv_chunks(view: RunView, step_name: str, element_id: str, total: int, show_index: bool) -> Iterator[bytes]:
-    for start in range(0, max(total, 1), BATCH_ROWS):
-        frame = _escape_formulas(_read(view, step_name, element_id, rows=(start, start + BATCH_ROWS)))
-        yield frame.to_csv(index=show_index, header=start == 0).encode()
+def _batches(view: RunView, step_name: str, element_id: str) -> Iterator[pd.DataFrame]:
+    """The table a batch of rows at a time (the first even when empty), each read and verified on its own.
+
+    Reads stop at the first short batch: the whole table is never mapped, so memory stays flat.
+    """
+    start = 0
+    while True:
+        frame = _read(view, step_name, element_id, rows=(start, start + BATCH_ROWS))
+        if start == 0 or len(frame):
+            yield frame
+        if len(frame) < BATCH_ROWS:
+            return
+        start += BATCH_ROWS
+
+
+def _csv_chunks(batches: Iterator[pd.DataFrame], show_index: bool) -> Iterator[bytes]:
+    for number, frame in enumerate(batches):
+        yield _escape_formulas(frame).to_csv(index=show_index, header=number == 0).encode()
 
 
 class _Chunks(io.RawIOBase):
@@ -307,11 +451,10 @@ class _Chunks(io.RawIOBase):
         return out
 
 
-def _parquet_chunks(view: RunView, step_name: str, element_id: str, total: int) -> Iterator[bytes]:
+def _parquet_chunks(batches: Iterator[pd.DataFrame]) -> Iterator[bytes]:
     sink = _Chunks()
     writer = None
-    for start in range(0, max(total, 1), BATCH_ROWS):
-        frame = _read(view, step_name, element_id, rows=(start, start + BATCH_ROWS))
+    for frame in batches:
         table = pa.Table.from_pandas(frame)
         if writer is None:
             writer = pq.ParquetWriter(sink, table.schema)
