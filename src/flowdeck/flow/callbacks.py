@@ -17,6 +17,7 @@ the callback runs on a worker (a JSON-only task) and :func:`fire` waits for its 
 from __future__ import annotations
 
 import base64
+import functools
 import inspect
 import json
 import logging
@@ -264,6 +265,7 @@ def _name(callback: Any) -> str:
     return getattr(callback, "qualname", None) or getattr(callback, "__qualname__", None) or repr(callback)
 
 
+@functools.lru_cache(maxsize=512)
 def _input_data_as(func: Callable[..., Any]) -> str:
     """How ``func`` takes input data: ``keyword`` (``input_data=``), ``positional`` (its 2nd parameter), or ``none``."""
     try:
