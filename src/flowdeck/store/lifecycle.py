@@ -427,13 +427,80 @@ def carrying(claim: Claim) -> Iterator[None]:
     """
     with _holders_lock:
         holder = _holders.pop(claim.token, None)
-    with _Heartbeat(claim, holder):
-        previous = getattr(_local, "claim", None)
-        _local.claim = claim
-        try:
-            yield
-        finally:
-            _local.claim = previous
+    if holder is None:
+        holder = _new_holder()
+        if not _retrying(lambda: take(claim, holder)):
+            raise StepStateError(f"{claim.action}() of run {claim.flow_id!r} is being carried out elsewhere or is over")
+    stop = threading.Event()
+    with _stops_lock:
+        _stops[claim.token] = stop
+    _callback_leases.add(claim, holder, stop)
+    previous = getattr(_local, "claim", None)
+    _local.claim = claim
+    try:
+        yield
+    finally:
+        _local.claim = previous
+        _callback_leases.remove(claim.token)
+        with _stops_lock:
+            _stops.pop(claim.token, None)
+
+
+class _LeaseRenewer:
+    """One thread renewing the leases of every callback this process carries out, each every third of
+    the lease: a callback costs no thread of its own (most end long before their first renewal)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._claims: dict[str, tuple[Claim, str, threading.Event, float]] = {}
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, claim: Claim, holder: str, stop: threading.Event) -> None:
+        """Renew ``holder``'s lease on ``claim`` until :meth:`remove`; ``stop`` is set once it is lost."""
+        due = time.monotonic() + get_settings().step_lease_seconds / 3
+        with self._lock:
+            self._claims[claim.token] = (claim, holder, stop, due)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="flowdeck-callback-leases", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def remove(self, token: str) -> None:
+        """Stop renewing the lease of the claim with ``token``."""
+        with self._lock:
+            self._claims.pop(token, None)
+
+    def _loop(self) -> None:
+        while True:
+            self._wake.clear()
+            with self._lock:
+                now = time.monotonic()
+                due = [(token, entry) for token, entry in self._claims.items() if entry[3] <= now]
+                waits = [entry[3] - now for entry in self._claims.values() if entry[3] > now]
+            for token, (claim, holder, stop, _) in due:
+                try:
+                    alive = renew(claim, holder)
+                except Exception:  # the database is unreachable: try again; the lease runs out meanwhile
+                    log.warning("could not renew the lease of run %s", claim.flow_id, exc_info=True)
+                    alive = True
+                with self._lock:
+                    if token not in self._claims:
+                        continue
+                    if not alive:
+                        stop.set()
+                        del self._claims[token]
+                    else:
+                        self._claims[token] = (
+                            claim,
+                            holder,
+                            stop,
+                            time.monotonic() + get_settings().step_lease_seconds / 3,
+                        )
+            self._wake.wait(min([*waits, 5.0]))
+
+
+_callback_leases = _LeaseRenewer()
 
 
 def claim_of(flow_id: str, token: str | None) -> Claim | None:
