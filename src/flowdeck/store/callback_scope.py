@@ -5,7 +5,8 @@ then runs in a :class:`CallbackScope`. Every ``StoreInterface`` of that run and 
 callback's thread uses the scope's run view instead of loading the run again (the claim keeps the
 run and its steps as they are), and its ``get_page``/``update_page`` work on the scope's page in
 memory: the newest page is stored once, in the transaction that ends the callback. Any other store
-call first stores the page pending (so that whatever it reads from the database is current).
+call first stores the page pending (so that whatever it reads from the database is current); reads
+that bypass the callback's stores (another run's handle, the REST API) see the page as stored.
 """
 
 from __future__ import annotations
