@@ -72,17 +72,15 @@ def fire_and_show(
     from flowdeck.auth.users import resolve_principal
     from flowdeck.errors import CallbackError
     from flowdeck.flow.callbacks import CallbackEvent, fire
-    from flowdeck.store import notices
 
     principal = resolve_principal(user)
     event = CallbackEvent(kind=kind, target=target, value=value, input_data=input_data)
     try:
-        outcome = fire(flow_id, principal, event).to_json()
+        outcome = fire(flow_id, principal, event, notify=True).to_json()
     except CallbackError as exc:
         if show_traceback and exc.traceback:
             err_console.print(exc.traceback.rstrip(), markup=False, highlight=False, style="dim")
         raise
-    notices.publish_callback(flow_id, outcome, principal.name)
     print_outcome(outcome)
     return outcome
 

@@ -229,9 +229,14 @@ class CallbackRef:
                 module = _module_of_file(self.module, self.file)
             else:
                 module = importlib.import_module(self.module)
+            key = (self.module, self.qualname, self.file)
+            cached = _resolved.get(key)
+            if cached is not None and cached[0] is module:  # the same module (a changed file is a new one)
+                return cached[1]
             target: Any = module
             for part in self.qualname.split("."):
                 target = getattr(target, part)
+            _resolved[key] = (module, target)
         except (ImportError, AttributeError, OSError) as exc:
             where = self.file or self.module
             raise NotFoundError(
@@ -277,6 +282,8 @@ def _importable(module: str) -> bool:
 
 
 _file_modules: dict[str, tuple[float, Any]] = {}
+#: Resolved references: (module, qualname, file) → (the module they were found in, the function).
+_resolved: dict[tuple[str, str, str | None], tuple[Any, Any]] = {}
 _file_modules_lock = threading.Lock()
 
 

@@ -17,6 +17,7 @@ the callback runs on a worker (a JSON-only task) and :func:`fire` waits for its 
 from __future__ import annotations
 
 import base64
+import functools
 import inspect
 import json
 import logging
@@ -44,9 +45,11 @@ from flowdeck.errors import (
     StepCancelledError,
     ValidationError,
 )
-from flowdeck.store import callback_results, lifecycle
+from flowdeck.store import callback_results, callback_scope, lifecycle
+from flowdeck.store import notices as notice_service
 from flowdeck.store import pages as page_service
 from flowdeck.store import runs as run_service
+from flowdeck.store.callback_scope import CallbackScope
 from flowdeck.store.store_interface import StoreInterface
 
 if TYPE_CHECKING:
@@ -262,6 +265,7 @@ def _name(callback: Any) -> str:
     return getattr(callback, "qualname", None) or getattr(callback, "__qualname__", None) or repr(callback)
 
 
+@functools.lru_cache(maxsize=512)
 def _input_data_as(func: Callable[..., Any]) -> str:
     """How ``func`` takes input data: ``keyword`` (``input_data=``), ``positional`` (its 2nd parameter), or ``none``."""
     try:
@@ -281,28 +285,30 @@ def _card_matches(card: Card, target: str) -> bool:
 
 
 class _Firing:
-    """One callback event carried out under its claim."""
+    """One callback event carried out under its claim, in its :class:`CallbackScope`."""
 
-    def __init__(self, claim: lifecycle.Claim, who: Principal, event: CallbackEvent) -> None:
+    def __init__(self, claim: lifecycle.Claim, who: Principal, event: CallbackEvent, scope: CallbackScope) -> None:
         self.claim = claim
         self.who = who
         self.event = event
         self.step_name = claim.step_name
-        self._page: Page | None = None
+        self.scope = scope
 
     # reading and writing the page
 
     def view(self) -> run_service.RunView:
-        return run_service.load_run(self.claim.flow_id, self.who)
+        return self.scope.view
 
     def page(self, fresh: bool = False) -> Page:
-        """The step's page as the event found it (read once), or as stored now with ``fresh``."""
-        if fresh or self._page is None:
-            self._page = page_service.get_page(self.view(), self.step_name)
-        return self._page
+        """The step's newest page (the scope's: read with the claim, changed by the callback so far)."""
+        page = self.scope.page()
+        self.scope.keep(page)
+        return page
 
-    def save(self, page: Page) -> None:
-        page_service.update_page(self.view(), self.step_name, page)
+    def save(self, page: Page, *, check: bool = True) -> None:
+        self.scope.save(page, check=check)
+        if not self.scope.pending or not self.scope.pending.big_tables:
+            self.scope.keep(page)  # nobody else holds it: the callback's get_page() takes it as it is
 
     def store(self) -> StoreInterface:
         return StoreInterface(self.claim.flow_id, user=self.who.name, step_name=self.step_name)
@@ -416,8 +422,10 @@ class _Firing:
         return handler(self.event)
 
     def on_set_value(self, event: CallbackEvent) -> _Result:
-        element = self.element(self.page(), event.target or "")
-        page_service.set_value(self.view(), self.step_name, element.id, event.value, claim_token=self.claim.token)
+        page = self.page()
+        element = self.element(page, event.target or "")
+        page_service.set_value_on(page, self.step_name, element.id, event.value)
+        self.save(page, check=False)
         callback = getattr(element, "page_update", None)
         if callback is None:
             return _Result("none")
@@ -431,7 +439,9 @@ class _Firing:
             raise ValidationError(f"element {element.title!r} is not a DataSource; set it with set_value")
         if event.value is not None:
             filename, data = _upload_value(event.value)
+            self.scope.flush()
             page_service.upload(self.view(), self.step_name, element.id, filename, data, claim_token=self.claim.token)
+            self.scope.reload()
         callback = element.on_upload_completion
         if callback is None:
             return _Result("none")
@@ -584,11 +594,6 @@ def _download(callback: AssetDownloadCallback) -> dict[str, Any]:
     }
 
 
-def _document(view: run_service.RunView, step_name: str) -> dict[str, Any]:
-    """The step's stored page JSON (cards in ``Card.to_json()`` form), without building a Page."""
-    return json.loads(page_service.page_document(view, step_name))
-
-
 def _cards(document: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [card for section in document.get("sections", []) for card in section.get("content", [])]
 
@@ -609,29 +614,55 @@ def _outcome(result: _Result, before: Mapping[str, Any], after: Mapping[str, Any
     )
 
 
-def carry_out(claim: lifecycle.Claim, who: Principal, event: CallbackEvent) -> CallbackOutcome:
+def carry_out(
+    claim: lifecycle.Claim,
+    who: Principal,
+    event: CallbackEvent,
+    *,
+    start: lifecycle.CallbackStart | None = None,
+    notify: bool = False,
+) -> CallbackOutcome:
     """Carry out ``event`` under its callback ``claim`` in this thread, then free the run.
 
-    Takes the claim's lease (renewed meanwhile); the page is compared before and after. When the
-    callback raises, every page version and upload it stored is dropped and ``CallbackError``
-    (traceback kept) is raised; errors of the event itself (an unknown element, a bad value) are
-    raised as they are, with the page restored too.
+    Takes the claim's lease (renewed meanwhile); the page is compared before and after. ``start``
+    is what :func:`~flowdeck.store.lifecycle.claim_callback_reading` read with the claim (read now
+    when None). The page the callback leaves is stored in the transaction that frees the run, with
+    the run's ``callback`` notice when ``notify``. When the callback raises, nothing it changed on
+    the page is stored (every page version and upload it stored already is dropped) and
+    ``CallbackError`` (traceback kept) is raised; errors of the event itself (an unknown element, a
+    bad value) are raised as they are, with the page restored too.
     """
+    ended = False
     with lifecycle.carrying(claim):
         try:
-            firing = _Firing(claim, who, event)
-            text, snapshot = page_service.page_with_snapshot(firing.view(), claim.step_name)
+            if start is None:
+                view = run_service.load_run(claim.flow_id, who)
+                text, snapshot = page_service.page_with_snapshot(view, claim.step_name)
+            else:
+                view, text, snapshot = start.view, start.document, start.snapshot
+            scope = CallbackScope(view, who, claim.step_name, claim.token, text)
             before = json.loads(text)
             try:
-                result = firing.run()
+                with callback_scope.entered(scope):
+                    result = _Firing(claim, who, event, scope).run()
                 lifecycle.check_cancelled(claim.flow_id)
-                if not lifecycle.in_flight(claim):
+                outcome = None
+                if result.keep_page:
+                    after = before if scope.pending is None and not scope.stored_any else scope.document_json()
+                    outcome = _outcome(result, before, after)
+                else:
+                    outcome = _outcome(result, before, before)  # a drilldown never changes the page
+                    if scope.stored_any:
+                        _restore(snapshot)
+                ended = lifecycle.finish_callback(claim, _final_write(scope, result, outcome, who, notify))
+                if not ended:
                     raise StepCancelledError(
                         f"the {event.kind} callback of run {claim.flow_id!r} was cancelled (or its lease ran out) "
                         "while it ran; the page is unchanged"
                     )
             except BaseException as exc:
-                _restore(snapshot)
+                if scope.stored_any:
+                    _restore(snapshot)
                 if isinstance(exc, _Raised):
                     original = exc.original
                     trace = "".join(tb_module.format_exception(original))
@@ -644,12 +675,26 @@ def carry_out(claim: lifecycle.Claim, who: Principal, event: CallbackEvent) -> C
                         target=event.target,
                     ) from original
                 raise
-            if not result.keep_page:
-                _restore(snapshot)  # a drilldown never changes the page
-            after = before if not result.keep_page else _document(firing.view(), claim.step_name)
-            return _outcome(result, before, after)
+            return outcome
         finally:
-            lifecycle.end_callback(claim)
+            if not ended:
+                lifecycle.end_callback(claim)
+
+
+def _final_write(
+    scope: CallbackScope, result: _Result, outcome: CallbackOutcome, who: Principal, notify: bool
+) -> Callable[[Any], None]:
+    """What the transaction freeing the run writes: the page the callback left, and the run's notice."""
+
+    def write(conn: Any) -> None:
+        if result.keep_page and scope.pending is not None:
+            page_service.write_page_text(conn, scope.view, scope.step_name, scope.pending)
+        if notify:
+            notice_service.record(
+                conn, scope.flow_id, "callback", notice_service.callback_data(outcome.to_json(), who.name)
+            )
+
+    return write
 
 
 def _restore(snapshot: page_service.PageSnapshot) -> None:
@@ -673,6 +718,7 @@ def fire(
     event: CallbackEvent | Mapping[str, Any],
     *,
     queue: str | None = None,
+    notify: bool = False,
 ) -> CallbackOutcome:
     """Fire the callback ``event`` asks for on the current page of run ``flow_id``, as ``user``.
 
@@ -682,14 +728,20 @@ def fire(
     element), ``AccessError`` (may see but not act), ``StepStateError`` (the run is busy with
     another action, or its step does not await input), ``ValidationError`` (a bad event or value)
     and ``CallbackError`` (the callback raised: the page is left exactly as it was).
+
+    With ``notify`` the run's ``callback`` notice (for its event streams) is published with the
+    outcome; in this thread, in the same transaction that stores the page and frees the run.
     """
     if not isinstance(event, CallbackEvent):
         event = CallbackEvent.from_json(event)
     who = _principal(user)
     if get_settings().executor == "celery":
-        return _fire_on_worker(flow_id, who, event, queue)
-    claim = lifecycle.claim_callback(flow_id, who)
-    return carry_out(claim, who, event)
+        outcome = _fire_on_worker(flow_id, who, event, queue)
+        if notify:
+            notice_service.publish_callback(flow_id, outcome.to_json(), who.name)
+        return outcome
+    start = lifecycle.claim_callback_reading(flow_id, who)
+    return carry_out(start.claim, who, event, start=start, notify=notify)
 
 
 #: :func:`fire` under the name ``flowdeck`` exports it by.

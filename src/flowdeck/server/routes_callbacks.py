@@ -14,7 +14,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
-from starlette.background import BackgroundTask
 
 from flowdeck.auth import access
 from flowdeck.auth.users import Principal
@@ -22,7 +21,6 @@ from flowdeck.errors import CallbackError, ValidationError
 from flowdeck.flow.callbacks import CallbackEvent, fire
 from flowdeck.server.deps import ServerState, current_principal, server_state
 from flowdeck.server.routes_comments import ErrorBody
-from flowdeck.store import notices as notice_service
 from flowdeck.store import runs as run_service
 
 __all__ = ["BadCallbackEvent", "router"]
@@ -139,11 +137,12 @@ def parse_event(body: bytes) -> CallbackEvent:
 def fire_event(run_id: str, principal: Principal, event: CallbackEvent) -> tuple[int, dict[str, Any]]:
     """Fire ``event`` on run ``run_id`` as ``principal``; the status and body to answer with.
 
-    200 and the outcome, or 422 and the error when the callback raised (its traceback only for the
-    run's owner and admins). Runs on a callback thread.
+    200 and the outcome (its ``callback`` notice for the run's event streams is stored with the
+    page), or 422 and the error when the callback raised (its traceback only for the run's owner
+    and admins). Runs on a callback thread.
     """
     try:
-        return 200, fire(run_id, principal, event).to_json()
+        return 200, fire(run_id, principal, event, notify=True).to_json()
     except CallbackError as exc:
         view = run_service.load_run(run_id, principal)
         may_debug = access.can_manage(principal, run_service.run_resource(view.run))
@@ -173,8 +172,5 @@ async def fire_callback(
     """
     event = parse_event(await request.body())
     status, body = await state.callbacks.run(principal.name, fire_event, run_id, principal, event)
-    if status != 200:
-        return JSONResponse(body, status_code=status)
-    # The other followers' notice is written once the caller has its answer (one commit less to wait for).
-    notify = BackgroundTask(notice_service.publish_callback, run_id, body, principal.name)
-    return JSONResponse(body, background=notify)
+    # A fired callback's notice for the other followers was stored with its page (``notify=True``).
+    return JSONResponse(body, status_code=status)

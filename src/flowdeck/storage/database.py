@@ -42,13 +42,22 @@ class Database:
         else:
             self.engine = sa.create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
         self._writer: Engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        self._local_writers = threading.RLock() if self.dialect == "sqlite" else None
         if upgrade:
             self.upgrade()
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
-        """A connection inside one write transaction: committed on success, rolled back on error."""
-        with self._writer.begin() as conn:
+        """A connection inside one write transaction: committed on success, rolled back on error.
+
+        On SQLite the threads of this process take turns on a lock first: a writer waiting there
+        starts the moment the one before commits, where SQLite's own busy wait sleeps and polls.
+        """
+        if self._local_writers is None:
+            with self._writer.begin() as conn:
+                yield conn
+            return
+        with self._local_writers, self._writer.begin() as conn:
             yield conn
 
     @contextlib.contextmanager

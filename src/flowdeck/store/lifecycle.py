@@ -17,6 +17,7 @@ only frees the run.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import inspect
 import logging
@@ -68,16 +69,19 @@ __all__ = [
     "CALLBACK_ACTION",
     "HANDOFF_SECONDS",
     "LEASE_EXPIRED_ERROR",
+    "CallbackStart",
     "Claim",
     "cancel",
     "carrying",
     "check_cancelled",
     "claim",
     "claim_callback",
+    "claim_callback_reading",
     "claim_of",
     "end_callback",
     "execute",
     "expire_stale",
+    "finish_callback",
     "fork",
     "in_flight",
     "load",
@@ -336,37 +340,69 @@ def claim_callback(flow_id: str, who: Principal, *, handoff: bool = False) -> Cl
     Without ``handoff`` this process carries the callback out: the claim is taken for it at once
     (:func:`carrying` then takes no lease of its own).
     """
+    with get_storage().db.write() as conn:
+        claim, _, holder = _claim_callback_in(conn, flow_id, who, handoff)
+    return _holding(claim, holder)
+
+
+@dataclass(frozen=True)
+class CallbackStart:
+    """A callback claimed for this process, with what it read in the same transaction.
+
+    ``view`` is the run as the claim left it (the claim's token in flight); ``document`` the JSON
+    text of the step's newest page and ``snapshot`` where its page and uploads stood.
+    """
+
+    claim: Claim
+    view: RunView
+    document: str
+    snapshot: page_service.PageSnapshot
+
+
+def claim_callback_reading(flow_id: str, who: Principal) -> CallbackStart:
+    """:func:`claim_callback` for this process, reading the run and the step's page in the same transaction."""
+    with get_storage().db.write() as conn:
+        claim, view, holder = _claim_callback_in(conn, flow_id, who, False)
+        document, snapshot = page_service.read_with_snapshot(conn, view, claim.step_name)
+    return CallbackStart(_holding(claim, holder), view, document, snapshot)
+
+
+def _claim_callback_in(conn: Any, flow_id: str, who: Principal, handoff: bool) -> tuple[Claim, RunView, str | None]:
+    """Claim a callback inside the caller's write transaction: the claim, the run as it leaves it, its holder."""
     token = uuid.uuid4().hex
     holder = None if handoff else _holder_name()
-    with get_storage().db.write() as conn:
-        locked = _locked(conn, flow_id)
-        resource = run_service.run_resource(locked.run) if locked is not None else None
-        if resource is None or not access.can_view(conn, who, resource):
-            raise NotFoundError(f"no run {flow_id!r} visible to user {who.name!r}")
-        if not access.can_act(conn, who, resource):
-            raise AccessError(f"user {who.name!r} may view run {flow_id!r} but not act on it")
-        if locked.run.action is not None:
-            raise _busy_error(locked)
-        current = locked.current_step
-        if current is None:
-            raise StepStateError(f"run {flow_id!r} is {locked.run.state}; a callback needs a step awaiting input")
-        step = locked.step(current)
-        if step.state != StepState.AWAITING_INPUT.value:
-            raise StepStateError(f"step {current!r} is {step.state}; a callback needs it awaiting input")
-        run_records.update_run(
-            conn,
-            flow_id,
-            action=CALLBACK_ACTION,
-            action_by=who.name,
-            action_at=utcnow(),
-            action_token=token,
-            lease_until=_lease_until(HANDOFF_SECONDS if handoff else 0.0),
-            lease_holder=holder,
-        )
+    locked = _locked(conn, flow_id)
+    resource = run_service.run_resource(locked.run) if locked is not None else None
+    if resource is None or not access.can_view(conn, who, resource):
+        raise NotFoundError(f"no run {flow_id!r} visible to user {who.name!r}")
+    if not access.can_act(conn, who, resource):
+        raise AccessError(f"user {who.name!r} may view run {flow_id!r} but not act on it")
+    if locked.run.action is not None:
+        raise _busy_error(locked)
+    current = locked.current_step
+    if current is None:
+        raise StepStateError(f"run {flow_id!r} is {locked.run.state}; a callback needs a step awaiting input")
+    step = locked.step(current)
+    if step.state != StepState.AWAITING_INPUT.value:
+        raise StepStateError(f"step {current!r} is {step.state}; a callback needs it awaiting input")
+    values = {
+        "action": CALLBACK_ACTION,
+        "action_by": who.name,
+        "action_at": utcnow(),
+        "action_token": token,
+        "lease_until": _lease_until(HANDOFF_SECONDS if handoff else 0.0),
+        "lease_holder": holder,
+    }
+    run_records.update_run(conn, flow_id, **values)
     claim = Claim(flow_id, CALLBACK_ACTION, current, token, who.name, step.state, locked.run.state, current)
+    return claim, RunView(dataclasses.replace(locked.run, **values), locked.steps), holder
+
+
+def _holding(claim: Claim, holder: str | None) -> Claim:
+    """Remember this process as the holder of a claim it will carry out itself (see :func:`carrying`)."""
     if holder is not None:
         with _holders_lock:
-            _holders[token] = holder
+            _holders[claim.token] = holder
     return claim
 
 
@@ -374,6 +410,19 @@ def end_callback(claim: Claim) -> bool:
     """The callback of ``claim`` is over: the run is free again. False when it was no longer in flight."""
     with get_storage().db.write() as conn:
         return run_records.update_run_if(conn, claim.flow_id, claim.token, **_no_action())
+
+
+def finish_callback(claim: Claim, write: Callable[[Any], None] | None = None) -> bool:
+    """End the callback of ``claim`` and, in the same transaction, ``write(conn)`` its results.
+
+    False (nothing written) when the claim was no longer in flight: cancelled, or its lease ran out.
+    """
+    with get_storage().db.write() as conn:
+        if not run_records.update_run_if(conn, claim.flow_id, claim.token, **_no_action()):
+            return False
+        if write is not None:
+            write(conn)
+    return True
 
 
 def in_flight(claim: Claim) -> bool:

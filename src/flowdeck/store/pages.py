@@ -512,3 +512,68 @@ def create_element_link(view: RunView, element: Any, step_name: str | None, read
     if found is None:
         raise NotFoundError(f"step {step_name!r} has no element with id {element_id!r}")
     return f"/runs/{view.id}/steps/{quote(step_name, safe='')}#element-{element_id}"
+
+
+# --- a callback's page: read with its claim, changed in memory, stored with its release -----------
+
+
+def read_with_snapshot(conn: Any, view: RunView, step_name: str) -> tuple[str, PageSnapshot]:
+    """:func:`page_with_snapshot` inside the caller's transaction (e.g. the one claiming a callback)."""
+    from flowdeck.page.page import PAGE_SCHEMA_VERSION
+
+    attempt = max(view.step(step_name).attempt, 1)
+    row = page_records.latest_page(conn, view.id, step_name, attempt)
+    if row is None:
+        raise NotFoundError(f"step {step_name!r} of run {view.id!r} has not run yet, so it has no page")
+    upload_id = page_records.last_upload_id(conn, view.id, step_name)
+    document: str = row.document
+    if not document.startswith(f'{{"schema_version":{PAGE_SCHEMA_VERSION},'):
+        document = _dump(_load(document))
+    return document, PageSnapshot(view.id, step_name, attempt, row.version, upload_id)
+
+
+def parse_page(document: str) -> Any:
+    """The :class:`~flowdeck.page.Page` of a stored page's JSON text."""
+    return _load(document)
+
+
+@dataclass(frozen=True)
+class PageText:
+    """A page ready to store: its JSON text and the big tables it keeps as outputs."""
+
+    text: str
+    big_tables: tuple[tuple[str, Any], ...] = ()
+
+
+def page_text(page: Any, *, check: bool = True) -> PageText:
+    """``page`` as :func:`update_page` stores it (checked first unless ``check`` is False), not stored yet."""
+    if check:
+        _check_page(page)
+    document = page.to_json()
+    big_tables = tuple(prepare_big_tables(page, document))
+    return PageText(json.dumps(document, separators=(",", ":"), allow_nan=False), big_tables)
+
+
+def write_page_text(conn: Any, view: RunView, step_name: str, page: PageText) -> None:
+    """Store ``page`` as the step's newest page version inside the caller's write transaction."""
+    for name, stored in page.big_tables:
+        output_records.insert_output(conn, view.id, step_name, name, stored)
+    page_records.insert_page(conn, view.id, step_name, max(view.step(step_name).attempt, 1), page.text)
+
+
+def store_page_text(view: RunView, step_name: str, page: PageText, claim_token: str) -> None:
+    """Store ``page`` now, in its own transaction, for the callback holding ``claim_token``."""
+    with get_storage().db.write() as conn:
+        _lock_idle(conn, view.id, step_name, claim_token)
+        write_page_text(conn, view, step_name, page)
+
+
+def set_value_on(page: Any, step_name: str, title_or_id: str, value: Any) -> Any:
+    """Set an input element's value (validated) on ``page`` in memory, as :func:`set_value` does; the element."""
+    element = _input_element(page, step_name, title_or_id)
+    if isinstance(element, _elements().DataSource):
+        raise ValidationError(
+            f"{element.title!r} is a DataSource: give it a file with run.upload({element.title!r}, filename, data)"
+        )
+    element.set_value(value)
+    return element

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowdeck.auth.users import Principal, peek_principal, resolve_principal
 from flowdeck.errors import FlowdeckError, NotFoundError, ValidationError
-from flowdeck.store import lifecycle
+from flowdeck.store import callback_scope, lifecycle
 from flowdeck.store import outputs as output_service
 from flowdeck.store import pages as page_service
 from flowdeck.store import progress as progress_service
@@ -118,6 +118,13 @@ class StoreInterface:
         self.is_action = bool(is_action)
         self.bucket_name = bucket_name
         self.profile_name = profile_name
+        scope = callback_scope.scope_for(flow_id, user)
+        if scope is not None:  # inside this user's callback on the run: the run was read with its claim
+            if step_name is not None:
+                scope.view.step(step_name)
+            self._principal = scope.who
+            self.user = scope.who.name
+            return
         # The run and step are checked before a first-seen user name is registered, so that a
         # failing StoreInterface(...) leaves no trace.
         self._principal: Principal = peek_principal(user)
@@ -132,7 +139,15 @@ class StoreInterface:
 
     # --- helpers -----------------------------------------------------------------------------
 
+    def _scope(self) -> callback_scope.CallbackScope | None:
+        return callback_scope.scope_for(self.flow_id, self.user)
+
     def _view(self) -> run_service.RunView:
+        scope = self._scope()
+        if scope is not None:  # the claim keeps the run as the callback read it; the page is stored first
+            scope.flush()
+            lifecycle.check_cancelled(self.flow_id)
+            return scope.view
         view = run_service.load_run(self.flow_id, self._principal)
         # Inside a step whose action was cancelled, any store call stops the step here.
         lifecycle.check_cancelled(self.flow_id, view.run.action_token)
@@ -199,11 +214,20 @@ class StoreInterface:
 
         ``_out_link`` is accepted for the SDK's signature and not needed: flowdeck reads the page directly.
         """
+        scope = self._scope()
+        if scope is not None and self._step(scope.view) == scope.step_name:
+            lifecycle.check_cancelled(self.flow_id)
+            return scope.page()
         view = self._view()
         return page_service.get_page(view, self._step(view))
 
     def update_page(self, page: Page) -> None:
         """Store ``page`` as this step's page (input titles must be unique, else ``ValueError``)."""
+        scope = self._scope()
+        if scope is not None and self._step(scope.view) == scope.step_name:
+            lifecycle.check_cancelled(self.flow_id)
+            scope.save(page)
+            return
         view = self._view()
         page_service.update_page(view, self._step(view), page)
 
