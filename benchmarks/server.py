@@ -84,10 +84,12 @@ class Tick(Step):
 
 
 ticker = Flow(name="Ticker", description="Reports progress 21 times, FLOWDECK_BENCH_TICK seconds apart.")
-ticker.chain([
-    Begin(title="Begin", type=StepType.INPUT, page=Page("Begin", [Section("Main", [])])),
-    Tick(title="Tick", type=StepType.RESULTS, page=Page("Tick", [Section("Main", [])])),
-])
+ticker.chain(
+    [
+        Begin(title="Begin", type=StepType.INPUT, page=Page("Begin", [Section("Main", [])])),
+        Tick(title="Tick", type=StepType.RESULTS, page=Page("Tick", [Section("Main", [])])),
+    ]
+)
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -112,18 +114,27 @@ def _environment(home: Path, tick: float, executor: str, broker: str) -> dict[st
 
 def _token(env: dict[str, str]) -> str:
     """Create the admin ``bench`` and return an API token for it."""
-    subprocess.run([sys.executable, "-m", "flowdeck", "users", "add", "bench", "--admin"], env=env, check=True,
-                   capture_output=True)
-    return subprocess.run(
-        [sys.executable, "-m", "flowdeck", "users", "token", "bench"], env=env, check=True, capture_output=True,
-        text=True,
-    ).stdout.strip().splitlines()[-1]
+    subprocess.run(
+        [sys.executable, "-m", "flowdeck", "users", "add", "bench", "--admin"], env=env, check=True, capture_output=True
+    )
+    return (
+        subprocess.run(
+            [sys.executable, "-m", "flowdeck", "users", "token", "bench"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
 
 
 def _start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "flowdeck", *argv], env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "flowdeck", *argv], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
 
 
 def _purge_queue(broker: str) -> None:
@@ -164,8 +175,9 @@ async def _prepare_page(client: Any) -> str:
     return f"/api/runs/{run_id}/steps/{PAGE_STEP}/page"
 
 
-async def _reader(client: Any, url: str, start: float, until: float, interval: float, latencies: list[float],
-                  errors: list[str]) -> None:
+async def _reader(
+    client: Any, url: str, start: float, until: float, interval: float, latencies: list[float], errors: list[str]
+) -> None:
     # Start at a random point of the interval so the clients do not all ask at the same instant.
     await asyncio.sleep(max(0.0, start - time.perf_counter()) + random.uniform(0, interval))
     marker = f'"step":"{PAGE_STEP}"'.encode()
@@ -185,8 +197,9 @@ async def _reader(client: Any, url: str, start: float, until: float, interval: f
         await asyncio.sleep(max(0.0, interval - (time.perf_counter() - began)))
 
 
-async def _follow(client: Any, run_id: str, after: int,
-                  on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+async def _follow(
+    client: Any, run_id: str, after: int, on_progress: Callable[[dict[str, Any]], None] | None = None
+) -> dict[str, Any]:
     """Stream the run's events after ``after`` until no step runs (as the web UI does); the last status."""
     status: dict[str, Any] = {}
     params = {"after": after, "until_idle": "true"}
@@ -206,8 +219,9 @@ async def _follow(client: Any, run_id: str, after: int,
     return status
 
 
-async def _follower(client: Any, start: float, until: float, lags: list[float], counts: list[int],
-                    errors: list[str]) -> None:
+async def _follower(
+    client: Any, start: float, until: float, lags: list[float], counts: list[int], errors: list[str]
+) -> None:
     """From ``start``, run ticker flows one after another until ``until``, following each step's events."""
     await asyncio.sleep(max(0.0, start - time.perf_counter()))
     while time.perf_counter() < until:
@@ -264,23 +278,31 @@ async def _bench(base: str, token: str, args: argparse.Namespace) -> int:
         start, until = now + spread, now + spread + args.seconds
         await asyncio.gather(
             *[_reader(client, url, start, until, args.interval, latencies, errors) for _ in range(args.readers)],
-            *[_follower(client, now + random.uniform(0, spread), until, lags, counts, errors)
-              for _ in range(args.followers)],
+            *[
+                _follower(client, now + random.uniform(0, spread), until, lags, counts, errors)
+                for _ in range(args.followers)
+            ],
         )
 
     ms = [x * 1000 for x in latencies]
     p99 = _percentile(ms, 0.99)
     pace = f"each reading every {args.interval:g} s" if args.interval else "back to back"
-    print(f"steps: {args.executor} executor" + (" (flowdeck worker process)" if args.executor == "celery"
-                                                 else " (thread pool in the server process)"))
+    print(
+        f"steps: {args.executor} executor"
+        + (" (flowdeck worker process)" if args.executor == "celery" else " (thread pool in the server process)")
+    )
     if ms:
-        print(f"page reads: {len(ms)} in {args.seconds:.1f} s by {args.readers} clients ({pace}) = "
-              f"{len(ms) / args.seconds:.0f} req/s; p50 {_percentile(ms, 0.5):.1f} ms, p99 {p99:.1f} ms, "
-              f"max {max(ms):.1f} ms, mean {statistics.fmean(ms):.1f} ms")
+        print(
+            f"page reads: {len(ms)} in {args.seconds:.1f} s by {args.readers} clients ({pace}) = "
+            f"{len(ms) / args.seconds:.0f} req/s; p50 {_percentile(ms, 0.5):.1f} ms, p99 {p99:.1f} ms, "
+            f"max {max(ms):.1f} ms, mean {statistics.fmean(ms):.1f} ms"
+        )
     lag_ms = [x * 1000 for x in lags]
-    print(f"progress: {args.followers} clients followed {len(counts)} runs ({Tick.ticks + 1} events each, "
-          f"{args.tick:g} s apart), received {len(lag_ms)} events; delay recorded-to-received "
-          f"p50 {_percentile(lag_ms, 0.5):.0f} ms, p99 {_percentile(lag_ms, 0.99):.0f} ms")
+    print(
+        f"progress: {args.followers} clients followed {len(counts)} runs ({Tick.ticks + 1} events each, "
+        f"{args.tick:g} s apart), received {len(lag_ms)} events; delay recorded-to-received "
+        f"p50 {_percentile(lag_ms, 0.5):.0f} ms, p99 {_percentile(lag_ms, 0.99):.0f} ms"
+    )
     print(f"target page-read p99 < 100 ms: {'met' if p99 < 100 else 'NOT met'} ({p99:.1f} ms); errors: {len(errors)}")
     for error in errors[:20]:
         print("  error:", error)
@@ -317,11 +339,19 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="How long page reads are measured.")
     parser.add_argument("--readers", type=int, default=50)
     parser.add_argument("--followers", type=int, default=10)
-    parser.add_argument("--interval", type=float, default=1.0,
-                        help="Seconds between one client's page reads, as a person clicking through (0: back to back).")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=1.0,
+        help="Seconds between one client's page reads, as a person clicking through (0: back to back).",
+    )
     parser.add_argument("--tick", type=float, default=0.25, help="Seconds between a ticker step's progress reports.")
-    parser.add_argument("--executor", choices=("inline", "celery"), default="inline",
-                        help="Where steps run: the server's thread pool, or a flowdeck worker process.")
+    parser.add_argument(
+        "--executor",
+        choices=("inline", "celery"),
+        default="inline",
+        help="Where steps run: the server's thread pool, or a flowdeck worker process.",
+    )
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/14", help="The broker for --executor celery.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="flowdeck-bench-") as tmp:
@@ -332,15 +362,36 @@ def main() -> int:
         try:
             if args.executor == "celery":
                 _purge_queue(args.broker)
-                processes.append(_start(
-                    ["worker", "--pool", "threads", "--concurrency", str(args.followers + 2), "--loglevel", "warning"],
-                    env, home / "worker.log",
-                ))
+                processes.append(
+                    _start(
+                        [
+                            "worker",
+                            "--pool",
+                            "threads",
+                            "--concurrency",
+                            str(args.followers + 2),
+                            "--loglevel",
+                            "warning",
+                        ],
+                        env,
+                        home / "worker.log",
+                    )
+                )
             port = _free_port()
             server = _start(
-                ["serve", "--flows", str(CHURN), "--flows", f"{Path(__file__).resolve()}:ticker",
-                 "--port", str(port), "--step-workers", str(args.followers + 2)],
-                env, home / "server.log",
+                [
+                    "serve",
+                    "--flows",
+                    str(CHURN),
+                    "--flows",
+                    f"{Path(__file__).resolve()}:ticker",
+                    "--port",
+                    str(port),
+                    "--step-workers",
+                    str(args.followers + 2),
+                ],
+                env,
+                home / "server.log",
             )
             processes.append(server)
             _wait_for_server(port, server, home / "server.log")

@@ -69,8 +69,22 @@ def test_list_filters_and_shows_only_what_the_user_may_see(saved: dict) -> None:
 
 def test_show_prints_metadata_versions_and_shares(saved: dict) -> None:
     out = _invoke("assets", "show", saved["v2"], "-u", "alice")
-    for text in ("customers", "dataset", "all rows", "alice", saved["flow_id"], "Produce", "pandas.DataFrame",
-                 "arrow", '"source": "crm"', "lineage", saved["v1"], "first cut", "shared with", "nobody"):
+    for text in (
+        "customers",
+        "dataset",
+        "all rows",
+        "alice",
+        saved["flow_id"],
+        "Produce",
+        "pandas.DataFrame",
+        "arrow",
+        '"source": "crm"',
+        "lineage",
+        saved["v1"],
+        "first cut",
+        "shared with",
+        "nobody",
+    ):
         assert text in out, text
     assert re.search(rf"2 \* +│ {saved['v2']}", out)
 

@@ -134,7 +134,12 @@ def test_missing_inputs_are_prompted_for_on_a_terminal(home):
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
         [sys.executable, "-m", "flowdeck", "run", str(ROOT / "examples/churn/flow.py"), "--user", "demo"],
-        stdin=follower, stdout=follower, stderr=follower, env=env, cwd=ROOT, close_fds=True,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=env,
+        cwd=ROOT,
+        close_fds=True,
     )
     os.close(follower)
     seen = b""

@@ -75,8 +75,12 @@ def test_a_shared_user_continues_the_run_but_may_not_manage_it(people: dict[str,
 
     assert [r["flow_id"] for r in bob.get("/api/runs").json()] == [run_id]
     page = bob.get(f"/api/runs/{run_id}/steps/Ask/page").json()
-    assert bob.put(f"/api/runs/{run_id}/steps/Ask/elements/{element_id(page, 'Word')}/value",
-                   json={"value": "from bob"}).status_code == 200
+    assert (
+        bob.put(
+            f"/api/runs/{run_id}/steps/Ask/elements/{element_id(page, 'Word')}/value", json={"value": "from bob"}
+        ).status_code
+        == 200
+    )
     assert bob.post(f"/api/runs/{run_id}/next").status_code == 202
     assert wait_idle(bob, run_id)["current_step"] == "Answer"
 
@@ -109,9 +113,16 @@ def test_an_admin_sees_and_manages_every_run(people: dict[str, TestClient]) -> N
 def test_unauthenticated_requests_get_401_everywhere(app: Any) -> None:
     anonymous = TestClient(app)
     for method, path in (
-        ("GET", "/api/flows"), ("GET", "/api/runs"), ("POST", "/api/runs"), ("GET", "/api/runs/x"),
-        ("GET", "/api/runs/x/events"), ("GET", "/api/assets"), ("GET", "/api/connections"),
-        ("GET", "/api/users"), ("GET", "/api/tokens"), ("POST", "/api/logout"),
+        ("GET", "/api/flows"),
+        ("GET", "/api/runs"),
+        ("POST", "/api/runs"),
+        ("GET", "/api/runs/x"),
+        ("GET", "/api/runs/x/events"),
+        ("GET", "/api/assets"),
+        ("GET", "/api/connections"),
+        ("GET", "/api/users"),
+        ("GET", "/api/tokens"),
+        ("POST", "/api/logout"),
     ):
         assert anonymous.request(method, path).status_code == 401, (method, path)
 
@@ -126,10 +137,13 @@ def asset_ids(people: dict[str, TestClient]) -> list[str]:
     from flowdeck.store import assets
 
     alice = resolve_principal("alice")
-    first = assets.save_asset(alice, Dataset(pd.DataFrame({"id": [1, 2]}), "customers",
-                                             metadata={"source": "crm"}, description="all customers"))
-    second = assets.save_asset(alice, Dataset(pd.DataFrame({"id": [1, 2, 3]}), "customers",
-                                              metadata={"source": "crm", "rows": 3}))
+    first = assets.save_asset(
+        alice,
+        Dataset(pd.DataFrame({"id": [1, 2]}), "customers", metadata={"source": "crm"}, description="all customers"),
+    )
+    second = assets.save_asset(
+        alice, Dataset(pd.DataFrame({"id": [1, 2, 3]}), "customers", metadata={"source": "crm", "rows": 3})
+    )
     return [first, second]
 
 
@@ -156,9 +170,7 @@ def test_assets_list_filter_show_versions_and_download(people: dict[str, TestCli
     assert alice.get(f"/api/assets/{asset_ids[1]}/download", params={"format": "exe"}).status_code == 422
 
 
-def test_asset_access_for_stranger_shared_user_and_admin(
-    people: dict[str, TestClient], asset_ids: list[str]
-) -> None:
+def test_asset_access_for_stranger_shared_user_and_admin(people: dict[str, TestClient], asset_ids: list[str]) -> None:
     alice, bob, carol, root = (people[n] for n in ("alice", "bob", "carol", "root"))
     newest = asset_ids[1]
     for client in (bob, carol):
@@ -212,12 +224,30 @@ def test_connections_add_list_test_without_secrets(people: dict[str, TestClient]
     assert again.status_code == 409
     bad_type = alice.post("/api/connections", json={"name": "n", "type": "oracle-ish"})
     assert bad_type.status_code == 422
-    loopback = alice.post("/api/connections", json={"name": "broken", "type": "postgresql", "host": "127.0.0.1",
-                                                    "port": 1, "database": "none", "username": "u"})
+    loopback = alice.post(
+        "/api/connections",
+        json={
+            "name": "broken",
+            "type": "postgresql",
+            "host": "127.0.0.1",
+            "port": 1,
+            "database": "none",
+            "username": "u",
+        },
+    )
     assert loopback.status_code == 403 and "FLOWDECK_ALLOW_PRIVATE_TARGETS" in loopback.json()["detail"]
     reconfigure(allow_private_targets=True, connect_timeout=0.2)
-    broken = alice.post("/api/connections", json={"name": "broken", "type": "postgresql", "host": "127.0.0.1",
-                                                  "port": 1, "database": "none", "username": "u"})
+    broken = alice.post(
+        "/api/connections",
+        json={
+            "name": "broken",
+            "type": "postgresql",
+            "host": "127.0.0.1",
+            "port": 1,
+            "database": "none",
+            "username": "u",
+        },
+    )
     assert broken.status_code == 201
     failed = alice.post("/api/connections/broken/test")
     assert failed.status_code == 200 and failed.json() == {"name": "broken", "ok": False, "message": GENERIC_FAILURE}
@@ -225,23 +255,27 @@ def test_connections_add_list_test_without_secrets(people: dict[str, TestClient]
     assert [c["name"] for c in alice.get("/api/connections").json()] == ["sales"]
 
 
-def test_connection_access_for_stranger_shared_user_and_admin(
-    people: dict[str, TestClient], tmp_path: Path
-) -> None:
+def test_connection_access_for_stranger_shared_user_and_admin(people: dict[str, TestClient], tmp_path: Path) -> None:
     alice, bob, carol, root = (people[n] for n in ("alice", "bob", "carol", "root"))
     _sqlite_connection(alice, tmp_path)
     for client in (bob, carol):
         assert client.get("/api/connections").json() == []
         assert client.post("/api/connections/sales/test", params={"owner": "alice"}).status_code == 404
-        assert client.post("/api/connections/sales/share", params={"owner": "alice"},
-                           json={"users": ["carol"]}).status_code == 404
+        assert (
+            client.post(
+                "/api/connections/sales/share", params={"owner": "alice"}, json={"users": ["carol"]}
+            ).status_code
+            == 404
+        )
         assert client.delete("/api/connections/sales", params={"owner": "alice"}).status_code == 404
 
     assert alice.post("/api/connections/sales/share", json={"users": ["bob"]}).status_code == 204
     assert [c["name"] for c in bob.get("/api/connections").json()] == ["sales"]
     assert bob.post("/api/connections/sales/test", params={"owner": "alice"}).json()["ok"] is True
-    assert bob.post("/api/connections/sales/share", params={"owner": "alice"},
-                    json={"users": ["carol"]}).status_code == 403
+    assert (
+        bob.post("/api/connections/sales/share", params={"owner": "alice"}, json={"users": ["carol"]}).status_code
+        == 403
+    )
     assert bob.delete("/api/connections/sales", params={"owner": "alice"}).status_code == 403
     assert carol.get("/api/connections").json() == []
 

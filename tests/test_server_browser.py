@@ -23,8 +23,14 @@ pytestmark = [
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 SHOTS = ROOT / "test-output" / "browser"
 
@@ -66,8 +72,12 @@ def page(browser: Any, server: str) -> Iterator[Any]:
     tab = context.new_page()
     tab.errors = []
     tab.on("pageerror", lambda exc: tab.errors.append(str(exc)))
-    tab.on("console", lambda msg: tab.errors.append(msg.text)
-           if msg.type == "error" and "Failed to load resource" not in msg.text else None)
+    tab.on(
+        "console",
+        lambda msg: (
+            tab.errors.append(msg.text) if msg.type == "error" and "Failed to load resource" not in msg.text else None
+        ),
+    )
     yield tab
     context.close()
 
@@ -119,9 +129,15 @@ def test_churn_example_end_to_end_in_the_browser(page: Any) -> None:
 
     # A file that is not a CSV: the server's reason shows on the page.
     file_input = page.get_by_label("Customer data")
-    file_input.set_input_files(files=[{
-        "name": "customers.csv", "mimeType": "text/csv", "buffer": b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8,
-    }])
+    file_input.set_input_files(
+        files=[
+            {
+                "name": "customers.csv",
+                "mimeType": "text/csv",
+                "buffer": b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8,
+            }
+        ]
+    )
     expect(upload_block.locator(".field-error")).to_contain_text("customers.csv")
     shot(page, "04-bad-upload")
 
@@ -245,8 +261,13 @@ def test_hostile_text_and_titles_never_run_as_script(page: Any) -> None:
     page.locator(".markdown strong").hover()
     page.wait_for_timeout(300)
     assert page.evaluate("typeof window.__pwned") == "undefined"
-    assert page.locator("#page-body script, #page-body img, #page-body svg, #page-body [onerror], "
-                        "#page-body [onload], #page-body [onmouseover]").count() == 0
+    assert (
+        page.locator(
+            "#page-body script, #page-body img, #page-body svg, #page-body [onerror], "
+            "#page-body [onload], #page-body [onmouseover]"
+        ).count()
+        == 0
+    )
     assert page.locator('#page-body a[href^="javascript"]').count() == 0
     page.goto("/")
     expect(page.locator(".flow-card").filter(has_text="Hostile")).to_contain_text("<b onmouseover")

@@ -62,6 +62,8 @@ def callback_task(flow_id: str, user: str, event: dict[str, Any], token: str) ->
     from flowdeck.flow.callbacks import perform_callback
 
     perform_callback(flow_id, user, event, token)
+
+
 @app.task(name=HEADLESS_TASK_NAME, ignore_result=True)
 def headless_task(
     flow_id: str, user: str, token: str, inputs: dict[str, Any], callback: dict[str, Any] | None = None

@@ -115,9 +115,7 @@ def upgrade() -> None:
         sa.Column("size", sa.BigInteger(), nullable=False),
         sa.Column(
             "inline_data",
-            sa.LargeBinary()
-            .with_variant(mysql.LONGBLOB(), "mariadb")
-            .with_variant(mysql.LONGBLOB(), "mysql"),
+            sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mariadb").with_variant(mysql.LONGBLOB(), "mysql"),
             nullable=True,
         ),
         sa.Column("blob_key", sa.String(length=128), nullable=True),
@@ -148,15 +146,11 @@ def upgrade() -> None:
             name=op.f("fk_connection_shares_connection_id_connections"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint(
-            "connection_id", "principal_kind", "principal", name=op.f("pk_connection_shares")
-        ),
+        sa.PrimaryKeyConstraint("connection_id", "principal_kind", "principal", name=op.f("pk_connection_shares")),
     )
     op.create_table(
         "future_elements",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("run_id", sa.String(length=32), nullable=False),
         sa.Column("source_step", sa.String(length=200), nullable=False),
         sa.Column("target_step", sa.String(length=200), nullable=False),
@@ -171,9 +165,7 @@ def upgrade() -> None:
     op.create_index("ix_future_elements_target", "future_elements", ["run_id", "target_step"], unique=False)
     op.create_table(
         "outputs",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("run_id", sa.String(length=32), nullable=False),
         sa.Column("step_name", sa.String(length=200), nullable=False),
         sa.Column("attempt", sa.Integer(), nullable=False),
@@ -182,26 +174,20 @@ def upgrade() -> None:
         sa.Column("size", sa.BigInteger(), nullable=False),
         sa.Column(
             "inline_data",
-            sa.LargeBinary()
-            .with_variant(mysql.LONGBLOB(), "mariadb")
-            .with_variant(mysql.LONGBLOB(), "mysql"),
+            sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mariadb").with_variant(mysql.LONGBLOB(), "mysql"),
             nullable=True,
         ),
         sa.Column("blob_key", sa.String(length=128), nullable=True),
         sa.Column("checksum", sa.String(length=64), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["run_id"], ["runs.id"], name=op.f("fk_outputs_run_id_runs"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name=op.f("fk_outputs_run_id_runs"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outputs")),
     )
     op.create_index(op.f("ix_outputs_blob_key"), "outputs", ["blob_key"], unique=False)
     op.create_index("ix_outputs_lookup", "outputs", ["run_id", "name", "step_name", "id"], unique=False)
     op.create_table(
         "pages",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("run_id", sa.String(length=32), nullable=False),
         sa.Column("step_name", sa.String(length=200), nullable=False),
         sa.Column("attempt", sa.Integer(), nullable=False),
@@ -212,9 +198,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["run_id"], ["runs.id"], name=op.f("fk_pages_run_id_runs"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name=op.f("fk_pages_run_id_runs"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pages")),
         sa.UniqueConstraint(
             "run_id",
@@ -226,9 +210,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "progress_events",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("run_id", sa.String(length=32), nullable=False),
         sa.Column("step_name", sa.String(length=200), nullable=False),
         sa.Column("attempt", sa.Integer(), nullable=False),
@@ -247,9 +229,7 @@ def upgrade() -> None:
         sa.Column("run_id", sa.String(length=32), nullable=False),
         sa.Column("principal_kind", sa.String(length=10), nullable=False),
         sa.Column("principal", sa.String(length=200), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["run_id"], ["runs.id"], name=op.f("fk_run_shares_run_id_runs"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name=op.f("fk_run_shares_run_id_runs"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("run_id", "principal_kind", "principal", name=op.f("pk_run_shares")),
     )
     op.create_table(
@@ -267,16 +247,12 @@ def upgrade() -> None:
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("traceback", sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["run_id"], ["runs.id"], name=op.f("fk_steps_run_id_runs"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name=op.f("fk_steps_run_id_runs"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("run_id", "name", name=op.f("pk_steps")),
     )
     op.create_table(
         "uploads",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("run_id", sa.String(length=32), nullable=False),
         sa.Column("step_name", sa.String(length=200), nullable=False),
         sa.Column("attempt", sa.Integer(), nullable=False),
@@ -289,15 +265,11 @@ def upgrade() -> None:
         sa.Column("blob_key", sa.String(length=128), nullable=False),
         sa.Column("checksum", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["run_id"], ["runs.id"], name=op.f("fk_uploads_run_id_runs"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name=op.f("fk_uploads_run_id_runs"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_uploads")),
     )
     op.create_index(op.f("ix_uploads_blob_key"), "uploads", ["blob_key"], unique=False)
-    op.create_index(
-        "ix_uploads_element", "uploads", ["run_id", "step_name", "element_id", "id"], unique=False
-    )
+    op.create_index("ix_uploads_element", "uploads", ["run_id", "step_name", "element_id", "id"], unique=False)
 
 
 def downgrade() -> None:
