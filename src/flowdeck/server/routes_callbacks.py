@@ -18,7 +18,7 @@ from pydantic import ValidationError as PydanticValidationError
 from flowdeck.auth import access
 from flowdeck.auth.users import Principal
 from flowdeck.errors import CallbackError, ValidationError
-from flowdeck.flow.callbacks import CallbackEvent, fire
+from flowdeck.flow.callbacks import EVENT_KINDS, CallbackEvent, fire
 from flowdeck.server.deps import ServerState, current_principal, server_state
 from flowdeck.server.routes_comments import ErrorBody
 from flowdeck.store import runs as run_service
@@ -28,18 +28,7 @@ __all__ = ["BadCallbackEvent", "router"]
 router = APIRouter(prefix="/api", tags=["callbacks"])
 
 #: The callback kinds a client may fire (``CallbackEvent.kind``).
-EventKind = Literal[
-    "set_value",
-    "upload",
-    "update_card",
-    "click",
-    "drilldown",
-    "select_rows",
-    "edit_cell",
-    "refresh",
-    "filter",
-    "toggle",
-]
+EventKind = Literal[EVENT_KINDS]  # type: ignore[valid-type]
 
 
 class BadCallbackEvent(ValidationError):

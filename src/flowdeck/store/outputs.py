@@ -74,13 +74,20 @@ def get_output(
     candidates = _candidates(view, step_name, reader_step)
     storage = get_storage()
     with storage.db.read() as conn:
-        row = output_records.find_output(conn, view.id, name, candidates)
-        if row is None:
-            existing = output_records.output_names(conn, view.id, candidates)
+        row = _find_output(conn, view, name, candidates, step_name, reader_step)
+    return storage.values.get(row, columns=columns, rows=rows, zero_copy=zero_copy)
+
+
+def _find_output(
+    conn: Any, view: RunView, name: str, candidates: Any, step_name: str | None, reader_step: str | None
+) -> Any:
+    """The output row ``name`` among ``candidates``; ``NotFoundError`` listing the names there otherwise."""
+    row = output_records.find_output(conn, view.id, name, candidates)
     if row is None:
+        existing = output_records.output_names(conn, view.id, candidates)
         where = f"step {step_name!r}" if step_name else f"the in-link of step {reader_step or view.current_step!r}"
         raise NotFoundError(f"no output {name!r} in {where} of run {view.id!r}; names there: {existing}")
-    return storage.values.get(row, columns=columns, rows=rows, zero_copy=zero_copy)
+    return row
 
 
 def output_version(view: RunView, name: str, step_name: str) -> int | None:
@@ -117,12 +124,7 @@ def read_input(
         if check is not None:
             check(view)
         candidates = _candidates(view, step_name, reader_step)
-        row = output_records.find_output(conn, view.id, name, candidates)
-        if row is None:
-            existing = output_records.output_names(conn, view.id, candidates)
-    if row is None:
-        where = f"step {step_name!r}" if step_name else f"the in-link of step {reader_step or view.current_step!r}"
-        raise NotFoundError(f"no output {name!r} in {where} of run {view.id!r}; names there: {existing}")
+        row = _find_output(conn, view, name, candidates, step_name, reader_step)
     return storage.values.get(row, columns=columns, rows=rows, zero_copy=zero_copy)
 
 
