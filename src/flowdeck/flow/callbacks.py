@@ -222,11 +222,11 @@ class DrilldownStoreInterface(StoreInterface):
         self.card.add_content(elements, ratio, index)
 
     @staticmethod
-    def update_progress(completion: float | int, message: str, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def update_progress(completion: float | int, message: str) -> None:  # type: ignore[override]
         """Accepted and ignored: a drilldown shows no progress bar."""
 
     @staticmethod
-    async def aupdate_progress(completion: float | int, message: str, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    async def aupdate_progress(completion: float | int, message: str) -> None:  # type: ignore[override]
         """Accepted and ignored: a drilldown shows no progress bar."""
 
 
