@@ -105,12 +105,17 @@ def scheduler(
 ) -> None:
     """Fire due triggers until stopped; any number of schedulers may share one database."""
     import logging
+    import signal
     import threading
 
     from flowdeck.triggers import run_scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     stop = threading.Event()
+    # Ctrl-C or SIGTERM end the scheduler after the poll in hand, never inside a firing (an interrupt
+    # raised in a step it runs would be taken for the step's failure and the loop would go on).
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     if duration is not None:
         timer = threading.Timer(duration, stop.set)
         timer.daemon = True

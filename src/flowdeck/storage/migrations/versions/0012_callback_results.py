@@ -39,5 +39,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Revert this revision."""
-    op.drop_index("ix_callback_results_run_id", table_name="callback_results")
+    # dropping the table drops its index (MariaDB refuses to drop first an index its foreign key uses)
     op.drop_table("callback_results")

@@ -46,7 +46,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Revert this revision."""
-    op.drop_index("ix_run_notices_run", table_name="run_notices")
+    # Dropping a table drops its indexes; MariaDB refuses to drop first an index its foreign key uses.
     op.drop_table("run_notices")
-    op.drop_index("ix_card_comments_card", table_name="card_comments")
     op.drop_table("card_comments")
