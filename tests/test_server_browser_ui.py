@@ -53,6 +53,7 @@ def test_next_opens_the_new_step_at_its_top_and_the_toast_stays_behind(page: Any
     page.set_viewport_size({"width": 1280, "height": 320})
     log_in(page)
     _start(page, "Customer churn")
+    expect(page.locator("#next-button")).to_be_enabled(timeout=20_000)  # the page awaits input
     page.get_by_label("Customer data").set_input_files(str(CHURN_CSV))
     expect(page.locator(".toast.show")).to_contain_text("Uploaded customers.csv")
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
