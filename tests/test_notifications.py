@@ -205,3 +205,43 @@ def test_a_failing_step_sends_one_email_through_the_stored_smtp_server(deploymen
     assert len(mailbox.messages) == 1
     assert f"could not send e-mail through SMTP server 127.0.0.1:{closed_port}: ConnectionRefusedError" in caplog.text
     assert "s3cret-pw!" not in caplog.text
+
+
+def test_flowdeck_smtp_stores_shows_and_removes_the_server_without_echoing_the_password(embedded) -> None:
+    from typer.testing import CliRunner
+
+    from flowdeck.cli import app
+
+    flowdeck.add_user("root", role="admin")
+    flowdeck.add_user("alice")
+    cli = CliRunner()
+    args = ["smtp", "set", "mail.example.com", "--port", "2525", "--security", "none", "--username", "mailer"]
+    args += ["--password-stdin", "--sender", "flowdeck@example.com"]
+
+    refused = cli.invoke(app, [*args, "--user", "alice"], input="s3cret-pw!\n")
+    assert isinstance(refused.exception, flowdeck.AccessError)
+    assert "only an admin may set the SMTP server" in str(refused.exception)
+    assert flowdeck.get_smtp_server("root") is None
+
+    stored = cli.invoke(app, [*args, "--user", "root"], input="s3cret-pw!\n")
+    assert stored.exit_code == 0, stored.output
+    assert "stored the SMTP server: mail.example.com:2525 (none), sender flowdeck@example.com" in stored.output
+    assert "logs in as mailer with a stored password" in stored.output
+    server = flowdeck.get_smtp_server("alice")
+    assert (server.host, server.port, server.username, server.has_password) == (
+        "mail.example.com",
+        2525,
+        "mailer",
+        True,
+    )
+
+    shown = cli.invoke(app, ["smtp", "show", "--user", "alice"])
+    assert shown.exit_code == 0 and "mail.example.com:2525 (none)" in shown.output
+    assert "s3cret-pw!" not in stored.output + shown.output
+
+    bad = cli.invoke(app, ["smtp", "set", "mail.example.com", "--security", "plain", "--user", "root"])
+    assert isinstance(bad.exception, ValidationError) and "security must be one of" in str(bad.exception)
+
+    assert cli.invoke(app, ["smtp", "remove", "--user", "root"]).exit_code == 0
+    assert flowdeck.get_smtp_server("root") is None
+    assert "no SMTP server is stored" in cli.invoke(app, ["smtp", "show", "--user", "root"]).output

@@ -1,4 +1,4 @@
-"""Deployment housekeeping: ``flowdeck gc`` and ``flowdeck keys``."""
+"""Deployment housekeeping: ``flowdeck gc``, ``flowdeck keys`` and ``flowdeck smtp``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import typer
 from flowdeck.cli.common import console
 
 keys_app = typer.Typer(help="Deployment keys.", no_args_is_help=True)
+smtp_app = typer.Typer(help="The SMTP server e-mail notifications go through.", no_args_is_help=True)
+AdminUser = Annotated[str | None, typer.Option("--user", "-u", help="The admin who acts (default: the only user).")]
 
 
 @keys_app.command("new")
@@ -81,7 +83,75 @@ def gc(
         console.print(f"removed {report.partial_writes_removed} partial writes left by interrupted saves")
 
 
+@smtp_app.command("set")
+def smtp_set(
+    host: Annotated[str, typer.Argument(help="The SMTP server's host name.")],
+    port: Annotated[int, typer.Option(help="Its port (587 for STARTTLS, 465 for TLS from the start).")] = 587,
+    security: Annotated[str, typer.Option(help="starttls, ssl or none (loopback or a trusted relay).")] = "starttls",
+    username: Annotated[str | None, typer.Option(help="The user name to log in with, if any.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input (never an argument).")
+    ] = False,
+    sender: Annotated[str, typer.Option(help="The From address of the e-mails.")] = "flowdeck@localhost",
+    user: AdminUser = None,
+) -> None:
+    """Store the SMTP server (admins only); it takes precedence over FLOWDECK_SMTP_URL.
+
+    The password is encrypted at rest and never printed. Without --password-stdin and with
+    --username, it is prompted for (hidden).
+    """
+    import sys
+
+    from flowdeck.store.notifications import set_smtp_server
+
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif username:
+        password = typer.prompt("SMTP password", hide_input=True, default="", show_default=False) or None
+    server = set_smtp_server(
+        host, port, username=username, password=password, sender=sender, security=security, user=user
+    )
+    _print_smtp(server, "stored the SMTP server: ")
+
+
+@smtp_app.command("show")
+def smtp_show(user: AdminUser = None) -> None:
+    """Show the stored SMTP server (never its password)."""
+    from flowdeck.store.notifications import get_smtp_server
+
+    server = get_smtp_server(user=user)
+    if server is None:
+        console.print("no SMTP server is stored (FLOWDECK_SMTP_URL applies when set); see: flowdeck smtp set --help")
+        return
+    _print_smtp(server, "")
+
+
+@smtp_app.command("remove")
+def smtp_remove(user: AdminUser = None) -> None:
+    """Forget the stored SMTP server (admins only); FLOWDECK_SMTP_URL applies again."""
+    from flowdeck.store.notifications import remove_smtp_server
+
+    remove_smtp_server(user=user)
+    console.print("removed the stored SMTP server")
+
+
+def _print_smtp(server: object, lead: str) -> None:
+    from flowdeck.store.notifications import SmtpServer
+
+    assert isinstance(server, SmtpServer)
+    login = f", logs in as {server.username}" + (" with a stored password" if server.has_password else "")
+    console.print(
+        f"{lead}{server.host}:{server.port} ({server.security}), sender {server.sender}"
+        + (login if server.username else "")
+        + (f", set by {server.updated_by}" if server.updated_by else ""),
+        markup=False,
+        soft_wrap=True,
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add the housekeeping commands to ``app``."""
     app.command("gc")(gc)
     app.add_typer(keys_app, name="keys")
+    app.add_typer(smtp_app, name="smtp")
