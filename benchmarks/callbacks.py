@@ -34,14 +34,14 @@ import asyncio
 import json
 import os
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
+
+from served import free_port, percentile, start_flowdeck, stop, wait_for_server, wait_idle
 
 from flowdeck import Card, Dropdown, Flow, Page, RichText, Section, Step, StepType, StoreInterface
 from flowdeck.elements.callbacks import page_update_callback
@@ -91,17 +91,6 @@ callback_bench.chain(
 )
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _environment(home: Path, database_url: str | None) -> dict[str, str]:
     env = {**os.environ, "FLOWDECK_HOME": str(home), "FLOWDECK_EXECUTOR": "inline"}
     for name in ("FLOWDECK_DATABASE_URL", "FLOWDECK_BLOB_URL", "FLOWDECK_FLOWS"):
@@ -148,54 +137,12 @@ def _tokens(home: Path, database_url: str | None, users: int) -> list[str]:
         reset_storage()
 
 
-def _start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "flowdeck", *argv], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-
-
-def _wait_for_server(port: int, server: subprocess.Popen[bytes], log: Path) -> None:
-    import httpx
-
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1)
-            return
-        except httpx.HTTPError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                sys.stderr.write(log.read_text(errors="replace")[-4000:])
-                raise SystemExit("the server did not start") from None
-            time.sleep(0.2)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-async def _wait_idle(client: Any, run_id: str, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        status = (await client.get(f"/api/runs/{run_id}")).json()
-        if not status["busy"] and status["state"] not in ("running", "acting", "pending"):
-            return status
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"run {run_id} still busy after {timeout} s")
-        await asyncio.sleep(0.05)
-
-
 async def _prepare(client: Any) -> str:
     """Start the user's run and wait for its page; returns the run id."""
     started = await client.post("/api/runs", json={"flow": "Callback bench"})
     started.raise_for_status()
     run_id = started.json()["flow_id"]
-    status = await _wait_idle(client, run_id)
+    status = await wait_idle(client, run_id)
     if status["state"] != "awaiting_input" or status["current_step"] != "Pick":
         raise RuntimeError(f"run {run_id} did not reach its page: {status}")
     return run_id
@@ -338,7 +285,7 @@ async def _bench(base: str, tokens: list[str], args: argparse.Namespace) -> int:
             await client.aclose()
 
     ms = [x * 1000 for x in latencies]
-    p50, p95, p99 = (_percentile(ms, q) for q in (0.5, 0.95, 0.99))
+    p50, p95, p99 = (percentile(ms, q) for q in (0.5, 0.95, 0.99))
     requests = len(ms) + len(errors)
     print(
         f"deployment: {args.backend}; {len(tokens)} users, each firing a page update every {args.interval:g} s "
@@ -353,7 +300,7 @@ async def _bench(base: str, tokens: list[str], args: argparse.Namespace) -> int:
         print(f"round trip: p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms, max {max(ms):.1f} ms")
     if reads:
         read_ms = [x * 1000 for x in reads]
-        r50, r95 = _percentile(read_ms, 0.5), _percentile(read_ms, 0.95)
+        r50, r95 = percentile(read_ms, 0.5), percentile(read_ms, 0.95)
         print(
             f"baseline page reads (same clients and pace, {args.baseline:g} s before): {len(read_ms)}, "
             f"p50 {r50:.1f} ms, p95 {r95:.1f} ms; callback / page read: p50 x{p50 / r50:.1f}, p95 x{p95 / r95:.1f}"
@@ -398,8 +345,8 @@ def main() -> int:
             home = Path(tmp)
             env = _environment(home, database_url)
             tokens = _tokens(home, database_url, args.users)
-            port = _free_port()
-            server = _start(
+            port = free_port()
+            server = start_flowdeck(
                 [
                     "serve",
                     "--flows",
@@ -413,10 +360,10 @@ def main() -> int:
                 home / "server.log",
             )
             try:
-                _wait_for_server(port, server, home / "server.log")
+                wait_for_server(port, server, home / "server.log")
                 return asyncio.run(_bench(f"http://127.0.0.1:{port}", tokens, args))
             finally:
-                _stop(server)
+                stop(server)
     finally:
         if drop is not None:
             drop()

@@ -42,7 +42,6 @@ import asyncio
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -51,6 +50,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from served import free_port, percentile, start_flowdeck, stop, wait_for_server, wait_idle
 
 from flowdeck import Card, Flow, Page, Section, Step, StepType, StoreInterface, TextInput
 
@@ -92,17 +93,6 @@ ticker.chain(
 )
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _environment(home: Path, tick: float, executor: str, broker: str) -> dict[str, str]:
     env = {**os.environ, "FLOWDECK_HOME": str(home), "FLOWDECK_BENCH_TICK": str(tick), "FLOWDECK_EXECUTOR": executor}
     for name in ("FLOWDECK_DATABASE_URL", "FLOWDECK_BLOB_URL"):
@@ -130,13 +120,6 @@ def _token(env: dict[str, str]) -> str:
     )
 
 
-def _start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "flowdeck", *argv], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-
-
 def _purge_queue(broker: str) -> None:
     """Drop actions left on the benchmark's queue by an interrupted earlier run."""
     import redis
@@ -144,23 +127,12 @@ def _purge_queue(broker: str) -> None:
     redis.Redis.from_url(broker).delete("flowdeck")
 
 
-async def _wait_idle(client: Any, run_id: str, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        status = (await client.get(f"/api/runs/{run_id}")).json()
-        if not status["busy"] and status["state"] not in ("running", "acting", "pending"):
-            return status
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"run {run_id} still busy after {timeout} s")
-        await asyncio.sleep(0.05)
-
-
 async def _prepare_page(client: Any) -> str:
     """Run the churn example to its "Choose analysis" page; returns that page's URL."""
     started = await client.post("/api/runs", json={"flow": "Customer churn"})
     started.raise_for_status()
     run_id = started.json()["flow_id"]
-    await _wait_idle(client, run_id)  # the first step runs on the executor
+    await wait_idle(client, run_id)  # the first step runs on the executor
     page = (await client.get(f"/api/runs/{run_id}/steps/Upload customers/page")).json()
     element = page["page"]["sections"][0]["content"][1]["content"][0]["id"]
     uploaded = await client.post(
@@ -169,7 +141,7 @@ async def _prepare_page(client: Any) -> str:
     )
     uploaded.raise_for_status()
     (await client.post(f"/api/runs/{run_id}/next")).raise_for_status()
-    status = await _wait_idle(client, run_id)
+    status = await wait_idle(client, run_id)
     if status["current_step"] != PAGE_STEP:
         raise RuntimeError(f"the churn example did not reach {PAGE_STEP!r}: {status}")
     return f"/api/runs/{run_id}/steps/{PAGE_STEP}/page"
@@ -285,7 +257,7 @@ async def _bench(base: str, token: str, args: argparse.Namespace) -> int:
         )
 
     ms = [x * 1000 for x in latencies]
-    p99 = _percentile(ms, 0.99)
+    p99 = percentile(ms, 0.99)
     pace = f"each reading every {args.interval:g} s" if args.interval else "back to back"
     print(
         f"steps: {args.executor} executor"
@@ -294,43 +266,19 @@ async def _bench(base: str, token: str, args: argparse.Namespace) -> int:
     if ms:
         print(
             f"page reads: {len(ms)} in {args.seconds:.1f} s by {args.readers} clients ({pace}) = "
-            f"{len(ms) / args.seconds:.0f} req/s; p50 {_percentile(ms, 0.5):.1f} ms, p99 {p99:.1f} ms, "
+            f"{len(ms) / args.seconds:.0f} req/s; p50 {percentile(ms, 0.5):.1f} ms, p99 {p99:.1f} ms, "
             f"max {max(ms):.1f} ms, mean {statistics.fmean(ms):.1f} ms"
         )
     lag_ms = [x * 1000 for x in lags]
     print(
         f"progress: {args.followers} clients followed {len(counts)} runs ({Tick.ticks + 1} events each, "
         f"{args.tick:g} s apart), received {len(lag_ms)} events; delay recorded-to-received "
-        f"p50 {_percentile(lag_ms, 0.5):.0f} ms, p99 {_percentile(lag_ms, 0.99):.0f} ms"
+        f"p50 {percentile(lag_ms, 0.5):.0f} ms, p99 {percentile(lag_ms, 0.99):.0f} ms"
     )
     print(f"target page-read p99 < 100 ms: {'met' if p99 < 100 else 'NOT met'} ({p99:.1f} ms); errors: {len(errors)}")
     for error in errors[:20]:
         print("  error:", error)
     return 1 if errors else 0
-
-
-def _wait_for_server(port: int, server: subprocess.Popen[bytes], log: Path) -> None:
-    import httpx
-
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1)
-            return
-        except httpx.HTTPError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                sys.stderr.write(log.read_text(errors="replace")[-4000:])
-                raise SystemExit("the server did not start") from None
-            time.sleep(0.2)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def main() -> int:
@@ -363,7 +311,7 @@ def main() -> int:
             if args.executor == "celery":
                 _purge_queue(args.broker)
                 processes.append(
-                    _start(
+                    start_flowdeck(
                         [
                             "worker",
                             "--pool",
@@ -377,8 +325,8 @@ def main() -> int:
                         home / "worker.log",
                     )
                 )
-            port = _free_port()
-            server = _start(
+            port = free_port()
+            server = start_flowdeck(
                 [
                     "serve",
                     "--flows",
@@ -394,11 +342,11 @@ def main() -> int:
                 home / "server.log",
             )
             processes.append(server)
-            _wait_for_server(port, server, home / "server.log")
+            wait_for_server(port, server, home / "server.log")
             return asyncio.run(_bench(f"http://127.0.0.1:{port}", token, args))
         finally:
             for process in reversed(processes):
-                _stop(process)
+                stop(process)
 
 
 if __name__ == "__main__":
