@@ -111,7 +111,8 @@ class Claim:
 
     ``step_state``/``run_state``/``current_step`` are what the claim changed, so :func:`release`
     can put them back when the work is never handed to anyone. ``holder`` is set when the claim
-    took the lease for this process at once (``claim(..., take=True)``).
+    took the lease for this process at once (``claim(..., take=True)``, or a callback claimed
+    without ``handoff``): carrying it out then takes no lease of its own.
     """
 
     flow_id: str
@@ -341,8 +342,8 @@ def claim_callback(flow_id: str, who: Principal, *, handoff: bool = False) -> Cl
     (:func:`carrying` then takes no lease of its own).
     """
     with get_storage().db.write() as conn:
-        claim, _, holder = _claim_callback_in(conn, flow_id, who, handoff)
-    return _holding(claim, holder)
+        claim, _ = _claim_callback_in(conn, flow_id, who, handoff)
+    return claim
 
 
 @dataclass(frozen=True)
@@ -362,13 +363,13 @@ class CallbackStart:
 def claim_callback_reading(flow_id: str, who: Principal) -> CallbackStart:
     """:func:`claim_callback` for this process, reading the run and the step's page in the same transaction."""
     with get_storage().db.write() as conn:
-        claim, view, holder = _claim_callback_in(conn, flow_id, who, False)
+        claim, view = _claim_callback_in(conn, flow_id, who, False)
         document, snapshot = page_service.read_with_snapshot(conn, view, claim.step_name)
-    return CallbackStart(_holding(claim, holder), view, document, snapshot)
+    return CallbackStart(claim, view, document, snapshot)
 
 
-def _claim_callback_in(conn: Any, flow_id: str, who: Principal, handoff: bool) -> tuple[Claim, RunView, str | None]:
-    """Claim a callback inside the caller's write transaction: the claim, the run as it leaves it, its holder."""
+def _claim_callback_in(conn: Any, flow_id: str, who: Principal, handoff: bool) -> tuple[Claim, RunView]:
+    """Claim a callback inside the caller's write transaction: the claim and the run as it leaves it."""
     token = uuid.uuid4().hex
     holder = None if handoff else _holder_name()
     locked = _locked(conn, flow_id)
@@ -394,16 +395,8 @@ def _claim_callback_in(conn: Any, flow_id: str, who: Principal, handoff: bool) -
         "lease_holder": holder,
     }
     run_records.update_run(conn, flow_id, **values)
-    claim = Claim(flow_id, CALLBACK_ACTION, current, token, who.name, step.state, locked.run.state, current)
-    return claim, RunView(dataclasses.replace(locked.run, **values), locked.steps), holder
-
-
-def _holding(claim: Claim, holder: str | None) -> Claim:
-    """Remember this process as the holder of a claim it will carry out itself (see :func:`carrying`)."""
-    if holder is not None:
-        with _holders_lock:
-            _holders[claim.token] = holder
-    return claim
+    claim = Claim(flow_id, CALLBACK_ACTION, current, token, who.name, step.state, locked.run.state, current, holder)
+    return claim, RunView(dataclasses.replace(locked.run, **values), locked.steps)
 
 
 def end_callback(claim: Claim) -> bool:
@@ -432,11 +425,6 @@ def in_flight(claim: Claim) -> bool:
     return run is not None and run.action_token == claim.token
 
 
-#: Claims this process made as their holder (see :func:`claim_callback`), by token.
-_holders: dict[str, str] = {}
-_holders_lock = threading.Lock()
-
-
 @contextmanager
 def carrying(claim: Claim) -> Iterator[None]:
     """Carry ``claim`` out in this thread: take its lease (unless taken when claimed) and renew it,
@@ -444,9 +432,7 @@ def carrying(claim: Claim) -> Iterator[None]:
 
     ``StepStateError`` when another process carries it out already (or it is over).
     """
-    with _holders_lock:
-        holder = _holders.pop(claim.token, None)
-    with _Heartbeat(claim, holder):
+    with _Heartbeat(claim):
         previous = getattr(_local, "claim", None)
         _local.claim = claim
         try:
@@ -702,11 +688,11 @@ class _Heartbeat:
     (:class:`_Renewer`), so that an action does not start and join a thread of its own.
     """
 
-    def __init__(self, claim: Claim, holder: str | None = None) -> None:
-        """``holder``: the claim was made with this process as its holder already (nothing to take)."""
+    def __init__(self, claim: Claim) -> None:
+        """A claim with a ``holder`` was made with this process as its holder already (nothing to take)."""
         self.claim = claim
-        self.taken = holder is not None or claim.holder is not None
-        self.holder = holder or claim.holder or _holder_name()
+        self.taken = claim.holder is not None
+        self.holder = claim.holder or _holder_name()
         self.stop = threading.Event()
 
     def __enter__(self) -> _Heartbeat:
