@@ -27,6 +27,30 @@ hypothesis_settings.register_profile("ci", derandomize=True, database=None, prin
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 
+
+def _redis_url_for_this_worker(url: str | None) -> str | None:
+    """The test Redis URL moved to a database of its own for each parallel test worker.
+
+    Under pytest-xdist each worker starts its own Celery workers; on one shared Redis database a
+    task sent by one test process could be taken by another's worker, which serves a different
+    flowdeck database. Worker ``gwN`` uses database number (the configured one - N).
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not url or not worker.startswith("gw"):
+        return url
+    base, _, db = url.rstrip("/").rpartition("/")
+    first = int(db) if db.isdigit() else 15
+    index = int(worker[2:])
+    if index > first:
+        raise RuntimeError(
+            f"{index + 1} test workers need Redis databases 0..{index}: set FLOWDECK_TEST_REDIS_URL to a higher one"
+        )
+    return f"{base}/{first - index}" if db.isdigit() else f"{url.rstrip('/')}/{first - index}"
+
+
+if os.environ.get("FLOWDECK_TEST_REDIS_URL"):
+    os.environ["FLOWDECK_TEST_REDIS_URL"] = str(_redis_url_for_this_worker(os.environ["FLOWDECK_TEST_REDIS_URL"]))
+
 PG_URL = os.environ.get("FLOWDECK_TEST_POSTGRES_URL")
 MYSQL_URL = os.environ.get("FLOWDECK_TEST_MYSQL_URL")
 WITH_S3 = os.environ.get("FLOWDECK_TEST_S3") == "1"

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,7 +12,8 @@ import pytest
 
 import callback_flows as cf
 import flowdeck
-from flowdeck.config import get_settings, reconfigure
+from fixtures.celery_support import flowdeck_worker, needs_redis
+from flowdeck.config import reconfigure
 from flowdeck.errors import (
     AccessError,
     CallbackError,
@@ -31,9 +29,6 @@ from flowdeck.store import pages as page_service
 from flowdeck.store import runs as run_service
 
 pytestmark = pytest.mark.backends("sqlite", "postgres")
-
-REDIS_URL = os.environ.get("FLOWDECK_TEST_REDIS_URL")
-needs_redis = pytest.mark.skipif(not REDIS_URL, reason="FLOWDECK_TEST_REDIS_URL is not set")
 
 
 @pytest.fixture(autouse=True)
@@ -323,42 +318,11 @@ def test_step_hooks_run_sync_and_async(deployment: str) -> None:
 # --- on Celery workers ---------------------------------------------------------------------------
 
 
-def _worker_env() -> dict[str, str]:
-    settings = get_settings()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWDECK_")}
-    env.update(
-        FLOWDECK_HOME=str(settings.home),
-        FLOWDECK_DATABASE_URL=settings.database_url,
-        FLOWDECK_BLOB_URL=settings.blob_url,
-        FLOWDECK_SECRET_KEY=settings.secret_key,
-        FLOWDECK_EXECUTOR="celery",
-        FLOWDECK_BROKER_URL=str(REDIS_URL),
-    )
-    src = str(Path(flowdeck.__file__).resolve().parents[1])
-    tests = str(Path(__file__).resolve().parent)  # the callbacks' module, callback_flows
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, tests, env.get("PYTHONPATH", "")) if p)
-    return env
-
-
 @pytest.fixture
 def callback_worker(deployment: str, tmp_path: Path) -> Iterator[str]:
     """A real ``flowdeck worker`` on this test's deployment and its own queue; yields the queue."""
-    reconfigure(executor="celery", broker_url=REDIS_URL)
-    queue = f"flowdeck-cb-{uuid.uuid4().hex[:10]}"
-    log = (tmp_path / "worker.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "flowdeck", "worker", "--pool", "solo", "--queue", queue, "--loglevel", "warning"],
-        env=_worker_env(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
+    with flowdeck_worker(tmp_path / "worker.log", prefix="flowdeck-cb") as queue:
         yield queue
-    finally:
-        proc.kill()  # its queue is its own: nothing is left for another worker
-        proc.wait(timeout=10)
-        log.close()
-        reconfigure(executor="inline")
 
 
 @needs_redis

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 import flowdeck
 from conftest import BACKENDS, _truncate_all
-from fixtures.server_support import FLOW_SPECS, PASSWORDS, login, start_run, wait_idle
+from fixtures.server_support import FLOW_SPECS, PASSWORDS, login, sse_events, start_run, wait_idle
 from flowdeck.auth.users import resolve_principal
 from flowdeck.config import configure
 from flowdeck.server import auth, create_app, routes_runs
@@ -95,20 +95,6 @@ def _page(client: TestClient, run_id: str) -> dict[str, Any]:
 
 def _card(page: dict[str, Any], title: str) -> dict[str, Any]:
     return next(card for section in page["sections"] for card in section["content"] if card["title"] == title)
-
-
-def _sse(text: str) -> list[tuple[str, Any]]:
-    events = []
-    for block in text.split("\n\n"):
-        kind, data = None, None
-        for line in block.splitlines():
-            if line.startswith("event: "):
-                kind = line[len("event: ") :]
-            elif line.startswith("data: "):
-                data = json.loads(line[len("data: ") :])
-        if kind is not None:
-            events.append((kind, data))
-    return events
 
 
 # --- firing callbacks ------------------------------------------------------------------------------
@@ -232,7 +218,7 @@ def _follow(client: TestClient, run_id: str, seconds: float, into: list[tuple[st
 
     def read() -> None:
         with client.stream("GET", f"/api/runs/{run_id}/events") as stream:
-            into.extend(_sse(stream.read().decode()))
+            into.extend(sse_events(stream.read().decode()))
 
     thread = threading.Thread(target=read)
     thread.start()

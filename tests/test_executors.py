@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,15 +12,13 @@ from typing import Any
 import pytest
 
 import flowdeck
+from fixtures.celery_support import flowdeck_worker, needs_redis
 from flowdeck import StoreInterface
-from flowdeck.config import get_settings, reconfigure
+from flowdeck.config import reconfigure
 from flowdeck.errors import MissingInputError, StepStateError
 from flowdeck.flow.executors import InlineExecutor, busy_action, get_executor, is_busy
 from flowdeck.flow.loader import load_flow_file
 from flowdeck.flow.runner import create_run
-
-REDIS_URL = os.environ.get("FLOWDECK_TEST_REDIS_URL")
-needs_redis = pytest.mark.skipif(not REDIS_URL, reason="FLOWDECK_TEST_REDIS_URL is not set")
 
 FLOW_SOURCE = '''
 import os
@@ -156,49 +152,11 @@ def test_a_stranger_cannot_submit(echo_flow: flowdeck.Flow, inline: InlineExecut
 # --- Celery workers ------------------------------------------------------------------------------
 
 
-def _worker_env(queue: str) -> dict[str, str]:
-    settings = get_settings()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWDECK_")}
-    env.update(
-        FLOWDECK_HOME=str(settings.home),
-        FLOWDECK_DATABASE_URL=settings.database_url,
-        FLOWDECK_BLOB_URL=settings.blob_url,
-        FLOWDECK_SECRET_KEY=settings.secret_key,
-        FLOWDECK_EXECUTOR="celery",
-        FLOWDECK_BROKER_URL=str(REDIS_URL),
-    )
-    if settings.s3_endpoint_url:
-        env["FLOWDECK_S3_ENDPOINT_URL"] = settings.s3_endpoint_url
-    src = str(Path(flowdeck.__file__).resolve().parents[1])
-    tests = str(Path(__file__).parent)  # flows of the tests, registered by module name
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, tests, env.get("PYTHONPATH", "")) if p)
-    return env
-
-
 @pytest.fixture
 def celery_worker(deployment: str, tmp_path: Path) -> Iterator[str]:
     """A real ``flowdeck worker`` process on this test's deployment and its own queue; yields the queue."""
-    reconfigure(executor="celery", broker_url=REDIS_URL)
-    queue = f"flowdeck-test-{uuid.uuid4().hex[:10]}"
-    log = (tmp_path / "worker.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "flowdeck", "worker", "--pool", "solo", "--queue", queue, "--loglevel", "warning"],
-        env=_worker_env(queue),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
+    with flowdeck_worker(tmp_path / "worker.log") as queue:
         yield queue
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        log.close()
-        if proc.returncode not in (0, -15, 143):
-            print((tmp_path / "worker.log").read_text())
 
 
 def _worker_log(tmp_path: Path) -> str:
@@ -247,8 +205,8 @@ def test_the_server_hands_steps_to_workers(celery_worker: str, tmp_path: Path) -
     assert started.json()["busy"] is True
     assert wait_idle(alice, run_id, timeout=60)["current_step"] == "Ask", _worker_log(tmp_path)
     page = alice.get(f"/api/runs/{run_id}/steps/Ask/page").json()
-    alice.put(f"/api/runs/{run_id}/steps/Ask/elements/{element_id(page, 'Word')}/value", json={"value": "hi"})
-    accepted = alice.post(f"/api/runs/{run_id}/next")
+    alice.put(f"/api/runs/{run_id}/steps/Ask/elements/{element_id(page, 'Word')}/value", json={"value": "slow"})
+    accepted = alice.post(f"/api/runs/{run_id}/next")  # "slow": the step reports progress for ~1 s
     assert accepted.status_code == 202 and accepted.json()["busy"] is True
     assert alice.post(f"/api/runs/{run_id}/next").status_code == 409  # busy, across processes
     status = wait_idle(alice, run_id, timeout=60)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import os
+import pkgutil
 import subprocess
 import sys
 import textwrap
@@ -246,8 +247,20 @@ def _third_party() -> list[str]:
     return sorted(n for n in names if n != "flowdeck" and n not in sys.stdlib_module_names)
 
 
+def _sdk_backend_modules() -> list[str]:
+    """The modules of ``predict_backend``, the SDK's import path onto flowdeck."""
+    import predict_backend
+
+    return [
+        info.name
+        for info in pkgutil.walk_packages(predict_backend.__path__, "predict_backend.")
+        if not info.name.endswith("__main__")
+    ]
+
+
 def test_every_module_imports_first_in_a_fresh_interpreter() -> None:
-    modules = sorted(set(MODULES) - NOT_IMPORTED)
+    """No import cycle breaks whichever module of flowdeck (or of ``predict_backend``) loads first."""
+    modules = [*sorted(set(MODULES) - NOT_IMPORTED), "predict_backend", *sorted(_sdk_backend_modules())]
     assert "flowdeck.storage.deployment" in modules and "flowdeck.server.routes_runs" in modules
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     result = subprocess.run(

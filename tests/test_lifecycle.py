@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from pandas.testing import assert_frame_equal
 
 import flowdeck
+from fixtures.celery_support import REDIS_URL, needs_redis, new_queue, stop, worker_env
 from flowdeck import StoreInterface
 from flowdeck.config import get_settings, reconfigure
 from flowdeck.errors import NotFoundError, StepCancelledError, StepFailedError, StepStateError
@@ -470,18 +471,13 @@ def test_postgres_backends_terminated_leave_no_run_without_a_live_lease(
 
 # --- Celery workers --------------------------------------------------------------------------------
 
-REDIS_URL = os.environ.get("FLOWDECK_TEST_REDIS_URL")
-needs_redis = pytest.mark.skipif(not REDIS_URL, reason="FLOWDECK_TEST_REDIS_URL is not set")
-
 
 @pytest.fixture
 def workers(deployment: str, tmp_path: Path) -> Iterator[tuple[str, list[subprocess.Popen]]]:
     """Two real ``flowdeck worker`` processes on one queue of their own; yields the queue and the processes."""
-    from test_executors import _worker_env
-
     reconfigure(executor="celery", broker_url=REDIS_URL)
-    queue = f"flowdeck-life-{uuid.uuid4().hex[:10]}"
-    env = {**_worker_env(queue), "FLOWDECK_STEP_LEASE_SECONDS": str(get_settings().step_lease_seconds)}
+    queue = new_queue("flowdeck-life")
+    env = worker_env(FLOWDECK_STEP_LEASE_SECONDS=str(get_settings().step_lease_seconds))
     procs = []
     for i in range(2):
         log = (tmp_path / f"worker{i}.log").open("wb")
@@ -498,11 +494,7 @@ def workers(deployment: str, tmp_path: Path) -> Iterator[tuple[str, list[subproc
             if proc.poll() is None:
                 proc.terminate()
         for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+            stop(proc)
         reconfigure(executor="inline")
 
 

@@ -68,7 +68,12 @@ def test_processes_creating_the_secret_key_at_once_agree_on_one(tmp_path: Path) 
     assert sorted(p.name for p in (tmp_path / "home").iterdir()) == ["secret.key"]  # no temporary files left
 
 
-def test_cli_lists_show_user_text_literally(embedded: Path) -> None:
+def test_cli_lists_show_user_text_literally(embedded: Path, monkeypatch: Any) -> None:
+    from flowdeck.cli.common import console
+
+    # Wide enough that no cell is cut short. The console took its width when it was made (from
+    # COLUMNS, by whichever test imported the CLI first), so it is set on the console itself.
+    monkeypatch.setattr(console, "width", 400)
     flowdeck.add_user("alice")
     run = flowdeck.start(sample_flows.three_steps, user="alice")
     store = StoreInterface(run.flow_id, user="alice", step_name="Produce")
@@ -81,11 +86,11 @@ def test_cli_lists_show_user_text_literally(embedded: Path) -> None:
         ("assets", "list", "--user", "alice"),
         ("connections", "list", "--user", "alice"),
     ):
-        result = CliRunner().invoke(cli_app, list(args), env={"COLUMNS": "400"})
+        result = CliRunner().invoke(cli_app, list(args))
         assert result.exit_code == 0, (args, result.output, result.exception)
         assert "\x1b" not in result.output and "\x9b" not in result.output
         assert "[/]" in result.output and "[bold]x[/bold]" in result.output
-    listing = CliRunner().invoke(cli_app, ["assets", "list", "--user", "alice"], env={"COLUMNS": "400"})
+    listing = CliRunner().invoke(cli_app, ["assets", "list", "--user", "alice"])
     assert shown in listing.output
 
 

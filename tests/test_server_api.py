@@ -17,6 +17,7 @@ from fixtures.server_support import (
     element_id,
     login,
     make_app,
+    sse_events,
     start_run,
     wait_idle,
 )
@@ -35,20 +36,6 @@ def app(deployment: str) -> Iterator[Any]:
 def alice(app: Any) -> TestClient:
     """alice, logged in."""
     return login(app, "alice")
-
-
-def _sse_events(text: str) -> list[tuple[str, dict[str, Any]]]:
-    events = []
-    for block in text.split("\n\n"):
-        kind, data = None, None
-        for line in block.splitlines():
-            if line.startswith("event: "):
-                kind = line[len("event: ") :]
-            elif line.startswith("data: "):
-                data = json.loads(line[len("data: ") :])
-        if kind is not None:
-            events.append((kind, data))
-    return events
 
 
 def _start_churn(client: TestClient) -> tuple[str, dict[str, Any]]:
@@ -210,7 +197,7 @@ def test_churn_example_runs_end_to_end_over_the_api(alice: TestClient) -> None:
     assert alice.post(f"/api/runs/{run_id}/next").status_code == 202
     with alice.stream("GET", f"/api/runs/{run_id}/events", params={"after": 0, "until_idle": True}) as stream:
         assert stream.headers["content-type"].startswith("text/event-stream")
-        events = _sse_events(stream.read().decode())
+        events = sse_events(stream.read().decode())
     completions = [data["completion"] for kind, data in events if kind == "progress"]
     assert completions == [10.0, 40.0, 70.0, 100.0]
     statuses = [data for kind, data in events if kind == "status"]
@@ -245,7 +232,7 @@ def test_churn_example_runs_end_to_end_over_the_api(alice: TestClient) -> None:
 def test_events_start_from_the_newest_progress_without_after(alice: TestClient) -> None:
     run_id, _ = _start_churn(alice)
     with alice.stream("GET", f"/api/runs/{run_id}/events", params={"until_idle": True}) as stream:
-        events = _sse_events(stream.read().decode())
+        events = sse_events(stream.read().decode())
     assert [kind for kind, _ in events] == ["status"]
     assert events[0][1]["flow_id"] == run_id
 
@@ -283,7 +270,7 @@ def test_a_second_action_while_one_runs_is_a_conflict(alice: TestClient) -> None
     assert alice.put(f"/api/runs/{run_id}/steps/Ask/elements/Word/value", json={"value": "x"}).status_code == 409
     assert alice.delete(f"/api/runs/{run_id}").status_code == 409
     with alice.stream("GET", f"/api/runs/{run_id}/events", params={"after": 0, "until_idle": True}) as stream:
-        events = _sse_events(stream.read().decode())
+        events = sse_events(stream.read().decode())
     messages = [data["message"] for kind, data in events if kind == "progress"]
     assert messages == [f"thinking {n}%" for n in range(0, 101, 20)]
     assert wait_idle(alice, run_id)["current_step"] == "Answer"
