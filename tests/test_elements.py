@@ -807,3 +807,25 @@ def test_equality_is_by_json() -> None:
     b.set_value("y")
     assert a != b
     assert a != "not an element"
+
+
+def test_a_data_source_dropdown_lists_connections_in_a_fresh_process(embedded) -> None:
+    """A flow's first use of the store in a process may be a DataSourceDropdown: it lists all the same."""
+    import os
+    import subprocess
+    import sys
+
+    import flowdeck
+
+    flowdeck.add_user("alice")
+    flowdeck.add_connection("sales", "sqlite", "alice", database="sales.db")
+    # As a flow file imports them; nothing has listed connections in this process yet.
+    script = (
+        "from flowdeck import DataSourceDropdown, StoreInterface\n"
+        "print(list(DataSourceDropdown('alice', ['sqlite']).options))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWDECK_")}
+    env["FLOWDECK_HOME"] = str(embedded)
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['sales (sqlite)']"
