@@ -105,3 +105,41 @@ def test_csv_download_escapes_formulas_and_parquet_round_trips(app):
     assert response.status_code == 200
     assert_frame_equal(pd.read_parquet(io.BytesIO(response.content)), frame)
     assert client.get(url, params={"format": "xlsx"}).status_code == 422
+
+
+def test_a_table_drawn_again_with_few_rows_shows_them_and_the_big_one_is_not_served(app):
+    from flowdeck.auth.users import resolve_principal
+    from flowdeck.store import pages as page_service
+    from flowdeck.store import runs as run_service
+
+    client = login(app, "alice")
+    run_id, _, table_id = _open(client)
+    rows_url = f"/api/runs/{run_id}/steps/Show/tables/{table_id}/rows"
+    download_url = f"/api/runs/{run_id}/steps/Show/tables/{table_id}/download"
+    assert client.get(rows_url).json()["total_rows"] == 3_000
+
+    # As a callback would: read the page back, give the same table ten rows, store the page.
+    view = run_service.load_run(run_id, resolve_principal("alice"))
+    page = page_service.get_page(view, "Show")
+    table = page_service.find_element(page, table_id)
+    assert table.extra.get("paged") and len(table.content) == 100  # one page of the big table
+    few = big_frame(10)
+    table.content = few
+    page_service.update_page(view, "Show", page)
+
+    shown = _table_json(client.get(f"/api/runs/{run_id}/steps/Show/page").json())
+    assert "paged" not in shown["extra"] and shown["total_rows"] == 10
+    assert shown["records"] == _records(few)
+    for url in (rows_url, download_url):
+        gone = client.get(url)
+        assert gone.status_code == 404 and f"has no big table {table_id!r} on its page" in gone.json()["detail"]
+
+    # Drawn big again, the new frame is served.
+    again = run_service.load_run(run_id, resolve_principal("alice"))
+    page = page_service.get_page(again, "Show")
+    page_service.find_element(page, table_id).content = big_frame(700)
+    page_service.update_page(again, "Show", page)
+    assert client.get(rows_url).json()["total_rows"] == 700
+    assert_frame_equal(
+        pd.read_parquet(io.BytesIO(client.get(download_url, params={"format": "parquet"}).content)), big_frame(700)
+    )

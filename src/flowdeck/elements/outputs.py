@@ -309,11 +309,25 @@ class Table(OutputElement):
         if max_rows is not None and (not isinstance(max_rows, int) or max_rows < 0):
             raise ValidationError(f"Table {self.title!r}: max_rows must be a whole number >= 0, got {max_rows!r}")
         self.max_rows = self.DEFAULT_MAX_ROWS if max_rows is None else max_rows
-        self.total_rows = len(content)
         self.persistence = None
         self.cell_color_persistence = None
         self.text_color_persistence = None
         self.buttons: list[Any] = []
+
+    @property
+    def content(self) -> pd.DataFrame:
+        """The frame the table shows."""
+        return self._content
+
+    @content.setter
+    def content(self, frame: pd.DataFrame) -> None:
+        # New content replaces what a page read back from storage held: its row count, and any big
+        # table stored for it (the page then shows this frame, paged again only if it is big).
+        self._content = frame
+        self.total_rows = len(frame)
+        extra = getattr(self, "extra", None)
+        if extra is not None:
+            extra.pop("paged", None)
 
     @property
     def conditional_formatting_rules(self) -> dict[str, str] | None:

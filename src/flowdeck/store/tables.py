@@ -10,6 +10,7 @@ batches), and the page JSON carries only the first :data:`PAGE_ROWS` rows, with
 from __future__ import annotations
 
 import io
+import json
 import threading
 import uuid
 from collections import OrderedDict
@@ -27,6 +28,7 @@ from flowdeck.elements.base import to_jsonable
 from flowdeck.errors import NotFoundError, ValidationError
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.frame_blobs import BATCH_ROWS
+from flowdeck.storage.records import pages as page_records
 from flowdeck.store import outputs as output_service
 from flowdeck.store.runs import RunView
 
@@ -81,6 +83,25 @@ def _element_dicts(document: dict) -> Iterator[dict]:
     for section in document.get("sections", []):
         for card in section.get("content", []):
             yield from (e for e in card.get("content", []) if isinstance(e, dict) and e.get("kind") == "Table")
+
+
+def _require_paged(view: RunView, step_name: str, element_id: str) -> None:
+    """``NotFoundError`` unless the step's newest page shows ``element_id`` as a big (server-paged) table.
+
+    A page drawn again with a smaller table under the same id leaves the earlier big table stored
+    (older page versions refer to it); it is no longer what the page shows, so it is not served.
+    """
+    step = view.step(step_name)
+    with get_storage().db.read() as conn:
+        row = page_records.latest_page(conn, view.id, step_name, max(step.attempt, 1))
+    document = json.loads(row.document) if row is not None else {}
+    for element in _element_dicts(document):
+        if element.get("id") == element_id and (element.get("extra") or {}).get("paged"):
+            return
+    raise NotFoundError(
+        f"step {step_name!r} of run {view.id!r} has no big table {element_id!r} on its page; "
+        "only tables with more rows than their page shows are served in pages"
+    )
 
 
 def _read(view: RunView, step_name: str, element_id: str, **selection: Any) -> Any:
@@ -358,6 +379,7 @@ def table_rows(
     """
     if offset < 0 or not 0 < limit <= MAX_LIMIT:
         raise ValidationError(f"offset must be >= 0 and limit between 1 and {MAX_LIMIT}, got {offset} and {limit}")
+    _require_paged(view, step_name, element_id)
     source = _source(view, step_name, element_id)
     position = None if sort is None else source.position(sort)
     if query:
@@ -400,6 +422,7 @@ def download_chunks(view: RunView, step_name: str, element_id: str, fmt: str) ->
     """The whole table as CSV (formulas escaped) or Parquet, produced a batch of rows at a time."""
     if fmt not in ("csv", "parquet"):
         raise ValidationError(f"download format must be 'csv' or 'parquet', got {fmt!r}")
+    _require_paged(view, step_name, element_id)
     first = _read(view, step_name, element_id, rows=(0, 0))
     show_index = not isinstance(first.index, pd.RangeIndex)
     batches = _batches(view, step_name, element_id)
