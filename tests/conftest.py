@@ -77,6 +77,11 @@ BACKENDS = [
 ]
 
 
+#: For tests of what lives only in the database (claims, leases, connections, flows loaded by
+#: reference): the PostgreSQL + S3 deployment runs the same code as PostgreSQL alone for them.
+DATABASES_ONLY = pytest.mark.backends("sqlite", "postgres", "mariadb")
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> str:
     """The PostgreSQL server URL from the environment (skips when unset)."""
@@ -217,12 +222,31 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             print(f"  {nodeid}")
 
 
+# The files that take longest, run first: test processes take a file at a time (pytest-xdist's
+# loadfile), and a long file started last would leave the other processes idle at the end.
+LONGEST_FIRST = (
+    "test_lifecycle.py",
+    "test_server_api.py",
+    "test_server_access.py",
+    "test_assets.py",
+    "test_cli_usage.py",
+    "test_connections.py",
+    "test_triggers.py",
+    "test_executors.py",
+    "test_asset_access.py",
+    "test_cli.py",
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leave out the backends a test is not about (``@pytest.mark.backends("postgres", ...)``).
+    """Leave out the backends a test is not about (``@pytest.mark.backends("postgres", ...)``), and
+    put the longest files first.
 
     Deselected rather than skipped: under FLOWDECK_TEST_REQUIRE_ALL a skip means a backend went
     untested, which these are not.
     """
+    rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
     keep, drop = [], []
     for item in items:
         marker = item.get_closest_marker("backends")

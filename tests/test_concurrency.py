@@ -13,6 +13,7 @@ from pandas.testing import assert_frame_equal
 
 import flowdeck
 import sample_flows
+from conftest import DATABASES_ONLY
 from flowdeck import StoreInterface
 from flowdeck.config import get_settings
 
@@ -107,6 +108,7 @@ def test_a_process_killed_mid_save_leaves_the_previous_value(deployment, tmp_pat
     assert run.current_step == "Transform"
 
 
+@DATABASES_ONLY
 def test_open_run_in_a_new_process_loads_the_flow_by_reference(deployment):
     import subprocess
     import sys
@@ -134,6 +136,7 @@ def test_open_run_in_a_new_process_loads_the_flow_by_reference(deployment):
     assert StoreInterface(run.flow_id, user="alice").get_input("note", step_name="Transform") == "from transform"
 
 
+@DATABASES_ONLY
 def test_open_run_of_a_flow_defined_in_a_function_says_how_to_fix_it(deployment):
     import subprocess
     import sys

@@ -26,6 +26,7 @@ from pandas.testing import assert_frame_equal
 import flowdeck
 import flows_for_assets
 import sample_flows
+from conftest import DATABASES_ONLY
 from fixtures.fake_mysql import SilentPostgres, fake_mysql
 from flowdeck import StoreInterface
 from flowdeck.assets import Asset, Model
@@ -204,6 +205,7 @@ def test_secret_looking_param_names() -> None:
     assert split.plain == {"account": "a"} and split.secret == {"token": "t", "passcode": "1"}
 
 
+@DATABASES_ONLY
 @pytest.mark.slow
 def test_secret_params_are_encrypted_at_rest_and_never_returned(deployment: str, pg_role: str, home: Path) -> None:
     add_connection(

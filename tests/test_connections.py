@@ -14,6 +14,7 @@ from pandas.testing import assert_frame_equal
 
 import flowdeck
 import sample_flows
+from conftest import DATABASES_ONLY
 from flowdeck import ConnectionType, StoreInterface
 from flowdeck.errors import AccessError, AlreadyExistsError, IntegrityError, NotFoundError, ValidationError
 
@@ -161,6 +162,7 @@ def test_if_exists_modes_through_the_store(deployment):
         StoreInterface.str_2_connection_type(["oracle"])
 
 
+@DATABASES_ONLY
 def test_cli_connections_add_list_test_remove(deployment, pg_role, home):
     from flowdeck.config import get_settings
 

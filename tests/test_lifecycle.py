@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from pandas.testing import assert_frame_equal
 
 import flowdeck
+from conftest import DATABASES_ONLY
 from fixtures.celery_support import REDIS_URL, needs_redis, new_queue, stop, worker_env
 from flowdeck import StoreInterface
 from flowdeck.config import get_settings, reconfigure
@@ -228,6 +229,7 @@ def _race(settings: dict, flow_id: str, methods: tuple[str, str]) -> list[tuple[
     return sorted(outcomes)
 
 
+@DATABASES_ONLY
 @pytest.mark.slow
 def test_two_processes_pressing_next_run_the_step_once(life: flowdeck.Flow, counters: Path) -> None:
     run = _at_work(life, "slow")  # Work's action is quick, Report sleeps 1.5 s: the first next() stays in flight
@@ -238,6 +240,7 @@ def test_two_processes_pressing_next_run_the_step_once(life: flowdeck.Flow, coun
     assert run.state == "awaiting_input" and run.current_step == "Report"
 
 
+@DATABASES_ONLY
 @pytest.mark.slow
 def test_two_processes_rerunning_run_the_step_once(life: flowdeck.Flow, counters: Path) -> None:
     run = _at_work(life, "slow")  # Work's run() sleeps 1.5 s
@@ -259,6 +262,7 @@ def _claim_in_process(settings: dict, flow_id: str, action: str, barrier: Any, r
         results.put((type(exc).__name__, str(exc)))
 
 
+@DATABASES_ONLY
 @pytest.mark.parametrize("actions", [("next", "back"), ("rerun", "rerun"), ("next", "next")])
 def test_claims_from_two_processes_are_atomic(life: flowdeck.Flow, actions: tuple[str, str]) -> None:
     """The check-and-set itself, many times over: exactly one of two simultaneous claims wins."""
@@ -300,6 +304,7 @@ def release_claim_from_db(flow_id: str, action: str) -> None:
             run_records.update_step(conn, flow_id, "Ask", state="complete")
 
 
+@DATABASES_ONLY
 @pytest.mark.slow
 def test_two_servers_pressing_next_and_rerun(flow_file: str, counters: Path) -> None:
     from fixtures.server_support import add_people, element_id, login, wait_idle
@@ -502,6 +507,7 @@ def _logs(tmp_path: Path) -> str:
     return "\n".join(p.read_text(errors="replace") for p in sorted(tmp_path.glob("worker*.log")))
 
 
+@DATABASES_ONLY
 @needs_redis
 @pytest.mark.slow
 def test_two_celery_submissions_run_the_step_once(
@@ -544,6 +550,7 @@ def test_two_celery_submissions_run_the_step_once(
     assert run.current_step == "Report" and run.state == "awaiting_input"
 
 
+@DATABASES_ONLY
 @needs_redis
 @pytest.mark.slow
 def test_a_killed_celery_worker_leaves_the_step_failed_within_the_lease(
@@ -569,6 +576,7 @@ def test_a_killed_celery_worker_leaves_the_step_failed_within_the_lease(
     assert run.state == "awaiting_input" and _step(run, "Work").attempt == 2, _logs(tmp_path)
 
 
+@DATABASES_ONLY
 @needs_redis
 @pytest.mark.slow
 def test_cancel_stops_a_step_in_a_celery_worker(
