@@ -325,3 +325,23 @@ def test_codec_selection_equals_the_slice_of_a_full_decode(frame, columns, start
     expected = _selected(full, columns, None).iloc[start:stop]
     arrow_stored = encoded.codec == "arrow"
     assert_frame_equal(got, _as_arrow_dtypes(expected) if zero_copy and arrow_stored else expected, check_exact=True)
+
+
+def test_a_frame_blob_is_no_bigger_than_its_arrow_data_plus_its_index() -> None:
+    """Strings, lists and categoricals cost their Arrow bytes, not those plus a second copy of their offsets."""
+    rows = 200_000
+    frame = pd.DataFrame(
+        {
+            "text": pd.array([f"customer-{i}" for i in range(rows)], dtype="str"),
+            "tags": [[i, i + 1] for i in range(rows)],
+            "plan": pd.Categorical(np.where(np.arange(rows) % 3 == 0, "basic", "pro")),
+            "amount": np.arange(rows, dtype="float64"),
+        }
+    )
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    parts, size = frame_blobs.write_table(table)
+    batches = -(-rows // frame_blobs.BATCH_ROWS)
+    overhead = 64 + 40 + 4096 + 1024 * batches * table.num_columns  # head, trailer, index, batch headers
+    assert size < table.nbytes + overhead, (size, table.nbytes)
+    reader = frame_blobs.FrameBlobReader(b"".join(bytes(p) for p in parts), verify=True)
+    assert reader.read().equals(table)

@@ -198,6 +198,20 @@ class ChunkHasher:
         return self._digests
 
 
+def _empty_like(array: pa.Array) -> pa.Array:
+    """A zero-row array of ``array``'s type (with its dictionaries), for a column's prefix.
+
+    Not ``array.slice(0, 0)``: Arrow writes a zero-row slice of a string or list column with the
+    whole offsets buffer (16 MB for 2 M rows), where a taken empty array has none.
+    """
+    if _has_dictionary(array.type):
+        return array.slice(0, 0)  # the dictionaries go with the prefix; they are needed whole
+    try:
+        return array.take(pa.array([], type=pa.int64()))
+    except pa.ArrowNotImplementedError:  # a type take() does not know: the prefix is only larger
+        return array.slice(0, 0)
+
+
 def encode_table(table: pa.Table) -> tuple[list[Buffer], Tail]:
     """The body of the blob of ``table`` (mostly views of the table's own memory) and its :class:`Tail`."""
     rows = table.num_rows
@@ -212,7 +226,7 @@ def encode_table(table: pa.Table) -> tuple[list[Buffer], Tail]:
         begin = sink.size
         bounds = [begin]
         with ipc.new_stream(sink, schema) as writer:
-            writer.write_batch(pa.record_batch([array.slice(0, 0)], schema=schema))
+            writer.write_batch(pa.record_batch([_empty_like(array)], schema=schema))
             bounds.append(sink.size)
             for start in range(0, rows, batch_rows):
                 writer.write_batch(pa.record_batch([array.slice(start, batch_rows)], schema=schema))
