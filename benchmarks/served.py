@@ -8,6 +8,7 @@ a script's own folder is first on ``sys.path``).
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import subprocess
 import sys
@@ -30,7 +31,13 @@ def free_port() -> int:
 
 
 def start_flowdeck(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """``flowdeck *argv`` in a process of its own, its output to ``log``."""
+    """``flowdeck *argv`` in a process of its own, its output to ``log``.
+
+    The benchmarks' folder is on its ``PYTHONPATH``: a benchmark script served as a flow file
+    imports this module.
+    """
+    here = str(Path(__file__).resolve().parent)
+    env = {**env, "PYTHONPATH": os.pathsep.join(p for p in (here, env.get("PYTHONPATH", "")) if p)}
     with log.open("wb") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "flowdeck", *argv], env=env, stdout=out, stderr=subprocess.STDOUT
