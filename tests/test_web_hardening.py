@@ -5,6 +5,7 @@ log out everywhere, event ids, tracebacks, CSV formulas, the API docs page and t
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import shutil
 import subprocess
 import time
@@ -30,6 +31,7 @@ from flowdeck.server import events as live
 from flowdeck.server.downloads import csv_text
 from flowdeck.server.executor import FairShareExecutor
 from flowdeck.storage.deployment import get_storage
+from flowdeck.storage.records._util import as_utc, utcnow
 from flowdeck.storage.schema import login_throttle
 
 STATIC = Path(__file__).resolve().parents[1] / "src" / "flowdeck" / "server" / "static"
@@ -132,8 +134,17 @@ def test_wrong_passwords_lock_the_account_with_a_doubling_back_off_that_ends(app
     for _ in range(3):
         _login(attacker, "alice", "guess")
     time.sleep(1.1)
+    before = utcnow()
     assert _login(attacker, "alice", "guess").status_code == 401  # failure 4: locked 2 s (the cap)
-    assert _login(attacker, "alice", "guess").headers["retry-after"] == "2"
+    after = utcnow()
+    with get_storage().db.read() as conn:
+        row = conn.execute(sa.select(login_throttle).where(login_throttle.c.key == "u:alice")).one()
+    assert row.failures == 4
+    # Measured on the stored lock, not on Retry-After: that counts down while a busy machine answers.
+    until = as_utc(row.locked_until)
+    assert until - before >= dt.timedelta(seconds=2) >= until - after
+    blocked = _login(attacker, "alice", "guess")
+    assert blocked.status_code == 429 and blocked.headers["retry-after"] in ("1", "2")
 
 
 @pytest.mark.backends("sqlite", "postgres", "mariadb")  # the throttle lives in the database, not the blob store
