@@ -11,7 +11,7 @@ from flowdeck.storage.records import outputs as output_records
 from flowdeck.storage.records import runs as run_records
 from flowdeck.store.runs import RunView, read_run
 
-__all__ = ["get_output", "has_output", "output_version", "read_input", "save_output"]
+__all__ = ["get_output", "has_output", "read_input", "save_output"]
 
 
 def check_name(name: object) -> str:
@@ -88,17 +88,6 @@ def _find_output(
         where = f"step {step_name!r}" if step_name else f"the in-link of step {reader_step or view.current_step!r}"
         raise NotFoundError(f"no output {name!r} in {where} of run {view.id!r}; names there: {existing}")
     return row
-
-
-def output_version(view: RunView, name: str, step_name: str) -> int | None:
-    """An id that changes whenever output ``name`` of ``step_name`` is saved again (None: no such output).
-
-    Lets a reader keep what it derived from an output (a mapped table, a sort order) until it changes.
-    """
-    check_name(name)
-    with get_storage().db.read() as conn:
-        row = output_records.find_output(conn, view.id, name, _candidates(view, step_name, None))
-    return None if row is None else int(row.id)
 
 
 def read_input(

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,33 +87,37 @@ def _element_dicts(document: dict) -> Iterator[dict]:
             yield from (e for e in card.get("content", []) if isinstance(e, dict) and e.get("kind") == "Table")
 
 
-def _require_paged(view: RunView, step_name: str, element_id: str) -> None:
-    """``NotFoundError`` unless the step's newest page shows ``element_id`` as a big (server-paged) table.
+def _no_big_table(view: RunView, step_name: str, element_id: str) -> NotFoundError:
+    return NotFoundError(
+        f"step {step_name!r} of run {view.id!r} has no big table {element_id!r} on its page; "
+        "only tables with more rows than their page shows are served in pages"
+    )
 
-    A page drawn again with a smaller table under the same id leaves the earlier big table stored
-    (older page versions refer to it); it is no longer what the page shows, so it is not served.
+
+def _paged_version(view: RunView, step_name: str, element_id: str) -> str:
+    """The stored version of the big table ``element_id`` that the step's newest page shows.
+
+    ``NotFoundError`` unless that page shows it as a big (server-paged) table: a page drawn again
+    with a smaller table under the same id leaves the earlier big table stored (older page versions
+    refer to it), but it is no longer what the page shows, so it is not served. The version changes
+    whenever the table is saved again, so what a process derived from it can be kept under it.
     """
     step = view.step(step_name)
     with get_storage().db.read() as conn:
         row = page_records.latest_page(conn, view.id, step_name, max(step.attempt, 1))
     document = json.loads(row.document) if row is not None else {}
     for element in _element_dicts(document):
-        if element.get("id") == element_id and (element.get("extra") or {}).get("paged"):
-            return
-    raise NotFoundError(
-        f"step {step_name!r} of run {view.id!r} has no big table {element_id!r} on its page; "
-        "only tables with more rows than their page shows are served in pages"
-    )
+        paged = (element.get("extra") or {}).get("paged")
+        if element.get("id") == element_id and paged:
+            return str(paged.get("version") or f"page-{row.id}")
+    raise _no_big_table(view, step_name, element_id)
 
 
 def _read(view: RunView, step_name: str, element_id: str, **selection: Any) -> Any:
     try:
         return output_service.get_output(view, TABLE_OUTPUT_PREFIX + element_id, step_name=step_name, **selection)
     except NotFoundError:
-        raise NotFoundError(
-            f"step {step_name!r} of run {view.id!r} has no big table {element_id!r}; "
-            "only tables with more rows than their page shows are served in pages"
-        ) from None
+        raise _no_big_table(view, step_name, element_id) from None
 
 
 def _records(frame: pd.DataFrame) -> dict[str, Any]:
@@ -170,6 +176,7 @@ _sources: OrderedDict[tuple[Any, ...], _Source] = OrderedDict()
 _rankings: OrderedDict[tuple[Any, ...], pa.Array] = OrderedDict()
 _lock = threading.Lock()
 _sorting: set[tuple[Any, ...]] = set()
+_pool: ThreadPoolExecutor | None = None
 
 
 def _cached(cache: OrderedDict[tuple[Any, ...], Any], key: tuple[Any, ...]) -> Any:
@@ -200,17 +207,11 @@ def forget_cached(*, rankings_only: bool = False) -> None:
             _sources.clear()
 
 
-def _source(view: RunView, step_name: str, element_id: str) -> _Source:
+def _source(view: RunView, step_name: str, element_id: str, version: str) -> _Source:
     """The whole table, zero-copy over its memory-mapped blob (verified when first mapped, then kept).
 
-    Kept per output version: a page drawn again with another table saves a new output and so maps anew.
+    Kept per stored ``version``: a page drawn again with another table saves it anew and so maps anew.
     """
-    version = output_service.output_version(view, TABLE_OUTPUT_PREFIX + element_id, step_name)
-    if version is None:
-        raise NotFoundError(
-            f"step {step_name!r} of run {view.id!r} has no big table {element_id!r}; "
-            "only tables with more rows than their page shows are served in pages"
-        )
     key = (view.id, step_name, element_id, version)
     found = _cached(_sources, key)
     if found is None:
@@ -237,27 +238,68 @@ def _keys(source: _Source, position: int) -> pa.ChunkedArray:
     return column
 
 
-def _sort_order(source: _Source, position: int, descending: bool, needed: int) -> pa.Array:
-    """Row positions sorted by a column: at least the first ``needed`` of them (all once fully sorted)."""
+def _sorted_window(source: _Source, position: int, descending: bool, offset: int, limit: int) -> pa.Array:
+    """Positions of rows ``offset:offset+limit`` of the table sorted (stably) by the column at ``position``.
+
+    The first pages select the top rows (linear); a page further down of a numeric column without
+    nulls is cut out around its bounds (linear too); either way the full order is then computed in
+    the background for the pages that follow. Without either, the column is sorted fully, once.
+    """
+    needed = offset + limit
     key = (*source.key, "sort", position, descending)
     found = _cached(_rankings, key)
     if found is not None and (len(found) >= needed or len(found) == source.rows):
-        return found
+        return found.slice(min(offset, len(found)), limit)
     order = "descending" if descending else "ascending"
     column = _keys(source, position)
     if needed <= TOP_K_ROWS < source.rows:
-        # The first pages: selecting the top rows is linear, sorting all of them is not. The full
-        # order is then computed in the background for the pages further down.
         k = min(TOP_K_ROWS, max(1_000, 2 * needed))
         top = pc.select_k_unstable(column, k, sort_keys=[("", order)])
         ranking = pa.table({"k": pc.take(column, top), "i": top})
         found = pc.take(top, pc.sort_indices(ranking, [("k", order), ("i", "ascending")]))
         _remember(_rankings, key, found)
         _sort_in_background(key, column, order)
-        return found
+        return found.slice(min(offset, len(found)), limit)
+    if source.rows > TOP_K_ROWS:
+        window = _window_by_bounds(column, descending, offset, limit)
+        if window is not None:
+            _sort_in_background(key, column, order)
+            return window
     found = _full_sort(column, order)
     _remember(_rankings, key, found)
-    return found
+    return found.slice(min(offset, len(found)), limit)
+
+
+def _window_by_bounds(column: pa.ChunkedArray, descending: bool, offset: int, limit: int) -> pa.Array | None:
+    """Rows ``offset:offset+limit`` of a stable sort of a numeric ``column`` without sorting all of it.
+
+    Partitions around the window's first and last keys, then sorts only the rows whose keys lie
+    between them, ties by position as a stable sort orders them. None when the column has nulls,
+    NaNs or no numeric form (those take the full sort).
+    """
+    data_type = column.type
+    kinds = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean, pa.types.is_timestamp)
+    kinds += (pa.types.is_date, pa.types.is_duration)
+    if column.null_count or not any(kind(data_type) for kind in kinds):
+        return None
+    values = column.to_numpy()
+    if values.dtype.kind in "mM":
+        values = values.view(np.int64)
+    elif values.dtype.kind == "b":
+        values = values.view(np.uint8)
+    elif values.dtype.kind == "f" and np.isnan(values).any():
+        return None
+    if descending:
+        # Order-reversing without overflow: ~v for integers, -v for floats.
+        values = -values if values.dtype.kind == "f" else ~values
+    stop = min(offset + limit, len(values))
+    if offset >= stop:
+        return pa.array([], type=pa.int64())
+    low, high = np.partition(values, [offset, stop - 1])[[offset, stop - 1]]
+    before = int(np.count_nonzero(values < low))
+    between = np.flatnonzero((values >= low) & (values <= high))
+    between = between[np.lexsort((between, values[between]))]
+    return pa.array(between[offset - before : stop - before].astype(np.int64))
 
 
 def _full_sort(column: pa.ChunkedArray, order: str) -> pa.Array:
@@ -307,38 +349,58 @@ def _contains(text: pa.Array | pa.ChunkedArray, query: str) -> pa.Array | pa.Chu
     return pc.match_substring(text, query, ignore_case=True)
 
 
+def _search_pool() -> ThreadPoolExecutor:
+    """The process's threads for searching a table's batches side by side (Arrow's kernels release the GIL)."""
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="flowdeck-table-search")
+        return _pool
+
+
+def _searcher(data_type: pa.DataType, query: str) -> Callable[[pa.Array], pa.Array] | None:
+    """How to test one batch of a column of ``data_type`` for ``query``; None if no cell's text could hold it."""
+    if pa.types.is_dictionary(data_type):
+        # Search each distinct label once, then pick the rows whose codes hit.
+        def labels(chunk: pa.Array) -> pa.Array:
+            hit = pc.fill_null(_contains(pc.cast(chunk.dictionary, pa.large_string()), query), False)
+            return pc.is_in(chunk.indices, value_set=pc.indices_nonzero(hit).cast(chunk.indices.type))
+
+        return labels
+    if pa.types.is_string(data_type) or pa.types.is_large_string(data_type):
+        return lambda chunk: _contains(chunk, query)
+    if _could_contain(data_type, query):
+        return lambda chunk: _contains(pc.cast(chunk, pa.large_string()), query)
+    return None
+
+
 def _matches(source: _Source, query: str) -> pa.Array:
-    """Positions of the rows where any cell contains ``query`` (case-insensitive), searching only columns that could."""
+    """Positions of the rows where any cell contains ``query`` (case-insensitive).
+
+    Searches only the columns whose text could contain it, a batch of rows per task, batches side by side.
+    """
     key = (*source.key, "filter", query)
     found = _cached(_rankings, key)
     if found is not None:
         return found
-    mask = None
-    for column in source.table.columns:
-        data_type = column.type
-        if pa.types.is_dictionary(data_type):
-            # Search each distinct label once, then pick the rows whose codes hit.
-            hits = [
-                pc.is_in(
-                    chunk.indices,
-                    value_set=pc.indices_nonzero(
-                        pc.fill_null(_contains(pc.cast(chunk.dictionary, pa.large_string()), query), False)
-                    ).cast(chunk.indices.type),
-                )
-                for chunk in column.chunks
-            ]
-            hit = pa.chunked_array(hits, type=pa.bool_())
-        elif pa.types.is_string(data_type) or pa.types.is_large_string(data_type):
-            hit = _contains(column, query)
-        elif _could_contain(data_type, query):
-            hit = _contains(pc.cast(column, pa.large_string()), query)
-        else:
-            continue
-        hit = pc.fill_null(hit, False)
-        mask = hit if mask is None else pc.or_(mask, hit)
-    found = pa.array([], type=pa.uint64()) if mask is None else pc.indices_nonzero(mask)
-    if isinstance(found, pa.ChunkedArray):
-        found = found.combine_chunks()
+    searchers = [
+        (position, how)
+        for position, column in enumerate(source.table.columns)
+        if (how := _searcher(column.type, query)) is not None
+    ]
+    batches = source.table.to_batches() if searchers else []
+    starts = np.cumsum([0] + [batch.num_rows for batch in batches])
+
+    def search(number: int) -> np.ndarray:
+        batch = batches[number]
+        mask = None
+        for position, how in searchers:
+            hit = pc.fill_null(how(batch.column(position)), False)
+            mask = hit if mask is None else pc.or_(mask, hit)
+        return pc.indices_nonzero(mask).to_numpy().astype(np.int64) + int(starts[number])
+
+    parts = list(_search_pool().map(search, range(len(batches))))
+    found = pa.array(np.concatenate(parts) if parts else np.empty(0, np.int64), type=pa.int64())
     _remember(_rankings, key, found)
     return found
 
@@ -372,29 +434,31 @@ def table_rows(
     """One page of a big table: rows ``offset:offset+limit`` after filtering by ``query`` and sorting by ``sort``.
 
     The table is memory-mapped once per process and kept (verified when mapped); a page reads only the
-    rows it shows. A sort ranks one column: the first pages by selecting the top rows (linear), the
-    rest from the full order, which is computed once and kept. ``query`` keeps rows where any cell
-    contains it (case-insensitive), searching only the columns whose text could contain it. Returns
+    rows it shows. A sort ranks one column: the first pages by selecting the top rows, a page further
+    down of a numeric column by cutting around its bounds (both linear), the rest from the full
+    order, which is computed once (in the background after a linear answer) and kept. ``query``
+    keeps rows where any cell contains it (case-insensitive), searching only the columns whose text
+    could contain it, batches side by side. Returns
     ``columns``, ``records``, ``index``, ``total_rows`` (after filtering) and ``offset``.
     """
     if offset < 0 or not 0 < limit <= MAX_LIMIT:
         raise ValidationError(f"offset must be >= 0 and limit between 1 and {MAX_LIMIT}, got {offset} and {limit}")
-    _require_paged(view, step_name, element_id)
-    source = _source(view, step_name, element_id)
+    source = _source(view, step_name, element_id, _paged_version(view, step_name, element_id))
     position = None if sort is None else source.position(sort)
     if query:
         positions = _filtered_order(source, query, position, descending)
         total = len(positions)
+        chosen = positions.slice(min(offset, len(positions)), limit)
     elif position is not None:
-        positions = _sort_order(source, position, descending, offset + limit)
+        chosen = _sorted_window(source, position, descending, offset, limit)
         total = source.rows
     else:
-        positions = None
+        chosen = None
         total = source.rows
-    if positions is None:
+    if chosen is None:
         chosen = np.arange(min(offset, total), min(offset + limit, total), dtype=np.int64)
     else:
-        chosen = positions.slice(min(offset, len(positions)), limit).to_numpy().astype(np.int64)
+        chosen = chosen.to_numpy().astype(np.int64)
     return {**_records(source.frame(chosen)), "total_rows": total, "offset": offset}
 
 
@@ -422,7 +486,7 @@ def download_chunks(view: RunView, step_name: str, element_id: str, fmt: str) ->
     """The whole table as CSV (formulas escaped) or Parquet, produced a batch of rows at a time."""
     if fmt not in ("csv", "parquet"):
         raise ValidationError(f"download format must be 'csv' or 'parquet', got {fmt!r}")
-    _require_paged(view, step_name, element_id)
+    _paged_version(view, step_name, element_id)
     first = _read(view, step_name, element_id, rows=(0, 0))
     show_index = not isinstance(first.index, pd.RangeIndex)
     batches = _batches(view, step_name, element_id)
