@@ -280,13 +280,7 @@ def claim(flow_id: str, who: Principal, action: str, *, handoff: bool = False, t
                 continue
             target, state = _target(locked, action)
             if action == "next":
-                missing = page_service.missing_required_inputs(locked, target.name, conn)
-                if missing:
-                    raise MissingInputError(
-                        f"step {target.name!r} needs input before next(): " + ", ".join(repr(m) for m in missing),
-                        missing,
-                    )
-                _check_gates(conn, locked, target.name)
+                _check_next_allowed(conn, locked, target.name)
             values: dict[str, Any] = {"state": state.value}
             if state is StepState.RUNNING:
                 values.update(progress=0.0, message=None, error=None, traceback=None, ended_at=None)
@@ -319,9 +313,13 @@ def _locked_view(conn: Any, flow_id: str, who: Principal) -> RunView:
     return RunView.from_joined_rows(*found)
 
 
-def _check_gates(conn: Any, view: RunView, step_name: str) -> None:
-    """``StepStateError`` naming the cards with ``disable_next=True`` on the step's page."""
-    gates = page_service.closed_gates(view, step_name, conn)
+def _check_next_allowed(conn: Any, view: RunView, step_name: str) -> None:
+    """``MissingInputError`` for required inputs left empty, ``StepStateError`` for cards holding ``next()`` back."""
+    missing, gates = page_service.next_blockers(view, step_name, conn)
+    if missing:
+        raise MissingInputError(
+            f"step {step_name!r} needs input before next(): " + ", ".join(repr(m) for m in missing), missing
+        )
     if gates:
         names = ", ".join(repr(title) for title in gates)
         raise StepStateError(

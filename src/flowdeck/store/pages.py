@@ -6,7 +6,7 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from flowdeck.errors import NotFoundError, StepStateError, ValidationError
@@ -18,14 +18,14 @@ from flowdeck.store.runs import RunView
 from flowdeck.store.tables import prepare_big_tables
 
 __all__ = [
+    "NextBlockers",
     "PageSnapshot",
-    "closed_gates",
     "create_element_link",
     "create_future_element",
     "find_element",
     "get_element_value",
     "get_page",
-    "missing_required_inputs",
+    "next_blockers",
     "page_document",
     "page_snapshot",
     "page_with_snapshot",
@@ -307,21 +307,6 @@ def restore_page(snapshot: PageSnapshot) -> None:
         page_records.delete_uploads_after(conn, snapshot.run_id, snapshot.step_name, snapshot.upload_id)
 
 
-def closed_gates(view: RunView, step_name: str, conn: Any = None) -> list[str]:
-    """Titles of the cards of a step's newest page that hold ``next()`` back (``disable_next=True``).
-
-    Reads through ``conn`` when given (e.g. inside the transaction that claims ``next``).
-    """
-    if conn is None:
-        with get_storage().db.read() as own:
-            return closed_gates(view, step_name, own)
-    step = view.step(step_name)
-    row = page_records.latest_page(conn, view.id, step_name, max(step.attempt, 1))
-    if row is None:
-        return []
-    return [card.title or card.id for card in _load(row.document).cards if card.disable_next]
-
-
 def _run_id(view: RunView | str) -> str:
     return view if isinstance(view, str) else view.id
 
@@ -336,19 +321,27 @@ def raw_upload(view: RunView | str, step_name: str, element: Any) -> tuple[Any, 
     return row, bytes(storage.blobs.get(row.blob_key, row.checksum))
 
 
-def missing_required_inputs(view: RunView, step_name: str, conn: Any = None) -> list[str]:
-    """Titles of the required inputs of a step's page that have no value yet (read in ``conn`` when given)."""
-    if conn is None:
-        with get_storage().db.read() as conn:
-            return missing_required_inputs(view, step_name, conn)
+class NextBlockers(NamedTuple):
+    """What holds a step's ``next()`` back, read from its newest page."""
+
+    #: Titles of required inputs without a value yet.
+    missing_inputs: list[str]
+    #: Titles (or ids) of cards with ``disable_next=True``.
+    closed_gates: list[str]
+
+
+def next_blockers(view: RunView, step_name: str, conn: Any) -> NextBlockers:
+    """The required inputs still empty and the cards holding ``next()`` back, from one read of the page in ``conn``."""
     page = _latest(conn, view, step_name)
     if page is None:
-        return []
-    missing = []
-    for element in page.elements:
-        if isinstance(element, _elements().InputElement) and element.required and not element.has_value():
-            missing.append(element.title)
-    return missing
+        return NextBlockers([], [])
+    input_element = _elements().InputElement
+    missing = [
+        element.title
+        for element in page.elements
+        if isinstance(element, input_element) and element.required and not element.has_value()
+    ]
+    return NextBlockers(missing, [card.title or card.id for card in page.cards if card.disable_next])
 
 
 def _parsed_upload(view: RunView | str, step_name: str, element: Any) -> Any | None:
