@@ -124,6 +124,9 @@ class Claim:
     run_state: str = ""
     current_step: str | None = None
     holder: str | None = None
+    #: For a ``next`` claimed in this process: whether the step's page has DataSource elements, whose
+    #: uploads its default action saves (None when not known: the action reads the page).
+    uploads: bool | None = None
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -279,8 +282,11 @@ def claim(flow_id: str, who: Principal, action: str, *, handoff: bool = False, t
                 _expire(conn, locked)  # committed on its own; then look again
                 continue
             target, state = _target(locked, action)
+            uploads = None
             if action == "next":
-                _check_next_allowed(conn, locked, target.name)
+                page = page_service.latest_page(locked, target.name, conn)
+                _check_next_allowed(target.name, page)
+                uploads = page_service.takes_uploads(page)
             values: dict[str, Any] = {"state": state.value}
             if state is StepState.RUNNING:
                 values.update(progress=0.0, message=None, error=None, traceback=None, ended_at=None)
@@ -299,7 +305,16 @@ def claim(flow_id: str, who: Principal, action: str, *, handoff: bool = False, t
                 **lease,
             )
         return Claim(
-            flow_id, action, target.name, token, who.name, target.state, locked.run.state, locked.current_step, holder
+            flow_id,
+            action,
+            target.name,
+            token,
+            who.name,
+            target.state,
+            locked.run.state,
+            locked.current_step,
+            holder,
+            uploads,
         )
 
 
@@ -313,9 +328,10 @@ def _locked_view(conn: Any, flow_id: str, who: Principal) -> RunView:
     return RunView.from_joined_rows(*found)
 
 
-def _check_next_allowed(conn: Any, view: RunView, step_name: str) -> None:
-    """``MissingInputError`` for required inputs left empty, ``StepStateError`` for cards holding ``next()`` back."""
-    missing, gates = page_service.next_blockers(view, step_name, conn)
+def _check_next_allowed(step_name: str, page: Any | None) -> None:
+    """Raise unless ``page`` lets ``next()`` go on: ``MissingInputError`` names its empty required inputs,
+    ``StepStateError`` its cards with ``disable_next=True``."""
+    missing, gates = page_service.next_blockers(page)
     if missing:
         raise MissingInputError(
             f"step {step_name!r} needs input before next(): " + ", ".join(repr(m) for m in missing), missing
@@ -865,7 +881,8 @@ class _Execution:
 
     def act(self, step: Step) -> None:
         try:
-            if not (step.overrides_action and step.override_skips_default):
+            skips_default = step.overrides_action and step.override_skips_default
+            if not skips_default and self.claim.uploads is not False:
                 page_service.run_default_action(self.claim.flow_id, step.name)
             if step.overrides_action:
                 with running_steps.running_step(self.claim.flow_id, step.name):

@@ -25,6 +25,7 @@ __all__ = [
     "find_element",
     "get_element_value",
     "get_page",
+    "latest_page",
     "next_blockers",
     "page_document",
     "page_snapshot",
@@ -34,6 +35,7 @@ __all__ = [
     "run_default_action",
     "set_value",
     "start_attempt",
+    "takes_uploads",
     "update_page",
     "upload",
 ]
@@ -330,9 +332,13 @@ class NextBlockers(NamedTuple):
     closed_gates: list[str]
 
 
-def next_blockers(view: RunView, step_name: str, conn: Any) -> NextBlockers:
-    """The required inputs still empty and the cards holding ``next()`` back, from one read of the page in ``conn``."""
-    page = _latest(conn, view, step_name)
+def latest_page(view: RunView, step_name: str, conn: Any) -> Any | None:
+    """The newest version of the step's page in its current attempt, read in ``conn`` (None before it ran)."""
+    return _latest(conn, view, step_name)
+
+
+def next_blockers(page: Any | None) -> NextBlockers:
+    """The required inputs of ``page`` still empty and its cards holding ``next()`` back."""
     if page is None:
         return NextBlockers([], [])
     input_element = _elements().InputElement
@@ -342,6 +348,11 @@ def next_blockers(view: RunView, step_name: str, conn: Any) -> NextBlockers:
         if isinstance(element, input_element) and element.required and not element.has_value()
     ]
     return NextBlockers(missing, [card.title or card.id for card in page.cards if card.disable_next])
+
+
+def takes_uploads(page: Any | None) -> bool:
+    """Whether ``page`` has DataSource elements, whose uploads the step's default action saves as outputs."""
+    return page is not None and any(isinstance(e, _elements().DataSource) for e in page.elements)
 
 
 def _parsed_upload(view: RunView | str, step_name: str, element: Any) -> Any | None:

@@ -30,10 +30,20 @@ _ATTEMPT = (
     pages.c.step_name == sa.bindparam("b_step_name"),
     pages.c.attempt == sa.bindparam("b_attempt"),
 )
-_MAX_VERSION = sa.select(sa.func.max(pages.c.version)).where(*_ATTEMPT)
 _COUNT_VERSIONS = sa.select(sa.func.count()).select_from(pages).where(*_ATTEMPT)
 _LATEST_PAGE = sa.select(pages).where(*_ATTEMPT).order_by(pages.c.version.desc()).limit(1)
-_INSERT_PAGE = sa.insert(pages)
+# The next version number is taken in the INSERT itself: one statement instead of a SELECT and an INSERT.
+_INSERT_PAGE = sa.insert(pages).from_select(
+    ["run_id", "step_name", "attempt", "version", "document", "created_at"],
+    sa.select(
+        sa.bindparam("b_run_id", type_=pages.c.run_id.type),
+        sa.bindparam("b_step_name", type_=pages.c.step_name.type),
+        sa.bindparam("b_attempt", type_=pages.c.attempt.type),
+        sa.func.coalesce(sa.func.max(pages.c.version), 0) + 1,
+        sa.bindparam("b_document", type_=pages.c.document.type),
+        sa.bindparam("b_created_at", type_=pages.c.created_at.type),
+    ).where(*_ATTEMPT),
+)
 _FUTURE_ELEMENTS = (
     sa.select(future_elements)
     .where(
@@ -47,22 +57,10 @@ def _attempt(run_id: str, step_name: str, attempt: int) -> dict:
     return {"b_run_id": run_id, "b_step_name": step_name, "b_attempt": attempt}
 
 
-def insert_page(conn: Connection, run_id: str, step_name: str, attempt: int, document: str) -> int:
-    """Store a new version of a step attempt's page; returns its version number."""
-    current = conn.execute(_MAX_VERSION, _attempt(run_id, step_name, attempt)).scalar()
-    version = (current or 0) + 1
-    conn.execute(
-        _INSERT_PAGE,
-        {
-            "run_id": run_id,
-            "step_name": step_name,
-            "attempt": attempt,
-            "version": version,
-            "document": document,
-            "created_at": utcnow(),
-        },
-    )
-    return version
+def insert_page(conn: Connection, run_id: str, step_name: str, attempt: int, document: str) -> None:
+    """Store a new version of a step attempt's page (the one after its newest)."""
+    values = {**_attempt(run_id, step_name, attempt), "b_document": document, "b_created_at": utcnow()}
+    conn.execute(_INSERT_PAGE, values)
 
 
 _LATEST_PAGE_OF_STEP = (
