@@ -152,3 +152,84 @@ def test_the_flow_reference_is_remembered_while_it_holds(monkeypatch: pytest.Mon
     inner = local()
     assert loader.flow_reference(inner) is None
     assert loader.flow_reference(inner) is None
+
+
+class Hooked(Step):
+    """Does nothing, but has an action hook."""
+
+    calls: list[str] = []
+
+    def run(self, flow_metadata: Any) -> None:
+        """Nothing to do."""
+
+    def on_action_success(self, store: StoreInterface) -> None:
+        """Record the call."""
+        Hooked.calls.append("called")
+
+
+class Boom(Step):
+    """Raises the first time it runs."""
+
+    runs: list[int] = []
+
+    def run(self, flow_metadata: Any) -> None:
+        """Fail once."""
+        Boom.runs.append(1)
+        if len(Boom.runs) == 1:
+            raise RuntimeError("boom once")
+
+
+class Overridden(Step):
+    """Does nothing, but overrides its action."""
+
+    actions: list[str] = []
+
+    def run(self, flow_metadata: Any) -> None:
+        """Nothing to do."""
+
+    def action_override(self, flow_metadata: Any) -> None:
+        """Record the call."""
+        Overridden.actions.append(flow_metadata["step_name"])
+
+
+def test_a_next_with_nothing_to_do_is_one_transaction_before_the_following_step_runs(deployment: str) -> None:
+    Boom.runs.clear()
+    flow = Flow(name="Plain", description="").chain(
+        [Nothing(title="One", type=StepType.RESULTS), Boom(title="Two"), Nothing(title="Three")]
+    )
+    run = flowdeck.start(flow, user="ann")
+    with counting() as counts, pytest.raises(flowdeck.StepFailedError, match="boom once"):
+        run.next()
+    # The claim completed "One" and began "Two" in one commit; "Two" failing is the second.
+    assert counts.commits == 2 and counts.statements <= 12, (counts.commits, counts.statements)
+    status = run.status()
+    assert [(s.name, s.state, s.attempt) for s in status.steps] == [
+        ("One", "complete", 1),
+        ("Two", "failed", 1),
+        ("Three", "pending", 0),
+    ]
+    assert status.state == "failed" and run.current_step == "Two"
+    run.rerun()  # a step begun inside the claim is re-run like any other
+    assert [(s.name, s.state, s.attempt) for s in run.status().steps][1] == ("Two", "awaiting_input", 2)
+    with counting() as counts:
+        run.next()
+    assert counts.commits == 2
+    with counting() as counts:
+        run.next()  # the last step: the run completes in the claim
+    assert counts.commits == 1 and run.state == "complete" and run.current_step is None
+    assert [s.state for s in run.status().steps] == ["complete"] * 3
+
+
+def test_a_next_with_an_action_or_hook_still_runs_it_once(deployment: str) -> None:
+    Hooked.calls.clear()
+    Overridden.actions.clear()
+    flow = Flow(name="Acting", description="").chain(
+        [Hooked(title="Hooked"), Overridden(title="Overridden", overrides_action=True), Nothing(title="Last")]
+    )
+    run = flowdeck.start(flow, user="ann")
+    with counting() as counts:
+        run.next()
+    assert len(Hooked.calls) == 1 and counts.commits == 3  # claimed, then moved on after the hook, step ran
+    run.next()
+    assert Overridden.actions == ["Overridden"]
+    assert [s.state for s in run.status().steps] == ["complete", "complete", "awaiting_input"]

@@ -216,8 +216,11 @@ class FlowRun:
 
     def _do(self, action: str) -> FlowRun:
         # Carried out here at once: the claim takes the lease in its own transaction.
-        claim = lifecycle.claim(self.flow_id, self.principal, action, take=True)
-        lifecycle.execute(self.flow, claim, self.principal, FlowMetadata, self, self._code_version())
+        code_version = self._code_version()
+        claim = lifecycle.claim(
+            self.flow_id, self.principal, action, take=True, flow=self.flow, code_version=code_version
+        )
+        lifecycle.execute(self.flow, claim, self.principal, FlowMetadata, self, code_version)
         return self
 
     def next(self) -> FlowRun:

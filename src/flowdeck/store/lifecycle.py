@@ -127,6 +127,10 @@ class Claim:
     #: For a ``next`` claimed in this process: whether the step's page has DataSource elements, whose
     #: uploads its default action saves (None when not known: the action reads the page).
     uploads: bool | None = None
+    #: For a ``next`` whose step had nothing to do (see :func:`claim`): the attempt of the following
+    #: step, begun in the claim's transaction (``step_name`` is then that step), or 0 when the run
+    #: completed there. None: the action is still to be carried out.
+    advanced: int | None = None
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -258,13 +262,26 @@ def _target(view: RunView, action: str) -> tuple[StepRecord, StepState]:
     return view.step(view.current_step), StepState.RUNNING
 
 
-def claim(flow_id: str, who: Principal, action: str, *, handoff: bool = False, take: bool = False) -> Claim:
+def claim(
+    flow_id: str,
+    who: Principal,
+    action: str,
+    *,
+    handoff: bool = False,
+    take: bool = False,
+    flow: Flow | None = None,
+    code_version: str | None = None,
+) -> Claim:
     """Check that ``action`` may happen now and mark it in flight, atomically.
 
     With ``handoff`` (an executor queues the action) the first lease lasts :data:`HANDOFF_SECONDS`,
     so that the action may wait for a free thread or worker; taking it starts the usual lease.
     With ``take`` this process carries the action out itself: the claim takes the lease at once
-    (its ``holder``), in the same transaction.
+    (its ``holder``), in the same transaction. Given the run's ``flow`` too, a ``next`` whose step
+    has nothing to do (no uploads to save, no ``action_override``, no ``on_action_success`` hook)
+    is carried out in that transaction as far as it can be: the step completes and the following
+    one begins (running ``code_version`` of the flow file), so that only its ``run()`` is left
+    (see :attr:`Claim.advanced`).
 
     Raises ``StepStateError`` when the run is busy or its state does not allow the action,
     ``MissingInputError`` for ``next`` with required inputs missing, ``NotFoundError`` for a run
@@ -287,6 +304,9 @@ def claim(flow_id: str, who: Principal, action: str, *, handoff: bool = False, t
                 page = page_service.latest_page(locked, target.name, conn)
                 _check_next_allowed(target.name, page)
                 uploads = page_service.takes_uploads(page)
+                if take and flow is not None and not uploads and _nothing_to_act(flow, target.name):
+                    mine = Claim(flow_id, action, target.name, token, who.name, holder=holder, uploads=False)
+                    return _advance_in_claim(conn, mine, locked, flow, code_version)
             values: dict[str, Any] = {"state": state.value}
             if state is StepState.RUNNING:
                 values.update(progress=0.0, message=None, error=None, traceback=None, ended_at=None)
@@ -326,6 +346,39 @@ def _locked_view(conn: Any, flow_id: str, who: Principal) -> RunView:
     if found is None or not access.can_view(conn, who, run_service.run_resource(found[0])):
         raise NotFoundError(f"no run {flow_id!r} visible to user {who.name!r}")
     return RunView.from_joined_rows(*found)
+
+
+def _nothing_to_act(flow: Flow, step_name: str) -> bool:
+    """Whether ``step_name`` of ``flow`` does nothing when its user presses Next (no override, no hook)."""
+    if step_name not in flow.step_names:
+        return False  # the flow file changed under the run: carried out the usual way, failing there
+    step = flow.step(step_name)
+    return not step.overrides_action and not _overrides_hook(step, "on_action_success")
+
+
+def _advance_in_claim(conn: Any, mine: Claim, locked: RunView, flow: Flow, code_version: str | None) -> Claim:
+    """The claimed step completes and the following one begins, in the claiming transaction."""
+    position = flow.step_names.index(mine.step_name)
+    following = flow.steps[position + 1] if position + 1 < len(flow.steps) else None
+    _action_done(conn, mine, mine.step_name, None if following is None else following.name, run_row=False)
+    if following is None:
+        run_records.update_run(conn, mine.flow_id, state=RunState.COMPLETE.value, current_step=None, **_no_action())
+        return dataclasses.replace(mine, advanced=0)
+    known = next((s.attempt for s in locked.steps if s.name == following.name), None)
+    attempt = _begin_step(conn, mine, following.name, code_version, following.page, run_row=False, attempt=known)
+    run_records.update_run(
+        conn,
+        mine.flow_id,
+        state=RunState.RUNNING.value,
+        current_step=following.name,
+        action=mine.action,
+        action_by=mine.user,
+        action_at=utcnow(),
+        action_token=mine.token,
+        lease_until=_lease_until(),
+        lease_holder=mine.holder,
+    )
+    return dataclasses.replace(mine, step_name=following.name, advanced=attempt)
 
 
 def _check_next_allowed(step_name: str, page: Any | None) -> None:
@@ -520,12 +573,22 @@ def begin_step(claim: Claim, step_name: str, code_version: str | None = None, in
 
 
 def _begin_step(
-    conn: Any, claim: Claim, step_name: str, code_version: str | None, initial_page: Any, *, run_row: bool = True
+    conn: Any,
+    claim: Claim,
+    step_name: str,
+    code_version: str | None,
+    initial_page: Any,
+    *,
+    run_row: bool = True,
+    attempt: int | None = None,
 ) -> int:
-    step = run_records.get_step(conn, claim.flow_id, step_name)
-    if step is None:
-        raise NotFoundError(f"run {claim.flow_id!r} has no step {step_name!r}")
-    attempt = step.attempt + 1
+    """Begin the attempt after ``attempt`` (the step's current one, read here when not given)."""
+    if attempt is None:
+        step = run_records.get_step(conn, claim.flow_id, step_name)
+        if step is None:
+            raise NotFoundError(f"run {claim.flow_id!r} has no step {step_name!r}")
+        attempt = step.attempt
+    attempt += 1
     run_records.update_step(
         conn,
         claim.flow_id,
@@ -818,12 +881,17 @@ def settle(result: Any) -> Any:
     return _settle(result)
 
 
+def _overrides_hook(step: Step, name: str) -> bool:
+    """Whether ``step`` defines hook ``name`` itself (the base class's does nothing)."""
+    return not getattr(getattr(getattr(step, name, None), "__func__", None), "default_hook", False)
+
+
 def _hook(name: str, step: Step, flow_id: str, user: str, *, swallow: bool) -> None:
     """Call ``step.<name>(store_interface)`` (sync or async); a hook that raises fails the step unless ``swallow``.
 
     A hook the step does not override does nothing, so it is not called (no store is built for it).
     """
-    if getattr(getattr(getattr(step, name, None), "__func__", None), "default_hook", False):
+    if not _overrides_hook(step, name):
         return
     try:
         _settle(getattr(step, name)(_store(flow_id, step, user)))
@@ -918,6 +986,8 @@ def execute(
     goes on the error as ``err.run``) and ``StepCancelledError`` when the action was cancelled or
     its lease lost while it ran (the state is then what the canceller or the expiry wrote).
     """
+    if claim.advanced == 0:
+        return  # the claim completed the run: nothing is in flight any more
     execution = _Execution(flow, claim, who, make_metadata, run_handle, code_version)
     with _Heartbeat(claim):
         previous = getattr(_local, "claim", None)
@@ -926,6 +996,8 @@ def execute(
             step = flow.step(claim.step_name)
             if claim.action in ("start", "rerun"):
                 execution.run_step(step)
+            elif claim.action == "next" and claim.advanced:
+                execution.run_step(step, claim.advanced)
             elif claim.action == "next":
                 execution.act(step)
             else:
