@@ -127,9 +127,9 @@ class Claim:
     #: For a ``next`` claimed in this process: whether the step's page has DataSource elements, whose
     #: uploads its default action saves (None when not known: the action reads the page).
     uploads: bool | None = None
-    #: For a ``next`` whose step had nothing to do (see :func:`claim`): the attempt of the following
-    #: step, begun in the claim's transaction (``step_name`` is then that step), or 0 when the run
-    #: completed there. None: the action is still to be carried out.
+    #: Set when the claim did the action's first transitions itself (see :func:`claim`): the attempt
+    #: of ``step_name`` begun in the claim's transaction (for a ``next``, the following step), or 0
+    #: when a ``next`` completed the run there. None: the action is carried out from its start.
     advanced: int | None = None
 
 
@@ -277,11 +277,11 @@ def claim(
     With ``handoff`` (an executor queues the action) the first lease lasts :data:`HANDOFF_SECONDS`,
     so that the action may wait for a free thread or worker; taking it starts the usual lease.
     With ``take`` this process carries the action out itself: the claim takes the lease at once
-    (its ``holder``), in the same transaction. Given the run's ``flow`` too, a ``next`` whose step
-    has nothing to do (no uploads to save, no ``action_override``, no ``on_action_success`` hook)
-    is carried out in that transaction as far as it can be: the step completes and the following
-    one begins (running ``code_version`` of the flow file), so that only its ``run()`` is left
-    (see :attr:`Claim.advanced`).
+    (its ``holder``), in the same transaction. Given the run's ``flow`` too, the claim also does
+    what needs no step code: ``start`` and ``rerun`` begin the step's new attempt (running
+    ``code_version`` of the flow file), and a ``next`` whose step has nothing to do (no uploads to
+    save, no ``action_override``, no ``on_action_success`` hook) completes it and begins the
+    following one, so that only a ``run()`` is left to call (see :attr:`Claim.advanced`).
 
     Raises ``StepStateError`` when the run is busy or its state does not allow the action,
     ``MissingInputError`` for ``next`` with required inputs missing, ``NotFoundError`` for a run
@@ -299,6 +299,19 @@ def claim(
                 _expire(conn, locked)  # committed on its own; then look again
                 continue
             target, state = _target(locked, action)
+            if take and flow is not None and action in ("start", "rerun") and target.name in flow.step_names:
+                mine = Claim(flow_id, action, target.name, token, who.name, holder=holder)
+                attempt = _begin_step(
+                    conn,
+                    mine,
+                    target.name,
+                    code_version,
+                    flow.step(target.name).page,
+                    run_row=False,
+                    attempt=target.attempt,
+                )
+                _mark_in_flight(conn, mine)
+                return dataclasses.replace(mine, advanced=attempt)
             uploads = None
             if action == "next":
                 page = page_service.latest_page(locked, target.name, conn)
@@ -366,11 +379,17 @@ def _advance_in_claim(conn: Any, mine: Claim, locked: RunView, flow: Flow, code_
         return dataclasses.replace(mine, advanced=0)
     known = next((s.attempt for s in locked.steps if s.name == following.name), None)
     attempt = _begin_step(conn, mine, following.name, code_version, following.page, run_row=False, attempt=known)
+    _mark_in_flight(conn, dataclasses.replace(mine, step_name=following.name))
+    return dataclasses.replace(mine, step_name=following.name, advanced=attempt)
+
+
+def _mark_in_flight(conn: Any, mine: Claim) -> None:
+    """The run row of a claim whose step began in the claiming transaction: running it, leased to this process."""
     run_records.update_run(
         conn,
         mine.flow_id,
         state=RunState.RUNNING.value,
-        current_step=following.name,
+        current_step=mine.step_name,
         action=mine.action,
         action_by=mine.user,
         action_at=utcnow(),
@@ -378,7 +397,6 @@ def _advance_in_claim(conn: Any, mine: Claim, locked: RunView, flow: Flow, code_
         lease_until=_lease_until(),
         lease_holder=mine.holder,
     )
-    return dataclasses.replace(mine, step_name=following.name, advanced=attempt)
 
 
 def _check_next_allowed(step_name: str, page: Any | None) -> None:
@@ -994,10 +1012,10 @@ def execute(
         _local.claim = claim
         try:
             step = flow.step(claim.step_name)
-            if claim.action in ("start", "rerun"):
-                execution.run_step(step)
-            elif claim.action == "next" and claim.advanced:
+            if claim.advanced:
                 execution.run_step(step, claim.advanced)
+            elif claim.action in ("start", "rerun"):
+                execution.run_step(step)
             elif claim.action == "next":
                 execution.act(step)
             else:
