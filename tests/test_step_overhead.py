@@ -197,7 +197,11 @@ def test_a_next_with_nothing_to_do_is_one_transaction_before_the_following_step_
     flow = Flow(name="Plain", description="").chain(
         [Nothing(title="One", type=StepType.RESULTS), Boom(title="Two"), Nothing(title="Three")]
     )
-    run = flowdeck.start(flow, user="ann")
+    flowdeck.start(flow, user="ann")  # connections and caches
+    with counting() as counts:
+        run = flowdeck.start(flow, user="ann")
+    assert counts.commits == 3, counts.commits  # the run recorded, claimed with its first step begun, run
+    Boom.runs.clear()
     with counting() as counts, pytest.raises(flowdeck.StepFailedError, match="boom once"):
         run.next()
     # The claim completed "One" and began "Two" in one commit; "Two" failing is the second.
@@ -209,7 +213,9 @@ def test_a_next_with_nothing_to_do_is_one_transaction_before_the_following_step_
         ("Three", "pending", 0),
     ]
     assert status.state == "failed" and run.current_step == "Two"
-    run.rerun()  # a step begun inside the claim is re-run like any other
+    with counting() as counts:
+        run.rerun()  # the claim begins the new attempt; the step having run is the second commit
+    assert counts.commits == 2, counts.commits
     assert [(s.name, s.state, s.attempt) for s in run.status().steps][1] == ("Two", "awaiting_input", 2)
     with counting() as counts:
         run.next()
