@@ -32,6 +32,7 @@ from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.frame_blobs import BATCH_ROWS
 from flowdeck.storage.records import pages as page_records
 from flowdeck.store import outputs as output_service
+from flowdeck.store.cell_search import digit_searcher, text_searcher
 from flowdeck.store.runs import RunView
 
 __all__ = [
@@ -358,20 +359,58 @@ def _search_pool() -> ThreadPoolExecutor:
         return _pool
 
 
-def _searcher(data_type: pa.DataType, query: str) -> Callable[[pa.Array], pa.Array] | None:
-    """How to test one batch of a column of ``data_type`` for ``query``; None if no cell's text could hold it."""
+def _searcher(data_type: pa.DataType, query: str) -> Callable[[pa.Array], np.ndarray] | None:
+    """How to test one batch of a column of ``data_type`` for ``query`` (which cells hold it; nulls do not).
+
+    None if no cell's text could hold it.
+    """
     if pa.types.is_dictionary(data_type):
-        # Search each distinct label once, then pick the rows whose codes hit.
-        def labels(chunk: pa.Array) -> pa.Array:
-            hit = pc.fill_null(_contains(pc.cast(chunk.dictionary, pa.large_string()), query), False)
-            return pc.is_in(chunk.indices, value_set=pc.indices_nonzero(hit).cast(chunk.indices.type))
+        # Search each distinct label once, then look each row's code up. Batches read from one
+        # stored table share one dictionary: its labels are searched once for all of them.
+        searched: dict[tuple[int, ...], np.ndarray] = {}
+
+        def labels(chunk: pa.Array) -> np.ndarray:
+            dictionary = chunk.dictionary
+            where = (len(dictionary), *(b.address if b is not None else 0 for b in dictionary.buffers()))
+            hit = searched.get(where)
+            if hit is None:
+                hit = searched[where] = _as_mask(_contains(pc.cast(dictionary, pa.large_string()), query))
+            codes = chunk.indices
+            return _valid_only(hit[_as_numbers(codes)], codes)
 
         return labels
     if pa.types.is_string(data_type) or pa.types.is_large_string(data_type):
-        return lambda chunk: _contains(chunk, query)
-    if _could_contain(data_type, query):
-        return lambda chunk: _contains(pc.cast(chunk, pa.large_string()), query)
-    return None
+        by_bytes = text_searcher(query)
+
+        def text(chunk: pa.Array) -> np.ndarray:
+            found = None if by_bytes is None else by_bytes(chunk)
+            return _as_mask(_contains(chunk, query)) if found is None else found
+
+        return text
+    if not _could_contain(data_type, query):
+        return None
+    by_value = digit_searcher(data_type, query)
+
+    def as_text(chunk: pa.Array) -> np.ndarray:
+        found = None if by_value is None else by_value(chunk)
+        return _as_mask(_contains(pc.cast(chunk, pa.large_string()), query)) if found is None else found
+
+    return as_text
+
+
+def _as_mask(hits: pa.Array) -> np.ndarray:
+    """An Arrow boolean result as numpy, nulls as False."""
+    return pc.fill_null(hits, False).to_numpy(zero_copy_only=False)
+
+
+def _as_numbers(values: pa.Array) -> np.ndarray:
+    return (pc.fill_null(values, 0) if values.null_count else values).to_numpy()
+
+
+def _valid_only(hits: np.ndarray, values: pa.Array) -> np.ndarray:
+    if values.null_count:
+        hits &= np.asarray(values.is_valid())
+    return hits
 
 
 def _matches(source: _Source, query: str) -> pa.Array:
@@ -393,11 +432,10 @@ def _matches(source: _Source, query: str) -> pa.Array:
 
     def search(number: int) -> np.ndarray:
         batch = batches[number]
-        mask = None
+        mask = np.zeros(batch.num_rows, dtype=bool)
         for position, how in searchers:
-            hit = pc.fill_null(how(batch.column(position)), False)
-            mask = hit if mask is None else pc.or_(mask, hit)
-        return pc.indices_nonzero(mask).to_numpy().astype(np.int64) + int(starts[number])
+            mask |= how(batch.column(position))
+        return np.flatnonzero(mask) + int(starts[number])
 
     parts = list(_search_pool().map(search, range(len(batches))))
     found = pa.array(np.concatenate(parts) if parts else np.empty(0, np.int64), type=pa.int64())

@@ -1,0 +1,333 @@
+"""Which cells of a table's batch hold a query in their text, found faster than by Arrow's kernels.
+
+A table filter keeps the rows where any cell's text contains the query (see
+:mod:`flowdeck.store.tables`); these tests give the same answer for one batch of one column.
+
+Text cells (:func:`text_searcher`): the query is looked for in the batch's character data where it
+lies (one compiled literal pattern over the memory map, no copy), each find is placed in its row by
+the offsets, and the search goes on from the end of that row. A batch with very many matching rows
+goes back to Arrow's ``match_substring``, which is then faster.
+
+Numbers (:func:`digit_searcher`): the text of a number is what Arrow's cast to string writes:
+``-1234`` for an int, ``0.059444`` or ``1e-7`` for a float (the shortest digits that read back as
+the same double), ``2024-07-25 11:11:12.000000`` for a timestamp in microseconds. Writing millions
+of numbers as text costs ~100 ns each, so a query of digits only (a code such as ``00123``) is
+answered from the values, with unsigned integer arithmetic:
+
+- a run of ``L`` digits is in the text of a non-negative integer ``a`` iff, for some ``k``, the ``L``
+  digits that begin ``k`` places from the right equal the query and ``a`` has at least ``k + L``
+  digits, with ``0`` written ``"0"``;
+- a float written in plain notation is ``[-]I[.F]``: a batch whose floats all equal
+  ``round(x·10^d)/10^d`` for one ``d <= 9`` (decimal data: prices, scores, measurements), in no
+  more than 15 significant digits, is written with exactly those digits, trailing zeros of the
+  fraction dropped; the query is then in ``I`` or in the kept digits of ``F`` (no run of digits
+  crosses the point);
+- a timestamp's fields are written zero-padded and apart (``-``, ``:``, `` ``, ``.``), so the query
+  is in one field: the fraction of a second, or (for four digits or fewer) the year, or (two or
+  fewer) the month, day, hour, minute or second.
+
+A batch outside what these rules cover (floats of 16 and more significant digits, floats Arrow
+writes in scientific notation, years before 1000 or after 9999) gets None, and the caller searches
+its text. The tests compare every rule with Arrow's own text.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["digit_searcher", "text_searcher"]
+
+# Arrow writes a float in plain notation when 1e-6 <= |x| < 1e10 (a margin keeps clear of the top).
+_PLAIN_LOW, _PLAIN_HIGH = 1e-6, 1e9
+_MAX_DECIMALS = 9
+# Fields of up to this many digits, where a run can start at this many places or more, are tested by
+# looking every possible value up (a table of up to a million bytes), which costs about four places.
+_TABLE_WIDTH = 6
+_TABLE_FROM_RUNS = 4
+# Digits after the point of a timestamp's text, by unit.
+_FRACTION_DIGITS = {"s": 0, "ms": 3, "us": 6, "ns": 9}
+_UNITS_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+# Timestamps of years 1000-9999 (their text has a four-digit year), in seconds since 1970.
+_FIRST_SECOND, _END_SECOND = -30_610_224_000, 253_402_300_800
+_DAY = 86_400
+# Rows found one by one before a batch is handed to Arrow's kernel instead (a per-find cost of ~1 µs).
+_MAX_FINDS = 2_048
+# Rows found one by one before a batch is handed to Arrow's kernel instead (a per-find cost of ~1 µs).
+_MAX_FINDS = 2_048
+# Days from 0000-03-01 to 1970-01-01: day numbers the civil-date algorithm takes.
+_EPOCH_SHIFT = 719_468
+
+Searcher = Callable[[pa.Array], "np.ndarray | None"]
+
+
+def digit_searcher(data_type: pa.DataType, query: str) -> Searcher | None:
+    """A test of one batch of ``data_type`` for cells whose text contains ``query``, a run of digits.
+
+    The test returns which cells hold it (null cells do not), or None for a batch it cannot decide
+    from the values. None instead of a test when ``query`` is not ASCII digits or the type
+    has no rule here.
+    """
+    if not (query.isascii() and query.isdigit()):
+        return None
+    if pa.types.is_integer(data_type):
+        return lambda chunk: _integer_hits(chunk, query)
+    if pa.types.is_float64(data_type):
+        return lambda chunk: _float_hits(chunk, query)
+    if pa.types.is_timestamp(data_type) and data_type.tz is None:
+        return lambda chunk: _timestamp_hits(chunk, query)
+    return None
+
+
+def text_searcher(query: str) -> Searcher | None:
+    """A test of one batch of a string column for cells containing ``query`` (ASCII letters in any case).
+
+    The test returns which cells hold it (null cells do not), or None for a batch with more
+    matching rows than are worth finding one by one. None instead of a test for a non-ASCII query.
+    """
+    if not query or not query.isascii():
+        return None
+    needle = re.compile(re.escape(query.lower().encode()))
+    fold = query.lower() != query.upper()
+    return lambda chunk: _text_hits(chunk, needle, fold)
+
+
+def _text_hits(chunk: pa.Array, needle: re.Pattern[bytes], fold: bool) -> np.ndarray | None:
+    if fold:
+        chunk = pc.ascii_lower(chunk)  # ASCII letters only, as the needle is ASCII
+    _, offset_buffer, data_buffer = chunk.buffers()
+    if not len(chunk) or data_buffer is None:
+        return np.zeros(len(chunk), dtype=bool)
+    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    offsets = np.frombuffer(offset_buffer, dtype=width)[chunk.offset : chunk.offset + len(chunk) + 1]
+    first, last = int(offsets[0]), int(offsets[-1])
+    data = memoryview(data_buffer)  # searched where it lies: no copy
+    ends = offsets[1:]
+    hits = np.zeros(len(chunk), dtype=bool)
+    search = needle.search
+    found = search(data, first, last)
+    finds = 0
+    while found is not None:
+        finds += 1
+        if finds > _MAX_FINDS:
+            return None
+        at = found.start()
+        row = int(np.searchsorted(ends, at, side="right"))
+        end = int(ends[row])
+        if found.end() <= end:
+            hits[row] = True
+            found = search(data, end, last)
+        else:  # it runs on into the next row's text
+            found = search(data, at + 1, last)
+    return _only_valid(hits, chunk)
+
+
+# --------------------------------------------------------------------------- runs of digits
+
+
+def _unsigned(values: np.ndarray, top: int) -> np.ndarray:
+    """Non-negative ``values`` (none above ``top``) as uint32 if they fit, else uint64.
+
+    numpy divides unsigned integers by a constant with a multiply and a shift, the narrower the faster.
+    """
+    return values.astype(np.uint32 if top < 2**32 else np.uint64, copy=False)
+
+
+def _window_is(values: np.ndarray, top: int, k: int, length: int, wanted: int) -> np.ndarray:
+    """Whether the ``length`` digits of ``values`` that begin ``k`` places from the right equal ``wanted``."""
+    kind = values.dtype.type
+    if wanted * 10**k > top:
+        return np.zeros(len(values), dtype=bool)  # no value is that large (nor fits the constants below)
+    modulus = 10 ** (k + length)
+    rest = values if modulus > top else values - values // kind(modulus) * kind(modulus)
+    # One unsigned compare: a rest below wanted·10^k wraps around to a huge number.
+    return (rest - kind(wanted * 10**k)) < kind(10**k)
+
+
+def _run_in_integers(values: np.ndarray, query: str) -> np.ndarray:
+    """Whether the decimal text of each non-negative integer (uint32 or uint64) contains ``query``."""
+    length, wanted = len(query), int(query)
+    hits = values == 0 if query == "0" else np.zeros(len(values), dtype=bool)
+    top = int(values.max()) if len(values) else 0
+    for k in range(len(str(top)) - length + 1):
+        hit = _window_is(values, top, k, length, wanted)
+        if query[0] == "0":
+            # Leading zeros are not written: the number needs k + length digits for the run to be there.
+            hit &= values >= values.dtype.type(10 ** (k + length - 1))
+        hits |= hit
+    return hits
+
+
+def _run_in_padded(values: np.ndarray, width: int, query: str, kept_from: bool = False) -> np.ndarray:
+    """Whether ``values`` (non-negative integers) written with ``width`` digits, leading zeros kept, contain ``query``.
+
+    ``kept_from``: trailing zeros are dropped from the text (a float's fraction), so a run must end
+    at or above the lowest non-zero digit. For up to :data:`_TABLE_WIDTH` digits and many places
+    to try, the answer for every possible value is worked out once and looked up.
+    """
+    if width - len(query) >= _TABLE_FROM_RUNS and width <= _TABLE_WIDTH:
+        return _padded_table(width, query, kept_from)[values]
+    return _padded_runs(_unsigned(values, 10**width - 1), width, query, kept_from)
+
+
+@functools.lru_cache(maxsize=32)
+def _padded_table(width: int, query: str, kept_from: bool) -> np.ndarray:
+    """The answer of :func:`_padded_runs` for every value of ``width`` digits."""
+    return _padded_runs(np.arange(10**width, dtype=np.uint32), width, query, kept_from)
+
+
+def _padded_runs(values: np.ndarray, width: int, query: str, kept_from: bool) -> np.ndarray:
+    length, wanted = len(query), int(query)
+    top = 10**width - 1
+    kind = values.dtype.type
+    hits = np.zeros(len(values), dtype=bool)
+    for k in range(width - length + 1):
+        hit = _window_is(values, top, k, length, wanted)
+        if kept_from:
+            # Something non-zero in the lowest k + 1 digits: the run ends at or above the last digit written.
+            above = kind(10 ** (k + 1))
+            hit &= values - values // above * above != 0
+        hits |= hit
+    return hits
+
+
+# --------------------------------------------------------------------------- by type
+
+
+def _only_valid(hits: np.ndarray, chunk: pa.Array) -> np.ndarray:
+    """``hits`` with the null cells of ``chunk`` cleared."""
+    if chunk.null_count:
+        hits &= np.asarray(chunk.is_valid())
+    return hits
+
+
+def _numbers(chunk: pa.Array) -> np.ndarray:
+    """The values of a batch of numbers as numpy, nulls as 0 (the caller clears null cells)."""
+    return (pc.fill_null(chunk, 0) if chunk.null_count else chunk).to_numpy()
+
+
+def _integer_hits(chunk: pa.Array, query: str) -> np.ndarray:
+    if not len(chunk):
+        return np.zeros(0, dtype=bool)
+    low, high = (v.as_py() for v in pc.min_max(chunk).values())
+    if low is None:
+        return np.zeros(len(chunk), dtype=bool)
+    values = _numbers(chunk)
+    top = max(high, -low)
+    if low < 0:
+        # |x| in uint64 is exact for every int64, the smallest included (two's complement negation wraps to it).
+        signed = values.astype(np.int64, copy=False)
+        values = np.where(signed < 0, (-signed).view(np.uint64), signed.view(np.uint64))
+    return _only_valid(_run_in_integers(_unsigned(values, top), query), chunk)
+
+
+def _float_hits(chunk: pa.Array, query: str) -> np.ndarray | None:
+    if not len(chunk):
+        return np.zeros(0, dtype=bool)
+    magnitude = np.abs(_numbers(chunk))
+    finite = np.isfinite(magnitude)  # "nan", "inf" and "-inf" hold no digits
+    if not finite.all():
+        magnitude[~finite] = 0.0
+    top = float(magnitude.max())
+    if top >= _PLAIN_HIGH or bool(((magnitude < _PLAIN_LOW) & (magnitude != 0)).any()):
+        return None  # some are written in scientific notation
+    found = _decimal_digits(magnitude, top)
+    if found is None:
+        return None
+    decimals, digits = found
+    scale = digits.dtype.type(10**decimals)
+    whole = digits // scale
+    hits = _run_in_integers(whole, query)
+    if decimals and len(query) <= decimals:
+        hits |= _run_in_padded(digits - whole * scale, decimals, query, kept_from=True)
+    hits &= finite
+    return _only_valid(hits, chunk)
+
+
+def _decimal_digits(magnitude: np.ndarray, top: float) -> tuple[int, np.ndarray] | None:
+    """The fewest decimals ``d`` with each value ``round(x·10^d)/10^d`` in at most 15 significant digits, and those.
+
+    The decimals of the first values are a guess that one pass over all of them confirms (or raises).
+    """
+    sample = magnitude[:64]
+    guess = next((d for d in range(_MAX_DECIMALS + 1) if (np.round(sample * 10.0**d) / 10.0**d == sample).all()), 0)
+    for decimals in range(guess, _MAX_DECIMALS + 1):
+        scale = 10.0**decimals
+        if top * scale >= 1e15:
+            return None  # more than 15 significant digits: the shortest text may hold other digits
+        scaled = np.round(magnitude * scale)
+        if (scaled / scale == magnitude).all():
+            return decimals, _unsigned(scaled, int(top * scale) + 1)
+    return None
+
+
+def _timestamp_hits(chunk: pa.Array, query: str) -> np.ndarray | None:
+    if not len(chunk):
+        return np.zeros(0, dtype=bool)
+    per_second = _UNITS_PER_SECOND[chunk.type.unit]
+    raw = chunk.cast(pa.int64())
+    low, high = (v.as_py() for v in pc.min_max(raw).values())
+    if low is None:
+        return np.zeros(len(chunk), dtype=bool)
+    if low < _FIRST_SECOND * per_second or high >= _END_SECOND * per_second:
+        return None  # a year of other than four digits
+    # Ticks since midnight of the first day: non-negative, so fields come from unsigned division.
+    base = low // (per_second * _DAY) * (per_second * _DAY)
+    span = high - base
+    ticks = (pc.fill_null(raw, low) if raw.null_count else raw).to_numpy().view(np.uint64) - np.uint64(base % 2**64)
+    ticks = _unsigned(ticks, span)
+    kind = ticks.dtype.type
+    seconds = ticks // kind(per_second)
+    length = len(query)
+    hits = np.zeros(len(chunk), dtype=bool)
+    width = _FRACTION_DIGITS[chunk.type.unit]
+    if length <= width:
+        fraction = ticks - seconds * kind(per_second)
+        if fraction.any():
+            hits |= _run_in_padded(fraction, width, query)
+        elif query.strip("0") == "":  # whole seconds: every fraction is written as zeros
+            hits[:] = True
+    if length > 4:
+        return _only_valid(hits, chunk)
+    days = seconds // kind(_DAY)
+    year, month, day = _civil_dates(days.astype(np.uint32) + np.uint32(base // (per_second * _DAY) + _EPOCH_SHIFT))
+    hits |= _run_in_padded(year, 4, query)
+    if length <= 2:
+        day_second = seconds - days * kind(_DAY)
+        minutes = day_second // kind(60)
+        hours = day_second // kind(3_600)
+        for field in (
+            month,
+            day,
+            hours,
+            minutes - hours * kind(60),
+            day_second - minutes * kind(60),
+        ):
+            hits |= _run_in_padded(field, 2, query)
+    return _only_valid(hits, chunk)
+
+
+def _civil_dates(shifted: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month and day of days counted from 0000-03-01 (uint32), by the proleptic Gregorian calendar.
+
+    The civil-from-days algorithm of H. Hinnant's "chrono-Compatible Low-Level Date Algorithms",
+    in unsigned arithmetic (all the days here are after 1000-01-01).
+    """
+    era = shifted // np.uint32(146_097)
+    day_of_era = shifted - era * np.uint32(146_097)
+    year_of_era = (
+        day_of_era - day_of_era // np.uint32(1_460) + day_of_era // np.uint32(36_524) - day_of_era // np.uint32(146_096)
+    ) // np.uint32(365)
+    day_of_year = day_of_era - (
+        np.uint32(365) * year_of_era + year_of_era // np.uint32(4) - year_of_era // np.uint32(100)
+    )
+    month_from_march = (np.uint32(5) * day_of_year + np.uint32(2)) // np.uint32(153)
+    day = day_of_year - (np.uint32(153) * month_from_march + np.uint32(2)) // np.uint32(5) + np.uint32(1)
+    month = np.where(month_from_march < 10, month_from_march + np.uint32(3), month_from_march - np.uint32(9))
+    year = year_of_era + era * np.uint32(400) + (month <= 2)
+    return year.astype(np.uint32), month.astype(np.uint32), day
