@@ -369,10 +369,15 @@ def _nothing_to_act(flow: Flow, step_name: str) -> bool:
     return not step.overrides_action and not _overrides_hook(step, "on_action_success")
 
 
+def _step_after(flow: Flow, step_name: str) -> Step | None:
+    """The step that follows ``step_name`` in ``flow``; None after the last."""
+    position = flow.step_names.index(step_name)
+    return flow.steps[position + 1] if position + 1 < len(flow.steps) else None
+
+
 def _advance_in_claim(conn: Any, mine: Claim, locked: RunView, flow: Flow, code_version: str | None) -> Claim:
     """The claimed step completes and the following one begins, in the claiming transaction."""
-    position = flow.step_names.index(mine.step_name)
-    following = flow.steps[position + 1] if position + 1 < len(flow.steps) else None
+    following = _step_after(flow, mine.step_name)
     _action_done(conn, mine, mine.step_name, None if following is None else following.name, run_row=False)
     if following is None:
         run_records.update_run(conn, mine.flow_id, state=RunState.COMPLETE.value, current_step=None, **_no_action())
@@ -979,8 +984,7 @@ class _Execution:
             raise
         except Exception as exc:
             raise self.failed(step, exc) from exc
-        position = self.flow.step_names.index(step.name)
-        following = self.flow.steps[position + 1] if position + 1 < len(self.flow.steps) else None
+        following = _step_after(self.flow, step.name)
         attempt = _advance(self.claim, step.name, following, self.code_version)
         if following is not None:
             self.current = following.name
