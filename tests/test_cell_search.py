@@ -173,3 +173,16 @@ def test_queries_that_are_not_digits_are_left_to_the_text(values: list[int], que
     assume(not (query.isascii() and query.isdigit()))
     assert cell_search.digit_searcher(pa.int64(), query) is None
     assert_same(pa.array(values, pa.int64()), query)
+
+
+def test_the_longest_query_a_request_takes_is_answered() -> None:
+    """A filter query is up to 200 characters: as digits it is longer than any number's text, and matches nothing."""
+    query = "9" * 200
+    for chunk in (
+        pa.array([2**63 - 1, -(2**63), 0], pa.int64()),
+        pa.array([999999999.5, 0.999999999, -0.0]),
+        pa.array([dt.datetime(9999, 12, 31, 23, 59, 59, 999999)], pa.timestamp("us")),
+        pa.array(["9" * 199, "9" * 200]),
+    ):
+        assert_same(chunk, query)
+    assert by_filter(pa.array(["9" * 200]), query).tolist() == [True]
