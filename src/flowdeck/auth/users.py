@@ -111,9 +111,9 @@ def peek_principal(user: str | None) -> Principal:
         return resolve_principal(None)
     check_name(user)
     with get_storage().db.read() as conn:
-        row = user_records.get_user(conn, user)
-        if row is not None:
-            return Principal(row.name, row.role, tuple(user_records.groups_of(conn, user)))
+        found = user_records.get_user_with_groups(conn, user)
+        if found is not None:
+            return Principal(found[0].name, found[0].role, tuple(found[1]))
     return Principal(user, "user", ())
 
 
@@ -136,9 +136,9 @@ def resolve_principal(user: str | None) -> Principal:
         user = only or "local"
     check_name(user)
     with storage.db.read() as conn:
-        row = user_records.get_user(conn, user)
-        if row is not None:
-            return Principal(row.name, row.role, tuple(user_records.groups_of(conn, user)))
+        found = user_records.get_user_with_groups(conn, user)
+        if found is not None:
+            return Principal(found[0].name, found[0].role, tuple(found[1]))
     with storage.db.write() as conn:
         user_records.ensure_user(conn, user)
     return Principal(user, "user", ())

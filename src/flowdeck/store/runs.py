@@ -60,8 +60,7 @@ class RunRecord:
     @classmethod
     def from_row(cls, row: Any) -> RunRecord:
         """The record of a ``runs`` row."""
-        mapping = row._mapping
-        return cls(**{f: _read(mapping, f, f) for f in _RUN_FIELDS})
+        return cls(*_values(row, _RUN_FIELDS, ""))
 
     def lease_expired(self, now: dt.datetime | None = None) -> bool:
         """Whether an action is in flight whose lease ran out (the process carrying it out stopped)."""
@@ -91,21 +90,41 @@ class StepRecord:
     @classmethod
     def from_row(cls, row: Any, prefix: str = "") -> StepRecord:
         """The record of a ``steps`` row (columns named ``prefix + name``)."""
-        mapping = row._mapping
-        return cls(**{f: _read(mapping, prefix + f, f) for f in _STEP_FIELDS})
+        return cls(*_values(row, _STEP_FIELDS, prefix))
 
 
-def _read(mapping: Any, key: str, field: str) -> Any:
-    value = mapping.get(key)
-    if isinstance(value, dt.datetime):
-        return as_utc(value)
-    if field == "progress" and value is not None:
-        return float(value)
-    return value
+class _Fields:
+    """A record's fields in order, which of them are times (made UTC) and which floats."""
+
+    def __init__(self, record: type) -> None:
+        self.names = [f.name for f in fields(record)]
+        self.times = [i for i, f in enumerate(fields(record)) if "datetime" in str(f.type)]
+        self.floats = [i for i, f in enumerate(fields(record)) if str(f.type) == "float"]
+        self._keys: dict[str, list[str]] = {}
+
+    def keys(self, prefix: str) -> list[str]:
+        """The column names of the fields in a row whose columns are named ``prefix + field``."""
+        found = self._keys.get(prefix)
+        if found is None:
+            found = self._keys[prefix] = [prefix + name for name in self.names]
+        return found
 
 
-_RUN_FIELDS = [f.name for f in fields(RunRecord)]
-_STEP_FIELDS = [f.name for f in fields(StepRecord)]
+def _values(row: Any, record: _Fields, prefix: str) -> list[Any]:
+    """The row's values for ``record``'s fields, in order (None for a column the row lacks)."""
+    get = row._mapping.get
+    values = [get(key) for key in record.keys(prefix)]
+    for i in record.times:
+        if values[i] is not None:
+            values[i] = as_utc(values[i])
+    for i in record.floats:
+        if values[i] is not None:
+            values[i] = float(values[i])
+    return values
+
+
+_RUN_FIELDS = _Fields(RunRecord)
+_STEP_FIELDS = _Fields(StepRecord)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ __all__ = [
     "count_users",
     "ensure_user",
     "get_user",
+    "get_user_with_groups",
     "groups_of",
     "insert_user",
     "list_users",
@@ -22,9 +23,26 @@ __all__ = [
 ]
 
 
+_GET_USER = sa.select(users).where(users.c.name == sa.bindparam("b_name"))
+_GET_USER_WITH_GROUPS = (
+    sa.select(users.c.name, users.c.role, user_groups.c.group_name)
+    .select_from(users.outerjoin(user_groups, user_groups.c.user_name == users.c.name))
+    .where(users.c.name == sa.bindparam("b_name"))
+    .order_by(user_groups.c.group_name)
+)
+
+
 def get_user(conn: Connection, name: str) -> Row | None:
     """The user row, or None."""
-    return conn.execute(sa.select(users).where(users.c.name == name)).first()
+    return conn.execute(_GET_USER, {"b_name": name}).first()
+
+
+def get_user_with_groups(conn: Connection, name: str) -> tuple[Row, list[str]] | None:
+    """The user's name and role, and the groups they belong to (sorted), in one query; None when unknown."""
+    rows = conn.execute(_GET_USER_WITH_GROUPS, {"b_name": name}).all()
+    if not rows:
+        return None
+    return rows[0], [r.group_name for r in rows if r.group_name is not None]
 
 
 def ensure_user(conn: Connection, name: str) -> None:
