@@ -239,3 +239,51 @@ def test_a_next_with_an_action_or_hook_still_runs_it_once(deployment: str) -> No
     run.next()
     assert Overridden.actions == ["Overridden"]
     assert [s.state for s in run.status().steps] == ["complete", "complete", "awaiting_input"]
+
+
+class Announce(Step):
+    """Leaves a note for the last step (a future element)."""
+
+    def run(self, flow_metadata: Any) -> None:
+        """Create the future element."""
+        StoreInterface(**flow_metadata).create_future_element(flowdeck.RichText("later", title="Note"), "Last")
+
+
+class Statements:
+    """The SQL statements run on the deployment's engine while listening."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        self.seen.append(statement)
+
+    def reading_future_elements(self) -> int:
+        return sum("FROM future_elements" in s and "EXISTS" not in s for s in self.seen)
+
+
+def test_future_elements_reach_a_step_begun_in_the_claim(deployment: str) -> None:
+    """Whether elements wait for a step is read with the run: its page gets them; a step with none skips the query."""
+    flow = Flow(name="Later", description="").chain(
+        [
+            Announce(title="First", type=StepType.RESULTS),
+            Nothing(title="Middle", type=StepType.RESULTS),
+            Nothing(title="Last", type=StepType.RESULTS, page=Page("Last", [Section("Main", [])])),
+        ]
+    )
+    run = flowdeck.start(flow, user="ann")
+    engine = get_storage().db.engine
+    statements = Statements()
+    sa.event.listen(engine, "before_cursor_execute", statements)
+    try:
+        run.next()  # Middle: nothing waits for it
+        assert statements.reading_future_elements() == 0
+        run.next()  # Last: the note waits for it
+        assert statements.reading_future_elements() == 1
+        run.rerun()  # Last again, begun in the claim too: the note comes back
+        assert statements.reading_future_elements() == 2
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", statements)
+    assert run.current_step == "Last"
+    page = StoreInterface(run.flow_id, user="ann", step_name="Last").get_page()
+    assert [e.title for s in page.sections for c in s.content for e in c.content] == ["Note"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -140,8 +141,15 @@ def flow_file_version(ref: str | None) -> str | None:
     target = ref.rpartition(":")[0]
     if not target.endswith(".py"):
         return None
+    path = _as_path(target)
     with _lock:
-        return _versions.get(Path(target))
+        return _versions.get(path)
+
+
+@functools.lru_cache(maxsize=256)
+def _as_path(target: str) -> Path:
+    """``target`` as a Path (asked on every step: building a Path costs more than the lookup)."""
+    return Path(target)
 
 
 def reload_flow_file(path: str | Path) -> list[tuple[Flow, str]]:

@@ -309,6 +309,7 @@ def claim(
                     flow.step(target.name).page,
                     run_row=False,
                     attempt=target.attempt,
+                    awaits_elements=locked.awaits_elements(target.name),
                 )
                 _mark_in_flight(conn, mine)
                 return dataclasses.replace(mine, advanced=attempt)
@@ -383,7 +384,16 @@ def _advance_in_claim(conn: Any, mine: Claim, locked: RunView, flow: Flow, code_
         run_records.update_run(conn, mine.flow_id, state=RunState.COMPLETE.value, current_step=None, **_no_action())
         return dataclasses.replace(mine, advanced=0)
     known = next((s.attempt for s in locked.steps if s.name == following.name), None)
-    attempt = _begin_step(conn, mine, following.name, code_version, following.page, run_row=False, attempt=known)
+    attempt = _begin_step(
+        conn,
+        mine,
+        following.name,
+        code_version,
+        following.page,
+        run_row=False,
+        attempt=known,
+        awaits_elements=locked.awaits_elements(following.name),
+    )
     _mark_in_flight(conn, dataclasses.replace(mine, step_name=following.name))
     return dataclasses.replace(mine, step_name=following.name, advanced=attempt)
 
@@ -604,8 +614,12 @@ def _begin_step(
     *,
     run_row: bool = True,
     attempt: int | None = None,
+    awaits_elements: bool | None = None,
 ) -> int:
-    """Begin the attempt after ``attempt`` (the step's current one, read here when not given)."""
+    """Begin the attempt after ``attempt`` (the step's current one, read here when not given).
+
+    ``awaits_elements``: whether future elements wait for the step, when known (else read here).
+    """
     if attempt is None:
         step = run_records.get_step(conn, claim.flow_id, step_name)
         if step is None:
@@ -632,7 +646,9 @@ def _begin_step(
             conn, claim.flow_id, state=RunState.RUNNING.value, current_step=step_name, lease_until=_lease_until()
         )
     if initial_page is not None:
-        page_service.start_attempt(claim.flow_id, step_name, attempt, initial_page, conn)
+        page_service.start_attempt(
+            claim.flow_id, step_name, attempt, initial_page, conn, awaits_elements=awaits_elements
+        )
     return attempt
 
 

@@ -82,21 +82,35 @@ def _with_future_elements(conn: Any, run_id: str, step_name: str, page: Any) -> 
     return page
 
 
-def start_attempt(run_id: str, step_name: str, attempt: int, initial_page: Any, conn: Any = None) -> None:
+def start_attempt(
+    run_id: str,
+    step_name: str,
+    attempt: int,
+    initial_page: Any,
+    conn: Any = None,
+    *,
+    awaits_elements: bool | None = None,
+) -> None:
     """Give a new step attempt its initial page (plus the future elements meant for the step).
 
     ``conn``: write in that transaction (the one that begins the attempt) instead of a new one.
+    ``awaits_elements=False``: the caller read in that transaction that no future element waits for
+    the step (None: look).
     """
     _check_page(initial_page)
     if conn is None:
         with get_storage().db.write() as conn:
-            _insert_initial_page(conn, run_id, step_name, attempt, initial_page)
+            _insert_initial_page(conn, run_id, step_name, attempt, initial_page, awaits_elements)
     else:
-        _insert_initial_page(conn, run_id, step_name, attempt, initial_page)
+        _insert_initial_page(conn, run_id, step_name, attempt, initial_page, awaits_elements)
 
 
-def _insert_initial_page(conn: Any, run_id: str, step_name: str, attempt: int, initial_page: Any) -> None:
-    page = _with_future_elements(conn, run_id, step_name, initial_page.copy())
+def _insert_initial_page(
+    conn: Any, run_id: str, step_name: str, attempt: int, initial_page: Any, awaits_elements: bool | None
+) -> None:
+    page = initial_page.copy()
+    if awaits_elements is not False:
+        page = _with_future_elements(conn, run_id, step_name, page)
     page_records.insert_page(conn, run_id, step_name, attempt, _dump(page))
 
 

@@ -133,6 +133,8 @@ class RunView:
 
     run: RunRecord
     steps: list[StepRecord]
+    #: The steps that future elements wait for, when read with the run (None: not read).
+    awaiting_elements: frozenset[str] | None = None
 
     @classmethod
     def from_rows(cls, run: Any, steps: Sequence[Any]) -> RunView:
@@ -142,7 +144,14 @@ class RunView:
     @classmethod
     def from_joined_rows(cls, run: Any, steps: Sequence[Any]) -> RunView:
         """A view of a run read with its steps in one query (step columns named ``step__<name>``)."""
-        return cls(RunRecord.from_row(run), [StepRecord.from_row(s, "step__") for s in steps])
+        awaiting = None
+        if steps and "step__awaits_elements" in steps[0]._mapping:
+            awaiting = frozenset(s.step__name for s in steps if s.step__awaits_elements)
+        return cls(RunRecord.from_row(run), [StepRecord.from_row(s, "step__") for s in steps], awaiting)
+
+    def awaits_elements(self, step_name: str) -> bool | None:
+        """Whether future elements wait for ``step_name`` (None when that was not read with the run)."""
+        return None if self.awaiting_elements is None else step_name in self.awaiting_elements
 
     @property
     def id(self) -> str:

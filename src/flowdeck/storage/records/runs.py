@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection, Row
 
 from flowdeck.storage.records import shares as share_records
 from flowdeck.storage.records._util import utcnow
-from flowdeck.storage.schema import runs, steps
+from flowdeck.storage.schema import future_elements, runs, steps
 
 __all__ = [
     "StepSpec",
@@ -91,8 +91,15 @@ _UPDATE_STEP = sa.update(steps).where(
     steps.c.run_id == sa.bindparam("b_run_id"), steps.c.name == sa.bindparam("b_name")
 )
 _STEP_COLUMNS = [c.label(f"step__{c.name}") for c in steps.c]
+# Whether future elements wait for the step: read with the run, so that beginning a step that has
+# none (nearly every step) needs no query of its own.
+_STEP_AWAITS_ELEMENTS = (
+    sa.exists()
+    .where(future_elements.c.run_id == steps.c.run_id, future_elements.c.target_step == steps.c.name)
+    .label("step__awaits_elements")
+)
 _GET_RUN_WITH_STEPS = (
-    sa.select(runs, *_STEP_COLUMNS)
+    sa.select(runs, *_STEP_COLUMNS, _STEP_AWAITS_ELEMENTS)
     .join(steps, steps.c.run_id == runs.c.id)
     .where(runs.c.id == sa.bindparam("b_run_id"))
     .order_by(steps.c.position)
@@ -105,7 +112,10 @@ def get_run(conn: Connection, run_id: str) -> Row | None:
 
 
 def get_run_with_steps(conn: Connection, run_id: str) -> tuple[Row, list[Row]] | None:
-    """The run row and its steps in flow order (columns ``step__<name>``), read in one query; None when missing."""
+    """The run row and its steps in flow order (columns ``step__<name>``), read in one query; None when missing.
+
+    Each row also says whether future elements wait for its step (``step__awaits_elements``).
+    """
     found = conn.execute(_GET_RUN_WITH_STEPS, {"b_run_id": run_id}).all()
     if not found:
         return None
