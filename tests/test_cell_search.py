@@ -13,7 +13,6 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from flowdeck.store import cell_search
-from flowdeck.store import tables as table_service
 
 DIGIT_QUERIES = st.text(alphabet="0123456789", min_size=1, max_size=7)
 
@@ -25,12 +24,12 @@ def by_text(chunk: pa.Array, query: str) -> np.ndarray:
         if pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)
         else pc.cast(chunk, pa.large_string())
     )
-    return table_service._as_mask(table_service._contains(text, query))
+    return pc.fill_null(cell_search.contains(text, query), False).to_numpy(zero_copy_only=False)
 
 
 def by_filter(chunk: pa.Array, query: str) -> np.ndarray:
     """What the table filter finds in ``chunk`` (the numeric and byte searches where they apply)."""
-    searcher = table_service._searcher(chunk.type, query)
+    searcher = cell_search.column_searcher(chunk.type, query)
     return np.zeros(len(chunk), dtype=bool) if searcher is None else searcher(chunk)
 
 

@@ -1,7 +1,9 @@
 """Which cells of a table's batch hold a query in their text, found faster than by Arrow's kernels.
 
-A table filter keeps the rows where any cell's text contains the query (see
-:mod:`flowdeck.store.tables`); these tests give the same answer for one batch of one column.
+A table filter keeps the rows where any cell's text contains the query, in any case (see
+:mod:`flowdeck.store.tables`). :func:`column_searcher` gives the test for one batch of one column:
+category labels searched once per dictionary, and the two searches below where they decide, with
+Arrow's ``match_substring`` of the cells' text where they do not; all give the same answer.
 
 Text cells (:func:`text_searcher`): the query is looked for in the batch's character data where it
 lies (one compiled literal pattern over the memory map, no copy), each find is placed in its row by
@@ -41,7 +43,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["digit_searcher", "text_searcher"]
+__all__ = ["column_searcher", "contains", "digit_searcher", "text_searcher"]
 
 # Arrow writes a float in plain notation when 1e-6 <= |x| < 1e10 (a margin keeps clear of the top).
 _PLAIN_LOW, _PLAIN_HIGH = 1e-6, 1e9
@@ -58,12 +60,84 @@ _FIRST_SECOND, _END_SECOND = -30_610_224_000, 253_402_300_800
 _DAY = 86_400
 # Rows found one by one before a batch is handed to Arrow's kernel instead (a per-find cost of ~1 µs).
 _MAX_FINDS = 2_048
-# Rows found one by one before a batch is handed to Arrow's kernel instead (a per-find cost of ~1 µs).
-_MAX_FINDS = 2_048
 # Days from 0000-03-01 to 1970-01-01: day numbers the civil-date algorithm takes.
 _EPOCH_SHIFT = 719_468
 
 Searcher = Callable[[pa.Array], "np.ndarray | None"]
+Test = Callable[[pa.Array], np.ndarray]
+
+
+def column_searcher(data_type: pa.DataType, query: str) -> Test | None:
+    """How to test one batch of a column of ``data_type`` for cells whose text contains ``query``, any case.
+
+    The test returns which cells hold it (null cells do not): the fast searches below where they
+    decide, Arrow's ``match_substring`` of the cells' text otherwise. None when no cell's text could
+    hold ``query`` (digits of a query with letters, say).
+    """
+    if pa.types.is_dictionary(data_type):
+        return _label_searcher(query)
+    if pa.types.is_string(data_type) or pa.types.is_large_string(data_type):
+        return _or_by_text(text_searcher(query), query, as_text=False)
+    if not _could_contain(data_type, query):
+        return None
+    return _or_by_text(digit_searcher(data_type, query), query, as_text=True)
+
+
+def contains(text: pa.Array | pa.ChunkedArray, query: str) -> pa.Array | pa.ChunkedArray:
+    """Arrow's case-insensitive substring test of ``text``: a plain search when case cannot matter or is ASCII."""
+    if query.lower() == query.upper():
+        return pc.match_substring(text, query)
+    if query.isascii():
+        return pc.match_substring(pc.ascii_lower(text), query.lower())
+    return pc.match_substring(text, query, ignore_case=True)
+
+
+def _or_by_text(fast: Searcher | None, query: str, *, as_text: bool) -> Test:
+    """``fast`` where it decides a batch, else Arrow's search of its cells (written as text first if ``as_text``)."""
+
+    def test(chunk: pa.Array) -> np.ndarray:
+        found = None if fast is None else fast(chunk)
+        if found is not None:
+            return found
+        text = pc.cast(chunk, pa.large_string()) if as_text else chunk
+        return pc.fill_null(contains(text, query), False).to_numpy(zero_copy_only=False)
+
+    return test
+
+
+def _label_searcher(query: str) -> Test:
+    """Categories: each distinct label is searched once, then each row's code looked up.
+
+    Batches read from one stored table share one dictionary: its labels are searched once for all.
+    """
+    searched: dict[tuple[int, ...], np.ndarray] = {}
+
+    def labels(chunk: pa.Array) -> np.ndarray:
+        dictionary = chunk.dictionary
+        where = (len(dictionary), *(b.address if b is not None else 0 for b in dictionary.buffers()))
+        hit = searched.get(where)
+        if hit is None:
+            hit = searched[where] = _or_by_text(None, query, as_text=True)(dictionary)
+        codes = chunk.indices
+        return _only_valid(hit[_numbers(codes)], codes)
+
+    return labels
+
+
+def _could_contain(data_type: pa.DataType, query: str) -> bool:
+    """Whether the text form of a value of ``data_type`` could contain ``query`` at all."""
+    chars = set(query.lower())
+    if pa.types.is_integer(data_type):
+        return chars <= set("0123456789-")
+    if pa.types.is_floating(data_type) or pa.types.is_decimal(data_type):
+        return chars <= set("0123456789.-+einaf")
+    if pa.types.is_timestamp(data_type) and data_type.tz is not None:
+        return chars <= set("0123456789-:. z")  # "2024-01-01 00:00:00.000000Z"
+    if pa.types.is_temporal(data_type):
+        return chars <= set("0123456789-:. ")
+    if pa.types.is_boolean(data_type):
+        return chars <= set("truefals")
+    return True
 
 
 def digit_searcher(data_type: pa.DataType, query: str) -> Searcher | None:

@@ -15,7 +15,7 @@ import os
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +32,7 @@ from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.frame_blobs import BATCH_ROWS
 from flowdeck.storage.records import pages as page_records
 from flowdeck.store import outputs as output_service
-from flowdeck.store.cell_search import digit_searcher, text_searcher
+from flowdeck.store.cell_search import column_searcher
 from flowdeck.store.runs import RunView
 
 __all__ = [
@@ -325,31 +325,6 @@ def _sort_in_background(key: tuple[Any, ...], column: pa.ChunkedArray, order: st
     threading.Thread(target=run, name="flowdeck-table-sort", daemon=True).start()
 
 
-def _could_contain(data_type: pa.DataType, query: str) -> bool:
-    """Whether the text form of a value of ``data_type`` could contain ``query`` at all."""
-    chars = set(query.lower())
-    if pa.types.is_integer(data_type):
-        return chars <= set("0123456789-")
-    if pa.types.is_floating(data_type) or pa.types.is_decimal(data_type):
-        return chars <= set("0123456789.-+einaf")
-    if pa.types.is_timestamp(data_type) and data_type.tz is not None:
-        return chars <= set("0123456789-:. z")  # "2024-01-01 00:00:00.000000Z"
-    if pa.types.is_temporal(data_type):
-        return chars <= set("0123456789-:. ")
-    if pa.types.is_boolean(data_type):
-        return chars <= set("truefals")
-    return True
-
-
-def _contains(text: pa.Array | pa.ChunkedArray, query: str) -> pa.Array | pa.ChunkedArray:
-    """Case-insensitive substring test of ``text``: a plain search when case cannot matter or is ASCII."""
-    if query.lower() == query.upper():
-        return pc.match_substring(text, query)
-    if query.isascii():
-        return pc.match_substring(pc.ascii_lower(text), query.lower())
-    return pc.match_substring(text, query, ignore_case=True)
-
-
 def _search_pool() -> ThreadPoolExecutor:
     """The process's threads for searching a table's batches side by side (Arrow's kernels release the GIL)."""
     global _pool
@@ -357,60 +332,6 @@ def _search_pool() -> ThreadPoolExecutor:
         if _pool is None:
             _pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="flowdeck-table-search")
         return _pool
-
-
-def _searcher(data_type: pa.DataType, query: str) -> Callable[[pa.Array], np.ndarray] | None:
-    """How to test one batch of a column of ``data_type`` for ``query`` (which cells hold it; nulls do not).
-
-    None if no cell's text could hold it.
-    """
-    if pa.types.is_dictionary(data_type):
-        # Search each distinct label once, then look each row's code up. Batches read from one
-        # stored table share one dictionary: its labels are searched once for all of them.
-        searched: dict[tuple[int, ...], np.ndarray] = {}
-
-        def labels(chunk: pa.Array) -> np.ndarray:
-            dictionary = chunk.dictionary
-            where = (len(dictionary), *(b.address if b is not None else 0 for b in dictionary.buffers()))
-            hit = searched.get(where)
-            if hit is None:
-                hit = searched[where] = _as_mask(_contains(pc.cast(dictionary, pa.large_string()), query))
-            codes = chunk.indices
-            return _valid_only(hit[_as_numbers(codes)], codes)
-
-        return labels
-    if pa.types.is_string(data_type) or pa.types.is_large_string(data_type):
-        by_bytes = text_searcher(query)
-
-        def text(chunk: pa.Array) -> np.ndarray:
-            found = None if by_bytes is None else by_bytes(chunk)
-            return _as_mask(_contains(chunk, query)) if found is None else found
-
-        return text
-    if not _could_contain(data_type, query):
-        return None
-    by_value = digit_searcher(data_type, query)
-
-    def as_text(chunk: pa.Array) -> np.ndarray:
-        found = None if by_value is None else by_value(chunk)
-        return _as_mask(_contains(pc.cast(chunk, pa.large_string()), query)) if found is None else found
-
-    return as_text
-
-
-def _as_mask(hits: pa.Array) -> np.ndarray:
-    """An Arrow boolean result as numpy, nulls as False."""
-    return pc.fill_null(hits, False).to_numpy(zero_copy_only=False)
-
-
-def _as_numbers(values: pa.Array) -> np.ndarray:
-    return (pc.fill_null(values, 0) if values.null_count else values).to_numpy()
-
-
-def _valid_only(hits: np.ndarray, values: pa.Array) -> np.ndarray:
-    if values.null_count:
-        hits &= np.asarray(values.is_valid())
-    return hits
 
 
 def _matches(source: _Source, query: str) -> pa.Array:
@@ -425,7 +346,7 @@ def _matches(source: _Source, query: str) -> pa.Array:
     searchers = [
         (position, how)
         for position, column in enumerate(source.table.columns)
-        if (how := _searcher(column.type, query)) is not None
+        if (how := column_searcher(column.type, query)) is not None
     ]
     batches = source.table.to_batches() if searchers else []
     starts = np.cumsum([0] + [batch.num_rows for batch in batches])
