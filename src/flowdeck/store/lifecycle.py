@@ -301,18 +301,7 @@ def claim(
             target, state = _target(locked, action)
             if take and flow is not None and action in ("start", "rerun") and target.name in flow.step_names:
                 mine = Claim(flow_id, action, target.name, token, who.name, holder=holder)
-                attempt = _begin_step(
-                    conn,
-                    mine,
-                    target.name,
-                    code_version,
-                    flow.step(target.name).page,
-                    run_row=False,
-                    attempt=target.attempt,
-                    awaits_elements=locked.awaits_elements(target.name),
-                )
-                _mark_in_flight(conn, mine)
-                return dataclasses.replace(mine, advanced=attempt)
+                return _begin_in_claim(conn, mine, flow.step(target.name), locked, code_version)
             uploads = None
             if action == "next":
                 page = page_service.latest_page(locked, target.name, conn)
@@ -383,19 +372,24 @@ def _advance_in_claim(conn: Any, mine: Claim, locked: RunView, flow: Flow, code_
     if following is None:
         run_records.update_run(conn, mine.flow_id, state=RunState.COMPLETE.value, current_step=None, **_no_action())
         return dataclasses.replace(mine, advanced=0)
-    known = next((s.attempt for s in locked.steps if s.name == following.name), None)
+    return _begin_in_claim(conn, mine, following, locked, code_version)
+
+
+def _begin_in_claim(conn: Any, mine: Claim, step: Step, locked: RunView, code_version: str | None) -> Claim:
+    """``step`` begins its next attempt in the claiming transaction, the run leased to this process."""
     attempt = _begin_step(
         conn,
         mine,
-        following.name,
+        step.name,
         code_version,
-        following.page,
+        step.page,
         run_row=False,
-        attempt=known,
-        awaits_elements=locked.awaits_elements(following.name),
+        attempt=next((s.attempt for s in locked.steps if s.name == step.name), None),
+        awaits_elements=locked.awaits_elements(step.name),
     )
-    _mark_in_flight(conn, dataclasses.replace(mine, step_name=following.name))
-    return dataclasses.replace(mine, step_name=following.name, advanced=attempt)
+    mine = dataclasses.replace(mine, step_name=step.name)
+    _mark_in_flight(conn, mine)
+    return dataclasses.replace(mine, advanced=attempt)
 
 
 def _mark_in_flight(conn: Any, mine: Claim) -> None:
