@@ -73,13 +73,14 @@ def median_per_call(fn: Callable[[int], object], calls: int) -> float:
 
 
 class Counter:
-    """SQL statements, commits and rollbacks (read transactions) on an engine, by event listeners."""
+    """SQL statements, commits and rollbacks (read transactions) on engines, by event listeners."""
 
-    def __init__(self, engine: sa.engine.Engine) -> None:
+    def __init__(self, engines: tuple[sa.engine.Engine, ...]) -> None:
         self.statements = self.commits = self.rollbacks = 0
-        sa.event.listen(engine, "before_cursor_execute", self._statement)
-        sa.event.listen(engine, "commit", self._commit)
-        sa.event.listen(engine, "rollback", self._rollback)
+        for engine in engines:
+            sa.event.listen(engine, "before_cursor_execute", self._statement)
+            sa.event.listen(engine, "commit", self._commit)
+            sa.event.listen(engine, "rollback", self._rollback)
 
     def _statement(self, *_: Any) -> None:
         self.statements += 1
@@ -188,7 +189,7 @@ def main() -> None:
 
     # Counted in runs of their own: the counting listeners put a cost on every statement and commit
     # that is the benchmark's, not flowdeck's, so the timed runs above go without them.
-    counter = Counter(get_storage().db.engine)
+    counter = Counter(get_storage().db.engines)
     counted_runs = max(10, args.runs // 4)
     for _ in range(counted_runs):
         one_run(flow, args.steps)

@@ -32,7 +32,7 @@ MAX_STATEMENTS = 11
 
 @contextmanager
 def _counting() -> Iterator[dict[str, int]]:
-    engine = get_storage().db.engine
+    engines = get_storage().db.engines
     counts = {"statements": 0, "commits": 0}
 
     def statement(*_: object) -> None:
@@ -41,13 +41,15 @@ def _counting() -> Iterator[dict[str, int]]:
     def commit(*_: object) -> None:
         counts["commits"] += 1
 
-    sa.event.listen(engine, "before_cursor_execute", statement)
-    sa.event.listen(engine, "commit", commit)
+    for engine in engines:
+        sa.event.listen(engine, "before_cursor_execute", statement)
+        sa.event.listen(engine, "commit", commit)
     try:
         yield counts
     finally:
-        sa.event.remove(engine, "before_cursor_execute", statement)
-        sa.event.remove(engine, "commit", commit)
+        for engine in engines:
+            sa.event.remove(engine, "before_cursor_execute", statement)
+            sa.event.remove(engine, "commit", commit)
 
 
 def _document(run: flowdeck.FlowRun) -> str:

@@ -779,16 +779,18 @@ def test_lists_of_runs_come_from_one_query(life: flowdeck.Flow) -> None:
     first = flowdeck.start(life, user="alice")
     second = flowdeck.start(life, user="alice")
     statements: list[str] = []
-    engine = get_storage().db.engine
+    engines = get_storage().db.engines
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         statements.append(statement)
 
-    sa.event.listen(engine, "before_cursor_execute", record)
+    for engine in engines:
+        sa.event.listen(engine, "before_cursor_execute", record)
     try:
         listed = flowdeck.list_runs(user="alice")
     finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
+        for engine in engines:
+            sa.event.remove(engine, "before_cursor_execute", record)
     assert [s.flow_id for s in listed] == [second.flow_id, first.flow_id]
     assert [len(s.steps) for s in listed] == [3, 3]
     on_runs = [s for s in statements if "FROM runs" in s or "from runs" in s]

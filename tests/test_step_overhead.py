@@ -63,7 +63,7 @@ FLOW = Flow(name="Overhead", description="Steps whose database work is counted."
 
 
 class Counts:
-    """Statements, commits and read transactions (rollbacks) on the deployment's engine."""
+    """Statements, commits and read transactions (rollbacks) on the deployment's engines."""
 
     statements = commits = reads = 0
 
@@ -72,7 +72,7 @@ class Counts:
 def counting() -> Iterator[Counts]:
     """Count the database work done inside the block."""
     counts = Counts()
-    engine = get_storage().db.engine
+    engines = get_storage().db.engines
 
     def statement(*_: Any) -> None:
         counts.statements += 1
@@ -84,13 +84,15 @@ def counting() -> Iterator[Counts]:
         counts.reads += 1
 
     listeners = [("before_cursor_execute", statement), ("commit", commit), ("rollback", rollback)]
-    for name, fn in listeners:
-        sa.event.listen(engine, name, fn)
+    for engine in engines:
+        for name, fn in listeners:
+            sa.event.listen(engine, name, fn)
     try:
         yield counts
     finally:
-        for name, fn in listeners:
-            sa.event.remove(engine, name, fn)
+        for engine in engines:
+            for name, fn in listeners:
+                sa.event.remove(engine, name, fn)
 
 
 def test_a_step_costs_few_commits_and_statements(deployment: str) -> None:
@@ -272,9 +274,10 @@ def test_future_elements_reach_a_step_begun_in_the_claim(deployment: str) -> Non
         ]
     )
     run = flowdeck.start(flow, user="ann")
-    engine = get_storage().db.engine
+    engines = get_storage().db.engines
     statements = Statements()
-    sa.event.listen(engine, "before_cursor_execute", statements)
+    for engine in engines:
+        sa.event.listen(engine, "before_cursor_execute", statements)
     try:
         run.next()  # Middle: nothing waits for it
         assert statements.reading_future_elements() == 0
@@ -283,7 +286,9 @@ def test_future_elements_reach_a_step_begun_in_the_claim(deployment: str) -> Non
         run.rerun()  # Last again, begun in the claim too: the note comes back
         assert statements.reading_future_elements() == 2
     finally:
-        sa.event.remove(engine, "before_cursor_execute", statements)
+        for engine in engines:
+            sa.event.remove(engine, "before_cursor_execute", statements)
     assert run.current_step == "Last"
     page = StoreInterface(run.flow_id, user="ann", step_name="Last").get_page()
     assert [e.title for s in page.sections for c in s.content for e in c.content] == ["Note"]
+

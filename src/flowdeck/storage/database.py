@@ -23,7 +23,9 @@ class Database:
 
     On SQLite the database runs in WAL mode and write transactions start with
     ``BEGIN IMMEDIATE`` so that concurrent writers queue on the lock instead of failing
-    half-way; on PostgreSQL and MySQL the server's own locking applies.
+    half-way; on PostgreSQL and MySQL the server's own locking applies. :meth:`read` and
+    :meth:`write` hold flowdeck's own transactions; :attr:`engine` serves callers that manage
+    theirs (migrations, the datastore, query triggers), with a real transaction on every backend.
     """
 
     def __init__(self, url: str, *, upgrade: bool = True) -> None:
@@ -35,35 +37,57 @@ class Database:
         self.dialect = parsed.get_backend_name()
         if self.dialect == "sqlite":
             db_path = parsed.database
-            if db_path and db_path != ":memory:":
+            in_memory = not db_path or db_path == ":memory:"
+            if not in_memory:
                 _create_private_file(Path(db_path))
-            self.engine = sa.create_engine(parsed, connect_args={"timeout": 60, "check_same_thread": False})
-            _configure_sqlite(self.engine)
+            connect_args = {"timeout": 60, "check_same_thread": False}
+            # read() and write() issue BEGIN themselves on an engine of their own: an engine with a
+            # "begin" listener dispatches its (empty) statement events on every statement, which costs
+            # more per step than the statements' own work in SQLite. (An in-memory database is one
+            # engine's alone, so it has one, without the listener.)
+            self._transactions: Engine = sa.create_engine(parsed, connect_args=connect_args)
+            _configure_sqlite(self._transactions, begin_on_autobegin=False)
+            self.engine = self._transactions
+            if not in_memory:
+                self.engine = sa.create_engine(parsed, connect_args=connect_args)
+                _configure_sqlite(self.engine, begin_on_autobegin=True)
+            self._local_writers: threading.RLock | None = threading.RLock()
         else:
             self.engine = sa.create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
-        self._writer: Engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
-        self._local_writers = threading.RLock() if self.dialect == "sqlite" else None
+            self._transactions = self.engine
+            self._local_writers = None
         if upgrade:
             self.upgrade()
+
+    @property
+    def engines(self) -> tuple[Engine, ...]:
+        """Every engine this database executes on: :attr:`engine`, and on SQLite the one of
+        :meth:`read` and :meth:`write` (a listener that must see every statement goes on each)."""
+        return (self.engine,) if self._transactions is self.engine else (self.engine, self._transactions)
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
         """A connection inside one write transaction: committed on success, rolled back on error.
 
-        On SQLite the threads of this process take turns on a lock first: a writer waiting there
-        starts the moment the one before commits, where SQLite's own busy wait sleeps and polls.
+        On SQLite the transaction starts with ``BEGIN IMMEDIATE``, and the threads of this process
+        take turns on a lock first: a writer waiting there starts the moment the one before commits,
+        where SQLite's own busy wait sleeps and polls.
         """
         if self._local_writers is None:
-            with self._writer.begin() as conn:
+            with self.engine.begin() as conn:
                 yield conn
             return
-        with self._local_writers, self._writer.begin() as conn:
-            yield conn
+        with self._local_writers, self._transactions.connect() as conn:
+            conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
+            with conn.begin():
+                yield conn
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
         """A connection inside a read transaction (a consistent snapshot where the database offers one)."""
-        with self.engine.connect() as conn:
+        with self._transactions.connect() as conn:
+            if self._local_writers is not None:
+                conn.connection.driver_connection.execute("BEGIN")
             yield conn
 
     def upgrade(self, revision: str = "head") -> None:
@@ -103,16 +127,22 @@ class Database:
 
     def dispose(self, close: bool = True) -> None:
         """Drop every pooled connection; ``close=False`` in a forked child leaves the parent's alone."""
-        self.engine.dispose(close=close)
+        for engine in self.engines:
+            engine.dispose(close=close)
 
 
 _process_lock = threading.Lock()
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, begin_on_autobegin: bool) -> None:
+    """WAL, full sync and foreign keys on every connection; pysqlite's own transaction handling off.
+
+    With ``begin_on_autobegin`` SQLAlchemy's "begin" event issues ``BEGIN`` when a connection
+    starts a transaction (SQLAlchemy's recipe for pysqlite); without it the caller issues ``BEGIN``.
+    """
+
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own handling defers it).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -121,12 +151,12 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=60000")
         cursor.close()
 
-    @sa.event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        # Straight to the driver: this runs before every write, and the full execution path costs
-        # more than the BEGIN itself.
-        conn.connection.driver_connection.execute(f"BEGIN {mode}")
+    if begin_on_autobegin:
+
+        @sa.event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            # Straight to the driver: the full execution path costs more than the BEGIN itself.
+            conn.connection.driver_connection.execute("BEGIN")
 
 
 def _create_private_file(path: Path) -> None:
