@@ -347,7 +347,12 @@ class NextBlockers(NamedTuple):
 
 
 def latest_page(view: RunView, step_name: str, conn: Any) -> Any | None:
-    """The newest version of the step's page in its current attempt, read in ``conn`` (None before it ran)."""
+    """The newest version of the step's page in its current attempt, read in ``conn`` (None before it ran).
+
+    The current step's page comes from ``view`` when it was read with the run.
+    """
+    if view.current_page_read and step_name == view.current_step:
+        return None if view.current_page is None else _load(view.current_page)
     return _latest(conn, view, step_name)
 
 

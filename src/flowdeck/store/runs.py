@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -135,6 +135,11 @@ class RunView:
     steps: list[StepRecord]
     #: The steps that future elements wait for, when read with the run (None: not read).
     awaiting_elements: frozenset[str] | None = None
+    #: Whether :attr:`current_page` was read with the run.
+    current_page_read: bool = False
+    #: The JSON text of the current step's newest page in its attempt, when read with the run
+    #: (None: not read, or the step has no page yet).
+    current_page: str | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_rows(cls, run: Any, steps: Sequence[Any]) -> RunView:
@@ -145,9 +150,14 @@ class RunView:
     def from_joined_rows(cls, run: Any, steps: Sequence[Any]) -> RunView:
         """A view of a run read with its steps in one query (step columns named ``step__<name>``)."""
         awaiting = None
-        if steps and "step__awaits_elements" in steps[0]._mapping:
+        columns = steps[0]._mapping if steps else {}
+        if "step__awaits_elements" in columns:
             awaiting = frozenset(s.step__name for s in steps if s.step__awaits_elements)
-        return cls(RunRecord.from_row(run), [StepRecord.from_row(s, "step__") for s in steps], awaiting)
+        record = RunRecord.from_row(run)
+        if "step__current_page" not in columns:
+            return cls(record, [StepRecord.from_row(s, "step__") for s in steps], awaiting)
+        page = next((s.step__current_page for s in steps if s.step__name == record.current_step), None)
+        return cls(record, [StepRecord.from_row(s, "step__") for s in steps], awaiting, True, page)
 
     def awaits_elements(self, step_name: str) -> bool | None:
         """Whether future elements wait for ``step_name`` (None when that was not read with the run)."""

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection, Row
 
 from flowdeck.storage.records import shares as share_records
 from flowdeck.storage.records._util import utcnow
-from flowdeck.storage.schema import future_elements, runs, steps
+from flowdeck.storage.schema import future_elements, pages, runs, steps
 
 __all__ = [
     "StepSpec",
@@ -106,17 +106,39 @@ _GET_RUN_WITH_STEPS = (
 )
 
 
+# The newest page of the run's current step in that step's attempt, on the current step's row only:
+# next() reads it with the run, under the claim's lock, instead of in a query of its own.
+_CURRENT_PAGE = sa.case(
+    (
+        steps.c.name == runs.c.current_step,
+        sa.select(pages.c.document)
+        .where(
+            pages.c.run_id == steps.c.run_id,
+            pages.c.step_name == steps.c.name,
+            pages.c.attempt == sa.case((steps.c.attempt < 1, 1), else_=steps.c.attempt),
+        )
+        .order_by(pages.c.version.desc())
+        .limit(1)
+        .scalar_subquery(),
+    )
+).label("step__current_page")
+_GET_RUN_WITH_STEPS_AND_PAGE = _GET_RUN_WITH_STEPS.add_columns(_CURRENT_PAGE)
+
+
 def get_run(conn: Connection, run_id: str) -> Row | None:
     """The run row, or None."""
     return conn.execute(_GET_RUN, {"b_run_id": run_id}).first()
 
 
-def get_run_with_steps(conn: Connection, run_id: str) -> tuple[Row, list[Row]] | None:
+def get_run_with_steps(conn: Connection, run_id: str, *, current_page: bool = False) -> tuple[Row, list[Row]] | None:
     """The run row and its steps in flow order (columns ``step__<name>``), read in one query; None when missing.
 
-    Each row also says whether future elements wait for its step (``step__awaits_elements``).
+    Each row also says whether future elements wait for its step (``step__awaits_elements``). With
+    ``current_page`` the current step's row also holds the document of its newest page in its
+    attempt (``step__current_page``; None on the other rows, and when it has none).
     """
-    found = conn.execute(_GET_RUN_WITH_STEPS, {"b_run_id": run_id}).all()
+    query = _GET_RUN_WITH_STEPS_AND_PAGE if current_page else _GET_RUN_WITH_STEPS
+    found = conn.execute(query, {"b_run_id": run_id}).all()
     if not found:
         return None
     return found[0], found
@@ -129,16 +151,16 @@ def lock_run(conn: Connection, run_id: str) -> Row | None:
     return conn.execute(query, {"b_run_id": run_id}).first()
 
 
-def lock_run_with_steps(conn: Connection, run_id: str) -> tuple[Row, list[Row]] | None:
+def lock_run_with_steps(conn: Connection, run_id: str, *, current_page: bool = False) -> tuple[Row, list[Row]] | None:
     """The run row, locked as by :func:`lock_run`, and its steps (as :func:`get_run_with_steps`); None when missing.
 
     One query on SQLite (whose ``BEGIN IMMEDIATE`` is the lock); elsewhere the run row is locked first.
     """
     if conn.dialect.name == "sqlite":
-        return get_run_with_steps(conn, run_id)
+        return get_run_with_steps(conn, run_id, current_page=current_page)
     if conn.execute(_LOCK_RUN, {"b_run_id": run_id}).first() is None:
         return None
-    return get_run_with_steps(conn, run_id)
+    return get_run_with_steps(conn, run_id, current_page=current_page)
 
 
 def update_run(conn: Connection, run_id: str, **values: Any) -> None:
