@@ -66,6 +66,43 @@ def test_in_link_excludes_the_current_steps_own_outputs(deployment):
     assert store.has_input("frame")
 
 
+class _Quiet(flowdeck.Step):
+    """Saves nothing itself: the test saves through the store while the step is current."""
+
+    def run(self, flow_metadata, *args, **kwargs):
+        """Nothing to do."""
+
+
+def test_get_input_reads_the_newest_save_of_the_nearest_current_attempt(deployment):
+    flow = flowdeck.Flow(name="Saves", description="").chain(
+        [_Quiet(title=t, type=flowdeck.StepType.RESULTS) for t in ("A", "B", "C")]
+    )
+    run = flowdeck.start(flow, user="alice")
+
+    def store(step: str | None = None) -> StoreInterface:
+        return StoreInterface(run.flow_id, user="alice", step_name=step or run.current_step)
+
+    store().save_output(1, "x")
+    store().save_output(2, "x")  # the newest save of A's attempt wins
+    run.next()
+    assert store().get_input("x") == 2
+    store().save_output(3, "x")
+    run.next()
+    assert store("C").get_input("x") == 3  # B is nearer than A
+    assert store("C").get_input("x", step_name="A") == 2
+    run.back()  # B again: C goes stale, B's in-link is A
+    assert (run.current_step, store("B").get_input("x")) == ("B", 2)
+    run.rerun()  # B's second attempt has saved nothing yet
+    with pytest.raises(NotFoundError, match=r"no output 'x' in step 'B'.*names there: \[\]"):
+        store("C").get_input("x", step_name="B")
+    run.next()
+    assert store("C").get_input("x") == 2  # B's first attempt is out of the in-link
+    assert store("C").get_input("x", step_name="A") == 2
+    store("C").save_output(4, "x")
+    with pytest.raises(NotFoundError, match=r"no output 'y' in the in-link of step 'C'.*\['x'\]"):
+        store("C").get_input("y")
+
+
 def test_missing_output_lists_the_names_that_exist(deployment):
     run = flowdeck.start(sample_flows.three_steps, user="alice")
     run.next()

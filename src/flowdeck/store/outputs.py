@@ -81,8 +81,15 @@ def get_output(
 def _find_output(
     conn: Any, view: RunView, name: str, candidates: Any, step_name: str | None, reader_step: str | None
 ) -> Any:
-    """The output row ``name`` among ``candidates``; ``NotFoundError`` listing the names there otherwise."""
-    row = output_records.find_output(conn, view.id, name, candidates)
+    """The output row ``name`` among ``candidates``; ``NotFoundError`` listing the names there otherwise.
+
+    Taken from ``view`` when the run was read with that output's rows, from the database otherwise.
+    """
+    if view.output_name == name:
+        found = view.outputs
+        row = next((found[s] for s, a in candidates if s in found and found[s].attempt == a), None)
+    else:
+        row = output_records.find_output(conn, view.id, name, candidates)
     if row is None:
         existing = output_records.output_names(conn, view.id, candidates)
         where = f"step {step_name!r}" if step_name else f"the in-link of step {reader_step or view.current_step!r}"
@@ -109,7 +116,7 @@ def read_input(
     check_name(name)
     storage = get_storage()
     with storage.db.read() as conn:
-        view = read_run(conn, run_id, who)
+        view = read_run(conn, run_id, who, output=name)
         if check is not None:
             check(view)
         candidates = _candidates(view, step_name, reader_step)

@@ -17,6 +17,7 @@ from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import runs as run_records
 from flowdeck.storage.records import users as user_records
 from flowdeck.storage.records._util import as_utc, utcnow
+from flowdeck.storage.records.outputs import OutputRow
 from flowdeck.store.status import FlowStatus, RunState, StepState, StepStatus
 
 __all__ = [
@@ -140,6 +141,10 @@ class RunView:
     #: The JSON text of the current step's newest page in its attempt, when read with the run
     #: (None: not read, or the step has no page yet).
     current_page: str | None = field(default=None, repr=False, compare=False)
+    #: The output name whose newest row per step (in its current attempt) was read with the run.
+    output_name: str | None = None
+    #: Those rows, by step name (steps that saved none are absent).
+    outputs: dict[str, OutputRow] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_rows(cls, run: Any, steps: Sequence[Any]) -> RunView:
@@ -147,17 +152,24 @@ class RunView:
         return cls(RunRecord.from_row(run), [StepRecord.from_row(s) for s in steps])
 
     @classmethod
-    def from_joined_rows(cls, run: Any, steps: Sequence[Any]) -> RunView:
-        """A view of a run read with its steps in one query (step columns named ``step__<name>``)."""
+    def from_joined_rows(cls, run: Any, steps: Sequence[Any], output: str | None = None) -> RunView:
+        """A view of a run read with its steps in one query (step columns named ``step__<name>``).
+
+        ``output``: the output name whose rows the step rows carry (see ``get_run_with_steps``).
+        """
         awaiting = None
         columns = steps[0]._mapping if steps else {}
         if "step__awaits_elements" in columns:
             awaiting = frozenset(s.step__name for s in steps if s.step__awaits_elements)
         record = RunRecord.from_row(run)
+        records = [StepRecord.from_row(s, "step__") for s in steps]
+        if output is not None:
+            found = {s.step__name: row for s in steps if (row := OutputRow.from_step_row(s)) is not None}
+            return cls(record, records, awaiting, output_name=output, outputs=found)
         if "step__current_page" not in columns:
-            return cls(record, [StepRecord.from_row(s, "step__") for s in steps], awaiting)
+            return cls(record, records, awaiting)
         page = next((s.step__current_page for s in steps if s.step__name == record.current_step), None)
-        return cls(record, [StepRecord.from_row(s, "step__") for s in steps], awaiting, True, page)
+        return cls(record, records, awaiting, True, page)
 
     def awaits_elements(self, step_name: str) -> bool | None:
         """Whether future elements wait for ``step_name`` (None when that was not read with the run)."""
@@ -213,14 +225,17 @@ def run_resource(run: Any) -> access.Resource:
     return access.Resource("run", run.id, run.owner, f"run {run.id!r}")
 
 
-def read_run(conn: Connection, run_id: str, who: Principal) -> RunView:
-    """The run as ``who`` may see it; ``NotFoundError`` when it does not exist or is not theirs."""
+def read_run(conn: Connection, run_id: str, who: Principal, *, output: str | None = None) -> RunView:
+    """The run as ``who`` may see it; ``NotFoundError`` when it does not exist or is not theirs.
+
+    With ``output`` (a name) each step's newest row of that output comes with it (:attr:`RunView.outputs`).
+    """
     if not isinstance(run_id, str) or not run_id:
         raise NotFoundError(f"no run {run_id!r}: a flow_id is the id returned by flowdeck.start()")
-    found = run_records.get_run_with_steps(conn, run_id)
+    found = run_records.get_run_with_steps(conn, run_id, output=output)
     if found is None or not access.can_view(conn, who, run_resource(found[0])):
         raise NotFoundError(f"no run {run_id!r} visible to user {who.name!r}")
-    return RunView.from_joined_rows(*found)
+    return RunView.from_joined_rows(*found, output=output)
 
 
 def load_run(run_id: str, who: Principal) -> RunView:

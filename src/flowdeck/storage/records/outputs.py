@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
@@ -11,7 +12,16 @@ from flowdeck.storage.records._util import utcnow
 from flowdeck.storage.schema import assets, outputs, steps, uploads
 from flowdeck.storage.values import StoredValue
 
-__all__ = ["blob_is_referenced", "find_output", "insert_output", "output_names", "referenced_blob_keys"]
+__all__ = [
+    "OUTPUT_COLUMNS",
+    "OUTPUT_OF_STEP",
+    "OutputRow",
+    "blob_is_referenced",
+    "find_output",
+    "insert_output",
+    "output_names",
+    "referenced_blob_keys",
+]
 
 
 # Built once: saving is on the hot path, and constructing a statement costs more than running it.
@@ -57,6 +67,48 @@ def insert_output(conn: Connection, run_id: str, step_name: str, name: str, stor
         {"run_id": run_id, "step_name": step_name, "name": name, "created_at": utcnow(), **stored.columns()},
     )
     return result.first() is not None
+
+
+class OutputRow(NamedTuple):
+    """An ``outputs`` row read beside its step's row (columns named ``output__<column>``)."""
+
+    id: int
+    run_id: str
+    step_name: str
+    attempt: int
+    name: str
+    codec: str
+    size: int
+    inline_data: bytes | None
+    blob_key: str | None
+    checksum: str | None
+    created_at: Any
+
+    @classmethod
+    def from_step_row(cls, row: Any) -> OutputRow | None:
+        """The output a step row carries (see :data:`OUTPUT_OF_STEP`); None when it has none."""
+        if row.output__id is None:
+            return None
+        get = row._mapping.get
+        return cls(*(get(key) for key in _OUTPUT_KEYS))
+
+
+_OUTPUT_KEYS = [f"output__{name}" for name in OutputRow._fields]
+_NEWEST = outputs.alias("newest")
+#: Joined to a ``steps`` row (``LEFT OUTER JOIN outputs ON ...``): the newest row of the output named
+#: by the parameter ``b_output`` saved by the step's current attempt (the first, before it ran).
+OUTPUT_OF_STEP = outputs.c.id == (
+    sa.select(sa.func.max(_NEWEST.c.id))
+    .where(
+        _NEWEST.c.run_id == steps.c.run_id,
+        _NEWEST.c.name == sa.bindparam("b_output", type_=sa.String),
+        _NEWEST.c.step_name == steps.c.name,
+        _NEWEST.c.attempt == sa.case((steps.c.attempt < 1, 1), else_=steps.c.attempt),
+    )
+    .scalar_subquery()
+)
+#: The columns of :data:`OUTPUT_OF_STEP`'s row, named as :meth:`OutputRow.from_step_row` reads them.
+OUTPUT_COLUMNS = [outputs.c[name].label(f"output__{name}") for name in OutputRow._fields]
 
 
 _FIND_OUTPUT: dict[int, sa.Select] = {}

@@ -8,9 +8,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from flowdeck.storage.records import outputs as output_records
 from flowdeck.storage.records import shares as share_records
 from flowdeck.storage.records._util import utcnow
-from flowdeck.storage.schema import future_elements, pages, runs, steps
+from flowdeck.storage.schema import future_elements, outputs, pages, runs, steps
 
 __all__ = [
     "StepSpec",
@@ -123,6 +124,14 @@ _CURRENT_PAGE = sa.case(
     )
 ).label("step__current_page")
 _GET_RUN_WITH_STEPS_AND_PAGE = _GET_RUN_WITH_STEPS.add_columns(_CURRENT_PAGE)
+# A reader's get_input: each step's newest row of the output asked for comes with the run, so that
+# finding it in the in-link needs no query of its own.
+_GET_RUN_WITH_STEPS_AND_OUTPUT = (
+    sa.select(runs, *_STEP_COLUMNS, *output_records.OUTPUT_COLUMNS)
+    .select_from(runs.join(steps, steps.c.run_id == runs.c.id).outerjoin(outputs, output_records.OUTPUT_OF_STEP))
+    .where(runs.c.id == sa.bindparam("b_run_id"))
+    .order_by(steps.c.position)
+)
 
 
 def get_run(conn: Connection, run_id: str) -> Row | None:
@@ -130,13 +139,20 @@ def get_run(conn: Connection, run_id: str) -> Row | None:
     return conn.execute(_GET_RUN, {"b_run_id": run_id}).first()
 
 
-def get_run_with_steps(conn: Connection, run_id: str, *, current_page: bool = False) -> tuple[Row, list[Row]] | None:
+def get_run_with_steps(
+    conn: Connection, run_id: str, *, current_page: bool = False, output: str | None = None
+) -> tuple[Row, list[Row]] | None:
     """The run row and its steps in flow order (columns ``step__<name>``), read in one query; None when missing.
 
     Each row also says whether future elements wait for its step (``step__awaits_elements``). With
     ``current_page`` the current step's row also holds the document of its newest page in its
-    attempt (``step__current_page``; None on the other rows, and when it has none).
+    attempt (``step__current_page``; None on the other rows, and when it has none). With ``output``
+    (a name) each step's row holds instead the newest row of that output its current attempt saved
+    (``output__<column>``, see :class:`~flowdeck.storage.records.outputs.OutputRow`).
     """
+    if output is not None:
+        found = conn.execute(_GET_RUN_WITH_STEPS_AND_OUTPUT, {"b_run_id": run_id, "b_output": output}).all()
+        return (found[0], found) if found else None
     query = _GET_RUN_WITH_STEPS_AND_PAGE if current_page else _GET_RUN_WITH_STEPS
     found = conn.execute(query, {"b_run_id": run_id}).all()
     if not found:
