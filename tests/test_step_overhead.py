@@ -21,8 +21,8 @@ pytestmark = pytest.mark.backends("sqlite", "postgres")
 
 #: Durable commits a step may cost (``start`` + ``next()``), the bound of issue 16.
 MAX_COMMITS_PER_STEP = 10
-#: SQL statements a step may cost (about 19 on SQLite and 24 on PostgreSQL today).
-MAX_STATEMENTS_PER_STEP = 40
+#: SQL statements a step of this flow may cost (12.25 on SQLite and 13.5 on PostgreSQL today).
+MAX_STATEMENTS_PER_STEP = 16
 
 
 class Ask(Step):
