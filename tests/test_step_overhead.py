@@ -69,10 +69,24 @@ class Counts:
 
 
 @contextmanager
+def listening(**listeners: Any) -> Iterator[None]:
+    """Engine event listeners (event name = function) on every engine of the deployment's database."""
+    engines = get_storage().db.engines
+    for engine in engines:
+        for name, fn in listeners.items():
+            sa.event.listen(engine, name, fn)
+    try:
+        yield
+    finally:
+        for engine in engines:
+            for name, fn in listeners.items():
+                sa.event.remove(engine, name, fn)
+
+
+@contextmanager
 def counting() -> Iterator[Counts]:
     """Count the database work done inside the block."""
     counts = Counts()
-    engines = get_storage().db.engines
 
     def statement(*_: Any) -> None:
         counts.statements += 1
@@ -83,16 +97,8 @@ def counting() -> Iterator[Counts]:
     def rollback(*_: Any) -> None:
         counts.reads += 1
 
-    listeners = [("before_cursor_execute", statement), ("commit", commit), ("rollback", rollback)]
-    for engine in engines:
-        for name, fn in listeners:
-            sa.event.listen(engine, name, fn)
-    try:
+    with listening(before_cursor_execute=statement, commit=commit, rollback=rollback):
         yield counts
-    finally:
-        for engine in engines:
-            for name, fn in listeners:
-                sa.event.remove(engine, name, fn)
 
 
 def test_a_step_costs_few_commits_and_statements(deployment: str) -> None:
@@ -276,20 +282,14 @@ def test_future_elements_reach_a_step_begun_in_the_claim(deployment: str) -> Non
         ]
     )
     run = flowdeck.start(flow, user="ann")
-    engines = get_storage().db.engines
     statements = Statements()
-    for engine in engines:
-        sa.event.listen(engine, "before_cursor_execute", statements)
-    try:
+    with listening(before_cursor_execute=statements):
         run.next()  # Middle: nothing waits for it
         assert statements.reading_future_elements() == 0
         run.next()  # Last: the note waits for it
         assert statements.reading_future_elements() == 1
         run.rerun()  # Last again, begun in the claim too: the note comes back
         assert statements.reading_future_elements() == 2
-    finally:
-        for engine in engines:
-            sa.event.remove(engine, "before_cursor_execute", statements)
     assert run.current_step == "Last"
     page = StoreInterface(run.flow_id, user="ann", step_name="Last").get_page()
     assert [e.title for s in page.sections for c in s.content for e in c.content] == ["Note"]
@@ -320,14 +320,8 @@ def test_next_checks_the_newest_page_read_with_the_run(deployment: str) -> None:
     statements = Statements()
 
     def press_next() -> None:
-        engines = get_storage().db.engines
-        for engine in engines:
-            sa.event.listen(engine, "before_cursor_execute", statements)
-        try:
+        with listening(before_cursor_execute=statements):
             run.next()
-        finally:
-            for engine in engines:
-                sa.event.remove(engine, "before_cursor_execute", statements)
 
     # The initial page has no input; the version Ask stored has the required "Word".
     with pytest.raises(flowdeck.MissingInputError, match="'Word'"):

@@ -86,7 +86,7 @@ class Database:
     def read(self) -> Iterator[Connection]:
         """A connection inside a read transaction (a consistent snapshot where the database offers one)."""
         with self._transactions.connect() as conn:
-            if self._local_writers is not None:
+            if self.dialect == "sqlite":
                 conn.connection.driver_connection.execute("BEGIN")
             yield conn
 

@@ -294,7 +294,8 @@ def claim(
     while True:
         # One write transaction: the checks and the change happen under the run's lock.
         with get_storage().db.write() as conn:
-            locked = _locked_view(conn, flow_id, who, current_page=action == "next")
+            # The lease is checked here, not by the read: an expired one is ended first.
+            locked = run_service.read_run(conn, flow_id, who, lock=True, current_page=action == "next")
             if locked.run.lease_expired():
                 _expire(conn, locked)  # committed on its own; then look again
                 continue
@@ -339,19 +340,6 @@ def claim(
             holder,
             uploads,
         )
-
-
-def _locked_view(conn: Any, flow_id: str, who: Principal, *, current_page: bool = False) -> RunView:
-    """The run, locked, as ``who`` may see it (``NotFoundError`` otherwise); its lease is not checked.
-
-    With ``current_page`` the current step's newest page is read with it (:attr:`RunView.current_page`).
-    """
-    if not isinstance(flow_id, str) or not flow_id:
-        raise NotFoundError(f"no run {flow_id!r}: a flow_id is the id returned by flowdeck.start()")
-    found = run_records.lock_run_with_steps(conn, flow_id, current_page=current_page)
-    if found is None or not access.can_view(conn, who, run_service.run_resource(found[0])):
-        raise NotFoundError(f"no run {flow_id!r} visible to user {who.name!r}")
-    return RunView.from_joined_rows(*found)
 
 
 def _nothing_to_act(flow: Flow, step_name: str) -> bool:

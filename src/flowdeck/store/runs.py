@@ -225,14 +225,25 @@ def run_resource(run: Any) -> access.Resource:
     return access.Resource("run", run.id, run.owner, f"run {run.id!r}")
 
 
-def read_run(conn: Connection, run_id: str, who: Principal, *, output: str | None = None) -> RunView:
+def read_run(
+    conn: Connection,
+    run_id: str,
+    who: Principal,
+    *,
+    lock: bool = False,
+    current_page: bool = False,
+    output: str | None = None,
+) -> RunView:
     """The run as ``who`` may see it; ``NotFoundError`` when it does not exist or is not theirs.
 
-    With ``output`` (a name) each step's newest row of that output comes with it (:attr:`RunView.outputs`).
+    ``lock``: the run row is locked against concurrent state changes until the transaction ends.
+    With ``current_page`` the current step's newest page comes with it (:attr:`RunView.current_page`);
+    with ``output`` (a name) each step's newest row of that output (:attr:`RunView.outputs`).
     """
     if not isinstance(run_id, str) or not run_id:
         raise NotFoundError(f"no run {run_id!r}: a flow_id is the id returned by flowdeck.start()")
-    found = run_records.get_run_with_steps(conn, run_id, output=output)
+    read = run_records.lock_run_with_steps if lock else run_records.get_run_with_steps
+    found = read(conn, run_id, current_page=current_page, output=output)
     if found is None or not access.can_view(conn, who, run_resource(found[0])):
         raise NotFoundError(f"no run {run_id!r} visible to user {who.name!r}")
     return RunView.from_joined_rows(*found, output=output)

@@ -167,16 +167,16 @@ def lock_run(conn: Connection, run_id: str) -> Row | None:
     return conn.execute(query, {"b_run_id": run_id}).first()
 
 
-def lock_run_with_steps(conn: Connection, run_id: str, *, current_page: bool = False) -> tuple[Row, list[Row]] | None:
+def lock_run_with_steps(
+    conn: Connection, run_id: str, *, current_page: bool = False, output: str | None = None
+) -> tuple[Row, list[Row]] | None:
     """The run row, locked as by :func:`lock_run`, and its steps (as :func:`get_run_with_steps`); None when missing.
 
     One query on SQLite (whose ``BEGIN IMMEDIATE`` is the lock); elsewhere the run row is locked first.
     """
-    if conn.dialect.name == "sqlite":
-        return get_run_with_steps(conn, run_id, current_page=current_page)
-    if conn.execute(_LOCK_RUN, {"b_run_id": run_id}).first() is None:
+    if conn.dialect.name != "sqlite" and conn.execute(_LOCK_RUN, {"b_run_id": run_id}).first() is None:
         return None
-    return get_run_with_steps(conn, run_id, current_page=current_page)
+    return get_run_with_steps(conn, run_id, current_page=current_page, output=output)
 
 
 def update_run(conn: Connection, run_id: str, **values: Any) -> None:
