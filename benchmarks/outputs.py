@@ -89,9 +89,11 @@ def forget_checked_files() -> None:
         from flowdeck.storage import frame_blobs
     except ImportError:  # an older checkout
         return
-    cache = getattr(frame_blobs, "_INDEX_CACHE", None)
-    if cache is not None:
-        cache.clear()
+    forget = getattr(frame_blobs, "forget_checked", None)
+    if forget is not None:
+        forget()
+    elif getattr(frame_blobs, "_INDEX_CACHE", None) is not None:  # a checkout before forget_checked()
+        frame_blobs._INDEX_CACHE.clear()
 
 
 WARM_BYTES = 512 * 1024**2

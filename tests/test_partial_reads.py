@@ -22,7 +22,7 @@ import flowdeck
 import sample_flows
 from flowdeck import StoreInterface
 from flowdeck.errors import IntegrityError, NotFoundError, ValidationError
-from flowdeck.storage import frame_blobs
+from flowdeck.storage import arrow_frames, frame_blobs
 from flowdeck.storage.codecs import Codecs
 from flowdeck.storage.deployment import get_storage
 
@@ -198,9 +198,9 @@ def test_a_zero_copy_read_checks_a_file_once_and_again_after_it_changed(store):
     expected = _as_arrow_dtypes(frame)
     assert_frame_equal(store.get_input("big", step_name="Produce", zero_copy=True), expected)  # S3: now cached
     time.sleep(2.1)  # a file changed within 2 s is never remembered as checked
-    frame_blobs._INDEX_CACHE.clear()
+    frame_blobs.forget_checked()
     assert_frame_equal(store.get_input("big", step_name="Produce", zero_copy=True), expected)
-    (checked,) = frame_blobs._INDEX_CACHE.values()
+    (checked,) = frame_blobs._CHECKED.values()
     assert checked.whole_verified
     assert_frame_equal(store.get_input("big", step_name="Produce", zero_copy=True), expected)
     # A changed byte changes the file's identity: the next read checks every chunk again.
@@ -211,11 +211,30 @@ def test_a_zero_copy_read_checks_a_file_once_and_again_after_it_changed(store):
         store.get_input("big", step_name="Produce", zero_copy=True)
 
 
+def test_a_blobs_index_is_parsed_once_even_while_its_file_is_new(store, monkeypatch):
+    """Readers of one blob share its parsed index (by blob key), also within 2 s of the write."""
+    frame = pd.DataFrame({"a": np.arange(40_000), "kind": pd.Categorical(np.arange(40_000) % 3)})
+    with batch_rows(1_000):
+        store.save_output(frame, "big")
+    frame_blobs.forget_checked()
+    parses = []
+    parse = frame_blobs._parse_index
+    monkeypatch.setattr(frame_blobs, "_parse_index", lambda *args: parses.append(args) or parse(*args))
+    for start in (0, 7_000, 39_900):
+        got = store.get_input("big", step_name="Produce", rows=(start, start + 100))
+        assert_frame_equal(got, frame.iloc[start : start + 100])
+    assert len(parses) == 1
+
+
+@pytest.mark.parametrize("read_before", [False, True], ids=["first read", "index parsed before"])
 @pytest.mark.parametrize("where", ["header", "prefix", "schema"])
-def test_a_flipped_byte_in_the_index_fails_every_partial_read(store, where):
+def test_a_flipped_byte_in_the_index_fails_every_partial_read(store, where, read_before):
+    """The index is parsed once per blob, but its bytes (and the schema's) are checked on every read."""
     frame = pd.DataFrame({"a": np.arange(40_000), "b": np.arange(40_000) * 0.5})
     with batch_rows(1_000):
         store.save_output(frame, "big")
+    if read_before:
+        assert_frame_equal(store.get_input("big", step_name="Produce", columns=["a"], rows=(0, 10)), frame[["a"]][:10])
     data = _stored_bytes()
     body, columns = _blob_spans(data)
     index_offset, index_length, index = _blob_index(data)
@@ -341,10 +360,8 @@ _UNUSUAL_FRAMES = [
 @given(frame=frames | st.sampled_from(_UNUSUAL_FRAMES))
 def test_a_zero_copy_frame_is_the_one_pyarrow_would_build(frame):
     """The direct build of a plain zero-copy frame equals pyarrow's conversion; other frames go to pyarrow."""
-    from flowdeck.storage.codecs import _arrow_dtype_frame
-
     table = pa.Table.from_pandas(frame.copy(), preserve_index=None)
-    built = _arrow_dtype_frame(table, table.schema.pandas_metadata)
+    built = arrow_frames.arrow_dtype_frame(table, table.schema.pandas_metadata)
     plain = isinstance(frame.index, pd.RangeIndex) and frame.columns.name is None
     plain = plain and all(isinstance(c, str) for c in frame.columns)
     assert (built is not None) == plain

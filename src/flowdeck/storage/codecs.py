@@ -41,7 +41,7 @@ import pyarrow.ipc as ipc
 from pandas.api.types import infer_dtype
 
 from flowdeck.errors import ConfigurationError, IntegrityError, NotFoundError, ValidationError
-from flowdeck.storage import frame_blobs
+from flowdeck.storage import arrow_frames, frame_blobs
 
 try:  # orjson is faster; the stdlib reads and writes the same JSON.
     import orjson
@@ -78,6 +78,8 @@ _JSON_MAX_DEPTH = 200
 _JSON_SCALARS = (str, bool, type(None))
 # Values in a decoded table from which Arrow converts to pandas on several threads.
 _THREADS_FROM = 262_144
+# Frames of up to this many columns are built column by column (arrow_frames), whatever their length.
+_DIRECT_COLUMNS = 8
 
 
 class Encoded:
@@ -189,20 +191,6 @@ def _json_loads(data: Buffer) -> Any:
 
 # --------------------------------------------------------------------------- Arrow (frames)
 
-_MASKED_DTYPES = (
-    pd.Int8Dtype,
-    pd.Int16Dtype,
-    pd.Int32Dtype,
-    pd.Int64Dtype,
-    pd.UInt8Dtype,
-    pd.UInt16Dtype,
-    pd.UInt32Dtype,
-    pd.UInt64Dtype,
-    pd.Float32Dtype,
-    pd.Float64Dtype,
-    pd.BooleanDtype,
-)
-
 
 def _arrow_type_exact(arrow_type: pa.DataType) -> bool:
     """Whether a pandas ``ArrowDtype`` column of this Arrow type comes back as the same dtype."""
@@ -244,7 +232,7 @@ def _exact_dtype(dtype: Any, *, where: str = "column") -> bool:
     if where == "index":
         # A nullable or Arrow-typed index comes back as another dtype.
         return False
-    if isinstance(dtype, _MASKED_DTYPES):
+    if isinstance(dtype, arrow_frames.MASKED_DTYPES):
         return True
     if isinstance(dtype, pd.ArrowDtype):
         return _arrow_type_exact(dtype.pyarrow_dtype)
@@ -353,9 +341,14 @@ def _arrow_table(data: Buffer) -> pa.Table:
     return ipc.open_file(pa.py_buffer(data)).read_all()
 
 
+def _flowdeck_meta(schema: pa.Schema) -> dict[str, Any]:
+    """What flowdeck recorded beside pandas' metadata to restore a frame exactly."""
+    return json.loads((schema.metadata or {}).get(_META_KEY, b"{}"))
+
+
 def _arrow_to_frame(data: Buffer) -> tuple[pd.DataFrame, dict[str, Any]]:
     table = _arrow_table(data)
-    meta = json.loads((table.schema.metadata or {}).get(_META_KEY, b"{}"))
+    meta = _flowdeck_meta(table.schema)
     return _table_to_frame(table, meta), meta
 
 
@@ -366,22 +359,31 @@ def _table_to_frame(
     zero_copy: bool = False,
     stored_names: list[str] | None = None,
     row_start: int | None = None,
+    pandas_meta: dict[str, Any] | None = None,
+    categories: dict[str, pd.CategoricalDtype] | None = None,
 ) -> pd.DataFrame:
     """The frame of ``table`` (all, or some columns and rows, of a stored one), restored as saved.
 
     ``stored_names`` are the stored table's column names when ``table`` holds a subset of them;
     ``row_start`` is where the rows begin in the stored frame when they are a range of it. With
-    ``zero_copy`` the columns are ``pd.ArrowDtype`` views of the table's buffers.
+    ``zero_copy`` the columns are ``pd.ArrowDtype`` views of the table's buffers. ``pandas_meta``
+    is pandas' metadata of the table, when already parsed; ``categories`` remembers the categorical
+    dtypes of the stored frame's columns (see :func:`arrow_frames.numpy_frame`).
     """
-    pandas_meta = table.schema.pandas_metadata or {}
+    if pandas_meta is None:
+        pandas_meta = table.schema.pandas_metadata or {}
     # Arrow's thread pool costs more than it saves on a few thousand values.
     threads = table.num_rows * table.num_columns > _THREADS_FROM
+    # Built directly: the index is already the stored one's rows, the frame already owns its codes.
+    direct = None
     if zero_copy:
-        frame = _arrow_dtype_frame(table, pandas_meta)
-        if frame is None:
-            frame = table.to_pandas(types_mapper=pd.ArrowDtype, use_threads=threads)
+        direct = arrow_frames.arrow_dtype_frame(table, pandas_meta, row_start or 0)
+        frame = table.to_pandas(types_mapper=pd.ArrowDtype, use_threads=threads) if direct is None else direct
     else:
-        frame = table.to_pandas(use_threads=threads)
+        if table.num_columns <= _DIRECT_COLUMNS or not threads:
+            # Few columns: built one by one, without pyarrow's metadata work (threads gain nothing).
+            direct = arrow_frames.numpy_frame(table, pandas_meta, row_start or 0, categories=categories)
+        frame = table.to_pandas(use_threads=threads) if direct is None else direct
     if not zero_copy:
         names = table.schema.names
         for position in meta.get("object_columns", ()):
@@ -391,7 +393,7 @@ def _table_to_frame(
                     continue
                 position = names.index(stored_names[position])
             frame.isetitem(position, frame.iloc[:, position].astype(object))
-        for position, dtype in enumerate(frame.dtypes):
+        for position, dtype in enumerate(frame.dtypes if direct is None else ()):
             # Arrow hands categorical codes over without a copy, read-only: the frame must be writable.
             if isinstance(dtype, pd.CategoricalDtype):
                 frame.isetitem(position, frame.iloc[:, position].copy())
@@ -402,7 +404,8 @@ def _table_to_frame(
     elif columns.get("object"):
         frame.columns = frame.columns.astype(object)
     index_columns = pandas_meta.get("index_columns") or [None]
-    if row_start is not None and isinstance(index_columns[0], dict) and index_columns[0].get("kind") == "range":
+    ranged = isinstance(index_columns[0], dict) and index_columns[0].get("kind") == "range"
+    if direct is None and row_start is not None and ranged:
         # pandas' metadata describes the whole stored RangeIndex; a row range takes its part of it.
         spec = index_columns[0]
         full = pd.RangeIndex(spec["start"], spec["stop"], spec["step"], name=spec.get("name"))
@@ -413,31 +416,6 @@ def _table_to_frame(
     if freq is not None:
         frame.index = type(frame.index)(frame.index, freq=freq)
     return frame
-
-
-def _arrow_dtype_frame(table: pa.Table, pandas_meta: dict[str, Any]) -> pd.DataFrame | None:
-    """``table`` as the frame ``to_pandas(types_mapper=pd.ArrowDtype)`` makes, built directly; None
-    unless the frame is plain (a RangeIndex, one unnamed level of distinct text labels).
-
-    pyarrow's conversion rebuilds the index and the column labels from pandas' metadata on every
-    call, which costs a zero-copy read of a whole frame more than its columns do.
-    """
-    index = pandas_meta.get("index_columns") or []
-    levels = pandas_meta.get("column_indexes") or []
-    if len(index) != 1 or not isinstance(index[0], dict) or index[0].get("kind") != "range":
-        return None
-    if len(levels) != 1 or levels[0].get("name") is not None or levels[0].get("pandas_type") != "unicode":
-        return None
-    names = table.column_names
-    labels = {c.get("field_name"): c.get("name") for c in pandas_meta.get("columns", ())}
-    if len(set(names)) != len(names) or any(labels.get(name) != name for name in names):
-        return None
-    spec = index[0]
-    whole = pd.RangeIndex(spec["start"], spec["stop"], spec["step"], name=spec.get("name"))
-    if len(whole) != table.num_rows:
-        return None
-    arrays = {name: pd.arrays.ArrowExtensionArray(column) for name, column in zip(names, table.columns, strict=True)}
-    return pd.DataFrame(arrays, index=whole, copy=False)
 
 
 def _row_range(rows: Any, count: int) -> tuple[int, int]:
@@ -806,6 +784,7 @@ class Codecs:
         zero_copy: bool = False,
         verified: bool = True,
         identity: Any = None,
+        key: str | None = None,
     ) -> Any:
         """Some columns and/or a row range of a stored frame (or rows of a Series), decoding only those.
 
@@ -813,31 +792,44 @@ class Codecs:
         reads against its per-batch checksums (other data must come verified). With ``zero_copy``
         a frame's columns are ``pd.ArrowDtype`` views of ``data`` (read-only). Values that are not
         stored as Arrow are decoded whole, then sliced. ``identity`` names exactly the bytes of
-        ``data`` (see :meth:`BlobStore.get_mapped`): what was parsed and checked of them is then
-        remembered for the next read of the same identity.
+        ``data`` (see :meth:`BlobStore.get_mapped`): what was checked of them is then remembered for
+        the next read of the same identity. ``key`` is the key of the blob ``data`` holds: its parsed
+        index and metadata are then remembered for the next read of the same blob.
         """
         if codec not in ("arrow", "arrow-series"):
             return select(self.decode(codec, data), columns, rows)
         try:
-            return self._select_arrow(codec, data, columns, rows, zero_copy, verified, identity)
+            return self._select_arrow(codec, data, columns, rows, zero_copy, verified, (identity, key))
         except (IntegrityError, ValidationError, NotFoundError):
             raise
         except (pa.ArrowException, ValueError, TypeError, KeyError, IndexError) as exc:
             raise IntegrityError(f"stored bytes are not a valid {codec!r} value: {exc}") from exc
 
     def _select_arrow(
-        self, codec: str, data: Buffer, columns: Any, rows: Any, zero_copy: bool, verified: bool, identity: Any = None
+        self,
+        codec: str,
+        data: Buffer,
+        columns: Any,
+        rows: Any,
+        zero_copy: bool,
+        verified: bool,
+        names: tuple[Any, str | None],
     ) -> Any:
         reader = None
+        categories = None
         if frame_blobs.is_frame_blob(data):
-            reader = frame_blobs.FrameBlobReader(data, verify=not verified, identity=identity)
+            identity, key = names
+            reader = frame_blobs.FrameBlobReader(data, verify=not verified, identity=identity, key=key)
             schema, count = reader.schema, reader.num_rows
+            # Parsed once per blob (these dicts are shared: nothing below changes them).
+            meta = reader.remembered("flowdeck metadata", lambda: _flowdeck_meta(schema))
+            pandas_meta = reader.remembered("pandas metadata", lambda: schema.pandas_metadata or {})
+            categories = reader.remembered("categorical dtypes", dict)
         else:
             # Written before frame blobs: an Arrow IPC file, decoded whole (the caller verified it).
             table = ipc.open_file(pa.py_buffer(data)).read_all()
             schema, count = table.schema, table.num_rows
-        meta = json.loads((schema.metadata or {}).get(_META_KEY, b"{}"))
-        pandas_meta = schema.pandas_metadata or {}
+            meta, pandas_meta = _flowdeck_meta(schema), schema.pandas_metadata or {}
         if columns is not None and codec == "arrow-series":
             raise ValidationError("columns= applies to DataFrames; this output is a Series (use rows=)")
         start, stop = (0, count) if rows is None else _row_range(rows, count)
@@ -847,7 +839,7 @@ class Codecs:
             positions = _column_positions(schema, pandas_meta, meta, wanted)
             if positions is None:
                 # Column labels Arrow does not keep as plain names: select from the whole frame.
-                whole = self._select_arrow(codec, data, None, rows, zero_copy, verified, identity)
+                whole = self._select_arrow(codec, data, None, rows, zero_copy, verified, names)
                 return select(whole, wanted)
         if reader is not None:
             if positions is None and rows is None:
@@ -866,6 +858,8 @@ class Codecs:
             zero_copy=zero_copy,
             stored_names=schema.names if positions is not None else None,
             row_start=start if rows is not None else None,
+            pandas_meta=pandas_meta,
+            categories=categories,
         )
         if codec == "arrow-series":
             series = frame.iloc[:, 0]

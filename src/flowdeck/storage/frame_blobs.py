@@ -34,7 +34,7 @@ import json
 import struct
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +50,7 @@ __all__ = [
     "FrameBlobReader",
     "Tail",
     "encode_table",
+    "forget_checked",
     "is_frame_blob",
     "to_ipc_file",
     "write_table",
@@ -269,7 +270,7 @@ def _corrupt(what: str) -> IntegrityError:
 
 @dataclass
 class _Index:
-    """What a frame blob's index says, parsed and checked once."""
+    """What a frame blob's index says, parsed and checked once for every reader of the same blob."""
 
     num_rows: int
     batch_rows: int
@@ -277,36 +278,67 @@ class _Index:
     schema_span: tuple[int, int, int]
     size: int
     schema: pa.Schema | None = None
+    # Values derived from checked bytes of the blob (parsed metadata, small decoded dictionaries), for
+    # later readers of the same blob. None of them refers to the bytes: that would keep the memory
+    # map (and a deleted blob's disk space) alive.
+    memo: dict[Hashable, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclass
+class _Checks:
+    """What was checked of the bytes of one mapped file, for later readers of the same file."""
+
     whole_verified: bool = False
-    # Prefixes checked (by column position), for later readers. Nothing read from the blob is kept:
-    # it would keep the memory map (and a deleted blob's disk space) alive.
-    prefixes_checked: set[int] = dataclasses.field(default_factory=set)
+    prefixes_checked: set[int] = dataclasses.field(default_factory=set)  # column positions
 
 
-# Parsed indexes of blobs read through a memory map, by (blob key, file identity): a file that is
-# written to (a changed inode, size, modification or change time) is parsed and checked again.
-_INDEX_CACHE: OrderedDict[Hashable, _Index] = OrderedDict()
-_INDEX_CACHE_SIZE = 64
-_cache_lock = threading.Lock()
+class _Cache:
+    """A small least-recently-used map, safe across threads."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable | None) -> Any:
+        if key is None:
+            return None
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable | None, value: Any) -> None:
+        if key is None:
+            return
+        with self._lock:
+            self._entries[key] = value
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def values(self) -> list[Any]:
+        with self._lock:
+            return list(self._entries.values())
 
 
-def _cached(identity: Hashable | None) -> _Index | None:
-    if identity is None:
-        return None
-    with _cache_lock:
-        found = _INDEX_CACHE.get(identity)
-        if found is not None:
-            _INDEX_CACHE.move_to_end(identity)
-        return found
+# Parsed indexes by blob content: (blob key, size, the index checksum the blob records). A blob's key
+# is the hash of its bytes, so a later reader of the same blob skips parsing the index even when its
+# file was just written (it still checks the index bytes, and every chunk it reads).
+_PARSED = _Cache(64)
+# What was checked of a mapped file, by (blob key, file identity): a file that is written to (a
+# changed inode, size, modification or change time) is checked again.
+_CHECKED = _Cache(256)
 
 
-def _remember(identity: Hashable | None, index: _Index) -> None:
-    if identity is None:
-        return
-    with _cache_lock:
-        _INDEX_CACHE[identity] = index
-        while len(_INDEX_CACHE) > _INDEX_CACHE_SIZE:
-            _INDEX_CACHE.popitem(last=False)
+def forget_checked() -> None:
+    """Forget every parsed index and every check remembered in this process."""
+    _PARSED.clear()
+    _CHECKED.clear()
 
 
 def _digest(value: Any) -> int:
@@ -317,40 +349,42 @@ def _parse_spans(entries: Any, base: int) -> list[tuple[int, int, int]]:
     return [(int(e[0]) + base, int(e[1]), _digest(e[2])) for e in entries]
 
 
-def _parse_index(view: memoryview, *, verify: bool) -> _Index:
-    """The index of frame blob ``view`` (format 1 or 2), checked against its checksum with ``verify``."""
+def _locate_index(view: memoryview, *, verify: bool) -> tuple[memoryview, bytes, int]:
+    """(the index bytes, the checksum recorded for them, the offset its ranges count from) of frame
+    blob ``view`` (format 1 or 2), the bytes checked against the checksum with ``verify``."""
     size = view.nbytes
     magic = bytes(view[: len(MAGIC)])
-    try:
-        if magic == MAGIC:
-            if size < len(_HEAD) + _TRAILER.size:
-                raise _corrupt("the index")
-            offset, length, digest, end_magic = _TRAILER.unpack_from(view, size - _TRAILER.size)
-            if end_magic != MAGIC or offset + length + _TRAILER.size != size or offset < len(_HEAD):
-                raise _corrupt("the index")
-            raw = view[offset : offset + length]
-            if verify and xxhash.xxh3_128_digest(raw) != digest:
-                raise _corrupt("the index")
-            meta = json.loads(bytes(raw))
-            base = 0
-        elif magic == MAGIC_V1:
-            if size < _FIXED_V1.size:
-                raise _corrupt("the header")
-            _, length, digest = _FIXED_V1.unpack_from(view)
-            raw = view[_FIXED_V1.size : _FIXED_V1.size + length]
-            if raw.nbytes != length or (verify and xxhash.xxh3_128_digest(raw) != digest):
-                raise _corrupt("the header")
-            meta = json.loads(bytes(raw))
-            base = _FIXED_V1.size + length
-            base += -base % _ALIGN
-        else:
+    if magic == MAGIC:
+        if size < len(_HEAD) + _TRAILER.size:
+            raise _corrupt("the index")
+        offset, length, digest, end_magic = _TRAILER.unpack_from(view, size - _TRAILER.size)
+        if end_magic != MAGIC or offset + length + _TRAILER.size != size or offset < len(_HEAD):
+            raise _corrupt("the index")
+        raw, base, what = view[offset : offset + length], 0, "the index"
+    elif magic == MAGIC_V1:
+        if size < _FIXED_V1.size:
             raise _corrupt("the header")
+        _, length, digest = _FIXED_V1.unpack_from(view)
+        raw, what = view[_FIXED_V1.size : _FIXED_V1.size + length], "the header"
+        if raw.nbytes != length:
+            raise _corrupt(what)
+        base = _FIXED_V1.size + length
+        base += -base % _ALIGN
+    else:
+        raise _corrupt("the header")
+    if verify and xxhash.xxh3_128_digest(raw) != digest:
+        raise _corrupt(what)
+    return raw, bytes(digest), base
+
+
+def _parse_index(raw: memoryview, base: int, size: int) -> _Index:
+    """The index whose JSON bytes are ``raw`` (ranges counted from ``base``) of a blob of ``size`` bytes."""
+    try:
+        meta = json.loads(bytes(raw))
         columns = [(_parse_spans([c["prefix"]], base)[0], _parse_spans(c["batches"], base)) for c in meta["columns"]]
         schema_span = _parse_spans([meta["schema"]], base)[0]
         return _Index(int(meta["rows"]), int(meta["batch_rows"]), columns, schema_span, size)
-    except IntegrityError:
-        raise
-    except (ValueError, KeyError, TypeError, IndexError, struct.error) as exc:
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
         raise _corrupt("the index") from exc
 
 
@@ -363,11 +397,12 @@ def _has_dictionary(arrow_type: pa.DataType) -> bool:
 class FrameBlobReader:
     """Reads columns and row ranges of a frame blob; ``verify=True`` checks every byte it reads.
 
-    ``identity`` names the exact bytes of ``data`` (a blob key and the identity of the file mapped):
-    the index is then parsed and checked once for all readers of the same identity.
+    ``key`` is the blob's key (the hash of its bytes): the index is then parsed once for all readers
+    of the blob (and still checked by each). ``identity`` names the exact bytes of ``data`` (the key and the identity
+    of the file mapped): what was checked of them is then remembered for later readers of that file.
     """
 
-    def __init__(self, data: Buffer, *, verify: bool, identity: Hashable | None = None) -> None:
+    def __init__(self, data: Buffer, *, verify: bool, identity: Hashable | None = None, key: str | None = None) -> None:
         """Parse (and with ``verify`` check) the index of ``data``, a frame blob."""
         view = memoryview(data)
         if view.format != "B" or view.ndim != 1:
@@ -375,27 +410,46 @@ class FrameBlobReader:
         self.verify = verify
         self._view = view
         self._buffer = pa.py_buffer(view)
-        index = _cached(identity) if verify else None
-        if index is None or index.size != view.nbytes:
-            index = _parse_index(view, verify=verify)
+        # The index and the schema are checked on every read (a few kB); parsed once per blob.
+        raw, digest, base = _locate_index(view, verify=verify)
+        content = None if key is None else (key, view.nbytes, digest)
+        index = _PARSED.get(content)
+        if index is None:
+            index = _parse_index(raw, base, view.nbytes)
             index.schema = ipc.read_schema(self._span(index.schema_span))
             if len(index.schema) != len(index.columns):
                 raise _corrupt("the index")
+            _PARSED.put(content, index)
+        elif verify:
+            self._span(index.schema_span)
+        checks = _CHECKED.get(identity) if verify else None
+        if checks is None:
+            checks = _Checks()
             if verify:
-                _remember(identity, index)
+                _CHECKED.put(identity, checks)
         self._index = index
+        self._checks = checks
         self.num_rows: int = index.num_rows
         self.batch_rows: int = index.batch_rows
         self.schema: pa.Schema = index.schema
 
+    def remembered(self, name: Hashable, compute: Callable[[], Any]) -> Any:
+        """``compute()``, once per blob: for values derived from it that hold no reference to its bytes."""
+        memo = self._index.memo
+        try:
+            return memo[name]
+        except KeyError:
+            value = memo[name] = compute()
+            return value
+
     @property
     def whole_verified(self) -> bool:
         """Whether every byte of these exact bytes was checked (by :meth:`verify_all`) since they were mapped."""
-        return self._index.whole_verified
+        return self._checks.whole_verified
 
     def verify_all(self) -> None:
         """Check every chunk of the blob against its checksum (remembered for the blob's identity)."""
-        if self._index.whole_verified:
+        if self._checks.whole_verified:
             return
         saved, self.verify = self.verify, True
         try:
@@ -405,7 +459,7 @@ class FrameBlobReader:
                     self._span(span)
         finally:
             self.verify = saved
-        self._index.whole_verified = True
+        self._checks.whole_verified = True
 
     def _span(self, span: Sequence[int]) -> pa.Buffer:
         offset, length, digest = span
@@ -448,9 +502,9 @@ class FrameBlobReader:
                     empty = pa.array([], type=field.type.index_type)
                     arrays.append(pa.DictionaryArray.from_arrays(empty, dictionary, ordered=field.type.ordered))
             else:
-                if position not in self._index.prefixes_checked:
+                if position not in self._checks.prefixes_checked:
                     self._span(prefix_span)  # not needed to decode, but part of the column: checked all the same
-                    self._index.prefixes_checked.add(position)
+                    self._checks.prefixes_checked.add(position)
                 schema = pa.schema([field])
                 arrays = [ipc.read_record_batch(ipc.read_message(self._span(s)), schema).column(0) for s in chosen]
         except (pa.ArrowException, ValueError) as exc:

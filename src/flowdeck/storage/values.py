@@ -109,5 +109,12 @@ class ValueStore:
             self.blobs.check(row.blob_key, row.checksum, data)
             return self.codecs.decode_selected(row.codec, data, columns=columns, rows=rows, zero_copy=zero_copy)
         return self.codecs.decode_selected(
-            row.codec, data, columns=columns, rows=rows, zero_copy=zero_copy, verified=False, identity=identity
+            row.codec,
+            data,
+            columns=columns,
+            rows=rows,
+            zero_copy=zero_copy,
+            verified=False,
+            identity=identity,
+            key=row.blob_key,
         )
