@@ -153,3 +153,14 @@ def test_remembered_categories_are_reused_and_do_not_hold_the_tables_bytes():
     dictionary_buffers = {b.address for b in table.column(0).chunk(0).dictionary.buffers() if b is not None}
     categories = pa.array(dtype.categories.array)
     assert dictionary_buffers.isdisjoint(b.address for b in categories.buffers() if b is not None)
+
+
+def test_frames_built_from_one_table_do_not_share_their_labels():
+    table = pa.Table.from_pandas(pd.DataFrame({"a": [1, 2], "b": [0.5, 1.5]}), preserve_index=None)
+    first = arrow_frames.numpy_frame(table, table.schema.pandas_metadata)
+    second = arrow_frames.numpy_frame(table, table.schema.pandas_metadata)
+    first.columns.name = "renamed"
+    first.index.name = "rows"
+    assert second.columns.name is None
+    assert second.index.name is None
+    assert list(second.columns) == ["a", "b"]
