@@ -25,6 +25,8 @@ try:  # pandas >= 3: a frame from ready-made blocks, as pyarrow itself builds it
 except ImportError:  # pragma: no cover - depends on the pandas version
     create_dataframe_from_blocks = None
 
+# Sets of up to this many column labels are remembered (256 sets at most).
+_REMEMBERED_LABELS = 256
 # Categorical dtypes of up to this many categories are remembered for later reads of a stored frame.
 _REMEMBERED_CATEGORIES = 10_000
 # numpy_type values of pandas' metadata that are plain NumPy dtypes of one Arrow primitive type.
@@ -70,7 +72,8 @@ def _assemble(names: list[str], arrays: list[Any], index: pd.Index) -> pd.DataFr
         for i, array in enumerate(arrays)
     ]
     # A view: each frame gets its own Index object (setting a name on one leaves the others alone).
-    return create_dataframe_from_blocks(blocks, index=index, columns=_labels(tuple(names)).view())
+    labels = _labels(tuple(names)).view() if len(names) <= _REMEMBERED_LABELS else pd.Index(names)
+    return create_dataframe_from_blocks(blocks, index=index, columns=labels)
 
 
 def arrow_dtype_frame(table: pa.Table, pandas_meta: dict[str, Any], row_start: int = 0) -> pd.DataFrame | None:
