@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
@@ -115,10 +116,12 @@ def test_a_built_arrow_dtype_frame_equals_pyarrows(stored, start):
     assert_frame_equal(built, expected, check_exact=True, check_index_type=True, check_column_type=True)
 
 
-UNPLAIN = [
+UNUSUAL = [
     pd.DataFrame({"a": [1, 2]}, index=pd.Index([5, 6])),  # an index stored as a column
     pd.DataFrame({0: [1.0], 1: [2.0]}),  # labels that are not text
+    pd.DataFrame({"a": [1]}, index=pd.RangeIndex(3, 4, name="n")),  # a named, shifted range
     pd.DataFrame({("x", "y"): [1], ("x", "z"): [2]}),  # two levels of labels
+    pd.DataFrame({"t": pd.date_range("2024-01-01", periods=2, tz="Europe/Paris"), "b": [True, None]}),
     pd.DataFrame({"a": [1]}).rename_axis(columns="labels"),  # a named level of labels
 ]
 LEFT_TO_PYARROW = [
@@ -129,13 +132,29 @@ LEFT_TO_PYARROW = [
 ]
 
 
-def test_frames_that_are_not_plain_or_not_covered_are_left_to_pyarrow():
-    for frame in UNPLAIN + LEFT_TO_PYARROW:
+def _plain(frame: pd.DataFrame) -> bool:
+    return (
+        isinstance(frame.index, pd.RangeIndex)
+        and frame.columns.name is None
+        and all(isinstance(c, str) for c in frame.columns)
+    )
+
+
+@pytest.mark.parametrize("frame", UNUSUAL, ids=range(len(UNUSUAL)))
+def test_unusual_frames_are_built_when_plain_and_left_to_pyarrow_otherwise(frame):
+    table = pa.Table.from_pandas(frame.copy(), preserve_index=None)
+    built = arrow_frames.arrow_dtype_frame(table, table.schema.pandas_metadata)
+    assert (built is not None) == _plain(frame)
+    if built is not None:
+        assert_frame_equal(built, table.to_pandas(types_mapper=pd.ArrowDtype), check_exact=True)
+    else:
+        assert arrow_frames.numpy_frame(table, table.schema.pandas_metadata) is None
+
+
+def test_columns_this_module_does_not_convert_are_left_to_pyarrow():
+    for frame in LEFT_TO_PYARROW:
         table = pa.Table.from_pandas(frame, preserve_index=None)
         assert arrow_frames.numpy_frame(table, table.schema.pandas_metadata) is None, frame
-    for frame in UNPLAIN:
-        table = pa.Table.from_pandas(frame, preserve_index=None)
-        assert arrow_frames.arrow_dtype_frame(table, table.schema.pandas_metadata) is None, frame
 
 
 def test_remembered_categories_are_reused_and_do_not_hold_the_tables_bytes():

@@ -22,7 +22,7 @@ import flowdeck
 import sample_flows
 from flowdeck import StoreInterface
 from flowdeck.errors import IntegrityError, NotFoundError, ValidationError
-from flowdeck.storage import arrow_frames, frame_blobs
+from flowdeck.storage import frame_blobs
 from flowdeck.storage.codecs import Codecs
 from flowdeck.storage.deployment import get_storage
 
@@ -344,29 +344,6 @@ def test_codec_selection_equals_the_slice_of_a_full_decode(frame, columns, start
     expected = _selected(full, columns, None).iloc[start:stop]
     arrow_stored = encoded.codec == "arrow"
     assert_frame_equal(got, _as_arrow_dtypes(expected) if zero_copy and arrow_stored else expected, check_exact=True)
-
-
-_UNUSUAL_FRAMES = [
-    pd.DataFrame({"a": [1, 2]}, index=pd.Index([5, 6])),  # an index stored as a column
-    pd.DataFrame({0: [1.0], 1: [2.0]}),  # labels that are not text
-    pd.DataFrame({"a": [1]}, index=pd.RangeIndex(3, 4, name="n")),  # a named, shifted range
-    pd.DataFrame({("x", "y"): [1], ("x", "z"): [2]}),  # two levels of labels
-    pd.DataFrame({"t": pd.date_range("2024-01-01", periods=2, tz="Europe/Paris"), "b": [True, None]}),
-    pd.DataFrame({"a": [1]}).rename_axis(columns="labels"),  # a named level of labels
-]
-
-
-@settings(max_examples=60, deadline=None)
-@given(frame=frames | st.sampled_from(_UNUSUAL_FRAMES))
-def test_a_zero_copy_frame_is_the_one_pyarrow_would_build(frame):
-    """The direct build of a plain zero-copy frame equals pyarrow's conversion; other frames go to pyarrow."""
-    table = pa.Table.from_pandas(frame.copy(), preserve_index=None)
-    built = arrow_frames.arrow_dtype_frame(table, table.schema.pandas_metadata)
-    plain = isinstance(frame.index, pd.RangeIndex) and frame.columns.name is None
-    plain = plain and all(isinstance(c, str) for c in frame.columns)
-    assert (built is not None) == plain
-    if built is not None:
-        assert_frame_equal(built, table.to_pandas(types_mapper=pd.ArrowDtype), check_exact=True)
 
 
 def test_a_frame_blob_is_no_bigger_than_its_arrow_data_plus_its_index() -> None:

@@ -133,16 +133,29 @@ def _categorical(column: pa.ChunkedArray, remembered: dict[str, pd.CategoricalDt
         return None
     dtype = None if remembered is None else remembered.get(name)
     if dtype is None or len(dtype.categories) != len(dictionary):
-        if remembered is not None and len(dictionary) <= _REMEMBERED_CATEGORIES:
-            # Remembered beyond this read: the categories get their own copy of the values (pandas
-            # would otherwise keep Arrow's buffers, the stored bytes themselves).
+        remember = remembered is not None and len(dictionary) <= _REMEMBERED_CATEGORIES
+        if remember:
+            # Kept beyond this read: the categories get their own copy of the values (pandas would
+            # otherwise keep Arrow's buffers, the stored bytes themselves).
             dictionary = pa.concat_arrays([dictionary, dictionary.slice(0, 0)])
-            dtype = remembered[name] = pd.CategoricalDtype(dictionary.to_pandas(), ordered=dictionary_type.ordered)
-        else:
-            dtype = pd.CategoricalDtype(dictionary.to_pandas(), ordered=dictionary_type.ordered)
+        dtype = pd.CategoricalDtype(dictionary.to_pandas(), ordered=dictionary_type.ordered)
+        if remember:
+            remembered[name] = dtype
     indices = combined.indices
     codes = indices.fill_null(-1).to_numpy() if indices.null_count else indices.to_numpy()
     return pd.Categorical.from_codes(_writable(codes), dtype=dtype)
+
+
+def _numpy_convertible(arrow_type: pa.DataType, numpy_type: str, nulls: int) -> bool:
+    """Whether pyarrow converts a column of ``arrow_type`` to the NumPy dtype ``numpy_type`` (as saved)."""
+    t = pa.types
+    if numpy_type in _NUMBERS:
+        # With missing values pyarrow turns ints and booleans into floats or objects.
+        numbers = t.is_integer(arrow_type) or t.is_floating(arrow_type) or t.is_boolean(arrow_type)
+        return numbers and (not nulls or numpy_type.startswith("float"))
+    if numpy_type.startswith(("datetime64[", "timedelta64[")):
+        return (t.is_timestamp(arrow_type) and arrow_type.tz is None) or t.is_duration(arrow_type)
+    return False
 
 
 def _numpy_column(
@@ -157,16 +170,7 @@ def _numpy_column(
         return _categorical(column, remembered, entry["field_name"])
     if not isinstance(numpy_type, str):
         return None
-    if numpy_type in _NUMBERS:
-        if column.null_count and not numpy_type.startswith("float"):
-            return None  # pyarrow turns such a column into floats or objects
-        if not (pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type) or pa.types.is_boolean(arrow_type)):
-            return None
-        array = column.to_numpy()
-        return _writable(array) if array.dtype == np.dtype(numpy_type) else None
-    if numpy_type.startswith(("datetime64[", "timedelta64[")):
-        if not (pa.types.is_timestamp(arrow_type) and arrow_type.tz is None) and not pa.types.is_duration(arrow_type):
-            return None
+    if _numpy_convertible(arrow_type, numpy_type, column.null_count):
         array = column.to_numpy()
         return _writable(array) if array.dtype == np.dtype(numpy_type) else None
     extension = None if numpy_type == "object" else _extension_dtype(numpy_type)

@@ -374,7 +374,7 @@ def _table_to_frame(
         pandas_meta = table.schema.pandas_metadata or {}
     # Arrow's thread pool costs more than it saves on a few thousand values.
     threads = table.num_rows * table.num_columns > _THREADS_FROM
-    # Built directly: the index is already the stored one's rows, the frame already owns its codes.
+    # Built directly (None: by pyarrow), the index is already the stored one's rows.
     direct = None
     if zero_copy:
         direct = arrow_frames.arrow_dtype_frame(table, pandas_meta, row_start or 0)
@@ -383,8 +383,14 @@ def _table_to_frame(
         if table.num_columns <= _DIRECT_COLUMNS or not threads:
             # Few columns: built one by one, without pyarrow's metadata work (threads gain nothing).
             direct = arrow_frames.numpy_frame(table, pandas_meta, row_start or 0, categories=categories)
-        frame = table.to_pandas(use_threads=threads) if direct is None else direct
-    if not zero_copy:
+        if direct is None:
+            frame = table.to_pandas(use_threads=threads)
+            for position, dtype in enumerate(frame.dtypes):
+                # Arrow hands categorical codes over without a copy, read-only: the frame must be writable.
+                if isinstance(dtype, pd.CategoricalDtype):
+                    frame.isetitem(position, frame.iloc[:, position].copy())
+        else:
+            frame = direct
         names = table.schema.names
         for position in meta.get("object_columns", ()):
             if stored_names is not None:
@@ -393,10 +399,6 @@ def _table_to_frame(
                     continue
                 position = names.index(stored_names[position])
             frame.isetitem(position, frame.iloc[:, position].astype(object))
-        for position, dtype in enumerate(frame.dtypes if direct is None else ()):
-            # Arrow hands categorical codes over without a copy, read-only: the frame must be writable.
-            if isinstance(dtype, pd.CategoricalDtype):
-                frame.isetitem(position, frame.iloc[:, position].copy())
     del table
     columns = meta.get("columns", {})
     if "range" in columns:
@@ -799,7 +801,7 @@ class Codecs:
         if codec not in ("arrow", "arrow-series"):
             return select(self.decode(codec, data), columns, rows)
         try:
-            return self._select_arrow(codec, data, columns, rows, zero_copy, verified, (identity, key))
+            return self._select_arrow(codec, data, columns, rows, zero_copy, verified, identity, key)
         except (IntegrityError, ValidationError, NotFoundError):
             raise
         except (pa.ArrowException, ValueError, TypeError, KeyError, IndexError) as exc:
@@ -813,12 +815,12 @@ class Codecs:
         rows: Any,
         zero_copy: bool,
         verified: bool,
-        names: tuple[Any, str | None],
+        identity: Any,
+        key: str | None,
     ) -> Any:
         reader = None
         categories = None
         if frame_blobs.is_frame_blob(data):
-            identity, key = names
             reader = frame_blobs.FrameBlobReader(data, verify=not verified, identity=identity, key=key)
             schema, count = reader.schema, reader.num_rows
             # Parsed once per blob (these dicts are shared: nothing below changes them).
@@ -839,7 +841,7 @@ class Codecs:
             positions = _column_positions(schema, pandas_meta, meta, wanted)
             if positions is None:
                 # Column labels Arrow does not keep as plain names: select from the whole frame.
-                whole = self._select_arrow(codec, data, None, rows, zero_copy, verified, names)
+                whole = self._select_arrow(codec, data, None, rows, zero_copy, verified, identity, key)
                 return select(whole, wanted)
         if reader is not None:
             if positions is None and rows is None:

@@ -74,7 +74,7 @@ class Database:
         where SQLite's own busy wait sleeps and polls.
         """
         if self._local_writers is None:
-            with self.engine.begin() as conn:
+            with self._transactions.begin() as conn:
                 yield conn
             return
         with self._local_writers, self._transactions.connect() as conn:
