@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from flowdeck.storage import prepared
 from flowdeck.storage.records._util import utcnow
 from flowdeck.storage.schema import future_elements, pages, steps, uploads
 from flowdeck.storage.values import StoredValue
@@ -60,7 +61,7 @@ def _attempt(run_id: str, step_name: str, attempt: int) -> dict:
 def insert_page(conn: Connection, run_id: str, step_name: str, attempt: int, document: str) -> None:
     """Store a new version of a step attempt's page (the one after its newest)."""
     values = {**_attempt(run_id, step_name, attempt), "b_document": document, "b_created_at": utcnow()}
-    conn.execute(_INSERT_PAGE, values)
+    prepared.execute(conn, _INSERT_PAGE, values)
 
 
 _LATEST_PAGE_OF_STEP = (

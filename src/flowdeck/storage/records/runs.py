@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from flowdeck.storage import prepared
 from flowdeck.storage.records import outputs as output_records
 from flowdeck.storage.records import shares as share_records
 from flowdeck.storage.records._util import utcnow
@@ -78,8 +79,9 @@ def insert_run(
 
 
 # Built once: these run several times per step, and constructing a statement costs more than
-# running it (the compiled form is cached by SQLAlchemy either way). An UPDATE without ``.values()``
-# sets the columns named by the parameters it is executed with.
+# running it. On SQLite they run through ``prepared`` (compiled once, then straight on the driver);
+# elsewhere SQLAlchemy caches their compiled form. An UPDATE without ``.values()`` sets the columns
+# named by the parameters it is executed with.
 _GET_RUN = sa.select(runs).where(runs.c.id == sa.bindparam("b_run_id"))
 _LOCK_RUN = _GET_RUN.with_for_update()
 _UPDATE_RUN = sa.update(runs).where(runs.c.id == sa.bindparam("b_run_id"))
@@ -136,7 +138,7 @@ _GET_RUN_WITH_STEPS_AND_OUTPUT = (
 
 def get_run(conn: Connection, run_id: str) -> Row | None:
     """The run row, or None."""
-    return conn.execute(_GET_RUN, {"b_run_id": run_id}).first()
+    return prepared.execute(conn, _GET_RUN, {"b_run_id": run_id}).first()
 
 
 def get_run_with_steps(
@@ -151,10 +153,10 @@ def get_run_with_steps(
     (``output__<column>``, see :class:`~flowdeck.storage.records.outputs.OutputRow`).
     """
     if output is not None:
-        found = conn.execute(_GET_RUN_WITH_STEPS_AND_OUTPUT, {"b_run_id": run_id, "b_output": output}).all()
+        found = prepared.execute(conn, _GET_RUN_WITH_STEPS_AND_OUTPUT, {"b_run_id": run_id, "b_output": output}).all()
         return (found[0], found) if found else None
     query = _GET_RUN_WITH_STEPS_AND_PAGE if current_page else _GET_RUN_WITH_STEPS
-    found = conn.execute(query, {"b_run_id": run_id}).all()
+    found = prepared.execute(conn, query, {"b_run_id": run_id}).all()
     if not found:
         return None
     return found[0], found
@@ -164,7 +166,7 @@ def lock_run(conn: Connection, run_id: str) -> Row | None:
     """The run row, locked against concurrent state changes until the transaction ends."""
     # SQLite's BEGIN IMMEDIATE already serialises writers.
     query = _GET_RUN if conn.dialect.name == "sqlite" else _LOCK_RUN
-    return conn.execute(query, {"b_run_id": run_id}).first()
+    return prepared.execute(conn, query, {"b_run_id": run_id}).first()
 
 
 def lock_run_with_steps(
@@ -181,12 +183,14 @@ def lock_run_with_steps(
 
 def update_run(conn: Connection, run_id: str, **values: Any) -> None:
     """Change columns of a run (``updated_at`` is set too)."""
-    conn.execute(_UPDATE_RUN, {"b_run_id": run_id, "updated_at": utcnow(), **values})
+    prepared.execute(conn, _UPDATE_RUN, {"b_run_id": run_id, "updated_at": utcnow(), **values})
 
 
 def update_run_if(conn: Connection, run_id: str, token: str, **values: Any) -> bool:
     """Change columns of a run only while ``token`` is its action in flight; True when it changed."""
-    result = conn.execute(_UPDATE_RUN_IF, {"b_run_id": run_id, "b_token": token, "updated_at": utcnow(), **values})
+    result = prepared.execute(
+        conn, _UPDATE_RUN_IF, {"b_run_id": run_id, "b_token": token, "updated_at": utcnow(), **values}
+    )
     return result.rowcount == 1
 
 
@@ -222,7 +226,7 @@ def get_step(conn: Connection, run_id: str, name: str) -> Row | None:
 
 def update_step(conn: Connection, run_id: str, name: str, **values: Any) -> None:
     """Change columns of one step."""
-    conn.execute(_UPDATE_STEP, {"b_run_id": run_id, "b_name": name, **values})
+    prepared.execute(conn, _UPDATE_STEP, {"b_run_id": run_id, "b_name": name, **values})
 
 
 def list_runs(conn: Connection, audience: share_records.Audience, *, limit: int = 200) -> list[Row]:

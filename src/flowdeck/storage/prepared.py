@@ -1,0 +1,182 @@
+"""Statements that run on every step, prepared once and run straight on SQLite's driver.
+
+SQLAlchemy Core builds an execution context, processes parameters and dispatches events for every
+statement it runs. For the handful of statements a step's lifecycle runs several times each, that
+work costs more than SQLite takes to run them. :func:`execute` compiles such a statement once per
+set of parameter names (with SQLAlchemy, so the SQL is exactly what Core would send), keeps the
+SQL text, the order of its parameters and the type conversions of its parameters and result
+columns, and from then on hands the SQL to the ``sqlite3`` connection of the SQLAlchemy connection
+it is given, inside that connection's transaction.
+
+On every other database, and whenever a statement listener is attached to the engine (so that
+whatever watches the statements sees them all), the statement goes through ``conn.execute``. A
+driver error comes out as the same SQLAlchemy exception either way.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import weakref
+from collections import namedtuple
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Executable
+
+__all__ = ["PreparedResult", "execute"]
+
+# Distinct (statement, parameter names) pairs are few; this bounds the memo should a caller vary them.
+_MAX_PLANS = 512
+
+
+class PreparedResult:
+    """The result of :func:`execute`: the parts of SQLAlchemy's ``Result`` the records use."""
+
+    __slots__ = ("_rows", "rowcount")
+
+    def __init__(self, rows: list[Any], rowcount: int) -> None:
+        self._rows = rows
+        #: Rows an UPDATE or DELETE changed (as the driver reports it).
+        self.rowcount = rowcount
+
+    def all(self) -> list[Any]:
+        """Every row (each with attribute access and ``_mapping``, as SQLAlchemy's rows)."""
+        return self._rows
+
+    def first(self) -> Any:
+        """The first row, or None."""
+        return self._rows[0] if self._rows else None
+
+    def scalar(self) -> Any:
+        """The first column of the first row, or None."""
+        return self._rows[0][0] if self._rows else None
+
+
+class _Plan:
+    """One statement compiled for one set of parameter names: SQL, parameter order, conversions."""
+
+    def __init__(self, statement: Executable, names: Sequence[str], dialect: Any) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=list(names))
+        order = compiled.positiontup
+        if (
+            order is None
+            or compiled.literal_execute_params
+            or compiled.post_compile_params
+            or compiled.effective_returning
+        ):
+            raise _Unsupported
+        self.statement = statement  # kept so that its id, part of the memo key, is not reused
+        self.sql = compiled.string
+        self.compiled = compiled
+        self.order = list(order)
+        self.bind_processors = [
+            compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order
+        ]
+        self.row_type: Any = None
+        self.result_processors: list[Callable[[Any], Any] | None] = []
+        selected = getattr(statement, "selected_columns", None)
+        if selected is not None:
+            keys = [column.key for column in selected]
+            if len(set(keys)) != len(keys) or not all(k.isidentifier() and not k.startswith("_") for k in keys):
+                raise _Unsupported
+            self.row_type = _row_type(tuple(keys))
+            self.result_processors = [
+                column.type.dialect_impl(dialect).result_processor(dialect, None) for column in selected
+            ]
+
+    def parameters(self, params: Mapping[str, Any]) -> list[Any]:
+        """The driver's positional parameters for ``params``."""
+        values = self.compiled.construct_params(params)
+        out = []
+        for name, process in zip(self.order, self.bind_processors, strict=True):
+            value = values[name]
+            out.append(value if process is None else process(value))
+        return out
+
+    def rows(self, cursor: sqlite3.Cursor) -> list[Any]:
+        """The cursor's rows with the result columns' conversions applied."""
+        make, processors = self.row_type._make, self.result_processors
+        fetched = cursor.fetchall()
+        if not any(processors):
+            return [make(row) for row in fetched]
+        return [
+            make([value if p is None else p(value) for p, value in zip(processors, row, strict=True)])
+            for row in fetched
+        ]
+
+
+class _Unsupported(Exception):
+    """The statement uses a feature the plan does not reproduce: it runs through SQLAlchemy."""
+
+
+_ROW_TYPES: dict[tuple[str, ...], Any] = {}
+
+
+def _row_type(keys: tuple[str, ...]) -> Any:
+    """A named-tuple row class with SQLAlchemy's ``_mapping`` view, one per set of column keys."""
+    found = _ROW_TYPES.get(keys)
+    if found is None:
+        base = namedtuple("PreparedRow", keys)  # type: ignore[misc]
+
+        class PreparedRow(base):  # type: ignore[valid-type,misc]
+            """A result row: values by position, by attribute and through ``_mapping``."""
+
+            __slots__ = ()
+
+            @property
+            def _mapping(self) -> dict[str, Any]:
+                return dict(zip(self._fields, self, strict=True))
+
+        found = _ROW_TYPES[keys] = PreparedRow
+    return found
+
+
+# Plans by dialect (one per engine: they go with it), then by (statement, parameter names).
+_plans: weakref.WeakKeyDictionary[Any, dict[tuple[int, tuple[str, ...]], _Plan | None]] = weakref.WeakKeyDictionary()
+_plans_lock = threading.Lock()
+
+
+def _plan(statement: Executable, names: tuple[str, ...], dialect: Any) -> _Plan | None:
+    key = (id(statement), names)
+    try:
+        return _plans[dialect][key]
+    except KeyError:
+        pass
+    try:
+        plan: _Plan | None = _Plan(statement, names, dialect)
+    except _Unsupported:
+        plan = None
+    with _plans_lock:
+        plans = _plans.setdefault(dialect, {})
+        if len(plans) < _MAX_PLANS:
+            plans[key] = plan
+    return plan
+
+
+def _watched(conn: Connection) -> bool:
+    """Whether a listener wants to see the statements run on ``conn`` (its engine's or its own)."""
+    events = conn.dispatch
+    return bool(events.before_cursor_execute or events.after_cursor_execute)
+
+
+def execute(conn: Connection, statement: Executable, params: Mapping[str, Any]) -> Any:
+    """Run ``statement`` with ``params`` in ``conn``'s transaction; returns a ``Result``-like object.
+
+    On SQLite without statement listeners the prepared SQL runs on the driver connection
+    (:class:`PreparedResult`); otherwise this is ``conn.execute(statement, params)``.
+    """
+    if conn.dialect.name != "sqlite" or _watched(conn):
+        return conn.execute(statement, params)
+    plan = _plan(statement, tuple(params), conn.dialect)
+    if plan is None:
+        return conn.execute(statement, params)
+    parameters = plan.parameters(params)
+    try:
+        cursor = conn.connection.driver_connection.execute(plan.sql, parameters)
+        rows = plan.rows(cursor) if plan.row_type is not None else []
+    except sqlite3.Error as exc:
+        raise sa.exc.DBAPIError.instance(plan.sql, parameters, exc, sqlite3.Error, dialect=conn.dialect) from exc
+    return PreparedResult(rows, cursor.rowcount)
