@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -152,6 +153,36 @@ def test_a_dropdown_redraws_only_its_dependent_card_fast_and_keeps_focus(page: A
     assert 0 < min(times) < 1.0, f"the dependent card took {times} s"
     expect(summary.locator(".infograph-item").first).to_contain_text("2")  # two orders in the north
     assert page_json(page)["sections"][0]["content"][0]["content"][0]["value"] == "north"
+
+
+def test_the_echo_of_a_callback_that_comes_before_its_answer_leaves_the_control_alone(page: Any) -> None:
+    """The run's event stream echoes a callback's outcome to every page of the run, this one too:
+    when the echo comes first, the dropdown's card is not drawn again (it already shows the value)."""
+    from playwright.sync_api import expect
+
+    summary = card(page, "Regional summary")
+    expect(summary).to_contain_text("in all regions")
+    mark(page, "Region")
+    summary.evaluate(TIMER)
+
+    def answer_after_the_echo(route: Any) -> None:
+        response = route.fetch()
+        deadline = time.monotonic() + 15
+        while not page.evaluate("window.__redrawn !== null"):  # until the echo has redrawn the summary
+            assert time.monotonic() < deadline, "the run's event stream did not echo the callback"
+            time.sleep(0.05)
+        route.fulfill(response=response)
+
+    page.route("**/callbacks", answer_after_the_echo)
+    try:
+        page.get_by_role("combobox", name="Region", exact=True).select_option(label="west")
+        expect(summary).to_contain_text("in the west")
+        expect(card(page, "Region")).not_to_have_attribute("aria-busy", "true")  # the answer was applied
+    finally:
+        page.unroute("**/callbacks", answer_after_the_echo)
+    assert marked(page, "Region")
+    select = page.get_by_role("combobox", name="Region", exact=True)
+    assert select.evaluate("s => s.options[s.selectedIndex].text") == "west"
 
 
 def test_a_button_with_a_confirmation_shows_its_message(page: Any) -> None:

@@ -1347,6 +1347,9 @@
     if (node) node.setAttribute("aria-busy", "true");
     const body = { kind: event.kind, target: event.target === undefined ? null : event.target,
       value: event.value === undefined ? null : event.value, input_data: event.input_data === undefined ? null : event.input_data };
+    // The run's event stream echoes this callback's outcome too, and may bring it before the
+    // answer does: until then, the values given here are the user's own for that echo as well.
+    view.ownInFlight = o.own || null;
     try {
       const outcome = await api("POST", apiRun(view.runId) + "/callbacks", body);
       if (app.view !== view) return null;  // the user has moved on to another page meanwhile
@@ -1356,6 +1359,7 @@
       if (app.view === view) showCallbackError(err, o);
       return null;
     } finally {
+      view.ownInFlight = null;
       if (node) node.removeAttribute("aria-busy");
     }
   }
@@ -1493,7 +1497,7 @@
       if (app.view !== view) return;
       let data;
       try { data = JSON.parse(event.data); } catch (e) { return; }
-      applyOutcome(view, data, {});
+      applyOutcome(view, data, { own: view.ownInFlight || undefined });
     });
     source.addEventListener("status", function (event) {
       if (app.view !== view) return;
