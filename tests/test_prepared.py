@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +21,7 @@ from flowdeck.storage import prepared
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import pages as page_records
 from flowdeck.storage.records import runs as run_records
+from flowdeck.storage.records import users as user_records
 from flowdeck.storage.records._util import as_utc
 from flowdeck.storage.schema import steps
 from flowdeck.store.runs import read_run
@@ -229,3 +231,42 @@ def test_values_written_on_the_driver_read_back_equal(
     assert slow.attempt == fast.step__attempt == attempt
     assert as_utc(slow.started_at) == as_utc(fast.step__started_at) == started
     assert as_utc(slow.ended_at) == as_utc(fast.step__ended_at) == ended
+
+
+def test_a_run_inserted_on_the_driver_is_stored_as_through_sqlalchemy(embedded: Path) -> None:
+    db = get_storage().db
+    specs = [("a", "A", "input"), ("b", "B", "results"), ("c", "C", "results")]
+    with db.write() as conn:
+        user_records.ensure_user(conn, "ana")
+        run_records.insert_run(conn, "r" * 32, flow_name="f", flow_ref=None, owner="ana", step_specs=specs)
+    with _statements_watched() as seen, db.write() as conn:
+        run_records.insert_run(conn, "s" * 32, flow_name="f", flow_ref=None, owner="ana", step_specs=specs)
+    assert any(s.startswith("INSERT INTO steps") for s in seen)
+    stored = sa.text("SELECT * FROM steps WHERE run_id = :r ORDER BY position")
+    run_times = sa.text("SELECT created_at, updated_at FROM runs WHERE id = :r")
+    with db.read() as conn:
+        fast = [tuple(row)[1:] for row in conn.execute(stored, {"r": "r" * 32})]
+        slow = [tuple(row)[1:] for row in conn.execute(stored, {"r": "s" * 32})]
+        times = [tuple(conn.execute(run_times, {"r": r}).one()) for r in ("r" * 32, "s" * 32)]
+    assert fast == slow and [row[:4] for row in fast] == [
+        ("a", 0, "A", "input"),
+        ("b", 1, "B", "results"),
+        ("c", 2, "C", "results"),
+    ]
+    shape = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}"
+    assert all(re.fullmatch(shape, text) for pair in times for text in pair), times
+    with pytest.raises(sa.exc.IntegrityError, match="UNIQUE constraint failed"), db.write() as conn:
+        run_records.insert_run(conn, "t" * 32, flow_name="f", flow_ref=None, owner="ana", step_specs=specs[:1] * 2)
+    with db.read() as conn:
+        assert run_records.get_run(conn, "t" * 32) is None  # the run went with its failed steps
+
+
+def test_a_user_read_on_the_driver_is_the_same(embedded: Path) -> None:
+    _run()
+    db = get_storage().db
+    with db.read() as conn:
+        fast = (user_records.get_user(conn, "ana"), user_records.get_user_with_groups(conn, "ana"))
+    with _statements_watched(), db.read() as conn:
+        slow = (user_records.get_user(conn, "ana"), user_records.get_user_with_groups(conn, "ana"))
+    assert tuple(fast[0]) == tuple(slow[0]) and isinstance(fast[0].created_at, dt.datetime)
+    assert tuple(fast[1][0]) == tuple(slow[1][0]) and fast[1][1] == slow[1][1] == []

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Executable
 
-__all__ = ["PreparedResult", "execute"]
+__all__ = ["PreparedResult", "execute", "execute_many"]
 
 # Distinct (statement, parameter names) pairs are few; this bounds the memo should a caller vary them.
 _MAX_PLANS = 512
@@ -66,6 +66,8 @@ class _Plan:
             or compiled.literal_execute_params
             or compiled.post_compile_params
             or compiled.effective_returning
+            or compiled.insert_prefetch
+            or compiled.update_prefetch
         ):
             raise _Unsupported
         self.statement = statement  # kept so that its id, part of the memo key, is not reused
@@ -180,3 +182,25 @@ def execute(conn: Connection, statement: Executable, params: Mapping[str, Any]) 
     except sqlite3.Error as exc:
         raise sa.exc.DBAPIError.instance(plan.sql, parameters, exc, sqlite3.Error, dialect=conn.dialect) from exc
     return PreparedResult(rows, cursor.rowcount)
+
+
+def execute_many(conn: Connection, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Run an INSERT or UPDATE ``statement`` once per mapping of ``rows`` (all with the same keys).
+
+    On SQLite without statement listeners this is one ``executemany`` on the driver; otherwise
+    ``conn.execute(statement, rows)``.
+    """
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite" or _watched(conn):
+        conn.execute(statement, list(rows))
+        return
+    plan = _plan(statement, tuple(rows[0]), conn.dialect)
+    if plan is None or plan.row_type is not None or any(tuple(r) != tuple(rows[0]) for r in rows):
+        conn.execute(statement, list(rows))
+        return
+    parameters = [plan.parameters(r) for r in rows]
+    try:
+        conn.connection.driver_connection.executemany(plan.sql, parameters)
+    except sqlite3.Error as exc:
+        raise sa.exc.DBAPIError.instance(plan.sql, parameters, exc, sqlite3.Error, dialect=conn.dialect) from exc

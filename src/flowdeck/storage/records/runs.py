@@ -48,20 +48,20 @@ def insert_run(
 ) -> None:
     """Create a run and its steps, all pending."""
     now = utcnow()
-    conn.execute(
-        sa.insert(runs).values(
-            id=run_id,
-            flow_name=flow_name,
-            flow_ref=flow_ref,
-            owner=owner,
-            state="pending",
-            current_step=None,
-            created_at=now,
-            updated_at=now,
-        )
-    )
-    conn.execute(
-        sa.insert(steps),
+    run = {
+        "id": run_id,
+        "flow_name": flow_name,
+        "flow_ref": flow_ref,
+        "owner": owner,
+        "state": "pending",
+        "current_step": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    prepared.execute(conn, _INSERT_RUN, run)
+    prepared.execute_many(
+        conn,
+        _INSERT_STEP,
         [
             {
                 "run_id": run_id,
@@ -82,6 +82,8 @@ def insert_run(
 # running it. On SQLite they run through ``prepared`` (compiled once, then straight on the driver);
 # elsewhere SQLAlchemy caches their compiled form. An UPDATE without ``.values()`` sets the columns
 # named by the parameters it is executed with.
+_INSERT_RUN = sa.insert(runs)
+_INSERT_STEP = sa.insert(steps)
 _GET_RUN = sa.select(runs).where(runs.c.id == sa.bindparam("b_run_id"))
 _LOCK_RUN = _GET_RUN.with_for_update()
 _UPDATE_RUN = sa.update(runs).where(runs.c.id == sa.bindparam("b_run_id"))

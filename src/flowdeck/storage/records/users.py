@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from flowdeck.storage import prepared
 from flowdeck.storage.records._util import insert_ignoring_duplicate, utcnow
 from flowdeck.storage.schema import groups, user_groups, users
 
@@ -34,12 +35,12 @@ _GET_USER_WITH_GROUPS = (
 
 def get_user(conn: Connection, name: str) -> Row | None:
     """The user row, or None."""
-    return conn.execute(_GET_USER, {"b_name": name}).first()
+    return prepared.execute(conn, _GET_USER, {"b_name": name}).first()
 
 
 def get_user_with_groups(conn: Connection, name: str) -> tuple[Row, list[str]] | None:
     """The user's name and role, and the groups they belong to (sorted), in one query; None when unknown."""
-    rows = conn.execute(_GET_USER_WITH_GROUPS, {"b_name": name}).all()
+    rows = prepared.execute(conn, _GET_USER_WITH_GROUPS, {"b_name": name}).all()
     if not rows:
         return None
     return rows[0], [r.group_name for r in rows if r.group_name is not None]
