@@ -97,15 +97,22 @@ _OUTPUT_KEYS = [f"output__{name}" for name in OutputRow._fields]
 _NEWEST = outputs.alias("newest")
 #: Joined to a ``steps`` row (``LEFT OUTER JOIN outputs ON ...``): the newest row of the output named
 #: by the parameter ``b_output`` saved by the step's current attempt (the first, before it ran).
-OUTPUT_OF_STEP = outputs.c.id == (
-    sa.select(sa.func.max(_NEWEST.c.id))
-    .where(
-        _NEWEST.c.run_id == steps.c.run_id,
-        _NEWEST.c.name == sa.bindparam("b_output", type_=sa.String),
-        _NEWEST.c.step_name == steps.c.name,
-        _NEWEST.c.attempt == sa.case((steps.c.attempt < 1, 1), else_=steps.c.attempt),
-    )
-    .scalar_subquery()
+OUTPUT_OF_STEP = sa.and_(
+    # Implied by the id, and said so that the join visibly links the two tables (SQLAlchemy's
+    # FROM linter does not look into the subquery and would warn of a cartesian product).
+    outputs.c.run_id == steps.c.run_id,
+    outputs.c.step_name == steps.c.name,
+    outputs.c.id
+    == (
+        sa.select(sa.func.max(_NEWEST.c.id))
+        .where(
+            _NEWEST.c.run_id == steps.c.run_id,
+            _NEWEST.c.name == sa.bindparam("b_output", type_=sa.String),
+            _NEWEST.c.step_name == steps.c.name,
+            _NEWEST.c.attempt == sa.case((steps.c.attempt < 1, 1), else_=steps.c.attempt),
+        )
+        .scalar_subquery()
+    ),
 )
 #: The columns of :data:`OUTPUT_OF_STEP`'s row, named as :meth:`OutputRow.from_step_row` reads them.
 OUTPUT_COLUMNS = [outputs.c[name].label(f"output__{name}") for name in OutputRow._fields]
