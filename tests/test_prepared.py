@@ -270,3 +270,8 @@ def test_a_user_read_on_the_driver_is_the_same(embedded: Path) -> None:
         slow = (user_records.get_user(conn, "ana"), user_records.get_user_with_groups(conn, "ana"))
     assert tuple(fast[0]) == tuple(slow[0]) and isinstance(fast[0].created_at, dt.datetime)
     assert tuple(fast[1][0]) == tuple(slow[1][0]) and fast[1][1] == slow[1][1] == []
+
+
+def test_a_missing_parameter_is_sqlalchemys_error(embedded: Path) -> None:
+    with get_storage().db.read() as conn, pytest.raises(sa.exc.StatementError, match=r"value is required.*b_run_id"):
+        prepared.execute(conn, run_records._GET_RUN, {})

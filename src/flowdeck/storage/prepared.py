@@ -72,8 +72,17 @@ class _Plan:
             raise _Unsupported
         self.statement = statement  # kept so that its id, part of the memo key, is not reused
         self.sql = compiled.string
-        self.compiled = compiled
-        self.order = list(order)
+        # Each positional parameter: the key of ``params`` it comes from, or None and the value the
+        # statement itself holds (a literal SQLAlchemy made a parameter of).
+        self.sources: list[tuple[str | None, Any]] = []
+        for name in order:
+            bind = compiled.binds[name]
+            if bind.key in names:
+                self.sources.append((bind.key, None))
+            elif bind.required or bind.callable is not None:
+                raise _Unsupported  # SQLAlchemy says what is missing, or computes the value
+            else:
+                self.sources.append((None, bind.effective_value))
         self.bind_processors = [
             compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order
         ]
@@ -91,10 +100,9 @@ class _Plan:
 
     def parameters(self, params: Mapping[str, Any]) -> list[Any]:
         """The driver's positional parameters for ``params``."""
-        values = self.compiled.construct_params(params)
         out = []
-        for name, process in zip(self.order, self.bind_processors, strict=True):
-            value = values[name]
+        for (key, fixed), process in zip(self.sources, self.bind_processors, strict=True):
+            value = fixed if key is None else params[key]
             out.append(value if process is None else process(value))
         return out
 
