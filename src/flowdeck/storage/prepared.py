@@ -26,7 +26,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Executable
 
-__all__ = ["PreparedResult", "execute", "execute_many"]
+__all__ = ["PreparedResult", "ResultRow", "execute", "execute_many"]
+
+#: A row :func:`execute` returns: SQLAlchemy's ``Row``, or the prepared path's named tuple; either
+#: gives its values by position, by attribute and through ``_mapping``.
+ResultRow = Any
 
 # Distinct (statement, parameter names) pairs are few; this bounds the memo should a caller vary them.
 _MAX_PLANS = 512

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from flowdeck.storage import prepared
+from flowdeck.storage.prepared import ResultRow
 from flowdeck.storage.records import outputs as output_records
 from flowdeck.storage.records import shares as share_records
 from flowdeck.storage.records._util import utcnow
@@ -138,14 +139,14 @@ _GET_RUN_WITH_STEPS_AND_OUTPUT = (
 )
 
 
-def get_run(conn: Connection, run_id: str) -> Row | None:
+def get_run(conn: Connection, run_id: str) -> ResultRow | None:
     """The run row, or None."""
     return prepared.execute(conn, _GET_RUN, {"b_run_id": run_id}).first()
 
 
 def get_run_with_steps(
     conn: Connection, run_id: str, *, current_page: bool = False, output: str | None = None
-) -> tuple[Row, list[Row]] | None:
+) -> tuple[ResultRow, list[ResultRow]] | None:
     """The run row and its steps in flow order (columns ``step__<name>``), read in one query; None when missing.
 
     Each row also says whether future elements wait for its step (``step__awaits_elements``). With
@@ -164,7 +165,7 @@ def get_run_with_steps(
     return found[0], found
 
 
-def lock_run(conn: Connection, run_id: str) -> Row | None:
+def lock_run(conn: Connection, run_id: str) -> ResultRow | None:
     """The run row, locked against concurrent state changes until the transaction ends."""
     # SQLite's BEGIN IMMEDIATE already serialises writers.
     query = _GET_RUN if conn.dialect.name == "sqlite" else _LOCK_RUN
@@ -173,7 +174,7 @@ def lock_run(conn: Connection, run_id: str) -> Row | None:
 
 def lock_run_with_steps(
     conn: Connection, run_id: str, *, current_page: bool = False, output: str | None = None
-) -> tuple[Row, list[Row]] | None:
+) -> tuple[ResultRow, list[ResultRow]] | None:
     """The run row, locked as by :func:`lock_run`, and its steps (as :func:`get_run_with_steps`); None when missing.
 
     One query on SQLite (whose ``BEGIN IMMEDIATE`` is the lock); elsewhere the run row is locked first.

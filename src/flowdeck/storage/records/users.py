@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from flowdeck.storage import prepared
+from flowdeck.storage.prepared import ResultRow
 from flowdeck.storage.records._util import insert_ignoring_duplicate, utcnow
 from flowdeck.storage.schema import groups, user_groups, users
 
@@ -33,12 +34,12 @@ _GET_USER_WITH_GROUPS = (
 )
 
 
-def get_user(conn: Connection, name: str) -> Row | None:
+def get_user(conn: Connection, name: str) -> ResultRow | None:
     """The user row, or None."""
     return prepared.execute(conn, _GET_USER, {"b_name": name}).first()
 
 
-def get_user_with_groups(conn: Connection, name: str) -> tuple[Row, list[str]] | None:
+def get_user_with_groups(conn: Connection, name: str) -> tuple[ResultRow, list[str]] | None:
     """The user's name and role, and the groups they belong to (sorted), in one query; None when unknown."""
     rows = prepared.execute(conn, _GET_USER_WITH_GROUPS, {"b_name": name}).all()
     if not rows:
