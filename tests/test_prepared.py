@@ -275,3 +275,13 @@ def test_a_user_read_on_the_driver_is_the_same(embedded: Path) -> None:
 def test_a_missing_parameter_is_sqlalchemys_error(embedded: Path) -> None:
     with get_storage().db.read() as conn, pytest.raises(sa.exc.StatementError, match=r"value is required.*b_run_id"):
         prepared.execute(conn, run_records._GET_RUN, {})
+
+
+def test_outside_a_transaction_begun_on_the_driver_statements_go_through_sqlalchemy(embedded: Path) -> None:
+    run_id = _run()
+    db = get_storage().db
+    with db.engine.connect() as conn:  # SQLAlchemy begins this one's transaction at its first statement
+        run_records.update_step(conn, run_id, "third", message="not kept")
+        conn.rollback()
+    with db.read() as conn:
+        assert run_records.get_step(conn, run_id, "third").message is None

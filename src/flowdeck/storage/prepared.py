@@ -8,9 +8,10 @@ SQL text, the order of its parameters and the type conversions of its parameters
 columns, and from then on hands the SQL to the ``sqlite3`` connection of the SQLAlchemy connection
 it is given, inside that connection's transaction.
 
-On every other database, and whenever a statement listener is attached to the engine (so that
-whatever watches the statements sees them all), the statement goes through ``conn.execute``. A
-driver error comes out as the same SQLAlchemy exception either way.
+On every other database, whenever a statement listener is attached to the engine (so that
+whatever watches the statements sees them all), and on a connection whose transaction SQLAlchemy
+has yet to begin, the statement goes through ``conn.execute``. A driver error comes out as the
+same SQLAlchemy exception either way.
 """
 
 from __future__ import annotations
@@ -170,10 +171,21 @@ def _plan(statement: Executable, names: tuple[str, ...], dialect: Any) -> _Plan 
     return plan
 
 
-def _watched(conn: Connection) -> bool:
-    """Whether a listener wants to see the statements run on ``conn`` (its engine's or its own)."""
+def _driver(conn: Connection) -> sqlite3.Connection | None:
+    """The ``sqlite3`` connection to run on, or None when the statement must go through SQLAlchemy.
+
+    That is: on another database; when a listener wants to see the statements run on ``conn`` (its
+    engine's or its own); and outside a transaction begun on the driver (a connection whose
+    transaction SQLAlchemy has yet to begin would otherwise run the statement on its own, committed
+    at once).
+    """
+    if conn.dialect.name != "sqlite":
+        return None
     events = conn.dispatch
-    return bool(events.before_cursor_execute or events.after_cursor_execute)
+    if events.before_cursor_execute or events.after_cursor_execute:
+        return None
+    driver = conn.connection.driver_connection
+    return driver if driver.in_transaction else None
 
 
 def execute(conn: Connection, statement: Executable, params: Mapping[str, Any]) -> Any:
@@ -182,14 +194,15 @@ def execute(conn: Connection, statement: Executable, params: Mapping[str, Any]) 
     On SQLite without statement listeners the prepared SQL runs on the driver connection
     (:class:`PreparedResult`); otherwise this is ``conn.execute(statement, params)``.
     """
-    if conn.dialect.name != "sqlite" or _watched(conn):
+    driver = _driver(conn)
+    if driver is None:
         return conn.execute(statement, params)
     plan = _plan(statement, tuple(params), conn.dialect)
     if plan is None:
         return conn.execute(statement, params)
     parameters = plan.parameters(params)
     try:
-        cursor = conn.connection.driver_connection.execute(plan.sql, parameters)
+        cursor = driver.execute(plan.sql, parameters)
         rows = plan.rows(cursor) if plan.row_type is not None else []
     except sqlite3.Error as exc:
         raise sa.exc.DBAPIError.instance(plan.sql, parameters, exc, sqlite3.Error, dialect=conn.dialect) from exc
@@ -204,15 +217,13 @@ def execute_many(conn: Connection, statement: Executable, rows: Sequence[Mapping
     """
     if not rows:
         return
-    if conn.dialect.name != "sqlite" or _watched(conn):
-        conn.execute(statement, list(rows))
-        return
-    plan = _plan(statement, tuple(rows[0]), conn.dialect)
+    driver = _driver(conn)
+    plan = None if driver is None else _plan(statement, tuple(rows[0]), conn.dialect)
     if plan is None or plan.row_type is not None or any(tuple(r) != tuple(rows[0]) for r in rows):
         conn.execute(statement, list(rows))
         return
     parameters = [plan.parameters(r) for r in rows]
     try:
-        conn.connection.driver_connection.executemany(plan.sql, parameters)
+        driver.executemany(plan.sql, parameters)
     except sqlite3.Error as exc:
         raise sa.exc.DBAPIError.instance(plan.sql, parameters, exc, sqlite3.Error, dialect=conn.dialect) from exc
