@@ -58,6 +58,9 @@ def test_int64_digits_match_their_text(values: list[int | None], query: str) -> 
     query=DIGIT_QUERIES,
     kind=st.sampled_from([pa.uint8(), pa.int16(), pa.uint32(), pa.uint64()]),
 )
+# The first digit of the widest values: below it, subtracting wraps around by less than 10^k.
+@example(values=[0, 10**19, 2**64 - 1, 9 * 10**18], query="1", kind=pa.uint64())
+@example(values=[0, 4 * 10**9, 2**32 - 1, 3 * 10**9], query="4", kind=pa.uint32())
 def test_other_integer_widths_match_their_text(values: list[int], query: str, kind: pa.DataType) -> None:
     bits = kind.bit_width
     low, high = (0, 2**bits - 1) if pa.types.is_unsigned_integer(kind) else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)

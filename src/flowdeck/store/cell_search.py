@@ -219,8 +219,13 @@ def _window_is(values: np.ndarray, top: int, k: int, length: int, wanted: int) -
         return np.zeros(len(values), dtype=bool)  # no value is that large (nor fits the constants below)
     modulus = 10 ** (k + length)
     rest = values if modulus > top else values - values // kind(modulus) * kind(modulus)
-    # One unsigned compare: a rest below wanted·10^k wraps around to a huge number.
-    return (rest - kind(wanted * 10**k)) < kind(10**k)
+    low, span = wanted * 10**k, 10**k
+    if low + span > 2 ** (8 * values.dtype.itemsize):
+        # The window's range reaches past the type's largest value (every rest is below its end),
+        # and a rest below it would not wrap far enough for the compare below: one bound suffices.
+        return rest >= kind(low)
+    # One unsigned compare: a rest below wanted·10^k wraps around to a number of at least 10^k.
+    return (rest - kind(low)) < kind(span)
 
 
 def _run_in_integers(values: np.ndarray, query: str) -> np.ndarray:
