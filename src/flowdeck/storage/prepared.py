@@ -77,20 +77,18 @@ class _Plan:
             raise _Unsupported
         self.statement = statement  # kept so that its id, part of the memo key, is not reused
         self.sql = compiled.string
-        # Each positional parameter: the key of ``params`` it comes from, or None and the value the
-        # statement itself holds (a literal SQLAlchemy made a parameter of).
-        self.sources: list[tuple[str | None, Any]] = []
+        # Each positional parameter: the key of ``params`` it comes from (or None and the value the
+        # statement itself holds: a literal SQLAlchemy made a parameter of), and its conversion.
+        self.sources: list[tuple[str | None, Any, Callable[[Any], Any] | None]] = []
         for name in order:
             bind = compiled.binds[name]
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if bind.key in names:
-                self.sources.append((bind.key, None))
+                self.sources.append((bind.key, None, process))
             elif bind.required or bind.callable is not None:
                 raise _Unsupported  # SQLAlchemy says what is missing, or computes the value
             else:
-                self.sources.append((None, bind.effective_value))
-        self.bind_processors = [
-            compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order
-        ]
+                self.sources.append((None, bind.effective_value, process))
         self.row_type: Any = None
         self.result_processors: list[Callable[[Any], Any] | None] = []
         selected = getattr(statement, "selected_columns", None)
@@ -106,7 +104,7 @@ class _Plan:
     def parameters(self, params: Mapping[str, Any]) -> list[Any]:
         """The driver's positional parameters for ``params``."""
         out = []
-        for (key, fixed), process in zip(self.sources, self.bind_processors, strict=True):
+        for key, fixed, process in self.sources:
             value = fixed if key is None else params[key]
             out.append(value if process is None else process(value))
         return out
@@ -205,7 +203,7 @@ def execute(conn: Connection, statement: Executable, params: Mapping[str, Any]) 
         cursor = driver.execute(plan.sql, parameters)
         rows = plan.rows(cursor) if plan.row_type is not None else []
     except sqlite3.Error as exc:
-        raise sa.exc.DBAPIError.instance(plan.sql, parameters, exc, sqlite3.Error, dialect=conn.dialect) from exc
+        raise _as_sqlalchemy_error(exc, plan, parameters, conn) from exc
     return PreparedResult(rows, cursor.rowcount)
 
 
@@ -226,4 +224,9 @@ def execute_many(conn: Connection, statement: Executable, rows: Sequence[Mapping
     try:
         driver.executemany(plan.sql, parameters)
     except sqlite3.Error as exc:
-        raise sa.exc.DBAPIError.instance(plan.sql, parameters, exc, sqlite3.Error, dialect=conn.dialect) from exc
+        raise _as_sqlalchemy_error(exc, plan, parameters, conn) from exc
+
+
+def _as_sqlalchemy_error(exc: sqlite3.Error, plan: _Plan, parameters: Any, conn: Connection) -> Exception:
+    """The ``sqlalchemy.exc`` error SQLAlchemy raises for this driver error (IntegrityError, ...)."""
+    return sa.exc.DBAPIError.instance(plan.sql, parameters, exc, sqlite3.Error, dialect=conn.dialect)
