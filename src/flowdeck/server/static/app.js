@@ -1007,7 +1007,7 @@
   }
 
   function renderTable(view, element, ctx) {
-    if (element.extra && element.extra.paged) return renderPagedTable(view, element);
+    if (element.extra && element.extra.paged) return renderPagedTable(view, element, ctx);
     const columns = element.columns || [];
     const rows = (element.records || []).map(function (r, i) { return { i: i, r: r }; });
     // Sorting and paging live in the browser; kept across redraws of the card.
@@ -1156,29 +1156,35 @@
   }
 
   // A table too big for the page: the server pages, sorts and filters it, and streams downloads.
-  function renderPagedTable(view, element) {
+  // Its paging, sort and filter are kept across redraws of the card (a stream event, a callback
+  // answer), for as long as the page shows the same stored table (its paged version).
+  function renderPagedTable(view, element, ctx) {
     const base = apiRun(view.runId) + "/steps/" + encodeURIComponent(view.stepName) + "/tables/" + encodeURIComponent(element.id);
-    const state = { col: null, desc: false, offset: 0, size: 25, q: "", total: element.extra.paged.rows,
-      columns: element.columns || [], records: (element.records || []).slice(0, 25), seq: 0 };
+    const state = uiState(view, ctx.key + "|paged|" + String(element.extra.paged.version || ""), {
+      col: null, desc: false, offset: 0, size: 25, q: "", total: element.extra.paged.rows,
+      columns: element.columns || [], records: (element.records || []).slice(0, 25), seq: 0 });
     const holder = h("div", { class: "table-block", "data-paged": "true" });
+    // An answer that arrives after a redraw is drawn into the card on the page now.
+    state.holder = holder;
+    state.draw = draw;
     const filterId = "filter-" + element.id;
-    const filter = h("input", { id: filterId, type: "search", class: "small-input", placeholder: "Filter rows", value: "",
+    const filter = h("input", { id: filterId, type: "search", class: "small-input", placeholder: "Filter rows", value: state.q,
       onchange: function (e) { state.q = e.target.value; state.offset = 0; load(); } });
     async function load() {
       state.seq += 1;
       const seq = state.seq;
       const params = new URLSearchParams({ offset: state.offset, limit: state.size, q: state.q });
       if (state.col !== null) { params.set("sort", state.col); params.set("desc", state.desc ? "true" : "false"); }
-      holder.setAttribute("aria-busy", "true");
+      state.holder.setAttribute("aria-busy", "true");
       try {
         const data = await api("GET", base + "/rows?" + params.toString());
         if (seq !== state.seq) return;
         state.columns = data.columns; state.records = data.records; state.total = data.total_rows;
-        draw();
+        state.draw();
       } catch (err) {
         toast(err.message || String(err), "error");
       } finally {
-        if (seq === state.seq) holder.removeAttribute("aria-busy");
+        if (seq === state.seq) state.holder.removeAttribute("aria-busy");
       }
     }
     function draw() {
