@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -229,11 +228,22 @@ def _follow(client: TestClient, run_id: str, seconds: float, into: list[tuple[st
 def test_other_followers_see_callback_and_comment_events(
     people: dict[str, TestClient], alice: TestClient, run_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(routes_runs, "STREAM_SECONDS", 1.5)
+    # The test client hands over a stream once it has ended: it lasts long enough for the actions
+    # below on a busy machine, and they start once the stream has subscribed to the run.
+    monkeypatch.setattr(routes_runs, "STREAM_SECONDS", 4.0)
+    subscribed = threading.Event()
+    subscribe = routes_runs.live.subscribe
+
+    def subscribe_and_tell(*args: Any, **kwargs: Any) -> Any:
+        subscription = subscribe(*args, **kwargs)
+        subscribed.set()
+        return subscription
+
+    monkeypatch.setattr(routes_runs.live, "subscribe", subscribe_and_tell)
     _fire(alice, run_id, "click", "Notify")  # before the stream opened: not sent to it
     seen: list[tuple[str, Any]] = []
-    follower = _follow(people["bob"], run_id, 1.5, seen)
-    time.sleep(0.5)
+    follower = _follow(people["bob"], run_id, 4.0, seen)
+    assert subscribed.wait(10)
     assert _fire(alice, run_id, "set_value", "Region", value="east").status_code == 200
     drilled = _fire(alice, run_id, "drilldown", "Orders", input_data={"order": 1, "item": "pen"})
     assert drilled.status_code == 200
