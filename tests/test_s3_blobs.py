@@ -322,6 +322,24 @@ def test_cache_evicts_least_recently_used_to_stay_under_limit(tmp_path: Path) ->
     assert cache.evictions == 1
 
 
+def test_a_recent_cache_hit_leaves_the_file_alone(tmp_path: Path) -> None:
+    """Back-to-back hits keep the file's identity, so what was checked of its bytes stays remembered."""
+    cache = LocalReadCache(tmp_path, max_bytes=100)
+    cache.put(KEY_A, b"a" * 40)
+    path = tmp_path / KEY_A[:2] / KEY_A
+    before = path.stat()
+    assert cache.get(KEY_A) == b"a" * 40
+    data, identity = cache.map(KEY_A, with_identity=True)
+    assert bytes(data) == b"a" * 40
+    after = path.stat()
+    assert (after.st_mtime_ns, after.st_ctime_ns) == (before.st_mtime_ns, before.st_ctime_ns)
+    assert identity[3:] == (before.st_mtime_ns, before.st_ctime_ns)
+    _set_age(cache, KEY_A, 11)  # older than the recency window: a hit moves it to the recent end
+    aged = path.stat().st_mtime_ns
+    assert cache.map(KEY_A) is not None
+    assert path.stat().st_mtime_ns > aged
+
+
 def test_cache_refuses_blobs_larger_than_the_limit(tmp_path: Path) -> None:
     cache = LocalReadCache(tmp_path, max_bytes=10)
     cache.put(KEY_A, b"small")

@@ -25,6 +25,7 @@ import io
 import os
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
@@ -63,6 +64,11 @@ MAX_CONCURRENCY = 8
 """Parts uploaded or downloaded at once for one blob."""
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9_\-]{4,128}$")
+# A cache hit refreshes the file's modification time (its place in the LRU order) only when that is
+# older than this: each refresh changes the file's identity, and with it whatever the blob store
+# remembered having checked of the file, so a blob read back to back would be checked whole again
+# on every read.
+_RECENCY_NS = 10 * 1_000_000_000
 
 
 # --------------------------------------------------------------------------- stats
@@ -101,12 +107,20 @@ class BackendStats:
 # --------------------------------------------------------------------------- local read cache
 
 
+def _refresh(path: Path, modified_ns: int) -> None:
+    """Move the cache file at ``path`` (modified at ``modified_ns``) to the recent end of the LRU order."""
+    if time.time_ns() - modified_ns > _RECENCY_NS:
+        with contextlib.suppress(FileNotFoundError):
+            os.utime(path)
+
+
 class LocalReadCache:
     """A bounded directory of blobs read from a remote store, evicting the least recently used.
 
     Files are written atomically (temporary file, then rename), so several processes may share one
     directory; a reader sees a whole blob or none. Access refreshes a file's modification time,
-    which is the LRU order (access times are unreliable on ``noatime``/``relatime`` mounts). The
+    which is the LRU order (access times are unreliable on ``noatime``/``relatime`` mounts), when
+    it is more than 10 seconds old (a refresh makes a mapped file's checks start over). The
     cache holds at most ``max_bytes``; a blob larger than that is not cached at all. Entries are not
     verified here: the blob store checks every blob it reads, wherever it came from.
     """
@@ -131,13 +145,14 @@ class LocalReadCache:
         """The cached bytes of ``key``, or None when not cached; a hit makes ``key`` most recently used."""
         path = self._path(key)
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as file:
+                modified_ns = os.fstat(file.fileno()).st_mtime_ns
+                data = file.read()
         except (FileNotFoundError, NotADirectoryError):
             with self._lock:
                 self.misses += 1
             return None
-        with contextlib.suppress(FileNotFoundError):
-            os.utime(path)
+        _refresh(path, modified_ns)
         with self._lock:
             self.hits += 1
         return data
@@ -149,14 +164,13 @@ class LocalReadCache:
         """
         path = self._path(key)
         try:
-            data = _map_file(path, with_identity=with_identity)
+            data, identity = _map_file(path, with_identity=True)
         except (FileNotFoundError, NotADirectoryError):
             return None
-        with contextlib.suppress(FileNotFoundError):
-            os.utime(path)
+        _refresh(path, identity[3])
         with self._lock:
             self.hits += 1
-        return data
+        return (data, identity) if with_identity else data
 
     def __contains__(self, key: object) -> bool:
         """Whether ``key`` is cached (without counting as an access)."""
