@@ -211,6 +211,40 @@ def test_a_zero_copy_read_checks_a_file_once_and_again_after_it_changed(store):
         store.get_input("big", step_name="Produce", zero_copy=True)
 
 
+@pytest.mark.backends("sqlite", "postgres-s3")
+def test_a_partial_read_checks_each_batch_once_and_again_after_the_file_changed(store, monkeypatch):
+    """The batches a partial read checked are remembered for that version of the file, as whole checks are."""
+    frame = pd.DataFrame({"a": np.arange(40_000), "b": np.arange(40_000) * 0.5})
+    with batch_rows(1_000):
+        store.save_output(frame, "big")
+    assert_frame_equal(store.get_input("big", step_name="Produce", rows=(0, 10)), frame[:10])  # S3: now cached
+    time.sleep(2.1)  # a file changed within 2 s is never remembered as checked
+    frame_blobs.forget_checked()
+    hashed: list[int] = []
+    digest = frame_blobs.xxhash.xxh3_64_intdigest
+    monkeypatch.setattr(frame_blobs.xxhash, "xxh3_64_intdigest", lambda data: hashed.append(len(data)) or digest(data))
+
+    assert_frame_equal(store.get_input("big", step_name="Produce", rows=(3_500, 3_600)), frame.iloc[3_500:3_600])
+    (checked,) = frame_blobs._CHECKED.values()
+    assert checked.batches_checked == {(0, 3), (1, 3)}
+    assert len(hashed) == 5  # the schema (checked on every read), two column prefixes, two batches
+    hashed.clear()
+    assert_frame_equal(store.get_input("big", step_name="Produce", rows=(3_000, 3_100)), frame.iloc[3_000:3_100])
+    assert len(hashed) == 1  # the schema only
+    hashed.clear()
+    assert_frame_equal(
+        store.get_input("big", step_name="Produce", columns=["b"], rows=(3_900, 4_100)), frame[["b"]][3_900:4_100]
+    )
+    assert len(hashed) == 2 and checked.batches_checked == {(0, 3), (1, 3), (1, 4)}  # the schema, one new batch
+
+    # A changed byte changes the file's identity: the batch is checked again and the read fails.
+    body, columns = _blob_spans(_stored_bytes())
+    offset, length, _ = columns[1]["batches"][3]
+    _corrupt(body + offset + length // 2)
+    with pytest.raises(IntegrityError, match=r"stored frame is corrupted: bytes \d+-\d+ of the data"):
+        store.get_input("big", step_name="Produce", rows=(3_500, 3_600))
+
+
 def test_a_blobs_index_is_parsed_once_even_while_its_file_is_new(store, monkeypatch):
     """Readers of one blob share its parsed index (by blob key), also within 2 s of the write."""
     frame = pd.DataFrame({"a": np.arange(40_000), "kind": pd.Categorical(np.arange(40_000) % 3)})

@@ -71,6 +71,9 @@ _TRAILER = struct.Struct("<QQ16s8s")
 _FIXED_V1 = struct.Struct("<8sQ16s")
 _EOS = b"\xff\xff\xff\xff\x00\x00\x00\x00"
 _NO_DIGEST = "0" * 16
+# A column's stream is many small record batches: handing each to the thread pool costs more than
+# decoding it (a full read of 2 M rows of 5 columns decodes in ~40% less time on the calling thread).
+_STREAM_OPTIONS = ipc.IpcReadOptions(use_threads=False)
 
 
 class _PartsSink:
@@ -290,6 +293,7 @@ class _Checks:
 
     whole_verified: bool = False
     prefixes_checked: set[int] = dataclasses.field(default_factory=set)  # column positions
+    batches_checked: set[tuple[int, int]] = dataclasses.field(default_factory=set)  # (column, batch)
 
 
 class _Cache:
@@ -461,13 +465,22 @@ class FrameBlobReader:
             self.verify = saved
         self._checks.whole_verified = True
 
-    def _span(self, span: Sequence[int]) -> pa.Buffer:
+    def _span(self, span: Sequence[int], *, check: bool = True) -> pa.Buffer:
         offset, length, digest = span
         if offset < 0 or length < 0 or offset + length > self._view.nbytes:
             raise _corrupt("a batch range")
-        if self.verify and xxhash.xxh3_64_intdigest(self._view[offset : offset + length]) != digest:
+        if check and self.verify and xxhash.xxh3_64_intdigest(self._view[offset : offset + length]) != digest:
             raise _corrupt(f"bytes {offset}-{offset + length} of the data")
         return self._buffer.slice(offset, length)
+
+    def _batch(self, position: int, number: int, span: Sequence[int]) -> pa.Buffer:
+        """Batch ``number`` of column ``position``, checked unless these exact bytes were checked before."""
+        checks = self._checks
+        known = checks.whole_verified or (position, number) in checks.batches_checked
+        buffer = self._span(span, check=not known)
+        if self.verify and not known:
+            checks.batches_checked.add((position, number))
+        return buffer
 
     def read(self, columns: Sequence[int] | None = None, start: int = 0, stop: int | None = None) -> pa.Table:
         """Columns ``columns`` (positions; all when None) of rows ``start:stop``, with the full schema's metadata."""
@@ -486,7 +499,7 @@ class FrameBlobReader:
             if _has_dictionary(field.type) and not pa.types.is_dictionary(field.type):
                 # A dictionary inside a nested type: read the chosen batches as one stream after the prefix.
                 prefix = self._span(prefix_span)
-                buffers = [self._span(span) for span in chosen]
+                buffers = [self._batch(position, first + i, span) for i, span in enumerate(chosen)]
                 stream = pa.py_buffer(b"".join([prefix.to_pybytes(), *(b.to_pybytes() for b in buffers), _EOS]))
                 batches = _read_stream(stream)
                 arrays = [b.column(0) for b in (batches[1:] if buffers else batches)]
@@ -495,8 +508,9 @@ class FrameBlobReader:
                 dictionary = _read_stream(self._span(prefix_span))[0].column(0).dictionary
                 index_schema = pa.schema([pa.field(field.name, field.type.index_type)])
                 arrays = []
-                for span in chosen:
-                    indices = ipc.read_record_batch(ipc.read_message(self._span(span)), index_schema).column(0)
+                for i, span in enumerate(chosen):
+                    message = ipc.read_message(self._batch(position, first + i, span))
+                    indices = ipc.read_record_batch(message, index_schema).column(0)
                     arrays.append(pa.DictionaryArray.from_arrays(indices, dictionary, ordered=field.type.ordered))
                 if not arrays:  # no rows: the categories still come back
                     empty = pa.array([], type=field.type.index_type)
@@ -506,7 +520,10 @@ class FrameBlobReader:
                     self._span(prefix_span)  # not needed to decode, but part of the column: checked all the same
                     self._checks.prefixes_checked.add(position)
                 schema = pa.schema([field])
-                arrays = [ipc.read_record_batch(ipc.read_message(self._span(s)), schema).column(0) for s in chosen]
+                arrays = [
+                    ipc.read_record_batch(ipc.read_message(self._batch(position, first + i, span)), schema).column(0)
+                    for i, span in enumerate(chosen)
+                ]
         except (pa.ArrowException, ValueError) as exc:
             raise _corrupt(f"column {field.name!r}") from exc
         if any(a.type != field.type for a in arrays):
@@ -526,7 +543,7 @@ class FrameBlobReader:
             stream = self._buffer.slice(begin, end - begin)
             field = self.schema.field(position)
             try:
-                column = ipc.open_stream(stream).read_all().column(0)
+                column = ipc.open_stream(stream, options=_STREAM_OPTIONS).read_all().column(0)
             except (pa.ArrowException, ValueError) as exc:
                 raise _corrupt(f"column {field.name!r}") from exc
             if column.type != field.type:
@@ -547,4 +564,4 @@ def to_ipc_file(data: Buffer) -> Buffer:
 
 
 def _read_stream(buffer: pa.Buffer) -> list[pa.RecordBatch]:
-    return list(ipc.open_stream(buffer))
+    return list(ipc.open_stream(buffer, options=_STREAM_OPTIONS))
