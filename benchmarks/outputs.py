@@ -87,11 +87,14 @@ def load_average() -> str:
 
 
 def forget_checked_files() -> None:
-    """Forget which blob files this process has checked (so the next zero-copy read checks every chunk)."""
+    """Forget which blob files this process has checked and mapped (the next zero-copy read maps and checks anew)."""
     try:
-        from flowdeck.storage import frame_blobs
+        from flowdeck.storage import blobs, frame_blobs
     except ImportError:  # an older checkout
         return
+    forget_maps = getattr(blobs, "forget_kept_maps", None)
+    if forget_maps is not None:
+        forget_maps()
     forget = getattr(frame_blobs, "forget_checked", None)
     if forget is not None:
         forget()

@@ -329,3 +329,68 @@ def _no_leftover_threads() -> Iterator[None]:
     for t in leftover:
         t.join(timeout=5)
     assert not any(t.is_alive() for t in leftover)
+
+
+# --- maps kept for zero-copy reads ---------------------------------------------------------------
+
+
+@pytest.fixture
+def kept_maps(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """Counts the files mapped (by size), starting and ending with no kept map."""
+    mapped: list[int] = []
+    real = blobs_module.mmap.mmap
+
+    def counting(fd: int, length: int, *args: object, **kwargs: object) -> object:
+        mapped.append(length)
+        return real(fd, length, *args, **kwargs)
+
+    monkeypatch.setattr(blobs_module.mmap, "mmap", counting)
+    blobs_module.forget_kept_maps()
+    yield mapped
+    blobs_module.forget_kept_maps()
+
+
+def _big_file(path: Path, fill: bytes = b"a") -> Path:
+    path.write_bytes(fill * blobs_module.MMAP_THRESHOLD)
+    return path
+
+
+def test_a_kept_map_is_reused_while_its_file_is_unchanged(tmp_path: Path, kept_maps: list[int]) -> None:
+    path = _big_file(tmp_path / "blob")
+    first, identity = blobs_module._map_file(path, with_identity=True, keep=True)
+    again, same = blobs_module._map_file(path, with_identity=True, keep=True)
+    assert again is first and same == identity and len(kept_maps) == 1
+    # A read that does not keep maps (a partial read, a download batch) maps afresh and keeps nothing.
+    other = blobs_module._map_file(path)
+    assert other is not first and len(kept_maps) == 2
+
+    # A write to the file changes its identity: the next read maps the new bytes.
+    os.utime(path, ns=(1, 1))
+    changed, new_identity = blobs_module._map_file(path, with_identity=True, keep=True)
+    assert changed is not first and new_identity != identity and len(kept_maps) == 3
+    # A file replaced by another (as a blob written again is) is another file.
+    replacement = _big_file(tmp_path / "new", b"b")
+    replacement.replace(path)
+    replaced = blobs_module._map_file(path, keep=True)
+    assert bytes(replaced[:1]) == b"b" and len(kept_maps) == 4
+
+
+def test_kept_maps_are_bounded_in_number_and_time(
+    tmp_path: Path, kept_maps: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = [_big_file(tmp_path / f"blob{i}") for i in range(blobs_module.KEPT_MAPS + 1)]
+    for path in paths:
+        blobs_module._map_file(path, keep=True)
+    assert len(kept_maps) == blobs_module.KEPT_MAPS + 1
+    blobs_module._map_file(paths[-1], keep=True)  # still kept
+    assert len(kept_maps) == blobs_module.KEPT_MAPS + 1
+    blobs_module._map_file(paths[0], keep=True)  # the least recently used was dropped
+    assert len(kept_maps) == blobs_module.KEPT_MAPS + 2
+    monkeypatch.setattr(blobs_module, "KEPT_MAP_SECONDS", 0.0)  # unused for longer than this: dropped
+    blobs_module._map_file(paths[0], keep=True)
+    assert len(kept_maps) == blobs_module.KEPT_MAPS + 3
+    small = tmp_path / "small"
+    small.write_bytes(b"x" * 100)  # a small file is not worth keeping
+    blobs_module._map_file(small, keep=True)
+    blobs_module._map_file(small, keep=True)
+    assert kept_maps[-2:] == [100, 100]

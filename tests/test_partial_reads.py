@@ -22,6 +22,7 @@ import flowdeck
 import sample_flows
 from flowdeck import StoreInterface
 from flowdeck.errors import IntegrityError, NotFoundError, ValidationError
+from flowdeck.storage import blobs as blob_storage
 from flowdeck.storage import frame_blobs
 from flowdeck.storage.codecs import Codecs
 from flowdeck.storage.deployment import get_storage
@@ -243,6 +244,27 @@ def test_a_partial_read_checks_each_batch_once_and_again_after_the_file_changed(
     _corrupt(body + offset + length // 2)
     with pytest.raises(IntegrityError, match=r"stored frame is corrupted: bytes \d+-\d+ of the data"):
         store.get_input("big", step_name="Produce", rows=(3_500, 3_600))
+
+
+@pytest.mark.backends("sqlite", "postgres-s3")
+def test_zero_copy_reads_of_one_blob_share_its_map_and_partial_reads_keep_none(store, monkeypatch):
+    frame = pd.DataFrame({"a": np.arange(200_000), "b": np.arange(200_000) * 0.5})  # over MMAP_THRESHOLD
+    store.save_output(frame, "big")
+    store.get_input("big", step_name="Produce", rows=(0, 1))  # S3: now in the read cache
+    blob_storage.forget_kept_maps()
+    mapped: list[int] = []
+    real = blob_storage.mmap.mmap
+    monkeypatch.setattr(blob_storage.mmap, "mmap", lambda *a, **k: mapped.append(a[1]) or real(*a, **k))
+
+    for _ in range(3):
+        assert_frame_equal(store.get_input("big", step_name="Produce", rows=(5, 10)), frame[5:10])
+    assert len(mapped) == 3  # each partial read maps afresh: a download's memory stays flat
+    first = store.get_input("big", step_name="Produce", zero_copy=True)
+    second = store.get_input("big", step_name="Produce", zero_copy=True)
+    assert len(mapped) == 4
+    assert_frame_equal(second, _as_arrow_dtypes(frame))
+    assert_frame_equal(first, second)
+    blob_storage.forget_kept_maps()
 
 
 def test_a_blobs_index_is_parsed_once_even_while_its_file_is_new(store, monkeypatch):

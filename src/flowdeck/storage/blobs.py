@@ -24,6 +24,7 @@ import re
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,13 @@ _SETTLED_NS = 2_000_000_000
 _IOV_MAX = 1024
 # Hashing reads each piece of this size once from memory, then hashes it again from the CPU cache.
 _HASH_PIECE = 256 * 1024
+
+# Zero-copy reads keep the memory map of up to this many blob files (of at least MMAP_THRESHOLD
+# bytes) for this long after their last read: mapping a big file afresh costs more than decoding its
+# batch headers (the page tables are built again, ~1 ms for 100 MB). A blob deleted meanwhile keeps
+# its disk space until its map is dropped.
+KEPT_MAPS = 8
+KEPT_MAP_SECONDS = 60.0
 
 _MAP_POPULATE = getattr(mmap, "MAP_POPULATE", 0)
 _KEY_RE = re.compile(r"[0-9a-f]{4,128}")
@@ -325,13 +333,14 @@ class LocalBackend:
             os.close(fd)
         return memoryview(mapped)
 
-    def read_mapped(self, key: str, *, with_identity: bool = False) -> Any:
+    def read_mapped(self, key: str, *, with_identity: bool = False, keep: bool = False) -> Any:
         """The bytes of ``key`` as a read-only memory map whose pages load only when touched.
 
         ``with_identity=True`` returns ``(bytes, identity)``, the identity naming this version of the
         file (device, inode, size, modification and change times: any write to the file changes it).
+        ``keep=True`` reuses (and keeps) the map of an unchanged big file for later reads that keep it.
         """
-        return _map_file(self.path(key), with_identity=with_identity)
+        return _map_file(self.path(key), with_identity=with_identity, keep=keep)
 
     def delete(self, key: str) -> None:
         """Remove ``key`` if present."""
@@ -386,21 +395,75 @@ class LocalBackend:
         return removed
 
 
-def _map_file(path: Path, *, with_identity: bool = False) -> Any:
+class _KeptMaps:
+    """The memory maps of recently read big files, by path, each valid for one identity of its file."""
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[str, tuple[tuple[int, ...], memoryview, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, path: str, identity: tuple[int, ...]) -> memoryview | None:
+        """The map kept for ``path`` if it maps this identity of the file (a changed file's is dropped)."""
+        now = time.monotonic()
+        with self._lock:
+            self._expire(now)
+            found = self._entries.pop(path, None)
+            if found is None or found[0] != identity:
+                return None
+            self._entries[path] = (identity, found[1], now)
+            return found[1]
+
+    def put(self, path: str, identity: tuple[int, ...], data: memoryview) -> None:
+        """Keep ``data``, the map of this identity of the file at ``path``."""
+        with self._lock:
+            self._entries.pop(path, None)
+            self._entries[path] = (identity, data, time.monotonic())
+            while len(self._entries) > KEPT_MAPS:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Drop every kept map."""
+        with self._lock:
+            self._entries.clear()
+
+    def _expire(self, now: float) -> None:
+        while self._entries:
+            path, (_, _, used) = next(iter(self._entries.items()))
+            if now - used <= KEPT_MAP_SECONDS:
+                return
+            del self._entries[path]
+
+
+_KEPT = _KeptMaps()
+
+
+def forget_kept_maps() -> None:
+    """Drop the memory maps zero-copy reads keep (the next read of each file maps it afresh)."""
+    _KEPT.clear()
+
+
+def _map_file(path: Path, *, with_identity: bool = False, keep: bool = False) -> Any:
     """A read-only memory map of the file at ``path`` (``bytes`` for an empty file).
 
     ``with_identity=True`` returns ``(bytes, identity)``: (device, inode, size, modification and
-    change time in ns) of the file mapped, which any write to it changes.
+    change time in ns) of the file mapped, which any write to it changes. ``keep=True`` reuses the
+    map a read with ``keep`` made of the same identity of the file, and keeps a new one (see
+    :data:`KEPT_MAPS`).
     """
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     try:
         stat = os.fstat(fd)
-        data: Buffer = memoryview(mmap.mmap(fd, stat.st_size, access=mmap.ACCESS_READ)) if stat.st_size else b""
+        identity = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+        data: Buffer | None = _KEPT.get(str(path), identity) if keep else None
+        if data is None:
+            data = memoryview(mmap.mmap(fd, stat.st_size, access=mmap.ACCESS_READ)) if stat.st_size else b""
+            if keep and stat.st_size >= MMAP_THRESHOLD:
+                _KEPT.put(str(path), identity, data)
     finally:
         os.close(fd)
     if not with_identity:
         return data
-    return data, (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    return data, identity
 
 
 def _scan_dirs(path: Path) -> list[os.DirEntry[str]]:
@@ -636,21 +699,23 @@ class BlobStore:
             self.check(key, checksum, data)
         return data
 
-    def get_mapped(self, key: str) -> tuple[Buffer, tuple[Any, ...] | None]:
+    def get_mapped(self, key: str, *, keep: bool = False) -> tuple[Buffer, tuple[Any, ...] | None]:
         """The bytes of blob ``key``, NOT verified, as a read-only memory map where the backend can.
 
         Returns ``(bytes, identity)``: ``identity`` names exactly these bytes (the key and the identity
         of the file mapped, which any write to the file changes), or is None when they are not a
         mapped file or the file changed within the last 2 seconds (file times come from a coarse
         clock: a second write in the same tick would keep them). The caller checks what it reads
-        (:meth:`check`, or per-chunk checksums).
+        (:meth:`check`, or per-chunk checksums). ``keep=True`` (for zero-copy reads, whose frames
+        hold the map anyway) reuses the map of a big file an earlier such read made, while the file
+        is unchanged, and keeps a new one: see :data:`KEPT_MAPS`.
         """
         read_mapped = getattr(self.backend, "read_mapped", None)
         try:
             if read_mapped is None:
                 data, identity = self.backend.read(key), None
             else:
-                data, identity = read_mapped(key, with_identity=True)
+                data, identity = read_mapped(key, with_identity=True, keep=keep)
         except FileNotFoundError:
             raise self._missing(key) from None
         self._count(reads=1)

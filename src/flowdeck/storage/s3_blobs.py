@@ -157,14 +157,15 @@ class LocalReadCache:
             self.hits += 1
         return data
 
-    def map(self, key: str, *, with_identity: bool = False) -> Any:
+    def map(self, key: str, *, with_identity: bool = False, keep: bool = False) -> Any:
         """The cached bytes of ``key`` as a read-only memory map, or None when not cached.
 
         ``with_identity=True`` returns ``(bytes, identity of the cache file)`` instead of the bytes.
+        ``keep=True`` reuses (and keeps) the map of an unchanged big file for later reads that keep it.
         """
         path = self._path(key)
         try:
-            data, identity = _map_file(path, with_identity=True)
+            data, identity = _map_file(path, with_identity=True, keep=keep)
         except (FileNotFoundError, NotADirectoryError):
             return None
         _refresh(path, identity[3])
@@ -495,21 +496,22 @@ class S3Backend:
             self.cache.put(key, data)
         return data
 
-    def read_mapped(self, key: str, *, with_identity: bool = False) -> Any:
+    def read_mapped(self, key: str, *, with_identity: bool = False, keep: bool = False) -> Any:
         """The bytes of ``key`` as a memory map of its read-cache file (downloaded into it if needed).
 
         A blob the cache cannot hold comes back as :meth:`read` returns it. ``with_identity=True``
         returns ``(bytes, identity)``, the identity of the cache file mapped (None when not mapped).
+        ``keep=True`` reuses (and keeps) the map of an unchanged big file for later reads that keep it.
         """
         if self.cache is None:
             data = self.read(key)
             return (data, None) if with_identity else data
-        mapped = self.cache.map(key, with_identity=with_identity)
+        mapped = self.cache.map(key, with_identity=with_identity, keep=keep)
         if mapped is not None:
             self.stats.add(cache_hits=1)
             return mapped
         data = self.read(key)
-        mapped = self.cache.map(key, with_identity=with_identity)
+        mapped = self.cache.map(key, with_identity=with_identity, keep=keep)
         if mapped is None:
             return (data, None) if with_identity else data
         return mapped

@@ -103,7 +103,8 @@ class ValueStore:
             return self.codecs.decode_selected(
                 row.codec, self.raw(row), columns=columns, rows=rows, zero_copy=zero_copy
             )
-        data, identity = self.blobs.get_mapped(row.blob_key)
+        # A zero-copy frame holds its map anyway: keeping it spares the next such read mapping again.
+        data, identity = self.blobs.get_mapped(row.blob_key, keep=zero_copy)
         if not is_frame_blob(data):
             # Written before per-batch checksums: only the whole-blob check can verify it.
             self.blobs.check(row.blob_key, row.checksum, data)
