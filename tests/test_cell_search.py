@@ -157,11 +157,14 @@ def test_text_cells_match_case_insensitively(values: list[str | None], query: st
     assert_same(chunk.slice(min(start, len(chunk) - 1)), query)
 
 
-def test_text_with_very_many_matching_rows_goes_to_arrows_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cell_search, "_MAX_FINDS", 3)
-    chunk = pa.array(["a1", "b1", "c1", "d1", "e2", None])
-    assert cell_search.text_searcher("1")(chunk) is None
-    assert by_filter(chunk, "1").tolist() == [True, True, True, True, False, False]
+@pytest.mark.parametrize("query", ["1", "a1", "A1b", "0012", "zz"])
+def test_text_with_very_many_matching_rows_is_searched_whole(query: str) -> None:
+    """Every row matching (at even and odd places, any case), in a batch bigger than the sample."""
+    values = [["a1B", "xA1b", "0012a1b", None, "", "zz"][i % 6] for i in range(20_000)]
+    for kind in (pa.string(), pa.large_string()):
+        chunk = pa.array(values, kind)
+        assert_same(chunk, query)
+        assert_same(chunk.slice(3), query)
 
 
 def test_categories_are_searched_by_label() -> None:

@@ -6,9 +6,10 @@ category labels searched once per dictionary, and the two searches below where t
 Arrow's ``match_substring`` of the cells' text where they do not; all give the same answer.
 
 Text cells (:func:`text_searcher`): the query is looked for in the batch's character data where it
-lies (one compiled literal pattern over the memory map, no copy), each find is placed in its row by
-the offsets, and the search goes on from the end of that row. A batch with very many matching rows
-goes back to Arrow's ``match_substring``, which is then faster.
+lies (no copy), with NumPy, which lets the other batches' searches run meanwhile: the places where
+the query's least common pair of bytes stands (read as 16-bit words at even and at odd places, any
+case of a letter) are checked for its other bytes, and each match is placed in its row by the
+offsets (a match running on into the next row's text is none).
 
 Numbers (:func:`digit_searcher`): the text of a number is what Arrow's cast to string writes:
 ``-1234`` for an int, ``0.059444`` or ``1e-7`` for a float (the shortest digits that read back as
@@ -36,7 +37,6 @@ its text. The tests compare every rule with Arrow's own text.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable
 
 import numpy as np
@@ -58,8 +58,8 @@ _UNITS_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 # Timestamps of years 1000-9999 (their text has a four-digit year), in seconds since 1970.
 _FIRST_SECOND, _END_SECOND = -30_610_224_000, 253_402_300_800
 _DAY = 86_400
-# Rows found one by one before a batch is handed to Arrow's kernel instead (a per-find cost of ~1 µs).
-_MAX_FINDS = 2_048
+# Bytes of a batch's text sampled to choose the least common pair of the query's bytes.
+_SAMPLE_BYTES = 4_096
 # Days from 0000-03-01 to 1970-01-01: day numbers the civil-date algorithm takes.
 _EPOCH_SHIFT = 719_468
 
@@ -161,44 +161,74 @@ def digit_searcher(data_type: pa.DataType, query: str) -> Searcher | None:
 def text_searcher(query: str) -> Searcher | None:
     """A test of one batch of a string column for cells containing ``query`` (ASCII letters in any case).
 
-    The test returns which cells hold it (null cells do not), or None for a batch with more
-    matching rows than are worth finding one by one. None instead of a test for a non-ASCII query.
+    The test returns which cells hold it (null cells do not). None instead of a test for a
+    non-ASCII query.
     """
     if not query or not query.isascii():
         return None
-    needle = re.compile(re.escape(query.lower().encode()))
+    needle = np.frombuffer(query.lower().encode(), dtype=np.uint8)
     fold = query.lower() != query.upper()
     return lambda chunk: _text_hits(chunk, needle, fold)
 
 
-def _text_hits(chunk: pa.Array, needle: re.Pattern[bytes], fold: bool) -> np.ndarray | None:
-    if fold:
-        chunk = pc.ascii_lower(chunk)  # ASCII letters only, as the needle is ASCII
+def _text_hits(chunk: pa.Array, needle: np.ndarray, fold: bool) -> np.ndarray:
     _, offset_buffer, data_buffer = chunk.buffers()
+    hits = np.zeros(len(chunk), dtype=bool)
     if not len(chunk) or data_buffer is None:
-        return np.zeros(len(chunk), dtype=bool)
+        return hits
     width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
     offsets = np.frombuffer(offset_buffer, dtype=width)[chunk.offset : chunk.offset + len(chunk) + 1]
     first, last = int(offsets[0]), int(offsets[-1])
-    data = memoryview(data_buffer)  # searched where it lies: no copy
-    ends = offsets[1:]
-    hits = np.zeros(len(chunk), dtype=bool)
-    search = needle.search
-    found = search(data, first, last)
-    finds = 0
-    while found is not None:
-        finds += 1
-        if finds > _MAX_FINDS:
-            return None
-        at = found.start()
-        row = int(np.searchsorted(ends, at, side="right"))
-        end = int(ends[row])
-        if found.end() <= end:
-            hits[row] = True
-            found = search(data, end, last)
-        else:  # it runs on into the next row's text
-            found = search(data, at + 1, last)
+    data = np.frombuffer(data_buffer, dtype=np.uint8, count=last)[first:]  # searched where it lies
+    starts = _needle_starts(data_buffer, first, data, needle, fold)
+    if len(starts):
+        ends = offsets[1:] - first
+        rows = np.searchsorted(ends, starts, side="right")
+        hits[rows[starts + len(needle) <= ends[rows]]] = True
     return _only_valid(hits, chunk)
+
+
+def _needle_starts(buffer: pa.Buffer, first: int, data: np.ndarray, needle: np.ndarray, fold: bool) -> np.ndarray:
+    """Where in ``data`` (``buffer``'s bytes from ``first``) ``needle`` begins; letters in any case with ``fold``."""
+    size, length = len(data), len(needle)
+    if size < length:
+        return np.empty(0, dtype=np.intp)
+    # With fold, a lowercase letter of the needle also matches its uppercase (ASCII: one bit apart).
+    cases = [[int(b)] + ([int(b) ^ 0x20] if fold and 97 <= b <= 122 else []) for b in needle]
+    limit = size - length + 1  # the last place a match can begin, plus one
+    if length == 1:
+        return np.flatnonzero(_any_equal(data, cases[0]))
+    anchor = _rarest_pair(data[:_SAMPLE_BYTES], cases)
+    # The pair as the 16-bit words the view below reads (in this machine's byte order).
+    words = [
+        int(np.frombuffer(bytes([lo, hi]), dtype=np.uint16)[0]) for lo in cases[anchor] for hi in cases[anchor + 1]
+    ]
+    found = []
+    for shift in (0, 1):
+        begin = anchor + shift
+        view = np.frombuffer(buffer, dtype=np.uint16, count=max(0, (size - begin) // 2), offset=first + begin)
+        at = np.flatnonzero(_any_equal(view, words)) * 2 + shift
+        found.append(at[at < limit])
+    starts = np.concatenate(found)
+    for place in range(length):
+        if place in (anchor, anchor + 1) or not len(starts):
+            continue
+        starts = starts[_any_equal(data[starts + place], cases[place])]
+    return starts
+
+
+def _rarest_pair(sample: np.ndarray, cases: list[list[int]]) -> int:
+    """The place of the pair of needle bytes seen least often in ``sample`` (the first of the rarest)."""
+    matches = [_any_equal(sample, options) for options in cases]
+    counts = [int(np.count_nonzero(matches[i][:-1] & matches[i + 1][1:])) for i in range(len(cases) - 1)]
+    return counts.index(min(counts))
+
+
+def _any_equal(values: np.ndarray, options: list[int]) -> np.ndarray:
+    equal = values == options[0]
+    for option in options[1:]:
+        equal |= values == option
+    return equal
 
 
 # --------------------------------------------------------------------------- runs of digits
