@@ -83,6 +83,9 @@ def page(tab: Any) -> Iterator[Any]:
     tab.wait_for_url("**/steps/*")
     tab.locator('[data-card-id] .card-title:text-is("Orders")').wait_for()
     tab.locator(".plot .main-svg").first.wait_for()
+    # The run's event stream has confirmed what the page shows: no status event is about to draw
+    # the step again (which would replace every card node the tests mark).
+    tab.locator("#page-body[data-live=true]").wait_for()
     yield tab
     assert not tab.errors, tab.errors
 

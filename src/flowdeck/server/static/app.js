@@ -1512,7 +1512,11 @@
       const mine = function (status) { return (status.steps.find(function (s) { return s.name === view.stepName; }) || {}); };
       const moved = st.current_step !== was.current_step || st.state !== was.state && !isCallbackBusy(st) ||
         mine(st).attempt !== mine(was).attempt || (mine(st).state !== mine(was).state && !isCallbackBusy(st));
-      if (moved) renderStep(view.runId, view.stepName);
+      if (moved) { renderStep(view.runId, view.stepName); return; }
+      // The page shows what the stream says now: marked for anything (a test, a script) that must
+      // not act on a page about to be drawn again.
+      const body = pageBody();
+      if (body) body.dataset.live = "true";
     });
     source.addEventListener("comment", function (event) {
       if (app.view !== view) return;
