@@ -179,8 +179,7 @@ def _text_hits(chunk: pa.Array, needle: np.ndarray, fold: bool) -> np.ndarray:
     width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
     offsets = np.frombuffer(offset_buffer, dtype=width)[chunk.offset : chunk.offset + len(chunk) + 1]
     first, last = int(offsets[0]), int(offsets[-1])
-    data = np.frombuffer(data_buffer, dtype=np.uint8, count=last)[first:]  # searched where it lies
-    starts = _needle_starts(data_buffer, first, data, needle, fold)
+    starts = _needle_starts(data_buffer, first, last, needle, fold)
     if len(starts):
         ends = offsets[1:] - first
         rows = np.searchsorted(ends, starts, side="right")
@@ -188,8 +187,9 @@ def _text_hits(chunk: pa.Array, needle: np.ndarray, fold: bool) -> np.ndarray:
     return _only_valid(hits, chunk)
 
 
-def _needle_starts(buffer: pa.Buffer, first: int, data: np.ndarray, needle: np.ndarray, fold: bool) -> np.ndarray:
-    """Where in ``data`` (``buffer``'s bytes from ``first``) ``needle`` begins; letters in any case with ``fold``."""
+def _needle_starts(buffer: pa.Buffer, first: int, last: int, needle: np.ndarray, fold: bool) -> np.ndarray:
+    """Where ``needle`` begins in ``buffer[first:last]`` (counted from ``first``); letters in any case with ``fold``."""
+    data = np.frombuffer(buffer, dtype=np.uint8, count=last)[first:]  # searched where it lies: no copy
     size, length = len(data), len(needle)
     if size < length:
         return np.empty(0, dtype=np.intp)

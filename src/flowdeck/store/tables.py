@@ -296,8 +296,8 @@ def _window_by_bounds(column: pa.ChunkedArray, descending: bool, offset: int, li
     stop = min(offset + limit, len(values))
     if offset >= stop:
         return pa.array([], type=pa.int64())
-    # One partition at the window's start, then one of the (at most half as many) keys from there:
-    # NumPy's partition around two places at once takes about four times as long.
+    # One partition at the window's start, then one of the keys from there on: NumPy's partition
+    # around two places at once takes about four times as long as the two together.
     parted = np.partition(values, offset)
     low = high = parted[offset]
     if stop - 1 > offset:
