@@ -25,7 +25,10 @@ printed:
   the blob file and not again while the file is unchanged: the figure for a first read (every chunk
   checked) is printed beside it. Beside each, the same read done by bare pyarrow on an
   uncompressed Arrow file, memory-mapped (no lookup, access check or verification), timed the same
-  way against the same base: what the format and pandas alone cost under this protocol. Below
+  way against the same base: what the format and pandas alone cost under this protocol. Beside the
+  column and row reads, pandas alone copying the frame they return, already in memory
+  (``DataFrame.copy()``), against the same base: the least any reader pays under this protocol to
+  hand back a new frame that owns its values, before it finds or reads anything. Below
   those, each partial read and its base again with warm caches (one warm-up, two untimed calls,
   then the best of ``--repeats`` back-to-back calls): the warm-up before every timed call leaves
   the CPU caches cold, which costs a read of 100 rows more than the read itself.
@@ -149,6 +152,11 @@ def partial_reads(store: StoreInterface, feather_path: Path, wide_rows: int, rep
         with pa.memory_map(str(feather_path)) as source:
             return pa.ipc.open_file(source).get_batch(0).slice(1_000, 100).to_pandas()
 
+    # A copy of the frame each partial read returns, already in memory: pandas' cheapest way to make a
+    # new frame that owns its values, which any reader pays at least before it finds or reads anything.
+    column_frame = get("wide", step_name="only", columns=two_columns)
+    row_frame = get("big", step_name="only", rows=(1_000, 1_100))
+    pandas_alone = {"2 of 40 columns": column_frame.copy, "rows 1,000-1,100": row_frame.copy}
     bare = {
         "2 of 40 columns": lambda: feather.read_table(wide_path, columns=two_columns, memory_map=True).to_pandas(),
         "rows 1,000-1,100": bare_rows,
@@ -173,6 +181,7 @@ def partial_reads(store: StoreInterface, feather_path: Path, wide_rows: int, rep
     rows = {name: paired(reads[name], bases[name], repeats) for name in reads}
     rows["zero_copy first read"] = paired(zero_copy_first, bases["zero_copy"], repeats)
     floors = {name: paired(bare[name], bases[name], repeats) for name in bare}
+    pandas_floors = {name: paired(pandas_alone[name], bases[name], repeats) for name in pandas_alone}
     steady_rows = {name: steady(ours_read, bases[name], repeats) for name, ours_read in reads.items()}
     steady_floors = {name: steady(bare[name], bases[name], repeats) for name in bare}
     print(f"partial reads ({wide_rows:,}-row 40-column frame; load average {load_average()}):")
@@ -188,6 +197,12 @@ def partial_reads(store: StoreInterface, feather_path: Path, wide_rows: int, rep
             print(
                 f"{'':>20}  bare pyarrow, same read of a mapped Arrow file: {floor * 1e3:8.2f} ms, "
                 f"ratio {floor_ratio:6.3f}x; flowdeck / bare {ours / floor:5.2f}x"
+            )
+        if name in pandas_floors:
+            built, _, built_ratio = pandas_floors[name]
+            print(
+                f"{'':>20}  pandas alone, copying that frame (already in memory): "
+                f"{built * 1e3:8.2f} ms, ratio {built_ratio:6.3f}x"
             )
         if name in steady_rows:
             warm_ours, warm_base, warm_ratio = steady_rows[name]
