@@ -66,6 +66,7 @@ def test_missing_required_input_waits_at_that_step(deployment):
     assert run.current_step == "Load"
     assert run.status().step("Totals").state == "pending"
     # a person supplies the missing input and the run goes on
+    assert flow_id in [s.flow_id for s in flowdeck.list_runs(user="alice")]  # not a refusal: the run is kept
     run.set_value("Group by", "product")
     run.next()
     assert run.current_step == "Totals"
@@ -131,3 +132,72 @@ def test_a_flow_defined_in_a_function_cannot_be_registered(deployment):
 def test_params_file_shape_is_json(deployment):
     # what `flowdeck run --headless NAME --params p.json` reads: JSON with paths for uploads
     assert json.loads(json.dumps(params(sales="sales.csv")))["steps"]["Load"]["Sales"]["value"] == "sales.csv"
+
+
+# --- refused input parameters leave no run -------------------------------------------------------
+
+
+def sales_runs(user: str) -> list[str]:
+    """The runs of "Sales totals" that ``user`` sees (the public listing)."""
+    return [s.flow_id for s in flowdeck.list_runs(user=user) if s.flow_name == "Sales totals"]
+
+
+def test_a_refused_element_title_leaves_no_run(deployment):
+    flowdeck.register_flow(headless_flows.sales_totals)
+    bad = {"steps": {"Load": {"Colour": {"value": "red"}}}}
+    with pytest.raises(ValidationError, match=r"step 'Load' of run '\w+' has no input 'Colour'; its inputs are"):
+        flowdeck.run_headless("Sales totals", "alice", bad)
+    assert sales_runs("alice") == []
+
+
+def test_a_refused_upload_path_leaves_no_run(deployment, tmp_path):
+    flowdeck.register_flow(headless_flows.sales_totals)
+    missing = tmp_path / "nowhere.csv"
+    with pytest.raises(ValidationError, match=r"upload 'Sales': '.*nowhere\.csv' is not a file"):
+        flowdeck.run_headless("Sales totals", "alice", params(sales=str(missing)))
+    assert sales_runs("alice") == []
+
+
+def test_a_value_the_element_refuses_leaves_no_run(deployment):
+    flowdeck.register_flow(headless_flows.sales_totals)
+    with pytest.raises(ValidationError, match=r"'colour' is not among the options \['region', 'product'\]"):
+        flowdeck.run_headless("Sales totals", "alice", params(group_by="colour"))
+    assert sales_runs("alice") == []
+
+
+def test_card_title_naming_the_wrong_card_is_refused(deployment):
+    flowdeck.register_flow(headless_flows.sales_totals)
+    wrong = params()
+    wrong["steps"]["Load"]["Group by"]["card_title"] = "Settings"
+    with pytest.raises(ValidationError, match=r"has no card 'Settings'; its cards are \['Inputs'\]"):
+        flowdeck.run_headless("Sales totals", "alice", wrong)
+    assert sales_runs("alice") == []
+    # the right card finds the element (its title alone would too: input titles are unique in a page)
+    flow_id = flowdeck.run_headless("Sales totals", "alice", params())
+    assert flowdeck.open_run(flow_id, user="alice").status().state == "complete"
+
+
+def test_malformed_specs_are_refused_before_a_run_exists(deployment):
+    flowdeck.register_flow(headless_flows.sales_totals)
+    with pytest.raises(ValidationError, match=r"input 'Group by' of step 'Load': 'card_title' must be text, got int"):
+        flowdeck.run_headless(
+            "Sales totals", "alice", {"steps": {"Load": {"Group by": {"value": "x", "card_title": 3}}}}
+        )
+    with pytest.raises(ValidationError, match=r"inputs of step 'Load' are keyed by element title \(text\), got int 7"):
+        flowdeck.run_headless("Sales totals", "alice", {"steps": {"Load": {7: {"value": "x"}}}})
+    assert sales_runs("alice") == []
+
+
+def test_trigger_flow_execution_refused_leaves_no_run(deployment):
+    flowdeck.register_flow(headless_flows.one_step)
+    flowdeck.register_flow(headless_flows.sales_totals)
+    store = StoreInterface(flowdeck.run_headless("One step", "carol"), user="carol")
+    bad = {"steps": {"Load": {"Colour": {"value": "red"}}}}
+    with pytest.raises(ValidationError, match=r"step 'Load' of run '\w+' has no input 'Colour'"):
+        asyncio.run(flowdeck.trigger_flow_execution("Sales totals", store, bad))
+    assert sales_runs("carol") == []
+    # a missing required input is not a refusal: that run is kept, waiting at "Load"
+    flow_id = asyncio.run(flowdeck.trigger_flow_execution("Sales totals", store, params(group_by=None)))
+    assert sales_runs("carol") == [flow_id]
+    run = flowdeck.open_run(flow_id, user="carol")
+    assert (run.state, run.current_step) == ("awaiting_input", "Load")

@@ -55,8 +55,29 @@ def test_a_token_starts_a_registered_flow_by_name(app: Any, script: TestClient) 
 
 
 def test_a_missing_input_leaves_the_run_waiting(script: TestClient) -> None:
-    data = script.post("/api/flows/Sales totals/runs", json=body(group_by=None)).json()
+    made = script.post("/api/flows/Sales totals/runs", json=body(group_by=None))
+    assert made.status_code == 201, made.text
+    data = made.json()
     assert data["state"] == "awaiting_input" and data["current_step"] == "Load"
+    assert sales_runs(script) == [data["flow_id"]]  # not a refusal: the run is kept
+
+
+def sales_runs(client: TestClient) -> list[str]:
+    """The runs of "Sales totals" alice sees, in ``GET /api/runs`` and in ``flowdeck.list_runs``."""
+    listed = [r["flow_id"] for r in client.get("/api/runs").json() if r["flow_name"] == "Sales totals"]
+    public = [s.flow_id for s in flowdeck.list_runs(user="alice") if s.flow_name == "Sales totals"]
+    assert listed == public
+    return listed
+
+
+def test_a_refused_element_title_is_422_and_leaves_no_run(script: TestClient) -> None:
+    bad = body()
+    bad["steps"]["Load"]["Colour"] = {"value": "red"}
+    refused = script.post("/api/flows/Sales totals/runs", json=bad)
+    assert refused.status_code == 422, refused.text
+    assert "step 'Load' of run" in refused.json()["detail"]
+    assert "has no input 'Colour'" in refused.json()["detail"]
+    assert sales_runs(script) == []
 
 
 def test_unknown_flow_is_404_and_no_token_is_401(app: Any, script: TestClient) -> None:
@@ -73,10 +94,7 @@ def test_an_upload_cannot_read_a_file_of_the_server(script: TestClient, tmp_path
     refused = script.post("/api/flows/Sales totals/runs", json=attack)
     assert refused.status_code == 422
     assert "takes the file's bytes here (base64 over the API), not a path" in refused.json()["detail"]
-    for run in script.get("/api/runs").json():
-        assert run["state"] == "awaiting_input"  # the run waits for a real upload; nothing was read
-        with pytest.raises(flowdeck.NotFoundError):
-            StoreInterface(run["flow_id"], user="alice").get_input("Sales", step_name="Totals")
+    assert sales_runs(script) == []  # refused: nothing was read, and no run is left behind
 
 
 def test_triggers_over_the_api(app: Any, script: TestClient) -> None:

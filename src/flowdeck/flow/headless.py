@@ -70,16 +70,47 @@ def check_input_parameters(flow: Flow, input_parameters: Mapping[str, Any] | Non
             raise ValidationError(
                 f"inputs of step {step_name!r} must map element titles to {{'value': ...}}, got {type(inputs).__name__}"
             )
+        for title, spec in inputs.items():
+            _check_input_spec(step_name, title, spec)
         out[step_name] = dict(inputs)
     return out
 
 
+def _check_input_spec(step_name: str, title: Any, spec: Any) -> None:
+    """Refuse, before any run exists, what no page could accept: a title or ``card_title``/``filename`` not text.
+
+    Whether the title is on the step's page, and whether its element takes the value, is known only
+    once the step has built its page (see :func:`_fill`).
+    """
+    if not isinstance(title, str):
+        raise ValidationError(
+            f"inputs of step {step_name!r} are keyed by element title (text), got {type(title).__name__} {title!r}"
+        )
+    if not (isinstance(spec, Mapping) and "value" in spec):
+        return  # a bare value
+    for key in ("card_title", "filename"):
+        given = spec.get(key)
+        if given is not None and not isinstance(given, str):
+            raise ValidationError(
+                f"input {title!r} of step {step_name!r}: {key!r} must be text, got {type(given).__name__}"
+            )
+
+
 def _find_element(run: FlowRun, step_name: str, title: str, card_title: str | None) -> Any:
+    """The element ``title`` (or id) of the current page; with ``card_title``, looked up in that card only.
+
+    Input titles are unique in a page (``update_page`` refuses duplicates), so ``card_title`` never
+    chooses among elements: it states where the element must be, and a missing card, or an element
+    not in it, is refused (ValidationError).
+    """
     page = run.page()
     if card_title:
-        card = page.get_card_by_title(card_title)
+        card = page.get_card_by_title(card_title, quiet=True)
         if card is None:
-            raise ValidationError(f"step {step_name!r} of run {run.flow_id!r} has no card {card_title!r}")
+            cards = [c.title for c in page.cards]
+            raise ValidationError(
+                f"step {step_name!r} of run {run.flow_id!r} has no card {card_title!r}; its cards are {cards}"
+            )
         element = next((e for e in card.elements if e.title == title or e.id == title), None)
     else:
         element = page.get_input_element(title)
@@ -124,14 +155,19 @@ def _fill(run: FlowRun, step_name: str, inputs: Mapping[str, Any], allow_paths: 
             run.set_value(element.id, value)
 
 
-def _drive(run: FlowRun, inputs: dict[str, dict[str, Any]], allow_paths: bool) -> None:
+def _drive(run: FlowRun, inputs: dict[str, dict[str, Any]], allow_paths: bool, delete_if_refused: bool = False) -> None:
     filled: set[str] = set()
     while True:
         step_name = run.current_step
         if step_name is None or run.state != "awaiting_input":
             return
         if step_name not in filled:
-            _fill(run, step_name, inputs.get(step_name, {}), allow_paths)
+            try:
+                _fill(run, step_name, inputs.get(step_name, {}), allow_paths)
+            except ValidationError:
+                if delete_if_refused:
+                    _delete_refused(run)
+                raise
             filled.add(step_name)
         try:
             run.next()
@@ -139,6 +175,16 @@ def _drive(run: FlowRun, inputs: dict[str, dict[str, Any]], allow_paths: bool) -
             return  # the run waits at this step for a person (or another call) to supply the input
         except StepFailedError:
             return  # the step is failed with its error recorded; the run's status shows it
+
+
+def _delete_refused(run: FlowRun) -> None:
+    """Delete a run whose input parameters were refused, for a caller that never got its flow_id."""
+    from flowdeck.store import runs as run_service
+
+    try:
+        run_service.delete_run(run.flow_id, run.principal)
+    except Exception:  # the refusal is what the caller must see; a run left behind is logged
+        log.exception("could not delete run %s after its input parameters were refused", run.flow_id)
 
 
 def create_headless_run(
@@ -168,11 +214,20 @@ def create_headless_run(
     return create_run(flow, user, on_created=created), inputs
 
 
-def advance_headless(run: FlowRun, inputs: Mapping[str, Mapping[str, Any]], allow_paths: bool = True) -> bool:
+def advance_headless(
+    run: FlowRun,
+    inputs: Mapping[str, Mapping[str, Any]],
+    allow_paths: bool = True,
+    *,
+    delete_if_refused: bool = False,
+) -> bool:
     """Run the first step of a new run here, then drive it with ``inputs``; False when it was started already.
 
     Starting is atomic (the run's ``start`` is claimed once), so of several processes trying, one
-    alone runs the run; the others get False and leave it alone.
+    alone runs the run; the others get False and leave it alone. When filling inputs raises
+    ValidationError (a title not on the page, a value its element refuses, an upload path that is
+    not a file), that error is raised; with ``delete_if_refused`` the run is deleted first (for a
+    caller that created the run and answers the refusal instead of its flow_id).
     """
     try:
         run.run_first_step()
@@ -180,7 +235,7 @@ def advance_headless(run: FlowRun, inputs: Mapping[str, Mapping[str, Any]], allo
         return True
     except StepStateError:
         return False  # another process started it
-    _drive(run, dict(inputs), allow_paths)
+    _drive(run, dict(inputs), allow_paths, delete_if_refused)
     return True
 
 
@@ -293,9 +348,15 @@ def run_headless(
     ``flowdeck.open_run(flow_id).status()``). ``started_by`` records what started it (default
     ``"headless:<user>"``) and shows in run lists. ``allow_paths=False`` (what the REST API
     uses) refuses upload values that name a file on this machine.
+
+    Input parameters that are refused raise ValidationError and leave no run: the shape and step
+    names are checked before the run is created, and a run whose inputs are refused while it is
+    driven (a title not on the step's page, a value its element refuses, an upload path that is not
+    a file) is deleted before the error is raised. A missing required input or a failing step is not
+    a refusal: the run is kept and its flow_id returned.
     """
     run, inputs = create_headless_run(flow_name, user, input_parameters, started_by=started_by)
-    advance_headless(run, inputs, allow_paths)
+    advance_headless(run, inputs, allow_paths, delete_if_refused=True)
     return run.flow_id
 
 
@@ -304,7 +365,8 @@ async def trigger_flow_execution(
 ) -> str:
     """Start ``flow_name`` headless as the user of ``store_interface`` (the SDK's form); returns the flow_id.
 
-    The steps run on a worker thread so the event loop stays free.
+    The steps run on a worker thread so the event loop stays free. As with :func:`run_headless`,
+    refused input parameters raise ValidationError and leave no run.
     """
     user = getattr(store_interface, "user", None)
     if not isinstance(user, str):

@@ -57,7 +57,10 @@ def start_headless(name: str, body: HeadlessBody, identity: Identity = Depends(c
     """Start the registered flow ``name`` as the caller and drive it with the input parameters.
 
     Answers once the run stops: complete, awaiting input at the first step that lacks a required
-    input, or failed. Works with an API token (``Authorization: Bearer …``).
+    input, or failed. Refused input parameters (a step or element title that is not there, a value
+    an element refuses, a path given for an upload) answer 422 and leave no run, since the steps
+    run before this answers (see :func:`flowdeck.flow.headless.run_headless`). Works with an API
+    token (``Authorization: Bearer …``).
     """
     from flowdeck.flow.headless import run_headless
 
