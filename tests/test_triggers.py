@@ -64,7 +64,9 @@ def test_two_new_s3_keys_start_exactly_two_runs(deployment, s3_server, monkeypat
     bucket = s3_server.create_bucket()
     client = s3_server.client()
     client.put_object(Bucket=bucket, Key="in/old.csv", Body=b"a\n1\n")
-    trigger = S3Trigger(bucket, prefix="in/", pattern="in/*.csv", mode="NEW", endpoint_url=s3_server.endpoint_url)
+    trigger = S3Trigger(
+        "landing", bucket, prefix="in/", pattern="in/*.csv", mode="NEW", endpoint_url=s3_server.endpoint_url
+    )
     name = trigger.configure(app_id=FLOW, user_id="alice").start()
     assert check_triggers() == []  # the first look records what is there
     client.put_object(Bucket=bucket, Key="in/a.csv", Body=b"a\n1\n")
@@ -108,7 +110,9 @@ def test_a_postgres_count_crossing_its_threshold_once_starts_one_run(embedded, p
     )
     table = sa.table(pg_table, sa.column("id"))
     query = sa.select(sa.func.count()).select_from(table)
-    PostgresTrigger(query, mode="COUNT", threshold=3, connection="warehouse").configure(FLOW, user_id="alice").start()
+    PostgresTrigger("three orders", query, mode="COUNT", threshold=3, connection="warehouse").configure(
+        FLOW, user_id="alice"
+    ).start()
     engine = sa.create_engine(pg_url)
     with engine.begin() as conn:
         conn.exec_driver_sql(f"INSERT INTO {pg_table} VALUES (1), (2)")
@@ -125,7 +129,7 @@ def test_a_postgres_count_crossing_its_threshold_once_starts_one_run(embedded, p
 
 def test_a_postgres_trigger_on_the_deployment_database_is_for_admins(deployment) -> None:
     query = sa.select(sa.func.count()).select_from(sa.table("users"))
-    name = PostgresTrigger(query, threshold=1).configure(FLOW, user_id="alice").start()
+    name = PostgresTrigger(query=query, threshold=1).configure(FLOW, user_id="alice").start()
     assert check_triggers() == []
     info, _ = get_trigger(name, "alice")
     assert "may not query the deployment's own database from a trigger" in info.last_reason
@@ -144,8 +148,8 @@ def test_a_new_asset_starts_one_run_and_only_visible_ones_count(deployment, sale
 
 
 def test_or_and_and_compositions(deployment, sales_flow) -> None:
-    either = CompositeTrigger([AssetTrigger(label="a"), AssetTrigger(label="b")], "OR", name="either")
-    both = CompositeTrigger([AssetTrigger(label="a"), AssetTrigger(label="b")], "AND", name="both")
+    either = CompositeTrigger("either", [AssetTrigger(label="a"), AssetTrigger(label="b")], "OR")
+    both = CompositeTrigger("both", [AssetTrigger(label="a"), AssetTrigger(label="b")], "AND")
     either.configure(FLOW, user_id="alice").start()
     both.configure(FLOW, user_id="alice").start()
     assert check_triggers() == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -56,6 +57,13 @@ class CompositeOperator(enum.StrEnum):
     OR = "or"
 
 
+def _one_of(sdk_name: str, sdk_value: Any, own_name: str, own_value: Any) -> Any:
+    """The value given under the SDK's name or flowdeck's (the same setting); ValidationError if they differ."""
+    if sdk_value is not None and own_value is not None and sdk_value != own_value:
+        raise ValidationError(f"{sdk_name}={sdk_value!r} and {own_name}={own_value!r} name the same setting; give one")
+    return sdk_value if sdk_value is not None else own_value
+
+
 def _mode(enum_cls: type[enum.StrEnum], value: Any) -> Any:
     try:
         return enum_cls(str(getattr(value, "value", value)).lower())
@@ -64,38 +72,78 @@ def _mode(enum_cls: type[enum.StrEnum], value: Any) -> Any:
 
 
 class S3Trigger(Trigger):
-    """Objects under ``prefix`` of ``bucket`` (keys matching the glob ``pattern``, sizes within bounds).
+    """Objects in ``bucket``: one ``key``, or the keys under ``prefix``, filtered by name, size and type.
 
-    The bucket is reached through the stored S3 ``connection`` of the trigger's user, or with the
-    default credentials at ``endpoint_url`` (default: the deployment's ``FLOWDECK_S3_ENDPOINT_URL``).
-    NEW fires once per new key; CHANGED once per new ETag of a known key; EXISTS once when matching
-    objects appear where there were none. The first check only records what is there.
+    As in the SDK: ``file_pattern`` is a regular expression searched in each object's file name (the
+    part of its key after the last ``/``), ``min_size``/``max_size`` bound its size in bytes and
+    ``content_type`` its MIME type (``"text/csv"`` also matches ``"text/csv; charset=utf-8"``; looked
+    up only for objects that would fire). flowdeck's ``pattern`` is a glob matched against the whole
+    key. The bucket is reached through the stored S3 ``connection`` of the trigger's user, or with the
+    default credentials at ``endpoint_url`` (default: the deployment's ``FLOWDECK_S3_ENDPOINT_URL``)
+    in ``region_name``. NEW fires once per new key; CHANGED once per new ETag of a known key; EXISTS
+    once when matching objects appear where there were none. The first check only records what is there.
     """
 
     kind = "s3"
 
     def __init__(
         self,
-        bucket: str,
-        prefix: str = "",
+        name: str | None = None,
+        bucket: str | None = None,
+        key: str | None = None,
+        prefix: str | None = None,
         mode: S3TriggerMode | str = S3TriggerMode.NEW,
-        pattern: str | None = None,
+        app_id: str | None = None,
+        flow_id: str | None = None,
+        user_id: str | None = None,
+        callback: Any = None,
+        region_name: str | None = None,
+        endpoint_url: str | None = None,
+        organization_id: str | None = None,
+        trigger_metadata: Mapping[str, Any] | None = None,
+        trigger_id: str | None = None,
+        max_retries: int = 3,
+        step_name: str | None = None,
+        dry_run: bool = False,
         min_size: int | None = None,
         max_size: int | None = None,
+        file_pattern: str | None = None,
+        content_type: str | None = None,
+        callback_kwargs: Mapping[str, Any] | None = None,
+        pass_store_interface: bool = True,
+        *,
+        pattern: str | None = None,
         connection: str | None = None,
-        endpoint_url: str | None = None,
-        **options: Any,
+        interval_seconds: float = 30.0,
     ) -> None:
-        super().__init__(**options)
+        """Watch ``key`` (or the keys under ``prefix``) of ``bucket``; see the class docstring."""
+        super().__init__(
+            name, app_id, flow_id, user_id, callback, organization_id, trigger_metadata, trigger_id,
+            max_retries, step_name, dry_run, callback_kwargs, pass_store_interface,
+            interval_seconds=interval_seconds,
+        )  # fmt: skip
         if not isinstance(bucket, str) or not bucket:
-            raise ValidationError("S3Trigger needs a bucket name")
-        self.bucket, self.prefix, self.mode = bucket, prefix or "", _mode(S3TriggerMode, mode)
-        self.pattern, self.min_size, self.max_size = pattern, min_size, max_size
-        self.connection, self.endpoint_url = connection, endpoint_url
+            raise ValidationError("S3Trigger needs a bucket: S3Trigger(name, bucket=..., key=... or prefix=...)")
+        if key is not None and prefix:
+            raise ValidationError("S3Trigger takes key= (one object) or prefix= (the objects under it), not both")
+        if key is not None and (not isinstance(key, str) or not key or len(key) > 1024):
+            raise ValidationError(f"key must be an S3 object key of 1 to 1024 characters, got {key!r}")
+        for label, size in (("min_size", min_size), ("max_size", max_size)):
+            if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+                raise ValidationError(f"{label} is a number of bytes ≥ 0, got {size!r}")
+        if content_type is not None and (not isinstance(content_type, str) or not _MIME.fullmatch(content_type)):
+            raise ValidationError(f"content_type must be a MIME type like 'text/csv', got {content_type!r}")
+        if file_pattern is not None:
+            compile_file_pattern(file_pattern)
+        self.bucket, self.key, self.prefix = bucket, key, prefix or ""
+        self.mode = _mode(S3TriggerMode, mode)
+        self.pattern, self.file_pattern, self.content_type = pattern, file_pattern, content_type
+        self.min_size, self.max_size = min_size, max_size
+        self.connection, self.endpoint_url, self.region_name = connection, endpoint_url, region_name
 
     def spec(self) -> dict[str, Any]:
-        """Bucket, prefix, mode, pattern, size bounds and how to reach the bucket."""
-        return {
+        """Bucket, key or prefix, mode, filters and how to reach the bucket."""
+        spec: dict[str, Any] = {
             "bucket": self.bucket,
             "prefix": self.prefix,
             "mode": self.mode.value,
@@ -105,6 +153,15 @@ class S3Trigger(Trigger):
             "connection": self.connection,
             "endpoint_url": self.endpoint_url,
         }
+        # Given only when set, so that the stored form of a trigger that does not use them is unchanged.
+        optional = {
+            "key": self.key,
+            "file_pattern": self.file_pattern,
+            "content_type": self.content_type,
+            "region_name": self.region_name,
+        }
+        spec.update({k: v for k, v in optional.items() if v is not None})
+        return {**spec, **self._common_spec()}
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> S3Trigger:
@@ -120,76 +177,224 @@ class S3Trigger(Trigger):
         from flowdeck.storage.s3 import shared_s3_client
 
         endpoint = self.endpoint_url or get_settings().s3_endpoint_url
-        return shared_s3_client(endpoint, region_name="us-east-1")
+        return shared_s3_client(endpoint, region_name=self.region_name or "us-east-1")
+
+    def _listed(self, client: Any) -> list[tuple[str, str, int]]:
+        from flowdeck.storage.trigger_sources import list_objects
+
+        found = list_objects(client, self.bucket, self.key if self.key is not None else self.prefix, self.pattern)
+        matcher = compile_file_pattern(self.file_pattern) if self.file_pattern is not None else None
+        kept = []
+        for key, etag, size in found:
+            if self.key is not None and key != self.key:
+                continue
+            if self.min_size is not None and size < self.min_size:
+                continue
+            if self.max_size is not None and size > self.max_size:
+                continue
+            if matcher is not None and not _search(matcher, key.rsplit("/", 1)[-1]):
+                continue
+            kept.append((key, etag, size))
+        return kept
 
     def check(self, state: dict[str, Any], ctx: CheckContext) -> Check:
         """List the objects and compare with what the last check saw."""
-        from flowdeck.storage.trigger_sources import list_objects
-
-        objects = [
-            (key, etag, size)
-            for key, etag, size in list_objects(self._client(ctx), self.bucket, self.prefix, self.pattern)
-            if (self.min_size is None or size >= self.min_size) and (self.max_size is None or size <= self.max_size)
-        ]
+        client = self._client(ctx)
+        objects = self._listed(client)
+        typed = _ContentTypes(client, self.bucket, self.content_type)
         seen: dict[str, str] = state.get("seen", {})
         first = "seen" not in state
         firings: list[Firing] = []
+        deferred: set[str] = set()
         if self.mode is S3TriggerMode.EXISTS:
-            present = bool(objects)
+            present = typed.any_matches([key for key, _, _ in objects])
             if present and not state.get("present", False):
                 count = int(state.get("fired", 0)) + 1
                 firings.append(Firing(f"s3-exists:{count}", f"{len(objects)} matching object(s) in {self.bucket}"))
                 state["fired"] = count
-            state["present"] = present
+            if present is not None:
+                state["present"] = present
         elif not first:
             for key, etag, _ in objects:
-                if self.mode is S3TriggerMode.NEW and key not in seen:
+                new = self.mode is S3TriggerMode.NEW and key not in seen
+                changed = self.mode is S3TriggerMode.CHANGED and key in seen and seen[key] != etag
+                if not (new or changed):
+                    continue
+                matches = typed.matches(key)
+                if matches is None:
+                    deferred.add(key)  # not looked at within this check's budget: next check looks again
+                elif matches and new:
                     firings.append(Firing(f"s3:{key}", f"new object s3://{self.bucket}/{key}"))
-                elif self.mode is S3TriggerMode.CHANGED and key in seen and seen[key] != etag:
+                elif matches:
                     firings.append(Firing(f"s3:{key}@{etag}", f"changed object s3://{self.bucket}/{key}"))
-        state["seen"] = {key: etag for key, etag, _ in objects}
+        state["seen"] = {
+            key: (seen[key] if key in deferred and key in seen else etag)
+            for key, etag, _ in objects
+            if key not in deferred or key in seen
+        }
         reason = f"{len(objects)} matching object(s)" + (" (first look: recorded)" if first else "")
         return Check(firings, state, reason)
 
 
-class PostgresTrigger(Trigger):
-    """The result of a SQLAlchemy ``Select`` run through a stored ``connection`` or the deployment's database.
+# A MIME type: type "/" subtype, optionally followed by parameters (which are not compared).
+_MIME = re.compile(r"[A-Za-z0-9!#$&^_.+-]{1,127}/[A-Za-z0-9!#$&^_.+-]{1,127}")
+# Content types looked up (one HEAD request each) in one check at most; the rest wait for the next.
+MAX_CONTENT_TYPE_LOOKUPS = 500
+# The longest file_pattern accepted, and how long one search of a file name may take (seconds).
+MAX_FILE_PATTERN = 500
+FILE_PATTERN_TIMEOUT = 0.05
 
-    COUNT fires once each time the count (a single number the query returns, else its row count)
-    reaches ``threshold`` from below; EXISTS when rows appear; CHANGED when the result changes;
-    NEW when rows not seen before appear. Only admins may query the deployment's own database.
+
+def compile_file_pattern(pattern: Any) -> Any:
+    """``pattern`` (a regular expression) compiled; ValidationError naming the problem otherwise."""
+    import regex
+
+    if not isinstance(pattern, str) or not pattern or len(pattern) > MAX_FILE_PATTERN:
+        raise ValidationError(
+            f"file_pattern must be a regular expression of 1 to {MAX_FILE_PATTERN} characters, got {pattern!r}"
+        )
+    try:
+        return regex.compile(pattern)
+    except regex.error as exc:
+        raise ValidationError(f"file_pattern {pattern!r} is not a valid regular expression: {exc}") from None
+
+
+def _search(matcher: Any, text: str) -> bool:
+    """Whether ``matcher`` finds a match in ``text``, bounded in time (a pattern that backtracks
+    without end fails the check with a ValidationError instead of holding the scheduler)."""
+    try:
+        return matcher.search(text, timeout=FILE_PATTERN_TIMEOUT) is not None
+    except TimeoutError:
+        raise ValidationError(
+            f"file_pattern {matcher.pattern!r} took over {FILE_PATTERN_TIMEOUT} s on the file name {text[:100]!r}; "
+            "simplify the pattern"
+        ) from None
+
+
+class _ContentTypes:
+    """The MIME types of a check's candidate objects, each looked up once, within a budget."""
+
+    def __init__(self, client: Any, bucket: str, wanted: str | None) -> None:
+        self._client, self._bucket = client, bucket
+        self._wanted = None if wanted is None else wanted.split(";")[0].strip().lower()
+        self._left = MAX_CONTENT_TYPE_LOOKUPS
+
+    def matches(self, key: str) -> bool | None:
+        """Whether object ``key`` has the wanted type (True without a filter); None when the budget is spent."""
+        if self._wanted is None:
+            return True
+        if self._left <= 0:
+            return None
+        from flowdeck.storage.trigger_sources import object_content_type
+
+        self._left -= 1
+        found = object_content_type(self._client, self._bucket, key)
+        return found is not None and found.split(";")[0].strip().lower() == self._wanted
+
+    def any_matches(self, keys: Sequence[str]) -> bool | None:
+        """Whether any of ``keys`` has the wanted type; None when the budget ran out before an answer."""
+        for key in keys:
+            found = self.matches(key)
+            if found is None:
+                return None
+            if found:
+                return True
+        return False
+
+
+class PostgresTrigger(Trigger):
+    """The result of a SQLAlchemy ``Select`` run through a stored connection or the deployment's database.
+
+    As in the SDK: ``connection_id`` names the user's stored connection to query (flowdeck's
+    ``connection=`` is the same); ``use_store_uri=True``, or neither, queries the deployment's own
+    database, which only admins may do. COUNT fires once each time the count (a single number the
+    query returns, else its row count) reaches ``count_threshold`` (default 1) from below; EXISTS
+    when rows appear; CHANGED when the result changes; NEW when rows not seen before appear. The
+    query may take ``query_timeout`` seconds at most (on PostgreSQL, MySQL, MariaDB and SQLite; a
+    stored connection's read timeout bounds it on the others) and returns 100,000 rows at most.
     """
 
     kind = "postgres"
 
     def __init__(
         self,
-        query: sa.Select | str,
+        name: str | None = None,
+        query: sa.Select | str | None = None,
         mode: PostgresTriggerMode | str = PostgresTriggerMode.COUNT,
-        threshold: int | float = 1,
+        connection_id: str | None = None,
+        use_store_uri: bool = False,
+        count_threshold: int | float | None = None,
+        app_id: str | None = None,
+        flow_id: str | None = None,
+        user_id: str | None = None,
+        callback: Any = None,
+        organization_id: str | None = None,
+        trigger_metadata: Mapping[str, Any] | None = None,
+        trigger_id: str | None = None,
+        max_retries: int = 3,
+        step_name: str | None = None,
+        dry_run: bool = False,
+        callback_kwargs: Mapping[str, Any] | None = None,
+        pass_store_interface: bool = True,
+        query_timeout: int | float = 30,
+        *,
+        threshold: int | float | None = None,
         connection: str | None = None,
-        **options: Any,
+        interval_seconds: float = 30.0,
     ) -> None:
-        super().__init__(**options)
+        """Watch the result of ``query``; see the class docstring."""
+        super().__init__(
+            name, app_id, flow_id, user_id, callback, organization_id, trigger_metadata, trigger_id,
+            max_retries, step_name, dry_run, callback_kwargs, pass_store_interface,
+            interval_seconds=interval_seconds,
+        )  # fmt: skip
         if isinstance(query, sa.Select):
             query = str(query.compile(compile_kwargs={"literal_binds": True}))
         if not isinstance(query, str) or not query.strip():
-            raise ValidationError("PostgresTrigger needs a SQLAlchemy Select (or the SQL text it stands for)")
-        self.query, self.mode, self.threshold, self.connection = (
-            query,
-            _mode(PostgresTriggerMode, mode),
-            threshold,
-            connection,
-        )
+            raise ValidationError(
+                "PostgresTrigger needs a SQLAlchemy Select (or the SQL text it stands for): "
+                "PostgresTrigger(name, query, mode=..., ...)"
+            )
+        connection = _one_of("connection_id", connection_id, "connection", connection)
+        if use_store_uri and connection is not None:
+            raise ValidationError("use_store_uri=True queries the deployment's database; drop connection_id or it")
+        chosen = _one_of("count_threshold", count_threshold, "threshold", threshold)
+        chosen = 1 if chosen is None else chosen
+        if not isinstance(chosen, int | float) or isinstance(chosen, bool):
+            raise ValidationError(f"count_threshold must be a number, got {chosen!r}")
+        if (
+            not isinstance(query_timeout, int | float)
+            or isinstance(query_timeout, bool)
+            or not 0 < query_timeout <= 3600
+        ):
+            raise ValidationError(f"query_timeout is seconds, above 0 and at most 3600; got {query_timeout!r}")
+        self.query, self.mode = query, _mode(PostgresTriggerMode, mode)
+        self.threshold, self.connection = chosen, connection
+        self.use_store_uri, self.query_timeout = bool(use_store_uri), query_timeout
+
+    @property
+    def count_threshold(self) -> int | float:
+        """The count at which COUNT fires (the SDK's name for ``threshold``)."""
+        return self.threshold
+
+    @property
+    def connection_id(self) -> str | None:
+        """The stored connection queried (the SDK's name for ``connection``), None for the deployment's database."""
+        return self.connection
 
     def spec(self) -> dict[str, Any]:
-        """The query (as SQL), mode, threshold and connection."""
-        return {
+        """The query (as SQL), mode, threshold, connection and time limit."""
+        spec: dict[str, Any] = {
             "query": self.query,
             "mode": self.mode.value,
             "threshold": self.threshold,
             "connection": self.connection,
         }
+        if self.use_store_uri:
+            spec["use_store_uri"] = True
+        if self.query_timeout != 30:
+            spec["query_timeout"] = self.query_timeout
+        return {**spec, **self._common_spec()}
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> PostgresTrigger:
@@ -214,7 +419,7 @@ class PostgresTrigger(Trigger):
         """Run the query and compare with what the last check saw."""
         from flowdeck.storage.trigger_sources import query_rows
 
-        rows = query_rows(self._engine(ctx), self.query)
+        rows = query_rows(self._engine(ctx), self.query, timeout=float(self.query_timeout))
         firings: list[Firing] = []
         if self.mode is PostgresTriggerMode.COUNT:
             single = len(rows) == 1 and len(rows[0]) == 1 and isinstance(rows[0][0], int | float)
@@ -250,35 +455,62 @@ class PostgresTrigger(Trigger):
 
 
 class AssetTrigger(Trigger):
-    """Catalogue assets the trigger's user may see, by ``label``, ``type`` and ``asset_name``.
+    """Catalogue assets the trigger's user may see, by ``asset_id``, ``asset_name``, ``asset_type`` and ``label``.
 
-    CREATED fires once per new asset version; CHANGED once per new or overwritten version.
-    The first check only records what is there.
+    As in the SDK, every filter is optional (none: every asset the user may see). ``user_id`` is the
+    user the trigger acts for, and only assets that user may see are watched. CREATED fires once per
+    new asset version; CHANGED once per new or overwritten version. The first check only records
+    what is there. ``query_timeout`` is accepted for the SDK's signature: the catalogue query is
+    flowdeck's own, on its indexes. flowdeck's ``type=`` is the same as ``asset_type``.
     """
 
     kind = "asset"
 
     def __init__(
         self,
-        label: str | None = None,
-        type: str | None = None,
-        asset_name: str | None = None,
+        name: str | None = None,
         mode: AssetTriggerMode | str = AssetTriggerMode.CREATED,
-        **options: Any,
+        asset_id: str | None = None,
+        asset_name: str | None = None,
+        asset_type: str | None = None,
+        label: str | None = None,
+        user_id: str | None = None,
+        app_id: str | None = None,
+        flow_id: str | None = None,
+        callback: Any = None,
+        trigger_metadata: Mapping[str, Any] | None = None,
+        trigger_id: str | None = None,
+        max_retries: int = 3,
+        step_name: str | None = None,
+        dry_run: bool = False,
+        callback_kwargs: Mapping[str, Any] | None = None,
+        pass_store_interface: bool = True,
+        query_timeout: int | float = 30,
+        *,
+        type: str | None = None,
+        interval_seconds: float = 30.0,
     ) -> None:
-        super().__init__(**options)
-        if label is None and type is None:
-            raise ValidationError("AssetTrigger needs a label= or a type= to watch")
-        self.label, self.asset_type, self.asset_name = (
-            label,
-            None if type is None else str(getattr(type, "value", type)),
-            asset_name,
-        )
+        """Watch the catalogue's matching assets; see the class docstring."""
+        super().__init__(
+            name, app_id, flow_id, user_id, callback, None, trigger_metadata, trigger_id,
+            max_retries, step_name, dry_run, callback_kwargs, pass_store_interface,
+            interval_seconds=interval_seconds,
+        )  # fmt: skip
+        chosen_type = _one_of("asset_type", asset_type, "type", type)
+        for label_name, value in (("asset_id", asset_id), ("asset_name", asset_name), ("label", label)):
+            if value is not None and (not isinstance(value, str) or not value):
+                raise ValidationError(f"{label_name} must be a non-empty string, got {value!r}")
+        self.label, self.asset_name, self.asset_id = label, asset_name, asset_id
+        self.asset_type = None if chosen_type is None else str(getattr(chosen_type, "value", chosen_type))
         self.mode = _mode(AssetTriggerMode, mode)
+        self.query_timeout = query_timeout
 
     def spec(self) -> dict[str, Any]:
-        """Label, type, name and mode."""
-        return {"label": self.label, "type": self.asset_type, "asset_name": self.asset_name, "mode": self.mode.value}
+        """Label, type, name, id and mode."""
+        spec = {"label": self.label, "type": self.asset_type, "asset_name": self.asset_name, "mode": self.mode.value}
+        if self.asset_id is not None:
+            spec["asset_id"] = self.asset_id
+        return {**spec, **self._common_spec()}
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> AssetTrigger:
@@ -289,7 +521,9 @@ class AssetTrigger(Trigger):
         """List the matching versions the user may see and compare with the last check."""
         from flowdeck.store import assets as asset_service
 
-        found = asset_service.get_assets(ctx.owner, label=self.label, type=self.asset_type, name=self.asset_name)
+        found = asset_service.get_assets(
+            ctx.owner, label=self.label, type=self.asset_type, name=self.asset_name, asset_id=self.asset_id
+        )
         current = {a.id: (a.time_updated.isoformat() if a.time_updated else "") for a in found}
         seen: dict[str, str] = state.get("seen", {})
         firings: list[Firing] = []
@@ -314,9 +548,32 @@ class ScheduleTrigger(Trigger):
 
     kind = "schedule"
 
-    def __init__(self, cron: str, timezone: str = "UTC", **options: Any) -> None:
-        options.setdefault("interval_seconds", 60.0)
-        super().__init__(**options)
+    def __init__(
+        self,
+        cron: str,
+        timezone: str = "UTC",
+        name: str | None = None,
+        app_id: str | None = None,
+        flow_id: str | None = None,
+        user_id: str | None = None,
+        callback: Any = None,
+        organization_id: str | None = None,
+        trigger_metadata: Mapping[str, Any] | None = None,
+        trigger_id: str | None = None,
+        max_retries: int = 3,
+        step_name: str | None = None,
+        dry_run: bool = False,
+        callback_kwargs: Mapping[str, Any] | None = None,
+        pass_store_interface: bool = True,
+        *,
+        interval_seconds: float = 60.0,
+    ) -> None:
+        """Fire at the times of ``cron`` in ``timezone``; the other options are every trigger's."""
+        super().__init__(
+            name, app_id, flow_id, user_id, callback, organization_id, trigger_metadata, trigger_id,
+            max_retries, step_name, dry_run, callback_kwargs, pass_store_interface,
+            interval_seconds=interval_seconds,
+        )  # fmt: skip
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
         from croniter import croniter
@@ -331,7 +588,7 @@ class ScheduleTrigger(Trigger):
 
     def spec(self) -> dict[str, Any]:
         """The cron expression and time zone."""
-        return {"cron": self.cron, "timezone": self.timezone}
+        return {"cron": self.cron, "timezone": self.timezone, **self._common_spec()}
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> ScheduleTrigger:
@@ -363,33 +620,76 @@ class ScheduleTrigger(Trigger):
 
 
 class CompositeTrigger(Trigger):
-    """AND / OR of other triggers, each with its own state.
+    """AND / OR of other triggers, each with its own state (as in the SDK: ``logic`` defaults to AND).
 
-    OR fires when any part fires; AND fires once every part has fired since the composite's last firing.
+    OR fires when any part fires; AND fires once every part has fired since the composite's last
+    firing. ``poll_frequency`` is how often, in seconds, the parts are checked. flowdeck's
+    ``operator=`` is the same as ``logic``.
     """
 
     kind = "composite"
 
     def __init__(
-        self, triggers: Sequence[Trigger], operator: CompositeOperator | str = CompositeOperator.OR, **options: Any
+        self,
+        name: str | None = None,
+        triggers: Sequence[Trigger] | None = None,
+        logic: CompositeOperator | str = CompositeOperator.AND,
+        poll_frequency: int | float = 60,
+        app_id: str | None = None,
+        flow_id: str | None = None,
+        user_id: str | None = None,
+        callback: Any = None,
+        organization_id: str | None = None,
+        trigger_metadata: Mapping[str, Any] | None = None,
+        trigger_id: str | None = None,
+        max_retries: int = 3,
+        step_name: str | None = None,
+        dry_run: bool = False,
+        callback_kwargs: Mapping[str, Any] | None = None,
+        pass_store_interface: bool = True,
+        *,
+        operator: CompositeOperator | str | None = None,
+        interval_seconds: float | None = None,
     ) -> None:
-        super().__init__(**options)
-        if not triggers or not all(isinstance(t, Trigger) for t in triggers):
-            raise ValidationError("CompositeTrigger takes a non-empty list of triggers")
-        self.triggers, self.operator = list(triggers), _mode(CompositeOperator, operator)
+        """Combine ``triggers`` with ``logic``; see the class docstring."""
+        if interval_seconds is None:
+            interval_seconds = poll_frequency
+        super().__init__(
+            name, app_id, flow_id, user_id, callback, organization_id, trigger_metadata, trigger_id,
+            max_retries, step_name, dry_run, callback_kwargs, pass_store_interface,
+            interval_seconds=interval_seconds,
+        )  # fmt: skip
+        if not triggers or isinstance(triggers, str) or not all(isinstance(t, Trigger) for t in triggers):
+            raise ValidationError(
+                "CompositeTrigger takes a non-empty list of triggers: "
+                "CompositeTrigger(name, triggers=[...], logic='AND')"
+            )
+        chosen = _mode(CompositeOperator, logic)
+        if operator is not None:
+            # flowdeck's name for the same setting: it wins over the default logic, not over a given one.
+            if chosen is not CompositeOperator.AND and chosen is not _mode(CompositeOperator, operator):
+                raise ValidationError(f"logic={logic!r} and operator={operator!r} disagree; give one of them")
+            chosen = _mode(CompositeOperator, operator)
+        self.triggers, self.operator = list(triggers), chosen
+
+    @property
+    def logic(self) -> str:
+        """``"AND"`` or ``"OR"``."""
+        return self.operator.name
 
     def spec(self) -> dict[str, Any]:
         """The operator and each part's kind and spec."""
         return {
             "operator": self.operator.value,
             "triggers": [{"kind": t.kind, "spec": t.spec()} for t in self.triggers],
+            **self._common_spec(),
         }
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> CompositeTrigger:
         """The composite ``spec`` describes."""
         parts = [trigger_from_spec(p["kind"], p["spec"]) for p in spec["triggers"]]
-        return cls(parts, spec["operator"])
+        return cls(triggers=parts, operator=spec["operator"], trigger_metadata=spec.get("trigger_metadata"))
 
     def check(self, state: dict[str, Any], ctx: CheckContext) -> Check:
         """Check every part; combine their firings."""

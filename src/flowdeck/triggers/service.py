@@ -46,7 +46,11 @@ __all__ = [
     "resume_trigger",
     "run_scheduler",
     "save_trigger",
+    "save_trigger_in",
+    "set_trigger_state",
     "start_due_ticks",
+    "stored_trigger",
+    "trigger_metrics",
 ]
 
 log = logging.getLogger("flowdeck.scheduler")
@@ -133,11 +137,28 @@ def _tick(row: Any) -> TickInfo:
     )
 
 
-def save_trigger(trigger: Trigger, active: bool = True) -> str:
-    """Store ``trigger`` (configured with ``configure(app_id=...)``); returns its name."""
+def save_trigger(trigger: Trigger, active: bool | None = True) -> str:
+    """Store ``trigger`` (configured with ``configure(app_id=...)``); returns its name.
+
+    ``active=True`` stores it active, ``False`` paused; ``None`` keeps the flag of a trigger of that
+    name stored already (a new one is active). A stored trigger's state is kept either way.
+    """
     if trigger.app_id is None or trigger.name is None:
         raise ValidationError("configure(app_id=FLOW_NAME, user_id=USER) the trigger before starting it")
     owner = resolve_principal(trigger.user_id)
+    with get_storage().db.write() as conn:
+        return save_trigger_in(conn, trigger, owner, active)
+
+
+def save_trigger_in(conn: Any, trigger: Trigger, owner: Principal, active: bool | None = True) -> str:
+    """:func:`save_trigger` inside a write transaction the caller holds, owned by ``owner``.
+
+    ``owner`` is resolved by the caller before its transaction (resolving may write). What is
+    checked before anything is written: the trigger is configured and its spec loads again; then
+    ``AccessError`` when a trigger of that name belongs to another user and ``owner`` is no admin.
+    """
+    if trigger.app_id is None or trigger.name is None:
+        raise ValidationError("configure(app_id=FLOW_NAME, user_id=USER) the trigger before starting it")
     spec = trigger.spec()
     trigger_from_spec(trigger.kind, spec)  # what is stored must load again
     values = {
@@ -150,18 +171,19 @@ def save_trigger(trigger: Trigger, active: bool = True) -> str:
         "input_json": json.dumps(trigger.input_parameters, default=str),
         "callback_json": json.dumps(callback) if (callback := trigger.callback_spec()) else None,
         "state_json": "{}",
-        "active": active,
+        "active": True if active is None else active,
         "dry_run": trigger.dry_run,
         "max_retries": trigger.max_retries,
         "interval_seconds": trigger.interval_seconds,
         "next_check_at": utcnow(),
     }
-    with get_storage().db.write() as conn:
-        user_records.ensure_user(conn, owner.name)
-        existing = records.get_trigger(conn, trigger.name)
-        if existing is not None and existing.owner != owner.name and not owner.is_admin:
-            raise AccessError(f"trigger {trigger.name!r} belongs to another user; choose another name")
-        records.put_trigger(conn, values)
+    user_records.ensure_user(conn, owner.name)
+    existing = records.get_trigger(conn, trigger.name)
+    if existing is not None and existing.owner != owner.name and not owner.is_admin:
+        raise AccessError(f"trigger {trigger.name!r} belongs to another user; choose another name")
+    if existing is not None and active is None:
+        values["active"] = bool(existing.active)
+    records.put_trigger(conn, values)
     return trigger.name
 
 
@@ -177,6 +199,44 @@ def get_trigger(name: str, user: str | None = None, ticks: int = 20) -> tuple[Tr
         if not _visible(row, who):
             raise NotFoundError(f"no trigger {name!r} visible to user {who.name!r}; see `flowdeck triggers list`")
         return _info(row), [_tick(t) for t in records.list_ticks(conn, row.id, ticks)]
+
+
+def stored_trigger(name: str, user: str | None = None) -> TriggerInfo | None:
+    """The stored trigger ``name`` as ``user`` may see it, else None (never stored, or not theirs)."""
+    who = resolve_principal(user)
+    with get_storage().db.read() as conn:
+        row = records.get_trigger(conn, name)
+    return _info(row) if _visible(row, who) else None
+
+
+def set_trigger_state(name: str, state: dict[str, Any], user: str | None = None) -> None:
+    """Replace what trigger ``name`` remembers between checks; ``NotFoundError`` when the user may not see it."""
+    who = resolve_principal(user)
+    with get_storage().db.write() as conn:
+        row = records.get_trigger(conn, name)
+        if not _visible(row, who):
+            raise NotFoundError(f"no trigger {name!r} visible to user {who.name!r}; see `flowdeck triggers list`")
+        records.set_state(conn, row.id, json.dumps(state, sort_keys=True))
+
+
+def trigger_metrics(name: str, user: str | None = None) -> dict[str, Any]:
+    """Firings of trigger ``name`` counted by outcome, its last check and whether it is active."""
+    who = resolve_principal(user)
+    with get_storage().db.read() as conn:
+        row = records.get_trigger(conn, name)
+        if not _visible(row, who):
+            raise NotFoundError(f"no trigger {name!r} visible to user {who.name!r}; see `flowdeck triggers list`")
+        outcomes = records.count_ticks(conn, row.id)
+    info = _info(row)
+    return {
+        "name": info.name,
+        "active": info.active,
+        "firings": sum(outcomes.values()),
+        "outcomes": outcomes,
+        "last_checked_at": info.last_checked_at.isoformat() if info.last_checked_at else None,
+        "last_reason": info.last_reason,
+        "next_check_at": info.next_check_at.isoformat() if info.next_check_at else None,
+    }
 
 
 def list_triggers(user: str | None = None) -> list[TriggerInfo]:

@@ -13,6 +13,7 @@ from flowdeck.storage.schema import trigger_ticks, triggers
 
 __all__ = [
     "claim_tick",
+    "count_ticks",
     "delete_trigger",
     "due_ticks",
     "get_ticks",
@@ -23,6 +24,7 @@ __all__ = [
     "lock_due_triggers",
     "put_trigger",
     "set_active",
+    "set_state",
     "set_tick_run",
     "update_tick",
     "update_trigger_state",
@@ -93,6 +95,23 @@ def update_trigger_state(
         .where(triggers.c.id == trigger_id)
         .values(state_json=state_json, next_check_at=next_check_at, last_checked_at=now, last_reason=reason)
     )
+
+
+def set_state(conn: Connection, trigger_id: str, state_json: str) -> None:
+    """Replace what a trigger remembers between checks."""
+    conn.execute(
+        sa.update(triggers).where(triggers.c.id == trigger_id).values(state_json=state_json, updated_at=utcnow())
+    )
+
+
+def count_ticks(conn: Connection, trigger_id: str) -> dict[str, int]:
+    """A trigger's ticks counted by outcome."""
+    query = (
+        sa.select(trigger_ticks.c.outcome, sa.func.count())
+        .where(trigger_ticks.c.trigger_id == trigger_id)
+        .group_by(trigger_ticks.c.outcome)
+    )
+    return {outcome: int(count) for outcome, count in conn.execute(query)}
 
 
 def insert_tick(conn: Connection, trigger_id: str, firing_key: str, outcome: str, reason: str) -> bool:
