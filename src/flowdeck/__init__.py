@@ -46,7 +46,7 @@ _EXPORTS: dict[str, str] = {
     "AssetDownloadCallback": "flowdeck.elements.callbacks",
     "DrilldownType": "flowdeck.elements.callbacks",
     "DrilldownSize": "flowdeck.elements.callbacks",
-    "register_flow": "flowdeck.flow.registry",
+    "register_flow": "flowdeck.triggers.apps",
     "unregister_flow": "flowdeck.flow.registry",
     "list_registered_flows": "flowdeck.flow.registry",
     "run_headless": "flowdeck.flow.headless",
@@ -214,7 +214,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from flowdeck.flow.callbacks import CallbackEvent, CallbackOutcome, DrilldownStoreInterface, fire_callback
     from flowdeck.flow.headless import run_headless, trigger_flow_execution
     from flowdeck.flow.model import App, Flow, FlowMetadata, SingletonApp, Step, StepType
-    from flowdeck.flow.registry import list_registered_flows, register_flow, unregister_flow
+    from flowdeck.flow.registry import list_registered_flows, unregister_flow
     from flowdeck.flow.runner import FlowRun, delete_run, fork_run, list_runs, open_run, share_run, start, unshare_run
     from flowdeck.page import Card, Comment, Container, Page, Section, Segment
     from flowdeck.storage.connection_urls import ConnectionType
@@ -239,3 +239,4 @@ if TYPE_CHECKING:  # pragma: no cover
         ScheduleTrigger,
         check_triggers,
     )
+    from flowdeck.triggers.apps import register_flow

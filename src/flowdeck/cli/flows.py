@@ -18,7 +18,7 @@ def add(
     user: Annotated[str | None, typer.Option("--user", "-u", help="Who registers them (recorded).")] = None,
 ) -> None:
     """Register flows under their names (registering a name again points it at the new definition)."""
-    from flowdeck.flow.registry import register_flow
+    from flowdeck.triggers.apps import register_flow
 
     for spec in specs:
         info = register_flow(spec, registered_by=user)

@@ -289,7 +289,17 @@ App = Flow
 
 
 class SingletonApp(Flow):
-    """A flow meant to have one run at a time, optionally started by a ``trigger``."""
+    """A flow meant to have one run at a time, optionally started by a ``trigger``.
+
+    Registering the app (``flowdeck.register_flow(app)``, ``flowdeck serve --flows``, ``flowdeck
+    flows add PATH``) sets its trigger up: it is configured with ``app_id`` = the app's name and
+    ``user_id`` = its own ``user_id`` if it has one, else the user registering the app (when none
+    is named, the owner of the trigger stored already, else the deployment's only user), and
+    stored active in the transaction that stores the registration (both or neither). Registering
+    the app again replaces the trigger's definition but keeps its state and whether it is paused.
+    A trigger configured for another flow is refused (``ValidationError``). Define the app at
+    module level of a module or a .py file: other processes load it from there.
+    """
 
     def __init__(
         self,
@@ -301,6 +311,9 @@ class SingletonApp(Flow):
         agent: Any = None,
         trigger: Any = None,
     ) -> None:
-        """Create a singleton flow; ``trigger`` is kept for the trigger scheduler."""
+        """Create a singleton flow; its ``trigger`` (a flowdeck Trigger) is set up when the app is registered."""
         super().__init__(name, description, image_path, is_shareable, sort_key, agent)
         self.trigger = trigger
+        #: (the trigger, the user_id it was given) once registering the app configured it: registering
+        #: the app again configures it again (see flowdeck.triggers.apps.register_flow).
+        self._configured_trigger: tuple[Any, str | None] | None = None

@@ -25,9 +25,11 @@ __all__ = [
     "list_registered_flows",
     "load_registered_flow",
     "origins_of",
+    "put_registration",
     "record_origin",
     "record_origin_in",
     "register_flow",
+    "resolve_registration",
     "resolve_spec",
     "unregister_flow",
 ]
@@ -70,7 +72,20 @@ def register_flow(flow: Flow | str, registered_by: str | None = None) -> Registe
     """Register ``flow`` (a Flow, a flow file ``path.py[:attr]`` or a module ``pkg.mod[:attr]``) by its name.
 
     Registering a name again points it at the new definition. A Flow must be defined at module
-    level of an importable module or a .py file, so that other processes can load it.
+    level of an importable module or a .py file, so that other processes can load it. This stores
+    the registration alone: ``flowdeck.register_flow`` (:func:`flowdeck.triggers.apps.register_flow`)
+    also sets up the trigger of a :class:`~flowdeck.flow.model.SingletonApp`.
+    """
+    flow, ref = resolve_registration(flow)
+    with get_storage().db.write() as conn:
+        return put_registration(conn, flow, ref, registered_by)
+
+
+def resolve_registration(flow: Flow | str) -> tuple[Flow, str]:
+    """The Flow to register and where other processes load it from (its reference); nothing is written.
+
+    ``flow`` is a Flow defined at module level, a flow file ``path.py[:attr]`` or a module
+    ``pkg.mod[:attr]``. ``ValidationError`` when it cannot be loaded elsewhere or has no steps.
     """
     if isinstance(flow, Flow):
         ref = flow_reference(flow)
@@ -85,8 +100,12 @@ def register_flow(flow: Flow | str, registered_by: str | None = None) -> Registe
         raise ValidationError(f"register_flow() takes a Flow or a flow file/module, got {type(flow).__name__}")
     if not flow.steps:
         raise ValidationError(f"flow {flow.name!r} has no steps; chain at least one step before registering it")
-    with get_storage().db.write() as conn:
-        flow_records.put_flow(conn, flow.name, ref, flow.description or None, registered_by)
+    return flow, ref
+
+
+def put_registration(conn: Connection, flow: Flow, ref: str, registered_by: str | None) -> RegisteredFlowInfo:
+    """Store the registration of ``flow`` (loaded from ``ref``) in the caller's write transaction."""
+    flow_records.put_flow(conn, flow.name, ref, flow.description or None, registered_by)
     return RegisteredFlowInfo(flow.name, ref, flow.description or None, registered_by)
 
 

@@ -28,7 +28,6 @@ from flowdeck.errors import (
     StepStateError,
     ValidationError,
 )
-from flowdeck.flow.registry import register_flow
 from flowdeck.server import (
     routes_assets,
     routes_auth,
@@ -44,6 +43,7 @@ from flowdeck.server.catalogue import FlowCatalogue
 from flowdeck.server.deps import ServerState
 from flowdeck.server.events import InvalidEventId
 from flowdeck.server.executor import CallbackPool, StepExecutor
+from flowdeck.triggers.apps import register_flow
 
 __all__ = ["create_app"]
 
