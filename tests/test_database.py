@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from flowdeck.errors import ConfigurationError
 from flowdeck.storage.database import Database
 
 pytestmark = pytest.mark.backends("sqlite")
@@ -89,3 +93,29 @@ def test_an_in_memory_database_is_one_engine() -> None:
             assert conn.execute(sa.text("SELECT count(*) FROM t")).scalar() == 1
     finally:
         database.dispose()
+
+
+@pytest.mark.postgres
+def test_a_database_that_cannot_be_opened_is_one_configuration_error_without_its_password(pg_url: str) -> None:
+    url = sa.make_url(pg_url)
+    missing = url.set(database="flowdeck_no_such_database", password="s3cret-word")
+    with pytest.raises(ConfigurationError, match='database "flowdeck_no_such_database" does not exist') as found:
+        Database(missing.render_as_string(hide_password=False))
+    closed = url.set(port=1, password="s3cret-word")  # nothing listens on port 1
+    with pytest.raises(ConfigurationError, match="check FLOWDECK_DATABASE_URL") as refused:
+        Database(closed.render_as_string(hide_password=False))
+    for error in (found.value, refused.value):
+        assert "s3cret-word" not in str(error) and "***" in str(error)
+
+
+@pytest.mark.postgres
+def test_the_cli_says_so_in_one_line(pg_url: str, tmp_path: Path) -> None:
+    missing = sa.make_url(pg_url).set(database="flowdeck_no_such_database")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWDECK_")}
+    env.update(FLOWDECK_HOME=str(tmp_path), FLOWDECK_DATABASE_URL=missing.render_as_string(hide_password=False))
+    command = [sys.executable, "-m", "flowdeck", "runs", "--user", "alice"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr + done.stdout
+    lines = [line for line in (done.stderr + done.stdout).splitlines() if line.strip()]
+    assert len(lines) == 1 and "cannot open the database" in lines[0] and "FLOWDECK_DATABASE_URL" in lines[0]

@@ -91,11 +91,28 @@ class Database:
             yield conn
 
     def upgrade(self, revision: str = "head") -> None:
-        """Bring the schema up to ``revision`` in place (Alembic), once per process and database."""
+        """Bring the schema up to ``revision`` in place (Alembic), once per process and database.
+
+        A database that cannot be reached (no server there, no such database, a login refused) is a
+        :class:`~flowdeck.errors.ConfigurationError` naming it (without its password) and the setting.
+        """
         from flowdeck.storage import migrate
 
-        with self._migration_lock():
-            migrate.upgrade(self.engine, revision)
+        try:
+            with self._migration_lock():
+                migrate.upgrade(self.engine, revision)
+        except sa.exc.OperationalError as exc:
+            raise self._unreachable(exc) from exc
+
+    def _unreachable(self, exc: sa.exc.OperationalError) -> ConfigurationError:
+        url = sa.make_url(self.url)
+        reason = " ".join(str(exc.orig or exc).split())[:300]
+        if url.password:
+            reason = reason.replace(str(url.password), "***")
+        return ConfigurationError(
+            f"cannot open the database {url.render_as_string(hide_password=True)}: {reason}; check "
+            "FLOWDECK_DATABASE_URL (the server runs, the database exists, the user may log in)"
+        )
 
     @contextlib.contextmanager
     def _migration_lock(self) -> Iterator[None]:
