@@ -78,6 +78,20 @@ def test_an_unknown_set_title_is_refused_with_the_titles_there_are(home: Path) -
         assert title in done.stderr
 
 
+def test_a_value_for_an_input_behind_the_current_step_is_refused_before_anything_moves(home: Path) -> None:
+    flow_id = flowdeck_cli(home, *DEMO).stdout.split("started run ")[1].split()[0]
+    for _ in range(2):
+        assert flowdeck_cli(home, "back", flow_id, "--user", "demo").returncode == 0
+    done = flowdeck_cli(home, "next", flow_id, "--user", "demo", "--set", "Segment by=region")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert (
+        "--set 'Segment by': that input is on step 'Choose analysis', before the current step 'Analyse churn'; "
+        f"go back to it first: flowdeck back {flow_id} --user demo" in done.stderr
+    )
+    status = flowdeck_cli(home, "status", flow_id, "--user", "demo", "--json").stdout
+    assert '"current_step": "Analyse churn"' in status  # nothing moved
+
+
 def test_an_upload_given_to_a_text_input_is_refused(home: Path) -> None:
     done = flowdeck_cli(home, "run", CHURN, "--user", "demo", "--upload", CUSTOMERS, "--upload", "Segment by=x.csv")
     assert done.returncode == 2

@@ -158,6 +158,24 @@ class InputValues:
                     run.set_value(title, value)
             del self.pending[(option, title)]
 
+    def check_not_behind(self, run: Any) -> None:
+        """Fail, before anything moves, when a value names an input only an earlier step's page has."""
+        names = [step.name for step in run.flow.steps]
+        current = run.current_step
+        if current not in names or not self.pending:
+            return
+        here = run.page()
+        for option, title in self.pending:
+            if here.get_element_by_title(title, quiet=True) is not None:
+                continue
+            for step in names[: names.index(current)]:
+                if run.page(step).get_element_by_title(title, quiet=True) is not None:
+                    fail(
+                        f"{option} {title!r}: that input is on step {step!r}, before the current step {current!r}; "
+                        f"go back to it first: flowdeck back {run.flow_id} --user {run.user} (once per step)",
+                        2,
+                    )
+
     def check_all_used(self) -> None:
         """Fail when an ``--upload``/``--set`` named an input that no page of the run had."""
         if self.pending:
@@ -218,6 +236,7 @@ def report_failure(run_handle: Any, exc: StepFailedError, user: str) -> None:
 
 def drive(run_handle: Any, inputs: InputValues, user: str, interactive: bool, bars: ProgressBars) -> None:
     """Advance ``run_handle`` step by step, giving each page its inputs, until the run is complete."""
+    inputs.check_not_behind(run_handle)
     while run_handle.current_step is not None:
         step = run_handle.current_step
         inputs.apply(run_handle)
