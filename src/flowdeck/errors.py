@@ -21,9 +21,12 @@ __all__ = [
     "IntegrityError",
     "MissingInputError",
     "NotFoundError",
+    "PredictException",
+    "PredictValidationError",
     "StepCancelledError",
     "StepFailedError",
     "StepStateError",
+    "UnsupportedTypeError",
     "ValidationError",
 ]
 
@@ -49,6 +52,13 @@ class ValidationError(FlowdeckError, ValueError):
 
 class ConfigurationError(ValidationError):
     """A setting that cannot be used (a malformed secret key, an unknown executor, ...)."""
+
+
+class UnsupportedTypeError(ValidationError, NotImplementedError):
+    """A value of a type the call does not take (a Table's content that is no DataFrame, ...).
+
+    Also a ``NotImplementedError``, which is what the SDK documents for these cases.
+    """
 
 
 class MissingInputError(FlowdeckError, ValueError):
@@ -117,3 +127,28 @@ class CallbackError(FlowdeckError):
         self.error_type = error_type
         self.flow_id = flow_id
         self.target = target
+
+
+class PredictException(FlowdeckError):
+    """An error a flow writer raises to show ``message_override`` to the user (the SDK's name).
+
+    Without a message (or with an empty one) the message is the SDK's default,
+    ``"An exception has occurred"``.
+    """
+
+    default_message = "An exception has occurred"
+
+    def __init__(self, message_override: str = "") -> None:
+        """Create the error with the message shown to the user."""
+        message = message_override or self.default_message
+        super().__init__(message)
+        self.message: str = message
+
+
+class PredictValidationError(PredictException, ValidationError):
+    """A bad value where the SDK documents a ``PredictException``.
+
+    It is both, so that ``except PredictException`` (SDK code) and ``except ValidationError`` /
+    ``except ValueError`` (flowdeck code) catch it: a step title holding ``'/'``, or
+    ``Page.update_card_title`` given neither ``card_title`` nor ``card_id``.
+    """

@@ -10,10 +10,11 @@ import json
 import mimetypes
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.utils
@@ -33,7 +34,7 @@ from flowdeck.elements.base import (
     to_jsonable,
 )
 from flowdeck.elements.callbacks import callback_from_json, callback_to_json
-from flowdeck.errors import ValidationError
+from flowdeck.errors import NotFoundError, UnsupportedTypeError, ValidationError
 
 __all__ = [
     "PREDICT_DEFAULT_CELL_COLOR",
@@ -214,11 +215,15 @@ def _plain_option(value: Any) -> Any:
 
 
 class Table(OutputElement):
-    """A DataFrame (or Series, or Dataset asset) shown as a table, optionally downloadable.
+    """A DataFrame (or Series, Dataset asset or openpyxl Workbook) shown as a table, optionally downloadable.
 
     The JSON form keeps at most ``max_rows`` rows (``total_rows`` records how many there were), so
-    a large frame does not bloat the page; save the full frame as an output to keep it whole.
+    a large frame does not bloat the page. A page stored with ``update_page`` keeps a bigger table
+    whole apart from the page (an Arrow output of the step) and shows its first rows; such a table
+    read back from the store (``get_page``, ``get_element``) loads its whole frame on the first
+    :meth:`get_df` or :meth:`get_selected_data` call, through the store that read it.
     ``max_rows`` (default 10,000) is the one keyword taken besides the SDK's parameters.
+    A MultiIndex (rows or columns) round-trips through the JSON form exactly.
     """
 
     DEFAULT_MAX_ROWS: ClassVar[int] = 10_000
@@ -273,18 +278,7 @@ class Table(OutputElement):
             show_description,
             reference_id=reference_id or "",
         )
-        if content is None:
-            content = pd.DataFrame()
-        elif isinstance(content, pd.Series):
-            content = content.to_frame()
-        elif not isinstance(content, pd.DataFrame) and isinstance(getattr(content, "object", None), pd.DataFrame):
-            content = content.object  # a Dataset asset
-        if not isinstance(content, pd.DataFrame):
-            raise ValidationError(
-                f"Table {self.title!r}: content must be a pandas DataFrame, got {type(content).__name__}; "
-                "wrap it with pandas.DataFrame(...)"
-            )
-        self.content: pd.DataFrame = content
+        self.content: pd.DataFrame = _table_content(content, self.title)
         self.downloadable = bool(downloadable)
         if links is not None and (isinstance(links, str) or not all(isinstance(link, str) for link in links)):
             raise ValidationError(f"Table {self.title!r}: links must be a list of link strings, got {links!r}")
@@ -325,6 +319,8 @@ class Table(OutputElement):
         # table stored for it (the page then shows this frame, paged again only if it is big).
         self._content = frame
         self.total_rows = len(frame)
+        self._full_frame: pd.DataFrame | None = None
+        self._frame_loader: Callable[[], pd.DataFrame] | None = None
         extra = getattr(self, "extra", None)
         if extra is not None:
             extra.pop("paged", None)
@@ -340,35 +336,87 @@ class Table(OutputElement):
         """Whether the JSON form leaves rows out."""
         return self.total_rows > min(len(self.content), self.max_rows)
 
+    def _is_paged(self) -> bool:
+        """Whether the table was read back from a stored page that keeps its whole frame apart (a big table)."""
+        return bool(self.extra.get("paged"))
+
+    def _attach_frame_loader(self, loader: Callable[[], pd.DataFrame]) -> None:
+        """Let :meth:`get_df` load the whole frame of this big table with ``loader`` (on first use, once).
+
+        The store attaches it to each big table of a page it reads back: ``loader`` reads the frame the
+        page refers to, from the run the page was read from, for the user who read it.
+        """
+        self._frame_loader = loader
+        self._full_frame = None
+
     def get_df(self) -> pd.DataFrame:
-        """The table's frame."""
-        return self.content
+        """Returns the Table Element's persisted data as a pandas.Dataframe.
+
+        That is the whole frame, also for a big table read back from the store (its page JSON keeps
+        only its first rows): the frame stored apart is loaded on the first call and then kept.
+        ``NotFoundError`` when such a table was rebuilt from JSON without the store (nothing to load
+        it from) or its stored frame is gone or not visible to the user who read it.
+        """
+        if not self._is_paged():
+            return self.content
+        if self._full_frame is None:
+            if self._frame_loader is None:
+                raise NotFoundError(
+                    f"Table {self.title!r} keeps {self.total_rows} rows apart from its page JSON, which holds only "
+                    f"its first {len(self.content)}; it was built from JSON without the store, so its whole "
+                    "frame cannot be loaded: read the table with StoreInterface.get_element(...) or get_page()"
+                )
+            frame = self._frame_loader()
+            if not isinstance(frame, pd.DataFrame):
+                raise NotFoundError(f"Table {self.title!r}: its stored frame is not a DataFrame")
+            self._full_frame = frame
+        return self._full_frame
+
+    def _row_count(self) -> int:
+        """How many rows :meth:`get_df` has (without loading a big table's frame)."""
+        return self.total_rows if self._is_paged() else len(self.content)
 
     def get_dtypes(self, _df: pd.DataFrame) -> dict[str, str]:
         """Each column's dtype, by column name."""
         return {str(column): str(dtype) for column, dtype in _df.dtypes.items()}
 
     def set_selected_rows(self, selected_rows: list[int], selection_type: TableSelectionType = DEFAULT) -> None:
-        """Select rows by position (INCLUDE) or select all but them (EXCLUDE)."""
+        """Set the selected rows programmatically.
+
+        :param selected_rows: List of row indices to select (or exclude, depending on selection_type)
+        :param selection_type: Use INCLUDE to select the specified rows, or EXCLUDE to select
+                               all rows EXCEPT the specified ones. Defaults to INCLUDE.
+        """
         self.selection_type = TableSelectionType.parse(
             or_default(selection_type, TableSelectionType.INCLUDE), "Table selection_type"
         )
         positions = [int(row) for row in selected_rows]
+        rows = self._row_count()
         for row in positions:
-            if not 0 <= row < len(self.content):
-                raise ValidationError(
-                    f"Table {self.title!r}: row {row} is out of range (the table has {len(self.content)} rows)"
-                )
+            if not 0 <= row < rows:
+                raise ValidationError(f"Table {self.title!r}: row {row} is out of range (the table has {rows} rows)")
         self.selected_rows = positions
 
     def get_selected_data(self) -> pd.DataFrame:
-        """The selected rows of the frame."""
-        chosen = set(self.selected_rows)
+        """Returns a DataFrame containing only the selected rows.
+
+        Rows are positions in :meth:`get_df`'s frame (the whole frame, also of a big table), in order.
+
+        :return: DataFrame with only the selected rows
+        """
+        frame = self.get_df()
+        chosen = np.unique(np.asarray(self.selected_rows, dtype=np.int64))
+        outside = chosen[(chosen < 0) | (chosen >= len(frame))]
         if self.selection_type is TableSelectionType.EXCLUDE:
-            keep = [row for row in range(len(self.content)) if row not in chosen]
-        else:
-            keep = sorted(chosen)
-        return self.content.iloc[keep]
+            keep = np.ones(len(frame), dtype=bool)
+            keep[chosen[(chosen >= 0) & (chosen < len(frame))]] = False
+            return frame.iloc[keep]
+        if len(outside):
+            raise ValidationError(
+                f"Table {self.title!r}: selected row {int(outside[0])} is out of range "
+                f"(the table has {len(frame)} rows)"
+            )
+        return frame.iloc[chosen]
 
     def extract_context(self) -> dict[str, Any]:
         """The table's columns, dtypes and row count."""
@@ -403,11 +451,10 @@ class Table(OutputElement):
         }
         index = frame.index
         if not (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1 and index.name is None):
-            data["index"] = {
-                "name": to_jsonable(index.name),
-                "dtype": str(index.dtype),
-                "values": [to_jsonable(value) for value in index],
-            }
+            data["index"] = {**_labels_json(index), "values": [to_jsonable(value) for value in index]}
+        if _needs_column_labels(frame.columns, data["columns"]):
+            # How to rebuild the column labels exactly (a MultiIndex, a name, a dtype the labels lose).
+            data["column_index"] = _labels_json(frame.columns)
         return data
 
     @classmethod
@@ -417,11 +464,9 @@ class Table(OutputElement):
         records = data["records"]
         series = [_restore_column([row[i] for row in records], dtypes[i]) for i in range(len(columns))]
         frame = pd.concat(series, axis=1, ignore_index=True) if series else pd.DataFrame(index=range(len(records)))
-        frame.columns = pd.Index(columns)
+        frame.columns = _labels_from_json(columns, data.get("column_index"))
         if data.get("index"):
-            spec = data["index"]
-            index = pd.Index(_restore_column(spec["values"], spec["dtype"]), name=spec["name"])
-            frame.index = index
+            frame.index = _labels_from_json(data["index"]["values"], data["index"])
         table = cls(frame, data["downloadable"], links=data["links"], max_rows=data["max_rows"])
         for name, value in (data.get("options") or {}).items():
             if name in _TABLE_OPTIONS:
@@ -458,6 +503,110 @@ def _restore_column(values: list[Any], dtype: str) -> pd.Series:
     except (TypeError, ValueError):
         # An exotic dtype (a period, an interval, a custom extension) comes back as objects.
         return raw
+
+
+#: What a Table takes as its content, for error messages.
+_TABLE_CONTENT_TYPES = "a pandas DataFrame or Series, a Dataset asset or an openpyxl Workbook"
+
+
+def _table_content(content: Any, title: str) -> pd.DataFrame:
+    """The frame a Table shows for ``content``; ``UnsupportedTypeError`` for a type it does not take."""
+    if content is None:
+        return pd.DataFrame()
+    if isinstance(content, pd.DataFrame):
+        return content
+    if isinstance(content, pd.Series):
+        return content.to_frame()
+    if _is_workbook(content):
+        return _workbook_frame(content, title)
+    if isinstance(getattr(content, "object", None), pd.DataFrame):
+        return content.object  # a Dataset asset
+    raise UnsupportedTypeError(
+        f"Table {title!r}: content must be a pandas DataFrame, got {type(content).__name__}; a Table takes "
+        f"{_TABLE_CONTENT_TYPES} (wrap other data with pandas.DataFrame(...))"
+    )
+
+
+def _is_workbook(content: Any) -> bool:
+    """Whether ``content`` is an ``openpyxl.Workbook`` (openpyxl is imported only when it may be one)."""
+    if not type(content).__module__.startswith("openpyxl"):
+        return False
+    from openpyxl import Workbook
+
+    return isinstance(content, Workbook)
+
+
+def _workbook_frame(workbook: Any, title: str) -> pd.DataFrame:
+    """The active sheet of ``workbook`` as ``pandas.read_excel`` reads it (first row as header).
+
+    The workbook is saved to memory and read back from there; the caller's workbook is not changed.
+    """
+    sheet = workbook.active
+    if sheet is None:
+        raise ValidationError(f"Table {title!r}: the openpyxl Workbook has no active sheet to show")
+    buffer = io.BytesIO()
+    try:
+        workbook.save(buffer)
+    except Exception as exc:  # a read-only or already saved write-only workbook cannot be saved
+        raise ValidationError(
+            f"Table {title!r}: the openpyxl Workbook cannot be read ({type(exc).__name__}: {exc}); "
+            "open it without read_only/write_only, or pass pandas.read_excel(...)'s DataFrame"
+        ) from exc
+    buffer.seek(0)
+    return pd.read_excel(buffer, sheet_name=sheet.title, engine="openpyxl")
+
+
+def _hashable(value: Any) -> Any:
+    """A label as JSON gave it back, with its lists (tuples written out) made tuples again."""
+    return tuple(_hashable(item) for item in value) if isinstance(value, list) else value
+
+
+def _labels_json(labels: pd.Index) -> dict[str, Any]:
+    """What rebuilds ``labels`` (a frame's index or columns) from their JSON values: name, dtype, levels, freq."""
+    data: dict[str, Any] = {"name": to_jsonable(labels.name), "dtype": str(labels.dtype)}
+    if isinstance(labels, pd.MultiIndex):
+        data["levels"] = {
+            "names": [to_jsonable(name) for name in labels.names],
+            "dtypes": [str(labels.get_level_values(i).dtype) for i in range(labels.nlevels)],
+        }
+    elif isinstance(labels, pd.DatetimeIndex | pd.TimedeltaIndex) and labels.freq is not None:
+        data["freq"] = labels.freqstr
+    return data
+
+
+def _needs_column_labels(columns: pd.Index, written: list[Any]) -> bool:
+    """Whether the JSON column labels ``written`` alone would not rebuild ``columns`` exactly."""
+    if isinstance(columns, pd.MultiIndex) or columns.name is not None:
+        return True
+    try:
+        rebuilt = _labels_from_json(written, None)
+    except (TypeError, ValueError):
+        return True
+    return rebuilt.dtype != columns.dtype or not rebuilt.equals(columns)
+
+
+def _labels_from_json(values: list[Any], spec: Mapping[str, Any] | None) -> pd.Index:
+    """An index (or column labels) from its JSON values and what :func:`_labels_json` wrote about it.
+
+    Without ``spec`` (column labels that need none, or JSON written before it was kept) the dtype is
+    inferred, and labels written as lists (tuples) make a MultiIndex.
+    """
+    levels = None if spec is None else spec.get("levels")
+    if levels is not None:
+        arrays = [
+            pd.Index(_restore_column([row[i] for row in values], dtype)) for i, dtype in enumerate(levels["dtypes"])
+        ]
+        return pd.MultiIndex.from_arrays(arrays, names=[_hashable(name) for name in levels["names"]])
+    name = None if spec is None else _hashable(spec.get("name"))
+    if values and all(isinstance(value, list) for value in values):
+        return pd.MultiIndex.from_tuples([_hashable(value) for value in values])
+    if spec is None:
+        return pd.Index([_hashable(value) for value in values])
+    labels = pd.Index(_restore_column(values, spec["dtype"]), name=name)
+    freq = spec.get("freq")
+    if freq and isinstance(labels, pd.DatetimeIndex | pd.TimedeltaIndex):
+        labels = type(labels)(labels, freq=freq)  # the rows kept are a prefix of the index, so they follow it
+    return labels
 
 
 #: The platform's default plot colours and colour scales (usable in any Plotly figure).

@@ -54,7 +54,7 @@ class CallbackScope:
     def page(self) -> Page:
         """The step's newest page, to change and hand to :meth:`save` (built from JSON once per save)."""
         page, self._page = self._page, None
-        return page if page is not None else page_service.parse_page(self.document)
+        return page if page is not None else page_service.parse_page(self.document, self.view, self.step_name)
 
     def keep(self, page: Page) -> None:
         """Keep ``page``, unchanged since :meth:`page` gave it, for the next :meth:`page` call."""

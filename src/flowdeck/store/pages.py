@@ -15,7 +15,7 @@ from flowdeck.storage.records import outputs as output_records
 from flowdeck.storage.records import pages as page_records
 from flowdeck.storage.records import runs as run_records
 from flowdeck.store.runs import RunView
-from flowdeck.store.tables import prepare_big_tables
+from flowdeck.store.tables import bind_big_tables, prepare_big_tables
 
 __all__ = [
     "NextBlockers",
@@ -57,8 +57,12 @@ def _dump(page: Any) -> str:
     return json.dumps(page.to_json(), separators=(",", ":"), allow_nan=False)
 
 
-def _load(document: str) -> Any:
-    return _page_classes().Page.from_json(json.loads(document))
+def _load(document: str, view: RunView | None = None, step_name: str | None = None) -> Any:
+    """The page of stored JSON text; read from ``step_name`` of ``view``'s run, its big tables can load their frames."""
+    page = _page_classes().Page.from_json(json.loads(document))
+    if view is not None and step_name is not None:
+        bind_big_tables(page, view, step_name)
+    return page
 
 
 def _check_page(page: Any) -> None:
@@ -122,7 +126,7 @@ def page_was_updated(conn: Any, run_id: str, step_name: str, attempt: int) -> bo
 def _latest(conn: Any, view: RunView, step_name: str) -> Any | None:
     step = view.step(step_name)
     row = page_records.latest_page(conn, view.id, step_name, max(step.attempt, 1))
-    return None if row is None else _load(row.document)
+    return None if row is None else _load(row.document, view, step_name)
 
 
 def get_page(view: RunView, step_name: str, fallback: Any | None = None) -> Any:
@@ -352,7 +356,7 @@ def latest_page(view: RunView, step_name: str, conn: Any) -> Any | None:
     The current step's page comes from ``view`` when it was read with the run.
     """
     if view.current_page_read and step_name == view.current_step:
-        return None if view.current_page is None else _load(view.current_page)
+        return None if view.current_page is None else _load(view.current_page, view, step_name)
     return _latest(conn, view, step_name)
 
 
@@ -555,9 +559,9 @@ def read_with_snapshot(conn: Any, view: RunView, step_name: str) -> tuple[str, P
     return document, PageSnapshot(view.id, step_name, attempt, row.version, upload_id)
 
 
-def parse_page(document: str) -> Any:
-    """The :class:`~flowdeck.page.Page` of a stored page's JSON text."""
-    return _load(document)
+def parse_page(document: str, view: RunView | None = None, step_name: str | None = None) -> Any:
+    """The :class:`~flowdeck.page.Page` of a stored page's JSON text (of ``step_name`` of ``view``'s run, if given)."""
+    return _load(document, view, step_name)
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,16 @@ it keeps in JSON (its ``max_rows``), the whole frame is saved as an output of th
 ``TABLE_OUTPUT_PREFIX + element id`` (an Arrow frame blob, so that a range of rows reads only its
 batches), and the page JSON carries only the first :data:`PAGE_ROWS` rows, with
 ``extra["paged"]`` telling the UI to ask the server for the others.
+
+A page read back from the store has each such Table bound to the run and step it was read from
+(:func:`bind_big_tables`): ``Table.get_df()`` then loads the whole frame from there on first use, through
+the run view the reader was given (so a user who may not read the run never gets it). ``paged["step"]``
+names the step whose output holds the frame when the Table was put on another step's page.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -38,8 +44,10 @@ from flowdeck.store.runs import RunView
 __all__ = [
     "PAGE_ROWS",
     "TABLE_OUTPUT_PREFIX",
+    "bind_big_tables",
     "download_chunks",
     "forget_cached",
+    "full_frame",
     "prepare_big_tables",
     "table_rows",
 ]
@@ -64,7 +72,9 @@ def prepare_big_tables(page: Any, document: dict[str, Any]) -> list[tuple[str, A
     durable already, so the caller may commit the rows that refer to them).
     """
     tables = {e.id: e for e in page.elements if type(e).__name__ == "Table"}
-    outputs = []
+    outputs: list[tuple[str, Any]] = []
+    if not tables:
+        return outputs
     for element in _element_dicts(document):
         table = tables.get(element.get("id"))
         if table is None:
@@ -82,10 +92,49 @@ def prepare_big_tables(page: Any, document: dict[str, Any]) -> list[tuple[str, A
     return outputs
 
 
-def _element_dicts(document: dict) -> Iterator[dict]:
-    for section in document.get("sections", []):
-        for card in section.get("content", []):
-            yield from (e for e in card.get("content", []) if isinstance(e, dict) and e.get("kind") == "Table")
+def _element_dicts(document: Any) -> Iterator[dict]:
+    """Every Table's JSON in a page's JSON, wherever it sits (cards, Rows, Columns, Dashboards, hidden elements).
+
+    A Table's own JSON is not searched further, nor are lists of plain values (a plot's data).
+    """
+    if isinstance(document, dict):
+        if document.get("kind") == "Table":
+            yield document
+            return
+        for value in document.values():
+            if isinstance(value, dict | list):
+                yield from _element_dicts(value)
+    elif isinstance(document, list) and document and isinstance(document[0], dict | list):
+        for value in document:
+            yield from _element_dicts(value)
+
+
+def bind_big_tables(page: Any, view: RunView, step_name: str) -> Any:
+    """Let each big Table of ``page`` (read from step ``step_name`` of ``view``'s run) load its whole frame.
+
+    ``view`` is the run as the reader may see it; the frame is read through it on the first
+    ``get_df()``, from the step that stored it. Returns ``page``.
+    """
+    for element in page.elements:
+        if type(element).__name__ != "Table":
+            continue
+        paged = element.extra.get("paged")
+        if not isinstance(paged, dict) or not paged:
+            continue
+        source = paged.get("step") or step_name
+        if paged.get("step") is None:
+            # Where the frame is stays with the Table when it is put on another step's page.
+            element.extra["paged"] = {**paged, "step": step_name}
+        element._attach_frame_loader(functools.partial(full_frame, view, source, element.id))
+    return page
+
+
+def full_frame(view: RunView, step_name: str, element_id: str) -> pd.DataFrame:
+    """The whole frame of the big table ``element_id`` stored by step ``step_name``, exactly as it was given.
+
+    ``NotFoundError`` when the step stored no such table (or is not a step of the run).
+    """
+    return _read(view, step_name, element_id)
 
 
 def _no_big_table(view: RunView, step_name: str, element_id: str) -> NotFoundError:
@@ -95,13 +144,15 @@ def _no_big_table(view: RunView, step_name: str, element_id: str) -> NotFoundErr
     )
 
 
-def _paged_version(view: RunView, step_name: str, element_id: str) -> str:
-    """The stored version of the big table ``element_id`` that the step's newest page shows.
+def _paged_version(view: RunView, step_name: str, element_id: str) -> tuple[str, str]:
+    """The stored version of the big table ``element_id`` that the step's newest page shows, and its step.
 
     ``NotFoundError`` unless that page shows it as a big (server-paged) table: a page drawn again
     with a smaller table under the same id leaves the earlier big table stored (older page versions
     refer to it), but it is no longer what the page shows, so it is not served. The version changes
     whenever the table is saved again, so what a process derived from it can be kept under it.
+    The step is the one whose output holds the frame: ``step_name`` unless the Table was read from
+    another step of the run and put on this page.
     """
     step = view.step(step_name)
     with get_storage().db.read() as conn:
@@ -109,8 +160,11 @@ def _paged_version(view: RunView, step_name: str, element_id: str) -> str:
     document = json.loads(row.document) if row is not None else {}
     for element in _element_dicts(document):
         paged = (element.get("extra") or {}).get("paged")
-        if element.get("id") == element_id and paged:
-            return str(paged.get("version") or f"page-{row.id}")
+        if element.get("id") == element_id and isinstance(paged, dict) and paged:
+            source = paged.get("step") or step_name
+            if not isinstance(source, str):
+                break
+            return str(paged.get("version") or f"page-{row.id}"), source
     raise _no_big_table(view, step_name, element_id)
 
 
@@ -407,7 +461,8 @@ def table_rows(
     """
     if offset < 0 or not 0 < limit <= MAX_LIMIT:
         raise ValidationError(f"offset must be >= 0 and limit between 1 and {MAX_LIMIT}, got {offset} and {limit}")
-    source = _source(view, step_name, element_id, _paged_version(view, step_name, element_id))
+    version, stored_by = _paged_version(view, step_name, element_id)
+    source = _source(view, stored_by, element_id, version)
     position = None if sort is None else source.position(sort)
     if query:
         positions = _filtered_order(source, query, position, descending)
@@ -450,10 +505,10 @@ def download_chunks(view: RunView, step_name: str, element_id: str, fmt: str) ->
     """The whole table as CSV (formulas escaped) or Parquet, produced a batch of rows at a time."""
     if fmt not in ("csv", "parquet"):
         raise ValidationError(f"download format must be 'csv' or 'parquet', got {fmt!r}")
-    _paged_version(view, step_name, element_id)
-    first = _read(view, step_name, element_id, rows=(0, 0))
+    stored_by = _paged_version(view, step_name, element_id)[1]
+    first = _read(view, stored_by, element_id, rows=(0, 0))
     show_index = not isinstance(first.index, pd.RangeIndex)
-    batches = _batches(view, step_name, element_id)
+    batches = _batches(view, stored_by, element_id)
     return _csv_chunks(batches, show_index) if fmt == "csv" else _parquet_chunks(batches)
 
 
