@@ -311,7 +311,7 @@ def infographics(draw: st.DrawFn) -> Infographic:
     return Infographic(
         draw(titles),
         draw(titles),
-        draw(st.lists(infograph_data(), max_size=3)),
+        draw(st.lists(infograph_data(), min_size=1, max_size=3)),
         draw(st.lists(infograph_data(), max_size=2)),
         draw(st.sampled_from(list(InfographicOrientation))),
         event=draw(st.none() | buttons()),
@@ -524,10 +524,10 @@ CONSTRUCTED: dict[str, Any] = {
     "Image": lambda **kw: Image(PNG, **kw),
     "RichText": lambda **kw: RichText("x", **kw),
     "InfographData": lambda **kw: InfographData("l", "1", **kw),
-    "Infographic": lambda **kw: Infographic(**kw),
+    "Infographic": lambda **kw: Infographic(data=[InfographData("l", "1")], **kw),
     "Button": lambda **kw: Button(title="b", **kw),
     "SegmentedControl": lambda **kw: SegmentedControl(title="s", segments=[Segment("a", "t", [])], **kw),
-    "Dashboard": lambda **kw: Dashboard([], **kw),
+    "Dashboard": lambda **kw: Dashboard([RichText("x")], **kw),
 }
 
 

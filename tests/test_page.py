@@ -275,7 +275,7 @@ simple_elements = st.one_of(
     st.builds(
         Infographic,
         st.text(max_size=10),
-        data=st.lists(st.builds(InfographData, st.text(max_size=5), st.text(max_size=5)), max_size=2),
+        data=st.lists(st.builds(InfographData, st.text(max_size=5), st.text(max_size=5)), min_size=1, max_size=2),
     ),
 )
 rows = st.builds(Row, st.lists(simple_elements, min_size=1, max_size=3))
@@ -333,7 +333,7 @@ def test_render_page_text_shows_titles_values_and_tables() -> None:
         "Scores table",
         "25 rows x 2 columns",
         "... 20 more rows",
-        "plot titled 'Scores': 3 traces (scatter, bar)",
+        "plot: 3 traces (scatter, bar)",
         "2 to 10  (range 0 to 10)",
         "2024-01-01 00:00:00 to 2024-02-01 00:00:00",
         "image image/png, 8 B, 'a chart'",

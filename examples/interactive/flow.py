@@ -121,7 +121,7 @@ def _trend(orders: pd.DataFrame, metric: str) -> PlotlyPlot:
     values = grouped.sum() if metric == "amount" else grouped.count()
     figure = go.Figure(go.Bar(x=list(values.index), y=list(values.values), marker_color="#2563eb"))
     figure.update_layout(title=f"{metric} by product", height=280, margin={"t": 40, "b": 30}, **LIGHT)
-    return PlotlyPlot(figure, title="Trend chart")
+    return PlotlyPlot(figure)  # the figure's title becomes the element's title, as in the SDK
 
 
 def _now() -> str:

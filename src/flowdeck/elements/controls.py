@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, Self
 
@@ -87,7 +88,12 @@ class ButtonColor(_ReprEnum):
 
 
 class Button(OutputElement):
-    """A button; clicking it runs ``on_click`` (a callback, or an AssetDownloadCallback)."""
+    """A button; clicking it runs ``on_click`` (a callback, or an AssetDownloadCallback).
+
+    As in the SDK: ``label`` (the text on the button) defaults to ``title``; ``confirmation_text``,
+    when given, is shown as the description (replacing ``description``) and asked before the
+    click runs; ``style`` defaults to ``ButtonStyle.SECONDARY``.
+    """
 
     def __init__(
         self,
@@ -116,8 +122,8 @@ class Button(OutputElement):
             {},
             {},
             title,
-            kwargs.get("description", ""),
-            label=label or "",
+            confirmation_text if confirmation_text else kwargs.get("description", ""),
+            label=label or title or "",
             on_click=on_click,
             horizontal_position=horizontal_position,
             vertical_position=vertical_position,
@@ -130,7 +136,9 @@ class Button(OutputElement):
         self.confirmation_text = confirmation_text
         self.icon = icon
         self.icon_position = icon_position
-        self.style = ButtonStyle.parse(or_default(style, ButtonStyle.PRIMARY) or ButtonStyle.PRIMARY, "Button style")
+        self.style = ButtonStyle.parse(
+            or_default(style, ButtonStyle.SECONDARY) or ButtonStyle.SECONDARY, "Button style"
+        )
         self.color = ButtonColor.parse(or_default(color, ButtonColor.ACCENT) or ButtonColor.ACCENT, "Button color")
         self.rounded = bool(rounded)
         self.tooltip = tooltip
@@ -341,6 +349,14 @@ def iter_layout_elements(items: Iterable[Any]) -> Iterator[Element]:
             yield item
 
 
+# Set while a Dashboard is rebuilt from its JSON: stored pages load as they were saved.
+_LOADING_JSON: contextvars.ContextVar[bool] = contextvars.ContextVar("flowdeck_dashboard_loading", default=False)
+
+
+def _loading_json() -> bool:
+    return _LOADING_JSON.get()
+
+
 class DashboardOrientation(_ReprEnum):
     """Whether a Dashboard's top level is a row or a column."""
 
@@ -349,7 +365,10 @@ class DashboardOrientation(_ReprEnum):
 
 
 class Dashboard(OutputElement):
-    """Output elements laid out in Rows and Columns, with optional filter inputs and an updater."""
+    """Output elements laid out in Rows and Columns, with optional filter inputs and an updater.
+
+    A dashboard without any element is refused (ValidationError, a ValueError), as in the SDK.
+    """
 
     def __init__(
         self,
@@ -365,6 +384,11 @@ class Dashboard(OutputElement):
         """Create a dashboard of ``content``."""
         super().__init__(ElementType.DASHBOARD, {}, {}, title, description, show_title, show_description)
         self.content = Row(content) if orientation in (None, DashboardOrientation.ROW, "row") else Column(content)
+        if next(self.content.get_elements(), None) is None and not _loading_json():
+            raise ValidationError(
+                f"Dashboard {title!r} has no content: give it at least one element "
+                "(a PlotlyPlot, Image, Table, Infographic or RichText), alone or in Rows and Columns"
+            )
         self.orientation = DashboardOrientation.parse(orientation or DashboardOrientation.ROW, "orientation")
         self.filters = list(filters or [])
         for item in self.filters:
@@ -421,11 +445,15 @@ class Dashboard(OutputElement):
     @classmethod
     def _from_fields(cls, data: dict[str, Any]) -> Self:
         layout = layout_from_json(data["content"])
-        dashboard = cls(
-            list(layout.elements) if isinstance(layout, _Layout) else [layout],
-            orientation=data.get("orientation", "row"),
-            filters=[Element.from_json(item) for item in data.get("filters", [])],  # type: ignore[misc]
-        )
+        token = _LOADING_JSON.set(True)  # a dashboard saved empty (before empty ones were refused) loads
+        try:
+            dashboard = cls(
+                list(layout.elements) if isinstance(layout, _Layout) else [layout],
+                orientation=data.get("orientation", "row"),
+                filters=[Element.from_json(item) for item in data.get("filters", [])],  # type: ignore[misc]
+            )
+        finally:
+            _LOADING_JSON.reset(token)
         if isinstance(layout, _Layout):
             dashboard.content.ratio = layout.ratio
         dashboard.updater = callback_from_json(data.get("updater"))

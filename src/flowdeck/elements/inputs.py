@@ -39,14 +39,23 @@ class DataSource(InputElement):
     """A file upload.
 
     ``options`` are the accepted formats (csv, tsv, xlsx, json, parquet); with ``raw_upload=True``
-    they are file extensions (any; none means every file) and the bytes are kept as they are. The
-    ``value`` describes the upload: ``filename``, ``size``, ``sha256`` and ``uploaded_at`` (ISO text),
-    plus any further keys the store records. ``on_upload_completion`` is a page-update callback
+    they are file extensions (any; none, or ``"*"``, means every file) and the bytes are kept as
+    they are. Options that name only files no DataFrame can be read from (``pdf``, ``docx``,
+    ``txt``, ``"*"``) imply ``raw_upload=True``. The ``value`` describes the upload: ``filename``,
+    ``size``, ``sha256`` and ``uploaded_at`` (ISO text), plus any further keys the store records;
+    it is set by an upload, not by the flow. ``on_upload_completion`` is a page-update callback
     run after an upload; ``on_cancel`` one run when the user removes it.
     """
 
     default_required: ClassVar[bool] = True
     UPLOAD_KEYS: ClassVar[tuple[str, ...]] = ("filename", "size", "sha256", "uploaded_at")
+    #: Options the SDK names for files that are kept as bytes: with only these, raw_upload is implied.
+    RAW_OPTIONS: ClassVar[tuple[str, ...]] = ("pdf", "docx", "txt", "*")
+    #: Options the SDK names for the platform's own sources (an S3 object, a SQL query), not files.
+    PLATFORM_SOURCES: ClassVar[dict[str, str]] = {
+        "s3": "read the object in the step with StoreInterface.get_s3_asset(path)",
+        "sql": "run the query in the step with StoreInterface.db_to_pandas(query, conn_name)",
+    }
 
     def __init__(
         self,
@@ -88,29 +97,55 @@ class DataSource(InputElement):
         self.on_upload_completion = on_upload_completion
         self.on_cancel = on_cancel
         self.options = self._check_options(["csv"] if options is None else options)
+        if isinstance(value, str) and value:
+            raise ValidationError(
+                f"{self._describe()}: value={value!r} cannot stand for a file: in flowdeck the file itself is "
+                "uploaded (in the web UI, with run.upload(title, filename, data), "
+                "flowdeck run --upload TITLE=PATH, or a headless run's input_parameters); leave value unset"
+            )
         self.set_value(value if value != "" else None)
 
     def _check_options(self, options: Iterable[str] | str) -> list[str]:
         if isinstance(options, str):
             options = [options]
-        cleaned: list[str] = []
+        names: list[str] = []
         for option in options:
             if not isinstance(option, str) or not option.strip(". "):
                 raise ValidationError(f"{self._describe()}: option {option!r} is not a file format name")
             name = option.strip().lstrip(".").lower()
-            if not self.raw_upload and name not in formats.SUPPORTED_FORMATS:
+            if name not in names:
+                names.append(name)
+        if not self.raw_upload and names and all(name in self.RAW_OPTIONS for name in names):
+            # Only files no DataFrame can be read from: they can only be kept as bytes.
+            self.raw_upload = True
+        if self.raw_upload:
+            return [] if "*" in names else names  # "*": every file, like no options
+        for name in names:
+            if name in self.PLATFORM_SOURCES:
                 raise ValidationError(
-                    f"{self._describe()}: unknown option {option!r}; valid options are "
+                    f"{self._describe()}: option {name!r} is a data source of the Virtualitics platform that "
+                    f"flowdeck does not offer; {self.PLATFORM_SOURCES[name]} instead (with raw_upload=True, "
+                    f"{name!r} would only be a file extension)"
+                )
+            if name not in formats.SUPPORTED_FORMATS and name not in self.RAW_OPTIONS:
+                raise ValidationError(
+                    f"{self._describe()}: unknown option {name!r}; valid options are "
                     f"{', '.join(formats.SUPPORTED_FORMATS)} "
                     "(or pass raw_upload=True to keep any file as bytes)"
                 )
-            if name not in cleaned:
-                cleaned.append(name)
-        if not cleaned and not self.raw_upload:
+        raw = [name for name in names if name in self.RAW_OPTIONS]
+        if raw:
+            tabular = [name for name in names if name in formats.SUPPORTED_FORMATS]
+            raise ValidationError(
+                f"{self._describe()}: {', '.join(map(repr, raw))} files cannot be read into a DataFrame, "
+                f"unlike {', '.join(tabular)}; pass raw_upload=True to keep every upload as bytes "
+                "(get_element_value then returns bytes), or use one DataSource for each"
+            )
+        if not names:
             raise ValidationError(
                 f"{self._describe()}: needs at least one option among {', '.join(formats.SUPPORTED_FORMATS)}"
             )
-        return cleaned
+        return names
 
     @staticmethod
     def describe_upload(filename: str, data: bytes, uploaded_at: dt.datetime | str | None = None) -> dict[str, Any]:
@@ -691,7 +726,9 @@ class _Range(InputElement):
 class NumericRange(_Range):
     """A numeric interval the user narrows: ``(low, high)`` within ``[min_range, max_range]``.
 
-    With ``single=True`` the user picks one number (``get_value`` returns it).
+    With ``single=True`` the user picks one number (``get_value`` returns it): ``max_selection``
+    sets it, as in the SDK ("for single sided sliders, this is the value to change to set
+    defaults"), else ``min_selection``; with neither, it is ``min_range``.
     """
 
     def __init__(
@@ -733,12 +770,23 @@ class NumericRange(_Range):
         self.step_size = None if step_size is None else self._coerce(step_size, "step_size")
         if self.step_size is not None and self.step_size <= 0:
             raise ValidationError(f"{self._describe()}: step_size must be greater than 0, got {self.step_size!r}")
-        if self.single and max_selection is None:
-            max_selection = min_selection
         self._init_range(min_range, max_range, min_selection, max_selection)
 
+    def validate_value(self, value: Any) -> tuple[Any, Any] | None:
+        """Accept ``(low, high)``; with ``single``, one number, or a pair whose high end (else its
+        low end) is the number chosen, kept as ``(n, n)``."""
+        if getattr(self, "single", False) and value is not None:
+            if isinstance(value, numbers.Real | str) and not isinstance(value, bool | np.bool_):
+                value = (value, value)
+            elif isinstance(value, Iterable) and not isinstance(value, bytes | Mapping):
+                pair = list(value)
+                if len(pair) == 2:
+                    chosen = pair[1] if pair[1] is not None else pair[0]
+                    value = (chosen, chosen)
+        return super().validate_value(value)
+
     def typed_value(self) -> Any:
-        """``(low, high)``; with ``single``, the one number chosen (the low end of the range if none)."""
+        """``(low, high)``; with ``single``, the one number chosen (``min_range`` if none)."""
         low, high = super().typed_value()
         return low if self.single else (low, high)
 
@@ -860,7 +908,12 @@ class DateTimeRange(_Range):
     """A period the user narrows: ``(start, end)`` datetimes within ``[min_range, max_range]``.
 
     Ends may be given as datetimes, dates or ISO text; they are kept as datetimes. With
-    ``is_range=False`` the user picks one moment (``get_value`` returns it).
+    ``is_range=False`` the user picks one moment.
+
+    ``get_value()`` answers in the SDK's form, text written with ``time_format``: a dict
+    ``{"min": ..., "max": ...}``, or one text when ``is_range=False``. What a later step reads
+    (``StoreInterface.get_element_value``, and :meth:`typed_value`) stays ``(start, end)`` as
+    datetimes, or the one datetime when ``is_range=False``.
     """
 
     def __init__(
@@ -921,6 +974,15 @@ class DateTimeRange(_Range):
         low, high = super().typed_value()
         return (low, high) if self.is_range else low
 
+    def get_value(self) -> dict[str, str] | str:
+        """The selection as the SDK gives it: ``{"min": text, "max": text}`` when ``is_range``, else
+        the one moment as text (each written with ``time_format``; an end not selected is the end
+        of the range). ``get_element_value`` still returns datetimes (see :meth:`typed_value`)."""
+        low, high = super().typed_value()
+        if self.is_range:
+            return {"min": low.strftime(self.time_format), "max": high.strftime(self.time_format)}
+        return low.strftime(self.time_format)
+
     def update_range(self, min_date: dt.datetime | None = None, max_date: dt.datetime | None = None) -> None:
         """Move the ends of the range; a selection now outside it is reset."""
         new_min = self.min_range if min_date is None else self._coerce(min_date, "min_date")
@@ -943,8 +1005,21 @@ class DateTimeRange(_Range):
         max_value: dt.datetime | None = None,
         value: dt.datetime | None = None,
     ) -> None:
-        """Select ``[min_value, max_value]``, or the one moment ``value``."""
+        """Select ``[min_value, max_value]``, or the one moment ``value`` (only when ``is_range=False``).
+
+        Raises ValidationError (a ValueError) when ``value`` is given with ``min_value`` or
+        ``max_value``, or when ``value`` is given while ``is_range=True``.
+        """
         if value is not None:
+            if min_value is not None or max_value is not None:
+                raise ValidationError(
+                    f"{self._describe()}: update_selection takes either value or min_value/max_value, not both"
+                )
+            if self.is_range:
+                raise ValidationError(
+                    f"{self._describe()}: update_selection(value=...) is for a single date (is_range=False); "
+                    "this one is a range, so give min_value and max_value"
+                )
             self.set_value((value, value))
         else:
             self.set_value((min_value, max_value))

@@ -628,7 +628,12 @@ PREDICT_PLOT_SEQUENTIAL_MINUS_COLORSCALE = [[0.0, "#67000D"], [1.0, "#FFF5F0"]]
 
 
 class PlotlyPlot(OutputElement):
-    """A Plotly figure (a ``plotly.graph_objects.Figure`` or its dict form)."""
+    """A Plotly figure (a ``plotly.graph_objects.Figure`` or its dict form).
+
+    As in the SDK, the figure's own title is taken out of the figure and becomes the element's
+    title, unless ``title`` is given (then that is the title, and the figure's is still removed).
+    ``fig`` is a copy without the title; the figure passed in is left as it was.
+    """
 
     def __init__(
         self,
@@ -671,6 +676,20 @@ class PlotlyPlot(OutputElement):
             )
         if height is not None and (isinstance(height, bool) or not isinstance(height, int) or height <= 0):
             raise ValidationError(f"PlotlyPlot {self.title!r}: height must be a whole number > 0, got {height!r}")
+        layout = plain.get("layout")
+        if isinstance(layout, Mapping) and "title" in layout:
+            # The figure's title becomes the element's (when none is given) and leaves the figure.
+            figure_title = layout["title"]
+            if isinstance(figure_title, Mapping):
+                figure_title = figure_title.get("text")
+            if title is None and isinstance(figure_title, str):
+                self.title = figure_title
+            plain = {**plain, "layout": {key: value for key, value in layout.items() if key != "title"}}
+            if isinstance(figure, go.Figure):
+                figure = go.Figure(figure)
+                figure.layout.title = None
+            elif isinstance(figure, Mapping):
+                figure = plain
         self.fig = figure
         self.info_content = info_content
         self.height = height
@@ -703,7 +722,13 @@ class PlotlyPlot(OutputElement):
 
     @classmethod
     def _from_fields(cls, data: dict[str, Any]) -> Self:
-        return cls(data["figure"], info_content=data.get("info_content"), height=data.get("height"))
+        element = cls(data["figure"], info_content=data.get("info_content"), height=data.get("height"))
+        # A figure saved with its title (before titles were moved out) is shown as it was saved.
+        layout = data["figure"].get("layout") if isinstance(data["figure"], Mapping) else None
+        if isinstance(layout, Mapping) and "title" in layout:
+            element.fig = data["figure"]
+            element.figure_json = json.loads(json.dumps(data["figure"], cls=plotly.utils.PlotlyJSONEncoder))
+        return element
 
 
 _IMAGE_MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -846,7 +871,12 @@ class Image(OutputElement):
 
 
 class RichText(OutputElement):
-    """Text written in Markdown; ``on_click`` runs a callback when a clickable part is clicked."""
+    """Text written in Markdown; ``on_click`` runs a callback when a clickable part is clicked.
+
+    A clickable part is a tag marked ``data-virt-clickable`` (or, as flowdeck wrote them before, of
+    class ``fd-clickable``) whose ``data-params`` JSON becomes the callback's ``input_data``;
+    :class:`RichTextClickable` writes them. The web UI shows it as a button with the tag's text.
+    """
 
     def __init__(
         self,
@@ -898,7 +928,11 @@ class RichText(OutputElement):
 
 
 class RichTextClickable:
-    """Builds the HTML of clickable parts of a RichText; a click sends ``params`` to its ``on_click``."""
+    """Builds the HTML of clickable parts of a RichText; a click sends ``params`` to its ``on_click``.
+
+    The part is marked as in the SDK, ``data-virt-clickable`` with the parameters as JSON in
+    ``data-params``, and keeps flowdeck's ``fd-clickable`` class (for the page's styles).
+    """
 
     @staticmethod
     def wrap(
@@ -908,10 +942,13 @@ class RichTextClickable:
         style: str | None = None,
         css_class: str | None = None,
     ) -> str:
-        """Wrap ``content`` in a clickable ``element`` carrying ``params``."""
+        """Wrap ``content`` (escaped: it shows as text) in a clickable ``element`` carrying ``params``."""
         if not re.fullmatch(r"[a-z][a-z0-9]*", element):
             raise ValidationError(f"RichTextClickable element must be a tag name, got {element!r}")
-        attributes = [f'data-params="{html.escape(json.dumps(to_jsonable(params)), quote=True)}"']
+        attributes = [
+            "data-virt-clickable",
+            f'data-params="{html.escape(json.dumps(to_jsonable(params)), quote=True)}"',
+        ]
         classes = " ".join(part for part in ("fd-clickable", css_class or "") if part)
         attributes.append(f'class="{html.escape(classes, quote=True)}"')
         if style:
@@ -948,7 +985,11 @@ class InfographDataType(_ReprEnum):
 
 
 class InfographData(OutputElement):
-    """One key figure of an Infographic: a label, a main text, a supporting text, a tone."""
+    """One key figure of an Infographic: a label, a main text, a supporting text, a tone.
+
+    The label is the title too, unless ``title=`` is given. ``icon`` is not checked: the SDK's
+    stubs do not list the icon names.
+    """
 
     def __init__(
         self,
@@ -974,7 +1015,7 @@ class InfographData(OutputElement):
             ElementType.INFOGRAPH_DATA,
             {},
             {},
-            kwargs.get("title", ""),
+            kwargs.get("title") or label,  # the SDK: the label "will be used as a title as well"
             kwargs.get("description", ""),
             label=label,
             on_click=on_click,
@@ -1038,7 +1079,11 @@ class InfographData(OutputElement):
 
 
 class Infographic(OutputElement):
-    """Key figures (:class:`InfographData`) in a row or column, with optional recommendations."""
+    """Key figures (:class:`InfographData`) in a row or column, with optional recommendations.
+
+    Constructing one with neither ``data`` nor ``recommendation`` items is refused
+    (ValidationError, a ValueError), as in the SDK; items may be changed afterwards.
+    """
 
     def __init__(
         self,
@@ -1068,6 +1113,10 @@ class Infographic(OutputElement):
         )
         self.data = self._items(data, "data")
         self.recommendation = self._items(recommendation, "recommendation")
+        if not self.data and not self.recommendation:
+            raise ValidationError(
+                f"Infographic {self.title!r} has no data: give it InfographData items in data= (or recommendation=)"
+            )
         self.layout = InfographicOrientation.parse(or_default(layout, InfographicOrientation.ROW), "layout")
         from flowdeck.elements.controls import Button
 
@@ -1115,10 +1164,15 @@ class Infographic(OutputElement):
     @classmethod
     def _from_fields(cls, data: dict[str, Any]) -> Self:
         event = data.get("event")
-        return cls(
-            data=[InfographData.from_json(item) for item in data.get("data", [])],  # type: ignore[misc]
-            recommendation=[InfographData.from_json(item) for item in data.get("recommendation", [])],  # type: ignore[misc]
+        items = [InfographData.from_json(item) for item in data.get("data", [])]
+        recommendation = [InfographData.from_json(item) for item in data.get("recommendation", [])]
+        element = cls(
+            # One stand-in item lets an infographic saved empty (before those were refused) load as saved.
+            data=items or ([] if recommendation else [InfographData("", "")]),  # type: ignore[arg-type]
+            recommendation=recommendation,  # type: ignore[arg-type]
             layout=data.get("layout", "row"),
             event=None if event is None else Element.from_json(event),
             info_content=data.get("info_content"),
         )
+        element.data = items  # type: ignore[assignment]
+        return element

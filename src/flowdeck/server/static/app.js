@@ -742,9 +742,11 @@
     RichText: function (view, element, ctx) {
       const box = h("div", { class: "rich-text" + (element.border ? " bordered" : "") });
       append(box, window.FlowdeckMarkdown.render(element.content !== undefined ? element.content : element.markdown));
-      // Clickable parts (RichTextClickable) run the element's on_click with their parameters.
+      // Clickable parts (marked data-virt-clickable, as RichTextClickable writes them, or by
+      // flowdeck's earlier fd-clickable class; markdown.js made them buttons) run the element's
+      // on_click with their data-params.
       const live = element.on_click && ctx.editable;
-      box.querySelectorAll("button.fd-clickable").forEach(function (button, i) {
+      box.querySelectorAll("button.fd-clickable, button[data-virt-clickable]").forEach(function (button, i) {
         button.id = "click-" + ctx.key + "-" + i;
         if (!live) { button.disabled = true; return; }
         button.addEventListener("click", function () {

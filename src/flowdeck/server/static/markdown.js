@@ -4,9 +4,10 @@
  * createElement/textContent, so any tags in it (script, img onerror, ...) show as literal text.
  * Supported: headings, paragraphs, line breaks, **bold**, *italic*, `code`, fenced code blocks,
  * bullet and numbered lists, block quotes, horizontal rules and [links](url) whose url is
- * http(s), mailto, or relative to this site. The one piece of markup it reads is the exact form
- * RichTextClickable writes (a tag with data-params and an fd-clickable class around escaped text):
- * it becomes a <button> whose text and parameters are set as text, every other attribute dropped.
+ * http(s), mailto, or relative to this site. The one piece of markup it reads is a clickable part
+ * of a RichText (a tag marked data-virt-clickable, as RichTextClickable writes it or by hand, or
+ * flowdeck's earlier form, data-params and an fd-clickable class): it becomes a <button> whose
+ * text and parameters are set as text, every other attribute dropped.
  */
 (function () {
   "use strict";
@@ -29,18 +30,66 @@
     return text.replace(/&(amp|lt|gt|quot|#x27|#39);/g, function (m) { return ENTITIES[m]; });
   }
 
-  // <span|a|button data-params="..." class="fd-clickable ..." [style="..."]>text</...> as
-  // RichTextClickable.wrap writes it. Only known class names are kept; the style is dropped.
-  const CLICKABLE = /<(span|a|button) data-params="([^"<>]*)" class="(fd-clickable[a-z0-9 -]*)"(?: style="[^"<>]*")?>([^<]*)<\/\1>/;
+  // A clickable part of a RichText: a tag marked data-virt-clickable (the SDK's marker, written by
+  // RichTextClickable or by hand: any tag, attributes in any order and quoting), or flowdeck's
+  // earlier form, a tag with data-params and the class fd-clickable. It becomes a <button> whose
+  // text (the tag's content, any markup in it dropped) and data-params are set as text; every
+  // other attribute is dropped and only known class names are kept.
+  const OPEN_TAG = /<([A-Za-z][A-Za-z0-9-]*)((?:\s+[^\s"'<>\/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)*)\s*(\/?)>/g;
+  const ATTRIBUTE = /([^\s"'<>\/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/g;
   const CLICKABLE_CLASSES = ["fd-clickable", "fd-clickable-link", "fd-clickable-button", "fd-primary"];
 
-  function clickable(match) {
+  function attributes(source) {
+    const found = new Map();
+    const pattern = new RegExp(ATTRIBUTE.source, "g");
+    let m;
+    while ((m = pattern.exec(source))) {
+      const name = m[1].toLowerCase();
+      const value = m[2] !== undefined ? m[2] : m[3] !== undefined ? m[3] : m[4] !== undefined ? m[4] : "";
+      if (!found.has(name)) found.set(name, unescapeHtml(value));
+    }
+    return found;
+  }
+
+  function clickable(attrs, virt, inner) {
     const button = document.createElement("button");
     button.type = "button";
-    button.className = match[3].split(/\s+/).filter(function (c) { return CLICKABLE_CLASSES.indexOf(c) >= 0; }).join(" ");
-    button.setAttribute("data-params", unescapeHtml(match[2]));
-    button.textContent = unescapeHtml(match[4]);
+    const classes = (attrs.get("class") || "").split(/\s+/).filter(function (c) { return CLICKABLE_CLASSES.indexOf(c) >= 0; });
+    if (classes.indexOf("fd-clickable") < 0) classes.unshift("fd-clickable");
+    button.className = classes.join(" ");
+    if (virt) button.setAttribute("data-virt-clickable", "");
+    if (attrs.has("data-params")) button.setAttribute("data-params", attrs.get("data-params"));
+    let text = unescapeHtml(inner.replace(/<[^>]*>/g, ""));
+    if (!text.trim()) {
+      const alt = /\balt\s*=\s*(?:"([^"]*)"|'([^']*)')/i.exec(inner);
+      text = attrs.get("aria-label") || attrs.get("title") || (alt ? unescapeHtml(alt[1] !== undefined ? alt[1] : alt[2]) : "") || "Open";
+    }
+    button.textContent = text;
     return button;
+  }
+
+  // The first clickable part in text: { index, end, node }, or null.
+  function findClickable(text) {
+    const open = new RegExp(OPEN_TAG.source, "g");
+    let m;
+    while ((m = open.exec(text))) {
+      const attrs = attributes(m[2]);
+      const virt = attrs.has("data-virt-clickable");
+      const classes = (attrs.get("class") || "").split(/\s+/);
+      if (!virt && !(attrs.has("data-params") && classes.indexOf("fd-clickable") >= 0)) continue;
+      if (m[3]) return { index: m.index, end: open.lastIndex, node: clickable(attrs, virt, "") };
+      // Its end: the matching closing tag (same-name tags inside are counted). The tag name is
+      // letters, digits and "-" only, so it is safe in a pattern.
+      const tags = new RegExp("<(/?)" + m[1] + "(?=[\\s/>])[^<>]*>", "gi");
+      tags.lastIndex = open.lastIndex;
+      let depth = 1, t;
+      while ((t = tags.exec(text))) {
+        if (t[1]) depth--;
+        else if (!/\/>$/.test(t[0])) depth++;
+        if (depth === 0) return { index: m.index, end: tags.lastIndex, node: clickable(attrs, virt, text.slice(open.lastIndex, t.index)) };
+      }
+    }
+    return null;
   }
 
   // Inline spans: code first (its content is literal), then links, bold, italic. Underscores
@@ -49,12 +98,12 @@
     const pattern = /(`+)([^`]+?)\1|\[([^\]]+)\]\(([^)\s]+)\)|\*\*([^*]+?)\*\*|(?<![\w])__([^_]+?)__(?![\w])|\*([^*\s][^*]*?)\*|(?<![\w])_([^_\s][^_]*?)_(?![\w])/;
     let rest = text;
     while (rest.length) {
-      const click = CLICKABLE.exec(rest);
+      const click = findClickable(rest);
       const found = pattern.exec(rest);
       if (click && (!found || click.index <= found.index)) {
         if (click.index > 0) appendText(parent, rest.slice(0, click.index));
-        parent.appendChild(clickable(click));
-        rest = rest.slice(click.index + click[0].length);
+        parent.appendChild(click.node);
+        rest = rest.slice(click.end);
         continue;
       }
       const match = found;
