@@ -14,6 +14,7 @@ from typing import Any
 
 from flowdeck.elements.base import check_keywords
 from flowdeck.errors import FlowdeckError, ValidationError
+from flowdeck.errors import PredictException as PredictException
 from flowdeck.flow.callbacks import DrilldownStoreInterface as DrilldownStoreInterface
 
 __all__ = [
@@ -94,15 +95,6 @@ def optional(name: str, where: str) -> Any:
     return unhosted_function(name, feature)
 
 
-class PredictException(FlowdeckError):
-    """An error a flow writer raises to show ``message_override`` to the user."""
-
-    def __init__(self, message_override: str = "") -> None:
-        """Create the error with the message shown to the user."""
-        super().__init__(message_override)
-        self.message = message_override
-
-
 class ExtendedEnum(enum.Enum):
     """An Enum with name checks (``get_valid_enums``, ``check_valid_enum``, ``validate``)."""
 
@@ -131,15 +123,17 @@ class StepProgressTqdm:
     """A progress counter over ``total`` items that reports to the step's progress.
 
     Progress moves from ``starting_progress`` to ``target_progress`` as :meth:`update` counts the
-    items; it is reported (``StoreInterface.update_progress``) each time it advances by
-    ``step_size`` percentage points, and passed to ``callback`` if given.
+    items; it is reported (``store.update_progress``) each time it advances by ``step_size``
+    percentage points, and passed to ``callback`` if given. ``store`` is the
+    ``StoreInterface(**flow_metadata)`` it reports to; with ``flow_metadata=None`` it is None and
+    the counter only counts (and calls ``callback``), as the SDK's does without a store.
     """
 
     _TQDM_KEYWORDS = ("desc", "leave", "disable", "unit", "unit_scale", "position", "file", "ncols", "mininterval")
 
     def __init__(
         self,
-        flow_metadata: Mapping[str, Any],
+        flow_metadata: Mapping[str, Any] | None,
         total: int,
         starting_progress: int = 0,
         target_progress: int = 100,
@@ -158,7 +152,12 @@ class StepProgressTqdm:
                 "StepProgressTqdm needs 0 <= starting_progress <= target_progress <= 100, "
                 f"got {starting_progress!r} and {target_progress!r}"
             )
-        self.flow_metadata = dict(flow_metadata)
+        from flowdeck.store.store_interface import StoreInterface
+
+        self.flow_metadata = dict(flow_metadata) if flow_metadata is not None else None
+        self.store: StoreInterface | None = (
+            StoreInterface(**self.flow_metadata) if self.flow_metadata is not None else None
+        )
         self.total = total
         self.n = 0
         self.starting_progress = starting_progress
@@ -178,9 +177,8 @@ class StepProgressTqdm:
         return self.starting_progress + share * (self.target_progress - self.starting_progress)
 
     def _report(self, progress: float, message: str) -> None:
-        from flowdeck.store.store_interface import StoreInterface
-
-        StoreInterface(**self.flow_metadata).update_progress(progress, message)
+        if self.store is not None:
+            self.store.update_progress(progress, message)
         self._reported = progress
 
     def update(self, n: int = 1) -> None:

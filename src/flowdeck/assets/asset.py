@@ -18,6 +18,7 @@ from flowdeck.errors import FlowdeckError, ValidationError
 __all__ = [
     "ASSET_CLASSES",
     "Asset",
+    "AssetNotes",
     "Dataset",
     "Explainer",
     "Model",
@@ -97,6 +98,101 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 def _from_iso(value: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value) if value else None
+
+
+class AssetNotes(list):  # type: ignore[type-arg]
+    """An asset's user or engineer notes: the log of plain notes and the notes added with a key.
+
+    The SDK keeps notes in a dictionary: ``add_user_notes("purpose", "demo")`` adds the pair, so
+    ``notes["purpose"] == "demo"``, with ``keys()``, ``values()``, ``items()``, ``get()`` and ``in``.
+    A note added without a key (``add_user_notes("text")``) goes to the log, which is the list
+    itself, oldest first. It equals a list when it has no keyed notes, a dict when it has no log.
+    It is a copy: changing it does not change the asset.
+    """
+
+    def __init__(self, log: Iterable[str] = (), keyed: Mapping[str, str] | None = None) -> None:
+        """Notes with the plain notes ``log`` and the ``keyed`` pairs."""
+        super().__init__(log)
+        self.keyed: dict[str, str] = dict(keyed or {})
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return self.keyed[key]
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The note added under ``key``, or ``default``."""
+        return self.keyed.get(key, default)
+
+    def keys(self) -> Any:
+        """The keys of the keyed notes."""
+        return self.keyed.keys()
+
+    def values(self) -> Any:
+        """The keyed notes."""
+        return self.keyed.values()
+
+    def items(self) -> Any:
+        """The (key, note) pairs."""
+        return self.keyed.items()
+
+    def __contains__(self, item: object) -> bool:
+        return item in self.keyed or super().__contains__(item)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, AssetNotes):
+            return list.__eq__(self, other) and self.keyed == other.keyed
+        if isinstance(other, Mapping):
+            return not list.__len__(self) and self.keyed == dict(other)
+        if isinstance(other, list):
+            return not self.keyed and list.__eq__(self, other)
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        if not self.keyed:
+            return list.__repr__(self)
+        return f"AssetNotes({list.__repr__(self)}, keyed={self.keyed!r})"
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Whether two attribute values are equal, without the errors ``==`` raises on frames and arrays.
+
+    Frames, Series and Indexes compare with ``.equals``, arrays by shape, dtype and values; dicts,
+    lists and tuples item by item; NaN equals NaN.
+    """
+    if a is b:
+        return True
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True
+    if callable(getattr(a, "equals", None)) or callable(getattr(b, "equals", None)):
+        try:
+            return type(a) is type(b) and bool(a.equals(b))
+        except Exception:  # an object whose equals() fails is not equal
+            return False
+    if (type(a).__module__ == "numpy" and hasattr(a, "shape")) or (
+        type(b).__module__ == "numpy" and hasattr(b, "shape")
+    ):
+        import numpy as np
+
+        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
+            return bool(np.ndim(a) == 0 and np.ndim(b) == 0 and _same_value(np.asarray(a).item(), np.asarray(b).item()))
+        if a.shape != b.shape or a.dtype != b.dtype:
+            return False
+        return all(_same_value(x, y) for x, y in zip(a.ravel().tolist(), b.ravel().tolist(), strict=True))
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_same_value(a[key], b[key]) for key in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b, strict=True))
+    try:
+        return bool(a == b)
+    except Exception:  # values whose == raises or is ambiguous are not equal
+        return False
 
 
 class Asset:
@@ -185,6 +281,66 @@ class Asset:
             return state["metadata"].get(attr)
         raise AttributeError(f"{type(self).__name__} {state.get('label')!r} has no attribute {attr!r}")
 
+    # --- equality ----------------------------------------------------------------------------
+
+    _EQUALITY_ATTRIBUTES: ClassVar[tuple[str, ...]] = (
+        "label",
+        "type",
+        "name",
+        "description",
+        "version",
+        "metadata",
+        "_extra",
+        "id",
+        "owner",
+        "flow_id",
+        "step_name",
+        "time_created",
+        "time_updated",
+    )
+
+    def __eq__(self, other: object) -> bool:
+        """Whether ``other`` is an asset of the same class with the same attributes (the SDK's equality).
+
+        Compared: label, type, name, description, version, metadata (frames and arrays in it by
+        value, with ``.equals``), the extra keyword names, id, owner, flow_id, step_name and the
+        times. As the SDK says, the stored objects are not compared deeply: only their types.
+        """
+        if not isinstance(other, Asset):
+            return NotImplemented
+        if self is other:
+            return True
+        if type(self) is not type(other):
+            return False
+        mine, theirs = self.__dict__, other.__dict__
+        if not all(_same_value(mine.get(key), theirs.get(key)) for key in self._EQUALITY_ATTRIBUTES):
+            return False
+        return self._same_object_type(other)
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    # Equality follows the attributes, which change: assets are not hashable (not set members or keys).
+    __hash__ = None  # type: ignore[assignment]
+
+    def _object_type(self) -> type | None:
+        """The type of the stored object (loading it if needed); None when it cannot be loaded."""
+        state = self.__dict__
+        if state.get("_object", _MISSING) is _MISSING:
+            return None if state.get("_loader") is None else type(self.object)
+        return type(state["_object"])
+
+    def _same_object_type(self, other: Asset) -> bool:
+        mine, theirs = self.__dict__.get("_source"), other.__dict__.get("_source")
+        if mine is not None and mine is theirs:
+            return True
+        if mine is not None and theirs is not None and self.id is not None:
+            # Both hold the object of the same stored version (same id and time_updated, compared
+            # above) unchanged since it was read: same object, no need to load it.
+            return True
+        return self._object_type() is other._object_type()
+
     def __repr__(self) -> str:
         parts = [f"label={self.label!r}", f"type={self.type.name}"]
         if self.name is not None:
@@ -258,8 +414,9 @@ class Asset:
     def add_notes(self, dict_type: str, key: str | None = None, notes: str | None = None) -> Asset:
         """Add notes to the ``"user"`` or ``"engineer"`` notes.
 
-        With ``key`` and ``notes`` the pair is kept under ``key`` (see ``keyed_notes``); with only
-        one of them, that text is appended to the notes log.
+        With ``key`` and ``notes`` the pair is kept under ``key`` (``asset.user_notes[key]``, and
+        ``keyed_notes``); with only one of them, that text is appended to the notes log (the list
+        ``asset.user_notes``). See :class:`AssetNotes`.
         """
         kinds = {"user": USER_NOTES_KEY, "engineer": ENGINEER_NOTES_KEY, USER_NOTES_KEY: USER_NOTES_KEY}
         kinds[ENGINEER_NOTES_KEY] = ENGINEER_NOTES_KEY
@@ -407,14 +564,14 @@ class Asset:
         return pd.read_parquet(io.BytesIO(payload))
 
     @property
-    def user_notes(self) -> list[str]:
-        """Notes added with :meth:`add_user_notes`, oldest first."""
-        return list(self.metadata.get(USER_NOTES_KEY, []))
+    def user_notes(self) -> AssetNotes:
+        """Notes added with :meth:`add_user_notes`: the log (a list, oldest first) and the keyed pairs."""
+        return AssetNotes(self.metadata.get(USER_NOTES_KEY, []), self.metadata.get(f"{USER_NOTES_KEY}_by_key"))
 
     @property
-    def engineer_notes(self) -> list[str]:
-        """Notes added with :meth:`add_engineer_notes`, oldest first."""
-        return list(self.metadata.get(ENGINEER_NOTES_KEY, []))
+    def engineer_notes(self) -> AssetNotes:
+        """Notes added with :meth:`add_engineer_notes`: the log (a list, oldest first) and the keyed pairs."""
+        return AssetNotes(self.metadata.get(ENGINEER_NOTES_KEY, []), self.metadata.get(f"{ENGINEER_NOTES_KEY}_by_key"))
 
     # --- (de)serialising the description -----------------------------------------------------
 
@@ -522,6 +679,57 @@ ENCODING_KEY = "encoding"
 ONE_HOT_KEY = "one_hot_dict"
 CAT_TO_VALS_KEY = "cat_to_vals"
 
+#: Integer codes of an ordinal column above this are not taken as codes when inferring its values.
+MAX_INFERRED_CODE = 9_999
+
+
+def _holds_codes(series: Any) -> bool:
+    """Whether ``series`` holds integer codes (an ordinal column), not the category values themselves."""
+    import pandas as pd
+
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+        return False
+    if pd.api.types.is_integer_dtype(dtype):
+        return True
+    data = series.dropna()
+    return bool(((data % 1) == 0).all())
+
+
+def _sorted_values(values: Iterable[Any]) -> list[Any]:
+    items = list(values)
+    try:
+        return sorted(items)
+    except TypeError:  # mixed types: group by type, then by text
+        return sorted(items, key=lambda value: (type(value).__name__, str(value)))
+
+
+def _infer_values(series: Any, ordinal: bool) -> list[Any] | None:
+    """The categories of ``series`` (sorted unique values), or None when they cannot be inferred.
+
+    In an ordinal frame a column of integer codes gives ``[0, 1, ..., max code]`` (without names,
+    a code stands for itself); a categorical column gives its categories. Only values that can be
+    kept in the metadata (text, numbers, booleans) are inferred.
+    """
+    import pandas as pd
+
+    data = series.dropna()
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        values = list(series.cat.categories)
+    elif ordinal and _holds_codes(series):
+        if data.empty:
+            return []
+        low, high = data.min(), data.max()
+        if low < 0 or high > MAX_INFERRED_CODE:
+            return None
+        return list(range(int(high) + 1))
+    else:
+        values = _sorted_values(pd.unique(data))
+    values = [value.item() if type(value).__module__ == "numpy" else value for value in values]
+    if not all(isinstance(value, str | int | float | bool) for value in values):
+        return None
+    return values
+
 
 class Dataset(Asset):
     """A DataFrame asset, with column roles and the encoding of its categorical columns.
@@ -531,6 +739,13 @@ class Dataset(Asset):
     ``ordinal`` (integer codes into ``cat_to_vals[col]``), ``one_hot`` (indicator columns
     ``one_hot_dict[col]``, one per value of ``cat_to_vals[col]``) or ``verbose`` (the values).
     ``categorical_columns=`` and ``predict_columns=`` are accepted as older names.
+
+    ``cat_to_vals`` not given for a categorical column is inferred from the frame: its sorted
+    unique values (verbose; and ordinal columns holding the values rather than codes), its
+    categories (a pandas categorical), ``[0, ..., max code]`` for integer codes (ordinal), or the
+    indicator columns ``column_value`` as ``pd.get_dummies`` names them (one-hot, which also
+    infers ``one_hot_dict``). Values that cannot be kept in the metadata (dates, objects) are not
+    inferred; converting that column then asks for ``cat_to_vals``.
     """
 
     default_type = AssetType.DATASET
@@ -628,9 +843,50 @@ class Dataset(Asset):
         return bool(self.metadata.get(PREDICT_KEY))
 
     def set_categorical_columns(self, columns: Iterable[str]) -> Dataset:
-        """Mark ``columns`` as categorical (they must be columns of the frame)."""
+        """Mark ``columns`` as categorical and infer their values (see the class docstring).
+
+        They must be columns of the frame; in a one-hot frame, features with indicator columns.
+        """
         self.metadata[CATEGORICAL_KEY] = self._known_columns(columns, "categorical")
+        self._infer_categories()
         return self
+
+    def _dummy_columns(self, feature: str, columns: list[str]) -> list[str]:
+        """The indicator columns of ``feature`` as ``pd.get_dummies`` names them (``feature_value``)."""
+        prefix = f"{feature}_"
+        longer = [f"{other}_" for other in self.categorical_columns if other != feature and other.startswith(prefix)]
+        return [c for c in columns if c.startswith(prefix) and not any(c.startswith(p) for p in longer)]
+
+    def _infer_categories(self) -> None:
+        """Infer ``cat_to_vals`` (and, one-hot, ``one_hot_dict``) for categorical columns without them."""
+        frame = self._object if self.is_loaded else None
+        columns = _columns_of(frame)
+        if columns is None:
+            return
+        known: dict[str, list[Any]] = dict(self.metadata.get(CAT_TO_VALS_KEY, {}))
+        one_hot: dict[str, list[str]] = dict(self.metadata.get(ONE_HOT_KEY, {}))
+        encoding = self.encoding
+        changed = False
+        for feature in self.categorical_columns:
+            if feature in known:
+                continue
+            if encoding is DataEncoding.ONE_HOT and feature not in columns:
+                indicators = one_hot.get(feature) or self._dummy_columns(feature, columns)
+                if not indicators:
+                    continue
+                one_hot.setdefault(feature, indicators)
+                prefix = f"{feature}_"
+                known[feature] = [c[len(prefix) :] if c.startswith(prefix) else c for c in indicators]
+                changed = True
+            elif feature in frame.columns:
+                values = _infer_values(frame[feature], ordinal=encoding is DataEncoding.ORDINAL)
+                if values is not None:
+                    known[feature] = values
+                    changed = True
+        if changed:
+            self.metadata[CAT_TO_VALS_KEY] = known
+            if one_hot:
+                self.metadata[ONE_HOT_KEY] = one_hot
 
     def set_predict_columns(self, columns: Iterable[str]) -> Dataset:
         """Mark ``columns`` as the ones a model uses (they must be columns of the frame)."""
@@ -655,6 +911,10 @@ class Dataset(Asset):
             self.set_categorical_columns(categorical_cols)
         elif cat_to_vals is not None:
             self.metadata[CATEGORICAL_KEY] = list(self.metadata[CAT_TO_VALS_KEY])
+            self._infer_categories()
+        elif one_hot_dict is not None:
+            self.metadata[CATEGORICAL_KEY] = list(self.metadata[ONE_HOT_KEY])
+            self._infer_categories()
 
     def initialize_filters(self, predict_cols: Iterable[str] | None) -> None:
         """Record the columns a model uses (None: no filtering)."""
@@ -695,6 +955,10 @@ class Dataset(Asset):
 
     def _categories(self, column: str) -> list[Any]:
         values = self.cat_to_vals.get(column)
+        if values is None and (self.is_loaded or self.__dict__.get("_loader") is not None):
+            self.get_object()  # a dataset read from the catalogue: infer from its frame now
+            self._infer_categories()
+            values = self.cat_to_vals.get(column)
         if values is None:
             raise ValidationError(
                 f"dataset {self.label!r} has no cat_to_vals for column {column!r}; "
@@ -713,6 +977,15 @@ class Dataset(Asset):
         for column in self.categorical_columns:
             values = self._categories(column)
             if source is DataEncoding.ORDINAL and column in out.columns:
+                if not _holds_codes(out[column]):
+                    continue  # text, categories or booleans: the column holds the values already
+                codes = out[column].dropna()
+                if not codes.empty and (codes.min() < 0 or codes.max() >= len(values)):
+                    raise ValidationError(
+                        f"column {column!r} of dataset {self.label!r} holds codes from {_plain(codes.min())!r} "
+                        f"to {_plain(codes.max())!r}, but cat_to_vals[{column!r}] has {len(values)} values "
+                        f"(codes 0 to {len(values) - 1})"
+                    )
                 out[column] = out[column].map(lambda code, v=values: v[int(code)] if pd.notna(code) else None)
             elif source is DataEncoding.ONE_HOT:
                 indicators = self._one_hot_names(column, values)
@@ -762,7 +1035,13 @@ class Dataset(Asset):
             raise ValidationError(f"{role} columns of dataset {self.label!r} must be column names (strings)")
         available = _columns_of(self._object) if self.is_loaded else None
         if available is not None:
-            unknown = [c for c in chosen if c not in available]
+            one_hot = role == "categorical" and self.encoding is DataEncoding.ONE_HOT
+            unknown = [
+                c
+                for c in chosen
+                if c not in available
+                and not (one_hot and (c in self.one_hot_dict or any(a.startswith(f"{c}_") for a in available)))
+            ]
             if unknown:
                 raise ValidationError(
                     f"dataset {self.label!r} has no columns {unknown} to mark as {role}; its columns are {available}"
@@ -904,6 +1183,84 @@ def _dtype_name(dtype: Any) -> str:
         raise ValidationError(f"{dtype!r} is not a dtype pandas knows") from exc
 
 
+_TEXT_DTYPES = frozenset({"object", "str", "string"})
+
+
+def _dtype_family(name: str) -> str:
+    """``name``, with the text dtypes as one: ``object`` (the SDK's name), ``str`` and ``string``.
+
+    pandas 3 gives text columns the dtype ``str``; older pandas ``object``; ``string`` (and
+    ``string[pyarrow]``, ...) are pandas' string dtypes.
+    """
+    base = name.split("[", 1)[0]
+    return "text" if base in _TEXT_DTYPES or base == "large_string" else name
+
+
+def _is_numeric_dtype(dtype: Any) -> bool:
+    """Whether ``dtype`` (a dtype or its name) holds numbers, checked by range; booleans do not."""
+    import pandas as pd
+
+    try:
+        dtype = pd.api.types.pandas_dtype(dtype) if isinstance(dtype, str) else dtype
+    except TypeError:
+        return False
+    return bool(pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype))
+
+
+def _value_kind(value: Any) -> Any:
+    """What a value is, for comparisons by type: booleans, numbers, text, dates... (1 is not True)."""
+    import numbers
+
+    if isinstance(value, bool) or type(value).__name__ in ("bool", "bool_"):
+        return "bool"
+    if isinstance(value, numbers.Number):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, dt.datetime):
+        return "datetime"
+    if isinstance(value, dt.date):
+        return "date"
+    return type(value)
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value (for messages and comparisons)."""
+    return value.item() if type(value).__module__ == "numpy" and hasattr(value, "item") else value
+
+
+def _is_among(value: Any, allowed: list[Any]) -> bool:
+    """Whether ``value`` is one of ``allowed``, compared by type and value (``"1"`` is not ``1``)."""
+    value = _plain(value)
+    kind = _value_kind(value)
+    return any(_value_kind(_plain(a)) == kind and _same_value(value, _plain(a)) for a in allowed)
+
+
+def _numeric_range(column: str, allowed: Any) -> tuple[float, float]:
+    """``valid_inputs[column]`` of a numeric column as (min, max); ValidationError unless ``[min, max]``."""
+    import math
+    import numbers
+
+    bounds = list(allowed) if isinstance(allowed, list | tuple) else None
+    ok = (
+        bounds is not None
+        and len(bounds) == 2
+        and all(isinstance(b, numbers.Real) and _value_kind(b) == "number" and not math.isnan(float(b)) for b in bounds)
+    )
+    if not ok or bounds[0] > bounds[1]:  # type: ignore[index]
+        raise ValidationError(
+            f"valid_inputs[{column!r}] is {allowed!r}: for a numeric column it must be [min, max], "
+            "two numbers with min <= max (the values allowed, both included)"
+        )
+    return _plain(bounds[0]), _plain(bounds[1])  # type: ignore[index]
+
+
+def _shown(values: Iterable[Any], limit: int = 20) -> str:
+    items = _sorted_values(_plain(v) for v in values)
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return f"{items[:limit]!r}{more}"
+
+
 def _schema_columns(spec: Any) -> dict[str, str]:
     """Column name → dtype name, from a dict, a DataFrame, ``frame.dtypes`` or (name, dtype) pairs."""
     import pandas as pd
@@ -931,8 +1288,14 @@ class Schema(Asset):
 
     ``schema`` is ``frame.dtypes`` (a Series), a dict of column → dtype, a DataFrame or
     (column, dtype) pairs. :meth:`validate` returns True or raises ValidationError naming every
-    difference: missing columns, other dtypes, extra columns (with ``exact_match``) and values not
-    in ``valid_inputs[column]``. :meth:`mismatches` lists the column differences instead.
+    difference: missing columns, other dtypes, extra columns (with ``exact_match``) and values
+    ``valid_inputs`` does not allow. :meth:`mismatches` lists the column differences instead.
+
+    The text dtypes are one: a column of dtype ``object`` (the SDK's name for text columns),
+    ``str`` (pandas 3) or ``string`` matches any of them. ``valid_inputs[column]`` is ``[min, max]``
+    for a numeric column (every value must lie in it, both ends included) and the list of allowed
+    values for any other (compared by type and value: ``"1"`` is not ``1``). With ``exact_match``,
+    ``valid_inputs`` (when given) must name every column of the schema.
     """
 
     default_type = AssetType.SCHEMA
@@ -969,7 +1332,15 @@ class Schema(Asset):
         if valid_inputs is not None:
             if not isinstance(valid_inputs, Mapping):
                 raise ValidationError(f"valid_inputs must be a dict of column → values, got {valid_inputs!r}")
-            self.metadata["valid_inputs"] = {str(k): list(v) for k, v in valid_inputs.items()}
+            checked: dict[str, list[Any]] = {}
+            for key, values in valid_inputs.items():
+                if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
+                    raise ValidationError(f"valid_inputs[{key!r}] must be a list, got {values!r}")
+                checked[str(key)] = list(values)
+                dtype = self.object.get(str(key))
+                if dtype is not None and _is_numeric_dtype(dtype):
+                    _numeric_range(str(key), checked[str(key)])
+            self.metadata["valid_inputs"] = checked
 
     @classmethod
     def from_frame(cls, frame: Any, label: str = "schema", **kwargs: Any) -> Schema:
@@ -1018,7 +1389,7 @@ class Schema(Asset):
         for column, expected in self.dtypes.items():
             if column not in found:
                 out.append(SchemaMismatch(column, "missing", expected, None))
-            elif found[column] != expected:
+            elif _dtype_family(found[column]) != _dtype_family(expected):
                 out.append(SchemaMismatch(column, "dtype", expected, found[column]))
         if not allow_extra_columns:
             known = self.dtypes
@@ -1039,14 +1410,44 @@ class Schema(Asset):
         return True
 
     def validate_level_2(self, df: Any) -> bool:
-        """True when every column in ``valid_inputs`` holds only its valid values; ValidationError if not."""
+        """True when every column in ``valid_inputs`` holds only valid values; ValidationError if not.
+
+        A numeric column's values must lie in its ``[min, max]`` (both included); another column's
+        values must be among its list. With ``exact_match``, ``valid_inputs`` must name every
+        schema column. Missing values are not checked. Without ``valid_inputs``: True.
+        """
+        valid = self.valid_inputs
+        if valid is None:
+            return True
         problems = []
-        for column, allowed in (self.valid_inputs or {}).items():
+        if self.exact_match:
+            uncovered = [column for column in self.columns if column not in valid]
+            if uncovered:
+                problems.append(
+                    f"valid_inputs has no entry for the schema columns {uncovered} "
+                    "(with exact_match=True it must have one for every column)"
+                )
+        dtypes = self.dtypes
+        for column, allowed in valid.items():
             if column not in df.columns:
                 continue
-            bad = sorted({str(v) for v in df[column].dropna().unique() if v not in allowed})
-            if bad:
-                problems.append(f"column {column!r} holds {bad}, not among {allowed}")
+            data = df[column]
+            values = data.dropna()
+            if _is_numeric_dtype(dtypes.get(column, data.dtype)):
+                low, high = _numeric_range(column, allowed)
+                if not _is_numeric_dtype(data.dtype):
+                    problems.append(
+                        f"column {column!r} has dtype {data.dtype}, not numeric, so its range [{low}, {high}] "
+                        "cannot be checked"
+                    )
+                    continue
+                outside = values[(values < low) | (values > high)]
+                if len(outside):
+                    problems.append(f"column {column!r} holds {_shown(outside.unique())}, outside [{low}, {high}]")
+            else:
+                bad = [value for value in values.unique() if not _is_among(value, allowed)]
+                if bad:
+                    problems.append(f"column {column!r} holds {_shown(bad)}, not among {allowed}")
         if problems:
             raise ValidationError(f"the frame does not match schema {self.label!r}: " + "; ".join(problems))
         return True

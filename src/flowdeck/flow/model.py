@@ -7,7 +7,7 @@ import enum
 from typing import TYPE_CHECKING, Any
 
 from flowdeck.elements.base import StrictInit
-from flowdeck.errors import NotFoundError, ValidationError
+from flowdeck.errors import NotFoundError, PredictValidationError, ValidationError
 
 if TYPE_CHECKING:
     from flowdeck.page import Page
@@ -84,9 +84,17 @@ class Step:
         *args: Any,
         **kwargs: Any,
     ) -> None:
-        """Create a step titled ``title`` showing ``page`` (an empty page by default)."""
+        """Create a step titled ``title`` showing ``page`` (an empty page by default).
+
+        A title holding ``'/'`` raises PredictValidationError (a PredictException and a ValidationError).
+        """
         if not isinstance(title, str) or not title:
             raise ValidationError(f"a step needs a non-empty title, got {title!r}")
+        if "/" in title:
+            raise PredictValidationError(
+                f"a step title may not contain '/', got {title!r}; the title names the step "
+                "(the SDK raises PredictException for it too)"
+            )
         self.title = title
         self.description = description or ""
         self.parent = parent

@@ -23,7 +23,7 @@ from flowdeck.elements.controls import (
     layout_from_json,
     register_card_classes,
 )
-from flowdeck.errors import NotFoundError, ValidationError
+from flowdeck.errors import NotFoundError, PredictValidationError, ValidationError
 from flowdeck.page.comment import Comment, find_comment
 
 __all__ = [
@@ -235,11 +235,11 @@ class Card(StrictInit):
 
     @property
     def elements(self) -> list[Element]:
-        """Every element of the card, in order (inside Rows too)."""
-        return list(_walk(self.content))
+        """Every element of the card: its content in order (inside Rows too), then its filters."""
+        return [*_walk(self.content), *_walk(self.filters)]
 
     def get_elements(self) -> Iterator[Element]:
-        """Every element of the card, in order (inside Rows too)."""
+        """The elements of the card's content, in order (inside Rows too); see :meth:`get_filters`."""
         return _walk(self.content)
 
     def get_filters(self) -> Iterator[InputElement]:
@@ -582,8 +582,8 @@ class Section(StrictInit):
 
     @property
     def elements(self) -> list[Element]:
-        """Every element of the section's cards, in order."""
-        return [element for card in self.content for element in card.get_elements()]
+        """Every element of the section's cards, in order (each card's content, then its filters)."""
+        return [element for card in self.content for element in card.elements]
 
     def to_json(self) -> dict[str, Any]:
         """Return the section as a JSON-safe dict."""
@@ -763,13 +763,19 @@ class Page(StrictInit):
         del self.get_section_by_title(section_title).content[index:]
 
     def update_card_title(self, new_card_title: str, card_title: str | None = None, card_id: str | None = None) -> None:
-        """Rename the card found by ``card_id`` (or else ``card_title``)."""
+        """Rename the card found by ``card_id`` (or else ``card_title``).
+
+        Neither given: PredictValidationError (a PredictException, as the SDK documents, and a
+        ValidationError).
+        """
         if card_id is not None:
             card = self.get_card_by_id(card_id)
         elif card_title is not None:
             card = self.get_card_by_title(card_title)
         else:
-            raise ValidationError("update_card_title needs card_title or card_id")
+            raise PredictValidationError(
+                f"update_card_title({new_card_title!r}) needs card_title or card_id to find the card to rename"
+            )
         card.title = new_card_title
 
     def add_hidden_element(self, element: Element) -> None:
@@ -783,6 +789,10 @@ class Page(StrictInit):
         for section in self._sections:
             for card in section.content:
                 if _replace_in(card.content, lambda existing: existing.id == element.id, element):
+                    return
+                if isinstance(element, InputElement) and _replace_in(
+                    card.filters, lambda existing: existing.id == element.id, element
+                ):
                     return
         if element.id in self.hidden_elements:
             self.hidden_elements[element.id] = element
@@ -831,7 +841,11 @@ class Page(StrictInit):
 
     @property
     def elements(self) -> list[Element]:
-        """Every element of the page, in order (sections, then cards, then elements); hidden ones last."""
+        """Every element of the page, in order (sections, then cards, then elements); hidden ones last.
+
+        A card's filters are elements of the page too (after the card's content): they are inputs,
+        found by title or id and read with ``get_element_value`` like any other.
+        """
         shown = [element for section in self._sections for element in section.elements]
         return shown + list(self.hidden_elements.values())
 
@@ -906,7 +920,10 @@ class Page(StrictInit):
             )
 
     def validate(self) -> None:
-        """Raise ValidationError when two inputs share a title, or two elements an id or reference_id."""
+        """Raise ValidationError when two inputs share a title, or two elements an id or reference_id.
+
+        A card's filters are inputs too: their titles are unique among the page's inputs.
+        """
         seen_titles: set[str] = set()
         for element in self.input_elements:
             if element.title in seen_titles:
