@@ -427,12 +427,27 @@ class Container(Card):
         """Whether closing the container runs a callback."""
         return self.on_close is not None
 
+    @property
+    def visible(self) -> bool:
+        """Whether the container is shown; a change records ``visible_changed_at``."""
+        return self._visible
+
+    @visible.setter
+    def visible(self, visible: bool) -> None:
+        import datetime as dt
+
+        previous = getattr(self, "_visible", None)
+        self._visible = bool(visible)
+        if previous is not None and previous != self._visible:
+            self.visible_changed_at = dt.datetime.now(dt.UTC).isoformat()
+
     def set_visibility(self, visible: bool) -> None:
-        """Show or hide the container."""
+        """Show or hide the container, and mark it changed (:meth:`force_update`), as the SDK does."""
         import datetime as dt
 
         self.visible = bool(visible)
         self.visible_changed_at = dt.datetime.now(dt.UTC).isoformat()
+        self.force_update()
 
     def to_json(self) -> dict[str, Any]:
         """Return the container as a JSON-safe dict."""
@@ -911,13 +926,18 @@ class Page(StrictInit):
                 seen.add(element.reference_id)
 
     def check_one_container_visible(self) -> None:
-        """Raise ValidationError when more than one Container is visible."""
-        visible = [card.title for card in self.cards if isinstance(card, Container) and card.visible]
+        """Keep only the most recently changed visible Container visible (as the SDK does).
+
+        "Most recently changed" is the latest ``visible_changed_at``; among containers never
+        changed (or changed at the same moment), the last on the page.
+        """
+        visible = [card for card in self.cards if isinstance(card, Container) and card.visible]
         if len(visible) > 1:
-            raise ValidationError(
-                f"Page {self.title!r} shows {len(visible)} containers at once ({', '.join(map(repr, visible))}); "
-                "at most one may be visible"
-            )
+            order = {id(card): position for position, card in enumerate(visible)}
+            keep = max(visible, key=lambda card: (card.visible_changed_at or "", order[id(card)]))
+            for card in visible:
+                if card is not keep:
+                    card.set_visibility(False)
 
     def validate(self) -> None:
         """Raise ValidationError when two inputs share a title, or two elements an id or reference_id.
