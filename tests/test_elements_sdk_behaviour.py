@@ -391,11 +391,11 @@ needs_browser = pytest.mark.skipif(os.environ.get("FLOWDECK_TEST_BROWSER") != "1
 @pytest.fixture(scope="module")
 def rich_tab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """One Chromium tab, alice signed in, on a server offering the flow above; errors on ``tab.errors``."""
-    from fixtures.server_support import PASSWORDS, add_people, serving
+    from fixtures.server_support import add_people, serving
     from flowdeck import configure
     from flowdeck.server import create_app
     from flowdeck.storage.deployment import reset_storage
-    from test_server_browser import CHROMIUM, CHROMIUM_ARGS
+    from test_server_browser import CHROMIUM, CHROMIUM_ARGS, log_in
 
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing; install it with apt-get install -y chromium")
@@ -414,11 +414,7 @@ def rich_tab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             tab = context.new_page()
             tab.errors = []
             tab.on("pageerror", lambda exc: tab.errors.append(str(exc)))
-            tab.goto("/login")
-            tab.get_by_label("User name").fill("alice")
-            tab.get_by_label("Password").fill(PASSWORDS["alice"])
-            tab.get_by_role("button", name="Sign in").click()
-            tab.wait_for_url(lambda u: "/login" not in u)
+            log_in(tab)
             yield tab
             browser.close()
     finally:

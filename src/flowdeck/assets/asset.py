@@ -317,10 +317,6 @@ class Asset:
             return False
         return self._same_object_type(other)
 
-    def __ne__(self, other: object) -> bool:
-        equal = self.__eq__(other)
-        return equal if equal is NotImplemented else not equal
-
     # Equality follows the attributes, which change: assets are not hashable (not set members or keys).
     __hash__ = None  # type: ignore[assignment]
 

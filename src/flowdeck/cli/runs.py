@@ -165,11 +165,15 @@ class InputValues:
         if current not in names or not self.pending:
             return
         here = run.page()
-        for option, title in self.pending:
-            if here.get_element_by_title(title, quiet=True) is not None:
-                continue
-            for step in names[: names.index(current)]:
-                if run.page(step).get_element_by_title(title, quiet=True) is not None:
+        elsewhere = [
+            (option, title) for option, title in self.pending if here.get_element_by_title(title, quiet=True) is None
+        ]
+        if not elsewhere:
+            return
+        earlier = [(step, run.page(step)) for step in names[: names.index(current)]]  # each page read once
+        for option, title in elsewhere:
+            for step, page in earlier:
+                if page.get_element_by_title(title, quiet=True) is not None:
                     fail(
                         f"{option} {title!r}: that input is on step {step!r}, before the current step {current!r}; "
                         f"go back to it first: flowdeck back {run.flow_id} --user {run.user} (once per step)",

@@ -8,6 +8,7 @@ of the class registered under ``kind``.
 from __future__ import annotations
 
 import base64
+import contextvars
 import datetime as dt
 import difflib
 import enum
@@ -216,6 +217,16 @@ class StrictInit:
         init = cls.__dict__.get("__init__")
         if init is not None:
             cls.__init__ = strict_init(init)  # type: ignore[misc]
+
+
+# Set while elements are rebuilt from their stored JSON (Element.from_json).
+_LOADING_SAVED: contextvars.ContextVar[bool] = contextvars.ContextVar("flowdeck_loading_saved", default=False)
+
+
+def loading_saved() -> bool:
+    """Whether an element is being rebuilt from stored JSON: rules for new elements (refusing an empty
+    Dashboard or Infographic) do not apply to what was saved before them, which loads as saved."""
+    return _LOADING_SAVED.get()
 
 
 def new_element_id() -> str:
@@ -567,6 +578,7 @@ class Element(StrictInit):
         target = element_class(kind)
         if not issubclass(target, cls):
             raise ValidationError(f"element JSON {current.get('title')!r} is a {kind}, not a {cls.__name__}")
+        token = _LOADING_SAVED.set(True)
         try:
             element = target._from_fields(current)
             element._restore_common(current)
@@ -575,6 +587,8 @@ class Element(StrictInit):
             raise ValidationError(
                 f"{kind} JSON {current.get('title')!r} is malformed ({type(exc).__name__}: {exc})"
             ) from exc
+        finally:
+            _LOADING_SAVED.reset(token)
         return element
 
     # --- comparison ----------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, Self
 
@@ -17,6 +16,7 @@ from flowdeck.elements.base import (
     StrictInit,
     _ReprEnum,
     check_keywords,
+    loading_saved,
     or_default,
 )
 from flowdeck.elements.callbacks import AssetDownloadCallback, callback_from_json, callback_to_json
@@ -349,14 +349,6 @@ def iter_layout_elements(items: Iterable[Any]) -> Iterator[Element]:
             yield item
 
 
-# Set while a Dashboard is rebuilt from its JSON: stored pages load as they were saved.
-_LOADING_JSON: contextvars.ContextVar[bool] = contextvars.ContextVar("flowdeck_dashboard_loading", default=False)
-
-
-def _loading_json() -> bool:
-    return _LOADING_JSON.get()
-
-
 class DashboardOrientation(_ReprEnum):
     """Whether a Dashboard's top level is a row or a column."""
 
@@ -384,7 +376,7 @@ class Dashboard(OutputElement):
         """Create a dashboard of ``content``."""
         super().__init__(ElementType.DASHBOARD, {}, {}, title, description, show_title, show_description)
         self.content = Row(content) if orientation in (None, DashboardOrientation.ROW, "row") else Column(content)
-        if next(self.content.get_elements(), None) is None and not _loading_json():
+        if next(self.content.get_elements(), None) is None and not loading_saved():
             raise ValidationError(
                 f"Dashboard {title!r} has no content: give it at least one element "
                 "(a PlotlyPlot, Image, Table, Infographic or RichText), alone or in Rows and Columns"
@@ -445,15 +437,11 @@ class Dashboard(OutputElement):
     @classmethod
     def _from_fields(cls, data: dict[str, Any]) -> Self:
         layout = layout_from_json(data["content"])
-        token = _LOADING_JSON.set(True)  # a dashboard saved empty (before empty ones were refused) loads
-        try:
-            dashboard = cls(
-                list(layout.elements) if isinstance(layout, _Layout) else [layout],
-                orientation=data.get("orientation", "row"),
-                filters=[Element.from_json(item) for item in data.get("filters", [])],  # type: ignore[misc]
-            )
-        finally:
-            _LOADING_JSON.reset(token)
+        dashboard = cls(
+            list(layout.elements) if isinstance(layout, _Layout) else [layout],
+            orientation=data.get("orientation", "row"),
+            filters=[Element.from_json(item) for item in data.get("filters", [])],  # type: ignore[misc]
+        )
         if isinstance(layout, _Layout):
             dashboard.content.ratio = layout.ratio
         dashboard.updater = callback_from_json(data.get("updater"))

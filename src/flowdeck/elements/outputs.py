@@ -30,6 +30,7 @@ from flowdeck.elements.base import (
     StrictInit,
     _ReprEnum,
     check_keywords,
+    loading_saved,
     or_default,
     to_jsonable,
 )
@@ -1113,7 +1114,7 @@ class Infographic(OutputElement):
         )
         self.data = self._items(data, "data")
         self.recommendation = self._items(recommendation, "recommendation")
-        if not self.data and not self.recommendation:
+        if not self.data and not self.recommendation and not loading_saved():
             raise ValidationError(
                 f"Infographic {self.title!r} has no data: give it InfographData items in data= (or recommendation=)"
             )
@@ -1164,15 +1165,10 @@ class Infographic(OutputElement):
     @classmethod
     def _from_fields(cls, data: dict[str, Any]) -> Self:
         event = data.get("event")
-        items = [InfographData.from_json(item) for item in data.get("data", [])]
-        recommendation = [InfographData.from_json(item) for item in data.get("recommendation", [])]
-        element = cls(
-            # One stand-in item lets an infographic saved empty (before those were refused) load as saved.
-            data=items or ([] if recommendation else [InfographData("", "")]),  # type: ignore[arg-type]
-            recommendation=recommendation,  # type: ignore[arg-type]
+        return cls(
+            data=[InfographData.from_json(item) for item in data.get("data", [])],  # type: ignore[misc]
+            recommendation=[InfographData.from_json(item) for item in data.get("recommendation", [])],  # type: ignore[misc]
             layout=data.get("layout", "row"),
             event=None if event is None else Element.from_json(event),
             info_content=data.get("info_content"),
         )
-        element.data = items  # type: ignore[assignment]
-        return element

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import json
 import uuid
@@ -434,8 +435,6 @@ class Container(Card):
 
     @visible.setter
     def visible(self, visible: bool) -> None:
-        import datetime as dt
-
         previous = getattr(self, "_visible", None)
         self._visible = bool(visible)
         if previous is not None and previous != self._visible:
@@ -443,8 +442,6 @@ class Container(Card):
 
     def set_visibility(self, visible: bool) -> None:
         """Show or hide the container, and mark it changed (:meth:`force_update`), as the SDK does."""
-        import datetime as dt
-
         self.visible = bool(visible)
         self.visible_changed_at = dt.datetime.now(dt.UTC).isoformat()
         self.force_update()

@@ -47,7 +47,6 @@ __all__ = [
     "bind_big_tables",
     "download_chunks",
     "forget_cached",
-    "full_frame",
     "prepare_big_tables",
     "table_rows",
 ]
@@ -125,16 +124,8 @@ def bind_big_tables(page: Any, view: RunView, step_name: str) -> Any:
         if paged.get("step") is None:
             # Where the frame is stays with the Table when it is put on another step's page.
             element.extra["paged"] = {**paged, "step": step_name}
-        element._attach_frame_loader(functools.partial(full_frame, view, source, element.id))
+        element._attach_frame_loader(functools.partial(_read, view, source, element.id))  # the whole frame
     return page
-
-
-def full_frame(view: RunView, step_name: str, element_id: str) -> pd.DataFrame:
-    """The whole frame of the big table ``element_id`` stored by step ``step_name``, exactly as it was given.
-
-    ``NotFoundError`` when the step stored no such table (or is not a step of the run).
-    """
-    return _read(view, step_name, element_id)
 
 
 def _no_big_table(view: RunView, step_name: str, element_id: str) -> NotFoundError:
