@@ -212,18 +212,25 @@ def test_a_zero_copy_read_checks_a_file_once_and_again_after_it_changed(store):
         store.get_input("big", step_name="Produce", zero_copy=True)
 
 
+def _count_hashes_from_a_clean_slate(store: StoreInterface, frame: pd.DataFrame, monkeypatch) -> list[int]:
+    """Read "big" once (S3: into the read cache), forget every check, then record the length of every
+    chunk hashed from now on."""
+    assert_frame_equal(store.get_input("big", step_name="Produce", rows=(0, 10)), frame[:10])
+    time.sleep(2.1)  # a file changed within 2 s is never remembered as checked
+    frame_blobs.forget_checked()
+    hashed: list[int] = []
+    digest = frame_blobs.xxhash.xxh3_64_intdigest
+    monkeypatch.setattr(frame_blobs.xxhash, "xxh3_64_intdigest", lambda data: hashed.append(len(data)) or digest(data))
+    return hashed
+
+
 @pytest.mark.backends("sqlite", "postgres-s3")
 def test_a_partial_read_checks_each_batch_once_and_again_after_the_file_changed(store, monkeypatch):
     """The batches a partial read checked are remembered for that version of the file, as whole checks are."""
     frame = pd.DataFrame({"a": np.arange(40_000), "b": np.arange(40_000) * 0.5})
     with batch_rows(1_000):
         store.save_output(frame, "big")
-    assert_frame_equal(store.get_input("big", step_name="Produce", rows=(0, 10)), frame[:10])  # S3: now cached
-    time.sleep(2.1)  # a file changed within 2 s is never remembered as checked
-    frame_blobs.forget_checked()
-    hashed: list[int] = []
-    digest = frame_blobs.xxhash.xxh3_64_intdigest
-    monkeypatch.setattr(frame_blobs.xxhash, "xxh3_64_intdigest", lambda data: hashed.append(len(data)) or digest(data))
+    hashed = _count_hashes_from_a_clean_slate(store, frame, monkeypatch)
 
     assert_frame_equal(store.get_input("big", step_name="Produce", rows=(3_500, 3_600)), frame.iloc[3_500:3_600])
     (checked,) = frame_blobs._CHECKED.values()
@@ -244,6 +251,58 @@ def test_a_partial_read_checks_each_batch_once_and_again_after_the_file_changed(
     _corrupt(body + offset + length // 2)
     with pytest.raises(IntegrityError, match=r"stored frame is corrupted: bytes \d+-\d+ of the data"):
         store.get_input("big", step_name="Produce", rows=(3_500, 3_600))
+
+
+@pytest.mark.backends("sqlite", "postgres-s3")
+def test_a_column_read_whole_checks_its_stream_once_and_fails_on_a_flipped_byte(store, monkeypatch):
+    """columns= without rows= decodes each column's stream in one call, every chunk of it checked first."""
+    frame = _frame(12_000)
+    with batch_rows(1_000):
+        store.save_output(frame, "big")
+    hashed = _count_hashes_from_a_clean_slate(store, frame, monkeypatch)
+
+    for columns in (["x", "kind"], ["label"], ["maybe", "id"]):
+        assert_frame_equal(store.get_input("big", step_name="Produce", columns=columns), frame[columns])
+    assert len(hashed) == 3 + 5 * 13  # the schema on each read; a prefix and 12 batches for each column
+    (checked,) = frame_blobs._CHECKED.values()
+    assert checked.batches_checked == {(c, b) for c in range(5) for b in range(12)}
+    hashed.clear()
+    assert_frame_equal(store.get_input("big", step_name="Produce", columns=["kind", "x"]), frame[["kind", "x"]])
+    assert len(hashed) == 1  # the schema only: every chunk of these columns was checked before
+
+    body, columns = _blob_spans(_stored_bytes())
+    offset, length, _ = columns[2]["batches"][11]  # column "label", its last batch
+    _corrupt(body + offset + length // 2)
+    with pytest.raises(IntegrityError, match=r"stored frame is corrupted: bytes \d+-\d+ of the data"):
+        store.get_input("big", step_name="Produce", columns=["label"])
+
+
+def test_a_column_stream_with_a_gap_is_read_batch_by_batch():
+    """Only a stream whose chunks follow each other with no unchecked byte between them is decoded in one call."""
+    assert frame_blobs._contiguous((64, 100, 0), [(164, 50, 0), (214, 50, 0)])
+    assert frame_blobs._contiguous((64, 100, 0), [])
+    assert not frame_blobs._contiguous((64, 100, 0), [(164, 50, 0), (222, 50, 0)])
+    assert not frame_blobs._contiguous((64, 100, 0), [(200, 50, 0)])
+    table = pa.table({"a": np.arange(5_000)})
+    with batch_rows(1_000):
+        parts, _ = frame_blobs.write_table(table)
+    reader = frame_blobs.FrameBlobReader(b"".join(bytes(p) for p in parts), verify=True)
+    prefix, spans = reader._index.columns[0]
+    reader._index.columns[0] = (prefix, [*spans[:2], (spans[2][0] + 8, spans[2][1], spans[2][2]), *spans[3:]])
+    with pytest.raises(IntegrityError, match="stored frame is corrupted"):  # read batch by batch: the moved range
+        reader.read([0])
+    reader._index.columns[0] = (prefix, spans)
+    assert reader.read([0]).equals(table)
+
+
+def test_column_selections_are_remembered_and_a_missing_column_is_refused_every_time(store):
+    frame = _frame(3_000)
+    store.save_output(frame, "f")
+    for _ in range(2):
+        assert_frame_equal(store.get_input("f", step_name="Produce", columns=["x", "id"]), frame[["x", "id"]])
+        assert_frame_equal(store.get_input("f", step_name="Produce", columns=["id", "x"]), frame[["id", "x"]])
+        with pytest.raises(NotFoundError, match=r"the frame has no column\(s\) \['nope'\]"):
+            store.get_input("f", step_name="Produce", columns=["id", "nope"])
 
 
 @pytest.mark.backends("sqlite", "postgres-s3")

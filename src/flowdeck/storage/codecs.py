@@ -80,6 +80,8 @@ _JSON_SCALARS = (str, bool, type(None))
 _THREADS_FROM = 262_144
 # Frames of up to this many columns are built column by column (arrow_frames), whatever their length.
 _DIRECT_COLUMNS = 8
+# Column selections whose table positions are remembered, per stored frame.
+_REMEMBERED_SELECTIONS = 64
 
 
 class Encoded:
@@ -836,9 +838,9 @@ class Codecs:
             raise ValidationError("columns= applies to DataFrames; this output is a Series (use rows=)")
         start, stop = (0, count) if rows is None else _row_range(rows, count)
         wanted = None if columns is None else _column_list(columns)
-        positions: list[int] | None = None
+        positions: Sequence[int] | None = None
         if wanted is not None:
-            positions = _column_positions(schema, pandas_meta, meta, wanted)
+            positions = _remembered_positions(reader, schema, pandas_meta, meta, wanted)
             if positions is None:
                 # Column labels Arrow does not keep as plain names: select from the whole frame.
                 whole = self._select_arrow(codec, data, None, rows, zero_copy, verified, identity, key)
@@ -885,6 +887,28 @@ class Codecs:
                 "(keep the old key in FLOWDECK_SECRET_KEY after a rotation)"
             )
         return pickle.loads(payload)
+
+
+def _remembered_positions(
+    reader: frame_blobs.FrameBlobReader | None,
+    schema: pa.Schema,
+    pandas_meta: dict[str, Any],
+    meta: dict[str, Any],
+    wanted: list[Any],
+) -> Sequence[int] | None:
+    """:func:`_column_positions`, remembered per blob for selections of text labels (a few dozen of them)."""
+    remembered = None if reader is None else reader.remembered("column positions", dict)
+    if remembered is None or not all(type(c) is str for c in wanted):
+        return _column_positions(schema, pandas_meta, meta, wanted)
+    labels = tuple(wanted)
+    try:
+        return remembered[labels]
+    except KeyError:
+        found = _column_positions(schema, pandas_meta, meta, wanted)
+        positions = None if found is None else tuple(found)
+        if len(remembered) < _REMEMBERED_SELECTIONS:
+            remembered[labels] = positions
+        return positions
 
 
 def _column_positions(

@@ -493,6 +493,8 @@ class FrameBlobReader:
     def _column(self, position: int, start: int, stop: int) -> pa.ChunkedArray:
         prefix_span, spans = self._index.columns[position]
         field = self.schema.field(position)
+        if start == 0 and stop == self.num_rows and _contiguous(prefix_span, spans):
+            return self._whole_column(position, prefix_span, spans)
         first, last = start // self.batch_rows, max(start, stop - 1) // self.batch_rows
         chosen = spans[first : last + 1] if stop > start else []
         try:
@@ -534,6 +536,27 @@ class FrameBlobReader:
         chunked = pa.chunked_array(arrays, type=field.type)
         return chunked.slice(start - first * self.batch_rows, max(0, stop - start))
 
+    def _whole_column(
+        self, position: int, prefix_span: Sequence[int], spans: Sequence[Sequence[int]]
+    ) -> pa.ChunkedArray:
+        """Every row of column ``position``, its stream checked chunk by chunk (unless checked before),
+        then decoded in one call: one call per batch costs more than decoding it."""
+        if position not in self._checks.prefixes_checked:
+            self._span(prefix_span)
+            if self.verify:
+                self._checks.prefixes_checked.add(position)
+        for number, span in enumerate(spans):
+            self._batch(position, number, span)
+        field = self.schema.field(position)
+        begin, end = prefix_span[0], (spans[-1][0] + spans[-1][1]) if spans else prefix_span[0] + prefix_span[1]
+        try:
+            column = ipc.open_stream(self._buffer.slice(begin, end - begin), options=_STREAM_OPTIONS).read_all()
+        except (pa.ArrowException, ValueError) as exc:
+            raise _corrupt(f"column {field.name!r}") from exc
+        if column.num_columns != 1 or column.num_rows != self.num_rows or column.schema.field(0).type != field.type:
+            raise _corrupt(f"column {field.name!r}")
+        return column.column(0)
+
     def read_all(self) -> pa.Table:
         """Every column, every row (the caller has verified the whole blob), without copying."""
         arrays = []
@@ -561,6 +584,17 @@ def to_ipc_file(data: Buffer) -> Buffer:
     with ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
     return sink.getvalue()
+
+
+def _contiguous(prefix_span: Sequence[int], spans: Sequence[Sequence[int]]) -> bool:
+    """Whether a column's prefix and batches follow each other with no byte between them (so that its
+    stream, read whole, holds only checked bytes)."""
+    end = prefix_span[0] + prefix_span[1]
+    for offset, length, _ in spans:
+        if offset != end:
+            return False
+        end = offset + length
+    return True
 
 
 def _read_stream(buffer: pa.Buffer) -> list[pa.RecordBatch]:
