@@ -363,6 +363,31 @@ def test_a_flipped_byte_in_the_index_fails_every_partial_read(store, where, read
         store.get_input("big", step_name="Produce", columns=["a"], rows=(0, 10))
 
 
+@pytest.mark.backends("sqlite", "postgres-s3")
+def test_a_categoricals_dictionary_is_decoded_once_and_its_prefix_checked_for_each_file(store, monkeypatch):
+    # 120,000 one-byte codes: a blob, not a value kept inline in the database
+    frame = pd.DataFrame({"kind": pd.Categorical(np.array(["red", "green", "blue"])[np.arange(120_000) % 3])})
+    with batch_rows(1_000):
+        store.save_output(frame, "big")
+    frame_blobs.forget_checked()  # the same blob read by an earlier test in this process
+    decoded: list[int] = []
+    read_stream = frame_blobs._read_stream
+    monkeypatch.setattr(frame_blobs, "_read_stream", lambda buffer: decoded.append(buffer.size) or read_stream(buffer))
+    for start in (3_500, 60_000, 119_990):
+        got = store.get_input("big", step_name="Produce", rows=(start, start + 10))
+        assert_frame_equal(got, frame.iloc[start : start + 10])
+    assert len(decoded) == 1
+    # The remembered dictionary is a copy: it holds none of the mapped bytes.
+    (index,) = [i for i in frame_blobs._PARSED.values() if ("dictionary", 0) in i.memo]
+    assert index.memo[("dictionary", 0)].to_pylist() == ["blue", "green", "red"]
+
+    # A flipped byte in the prefix changes the file's identity: the prefix is checked again, and fails.
+    body, columns = _blob_spans(_stored_bytes())
+    _corrupt(body + columns[0]["prefix"][0] + columns[0]["prefix"][1] // 2)
+    with pytest.raises(IntegrityError, match=r"stored frame is corrupted: bytes \d+-\d+ of the data"):
+        store.get_input("big", step_name="Produce", rows=(3_500, 3_510))
+
+
 def test_frames_written_before_frame_blobs_still_read(store):
     """An Arrow IPC file blob (the earlier format): full reads as before, partial ones decode and slice."""
     frame = _frame(5_000)
