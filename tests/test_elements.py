@@ -605,7 +605,7 @@ def test_dropdown_selection_must_be_an_option() -> None:
     dropdown = Dropdown(["a", "b"], title="Target")
     assert dropdown.typed_value() is None and not dropdown.has_value()
     dropdown.value = "b"
-    assert dropdown.selected == "b" and dropdown.typed_value() == "b"
+    assert dropdown.selected == ["b"] and dropdown.value == "b" and dropdown.typed_value() == "b"
     with pytest.raises(ValidationError, match="takes one selection"):
         dropdown.set_value(["a", "b"])
     assert dropdown.value == "b"  # a refused value leaves the old one
@@ -662,7 +662,8 @@ def test_numeric_range_full_range_when_nothing_selected() -> None:
     assert rng.has_value()
     rng.set_value((10, None))
     assert rng.typed_value() == (10, 100)
-    assert (rng.min_selection, rng.max_selection) == (10, None)
+    assert (rng.min_selection, rng.max_selection) == (10, 100)  # an end not chosen is the end of the range
+    assert rng.value == (10, None)
 
 
 @pytest.mark.parametrize(

@@ -261,11 +261,27 @@ class SegmentedControl(OutputElement):
 
 
 class _Layout(StrictInit):
-    """Shared behaviour of Row and Column: elements (or nested layouts) with relative sizes."""
+    """Shared behaviour of Row and Column: elements (or nested layouts) with relative sizes.
+
+    Sizes count grid cells, as in the SDK: an element is 1 wide and 1 high; a Row is as wide as its
+    items together and as high as its Columns; a Column is as high as its items together and as wide
+    as its Rows.
+    """
 
     direction = "row"
 
     def __init__(self, elements: list[Any], ratio: list[int | float] | None = None) -> None:
+        """Hold ``elements``; a ValidationError when the sizes of the inner layouts do not match."""
+        self._setup(elements, ratio, check_sizes=not loading_saved())
+
+    @classmethod
+    def _unchecked(cls, elements: list[Any], ratio: list[int | float] | None = None) -> Self:
+        """A layout built without the size rule: a saved one, or a Dashboard's own wrapper around its content."""
+        layout = cls.__new__(cls)
+        layout._setup(elements, ratio, check_sizes=False)
+        return layout
+
+    def _setup(self, elements: list[Any], ratio: list[int | float] | None, *, check_sizes: bool) -> None:
         name = type(self).__name__
         if isinstance(elements, Element | _Layout):
             elements = [elements]
@@ -283,8 +299,22 @@ class _Layout(StrictInit):
                 )
         self.ratio = ratio
         self.type = self.direction
-        self.width = 1
-        self.height = 1
+        inner, size, hint = self._size_rule()
+        matched = [getattr(item, size) for item in self.elements if isinstance(item, inner)]
+        if check_sizes and len(set(matched)) > 1:
+            raise ValidationError(
+                f"all {inner.__name__}s in a {name} must have the same {size}, got {inner.__name__}s of "
+                f"{size}s {', '.join(map(str, matched))}: {hint}"
+            )
+        self._measure(matched[0] if matched else 1)
+
+    def _size_rule(self) -> tuple[type[_Layout], str, str]:
+        """The inner layouts that must match, the size they must share, and how to make them match."""
+        raise NotImplementedError
+
+    def _measure(self, matched: int) -> None:
+        """Set ``width`` and ``height`` (``matched``: the size the inner layouts share, else 1)."""
+        raise NotImplementedError
 
     def get_elements(self) -> Iterator[Element]:
         """Every element inside, in order."""
@@ -307,24 +337,62 @@ class _Layout(StrictInit):
         return f"{type(self).__name__}({len(self.elements)} items)"
 
 
+def _width(item: Element | _Layout) -> int:
+    return item.width if isinstance(item, _Layout) else 1
+
+
+def _height(item: Element | _Layout) -> int:
+    return item.height if isinstance(item, _Layout) else 1
+
+
 class Row(_Layout):
-    """Elements side by side (``ratio`` gives their relative widths)."""
+    """Elements side by side (``ratio`` gives their relative widths).
+
+    The Columns in a Row must have the same height (ValidationError, a ValueError, otherwise), as in
+    the SDK. ``width`` is the number of cells across, ``height`` that of its Columns (1 without).
+    """
 
     direction = "row"
 
-    def __init__(self, elements: list[Any], ratio: list[int | float] | None = None) -> None:
+    def __init__(self, elements: list[Element | Column], ratio: list[int | float] | None = None) -> None:
         """Lay ``elements`` out in a row."""
         super().__init__(elements, ratio)
 
+    def _measure(self, matched: int) -> None:
+        self.width: int = sum(_width(item) for item in self.elements)
+        self.height: int = matched
+
+    def _size_rule(self) -> tuple[type[_Layout], str, str]:
+        return (
+            Column,
+            "height",
+            "a Column's height is the number of elements it stacks (a Row inside it adds that Row's height)",
+        )
+
 
 class Column(_Layout):
-    """Elements one above the other (``ratio`` gives their relative heights)."""
+    """Elements one above the other (``ratio`` gives their relative heights).
+
+    The Rows in a Column must have the same width (ValidationError, a ValueError, otherwise), as in
+    the SDK. ``height`` is the number of cells down, ``width`` that of its Rows (1 without).
+    """
 
     direction = "column"
 
-    def __init__(self, elements: list[Any], ratio: list[int | float] | None = None) -> None:
+    def __init__(self, elements: list[Element | Row], ratio: list[int | float] | None = None) -> None:
         """Lay ``elements`` out in a column."""
         super().__init__(elements, ratio)
+
+    def _measure(self, matched: int) -> None:
+        self.height: int = sum(_height(item) for item in self.elements)
+        self.width: int = matched
+
+    def _size_rule(self) -> tuple[type[_Layout], str, str]:
+        return (
+            Row,
+            "width",
+            "a Row's width is the number of elements side by side in it (a Column inside it adds that Column's width)",
+        )
 
 
 def layout_to_json(item: Element | _Layout) -> dict[str, Any]:
@@ -337,7 +405,8 @@ def layout_from_json(data: Mapping[str, Any]) -> Element | _Layout:
     cls = {"Row": Row, "Column": Column}.get(data.get("kind"))  # type: ignore[arg-type]
     if cls is None:
         return Element.from_json(data)
-    return cls([layout_from_json(item) for item in data["elements"]], data.get("ratio"))
+    # Layouts saved before Rows and Columns checked their sizes load as they were saved.
+    return cls._unchecked([layout_from_json(item) for item in data["elements"]], data.get("ratio"))
 
 
 def iter_layout_elements(items: Iterable[Any]) -> Iterator[Element]:
@@ -375,7 +444,9 @@ class Dashboard(OutputElement):
     ) -> None:
         """Create a dashboard of ``content``."""
         super().__init__(ElementType.DASHBOARD, {}, {}, title, description, show_title, show_description)
-        self.content = Row(content) if orientation in (None, DashboardOrientation.ROW, "row") else Column(content)
+        # The size rule is for Rows and Columns a flow writer builds; this one only holds the content.
+        wrapper = Row if orientation in (None, DashboardOrientation.ROW, "row") else Column
+        self.content: Row | Column = wrapper._unchecked(content)
         if next(self.content.get_elements(), None) is None and not loading_saved():
             raise ValidationError(
                 f"Dashboard {title!r} has no content: give it at least one element "

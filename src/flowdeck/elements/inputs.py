@@ -323,9 +323,15 @@ class Dropdown(InputElement):
         return cleaned
 
     @property
-    def selected(self) -> Any:
-        """The selection (same as ``value``)."""
-        return self._value
+    def selected(self) -> list[Any]:
+        """The selected options as a list, ``[]`` when nothing is selected (the SDK's form of ``selected``).
+
+        Assigning it selects, as :meth:`set_value` does. ``value`` keeps the stored form (one option
+        or None unless ``multiselect``); :meth:`get_value` reads the selection for a later step.
+        """
+        if self.multiselect:
+            return list(self._value)
+        return [] if self._value is None else [self._value]
 
     @selected.setter
     def selected(self, value: Any) -> None:
@@ -427,7 +433,7 @@ class Dropdown(InputElement):
 
 
 class SingleDropdown(Dropdown):
-    """A dropdown where the user picks one option."""
+    """A dropdown where the user picks one option. ``selected`` is that option, or None (as in the SDK)."""
 
     def __init__(
         self,
@@ -463,6 +469,15 @@ class SingleDropdown(Dropdown):
             page_update,
             reference_id,
         )
+
+    @property
+    def selected(self) -> int | float | str | None:
+        """The selected option, None when nothing is selected (the SDK's form of a SingleDropdown's ``selected``)."""
+        return self._value
+
+    @selected.setter
+    def selected(self, value: Any) -> None:
+        self.set_value(value)
 
 
 class MultiDropdown(Dropdown):
@@ -516,6 +531,28 @@ def register_connection_lister(lister: Callable[[str], Iterable[Any]]) -> None:
     _connection_lister = lister
 
 
+def _connection_type_names(options: Any, owner: str) -> list[str]:
+    """The connection type names ``options`` gives (ConnectionType members, or their names in any case)."""
+    # Imported here, not at the top: loading the element classes imports nothing of the storage layer.
+    from flowdeck.storage.connection_urls import ConnectionType
+
+    valid = [member.value for member in ConnectionType]
+    if isinstance(options, str | bytes) or not isinstance(options, Iterable):
+        given = f"ConnectionType.{options.name}" if isinstance(options, ConnectionType) else repr(options)
+        raise ValidationError(
+            f"{owner}: options must be a list of ConnectionType, got {given}; pass [{given}]. "
+            f"Accepted types: {', '.join(valid)}"
+        )
+    names: list[str] = []
+    for option in options:
+        # ConnectionType is a str Enum: a member and its name read the same once lower-cased.
+        name = option.strip().lower() if isinstance(option, str) else None
+        if name not in valid:
+            raise ValidationError(f"{owner}: {option!r} is not a connection type. Accepted types: {', '.join(valid)}")
+        names.append(name)
+    return names
+
+
 class DataSourceDropdown(Dropdown):
     """A choice among the named connections of the given types that ``user_id`` may use.
 
@@ -538,9 +575,13 @@ class DataSourceDropdown(Dropdown):
         label: str = "",
         placeholder: str = "",
     ) -> None:
-        """Offer ``user_id``'s connections whose type is among ``options`` (ConnectionType values)."""
+        """Offer ``user_id``'s connections whose type is among ``options`` (ConnectionType values).
+
+        An option that names no connection type is a ValidationError (a ValueError) naming it and the
+        accepted types.
+        """
         self.user_id = user_id
-        self.connection_types = [str(getattr(option, "value", option)) for option in options]
+        self.connection_types = _connection_type_names(options, f"DataSourceDropdown {title!r}")
         super().__init__(
             self.conn2dropdown_str(self.connection_types, user_id),
             selected,
@@ -559,10 +600,10 @@ class DataSourceDropdown(Dropdown):
     @staticmethod
     def conn2dropdown_str(filter_options: Iterable[Any], user_id: str) -> dict[str, dict[str, Any]]:
         """The connections ``user_id`` may use whose type is in ``filter_options``, by dropdown text."""
+        wanted = set(_connection_type_names(filter_options, "DataSourceDropdown.conn2dropdown_str"))
         if _connection_lister is None:
             raise FlowdeckError("connection lookups need flowdeck's store: import flowdeck.store.connections first")
         list_connections = _connection_lister
-        wanted = {str(getattr(option, "value", option)) for option in filter_options}
         found: dict[str, dict[str, Any]] = {}
         for info in list_connections(user_id):
             kind = str(getattr(info.type, "value", info.type))
@@ -726,6 +767,8 @@ class _Range(InputElement):
 class NumericRange(_Range):
     """A numeric interval the user narrows: ``(low, high)`` within ``[min_range, max_range]``.
 
+    ``min_selection`` and ``max_selection`` default to ``min_range`` and ``max_range``, as in the SDK.
+
     With ``single=True`` the user picks one number (``get_value`` returns it): ``max_selection``
     sets it, as in the SDK ("for single sided sliders, this is the value to change to set
     defaults"), else ``min_selection``; with neither, it is ``min_range``.
@@ -771,6 +814,18 @@ class NumericRange(_Range):
         if self.step_size is not None and self.step_size <= 0:
             raise ValidationError(f"{self._describe()}: step_size must be greater than 0, got {self.step_size!r}")
         self._init_range(min_range, max_range, min_selection, max_selection)
+
+    @property
+    def min_selection(self) -> int | float | None:
+        """The selected low end: ``min_range`` when none was chosen, as in the SDK (``single``: None)."""
+        low = None if self._value is None else self._value[0]
+        return self.min_range if low is None and not self.single else low
+
+    @property
+    def max_selection(self) -> int | float | None:
+        """The selected high end: ``max_range`` when none was chosen, as in the SDK (``single``: None)."""
+        high = None if self._value is None else self._value[1]
+        return self.max_range if high is None and not self.single else high
 
     def validate_value(self, value: Any) -> tuple[Any, Any] | None:
         """Accept ``(low, high)``; with ``single``, one number, or a pair whose high end (else its
@@ -872,7 +927,10 @@ class NumericSlider(NumericRange):
 
 
 class NumericRangeSlider(NumericRange):
-    """A range ``(low, high)`` the user narrows on a two-handled slider."""
+    """A range ``(low, high)`` the user narrows on a two-handled slider.
+
+    ``min_selection`` and ``max_selection`` default to ``min_range`` and ``max_range``, as in the SDK.
+    """
 
     def __init__(
         self,
