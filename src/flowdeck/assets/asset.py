@@ -92,6 +92,20 @@ def _check_name(name: object) -> str | None:
     return name
 
 
+def _check_version(version: object) -> int | None:
+    if version is None:
+        return None
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ValidationError(f"an asset version must be an int or None, got {version!r}")
+    return version
+
+
+def _check_description(description: object) -> str | None:
+    if description is not None and not isinstance(description, str):
+        raise ValidationError(f"a description must be a string, got {description.__class__.__name__}")
+    return description
+
+
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -202,13 +216,16 @@ class Asset:
     ``type`` is an :class:`AssetType` or its name in any case. Extra keyword arguments are kept with
     the metadata and readable as attributes (``Asset(m, "churn", "model", accuracy=0.9).accuracy``).
 
-    After a save (or when read from the catalogue) ``id`` (alias ``asset_id``), ``version``,
-    ``owner``, ``flow_id``, ``step_name``, ``time_created`` and ``time_updated`` are set; ``version``
-    is always the number the catalogue gave, whatever was passed in. A read asset loads its object
-    on first access of ``asset.object`` or ``asset.get_object()``.
+    ``version`` not given is None (for a :class:`Model`, 0, as the SDK documents). After a save (or
+    when read from the catalogue) ``id`` (alias ``asset_id``), ``version``, ``owner``, ``flow_id``,
+    ``step_name``, ``time_created`` and ``time_updated`` are set; ``version`` is then always the
+    number the catalogue gave (1 for a lineage's first version), whatever was passed in. A read
+    asset loads its object on first access of ``asset.object`` or ``asset.get_object()``.
     """
 
     default_type: ClassVar[AssetType | None] = None
+    #: ``version`` of an asset made without one, until the catalogue numbers it on save.
+    default_version: ClassVar[int | None] = None
 
     def __init__(
         self,
@@ -240,8 +257,9 @@ class Asset:
         self.label: str = _check_label(label)
         self.type: AssetType = AssetType.parse(type)
         self.name: str | None = _check_name(name)
-        self.description: str | None = description
-        self.version: int | None = version
+        self.description: str | None = _check_description(description)
+        checked = _check_version(version)
+        self.version: int | None = checked if checked is not None else self.default_version
         self.metadata: dict[str, Any] = {**dict(metadata or {}), **extra}
         self._extra: list[str] = list(extra)
         governance = {
@@ -385,9 +403,7 @@ class Asset:
 
     def set_description(self, description: str | None) -> Asset:
         """Replace the description (saved with the next ``save_asset``)."""
-        if description is not None and not isinstance(description, str):
-            raise ValidationError(f"a description must be a string, got {description.__class__.__name__}")
-        self.description = description
+        self.description = _check_description(description)
         return self
 
     def link_asset(self, label: str, asset: Asset | str) -> Asset:
@@ -647,7 +663,7 @@ class Asset:
             type=type,
             name=name or None,
             description=description,
-            version=version,
+            version=version if version is not None else cls.default_version,
             metadata=metadata,
             _extra=extra,
             id=id,
@@ -1015,9 +1031,12 @@ class Dataset(Asset):
         to_: str | DataEncoding | None = None,
         filter: bool = False,
     ) -> Any:
-        """``X`` converted from encoding ``from_`` (default: the dataset's) to ``to_`` (default: same)."""
+        """``X`` converted from encoding ``from_`` to ``to_`` (each None: the dataset's own encoding).
+
+        ``filter=True`` keeps only the predict columns. An unknown encoding is a ValidationError.
+        """
         source = self.check_valid_encoding(from_)
-        target = self.check_valid_encoding(to_) if to_ is not None else source
+        target = self.check_valid_encoding(to_)
         out = X if source is target else self._from_verbose(self._to_verbose(X, source), target)
         return self.filter_data(out, target) if filter else out
 
@@ -1049,9 +1068,11 @@ class Model(Asset):
     """A trained model (any estimator); attribute access passes through to it (``model.predict(X)``).
 
     Calls made through the asset are timed: :meth:`get_time` and :meth:`get_recent_time`.
+    ``version`` defaults to 0 until the catalogue numbers the saved version.
     """
 
     default_type = AssetType.MODEL
+    default_version = 0
 
     def __init__(
         self,
@@ -1069,10 +1090,9 @@ class Model(Asset):
     def _times(self) -> dict[str, float]:
         return self.__dict__.setdefault("_call_times", {})
 
-    def get_time(self, attr: str) -> str | None:
-        """Seconds the last call of ``attr`` through the asset took (as text), or None."""
-        seconds = self._times().get(attr)
-        return None if seconds is None else f"{seconds:.6f}"
+    def get_time(self, attr: str) -> float | None:
+        """Seconds (a float) the last call of ``attr`` through the asset took, or None if none was timed."""
+        return self._times().get(attr)
 
     def get_recent_time(self) -> float | None:
         """Seconds the most recent timed call took, or None."""
@@ -1145,6 +1165,7 @@ class Explainer(Asset):
         version: int | None = None,
         **extra: Any,
     ) -> None:
+        """Create an explainer asset holding ``object``."""
         super().__init__(object, label, AssetType.EXPLAINER, metadata, name, description, version, **extra)
 
 
@@ -1355,8 +1376,8 @@ class Schema(Asset):
 
     @property
     def do_level_2(self) -> bool:
-        """Whether :meth:`validate` also checks values (``valid_inputs`` given)."""
-        return bool(self.valid_inputs)
+        """Whether :meth:`validate` also checks values: ``valid_inputs`` was given (even empty)."""
+        return self.valid_inputs is not None
 
     @property
     def col_to_dtype(self) -> dict[str, str]:

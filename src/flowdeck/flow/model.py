@@ -232,28 +232,55 @@ class Flow(StrictInit):
         return {step.name: step for step in self.steps}
 
     def chain(self, ordered_steps: list[Step], lock: bool = True) -> Flow:
-        """Append ``ordered_steps`` in order (names must be unique); ``lock`` marks the order final."""
+        """Add ``ordered_steps`` to the flow, in order, and lock it unless ``lock=False``.
+
+        As in the SDK, a flow is chained with all its steps in one call, which locks it: a locked
+        flow takes no more steps, so calling ``chain()`` on it again is a ValidationError (nothing
+        is added). ``chain(steps, lock=False)`` leaves the flow open: a later ``chain()`` appends
+        its steps after those. Every step is checked before any is added (each must be a Step;
+        names unique in the flow); a refused call leaves the flow as it was.
+        """
         if isinstance(ordered_steps, Step):
             ordered_steps = [ordered_steps]
-        for step in ordered_steps:
-            self.add_step(step)
+        self._check_unlocked()
+        try:
+            steps = list(ordered_steps)
+        except TypeError:
+            raise ValidationError(
+                f"flow {self.name!r}: chain() takes a list of Steps, got {type(ordered_steps).__name__}"
+            ) from None
+        names = [s.name for s in self.steps]
+        for step in steps:
+            self._check_new_step(step, names)
+            names.append(step.name)
+        for step in steps:
+            if step.parent is None:
+                step.parent = self.name
+            self.steps.append(step)
         for position, step in enumerate(self.steps):
             step.last_step = position == len(self.steps) - 1
         self.is_locked = bool(lock)
         return self
 
     def add_step(self, step: Step) -> Flow:
-        """Append one step."""
+        """Append one step (a ValidationError on a locked flow, see :meth:`chain`)."""
+        return self.chain([step], lock=False)
+
+    def _check_unlocked(self) -> None:
+        if self.is_locked:
+            raise ValidationError(
+                f"flow {self.name!r} is locked: chain() adds all of a flow's steps in one call and locks "
+                f"it (steps {self.step_names}); pass every step to one chain([...]), or call "
+                "chain(steps, lock=False) to add more steps later"
+            )
+
+    def _check_new_step(self, step: Any, names: list[str]) -> None:
         if not isinstance(step, Step):
             raise ValidationError(f"flow {self.name!r} can only chain Step objects, got {type(step).__name__}")
-        if any(s.name == step.name for s in self.steps):
+        if step.name in names:
             raise ValidationError(
                 f"flow {self.name!r} has a step named {step.name!r} already; give the step a unique name="
             )
-        if step.parent is None:
-            step.parent = self.name
-        self.steps.append(step)
-        return self
 
     def step(self, name: str) -> Step:
         """The step called ``name``."""
