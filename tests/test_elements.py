@@ -251,7 +251,7 @@ def tables(draw: st.DrawFn) -> Table:
         | st.just(
             DataGridFeatures(
                 column_definitions=[GridColumn(field=str(frame.columns[0]), pinned="left")],
-                column_grouping_model=[ColumnGroup("g", [ColumnField(str(frame.columns[0]))])],
+                column_grouping_model=[ColumnGroup(group_id="g", children=[ColumnField(field=str(frame.columns[0]))])],
                 default_page_size=25,
             )
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from flowdeck.assets import Asset as Asset
 from flowdeck.assets import AssetType as AssetType
 from flowdeck.assets import DataEncoding as DataEncoding
@@ -12,10 +14,7 @@ from flowdeck.elements import Button as Button
 from flowdeck.elements import ButtonColor as ButtonColor
 from flowdeck.elements import ButtonStyle as ButtonStyle
 from flowdeck.elements import Column as Column
-from flowdeck.elements import ColumnField as ColumnField
-from flowdeck.elements import ColumnGroup as ColumnGroup
 from flowdeck.elements import Dashboard as Dashboard
-from flowdeck.elements import DataGridFeatures as DataGridFeatures
 from flowdeck.elements import DataSource as DataSource
 from flowdeck.elements import DataSourceDropdown as DataSourceDropdown
 from flowdeck.elements import DateTimeRange as DateTimeRange
@@ -23,7 +22,6 @@ from flowdeck.elements import Dropdown as Dropdown
 from flowdeck.elements import Element as Element
 from flowdeck.elements import ElementOverflowBehavior as ElementOverflowBehavior
 from flowdeck.elements import ElementType as ElementType
-from flowdeck.elements import GridColumn as GridColumn
 from flowdeck.elements import Image as Image
 from flowdeck.elements import ImageSize as ImageSize
 from flowdeck.elements import InfographData as InfographData
@@ -46,6 +44,7 @@ from flowdeck.elements import TableSelectionType as TableSelectionType
 from flowdeck.elements import TextInput as TextInput
 from flowdeck.elements.callbacks import DrilldownSize as DrilldownSize
 from flowdeck.elements.callbacks import DrilldownType as DrilldownType
+from flowdeck.elements.lazy_names import data_grid_name, with_data_grid_names
 from flowdeck.elements.outputs import PREDICT_DEFAULT_CELL_COLOR as PREDICT_DEFAULT_CELL_COLOR
 from flowdeck.elements.outputs import PREDICT_DEFAULT_TEXT_COLOR as PREDICT_DEFAULT_TEXT_COLOR
 from flowdeck.elements.outputs import PREDICT_ERROR_CELL_COLOR as PREDICT_ERROR_CELL_COLOR
@@ -60,7 +59,6 @@ from flowdeck.elements.outputs import PREDICT_SUCCESS_CELL_COLOR as PREDICT_SUCC
 from flowdeck.elements.outputs import PREDICT_SUCCESS_TEXT_COLOR as PREDICT_SUCCESS_TEXT_COLOR
 from flowdeck.elements.outputs import PREDICT_WARNING_CELL_COLOR as PREDICT_WARNING_CELL_COLOR
 from flowdeck.elements.outputs import PREDICT_WARNING_TEXT_COLOR as PREDICT_WARNING_TEXT_COLOR
-from flowdeck.elements.outputs import ColumnGroupingModel as ColumnGroupingModel
 from flowdeck.flow.model import App as App
 from flowdeck.flow.model import Flow as Flow
 from flowdeck.flow.model import SingletonApp as SingletonApp
@@ -98,6 +96,13 @@ from virtualitics_sdk.persistence_client.internal.enums.asset_type import Persis
 from virtualitics_sdk.utils.image_utils import generete_self_hosted_image_url as generete_self_hosted_image_url
 
 trigger_flow_execution = optional("trigger_flow_execution", "virtualitics_sdk")
+
+if TYPE_CHECKING:
+    from flowdeck.elements.data_grid import ColumnField as ColumnField
+    from flowdeck.elements.data_grid import ColumnGroup as ColumnGroup
+    from flowdeck.elements.data_grid import ColumnGroupingModel as ColumnGroupingModel
+    from flowdeck.elements.data_grid import DataGridFeatures as DataGridFeatures
+    from flowdeck.elements.data_grid import GridColumn as GridColumn
 
 __all__ = [
     "ALL_ICONS",
@@ -193,3 +198,13 @@ __all__ = [
     "get_img_base64",
     "trigger_flow_execution",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The data-grid models, imported on first use (see :mod:`flowdeck.elements.lazy_names`)."""
+    return data_grid_name(__name__, name)
+
+
+def __dir__() -> list[str]:
+    """The module's names, the data-grid models included."""
+    return with_data_grid_names(globals())

@@ -1,4 +1,13 @@
-"""Page elements: inputs the user fills in and outputs a step shows."""
+"""Page elements: inputs the user fills in and outputs a step shows.
+
+The data-grid models of a Table (``DataGridFeatures``, ``GridColumn``, ``ColumnGroup``,
+``ColumnField``) are pydantic models; they load on first use, so importing the elements does not
+import pydantic.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from flowdeck.elements.base import (
     DEFAULT,
@@ -34,11 +43,8 @@ from flowdeck.elements.inputs import (
     SingleDropdown,
     TextInput,
 )
+from flowdeck.elements.lazy_names import data_grid_name, with_data_grid_names
 from flowdeck.elements.outputs import (
-    ColumnField,
-    ColumnGroup,
-    DataGridFeatures,
-    GridColumn,
     Image,
     ImageSize,
     InfographData,
@@ -54,6 +60,9 @@ from flowdeck.elements.outputs import (
     TableSelectionType,
 )
 from flowdeck.elements.registry import element_class, element_kinds, register_element
+
+if TYPE_CHECKING:
+    from flowdeck.elements.data_grid import ColumnField, ColumnGroup, DataGridFeatures, GridColumn
 
 __all__ = [
     "DEFAULT",
@@ -105,3 +114,13 @@ __all__ = [
     "register_element",
     "to_jsonable",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The data-grid models, imported on first use (see :mod:`flowdeck.elements.lazy_names`)."""
+    return data_grid_name(__name__, name)
+
+
+def __dir__() -> list[str]:
+    """The module's names, the data-grid models included."""
+    return with_data_grid_names(globals())

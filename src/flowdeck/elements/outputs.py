@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import dataclasses
 import html
 import io
 import json
@@ -12,7 +11,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -35,7 +34,17 @@ from flowdeck.elements.base import (
     to_jsonable,
 )
 from flowdeck.elements.callbacks import callback_from_json, callback_to_json
+from flowdeck.elements.lazy_names import data_grid_name, with_data_grid_names
 from flowdeck.errors import NotFoundError, UnsupportedTypeError, ValidationError
+
+if TYPE_CHECKING:
+    from flowdeck.elements.data_grid import (
+        ColumnField,
+        ColumnGroup,
+        ColumnGroupingModel,
+        DataGridFeatures,
+        GridColumn,
+    )
 
 __all__ = [
     "PREDICT_DEFAULT_CELL_COLOR",
@@ -116,72 +125,28 @@ class RowAction(StrictInit):
     __hash__ = None  # type: ignore[assignment]
 
 
-@dataclasses.dataclass
-class ColumnField:
-    """A column in a column group (``DataGridFeatures.column_grouping_model``)."""
-
-    field: str
+def __getattr__(name: str) -> Any:
+    """The data-grid models, imported on first use (see :mod:`flowdeck.elements.lazy_names`)."""
+    return data_grid_name(__name__, name)
 
 
-@dataclasses.dataclass
-class ColumnGroup:
-    """A named group of columns and groups, shown as a shared header."""
-
-    group_id: str
-    children: list[ColumnGroup | ColumnField]
+def __dir__() -> list[str]:
+    """The module's names, the data-grid models included."""
+    return with_data_grid_names(globals())
 
 
-@dataclasses.dataclass
-class GridColumn:
-    """How the data grid shows one column."""
+def _checked_features(features: object, title: str) -> DataGridFeatures | None:
+    """``features`` if it is None or a DataGridFeatures, else a ValidationError naming the table."""
+    if features is None:
+        return None
+    from flowdeck.elements.data_grid import DataGridFeatures
 
-    field: str
-    header_name: str = ""
-    dtype: str = ""
-    col_spanning: bool = False
-    editable: bool = False
-    pinned: Literal["left", "right"] | None = None
-    validation_rule: str | None = None
-    value_options: list[str] | None = None
-
-
-#: Column groups, outermost first.
-ColumnGroupingModel = list[ColumnGroup | ColumnField]
-
-
-@dataclasses.dataclass
-class DataGridFeatures:
-    """Data-grid options of a Table: column definitions, grouping, aggregation, formatting, paging."""
-
-    column_definitions: list[GridColumn] | None = None
-    column_grouping_model: ColumnGroupingModel | None = None
-    col_spanning: bool | None = None
-    aggregation: dict[str, Literal["sum", "avg", "min", "max", "size"]] | None = None
-    column_formatters: dict[str, str] | None = None
-    conditional_formatting_rules: dict[str, str] | None = None
-    cell_editable: bool | None = None
-    table_editable: bool | None = None
-    default_page_size: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON form."""
-        return to_jsonable(dataclasses.asdict(self))
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> DataGridFeatures:
-        """Rebuild from :meth:`to_json` output."""
-
-        def group(item: Mapping[str, Any]) -> ColumnGroup | ColumnField:
-            if "group_id" in item:
-                return ColumnGroup(item["group_id"], [group(child) for child in item["children"]])
-            return ColumnField(item["field"])
-
-        values = dict(data)
-        if values.get("column_definitions") is not None:
-            values["column_definitions"] = [GridColumn(**column) for column in values["column_definitions"]]
-        if values.get("column_grouping_model") is not None:
-            values["column_grouping_model"] = [group(item) for item in values["column_grouping_model"]]
-        return cls(**values)
+    if not isinstance(features, DataGridFeatures):
+        raise ValidationError(
+            f"Table {title!r}: data_grid_features must be a DataGridFeatures, got {type(features).__name__} "
+            "(DataGridFeatures.model_validate(...) builds one from a dict)"
+        )
+    return features
 
 
 #: Table options kept as they are given (JSON-safe values), in the constructor's order.
@@ -294,12 +259,7 @@ class Table(OutputElement):
         self.selected_rows: list[int] = [int(row) for row in (selected_rows or [])]
         self.on_edit_update = on_edit_update
         self.on_row_select = on_row_select
-        if data_grid_features is not None and not isinstance(data_grid_features, DataGridFeatures):
-            raise ValidationError(
-                f"Table {self.title!r}: data_grid_features must be a DataGridFeatures, "
-                f"got {type(data_grid_features).__name__}"
-            )
-        self.data_grid_features = data_grid_features
+        self.data_grid_features = _checked_features(data_grid_features, self.title)
         max_rows = kwargs.get("max_rows")
         if max_rows is not None and (not isinstance(max_rows, int) or max_rows < 0):
             raise ValidationError(f"Table {self.title!r}: max_rows must be a whole number >= 0, got {max_rows!r}")
@@ -483,7 +443,10 @@ class Table(OutputElement):
         table.on_edit_update = callback_from_json(data.get("on_edit_update"))
         table.on_row_select = callback_from_json(data.get("on_row_select"))
         features = data.get("data_grid_features")
-        table.data_grid_features = None if features is None else DataGridFeatures.from_json(features)
+        if features is not None:
+            from flowdeck.elements.data_grid import DataGridFeatures
+
+            table.data_grid_features = DataGridFeatures.from_json(features)
         table.total_rows = data["total_rows"]
         return table
 
