@@ -26,16 +26,20 @@ from collections.abc import Iterable, Iterator
 from pathlib import PurePath
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from flowdeck.errors import ValidationError
 
 __all__ = [
     "FORMAT_EXTENSIONS",
+    "FORMULA_PREFIXES",
     "SUPPORTED_FORMATS",
     "ParseLimits",
     "check_format",
     "detect_format",
+    "escape_formula",
+    "escape_formulas",
     "parse_table",
 ]
 
@@ -853,3 +857,85 @@ def _parse_parquet(data: bytes, filename: str, budget: _Budget) -> pd.DataFrame:
         raise
     except Exception as exc:  # pyarrow reports damage with several exception types
         raise ValidationError(f"{filename!r} is not a valid Parquet file: {exc}") from exc
+
+
+# --- writing tables that spreadsheets open safely ------------------------------------------------
+
+#: What a spreadsheet reads as the start of a formula in a CSV cell (OWASP "CSV injection"); a tab
+#: or carriage return may stand before one.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formula(value: Any) -> Any:
+    """``value`` with a leading ``'`` when it is text a spreadsheet would read as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _holds_no_text(dtype: Any) -> bool:
+    types = pd.api.types
+    return (
+        types.is_bool_dtype(dtype)
+        or types.is_numeric_dtype(dtype)
+        or types.is_datetime64_any_dtype(dtype)
+        or types.is_timedelta64_dtype(dtype)
+    )
+
+
+def _escaped_values(values: pd.Series | pd.Index) -> np.ndarray | None:
+    """The values as objects with formula-like text escaped; None when none needs it (nothing copied)."""
+    dtype = values.dtype
+    if _holds_no_text(dtype):
+        return None
+    if isinstance(dtype, pd.CategoricalDtype):
+        if not any(escape_formula(label) is not label for label in dtype.categories):
+            return None
+        values = values.astype(object)
+        dtype = values.dtype
+    series = values if isinstance(values, pd.Series) else pd.Series(values)
+    text_dtype = isinstance(dtype, pd.StringDtype) or (
+        isinstance(dtype, pd.ArrowDtype) and str(dtype.pyarrow_dtype) in ("string", "large_string", "string_view")
+    )
+    if text_dtype:
+        risky = series.str.startswith(FORMULA_PREFIXES, na=False).to_numpy(dtype=bool)
+    else:
+        # Objects, Arrow dictionaries and anything else: only the cells that are text can be formulas.
+        risky = series.map(lambda v: escape_formula(v) is not v).to_numpy(dtype=bool)
+    if not risky.any():
+        return None
+    out = series.astype(object).to_numpy(copy=True)
+    out[risky] = ["'" + str(v) for v in out[risky]]
+    return out
+
+
+def _escaped_index(index: pd.Index) -> pd.Index:
+    """``index`` with formula-like labels and level names escaped (each level of a MultiIndex)."""
+    if isinstance(index, pd.MultiIndex):
+        levels = [index.get_level_values(i) for i in range(index.nlevels)]
+        arrays = [level if (escaped := _escaped_values(level)) is None else escaped for level in levels]
+        return pd.MultiIndex.from_arrays(arrays, names=[escape_formula(n) for n in index.names])
+    escaped = _escaped_values(index)
+    name = escape_formula(index.name)
+    if escaped is None:
+        return index.rename(name) if name is not index.name else index
+    return pd.Index(escaped, dtype=object, name=name)
+
+
+def escape_formulas(frame: pd.DataFrame, *, index: bool = True) -> pd.DataFrame:
+    """``frame`` ready to be written as CSV: text that would run as a formula gets a leading ``'``.
+
+    Covers every cell that holds text whatever its dtype (objects, pandas and Arrow strings,
+    categories, Arrow dictionaries), the column labels and, with ``index``, the index labels and
+    the index's names. Numbers, booleans and times are left as they are (a negative number is not a
+    formula). ``frame`` itself is not changed; columns needing no escape are not copied.
+    """
+    safe = frame.copy(deep=False)
+    safe.columns = _escaped_index(safe.columns)
+    if index:
+        safe.index = _escaped_index(safe.index)
+    for position in range(safe.shape[1]):
+        escaped = _escaped_values(safe.iloc[:, position])
+        if escaped is not None:
+            safe.isetitem(position, escaped)
+    return safe

@@ -105,6 +105,8 @@ def parse_event(body: bytes) -> CallbackEvent:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadCallbackEvent(f"the body is not JSON: {exc}") from None
+    except RecursionError:
+        raise BadCallbackEvent("the body is not JSON a callback can take: it is nested too deeply") from None
     try:
         checked = CallbackEventBody.model_validate(data)
     except PydanticValidationError as exc:

@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 
 from flowdeck.elements.base import to_jsonable
 from flowdeck.errors import NotFoundError, ValidationError
+from flowdeck.formats import escape_formulas
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.frame_blobs import BATCH_ROWS
 from flowdeck.storage.records import pages as page_records
@@ -55,8 +56,6 @@ __all__ = [
 PAGE_ROWS = 100
 MAX_LIMIT = 1_000
 TABLE_OUTPUT_PREFIX = "flowdeck.table."
-# Formula prefixes a spreadsheet would evaluate in a CSV cell (OWASP "CSV injection").
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _SOURCE_CACHE_SIZE = 8
 #: Bytes of row positions (sort orders, filter hits) a process keeps, least recently used dropped first.
 RANKING_CACHE_BYTES = 256 * 1024**2
@@ -262,12 +261,25 @@ def _source(view: RunView, step_name: str, element_id: str, version: str) -> _So
     found = _cached(_sources, key)
     if found is None:
         frame = _read(view, step_name, element_id, zero_copy=True)
-        arrays = [pa.chunked_array(frame.iloc[:, i].array._pa_array) for i in range(frame.shape[1])]
+        arrays = [_arrow_column(frame.iloc[:, i]) for i in range(frame.shape[1])]
         table = pa.Table.from_arrays(arrays, names=[str(i) for i in range(len(arrays))])
         index = None if isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 else frame.index
         found = _Source(key, table, frame.columns, index)
         _remember(_sources, key, found)
     return found
+
+
+def _arrow_column(column: pd.Series) -> pa.ChunkedArray:
+    """The Arrow values of a column of a zero-copy read: its own chunks (no copy) when Arrow-backed.
+
+    A frame pyarrow converts itself (labels or an index flowdeck does not build directly) may give
+    some columns as NumPy or pandas arrays (categories, a column saved as a NumPy dtype): those are
+    converted to Arrow once, when the table is first mapped.
+    """
+    values = column.array
+    if isinstance(values, pd.arrays.ArrowExtensionArray):
+        return pa.chunked_array(values._pa_array)
+    return pa.chunked_array([pa.array(values, from_pandas=True)])
 
 
 def _keys(source: _Source, position: int) -> pa.ChunkedArray:
@@ -472,26 +484,6 @@ def table_rows(
     return {**_records(source.frame(chosen)), "total_rows": total, "offset": offset}
 
 
-def _escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text cells a spreadsheet would run as formulas, prefixed with ``'`` so they stay text."""
-    out = frame.copy(deep=False)
-    for position in range(out.shape[1]):
-        column = out.iloc[:, position]
-        if isinstance(column.dtype, pd.CategoricalDtype):
-            column = column.astype(object)
-        if not (column.dtype == object or isinstance(column.dtype, pd.StringDtype)):
-            continue
-        try:
-            risky = column.str.startswith(_FORMULA_START, na=False)
-        except AttributeError:  # an object column without strings
-            continue
-        risky = risky.fillna(False).astype(bool)
-        if risky.any():
-            text = column.astype(object)
-            out.isetitem(position, text.where(~risky, "'" + text.astype(str)))
-    return out
-
-
 def download_chunks(view: RunView, step_name: str, element_id: str, fmt: str) -> Iterator[bytes]:
     """The whole table as CSV (formulas escaped) or Parquet, produced a batch of rows at a time."""
     if fmt not in ("csv", "parquet"):
@@ -520,7 +512,7 @@ def _batches(view: RunView, step_name: str, element_id: str) -> Iterator[pd.Data
 
 def _csv_chunks(batches: Iterator[pd.DataFrame], show_index: bool) -> Iterator[bytes]:
     for number, frame in enumerate(batches):
-        yield _escape_formulas(frame).to_csv(index=show_index, header=number == 0).encode()
+        yield escape_formulas(frame, index=show_index).to_csv(index=show_index, header=number == 0).encode()
 
 
 class _Chunks(io.RawIOBase):
