@@ -15,6 +15,7 @@ scheduler only records the run and queues its start; a worker runs the steps.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import logging
@@ -38,9 +39,11 @@ __all__ = [
     "TickInfo",
     "TriggerInfo",
     "check_triggers",
+    "dump_input_parameters",
     "get_trigger",
     "lease_seconds",
     "list_triggers",
+    "load_input_parameters",
     "pause_trigger",
     "remove_trigger",
     "resume_trigger",
@@ -150,6 +153,31 @@ def save_trigger(trigger: Trigger, active: bool | None = True) -> str:
         return save_trigger_in(conn, trigger, owner, active)
 
 
+_BYTES_KEY = "__flowdeck_bytes_base64__"
+
+
+def _input_json_default(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {_BYTES_KEY: base64.b64encode(bytes(value)).decode("ascii")}
+    return str(value)
+
+
+def _input_json_hook(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1 and isinstance(obj.get(_BYTES_KEY), str):
+        return base64.b64decode(obj[_BYTES_KEY])
+    return obj
+
+
+def dump_input_parameters(input_parameters: Any) -> str:
+    """``input_parameters`` as JSON, an upload's bytes kept as bytes (tagged base64)."""
+    return json.dumps(input_parameters, default=_input_json_default)
+
+
+def load_input_parameters(text: str) -> Any:
+    """The input parameters :func:`dump_input_parameters` stored, with their bytes back."""
+    return json.loads(text, object_hook=_input_json_hook)
+
+
 def save_trigger_in(conn: Any, trigger: Trigger, owner: Principal, active: bool | None = True) -> str:
     """:func:`save_trigger` inside a write transaction the caller holds, owned by ``owner``.
 
@@ -168,7 +196,7 @@ def save_trigger_in(conn: Any, trigger: Trigger, owner: Principal, active: bool 
         "spec_json": json.dumps(spec, sort_keys=True),
         "flow_name": trigger.app_id,
         "owner": owner.name,
-        "input_json": json.dumps(trigger.input_parameters, default=str),
+        "input_json": dump_input_parameters(trigger.input_parameters),
         "callback_json": json.dumps(callback) if (callback := trigger.callback_spec()) else None,
         "state_json": "{}",
         "active": True if active is None else active,
@@ -355,7 +383,7 @@ def _fire(tick: Any, queue: str | None) -> dict[str, Any]:
     attempts = tick.attempts + 1
     started = time.perf_counter()
     run_id = tick.run_id
-    parameters = json.loads(tick.input_json) or None
+    parameters = load_input_parameters(tick.input_json) or None
     callback = json.loads(tick.callback_json) if tick.callback_json else None
     input_data = {"trigger": tick.name, "firing_key": tick.firing_key, "reason": tick.reason, "run_id": None}
     try:
