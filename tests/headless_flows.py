@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 from flowdeck import Card, DataSource, Dropdown, Flow, Page, RichText, Section, Step, StepType, StoreInterface
 
@@ -65,6 +66,21 @@ class Note(Step):
 
 one_step = Flow(name="One step", description="Runs one step that needs no input")
 one_step.chain([Note(title="Note", type=StepType.RESULTS)])
+
+#: Set to let the steps of the "Waits" flow end (each waits at most 30 s).
+RELEASE = threading.Event()
+
+
+class Wait(Step):
+    """A long step: waits until RELEASE is set."""
+
+    def run(self, flow_metadata):
+        RELEASE.wait(30)
+        StoreInterface(**flow_metadata).save_output("released", "note")
+
+
+waits = Flow(name="Waits", description="One long step that waits to be released")
+waits.chain([Wait(title="Wait", type=StepType.RESULTS)])
 
 
 class AskMode(Step):

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 import flowdeck
 import headless_flows
-from fixtures.server_support import add_people, login, make_app
+from fixtures.server_support import add_people, login, make_app, serving
 from flowdeck import StoreInterface
+from flowdeck.config import reconfigure
+from flowdeck.server.routes_headless import HEADLESS_RUNS
 
 CSV = b"region,product,amount\nnorth,a,1.5\nsouth,b,2.0\nnorth,b,3.0\n"
 
@@ -116,3 +121,59 @@ def test_triggers_over_the_api(app: Any, script: TestClient) -> None:
     assert bob.get("/api/triggers").json() == []
     assert bob.get("/api/triggers/new scores").status_code == 404
     assert bob.post("/api/triggers/new scores/pause").status_code == 404
+
+
+def test_long_headless_runs_are_capped_per_user_and_per_server(deployment: str) -> None:
+    """The attack: one user starting many long headless runs at once to hold every request thread.
+
+    Beyond their share a user is answered 429 at once (no thread held); another user can still start
+    runs until the server's cap, and pages keep answering throughout.
+    """
+    reconfigure(headless_runs_per_user=2, headless_runs_at_once=3)
+    add_people()
+    flowdeck.register_flow(headless_flows.waits)
+    headless_flows.RELEASE.clear()
+    app = make_app()
+    try:
+        with serving(app) as url, ThreadPoolExecutor(4) as pool:
+            tokens = {}
+            for name in ("alice", "bob"):
+                session = login(app, name)
+                tokens[name] = session.post("/api/tokens", json={"label": "etl"}).json()["token"]
+
+            def start(name: str) -> httpx.Response:
+                with httpx.Client(base_url=url, timeout=60) as client:
+                    headers = {"Authorization": f"Bearer {tokens[name]}"}
+                    return client.post("/api/flows/Waits/runs", json={"steps": {}}, headers=headers)
+
+            def running() -> int:
+                return sum(HEADLESS_RUNS.in_flight(n) for n in ("alice", "bob"))
+
+            held = [pool.submit(start, "alice"), pool.submit(start, "alice")]
+            _wait_for(lambda: running() == 2)
+            refused = start("alice")
+            assert refused.status_code == 429, refused.text
+            assert refused.json()["error"] == "TooManyRequests" and refused.headers["Retry-After"] == "5"
+            assert "'alice' may run 2 at once" in refused.json()["detail"]
+            held.append(pool.submit(start, "bob"))
+            _wait_for(lambda: running() == 3)
+            full = start("bob")  # bob is within his share, but the server's cap is reached
+            assert full.status_code == 429 and "the server 3" in full.json()["detail"]
+            with httpx.Client(base_url=url, timeout=10) as client:
+                flows = client.get("/api/flows", headers={"Authorization": f"Bearer {tokens['alice']}"})
+                assert flows.status_code == 200  # other requests are served meanwhile
+            headless_flows.RELEASE.set()
+            assert [f.result().status_code for f in held] == [201, 201, 201]
+            assert running() == 0
+            again = start("alice")  # the slots were given back
+            assert again.status_code == 201 and again.json()["state"] == "complete"
+    finally:
+        headless_flows.RELEASE.set()
+        app.state.flowdeck.executor.shutdown(wait=True)
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)

@@ -83,6 +83,9 @@ class Settings:
     query_timeout: float = 60.0
     connection_test_timeout: float = 15.0
     connection_tests_per_user: int = 4
+    #: Headless runs (``POST /api/flows/{name}/runs``) one user, and the whole server, may have running.
+    headless_runs_per_user: int = 2
+    headless_runs_at_once: int = 8
     connection_test_workers: int = 64
     queries_per_user: int = 4
     sqlite_dir: Path | None = None
@@ -270,6 +273,12 @@ def _resolve(overrides: dict[str, Any]) -> Settings:
             _positive_number(
                 pick("connection_tests_per_user", Settings.connection_tests_per_user), "connection_tests_per_user"
             )
+        ),
+        headless_runs_per_user=int(
+            _positive_number(pick("headless_runs_per_user", Settings.headless_runs_per_user), "headless_runs_per_user")
+        ),
+        headless_runs_at_once=int(
+            _positive_number(pick("headless_runs_at_once", Settings.headless_runs_at_once), "headless_runs_at_once")
         ),
         connection_test_workers=int(
             _positive_number(

@@ -25,6 +25,7 @@ from flowdeck.config import Settings, get_settings
 from flowdeck.elements.base import to_jsonable
 from flowdeck.errors import FlowdeckError, ValidationError
 from flowdeck.server.deps import current_principal
+from flowdeck.server.limits import InFlight
 from flowdeck.storage.connection_urls import ConnectionType
 
 __all__ = ["router"]
@@ -127,7 +128,7 @@ class ConnectionTests:
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._workers = 0
-        self._in_flight: dict[str, int] = {}
+        self._in_flight = InFlight()
 
     def pool(self, settings: Settings) -> ThreadPoolExecutor:
         """The test pool, sized by ``connection_test_workers`` (remade when that setting changes)."""
@@ -143,25 +144,15 @@ class ConnectionTests:
 
     def acquire(self, user: str, cap: int) -> bool:
         """Count one more test of ``user``'s; False (nothing counted) when they have ``cap`` in flight."""
-        with self._lock:
-            if self._in_flight.get(user, 0) >= cap:
-                return False
-            self._in_flight[user] = self._in_flight.get(user, 0) + 1
-            return True
+        return self._in_flight.acquire(user, cap)
 
     def release(self, user: str, _future: Future[Any] | None = None) -> None:
         """One test of ``user``'s ended."""
-        with self._lock:
-            left = self._in_flight.get(user, 0) - 1
-            if left > 0:
-                self._in_flight[user] = left
-            else:
-                self._in_flight.pop(user, None)
+        self._in_flight.release(user)
 
     def in_flight(self, user: str) -> int:
         """How many tests ``user`` has running."""
-        with self._lock:
-            return self._in_flight.get(user, 0)
+        return self._in_flight.in_flight(user)
 
 
 TESTS = ConnectionTests()

@@ -11,15 +11,19 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from flowdeck.config import get_settings
 from flowdeck.errors import ValidationError
 from flowdeck.flow.registry import list_registered_flows, origins_of
 from flowdeck.server.auth import Identity
 from flowdeck.server.deps import current_identity
+from flowdeck.server.limits import InFlight
 from flowdeck.store import runs as run_service
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api", tags=["headless"])
+#: The headless runs each user, and the whole process, has running.
+HEADLESS_RUNS = InFlight()
 
 
 class HeadlessBody(BaseModel):
@@ -57,7 +61,10 @@ def start_headless(name: str, body: HeadlessBody, identity: Identity = Depends(c
     """Start the registered flow ``name`` as the caller and drive it with the input parameters.
 
     Answers once the run stops: complete, awaiting input at the first step that lacks a required
-    input, or failed. Refused input parameters (a step or element title that is not there, a value
+    input, or failed. The steps run on this request's thread, so a user may have
+    ``headless_runs_per_user`` such requests running, and the server ``headless_runs_at_once``
+    (429 ``TooManyRequests`` with ``Retry-After`` beyond): the other requests keep their threads.
+    Refused input parameters (a step or element title that is not there, a value
     an element refuses, a path given for an upload) answer 422 and leave no run, since the steps
     run before this answers (see :func:`flowdeck.flow.headless.run_headless`). Works with an API
     token (``Authorization: Bearer …``).
@@ -65,10 +72,25 @@ def start_headless(name: str, body: HeadlessBody, identity: Identity = Depends(c
     from flowdeck.flow.headless import run_headless
 
     principal = identity.principal
+    settings = get_settings()
+    if not HEADLESS_RUNS.acquire(principal.name, settings.headless_runs_per_user, settings.headless_runs_at_once):
+        return JSONResponse(
+            {
+                "error": "TooManyRequests",
+                "detail": f"too many headless runs are running (user {principal.name!r} may run "
+                f"{settings.headless_runs_per_user} at once, the server {settings.headless_runs_at_once}); "
+                "wait for them to finish and try again",
+            },
+            status_code=429,
+            headers={"Retry-After": "5"},
+        )
     started_by = f"{'api' if identity.via == 'token' else 'web'}:{principal.name}"
-    flow_id = run_headless(
-        name, principal.name, {"steps": _decode_uploads(body.steps)}, started_by=started_by, allow_paths=False
-    )
+    try:
+        flow_id = run_headless(
+            name, principal.name, {"steps": _decode_uploads(body.steps)}, started_by=started_by, allow_paths=False
+        )
+    finally:
+        HEADLESS_RUNS.release(principal.name)
     view = run_service.load_run(flow_id, principal)
     data = run_service.flow_status(view).to_dict()
     data["started_by"] = origins_of([flow_id]).get(flow_id)
