@@ -123,6 +123,8 @@ def test_lookups_by_reference_id_and_by_title(deployment):
         store.get_raw_data_source_data("Upload")
     sales_id = store.get_element("Upload", "Sales").id
     assert store.get_raw_data_source_data("Upload", sales_id, "Analyst").read() == CSV  # the id wins, as before
+    with pytest.raises(ValidationError, match="'Analyst' in step 'Upload' is a TextInput, not a DataSource"):
+        store.get_raw_data_source_data("Upload", element_title="Analyst")
 
 
 def test_get_page_takes_the_sdks_out_link(deployment):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flowdeck.auth.users import Principal, peek_principal, resolve_principal
+from flowdeck.elements.inputs import DataSource
 from flowdeck.errors import FlowdeckError, NotFoundError, ValidationError
 from flowdeck.store import callback_scope, lifecycle
 from flowdeck.store import outputs as output_service
@@ -355,6 +356,11 @@ class StoreInterface:
             element = page_service.get_element(view, name, elem_reference_id, by_reference_id=True)
         else:
             element = page_service.get_element(view, name, element_id or element_title, by_id=element_id is not None)
+        if not isinstance(element, DataSource):
+            raise ValidationError(
+                f"{element.title!r} in step {name!r} is a {type(element).__name__}, not a DataSource: "
+                "only a DataSource holds uploaded bytes (read other inputs with get_element_value)"
+            )
         found = page_service.raw_upload(view, name, element)
         if found is None:
             raise NotFoundError(f"nothing was uploaded to {element.title!r} in step {name!r}")
