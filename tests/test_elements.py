@@ -717,6 +717,25 @@ def test_datetime_range_errors() -> None:
         rng.set_value((dt.datetime(2024, 2, 1, tzinfo=dt.UTC), None))
 
 
+def test_a_date_without_a_zone_is_read_in_the_elements_zone_when_the_range_has_one() -> None:
+    utc = dt.UTC
+    rng = DateTimeRange(dt.datetime(2026, 1, 1, tzinfo=utc), dt.datetime(2026, 12, 31, tzinfo=utc), title="Period")
+    rng.set_value(("2026-02-01", dt.datetime(2026, 3, 1)))
+    assert rng.typed_value() == (dt.datetime(2026, 2, 1, tzinfo=utc), dt.datetime(2026, 3, 1, tzinfo=utc))
+    paris = DateTimeRange(
+        dt.datetime(2026, 1, 1, tzinfo=utc), dt.datetime(2026, 12, 31, tzinfo=utc), title="P", timezone="Europe/Paris"
+    )
+    paris.set_value(("2026-07-01T12:00:00", None))
+    assert paris.typed_value()[0] == dt.datetime(2026, 7, 1, 10, 0, tzinfo=utc)  # 12:00 in Paris, summer time
+    with pytest.raises(ValidationError, match=r"selection .* is outside the range"):
+        rng.set_value(("2027-01-01", None))
+    nowhere = DateTimeRange(
+        dt.datetime(2026, 1, 1, tzinfo=utc), dt.datetime(2026, 12, 31, tzinfo=utc), title="N", timezone="Mars/Olympus"
+    )
+    with pytest.raises(ValidationError, match="timezone 'Mars/Olympus' is not a known zone name"):
+        nowhere.set_value(("2026-02-01", None))
+
+
 # --- outputs -------------------------------------------------------------------------------------
 
 

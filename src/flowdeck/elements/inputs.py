@@ -7,6 +7,7 @@ import hashlib
 import math
 import numbers
 import re
+import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import PurePath
 from typing import Any, ClassVar, Self
@@ -1025,7 +1026,21 @@ class DateTimeRange(_Range):
         self._init_range(min_range, max_range, min_selection, max_selection)
 
     def _coerce(self, value: Any, what: str) -> dt.datetime:
-        return _parse_datetime(value, f"{self._describe()}: {what}")
+        moment = _parse_datetime(value, f"{self._describe()}: {what}")
+        bound = getattr(self, "min_range", None)
+        if moment.tzinfo is None and bound is not None and bound.tzinfo is not None:
+            # A date without a zone, against a range with one: read in the element's own zone.
+            moment = moment.replace(tzinfo=self._zone())
+        return moment
+
+    def _zone(self) -> dt.tzinfo:
+        try:
+            return zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationError(
+                f"{self._describe()}: timezone {self.timezone!r} is not a known zone name (e.g. 'UTC', "
+                "'Europe/Paris'), so a date without a zone cannot be read in it"
+            ) from exc
 
     def typed_value(self) -> Any:
         """``(start, end)``; with ``is_range=False`` the one moment chosen."""
