@@ -170,6 +170,17 @@ def test_assets_list_filter_show_versions_and_download(people: dict[str, TestCli
     assert alice.get(f"/api/assets/{asset_ids[1]}/download", params={"format": "exe"}).status_code == 422
 
 
+def test_an_asset_labelled_in_any_script_downloads_under_an_ascii_file_name(people: dict[str, TestClient]) -> None:
+    from flowdeck.assets import Dataset
+    from flowdeck.store import assets
+
+    asset_id = assets.save_asset(resolve_principal("alice"), Dataset(pd.DataFrame({"id": [1]}), "日本の売上\r\nX: y"))
+    download = people["alice"].get(f"/api/assets/{asset_id}/download")
+    assert download.status_code == 200, download.text
+    assert download.headers["content-disposition"] == 'attachment; filename="_______X__y-v1.csv"'
+    assert download.text.splitlines() == ["id", "1"]
+
+
 def test_asset_access_for_stranger_shared_user_and_admin(people: dict[str, TestClient], asset_ids: list[str]) -> None:
     alice, bob, carol, root = (people[n] for n in ("alice", "bob", "carol", "root"))
     newest = asset_ids[1]

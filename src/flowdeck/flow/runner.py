@@ -133,7 +133,8 @@ class FlowRun:
         if not isinstance(data, bytes | bytearray | memoryview):
             raise ValidationError(f"upload data must be bytes or a binary file object, got {type(data).__name__}")
         encoded = base64.b64encode(bytes(data)).decode("ascii")
-        self.fire(CallbackEvent("upload", title_or_id, {"filename": filename, "data_base64": encoded}))
+        name = page_service.upload_filename(filename)
+        self.fire(CallbackEvent("upload", title_or_id, {"filename": name, "data_base64": encoded}))
 
     # --- callbacks ---------------------------------------------------------------------------
 

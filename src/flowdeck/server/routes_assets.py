@@ -90,7 +90,8 @@ def download(
 
     asset = _service().get_asset_by_id(principal, asset_id)
     obj = asset.get_object()
-    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{asset.label}-v{asset.version}")
+    # ASCII only: the name goes into a Content-Disposition header, which must be latin-1.
+    stem = "".join(c if (c.isascii() and c.isalnum()) or c in "-_." else "_" for c in f"{asset.label}-v{asset.version}")
     if isinstance(obj, pd.Series):
         obj = obj.to_frame()
     if isinstance(obj, pd.DataFrame):

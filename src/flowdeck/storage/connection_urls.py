@@ -14,7 +14,7 @@ import socket
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy.engine import URL
 
@@ -29,6 +29,7 @@ __all__ = [
     "build_url",
     "check_params",
     "engine_kwargs",
+    "holds_secret",
     "is_secret_param",
     "private_target",
     "str_2_connection_type",
@@ -154,6 +155,32 @@ def is_secret_param(name: str) -> bool:
     Such params are encrypted at rest like the password and never shown.
     """
     return bool(_SECRET_NAME.search(name))
+
+
+_ASSIGNED_NAME = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*)\s*=")
+
+
+def holds_secret(value: object) -> bool:
+    """Whether a param's value carries a credential whatever the param's name.
+
+    A URL with a password (``https://user:pw@host``) or a ``name=value`` pair whose name looks
+    secret (``?token=...``, ``password=...``, also when percent-encoded). Such params are kept like
+    secret params.
+    """
+    if not isinstance(value, str):
+        return False
+    text = unquote(value)
+    if any(is_secret_param(name) for name in _ASSIGNED_NAME.findall(text)):
+        return True
+    if "@" not in text:
+        return False
+    for candidate in (value, text):
+        try:
+            if urlsplit(candidate.strip()).password:
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -296,7 +323,8 @@ def check_params(name: str, kind: ConnectionType, params: Mapping[str, Any]) -> 
 
     A param the type does not take is a ``ValidationError`` naming the accepted ones. The
     result lists the admin-only params given (files on the server and the like) so that the
-    caller can refuse them to non-admins, and splits off the params whose names look secret.
+    caller can refuse them to non-admins, and splits off the params whose names look secret or
+    whose values carry a credential (see :func:`holds_secret`).
     """
     policy = _POLICIES[kind]
     engine = frozenset() if kind not in SQL_CONNECTION_TYPES else _ENGINE_PARAMS
@@ -316,7 +344,7 @@ def check_params(name: str, kind: ConnectionType, params: Mapping[str, Any]) -> 
             continue
         if lowered in {p.lower() for p in policy.admins}:
             admin_only.append(key)
-        (secret if is_secret_param(key) else plain)[key] = value
+        (secret if is_secret_param(key) or holds_secret(value) else plain)[key] = value
     if unknown:
         accepted = sorted(policy.anyone | engine) + [f"{p} (admins only)" for p in sorted(policy.admins)]
         raise ValidationError(

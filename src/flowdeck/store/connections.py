@@ -380,8 +380,8 @@ def _load(who: Principal, name: str, owner: str | None) -> tuple[ConnectionSpec,
         secret=secret,
         params={**plain, **_secret_params(settings, row)},
     )
-    # Rows stored before the allow-lists existed are held to them too.
-    checked = check_params(name, spec.type, plain)
+    # Rows stored before the allow-lists existed are held to them too (kept encrypted or not).
+    checked = check_params(name, spec.type, spec.params)
     by_admin = creator is not None and creator.role == "admin"
     if checked.admin_only and not by_admin:
         raise AccessError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import quote
@@ -38,6 +39,7 @@ __all__ = [
     "takes_uploads",
     "update_page",
     "upload",
+    "upload_filename",
 ]
 
 
@@ -220,6 +222,39 @@ def set_value(view: RunView, step_name: str, title_or_id: str, value: Any, *, cl
         page_records.insert_page(conn, view.id, step_name, max(step.attempt, 1), _dump(page))
 
 
+MAX_FILENAME_CHARS = 255
+
+
+def upload_filename(filename: object) -> str:
+    """The name an upload is kept under: its last path part, checked to be a plain file name.
+
+    Directories (``/`` or ``\\``) are dropped as browsers drop them; a name with control or
+    format characters (NUL, line breaks, right-to-left overrides), ``.``/``..`` or more than
+    ``MAX_FILENAME_CHARS`` characters is a ``ValidationError``.
+    """
+    if not isinstance(filename, str) or not filename:
+        raise ValidationError("an upload needs a file name, e.g. 'data.csv'")
+    if len(filename) > 4 * MAX_FILENAME_CHARS:
+        raise ValidationError(
+            f"the upload's file name is {len(filename):,} characters long; "
+            f"give one of at most {MAX_FILENAME_CHARS}, e.g. 'data.csv'"
+        )
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    bad = sorted({repr(c) for c in name if unicodedata.category(c) in ("Cc", "Cf", "Cs")})
+    if bad:
+        raise ValidationError(
+            f"the upload's file name holds control or format characters ({', '.join(bad)}); "
+            "rename the file, e.g. 'data.csv'"
+        )
+    if name.strip() in ("", ".", ".."):
+        raise ValidationError(f"the upload's file name {filename!r} names no file; give one such as 'data.csv'")
+    if len(name) > MAX_FILENAME_CHARS:
+        raise ValidationError(
+            f"the upload's file name is {len(name):,} characters long; give one of at most {MAX_FILENAME_CHARS}"
+        )
+    return name
+
+
 def upload(
     view: RunView,
     step_name: str,
@@ -243,8 +278,7 @@ def upload(
     if not isinstance(data, bytes | bytearray | memoryview):
         raise ValidationError(f"upload data must be bytes or a binary file object, got {type(data).__name__}")
     data = bytes(data)
-    if not isinstance(filename, str) or not filename:
-        raise ValidationError("an upload needs a file name, e.g. 'data.csv'")
+    filename = upload_filename(filename)
     step = view.step(step_name)
     with storage.db.read() as conn:
         page = _latest(conn, view, step_name)
