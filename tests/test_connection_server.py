@@ -19,7 +19,7 @@ import pytest
 import flowdeck
 import sample_flows
 from fixtures.fake_mysql import fake_mysql
-from fixtures.server_support import PASSWORDS, add_people, make_app, serving
+from fixtures.server_support import PASSWORDS, add_people, http_login, make_app, serving
 from flowdeck import StoreInterface
 from flowdeck.config import get_settings, reconfigure
 from flowdeck.server.routes_connections import GENERIC_FAILURE, TESTS
@@ -49,14 +49,6 @@ def server(embedded: Path) -> Iterator[str]:
         yield url
 
 
-def _login(url: str, name: str) -> httpx.Client:
-    client = httpx.Client(base_url=url, timeout=30)
-    response = client.post("/api/login", json={"name": name, "password": PASSWORDS[name]})
-    assert response.status_code == 200, response.text
-    client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
-    return client
-
-
 def _add(client: httpx.Client, name: str, port: int, **extra: Any) -> httpx.Response:
     body = {"name": name, "type": "mysql", "host": "127.0.0.1", "port": port, "username": "u", "password": "p"}
     return client.post("/api/connections", json={**body, **extra})
@@ -65,7 +57,7 @@ def _add(client: httpx.Client, name: str, port: int, **extra: Any) -> httpx.Resp
 def test_a_hostile_mysql_server_gets_no_file_through_the_api(server: str) -> None:
     key_file = get_settings().home / "secret.key"
     key = key_file.read_bytes().strip()
-    alice = _login(server, "alice")
+    alice = http_login(server, "alice")
     with fake_mysql("infile", str(key_file)) as hostile:
         refused = _add(alice, "evil", hostile.port, params={"local_infile": 1})
         assert refused.status_code == 422
@@ -104,7 +96,7 @@ def test_non_admins_get_one_answer_for_every_failure_admins_the_reason(server: s
         for name, port in targets.items():
             add_connection(name, "mysql", owner="root", host="127.0.0.1", port=port, username="u", password="p")
             share_connection(name, owner="root", users=["alice"])
-        alice, root = _login(server, "alice"), _login(server, "root")
+        alice, root = http_login(server, "alice"), http_login(server, "root")
         answers = {name: alice.post(f"/api/connections/{name}/test", params={"owner": "root"}) for name in targets}
         for name, answer in answers.items():
             assert answer.status_code == 200
@@ -136,7 +128,7 @@ def test_login_stays_fast_with_45_hanging_connection_tests(server: str) -> None:
     """
     reconfigure(connection_test_timeout=12.0)
     users = ("alice", "bob", "carol")
-    clients = {name: _login(server, name) for name in users}
+    clients = {name: http_login(server, name) for name in users}
     root = httpx.Client(base_url=server, timeout=30)
 
     def login() -> httpx.Response:
@@ -185,7 +177,7 @@ def test_login_stays_fast_with_45_hanging_connection_tests(server: str) -> None:
 
 
 def test_params_cannot_name_who_acts_or_lift_the_checks(server: str) -> None:
-    alice = _login(server, "alice")
+    alice = http_login(server, "alice")
     reconfigure(allow_private_targets=False)
     for params in ({"user": "root", "sslrootcert": "/etc/shadow"}, {"restricted": False}, {"owner": "bob"}):
         response = alice.post(

@@ -17,7 +17,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fixtures.server_support import CHURN_CSV, PASSWORDS, add_people, element_id, make_app, serving, wait_idle
+from fixtures.server_support import (
+    CHURN_CSV,
+    add_people,
+    element_id,
+    http_login,
+    make_app,
+    serving,
+    wait_idle,
+)
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.schema import connections as connections_table
 
@@ -37,18 +45,10 @@ def server(embedded: Path) -> Iterator[str]:
     app.state.flowdeck.executor.shutdown(wait=True)
 
 
-def _login(base: str, name: str) -> httpx.Client:
-    client = httpx.Client(base_url=base, timeout=60)
-    response = client.post("/api/login", json={"name": name, "password": PASSWORDS[name]})
-    assert response.status_code == 200, response.text
-    client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
-    return client
-
-
 @pytest.fixture
 def people(server: str) -> Iterator[dict[str, httpx.Client]]:
     """A logged-in HTTP client per person."""
-    clients = {name: _login(server, name) for name in ("alice", "carol", "root")}
+    clients = {name: http_login(server, name) for name in ("alice", "carol", "root")}
     yield clients
     for client in clients.values():
         client.close()

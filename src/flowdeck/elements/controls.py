@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 from flowdeck.elements.base import (
     DEFAULT,
@@ -269,6 +269,13 @@ class _Layout(StrictInit):
     """
 
     direction = "row"
+    #: The size this layout's items add up along, and the one its inner layouts share across it.
+    along: ClassVar[str] = "width"
+    across: ClassVar[str] = "height"
+    #: How the shared size is counted, for the error when the inner layouts differ.
+    size_hint: ClassVar[str] = ""
+    width: int
+    height: int
 
     def __init__(self, elements: list[Any], ratio: list[int | float] | None = None) -> None:
         """Hold ``elements``; a ValidationError when the sizes of the inner layouts do not match."""
@@ -299,22 +306,17 @@ class _Layout(StrictInit):
                 )
         self.ratio = ratio
         self.type = self.direction
-        inner, size, hint = self._size_rule()
-        matched = [getattr(item, size) for item in self.elements if isinstance(item, inner)]
+        # Inner layouts of the other direction share the size across this one (a Row's Columns their height).
+        inner = [item for item in self.elements if isinstance(item, _Layout) and item.direction != self.direction]
+        matched = [getattr(item, self.across) for item in inner]
         if check_sizes and len(set(matched)) > 1:
+            kind = type(inner[0]).__name__
             raise ValidationError(
-                f"all {inner.__name__}s in a {name} must have the same {size}, got {inner.__name__}s of "
-                f"{size}s {', '.join(map(str, matched))}: {hint}"
+                f"all {kind}s in a {name} must have the same {self.across}, got {kind}s of "
+                f"{self.across}s {', '.join(map(str, matched))}: {self.size_hint}"
             )
-        self._measure(matched[0] if matched else 1)
-
-    def _size_rule(self) -> tuple[type[_Layout], str, str]:
-        """The inner layouts that must match, the size they must share, and how to make them match."""
-        raise NotImplementedError
-
-    def _measure(self, matched: int) -> None:
-        """Set ``width`` and ``height`` (``matched``: the size the inner layouts share, else 1)."""
-        raise NotImplementedError
+        setattr(self, self.along, sum(_size(item, self.along) for item in self.elements))
+        setattr(self, self.across, matched[0] if matched else 1)
 
     def get_elements(self) -> Iterator[Element]:
         """Every element inside, in order."""
@@ -337,12 +339,9 @@ class _Layout(StrictInit):
         return f"{type(self).__name__}({len(self.elements)} items)"
 
 
-def _width(item: Element | _Layout) -> int:
-    return item.width if isinstance(item, _Layout) else 1
-
-
-def _height(item: Element | _Layout) -> int:
-    return item.height if isinstance(item, _Layout) else 1
+def _size(item: Element | _Layout, size: str) -> int:
+    """``item``'s ``width`` or ``height`` in cells (an element is one cell)."""
+    return getattr(item, size) if isinstance(item, _Layout) else 1
 
 
 class Row(_Layout):
@@ -353,21 +352,12 @@ class Row(_Layout):
     """
 
     direction = "row"
+    along, across = "width", "height"
+    size_hint = "a Column's height is the number of elements it stacks (a Row inside it adds that Row's height)"
 
     def __init__(self, elements: list[Element | Column], ratio: list[int | float] | None = None) -> None:
         """Lay ``elements`` out in a row."""
         super().__init__(elements, ratio)
-
-    def _measure(self, matched: int) -> None:
-        self.width: int = sum(_width(item) for item in self.elements)
-        self.height: int = matched
-
-    def _size_rule(self) -> tuple[type[_Layout], str, str]:
-        return (
-            Column,
-            "height",
-            "a Column's height is the number of elements it stacks (a Row inside it adds that Row's height)",
-        )
 
 
 class Column(_Layout):
@@ -378,21 +368,14 @@ class Column(_Layout):
     """
 
     direction = "column"
+    along, across = "height", "width"
+    size_hint = (
+        "a Row's width is the number of elements side by side in it (a Column inside it adds that Column's width)"
+    )
 
     def __init__(self, elements: list[Element | Row], ratio: list[int | float] | None = None) -> None:
         """Lay ``elements`` out in a column."""
         super().__init__(elements, ratio)
-
-    def _measure(self, matched: int) -> None:
-        self.height: int = sum(_height(item) for item in self.elements)
-        self.width: int = matched
-
-    def _size_rule(self) -> tuple[type[_Layout], str, str]:
-        return (
-            Row,
-            "width",
-            "a Row's width is the number of elements side by side in it (a Column inside it adds that Column's width)",
-        )
 
 
 def layout_to_json(item: Element | _Layout) -> dict[str, Any]:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from flowdeck.formats import FORMULA_PREFIXES, escape_formula, escape_formulas
+from flowdeck.formats import escape_formulas
 
-__all__ = ["FORMULA_PREFIXES", "csv_text", "escape_formula"]
+__all__ = ["csv_text"]
 
 
 def csv_text(frame: pd.DataFrame) -> str:

@@ -475,6 +475,15 @@ class FrameBlobReader:
             raise _corrupt(f"bytes {offset}-{offset + length} of the data")
         return self._buffer.slice(offset, length)
 
+    def _prefix(self, position: int, span: Sequence[int]) -> pa.Buffer:
+        """The prefix of column ``position``, checked unless these exact bytes were checked before."""
+        checks = self._checks
+        known = checks.whole_verified or position in checks.prefixes_checked
+        buffer = self._span(span, check=not known)
+        if self.verify and not known:
+            checks.prefixes_checked.add(position)
+        return buffer
+
     def _batch(self, position: int, number: int, span: Sequence[int]) -> pa.Buffer:
         """Batch ``number`` of column ``position``, checked unless these exact bytes were checked before."""
         checks = self._checks
@@ -520,9 +529,7 @@ class FrameBlobReader:
                     empty = pa.array([], type=field.type.index_type)
                     arrays.append(pa.DictionaryArray.from_arrays(empty, dictionary, ordered=field.type.ordered))
             else:
-                if position not in self._checks.prefixes_checked:
-                    self._span(prefix_span)  # not needed to decode, but part of the column: checked all the same
-                    self._checks.prefixes_checked.add(position)
+                self._prefix(position, prefix_span)  # not needed to decode, but part of the column: checked too
                 schema = pa.schema([field])
                 arrays = [
                     ipc.read_record_batch(ipc.read_message(self._batch(position, first + i, span)), schema).column(0)
@@ -541,16 +548,12 @@ class FrameBlobReader:
     def _dictionary(self, position: int, prefix_span: Sequence[int]) -> pa.Array:
         """The dictionary of categorical column ``position``, from its prefix (checked once for these
         exact bytes); one of up to ``_REMEMBERED_DICTIONARY`` values is decoded once per blob."""
-        checks = self._checks
-        if position not in checks.prefixes_checked:
-            self._span(prefix_span)
-            if self.verify:
-                checks.prefixes_checked.add(position)
+        prefix = self._prefix(position, prefix_span)
         memo = self._index.memo
         found = memo.get(("dictionary", position))
         if found is not None:
             return found
-        dictionary = _read_stream(self._span(prefix_span, check=False))[0].column(0).dictionary
+        dictionary = _read_stream(prefix)[0].column(0).dictionary
         if len(dictionary) <= _REMEMBERED_DICTIONARY:
             # A copy: the remembered values must not hold the mapped bytes (or a deleted blob's space).
             memo[("dictionary", position)] = pa.concat_arrays([dictionary, dictionary.slice(0, 0)])
@@ -561,10 +564,7 @@ class FrameBlobReader:
     ) -> pa.ChunkedArray:
         """Every row of column ``position``, its stream checked chunk by chunk (unless checked before),
         then decoded in one call: one call per batch costs more than decoding it."""
-        if position not in self._checks.prefixes_checked:
-            self._span(prefix_span)
-            if self.verify:
-                self._checks.prefixes_checked.add(position)
+        self._prefix(position, prefix_span)
         for number, span in enumerate(spans):
             self._batch(position, number, span)
         field = self.schema.field(position)
