@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
+import pickle
 import struct
 import time
 from collections.abc import Iterator
@@ -110,6 +112,25 @@ def test_zero_copy_returns_arrow_columns_over_the_stored_bytes(store):
     values = again["x"].array._pa_array.chunk(1).to_numpy(zero_copy_only=True)
     with pytest.raises(ValueError, match="assignment destination is read-only"):
         values[0] = 1.0
+
+
+def test_a_column_read_owns_writable_values_held_by_arrows_pool_until_the_frame_goes(store):
+    frame = _frame()
+    with batch_rows(1_000):
+        store.save_output(frame, "big")
+    before = pa.total_allocated_bytes()
+    got = store.get_input("big", step_name="Produce", columns=["id", "x"])
+    # The values are new memory from Arrow's pool (reused without page faults), not the stored bytes.
+    assert pa.total_allocated_bytes() - before >= got.memory_usage(index=False).sum()
+    got.loc[0, "x"] = -1.0
+    got["id"] += 1
+    assert_frame_equal(store.get_input("big", step_name="Produce", columns=["id", "x"]), frame[["id", "x"]])
+    restored = pickle.loads(pickle.dumps(got))
+    assert_frame_equal(restored, got)
+    assert restored.loc[0, "x"] == -1.0
+    del got, restored
+    gc.collect()
+    assert pa.total_allocated_bytes() - before < 1_000
 
 
 def test_series_rows_and_argument_errors(store):
