@@ -119,8 +119,7 @@ def test_lookups_by_reference_id_and_by_title(deployment):
         store.get_element_value("Upload")
     with pytest.raises(ValidationError, match="pass elem_reference_id= alone, not with element_id= or element_title="):
         store.get_raw_data_source_data("Upload", element_title="Sales", elem_reference_id="sales-ref")
-    with pytest.raises(ValidationError, match="needs element_id=, element_title= or elem_reference_id="):
-        store.get_raw_data_source_data("Upload")
+    assert store.get_raw_data_source_data("Upload").read() == CSV  # the step's only DataSource
     sales_id = store.get_element("Upload", "Sales").id
     assert store.get_raw_data_source_data("Upload", sales_id, "Analyst").read() == CSV  # the id wins, as before
     with pytest.raises(ValidationError, match="'Analyst' in step 'Upload' is a TextInput, not a DataSource"):

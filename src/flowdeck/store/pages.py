@@ -490,6 +490,27 @@ def get_element(
     return element
 
 
+def sole_data_source(view: RunView, step_name: str) -> Any:
+    """The one DataSource of a step's page, for a lookup that names no element.
+
+    A page with no DataSource, or with several, is a ``ValidationError`` naming them and the fix.
+    """
+    page = _element_page(view, step_name)
+    sources = [e for e in page.elements if isinstance(e, _elements().DataSource)]
+    if len(sources) == 1:
+        return sources[0]
+    if not sources:
+        raise ValidationError(
+            f"step {step_name!r} has no DataSource; name the element with element_id=, element_title= "
+            "or elem_reference_id="
+        )
+    titles = [e.title for e in sources]
+    raise ValidationError(
+        f"step {step_name!r} has {len(sources)} DataSources {titles}; name one with element_id=, "
+        "element_title= or elem_reference_id="
+    )
+
+
 def get_element_value(
     view: RunView, step_name: str, title: str, quiet: bool = False, by_reference_id: bool = False
 ) -> Any:

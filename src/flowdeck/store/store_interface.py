@@ -327,7 +327,9 @@ class StoreInterface:
         self, data_source_title: str | None = None, *, data_source_reference_id: str | None = None
     ) -> io.BytesIO:
         """The bytes uploaded to a DataSource of the current step (by title or ``data_source_reference_id=``),
-        before its action ran."""
+        before its action ran. Naming none reads the step's only DataSource."""
+        if data_source_title is None and data_source_reference_id is None:
+            return self.get_raw_data_source_data()
         key, by_reference = self._one_key("DataSource", data_source_title, data_source_reference_id)
         if by_reference:
             return self.get_raw_data_source_data(elem_reference_id=key)
@@ -343,9 +345,9 @@ class StoreInterface:
         """The bytes uploaded to a DataSource (by id, title or reference id) of ``step_name`` (default: this step).
 
         Given both, ``element_id`` wins over ``element_title``, as before; ``elem_reference_id`` goes alone.
+        Naming no element reads the step's only DataSource (a ``ValidationError`` when it has none or
+        several).
         """
-        if element_id is None and element_title is None and elem_reference_id is None:
-            raise ValidationError("get_raw_data_source_data() needs element_id=, element_title= or elem_reference_id=")
         if elem_reference_id is not None and (element_id is not None or element_title is not None):
             raise ValidationError(
                 "get_raw_data_source_data(): pass elem_reference_id= alone, not with element_id= or element_title="
@@ -354,6 +356,8 @@ class StoreInterface:
         name = self._step(view, step_name)
         if elem_reference_id is not None:
             element = page_service.get_element(view, name, elem_reference_id, by_reference_id=True)
+        elif element_id is None and element_title is None:
+            element = page_service.sole_data_source(view, name)
         else:
             element = page_service.get_element(view, name, element_id or element_title, by_id=element_id is not None)
         if not isinstance(element, DataSource):
