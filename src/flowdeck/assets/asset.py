@@ -8,6 +8,8 @@ with :meth:`Asset.restore` and hands them a loader so that the object is read on
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -72,6 +74,25 @@ _RESERVED = frozenset(
         "source_metadata",
     }
 )
+
+
+def _object_keyword(init: Callable[..., None]) -> Callable[..., None]:
+    """Let an asset class's first argument be passed as ``object=`` too, the name DESIGN gives it.
+
+    ``Dataset(object=df, label=...)`` and ``Dataset(dataset=df, label=...)`` are the same call; the
+    signature shown stays the SDK's.
+    """
+    first = list(inspect.signature(init).parameters)[1]
+
+    @functools.wraps(init)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
+        if "object" in kwargs and not args:
+            if first in kwargs:
+                raise TypeError(f"{type(self).__name__}() got both object= and {first}=; pass one of them")
+            kwargs[first] = kwargs.pop("object")
+        init(self, *args, **kwargs)
+
+    return wrapper
 
 
 def _check_label(label: object) -> str:
@@ -762,6 +783,7 @@ class Dataset(Asset):
 
     default_type = AssetType.DATASET
 
+    @_object_keyword
     def __init__(
         self,
         dataset: Any,
@@ -1074,6 +1096,7 @@ class Model(Asset):
     default_type = AssetType.MODEL
     default_version = 0
 
+    @_object_keyword
     def __init__(
         self,
         model: Any,
@@ -1317,6 +1340,7 @@ class Schema(Asset):
 
     default_type = AssetType.SCHEMA
 
+    @_object_keyword
     def __init__(
         self,
         schema: Any = None,
@@ -1329,7 +1353,13 @@ class Schema(Asset):
         version: int | None = None,
         **kwargs: Any,
     ) -> None:
-        """Create a schema asset (label ``"schema"`` unless given)."""
+        """Create a schema asset (label ``"schema"`` unless given).
+
+        ``Schema(schema, "label")``, the ``(object, label, ...)`` order of the other assets, names the
+        label: a text second argument with no ``label=`` is the label, not ``exact_match``.
+        """
+        if isinstance(exact_match, str) and label is None:
+            exact_match, label = False, exact_match
         if not isinstance(exact_match, bool):
             raise ValidationError(
                 f"Schema exact_match must be True or False, got {exact_match!r} "
