@@ -110,7 +110,10 @@ class CallbackError(FlowdeckError):
 
     The page is left exactly as it was before the callback. The original exception is chained as
     ``__cause__`` when it was raised in this process; ``traceback`` keeps its formatted traceback
-    either way (also when a worker ran the callback), and ``error_type`` its class name.
+    either way (also when a worker ran the callback), and ``error_type`` its class name. Like
+    :class:`StepFailedError`, ``run`` (the :class:`FlowRun` the callback was fired through, when
+    it was), ``flow_id`` and ``step_name`` (the step whose page it acted on) let the caller go on;
+    ``target`` is the element or card the event named.
     """
 
     def __init__(
@@ -121,12 +124,16 @@ class CallbackError(FlowdeckError):
         error_type: str | None = None,
         flow_id: str | None = None,
         target: str | None = None,
+        step_name: str | None = None,
+        run: FlowRun | None = None,
     ) -> None:
         super().__init__(message)
         self.traceback = traceback
         self.error_type = error_type
         self.flow_id = flow_id
         self.target = target
+        self.step_name = step_name
+        self.run: Any = run
 
 
 class PredictException(FlowdeckError):

@@ -1062,8 +1062,13 @@ class Infographic(OutputElement):
         reference_id: str | None = "",
         overflow_behavior: ElementOverflowBehavior | None = DEFAULT,
         info_content: str | None = None,
+        on_click: Any = None,
     ) -> None:
-        """Create an infographic of ``data`` items."""
+        """Create an infographic of ``data`` items.
+
+        ``on_click`` (after the SDK's parameters) is a callback clicking the infographic runs
+        (``run.click(title)``, ``"click"`` events), as ``InfographData(on_click=)`` is for one item.
+        """
         super().__init__(
             ElementType.INFOGRAPHIC,
             {},
@@ -1072,6 +1077,7 @@ class Infographic(OutputElement):
             description,
             show_title,
             show_description,
+            on_click=on_click,
             overflow_behavior=overflow_behavior if overflow_behavior is not None else DEFAULT,
             reference_id=reference_id or "",
         )

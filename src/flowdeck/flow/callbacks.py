@@ -673,6 +673,7 @@ def carry_out(
                         error_type=type(original).__name__,
                         flow_id=claim.flow_id,
                         target=event.target,
+                        step_name=claim.step_name,
                     ) from original
                 raise
             return outcome
@@ -773,7 +774,7 @@ def _fire_on_worker(flow_id: str, who: Principal, event: CallbackEvent, queue: s
     while True:
         result = callback_results.take_result(claim.token)
         if result is not None:
-            return _from_result(result, flow_id, event)
+            return _from_result(result, flow_id, event, claim.step_name)
         if time.monotonic() >= deadline:
             lifecycle.end_callback(claim)  # a worker still running it stops at its next store call
             raise CallbackError(
@@ -782,6 +783,7 @@ def _fire_on_worker(flow_id: str, who: Principal, event: CallbackEvent, queue: s
                 f"{queue or DEFAULT_QUEUE!r} with this deployment's settings?",
                 flow_id=flow_id,
                 target=event.target,
+                step_name=claim.step_name,
             )
         time.sleep(pause)
         pause = min(pause * 1.5, 0.1)
@@ -798,12 +800,16 @@ _PASSED_ERRORS = (
 )
 
 
-def _from_result(result: callback_results.CallbackResult, flow_id: str, event: CallbackEvent) -> CallbackOutcome:
+def _from_result(
+    result: callback_results.CallbackResult, flow_id: str, event: CallbackEvent, step_name: str | None = None
+) -> CallbackOutcome:
     if result.outcome is not None:
         return CallbackOutcome.from_json(json.loads(result.outcome))
     message = result.error or "the callback failed on its worker"
     if result.error_type == "CallbackError":
-        raise CallbackError(message, traceback=result.traceback, flow_id=flow_id, target=event.target)
+        raise CallbackError(
+            message, traceback=result.traceback, flow_id=flow_id, target=event.target, step_name=step_name
+        )
     if result.error_type in _PASSED_ERRORS:
         raise getattr(errors, result.error_type)(message)
     raise CallbackError(
@@ -812,6 +818,7 @@ def _from_result(result: callback_results.CallbackResult, flow_id: str, event: C
         error_type=result.error_type,
         flow_id=flow_id,
         target=event.target,
+        step_name=step_name,
     )
 
 

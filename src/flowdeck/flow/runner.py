@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowdeck.auth.users import Principal, resolve_principal
 from flowdeck.config import get_settings
-from flowdeck.errors import StepStateError, ValidationError
+from flowdeck.errors import CallbackError, StepStateError, ValidationError
 from flowdeck.flow.callbacks import CallbackEvent, CallbackOutcome, fire
 from flowdeck.flow.loader import flow_file_version, flow_reference, load_flow, remember_flow, remembered_flow
 from flowdeck.flow.model import Flow, FlowMetadata
@@ -146,9 +146,13 @@ class FlowRun:
 
         The callback goes through the run lifecycle (``StepStateError`` while another action is in
         flight), never advances the step, and when it raises leaves the page as it was and raises
-        ``CallbackError`` (``err.traceback``).
+        ``CallbackError`` (``err.traceback``; ``err.run`` is this handle, ``err.step_name`` the step).
         """
-        return fire(self.flow_id, self.principal, event, queue=self.callback_queue)
+        try:
+            return fire(self.flow_id, self.principal, event, queue=self.callback_queue)
+        except CallbackError as exc:
+            exc.run = self
+            raise
 
     def update_card(self, title_or_id: str, input_data: dict[str, Any] | None = None) -> CallbackOutcome:
         """Run a card's ``page_update`` callback (its "Update" button)."""

@@ -761,6 +761,21 @@
     Infographic: function (view, element, ctx) {
       const items = h("div", { class: "infographic infographic-" + (element.layout || "row") });
       (element.data || []).forEach(function (item) { append(items, renderInfographData(view, item, ctx)); });
+      if (element.on_click && ctx && ctx.editable) {
+        // The infographic's own on_click: a click anywhere on it but on an item with an on_click of its own.
+        items.classList.add("clickable");
+        items.setAttribute("role", "button");
+        items.tabIndex = 0;
+        items.id = "infographic-" + element.id;
+        const fire = function () { clickElement(view, element, items, null); };
+        items.addEventListener("click", function (event) {
+          if (event.target.closest && event.target.closest(".infograph-item.clickable")) return;
+          fire();
+        });
+        items.addEventListener("keydown", function (event) {
+          if (event.target === items && (event.key === "Enter" || event.key === " ")) { event.preventDefault(); fire(); }
+        });
+      }
       const parts = [items];
       if ((element.recommendation || []).length) {
         const recs = h("div", { class: "infographic infographic-recommendations" });
