@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -106,10 +106,26 @@ def table_exists(engine: Engine, name: str) -> bool:
 
 
 def write_table(
-    engine: Engine, frame: pd.DataFrame, name: str, *, replace: bool, indexes: Sequence[Sequence[str]] | None
+    engine: Engine,
+    frame: pd.DataFrame,
+    name: str,
+    *,
+    replace: bool,
+    indexes: Sequence[Sequence[str] | str | Mapping[str, Any]] | None,
 ) -> int:
-    """Write ``frame`` as table ``name`` (replacing it atomically when ``replace``); returns the row count."""
-    return external_sql.write_frame(engine, frame, name, if_exists="overwrite" if replace else "fail", indexes=indexes)
+    """Write ``frame`` as table ``name`` (replacing it atomically when ``replace``); returns the row count.
+
+    A unique index the rows break is a ``ValidationError``, and nothing is written.
+    """
+    try:
+        return external_sql.write_frame(
+            engine, frame, name, if_exists="overwrite" if replace else "fail", indexes=indexes
+        )
+    except sa.exc.IntegrityError as exc:
+        unique = [cols for cols, is_unique in map(external_sql.index_columns, indexes or []) if is_unique]
+        raise ValidationError(
+            f"the rows for datastore table {name!r} break a unique index (on {unique}): {exc.orig}; nothing was written"
+        ) from exc
 
 
 def _confine(statement: sa.Select, table_name: str) -> None:

@@ -35,7 +35,7 @@ import uuid
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 import pyarrow as pa
@@ -52,8 +52,10 @@ from flowdeck.storage.connection_urls import ConnectionSpec, Timeouts, build_url
 __all__ = [
     "IF_EXISTS_MODES",
     "EngineCache",
+    "IndexSpec",
     "TableName",
     "create_engine",
+    "index_columns",
     "quote_table_name",
     "read_frame",
     "scratch_prefix",
@@ -450,7 +452,7 @@ def write_frame(
     index: bool = False,
     chunksize: int | None = None,
     dtype: Mapping[str, TypeEngine[Any] | type[TypeEngine[Any]]] | None = None,
-    indexes: Sequence[Sequence[str]] | None = None,
+    indexes: Sequence[Sequence[str] | str | Mapping[str, Any]] | None = None,
 ) -> int:
     """Write ``df`` to ``table`` and return the number of rows written; all or nothing.
 
@@ -459,8 +461,10 @@ def write_frame(
     the frame) or ``'append'`` (rows are added; a missing table is created).
     ``index=True`` writes the index as column(s) too. ``chunksize`` is the number of rows
     sent per batch. ``dtype`` maps column names to SQLAlchemy types that replace the types
-    inferred from the frame's dtypes. ``indexes`` lists the column lists to index; a replaced table
-    gets them in the same transaction that swaps it in (created after the load, which is faster).
+    inferred from the frame's dtypes. ``indexes`` lists the indexes to make: a column name, a list
+    of column names, or ``{"columns": [...], "unique": bool}`` (the SDK's form; a unique index);
+    a replaced table gets them in the same transaction that swaps it in (created after the load,
+    which is faster).
     """
     if not isinstance(df, pd.DataFrame):
         raise ValidationError(f"write_frame takes a pandas DataFrame, got {type(df).__name__}")
@@ -488,34 +492,63 @@ def write_frame(
     return data.num_rows
 
 
+class IndexSpec(NamedTuple):
+    """One index to create: its name, its columns and whether it is unique."""
+
+    name: str
+    columns: list[str]
+    unique: bool = False
+
+
+def index_columns(spec: object) -> tuple[list[str], bool]:
+    """The columns and uniqueness of an index given as a name, a list of names or ``{"columns", "unique"}``."""
+    unique = False
+    if isinstance(spec, Mapping):
+        unknown = sorted(set(spec) - {"columns", "unique"})
+        if unknown or "columns" not in spec:
+            raise ValidationError(
+                f'an index given as a dict is {{"columns": [...], "unique": bool}}, got {dict(spec)!r}'
+            )
+        unique = bool(spec.get("unique") or False)
+        spec = spec["columns"]
+    cols = [spec] if isinstance(spec, str) else list(spec) if isinstance(spec, Sequence) else []
+    if not cols or not all(isinstance(c, str) for c in cols):
+        raise ValidationError(
+            f'an index is a column name, a list of column names or {{"columns": [...], "unique": bool}}, got {spec!r}'
+        )
+    return cols, unique
+
+
 def _check_indexes(
-    dialect: sa.Dialect, target: TableName, indexes: Sequence[Sequence[str]] | None, columns: list[str]
-) -> list[tuple[str, list[str]]]:
-    """(index name, columns) for each index asked for, checked against the frame's columns."""
-    specs: list[tuple[str, list[str]]] = []
+    dialect: sa.Dialect,
+    target: TableName,
+    indexes: Sequence[Sequence[str] | str | Mapping[str, Any]] | None,
+    columns: list[str],
+) -> list[IndexSpec]:
+    """The index to create for each one asked for, checked against the frame's columns."""
+    specs: list[IndexSpec] = []
     for spec in indexes or []:
-        cols = [spec] if isinstance(spec, str) else list(spec)
-        if not cols or not all(isinstance(c, str) for c in cols):
-            raise ValidationError(f"an index is a column name or a list of column names, got {spec!r}")
+        cols, unique = index_columns(spec)
         unknown = [c for c in cols if c not in columns]
         if unknown:
             raise ValidationError(f"index on {unknown} of table {str(target)!r}: no such column; columns are {columns}")
-        base = f"ix_{target.name}_{'_'.join(cols)}"
+        base = f"{'ux' if unique else 'ix'}_{target.name}_{'_'.join(cols)}"
         if len(base.encode()) > _identifier_limit(dialect):
             digest = hashlib.blake2b(base.encode(), digest_size=4).hexdigest()
-            base = f"ix_{target.name[:40]}_{digest}"
-        specs.append((base, cols))
+            base = f"{'ux' if unique else 'ix'}_{target.name[:40]}_{digest}"
+        specs.append(IndexSpec(base, cols, unique))
     return specs
 
 
-def _create_indexes(conn: Connection, target: TableName, specs: list[tuple[str, list[str]]]) -> None:
+def _create_indexes(conn: Connection, target: TableName, specs: list[IndexSpec]) -> None:
     prep = conn.dialect.identifier_preparer
-    for index_name, cols in specs:
+    for index_name, cols, unique in specs:
         quoted_index = prep.quote_identifier(index_name)
         if target.schema is not None and conn.dialect.name != "postgresql":
             quoted_index = f"{prep.quote_identifier(target.schema)}.{quoted_index}"
         column_list = ", ".join(prep.quote_identifier(c) for c in cols)
-        conn.exec_driver_sql(f"CREATE INDEX {quoted_index} ON {target.quoted} ({column_list})")
+        kind = "UNIQUE INDEX" if unique else "INDEX"
+        conn.exec_driver_sql(f"CREATE {kind} {quoted_index} ON {target.quoted} ({column_list})")
 
 
 def _exists(conn: Connection, target: TableName) -> bool:
@@ -614,7 +647,7 @@ def _write_postgres(
     sa_table: sa.Table,
     mode: str,
     chunksize: int,
-    indexes: Sequence[tuple[str, list[str]]] = (),
+    indexes: Sequence[IndexSpec] = (),
 ) -> None:
     with engine.begin() as conn:
         exists = _exists(conn, target)
@@ -661,7 +694,7 @@ def _write_mysql(
     sa_table: sa.Table,
     mode: str,
     chunksize: int,
-    indexes: Sequence[tuple[str, list[str]]] = (),
+    indexes: Sequence[IndexSpec] = (),
 ) -> None:
     with engine.connect() as conn:
         exists = _exists(conn, target)
@@ -710,7 +743,7 @@ def _write_transactional(
     sa_table: sa.Table,
     mode: str,
     chunksize: int,
-    indexes: Sequence[tuple[str, list[str]]] = (),
+    indexes: Sequence[IndexSpec] = (),
 ) -> None:
     with engine.connect() as conn, conn.begin():
         if engine.dialect.name == "sqlite":

@@ -10,7 +10,7 @@ user may not see does not exist for them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -21,6 +21,7 @@ from flowdeck.auth.users import Principal
 from flowdeck.errors import AccessError, AlreadyExistsError, NotFoundError, ValidationError
 from flowdeck.storage import datastore as tables
 from flowdeck.storage.deployment import get_storage
+from flowdeck.storage.external_sql import index_columns
 from flowdeck.storage.records.datastore import datastore_owners
 from flowdeck.store import assets as asset_service
 
@@ -58,7 +59,7 @@ def save_datastore_asset(
     description: str = "",
     overwrite_if_exists: bool = True,
     encode_columns: Iterable[str] | None = None,
-    indexes: Sequence[Sequence[str] | str] | None = None,
+    indexes: Sequence[Sequence[str] | str | Mapping[str, Any]] | None = None,
     flow_id: str | None = None,
     step_name: str | None = None,
 ) -> str:
@@ -66,7 +67,8 @@ def save_datastore_asset(
 
     ``overwrite_if_exists=False`` refuses (``AlreadyExistsError``) when the table exists.
     ``encode_columns`` are stored as JSON text (lists, dicts, other objects) and decoded on query.
-    ``indexes`` are the columns (or column lists) to index for fast ``where_`` queries.
+    ``indexes`` are the indexes to make for fast ``where_`` queries: a column, a list of columns, or
+    the SDK's ``{"columns": [...], "unique": bool}``.
     """
     if not isinstance(data, pd.DataFrame):
         raise ValidationError(f"save_datastore_asset() takes a pandas DataFrame, got {type(data).__name__}")
@@ -91,7 +93,12 @@ def save_datastore_asset(
             f"datastore asset {name!r} exists already; pass overwrite_if_exists=True to replace its rows"
         )
     frame, encoded = _encode(data, encode_columns)
-    index_lists = [[i] if isinstance(i, str) else list(i) for i in (indexes or [])]
+    if isinstance(indexes, str | Mapping):
+        indexes = [indexes]
+    index_lists: list[Any] = []
+    for spec in indexes or []:
+        cols, unique = index_columns(spec)
+        index_lists.append({"columns": cols, "unique": True} if unique else cols)
     rows = tables.write_table(engine, frame, name, replace=True, indexes=index_lists)
     descriptor = {
         "table": name,
@@ -102,7 +109,7 @@ def save_datastore_asset(
         "indexes": index_lists,
         "database": "datastore_url" if tables.uses_own_database() else "deployment",
     }
-    asset = Asset(descriptor, label=name, type=AssetType.DATASTORE, description=description or None)
+    asset = Asset(descriptor, label=name, type=AssetType.DATASTORE, name=name, description=description or None)
     return asset_service.save_asset(who, asset, asset_id=asset_id, flow_id=flow_id, step_name=step_name)
 
 
@@ -118,18 +125,53 @@ def _table_of(model: Any) -> sa.Table:
     )
 
 
+def _statement(table: sa.Table, select_: Any) -> sa.Select:
+    """The SELECT that ``select_`` asks for: a Select, or the SDK's list of column expressions."""
+    if select_ is None:
+        return sa.select(table)
+    if isinstance(select_, sa.Select):
+        return select_
+    columns = list(select_) if isinstance(select_, list | tuple) else [select_]
+    if not columns:
+        return sa.select(table)
+    try:
+        return sa.select(*columns).select_from(table)
+    except sa.exc.ArgumentError as exc:
+        raise ValidationError(
+            "select_ is a SQLAlchemy Select (sqlalchemy.select(...)) or a list of column expressions "
+            f"of the model (Model.column, sqlalchemy.func...); got {select_!r}"
+        ) from exc
+
+
+def _filtered(statement: sa.Select, where_: Any) -> sa.Select:
+    """``statement`` with every condition of ``where_`` (one expression, or the SDK's list: all must hold)."""
+    if where_ is None:
+        return statement
+    conditions = list(where_) if isinstance(where_, list | tuple) else [where_]
+    try:
+        return statement.where(*conditions) if conditions else statement
+    except sa.exc.ArgumentError as exc:
+        raise ValidationError(
+            "where_ is a SQLAlchemy boolean expression of the model's columns (Model.column == value) "
+            f"or a list of them; got {where_!r}"
+        ) from exc
+
+
 def query_datastore_asset(
     who: Principal,
     model: Any,
-    select_: sa.Select | None = None,
+    select_: sa.Select | Sequence[Any] | None = None,
     where_: Any = None,
     name: str | None = None,
     asset_id: str | None = None,
 ) -> pd.DataFrame:
     """Run ``select_`` (default: every column of ``model``) filtered by ``where_`` in the database.
 
-    The asset is ``asset_id``, else the newest datastore asset called ``name`` (default: the
-    model's table name) that ``who`` may see; ``NotFoundError`` when there is none.
+    ``select_`` is a ``sqlalchemy.select(...)`` or, as in the SDK, a list of column expressions
+    (``[Model.a, sqlalchemy.func.sum(Model.b)]``); ``where_`` is one boolean expression or, as in
+    the SDK, a list of them that must all hold. The asset is ``asset_id``, else the newest
+    datastore asset called ``name`` (default: the model's table name) that ``who`` may see;
+    ``NotFoundError`` when there is none.
     """
     table = _table_of(model)
     wanted = name or table.name
@@ -148,8 +190,6 @@ def query_datastore_asset(
             f"the model describes table {table.name!r} but datastore asset {asset.label!r} is table {table_name!r}; "
             f"use a model with __tablename__ = {table_name!r}"
         )
-    statement = select_ if select_ is not None else sa.select(table)
-    if where_ is not None:
-        statement = statement.where(where_)
+    statement = _filtered(_statement(table, select_), where_)
     frame = tables.run_select(tables.datastore_engine(), statement, table_name)
     return _decode(frame, descriptor.get("encode_columns") or [])

@@ -523,13 +523,13 @@ class StoreInterface:
         description: str = "",
         overwrite_if_exists: bool = True,
         encode_columns: list[str] | None = None,
-        indexes: list[str | list[str]] | None = None,
+        indexes: list[str | list[str] | dict[str, Any]] | None = None,
     ) -> str:
         """Write ``data`` to a SQL table named ``name`` and record a datastore asset version; returns its id.
 
         The table is in the deployment's database (or ``FLOWDECK_DATASTORE_URL``'s); an overwrite
-        replaces its rows atomically. ``indexes`` are columns (or column lists) to index;
-        ``encode_columns`` are kept as JSON text and decoded on query.
+        replaces its rows atomically. ``indexes`` are columns (or column lists) to index, or the SDK's
+        ``{"columns": [...], "unique": bool}``; ``encode_columns`` are kept as JSON text and decoded on query.
         """
         from flowdeck.store import datastore
 
