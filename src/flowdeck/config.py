@@ -33,6 +33,15 @@ __all__ = [
 _EXECUTORS = ("inline", "celery")
 
 
+def _hide_password(url: str) -> str:
+    """``url`` with the password of its user part (``scheme://user:password@host``) written as ``***``."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """The resolved settings of one deployment (read-only; change them with :func:`configure`)."""
@@ -94,6 +103,18 @@ class Settings:
     step_lease_seconds: float = 30.0
     #: How long firing a callback waits for a worker to carry it out (``executor=celery``).
     callback_timeout_seconds: float = 60.0
+
+    def __repr__(self) -> str:
+        """The settings with their secrets hidden: the key, and the passwords of URLs."""
+        shown = []
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name == "secret_key":
+                value = "***"
+            elif isinstance(value, str) and "://" in value:
+                value = _hide_password(value)
+            shown.append(f"{field.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
 
     @property
     def is_embedded(self) -> bool:
