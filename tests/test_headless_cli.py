@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from test_cli import flowdeck_cli
@@ -49,3 +52,26 @@ def test_params_without_headless_is_refused(home, tmp_path):
     done = flowdeck_cli(home, "run", str(FLOWS), "--user", "alice", "--params", str(tmp_path / "p.json"))
     assert done.returncode == 2
     assert "--params goes with --headless" in done.stdout + done.stderr
+
+
+def test_the_flowdeck_command_finds_a_flow_module_in_the_current_directory_without_shadowing(home, tmp_path):
+    # The console script, not ``python -m``: only ``-m`` puts the current directory on the import path.
+    command = Path(sys.executable).with_name("flowdeck")
+    (tmp_path / "here_flows.py").write_text(
+        "from flowdeck import Flow, Step, StepType\n\n"
+        "class Only(Step):\n"
+        "    def run(self, flow_metadata):\n"
+        "        pass\n\n"
+        "flow = Flow(name='Here', description='a flow next to the command')\n"
+        "flow.chain([Only(title='Only', type=StepType.RESULTS)])\n"
+    )
+    # A file named like an installed module must not replace it.
+    (tmp_path / "json.py").write_text("raise SystemExit('the json module of the current directory was imported')\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWDECK_") or k.startswith("FLOWDECK_TEST")}
+    env["FLOWDECK_HOME"] = str(home)
+    env.pop("PYTHONPATH", None)
+    added = subprocess.run(
+        [str(command), "flows", "add", "here_flows:flow"], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert added.returncode == 0, added.stdout + added.stderr
+    assert "registered flow Here → here_flows:flow" in added.stdout

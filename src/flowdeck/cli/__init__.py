@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -34,7 +35,14 @@ for _optional in ("assets", "connections", "serve", "worker"):
 
 
 def main() -> None:
-    """Entry point of the ``flowdeck`` command."""
+    """Entry point of the ``flowdeck`` command.
+
+    A flow given as a module (``pkg.module:attr``) is found in the current directory too, as with
+    ``python -m``: the directory goes last on the import path, so it never hides an installed module.
+    """
     from flowdeck.cli.common import run_cli
 
+    here = os.getcwd()
+    if here not in sys.path and "" not in sys.path:
+        sys.path.append(here)
     sys.exit(run_cli(app))
