@@ -31,6 +31,7 @@ from flowdeck.errors import ValidationError
 __all__ = [
     "DEFAULT",
     "ELEMENT_UPGRADES",
+    "MAX_VALUE_DEPTH",
     "SCHEMA_VERSION",
     "Element",
     "ElementHorizontalPosition",
@@ -41,6 +42,7 @@ __all__ = [
     "OutputElement",
     "StrictInit",
     "check_keywords",
+    "check_value_depth",
     "new_element_id",
     "or_default",
     "strict_init",
@@ -232,6 +234,34 @@ def loading_saved() -> bool:
 def new_element_id() -> str:
     """Return a fresh element id (32 hexadecimal characters)."""
     return uuid.uuid4().hex
+
+
+#: How deeply lists and objects may nest in a value a user sends (an input's value, a callback's
+#: ``value`` or ``input_data``). Real values nest a few levels; deeper ones only exhaust the stack
+#: of the code that validates, copies and stores them.
+MAX_VALUE_DEPTH = 32
+
+
+def check_value_depth(value: Any, what: str, max_depth: int = MAX_VALUE_DEPTH) -> None:
+    """Refuse ``value`` with a ``ValidationError`` when its lists and dicts nest deeper than ``max_depth``.
+
+    Walks the value without recursion, so a value nested far deeper than the interpreter's stack
+    is refused as cleanly as one just over the limit. ``what`` names the value in the message.
+    """
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Iterable[Any] = item.values()
+        elif isinstance(item, list | tuple | set | frozenset):
+            children = item
+        else:
+            continue
+        if depth >= max_depth:
+            raise ValidationError(
+                f"{what} nests lists or objects more than {max_depth} levels deep; send a flatter value"
+            )
+        stack.extend((child, depth + 1) for child in children)
 
 
 def to_jsonable(obj: Any) -> Any:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from flowdeck import errors
 from flowdeck.auth.users import Principal, resolve_principal
 from flowdeck.config import get_settings
+from flowdeck.elements.base import check_value_depth
 from flowdeck.elements.callbacks import (
     AssetDownloadCallback,
     CallbackRef,
@@ -117,6 +118,8 @@ class CallbackEvent:
             raise ValidationError(f"a {self.kind!r} callback event needs a target (an element or card title or id)")
         if self.input_data is not None and not isinstance(self.input_data, Mapping):
             raise ValidationError(f"a callback event's input_data must be an object, got {self.input_data!r}")
+        check_value_depth(self.value, "a callback event's value")
+        check_value_depth(self.input_data, "a callback event's input_data")
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form (what the REST API takes and Celery tasks carry)."""

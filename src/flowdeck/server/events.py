@@ -38,8 +38,10 @@ __all__ = [
     "InvalidEventId",
     "RunSnapshot",
     "Subscription",
+    "access_epoch",
     "last_event_ids",
     "parse_last_event_id",
+    "revoked_access",
     "subscribe",
 ]
 
@@ -51,6 +53,21 @@ POLL_LIMIT = 5000
 NOTICE_LIMIT = 1000
 #: The largest event id a client may resume after (every backend's 64-bit integers hold it).
 MAX_EVENT_ID = 2**62
+
+# Bumped whenever this process takes someone's access to a run away (an unshare), so that its open
+# event streams check their follower's access again at once instead of at their next periodic check.
+_access_epoch = 0
+
+
+def access_epoch() -> int:
+    """A number that changes each time this process revokes access to a run (see :func:`revoked_access`)."""
+    return _access_epoch
+
+
+def revoked_access() -> None:
+    """Note that access to a run was revoked: open event streams re-check their follower's access now."""
+    global _access_epoch
+    _access_epoch += 1
 
 
 class InvalidEventId(ValidationError):

@@ -14,8 +14,10 @@ from pydantic import BaseModel, Field
 from starlette.formparsers import MultiPartParser
 
 from flowdeck.auth import access
-from flowdeck.auth.users import Principal
+from flowdeck.auth.users import Principal, peek_principal
+from flowdeck.elements.base import check_value_depth
 from flowdeck.errors import (
+    NotFoundError,
     StepStateError,
     ValidationError,
 )
@@ -42,6 +44,9 @@ POLL_SECONDS = live.POLL_SECONDS
 STATUS_SECONDS = 1.0
 #: How long one event stream stays open; browsers reconnect on their own (with Last-Event-ID).
 STREAM_SECONDS = 300.0
+#: An open event stream checks again, at least this often, that its follower may still see the run
+#: (a share revoked in another process, a group left); at once after an unshare in this process.
+ACCESS_RECHECK_SECONDS = 5.0
 _ACTIVE_STATES = {"pending", "running", "acting"}  # with no action in flight, only a run never started
 
 
@@ -174,6 +179,7 @@ def unshare_run(
     """Stop sharing the run with one user or group; owner or admin only (repeating it is a no-op)."""
     users, groups = ([name], []) if kind == "user" else ([], [name])
     run_service.unshare_run(run_id, principal, users, groups)
+    live.revoked_access()  # open streams of whoever lost access end now, not at their next check
     return Response(status_code=204)
 
 
@@ -222,6 +228,7 @@ def set_value(
     principal: Principal = Depends(current_principal),
 ) -> dict[str, Any]:
     """Set an input element of the current step (by element id or title); 422 for a bad value."""
+    check_value_depth(body.value, "the value")
     run = _current_run(run_id, step_name, principal, "set values")
     run.set_value(element, body.value)
     found = page_service.find_element(run.page(step_name), element)
@@ -410,6 +417,21 @@ def _shape(status: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
+def _may_still_view(run_id: str, principal: Principal) -> bool:
+    """Whether ``principal`` may still see run ``run_id``, with their groups and role read afresh.
+
+    The role is never raised above the one the stream was opened with (an admin's token without
+    the ``admin`` scope stays a plain user), only lowered when the user lost it since.
+    """
+    fresh = peek_principal(principal.name)
+    who = Principal(principal.name, principal.role if fresh.is_admin else fresh.role, fresh.groups)
+    try:
+        run_service.load_run(run_id, who)
+    except NotFoundError:
+        return False
+    return True
+
+
 def _stream_start(run_id: str, principal: Principal, after: int | None) -> tuple[int, int]:
     """Check the caller may see the run; where its stream starts in progress events and in notices."""
     lifecycle.load(run_id, principal)
@@ -440,7 +462,9 @@ async def events(
     (or a ``Last-Event-ID`` header) the stream starts from the newest progress event. A status
     event is sent as soon as the run's state, current step or busy mark changes; one that differs
     only in progress figures at most every ``STATUS_SECONDS``. Access is checked when the stream
-    opens; the stream ends with a ``deleted`` event if the run is deleted, and with a ``logout``
+    opens and again while it is open (at once after an unshare in this process, else at least every
+    ``ACCESS_RECHECK_SECONDS``); the stream ends with a ``deleted`` event if the run is deleted or
+    the follower may no longer see it, and with a ``logout``
     event once the session or token it was opened with has ended. A ``Last-Event-ID`` that is not
     an event id is a 400.
     """
@@ -454,9 +478,19 @@ async def events(
             last_status: dict[str, Any] | None = None
             status_sent_at = 0.0
             deadline = time.monotonic() + STREAM_SECONDS
+            access_checked_at, epoch = time.monotonic(), live.access_epoch()
             yield "retry: 1000\n\n"
             while True:
                 snapshot = await subscription.next()
+                # Access is checked again before anything of this snapshot is sent: a follower whose
+                # share was revoked learns nothing more of the run (to them it no longer exists).
+                if snapshot.view is not None and (
+                    live.access_epoch() != epoch or time.monotonic() - access_checked_at >= ACCESS_RECHECK_SECONDS
+                ):
+                    access_checked_at, epoch = time.monotonic(), live.access_epoch()
+                    if not await run_in_threadpool(_may_still_view, run_id, principal):
+                        yield _sse("deleted", {"run_id": run_id})
+                        return
                 for event in snapshot.events:
                     if event.id <= subscription.cursor:
                         continue

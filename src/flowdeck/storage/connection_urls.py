@@ -34,6 +34,7 @@ __all__ = [
     "private_target",
     "str_2_connection_type",
     "target_hosts",
+    "unclear_targets",
 ]
 
 
@@ -111,6 +112,18 @@ class ConnectionSpec:
     secret: str | None = dataclasses.field(default=None, repr=False)
     params: dict[str, Any] = dataclasses.field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        """The spec without its secrets: the password and every secret param are shown as ``***``."""
+        shown = {k: ("***" if is_secret_param(k) or holds_secret(v) else v) for k, v in self.params.items()}
+        secret = "None" if self.secret is None else "'***'"
+        return (
+            f"ConnectionSpec(name={self.name!r}, type={self.type.value!r}, host={self.host!r}, port={self.port!r}, "
+            f"database={self.database!r}, username={self.username!r}, "
+            f"secret={secret}, params={shown!r})"
+        )
+
+    __str__ = __repr__
+
     def __post_init__(self) -> None:
         self.type = _to_connection_type(self.type)
         if self.port is not None:
@@ -121,16 +134,6 @@ class ConnectionSpec:
                     f"connection {self.name!r}: port must be a whole number, got {self.port!r}"
                 ) from exc
         self.params = dict(self.params or {})
-
-    def __repr__(self) -> str:
-        secret = "None" if self.secret is None else "'***'"
-        return (
-            f"ConnectionSpec(name={self.name!r}, type={self.type.value!r}, host={self.host!r}, "
-            f"port={self.port!r}, database={self.database!r}, username={self.username!r}, "
-            f"secret={secret}, params={self.params!r})"
-        )
-
-    __str__ = __repr__
 
 
 _SPEC_FIELDS = ("host", "port", "database", "username")
@@ -358,6 +361,40 @@ def check_params(name: str, kind: ConnectionType, params: Mapping[str, Any]) -> 
 # Where a connection goes
 
 
+#: Params whose value is a URL (or a host name) that the connection's client reaches.
+_URL_PARAMS = ("endpoint", "endpoint_url", "base_url", "url")
+# A host name as DNS spells one (underscores allowed, as some internal names have them).
+_HOST_NAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252})")
+# What may follow a host name in a host field: a port.
+_HOST_PORT = re.compile(r"([^:]+):(\d{1,5})")
+
+
+def _url_hosts(text: str) -> list[str]:
+    """The host of a URL param as the two URL parsers the clients use read it (one or two names).
+
+    ``urllib.parse`` (what the check read) and urllib3 (what boto3 and requests connect with)
+    disagree on some URLs, e.g. ``http://127.0.0.1\\@example.com``: both hosts are returned so
+    that neither reading can slip past the check; :func:`unclear_targets` refuses such URLs outright.
+    """
+    parsed = text if "://" in text else f"//{text}"
+    hosts: list[str] = []
+    try:
+        hosts.append(urlsplit(parsed).hostname or text)
+    except ValueError:
+        hosts.append(text)
+    try:
+        from urllib3.util import parse_url
+
+        other = parse_url(parsed).host
+    except Exception:  # urllib3 missing, or a URL it cannot read (then no client connects with it)
+        other = None
+    if other:
+        other = other[1:-1] if other.startswith("[") and other.endswith("]") else other
+        if other.lower() not in (h.lower() for h in hosts):
+            hosts.append(other)
+    return hosts
+
+
 def target_hosts(spec: ConnectionSpec) -> list[str]:
     """Every host name, address or socket path the connection would reach (empty for sqlite)."""
     hosts: list[str] = []
@@ -366,30 +403,95 @@ def target_hosts(spec: ConnectionSpec) -> list[str]:
     for value in (spec.host, spec.params.get("hostaddr")):
         if value not in (None, ""):
             hosts.extend(part.strip() for part in str(value).split(",") if part.strip())
-    for key in ("endpoint", "endpoint_url", "base_url", "url"):
+    for key in _URL_PARAMS:
         value = spec.params.get(key)
         if value not in (None, ""):
-            text = str(value)
-            parsed = text if "://" in text else f"//{text}"
-            host = urlsplit(parsed).hostname
-            hosts.append(host or text)
+            hosts.extend(_url_hosts(str(value)))
     if spec.params.get("unix_socket"):
         hosts.append(str(spec.params["unix_socket"]))
     return [h[1:-1] if h.startswith("[") and h.endswith("]") else h for h in hosts]
 
 
-def _private_address(text: str) -> bool:
+def _host_problem(host: str, what: str) -> str | None:
+    """Why ``host`` (from a host field) is not a plain host name or IP address, or None."""
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        ipaddress.ip_address(bare.split("%", 1)[0])
+        return None
+    except ValueError:
+        pass
+    port = _HOST_PORT.fullmatch(host)
+    name = port.group(1) if port else host
+    if _HOST_NAME.fullmatch(name):
+        return None
+    return f"{what} {host[:100]!r} is not a host name or an IP address"
+
+
+def unclear_targets(spec: ConnectionSpec) -> list[str]:
+    """Why the connection's targets cannot be checked, one reason per unclear target (empty when clear).
+
+    A host field must be a host name or an IP address (with an optional ``:port``); a URL param
+    may hold no spaces, control characters or backslashes, and both URL parsers must read the same
+    host from it. Drivers read more than that (``tcp:host``, ``host\\instance``, a backslash
+    before ``@``), and what they would reach is then not what the check looked at.
+    """
+    if spec.type is ConnectionType.sqlite:
+        return []
+    problems: list[str] = []
+    for field, value in (("host", spec.host), ("hostaddr", spec.params.get("hostaddr"))):
+        if value in (None, ""):
+            continue
+        for part in str(value).split(","):
+            part = part.strip()
+            if part and not part.startswith(("/", "@")):  # sockets: refused as this machine's
+                problem = _host_problem(part, field)
+                if problem is not None:
+                    problems.append(problem)
+    for key in _URL_PARAMS:
+        value = spec.params.get(key)
+        if value in (None, ""):
+            continue
+        text = str(value)
+        if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 or ch == "\\" for ch in text):
+            problems.append(f"param {key} holds spaces, control characters or backslashes")
+            continue
+        hosts = _url_hosts(text)
+        if len(hosts) > 1:
+            problems.append(f"param {key} names its host ambiguously ({hosts[0]!r} or {hosts[1]!r})")
+            continue
+        problem = _host_problem(hosts[0], f"the host of param {key}")
+        if problem is not None:
+            problems.append(problem)
+    return problems
+
+
+#: Addresses of cloud metadata services that are neither loopback nor link-local: AWS's IPv6
+#: instance metadata endpoint and Alibaba Cloud's.
+_METADATA_ADDRESSES = frozenset({ipaddress.ip_address("fd00:ec2::254"), ipaddress.ip_address("100.100.100.200")})
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         address = ipaddress.ip_address(text.split("%", 1)[0])
     except ValueError:
-        return False
+        return None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback or address.is_link_local or address.is_unspecified
+        return address.ipv4_mapped
+    return address
+
+
+def _private_address(text: str) -> bool:
+    address = _address(text)
+    return address is not None and (address.is_loopback or address.is_link_local or address.is_unspecified)
+
+
+def _metadata_address(text: str) -> bool:
+    return _address(text) in _METADATA_ADDRESSES
 
 
 def private_target(host: str, resolve: bool = True) -> str | None:
-    """Why ``host`` is on this machine or its link (loopback, link-local, a socket path), or None.
+    """Why ``host`` is on this machine or its link (loopback, link-local, a socket path, a cloud
+    metadata address), or None.
 
     With ``resolve`` a host name is looked up and every address it has is checked; a name that
     does not resolve is not private (connecting to it fails anyway).
@@ -404,6 +506,8 @@ def private_target(host: str, resolve: bool = True) -> str | None:
         return f"{host!r} is this machine"
     if _private_address(host):
         return f"{host!r} is a loopback or link-local address"
+    if _metadata_address(host):
+        return f"{host!r} is a cloud metadata address"
     if not resolve:
         return None
     try:
@@ -412,8 +516,8 @@ def private_target(host: str, resolve: bool = True) -> str | None:
         return None
     for info in infos:
         address = str(info[4][0])
-        if _private_address(address):
-            return f"{host!r} resolves to the loopback or link-local address {address}"
+        if _private_address(address) or _metadata_address(address):
+            return f"{host!r} resolves to the loopback, link-local or cloud metadata address {address}"
     return None
 
 

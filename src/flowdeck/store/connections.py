@@ -50,6 +50,7 @@ from flowdeck.storage.connection_urls import (
     check_params,
     private_target,
     target_hosts,
+    unclear_targets,
 )
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import connections as records
@@ -219,12 +220,20 @@ def _check_targets(settings: Settings, who: Principal, spec: ConnectionSpec) -> 
     """Refuse a target on this machine or its link to a non-admin, unless the deployment allows it."""
     if who.is_admin or settings.allow_private_targets:
         return
+    unclear = unclear_targets(spec)
+    if unclear:
+        # What the driver would reach is not what the check below would look at.
+        raise ValidationError(
+            f"connection {spec.name!r}: {'; '.join(unclear)}; give a plain host name or IP address "
+            "(and a plain http(s) URL for URL params)"
+        )
     for host in target_hosts(spec):
         reason = private_target(host)
         if reason is not None:
             raise AccessError(
                 f"connection {spec.name!r}: {reason}; this server does not let users reach loopback or "
-                "link-local addresses (an admin may add the connection, or allow such targets with "
+                "link-local addresses or cloud metadata services (an admin may add the connection, or allow "
+                "such targets with "
                 "FLOWDECK_ALLOW_PRIVATE_TARGETS=true)"
             )
 

@@ -657,5 +657,8 @@ def set_value_on(page: Any, step_name: str, title_or_id: str, value: Any) -> Any
         raise ValidationError(
             f"{element.title!r} is a DataSource: give it a file with run.upload({element.title!r}, filename, data)"
         )
+    from flowdeck.elements.base import check_value_depth
+
+    check_value_depth(value, f"the value for {element.title!r}")
     element.set_value(value)
     return element
