@@ -26,6 +26,7 @@ from flowdeck.storage.s3 import s3_client
 
 # conftest.py provides ``s3_server``; the server that checks credentials is requested by name.
 from s3_server import s3_auth_server  # noqa: F401
+from test_upload_limits import parquet_dictionary_bomb
 
 if TYPE_CHECKING:
     from s3_server import S3Server
@@ -108,7 +109,7 @@ def test_other_types_are_bytesio(path: str) -> None:
 @pytest.mark.parametrize(
     ("path", "message"),
     [
-        ("bad.parquet", r"bad\.parquet is not a valid parquet file"),
+        ("bad.parquet", r"'bad\.parquet' is not a Parquet file"),
         ("bad.feather", r"bad\.feather is not a valid feather file"),
         ("bad.json", r"bad\.json is not valid JSON"),
         ("bad.xlsx", r"bad\.xlsx"),
@@ -117,6 +118,18 @@ def test_other_types_are_bytesio(path: str) -> None:
 def test_undecodable_objects_name_the_file(path: str, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         decode_object(b"\x00 definitely not that format {", path)
+
+
+def test_a_parquet_bomb_in_a_bucket_is_refused_before_it_is_decoded() -> None:
+    # A few hundred bytes standing for 3 GB of text: refused from its declared sizes, as an upload is.
+    with pytest.raises(ValidationError, match=r"'bomb\.parquet' would decode to more than 3,145,728,000 bytes"):
+        decode_object(parquet_dictionary_bomb(), "drop/bomb.parquet")
+
+
+def test_json_nested_past_the_interpreters_stack_is_a_validation_error() -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(ValidationError, match=r"deep\.json nests lists or objects too deeply to decode"):
+        decode_object(deep, "drop/deep.json")
 
 
 # --------------------------------------------------------------------------- read_object errors (no server)

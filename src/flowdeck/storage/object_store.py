@@ -116,7 +116,7 @@ def _extension(path: str) -> str:
 
 
 def _parse_text_table(data: bytes, path: str, fmt: str) -> pd.DataFrame:
-    """csv/tsv/xlsx bytes as a DataFrame, through the shared upload parser when it is available."""
+    """csv/tsv/xlsx/parquet bytes as a DataFrame, through the shared upload parser when it is available."""
     filename = PurePosixPath(path).name
     try:
         from flowdeck.formats import parse_table
@@ -140,12 +140,12 @@ def decode_object(data: bytes, path: str) -> Any:
     """
     ext = _extension(path)
     name = PurePosixPath(path).name
-    if ext in ("csv", "tsv", "xlsx"):
+    if ext in ("csv", "tsv", "xlsx", "parquet"):
+        # Bounded as uploads are (a Parquet file's declared sizes are checked before it is decoded):
+        # an object in a bucket can be as hostile as an upload.
         return _parse_text_table(data, path, ext)
-    if ext in ("parquet", "feather"):
+    if ext == "feather":
         try:
-            if ext == "parquet":
-                return pd.read_parquet(io.BytesIO(data))
             return pd.read_feather(io.BytesIO(data))
         except Exception as exc:
             raise ValidationError(f"{name} is not a valid {ext} file: {exc}") from exc
@@ -154,6 +154,8 @@ def decode_object(data: bytes, path: str) -> Any:
             return json.loads(data)
         except (UnicodeDecodeError, ValueError) as exc:
             raise ValidationError(f"{name} is not valid JSON: {exc}") from exc
+        except RecursionError:
+            raise ValidationError(f"{name} nests lists or objects too deeply to decode") from None
     return io.BytesIO(data)
 
 
