@@ -19,7 +19,7 @@ from pandas.testing import assert_frame_equal
 from fixtures.server_support import add_people, element_id, login, start_run, wait_idle
 from fixtures.table_flows import big_frame
 from flowdeck.elements.base import to_jsonable
-from flowdeck.server import create_app
+from flowdeck.server import create_app, routes_tables
 
 TABLE_FLOW = f"{Path(__file__).resolve().parent / 'fixtures' / 'table_flows.py'}:big_table"
 
@@ -200,3 +200,35 @@ def test_columns_with_nulls_or_nans_take_the_full_sort():
     assert _window_by_bounds(pa.chunked_array([pa.array([1, None, 2])]), False, 0, 2) is None
     assert _window_by_bounds(pa.chunked_array([pa.array([1.0, float("nan")])]), True, 0, 2) is None
     assert _window_by_bounds(pa.chunked_array([pa.array(["a", "b"])]), False, 0, 2) is None
+
+
+def test_a_user_flooding_table_requests_gets_429_and_others_are_served(app):
+    client = login(app, "alice")
+    run_id, _, table_id = _open(client)
+    base = f"/api/runs/{run_id}/steps/Show/tables/{table_id}"
+    # Alice's slots are all taken, as by requests still running: the next one is refused at once.
+    for _ in range(routes_tables.QUERIES_PER_USER):
+        assert routes_tables.QUERIES.acquire("alice", routes_tables.QUERIES_PER_USER)
+    try:
+        refused = client.get(base + "/rows", params={"q": "x", "sort": "score"})
+        assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
+        assert "user 'alice' has 4 table page requests running, the most at once" in refused.json()["detail"]
+        assert routes_tables.QUERIES.in_flight("alice") == routes_tables.QUERIES_PER_USER  # nothing leaked
+    finally:
+        for _ in range(routes_tables.QUERIES_PER_USER):
+            routes_tables.QUERIES.release("alice")
+    assert client.get(base + "/rows", params={"q": "x"}).status_code == 200
+    assert routes_tables.QUERIES.in_flight("alice") == 0
+
+    for _ in range(routes_tables.DOWNLOADS_PER_USER):
+        assert routes_tables.DOWNLOADS.acquire("alice", routes_tables.DOWNLOADS_PER_USER)
+    try:
+        refused = client.get(base + "/download", params={"format": "csv"})
+        assert refused.status_code == 429 and "table downloads running" in refused.json()["detail"]
+    finally:
+        for _ in range(routes_tables.DOWNLOADS_PER_USER):
+            routes_tables.DOWNLOADS.release("alice")
+    assert client.get(base + "/download", params={"format": "parquet"}).status_code == 200
+    assert client.get(base + "/download", params={"format": "nope"}).status_code == 422
+    assert client.get(f"/api/runs/{run_id}/steps/Show/tables/missing/download").status_code == 404
+    assert routes_tables.DOWNLOADS.in_flight("alice") == 0  # every download, served or failed, was counted out
