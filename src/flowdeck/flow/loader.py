@@ -111,10 +111,15 @@ def _module_name(path: Path) -> str:
 def _load_module_from_file(path: Path, *, fresh: bool = False) -> ModuleType:
     if not path.exists():
         raise ValidationError(f"flow file {str(path)!r} does not exist")
+    if path.is_dir():
+        raise ValidationError(f"flow file {str(path)!r} is a directory; give the .py file that defines the flow")
     module_name = _module_name(path)
     if module_name in sys.modules and not fresh:
         return sys.modules[module_name]
-    source = path.read_bytes()
+    try:
+        source = path.read_bytes()
+    except OSError as exc:
+        raise ValidationError(f"flow file {str(path)!r} cannot be read: {exc.strerror or exc}") from exc
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise ValidationError(f"flow file {str(path)!r} is not a Python file")

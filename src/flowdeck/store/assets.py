@@ -620,11 +620,12 @@ def export_asset(asset_id: str, path: str | Path, user: str | None = None) -> st
     file of an estimator, the signed pickle otherwise). Nothing is unpickled.
     """
     who = _principal(user)
-    target = Path(path)
+    target = Path(path).expanduser()
     storage = get_storage()
     with storage.db.read() as conn:
         row = _visible_row(conn, asset_id, who)
         data_row = records.object_data(conn, row.id)
+    _check_export_target(target)
     if data_row is None:
         raise _not_found(asset_id, who)
     kind = _FRAME_SUFFIXES.get(target.suffix.lower())
@@ -644,5 +645,19 @@ def export_asset(asset_id: str, path: str | Path, user: str | None = None) -> st
         raise IntegrityError(
             f"asset {asset_id!r} ({row.label!r}, version {row.version}) cannot be exported: {exc}"
         ) from exc
-    target.write_bytes(bytes(raw))
+    except OSError as exc:
+        raise ValidationError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from exc
+    try:
+        target.write_bytes(bytes(raw))
+    except OSError as exc:
+        raise ValidationError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from exc
     return data_row.codec
+
+
+def _check_export_target(target: Path) -> None:
+    """Refuse, before anything is read, an export path that names a directory or lies in a missing one."""
+    if target.is_dir():
+        raise ValidationError(f"{str(target)!r} is a directory; give a file path to write, e.g. {target / 'asset.csv'}")
+    parent = target.parent
+    if not parent.is_dir():
+        raise ValidationError(f"cannot write {str(target)!r}: the directory {str(parent)!r} does not exist")
