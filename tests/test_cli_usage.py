@@ -93,7 +93,17 @@ def test_a_value_for_an_input_behind_the_current_step_is_refused_before_anything
 
 
 def test_an_upload_given_to_a_text_input_is_refused(home: Path) -> None:
-    done = flowdeck_cli(home, "run", CHURN, "--user", "demo", "--upload", CUSTOMERS, "--upload", "Segment by=x.csv")
+    done = flowdeck_cli(
+        home,
+        "run",
+        CHURN,
+        "--user",
+        "demo",
+        "--upload",
+        CUSTOMERS,
+        "--upload",
+        f"Segment by={ROOT / 'examples/churn/customers.csv'}",
+    )
     assert done.returncode == 2
     assert "'Segment by' is not a file upload; use --set" in done.stderr
 

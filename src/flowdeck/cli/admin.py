@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from flowdeck.cli.common import console
+from flowdeck.cli.common import console, fail
 
 keys_app = typer.Typer(help="Deployment keys.", no_args_is_help=True)
 smtp_app = typer.Typer(help="The SMTP server e-mail notifications go through.", no_args_is_help=True)
@@ -38,8 +38,32 @@ def keys_rotate(
 
     from flowdeck.store.connections import rotate_key
 
-    key = sys.stdin.readline().strip() if key_stdin else None
-    report_rotation(rotate_key(key or None, retire_old=retire_old))
+    key = None
+    if key_stdin:
+        key = sys.stdin.readline().strip()
+        if not key:
+            fail(
+                "--key-stdin: no key on standard input; pipe one in "
+                "(flowdeck keys new | flowdeck keys rotate --key-stdin)",
+                2,
+            )
+        if not _is_fernet_key(key):
+            fail(
+                "--key-stdin: the key on standard input is not a Fernet key (32 url-safe base64-encoded bytes); "
+                "make one with `flowdeck keys new`",
+                2,
+            )
+    report_rotation(rotate_key(key, retire_old=retire_old))
+
+
+def _is_fernet_key(key: str) -> bool:
+    from cryptography.fernet import Fernet
+
+    try:
+        Fernet(key.encode())
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 def report_rotation(result: object) -> None:
@@ -68,7 +92,7 @@ def report_rotation(result: object) -> None:
 
 
 def gc(
-    grace: Annotated[float, typer.Option(help="Keep blobs younger than this many seconds.")] = 3600.0,
+    grace: Annotated[float, typer.Option(min=0, help="Keep blobs younger than this many seconds.")] = 3600.0,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count what would go.")] = False,
 ) -> None:
     """Remove stored blobs that no output, upload or asset refers to."""
@@ -97,16 +121,18 @@ def smtp_set(
 ) -> None:
     """Store the SMTP server (admins only); it takes precedence over FLOWDECK_SMTP_URL.
 
-    The password is encrypted at rest and never printed. Without --password-stdin and with
-    --username, it is prompted for (hidden).
+    The password is encrypted at rest and never printed. With --username it is read from standard
+    input (--password-stdin, or whenever standard input is not a terminal), else prompted for (hidden).
     """
     import sys
 
     from flowdeck.store.notifications import set_smtp_server
 
     password = None
-    if password_stdin:
+    if password_stdin or (username and not sys.stdin.isatty()):
         password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            fail('no SMTP password on standard input; pipe it in (echo "$PASSWORD" | flowdeck smtp set ...)', 2)
     elif username:
         password = typer.prompt("SMTP password", hide_input=True, default="", show_default=False) or None
     server = set_smtp_server(

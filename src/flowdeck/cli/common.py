@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import sys
 from typing import Any
 
 import typer
@@ -15,8 +17,20 @@ from flowdeck.errors import FlowdeckError
 
 __all__ = ["cells", "console", "err_console", "esc", "fail", "parse_value", "run_cli", "usage_error_types"]
 
-console = Console()
-err_console = Console(stderr=True)
+_PIPE_WIDTH = 240
+
+
+def _console(stderr: bool = False) -> Console:
+    """A console; writing to a pipe or file (not a terminal, no ``COLUMNS``) it is wide enough that
+    tables keep whole names and ids on one line, for ``grep`` and scripts."""
+    stream = sys.stderr if stderr else sys.stdout
+    piped = not (hasattr(stream, "isatty") and stream.isatty())
+    width = _PIPE_WIDTH if piped and not os.environ.get("COLUMNS") else None
+    return Console(stderr=stderr, width=width)
+
+
+console = _console()
+err_console = _console(stderr=True)
 
 
 def _safe(value: object) -> str:
@@ -84,6 +98,8 @@ def run_cli(app: typer.Typer) -> int:
         err_console.print("aborted")
         return 130
     except click_errors as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare command group: its help is the answer
+            return int(getattr(exc, "exit_code", 2) or 2)
         err_console.print(f"[bold red]error:[/] {escape(_usage_line(exc))}", highlight=False, soft_wrap=True)
         return int(getattr(exc, "exit_code", 2) or 2)
     # Without standalone mode click returns the code of a typer.Exit instead of raising it.

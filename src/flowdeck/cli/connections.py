@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from flowdeck.cli.common import cells, console, esc, parse_value
+from flowdeck.cli.common import cells, console, esc, fail, parse_value
 
 app = typer.Typer(
     help="Named database connections (secrets are stored encrypted and never shown).", no_args_is_help=True
@@ -55,11 +55,11 @@ def add(
         if key in ("name", "type", "owner", "host", "port", "database", "username", "password", "user", "restricted"):
             raise typer.BadParameter(f"--param {key}=... is not a connection param; use the option of its own")
         params[key] = parse_value(value)
+    if secret_stdin and no_secret:
+        fail("--secret-stdin and --no-secret contradict each other; give one", 2)
     secret = None
-    if secret_stdin:
-        secret = sys.stdin.readline().rstrip("\r\n")
-    elif not no_secret:
-        secret = typer.prompt("Secret", hide_input=True, default="", show_default=False) or None
+    if not no_secret:
+        secret = _read_secret(explicit_stdin=secret_stdin)
     info = add_connection(
         name,
         type_,
@@ -73,6 +73,22 @@ def add(
         **params,
     )
     console.print(f"added connection [bold]{esc(info.name)}[/] ({info.type.value}) for {esc(info.owner)}")
+
+
+def _read_secret(*, explicit_stdin: bool) -> str | None:
+    """The connection's secret: the first line of standard input when asked for or when it is not a
+    terminal (``echo "$PW" | flowdeck connections add ...``), else a hidden prompt (empty: no secret)."""
+    if explicit_stdin or not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        secret = line.rstrip("\r\n")
+        if not secret:
+            fail(
+                'no secret on standard input: pipe it in (echo "$PASSWORD" | flowdeck connections add ...), '
+                "or pass --no-secret for a connection that needs none",
+                2,
+            )
+        return secret
+    return typer.prompt("Secret", hide_input=True, default="", show_default=False) or None
 
 
 @app.command("list")
@@ -104,10 +120,27 @@ def test(
     user: User = None,
     owner: Annotated[str | None, typer.Option(help="The connection's owner, if not the user.")] = None,
 ) -> None:
-    """Connect and report the server's version."""
+    """Connect and report the server's version (exit code 1, with the database's reason, when it fails)."""
+    from flowdeck.errors import FlowdeckError
     from flowdeck.store.connections import test_connection
 
-    console.print(f"connection [bold]{esc(name)}[/] works: {esc(test_connection(name, user, owner))}")
+    try:
+        version = test_connection(name, user, owner)
+    except FlowdeckError:
+        raise
+    except Exception as exc:  # the driver's own error is the answer to the test
+        fail(f"connection {name!r} does not work: {connection_failure(exc)}")
+    console.print(f"connection [bold]{esc(name)}[/] works: {esc(version)}")
+
+
+def connection_failure(exc: BaseException) -> str:
+    """The reason a database driver gave for a failed connection, on one line and without SQLAlchemy's links."""
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    reason = getattr(exc, "orig", None) or exc
+    text = " ".join(line.strip() for line in str(reason).splitlines() if line.strip())
+    text = text.split("(Background on this error at:")[0].strip()
+    return f"{type(reason).__name__}: {text}" if text else type(reason).__name__
 
 
 @app.command("share")
@@ -120,6 +153,8 @@ def share(
     """Let other users or groups use a connection."""
     from flowdeck.store.connections import share_connection
 
+    if not with_user and not with_group:
+        fail("say whom to share with: --with-user NAME and/or --with-group NAME", 2)
     info = share_connection(name, owner=user, users=with_user or [], groups=with_group or [], register_users=False)
     console.print(f"connection [bold]{esc(info.name)}[/] is shared with {esc(', '.join(info.shared_with) or 'nobody')}")
 
@@ -133,7 +168,6 @@ def unshare(
     owner: Annotated[str | None, typer.Option(help="The connection's owner, if not the user (admins).")] = None,
 ) -> None:
     """Stop letting users or groups use a connection."""
-    from flowdeck.cli.common import fail
     from flowdeck.store.connections import unshare_connection
 
     if not with_user and not with_group:

@@ -16,8 +16,8 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from flowdeck.cli.common import cells, console, esc, fail
-from flowdeck.errors import MissingInputError, StepFailedError, ValidationError
+from flowdeck.cli.common import cells, console, err_console, esc, fail
+from flowdeck.errors import MissingInputError, StepFailedError, StepStateError, ValidationError
 
 _STATE_STYLE = {
     "complete": "green",
@@ -118,6 +118,10 @@ class InputValues:
     def __init__(self, uploads: list[tuple[str, str]], sets: list[tuple[str, str]]) -> None:
         self.pending: dict[tuple[str, str], str] = {}
         for title, path in uploads:
+            file = Path(path).expanduser()
+            if not file.is_file():
+                what = "is a directory" if file.is_dir() else "no such file"
+                fail(f"--upload {title}={path}: {what}; give the path of a file to upload", 2)
             self.pending[("--upload", title)] = path
         for title, value in sets:
             self.pending[("--set", title)] = value
@@ -197,19 +201,49 @@ class InputValues:
 
 
 def _prompt_missing(run: Any, missing: list[str], bars: ProgressBars) -> None:
+    """Ask for each missing input on the terminal; a refused answer is explained and asked again.
+
+    End of input (Ctrl-D) or Ctrl-C leaves the run waiting at its step and says how to go on.
+    """
     from flowdeck.elements import DataSource
 
     page = run.page()
     with bars.paused():
         for title in missing:
             element = page.get_element_by_title(title, quiet=True)
-            if isinstance(element, DataSource):
-                path = Path(typer.prompt(f"{title} (file to upload, {'/'.join(element.options)})")).expanduser()
-                run.upload(title, path.name, path.read_bytes())
-            else:
-                hint = getattr(element, "options", None)
-                raw = typer.prompt(f"{title}" + (f" {hint}" if hint else ""))
-                run.set_value(title, element.value_from_text(raw))
+            while True:
+                try:
+                    if isinstance(element, DataSource):
+                        answer = typer.prompt(f"{title} (file to upload, {'/'.join(element.options)})")
+                        path = Path(answer).expanduser()
+                        if not path.is_file():
+                            what = "a directory" if path.is_dir() else "no such file"
+                            err_console.print(Text(f"{answer!r}: {what}; give the path of a file", style="red"))
+                            continue
+                        run.upload(title, path.name, path.read_bytes())
+                    else:
+                        hint = getattr(element, "options", None)
+                        raw = typer.prompt(f"{title}" + (f" {hint}" if hint else ""))
+                        run.set_value(title, element.value_from_text(raw))
+                    break
+                except (ValidationError, OSError) as exc:
+                    err_console.print(Text(f"{_safe_text(exc)}; try again (Ctrl-D to stop)", style="red"))
+                except (typer.Abort, KeyboardInterrupt, EOFError):
+                    err_console.print(
+                        Text(
+                            f"\nstopped: run {run.flow_id} waits at step {run.current_step!r}; go on with "
+                            f"flowdeck next {run.flow_id} --user {run.user} --upload TITLE=PATH --set TITLE=VALUE"
+                        ),
+                        soft_wrap=True,
+                    )
+                    raise typer.Exit(130) from None
+
+
+def _safe_text(exc: BaseException) -> str:
+    """An error's message for the terminal (an ``OSError`` as its reason and file name)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    return str(exc)
 
 
 def failure_location(exc: BaseException) -> str | None:
@@ -258,6 +292,12 @@ def drive(run_handle: Any, inputs: InputValues, user: str, interactive: bool, ba
             )
         except StepFailedError as exc:
             report_failure(run_handle, exc, user)
+        except StepStateError as exc:
+            fail(
+                f"{exc}\n  the run waits at step {step!r}: see its page with flowdeck page {run_handle.flow_id} --user "
+                f"{user}, press its buttons with flowdeck click {run_handle.flow_id} TITLE --user {user}, "
+                f"then go on with flowdeck next {run_handle.flow_id} --user {user}"
+            )
         console.print(f"step [bold]{esc(step)}[/]: [green]complete[/]")
     inputs.check_all_used()
 
@@ -294,6 +334,9 @@ def run(
     from flowdeck.flow.loader import load_flow_file
 
     if headless:
+        if upload or set_:
+            option = "--upload" if upload else "--set"
+            fail(f"{option} goes with a flow file; with --headless give the inputs in a --params JSON file", 2)
         _run_headless(flow_file, user, params)
         return
     if params is not None:
@@ -335,7 +378,15 @@ def _run_headless(name: str, user: str, params: Path | None) -> None:
     console.print(f"run [bold]{flow_id}[/] of flow [bold]{name}[/]")
     print_status(snapshot)
     if str(snapshot.state) == "failed":
-        fail(f"run {flow_id} failed; see `flowdeck status {flow_id}`")
+        fail(f"run {flow_id} failed; see `flowdeck status {flow_id} --user {user}`")
+    if snapshot.current_step is not None:
+        console.print(
+            f"run {flow_id} waits for input at step {snapshot.current_step!r}; go on with: "
+            f"flowdeck next {flow_id} --user {user} --upload TITLE=PATH --set TITLE=VALUE",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def status(

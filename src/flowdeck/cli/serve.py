@@ -17,8 +17,8 @@ def serve(
         typer.Option("--flows", "-f", help="A flow file (path.py[:attr]) or module (pkg.mod[:attr]); repeatable."),
     ] = None,
     host: Annotated[str, typer.Option("--host", help="The address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="The port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option("--step-workers", help="Threads that run steps.")] = 4,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="The port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option("--step-workers", min=1, help="Threads that run steps.")] = 4,
     reload: Annotated[
         bool, typer.Option("--reload", help="Load a flow file again when it changes (new runs and re-runs use it).")
     ] = False,

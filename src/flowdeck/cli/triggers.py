@@ -94,9 +94,10 @@ def check(names: Annotated[list[str] | None, typer.Argument(help="Only these tri
 
 
 def scheduler(
-    poll: Annotated[float, typer.Option("--poll", help="Seconds between two looks for due triggers.")] = 1.0,
+    poll: Annotated[float, typer.Option("--poll", min=0.05, help="Seconds between two looks for due triggers.")] = 1.0,
     duration: Annotated[
-        float | None, typer.Option("--duration", help="Stop after this many seconds (default: run until stopped).")
+        float | None,
+        typer.Option("--duration", min=0, help="Stop after this many seconds (default: run until stopped)."),
     ] = None,
     queue: Annotated[
         str | None,
@@ -110,7 +111,9 @@ def scheduler(
 
     from flowdeck.triggers import run_scheduler
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # flowdeck's own messages at INFO; the libraries it uses (Alembic, SQLAlchemy, ...) only warn.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("flowdeck").setLevel(logging.INFO)
     stop = threading.Event()
     # Ctrl-C or SIGTERM end the scheduler after the poll in hand, never inside a firing (an interrupt
     # raised in a step it runs would be taken for the step's failure and the loop would go on).
