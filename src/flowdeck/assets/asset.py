@@ -865,8 +865,15 @@ class Dataset(Asset):
         """The predict columns as one-hot column names."""
         out: list[str] = []
         for column in self.predict_columns:
-            if column in self.categorical_columns and column in self.cat_to_vals:
-                out.extend(self._one_hot_names(column, self.cat_to_vals[column]))
+            if column in self.one_hot_dict:
+                out.extend(self.one_hot_dict[column])
+            elif column in self.categorical_columns:
+                try:
+                    values = self._categories(column)
+                except ValidationError:
+                    out.append(column)  # categories unknown: no indicator columns to name
+                else:
+                    out.extend(self._one_hot_names(column, values))
             else:
                 out.append(column)
         return out
@@ -970,13 +977,8 @@ class Dataset(Asset):
         """``X`` with only the columns a model uses (in ``encoding``'s column names)."""
         if not self.filtering_allowed:
             raise ValidationError(f"dataset {self.label!r} has no predict_cols to filter by")
-        wanted: list[str] = []
         one_hot = self.check_valid_encoding(encoding) is DataEncoding.ONE_HOT
-        for column in self.predict_columns:
-            if one_hot and column in self.one_hot_dict:
-                wanted.extend(self.one_hot_dict[column])
-            else:
-                wanted.append(column)
+        wanted = self.predict_cols_one_hot if one_hot else self.predict_columns
         missing = [c for c in wanted if c not in X.columns]
         if missing:
             raise ValidationError(f"the frame lacks the predict columns {missing} of dataset {self.label!r}")
@@ -1142,6 +1144,25 @@ class Model(Asset):
         from flowdeck.elements.base import to_jsonable
 
         self.metadata["model_info"] = to_jsonable(self.get_all_metainfo())
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Set an attribute of the estimator when it has one the asset lacks (``model.C = 0.5``).
+
+        The asset's own attributes (its label, name, version, ... even where the estimator has one
+        of that name, as a Keras model has ``name``), and any name the estimator lacks, are set on
+        the asset.
+        """
+        if (
+            name.startswith("_")
+            or name in _RESERVED
+            or name in self.__dict__
+            or hasattr(type(self), name)
+            or "_object" not in self.__dict__
+            or not hasattr(self.object, name)
+        ):
+            super().__setattr__(name, value)
+        else:
+            setattr(self.object, name, value)
 
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("_") or attr == "object":

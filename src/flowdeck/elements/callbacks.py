@@ -147,7 +147,10 @@ class ContainerToggleCallback:
 
 
 class AssetDownloadCallback:
-    """Lets the user download ``asset`` (as ``extension``, with ``mime_type``) from a button."""
+    """Lets the user download ``asset`` (as ``extension``, with ``mime_type``) from a button.
+
+    ``label`` (the download's name) defaults to the asset's label.
+    """
 
     def __init__(
         self, asset: Any, extension: str = "csv", mime_type: str | None = None, label: str | None = None
@@ -156,6 +159,8 @@ class AssetDownloadCallback:
         self.asset = asset
         self.extension = extension
         self.mime_type = mime_type
+        if label is None:
+            label = asset.get("label") if isinstance(asset, Mapping) else getattr(asset, "label", None)
         self.label = label
         self.callback_type = CallbackType.ASSET_DOWNLOAD
 

@@ -1024,6 +1024,7 @@ class DateTimeRange(_Range):
         if not self.is_range and max_selection is None:
             max_selection = min_selection
         self._init_range(min_range, max_range, min_selection, max_selection)
+        self._initial_selection: tuple[Any, Any] | None = self._value
 
     def _coerce(self, value: Any, what: str) -> dt.datetime:
         moment = _parse_datetime(value, f"{self._describe()}: {what}")
@@ -1069,8 +1070,15 @@ class DateTimeRange(_Range):
             self.reset_selection()
 
     def reset_selection(self) -> None:
-        """Select nothing (the whole range)."""
-        self._value = None
+        """Restore the selection given when the element was made (``min_selection``/``max_selection``).
+
+        Without one, or when it no longer fits the range (after :meth:`update_range`), nothing is
+        selected: the whole range.
+        """
+        try:
+            self.set_value(self._initial_selection)
+        except ValidationError:
+            self._value = None
 
     def update_selection(
         self,
@@ -1108,13 +1116,25 @@ class DateTimeRange(_Range):
             "show_timezone": self.show_timezone,
             "is_range": self.is_range,
             "timezone": self.timezone,
+            "initial_selection": self._pair_to_json(self._initial_selection),
             **super()._fields_to_json(),
         }
 
-    def _value_to_json(self) -> Any:
-        if self._value is None:
+    @staticmethod
+    def _pair_to_json(pair: tuple[Any, Any] | None) -> list[str | None] | None:
+        if pair is None:
             return None
-        return [None if end is None else end.isoformat() for end in self._value]
+        return [None if end is None else end.isoformat() for end in pair]
+
+    def _value_to_json(self) -> Any:
+        return self._pair_to_json(self._value)
+
+    def _load_value(self, data: dict[str, Any]) -> None:
+        super()._load_value(data)
+        try:
+            self._initial_selection = self.validate_value(data.get("initial_selection"))
+        except ValidationError:
+            self._initial_selection = None  # saved against a range that has moved since
 
     @classmethod
     def _from_fields(cls, data: dict[str, Any]) -> Self:

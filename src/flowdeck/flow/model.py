@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy as copy_module
 import enum
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from flowdeck.elements.base import StrictInit
@@ -31,10 +32,39 @@ class FlowMetadata(dict):
     """What a step is told when it runs: ``flow_id``, ``step_name``, ``user``, ``is_action``.
 
     It is a plain ``dict`` so that ``StoreInterface(**flow_metadata)`` works; the keys are also
-    readable as attributes.
+    readable as attributes. As with the SDK's ``TypedDict``, it may also be made from a mapping of
+    those keys: ``FlowMetadata({"flow_id": ..., "step_name": ..., "user": ...})``.
     """
 
-    def __init__(self, flow_id: str, step_name: str, user: str, is_action: bool = False) -> None:
+    flow_id: str
+    step_name: str
+    user: str
+    is_action: bool
+
+    def __init__(
+        self,
+        flow_id: str | Mapping[str, Any],
+        step_name: str | None = None,
+        user: str | None = None,
+        is_action: bool = False,
+    ) -> None:
+        """Describe step ``step_name`` of run ``flow_id`` for ``user`` (or copy a mapping of these keys)."""
+        if isinstance(flow_id, Mapping):
+            if step_name is not None or user is not None:
+                raise TypeError("FlowMetadata takes a mapping or the values, not both")
+            fields = dict(flow_id)
+            unknown = sorted(set(fields) - {"flow_id", "step_name", "user", "is_action"})
+            missing = [key for key in ("flow_id", "step_name", "user") if key not in fields]
+            if unknown or missing:
+                raise TypeError(
+                    "FlowMetadata takes the keys flow_id, step_name, user and is_action"
+                    + (f"; unknown: {', '.join(map(repr, unknown))}" if unknown else "")
+                    + (f"; missing: {', '.join(map(repr, missing))}" if missing else "")
+                )
+            flow_id, step_name, user = fields["flow_id"], fields["step_name"], fields["user"]
+            is_action = fields.get("is_action", False)
+        elif step_name is None or user is None:
+            raise TypeError("FlowMetadata needs flow_id, step_name and user")
         super().__init__(flow_id=flow_id, step_name=step_name, user=user, is_action=is_action)
 
     def __getattr__(self, key: str) -> Any:
