@@ -149,7 +149,8 @@
     app.view = null;
     // A message belongs to the page it was shown on: it does not follow onto another page (drawing
     // the same page again, as when its step finishes, keeps it).
-    if (app.lastPath !== location.pathname) hideToast();
+    const moved = app.lastPath !== location.pathname;
+    if (moved) hideToast();
     app.lastPath = location.pathname;
     const path = location.pathname;
     if (path === "/login") { renderLogin(); return; }
@@ -176,6 +177,19 @@
       if (err.status === 404) renderNotFound(err.message);
       else if (err.status !== 401) showFatal(err);
     }
+    if (moved && location.pathname === path) focusHeading();
+  }
+
+  // After moving to another page, focus goes to its heading, so that keyboard and screen reader users
+  // start reading there (the control that led here is gone); a link to an element keeps that element.
+  function focusHeading() {
+    if (location.hash) return;
+    const active = document.activeElement;
+    if (active && active !== document.body && active !== main && main.contains(active)) return;
+    const heading = main.querySelector("h1");
+    if (!heading) return;
+    heading.setAttribute("tabindex", "-1");
+    heading.focus({ preventScroll: true });
   }
 
   function setMain(title) {
@@ -342,6 +356,9 @@
       filterOwner: {},                 // filter element id -> its card
     };
     app.view = view;
+    // Drawing the step again (its step finished, another browser acted) keeps focus where it was.
+    const focused = document.activeElement;
+    const focusId = focused && focused !== main && main.contains(focused) && focused.id ? focused.id : null;
 
     const stepper = h("ol", { class: "stepper", id: "stepper" });
     fillStepper(stepper, view);
@@ -370,6 +387,11 @@
     else if (page && page.editable) watch(view);
     if (location.hash) scrollToHash();
     else window.scrollTo(0, 0);  // a new step opens at its top, wherever the last page was scrolled to
+    const again = focusId && !location.hash ? document.getElementById(focusId) : null;
+    if (again && !again.disabled) {
+      if (again.id === "step-title") again.setAttribute("tabindex", "-1");
+      again.focus({ preventScroll: true });
+    }
   }
 
   function fillStepper(stepper, view) {
@@ -1963,21 +1985,21 @@
           const mine = !c.owner || c.owner === app.me.name;
           const manage = mine || app.me.role === "admin";
           const ownerQ = mine ? "" : "?owner=" + encodeURIComponent(c.owner);
-          const result = h("span", { class: "small", role: "status" });
+          const result = h("span", { class: "small test-result", role: "status" });
           return h("tr", {},
             h("td", { text: c.name }), h("td", { text: c.type || "" }), h("td", { text: [c.host, c.port].filter(function (x) { return x !== null && x !== undefined && x !== ""; }).join(":") }),
             h("td", { text: c.database || "" }), h("td", { text: c.username || "" }), h("td", { text: c.owner || "" }),
             h("td", { class: "actions" },
               h("button", { type: "button", class: "button small", text: "Test", "aria-label": "Test connection " + c.name, onclick: async function () {
-                result.textContent = "testing…"; result.className = "small muted";
+                result.textContent = "testing…"; result.className = "small test-result muted";
                 try {
                   const q = mine ? "" : "?owner=" + encodeURIComponent(c.owner);
                   const r = await api("POST", "/api/connections/" + encodeURIComponent(c.name) + "/test" + q);
-                  result.textContent = (r.ok ? "✓ " : "✗ ") + r.message; result.className = r.ok ? "small ok" : "small field-error";
-                } catch (err) { result.textContent = "✗ " + err.message; result.className = "small field-error"; }
+                  result.textContent = (r.ok ? "✓ " : "✗ ") + r.message; result.className = "small test-result " + (r.ok ? "ok" : "field-error");
+                } catch (err) { result.textContent = "✗ " + err.message; result.className = "small test-result field-error"; }
               } }),
-              manage ? h("button", { type: "button", class: "button small", text: "Share", onclick: function () { shareDialog("connection", "/api/connections/" + encodeURIComponent(c.name), ownerQ); } }) : null,
-              manage ? h("button", { type: "button", class: "button small danger-outline", text: "Remove", onclick: async function () {
+              manage ? h("button", { type: "button", class: "button small", text: "Share", "aria-label": "Share connection " + c.name, onclick: function () { shareDialog("connection", "/api/connections/" + encodeURIComponent(c.name), ownerQ); } }) : null,
+              manage ? h("button", { type: "button", class: "button small danger-outline", text: "Remove", "aria-label": "Remove connection " + c.name, onclick: async function () {
                 if (!confirm("Remove connection " + c.name + "?")) return;
                 try { await api("DELETE", "/api/connections/" + encodeURIComponent(c.name) + ownerQ); toast("Connection removed"); renderConnections(); } catch (err) { toast(err.message, "error"); }
               } }) : null,
@@ -2018,7 +2040,7 @@
     const label = h("input", { id: "token-label", placeholder: "nightly import" });
     const readOnly = h("input", { id: "token-read-only", type: "checkbox" });
     const tokenForm = h("form", { class: "inline-form" }, h("label", { for: "token-label", text: "Label" }), label,
-      h("label", { for: "token-read-only" }, readOnly, " read only"),
+      h("label", { for: "token-read-only", class: "check" }, readOnly, "read only"),
       h("button", { type: "submit", class: "button primary", text: "Create API token" }));
     tokenForm.addEventListener("submit", async function (event) {
       event.preventDefault();
@@ -2026,6 +2048,7 @@
         const made = await api("POST", "/api/tokens", { label: label.value || null, scopes: readOnly.checked ? ["read"] : ["read", "write"] });
         clear(shown);
         append(shown, h("p", { class: "notice success" }, "Copy this token now; it is not shown again: ", h("code", { class: "token", text: made.token })));
+        label.value = ""; readOnly.checked = false;
         renderTokenList();
       } catch (err) { toast(err.message, "error"); }
     });
@@ -2034,13 +2057,16 @@
       const load = list ? Promise.resolve(list) : api("GET", "/api/tokens");
       load.then(function (items) {
         clear(tokenList);
-        append(tokenList, items.length ? h("table", { class: "data" },
+        append(tokenList, items.length ? h("div", { class: "table-wrap" }, h("table", { class: "data" },
           h("thead", {}, h("tr", {}, ["Label", "Scopes", "Created", "Last used", ""].map(function (t) { return h("th", { scope: "col", text: t }); }))),
           h("tbody", {}, items.map(function (t) {
             return h("tr", {}, h("td", { text: t.label || "(no label)" }), h("td", { text: (t.scopes || []).join(", ") }), h("td", { text: fmtTime(t.created_at) }), h("td", { text: t.last_used_at ? fmtTime(t.last_used_at) : "never" }),
-              h("td", {}, h("button", { type: "button", class: "button small danger-outline", text: "Revoke", onclick: async function () { await api("DELETE", "/api/tokens/" + encodeURIComponent(t.id)); renderTokenList(); } })));
-          }))) : h("p", { class: "muted", text: "No API tokens." }));
-      });
+              h("td", {}, h("button", { type: "button", class: "button small danger-outline", text: "Revoke", "aria-label": "Revoke token " + (t.label || "(no label)") + " from " + fmtTime(t.created_at),
+                onclick: async function () {
+                  try { await api("DELETE", "/api/tokens/" + encodeURIComponent(t.id)); toast("Token revoked"); renderTokenList(); } catch (err) { toast(err.message, "error"); }
+                } })));
+          })))) : h("p", { class: "muted", text: "No API tokens." }));
+      }).catch(function (err) { clear(tokenList); append(tokenList, h("p", { class: "field-error", role: "alert", text: err.message })); });
     }
     renderTokenList(tokens);
     const passError = h("p", { class: "field-error", role: "alert" });
@@ -2091,8 +2117,8 @@
         } catch (err) { error.textContent = err.message; }
       });
       sections.push(h("section", { class: "panel" }, h("h2", { text: "Users" }),
-        h("table", { class: "data" }, h("thead", {}, h("tr", {}, ["User", "Role", "Groups"].map(function (t) { return h("th", { scope: "col", text: t }); }))),
-          h("tbody", {}, users.map(function (u) { return h("tr", {}, h("td", { text: u.name }), h("td", { text: u.role }), h("td", { text: u.groups.join(", ") })); }))),
+        h("div", { class: "table-wrap" }, h("table", { class: "data" }, h("thead", {}, h("tr", {}, ["User", "Role", "Groups"].map(function (t) { return h("th", { scope: "col", text: t }); }))),
+          h("tbody", {}, users.map(function (u) { return h("tr", {}, h("td", { text: u.name }), h("td", { text: u.role }), h("td", { text: u.groups.join(", ") })); })))),
         h("h3", { text: "Add a user" }), form));
     }
     setMain.apply(null, ["Account"].concat(sections));
