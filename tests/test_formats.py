@@ -201,6 +201,17 @@ def test_csv_with_a_long_row_names_the_line() -> None:
         parse_table(data, "bad.csv")
 
 
+def test_csv_with_an_unclosed_quote_names_the_line_it_starts_on() -> None:
+    with pytest.raises(
+        ValidationError,
+        match=re.escape(
+            "'quote.csv' is not a valid CSV file: a quoted value starting on line 3 is never closed "
+            '(a " is missing); close it or remove the quote'
+        ),
+    ):
+        parse_table(b'a,b\n1,2\n3,"4\n5,6\n', "quote.csv")
+
+
 def test_csv_with_a_short_row_is_not_padded() -> None:
     with pytest.raises(
         ValidationError,

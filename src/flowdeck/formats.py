@@ -434,6 +434,7 @@ def parse_table(
 # --- CSV and TSV -----------------------------------------------------------------------------------
 
 _C_PARSER_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+_C_PARSER_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
 _CSV_BLOCK = 1024 * 1024
 
 
@@ -517,6 +518,12 @@ def _parse_delimited(data: bytes, filename: str, delimiter: str, label: str, bud
             raise ValidationError(
                 f"{filename!r} is not a valid {label} file: line {line} has {_fields(int(saw))}, "
                 f"but the header has {expected}"
+            ) from exc
+        quote = _C_PARSER_QUOTE.search(str(exc))
+        if quote:
+            raise ValidationError(
+                f"{filename!r} is not a valid {label} file: a quoted value starting on line "
+                f'{int(quote.group(1)) + 1} is never closed (a " is missing); close it or remove the quote'
             ) from exc
         raise ValidationError(f"{filename!r} is not a valid {label} file: {exc}") from exc
 
