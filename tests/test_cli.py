@@ -29,10 +29,16 @@ DEMO = [
 ]
 
 
-def flowdeck_cli(home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+def _cli_env(home: Path, **extra: str) -> dict[str, str]:
+    """This process's environment without its flowdeck settings (test variables kept), for ``home``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWDECK_") or k.startswith("FLOWDECK_TEST")}
     env["FLOWDECK_HOME"] = str(home)
-    env["COLUMNS"] = "200"
+    env.update(extra)
+    return env
+
+
+def flowdeck_cli(home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    env = _cli_env(home, COLUMNS="200")
     return subprocess.run(
         [sys.executable, "-m", "flowdeck", *args],
         input=stdin,
@@ -42,6 +48,52 @@ def flowdeck_cli(home: Path, *args: str, stdin: str = "") -> subprocess.Complete
         timeout=300,
         cwd=ROOT,
     )
+
+
+def on_terminal(home: Path, args: list[str], answers: list[tuple[bytes, bytes]]) -> tuple[int, str]:
+    """Run the command on a pseudo-terminal; each (prompt, answer) is sent once the prompt shows."""
+    import pty
+    import select
+    import time
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flowdeck", *args],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=_cli_env(home, COLUMNS="200", TERM="dumb"),
+        cwd=ROOT,
+        close_fds=True,
+    )
+    os.close(follower)
+    seen = b""
+    pending = list(answers)
+    search_from = 0
+    deadline = time.time() + 240
+    try:
+        while time.time() < deadline:
+            ready, _, _ = select.select([leader], [], [], 1.0)
+            if ready:
+                try:
+                    chunk = os.read(leader, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+                if pending and pending[0][0] in seen[search_from:]:
+                    _prompt, answer = pending.pop(0)
+                    search_from = len(seen)
+                    os.write(leader, answer)
+            elif proc.poll() is not None:
+                break
+        code = proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(leader)
+    return code, seen.decode(errors="replace")
 
 
 def test_the_demo_runs_to_completion_and_can_be_inspected(home):
@@ -125,47 +177,12 @@ def test_every_command_has_help(command):
 
 
 def test_missing_inputs_are_prompted_for_on_a_terminal(home):
-    import pty
-    import select
-    import time
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWDECK_") or k.startswith("FLOWDECK_TEST")}
-    env.update(FLOWDECK_HOME=str(home), COLUMNS="200", TERM="dumb")
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "flowdeck", "run", str(ROOT / "examples/churn/flow.py"), "--user", "demo"],
-        stdin=follower,
-        stdout=follower,
-        stderr=follower,
-        env=env,
-        cwd=ROOT,
-        close_fds=True,
+    upload = str(ROOT / "examples/churn/customers.csv").encode() + b"\n"
+    code, text = on_terminal(
+        home,
+        ["run", str(ROOT / "examples/churn/flow.py"), "--user", "demo"],
+        [(b"Customer data (file to upload", upload)],
     )
-    os.close(follower)
-    seen = b""
-    answered = False
-    deadline = time.time() + 240
-    try:
-        while time.time() < deadline:
-            ready, _, _ = select.select([leader], [], [], 1.0)
-            if ready:
-                try:
-                    chunk = os.read(leader, 4096)
-                except OSError:  # the terminal closed: the process ended
-                    break
-                if not chunk:
-                    break
-                seen += chunk
-                if not answered and b"Customer data (file to upload" in seen:
-                    os.write(leader, str(ROOT / "examples/churn/customers.csv").encode() + b"\n")
-                    answered = True
-            elif proc.poll() is not None:
-                break
-        assert proc.wait(30) == 0, seen.decode(errors="replace")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        os.close(leader)
-    text = seen.decode(errors="replace")
-    assert answered, text
+    assert code == 0, text
+    assert upload.strip().decode() in text, text  # the prompt was answered
     assert "(complete)" in text

@@ -8,6 +8,7 @@ import sys
 import typer
 
 from flowdeck.cli import admin, callbacks, flows, runs, steps, triggers, users
+from flowdeck.cli.common import tidy_help
 
 app = typer.Typer(
     name="flowdeck",
@@ -32,6 +33,8 @@ for _optional in ("assets", "connections", "serve", "worker"):
             continue
         raise
     _module.register(app)
+
+tidy_help(app)
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
 """``flowdeck assets``: list, show, export, delete and share catalogue assets.
 
-``--user/-u`` (or ``--as``) says who acts, as in the other commands; ``share`` takes the users and
-groups to share with as ``--user``/``--group``, so there the acting user is given with ``--as``.
+``--user/-u`` (or ``--as``) says who acts, as in the other commands; ``share`` and ``unshare`` take
+the options of every share command (:mod:`flowdeck.cli.sharing`): ``--user``/``--group`` name whom
+it is shared with, so there the acting user is given with ``--as``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,15 @@ import typer
 from rich.table import Column, Table
 
 from flowdeck.cli.common import cells, console, esc
+from flowdeck.cli.sharing import (
+    Acting,
+    SharedGroups,
+    SharedUsers,
+    UnsharedGroups,
+    UnsharedUsers,
+    print_shared,
+    require_whom,
+)
 
 app = typer.Typer(help="List, show, export, delete and share assets.", no_args_is_help=True)
 
@@ -152,44 +162,44 @@ def delete(
 @app.command("share")
 def share(
     asset_id: Annotated[str, typer.Argument(help="The asset id (sharing covers every version of its lineage).")],
-    with_user: Annotated[
-        list[str] | None, typer.Option("--user", "-u", help="A user to share with (repeatable).")
-    ] = None,
-    with_group: Annotated[
-        list[str] | None, typer.Option("--group", "-g", help="A group to share with (repeatable).")
-    ] = None,
-    acting: Annotated[str | None, typer.Option("--as", help="Who shares: the owner or an admin.")] = None,
+    with_user: SharedUsers = None,
+    with_group: SharedGroups = None,
+    acting: Acting = None,
     revoke: Annotated[bool, typer.Option("--revoke", help="Stop sharing with them instead.")] = False,
 ) -> None:
-    """Share an asset with users and groups (or stop sharing with --revoke)."""
-    from flowdeck.cli.common import fail
+    """Share an asset with users and groups (or stop sharing with --revoke).
+
+    Shared with: the users named by --user and the groups named by --group (both repeatable; --with-user
+    and --with-group are the same); they must exist already.
+
+    Who acts: --as, the asset's owner or an admin.
+    """
     from flowdeck.store import assets as asset_service
 
-    if not with_user and not with_group:
-        fail(f"say whom to {'stop sharing' if revoke else 'share'} with: --user NAME and/or --group NAME", 2)
+    require_whom(with_user, with_group, revoke=revoke, how="--user NAME and/or --group NAME")
     if revoke:
         asset_service.unshare_asset(asset_id, owner=acting, users=with_user or [], groups=with_group or [])
     else:
         asset_service.share_asset(
             asset_id, owner=acting, users=with_user or [], groups=with_group or [], register_users=False
         )
-    whom = [f"user {u}" for u in with_user or []] + [f"group {g}" for g in with_group or []]
-    verb = "stopped sharing" if revoke else "shared"
-    console.print(f"{verb} asset {esc(asset_id)} with {esc(', '.join(whom))}")
+    print_shared("asset", asset_id, with_user or [], with_group or [], revoke=revoke)
 
 
 @app.command("unshare")
 def unshare(
     asset_id: Annotated[str, typer.Argument(help="The asset id (covers every version of its lineage).")],
-    with_user: Annotated[
-        list[str] | None, typer.Option("--user", "-u", help="A user to stop sharing with (repeatable).")
-    ] = None,
-    with_group: Annotated[
-        list[str] | None, typer.Option("--group", "-g", help="A group to stop sharing with (repeatable).")
-    ] = None,
-    acting: Annotated[str | None, typer.Option("--as", help="Who acts: the owner or an admin.")] = None,
+    with_user: UnsharedUsers = None,
+    with_group: UnsharedGroups = None,
+    acting: Acting = None,
 ) -> None:
-    """Stop sharing an asset with users and groups (the same as share --revoke)."""
+    """Stop sharing an asset with users and groups (the same as share --revoke).
+
+    No longer shared with: the users named by --user and the groups named by --group (both repeatable;
+    --with-user and --with-group are the same).
+
+    Who acts: --as, the asset's owner or an admin.
+    """
     share(asset_id, with_user, with_group, acting, revoke=True)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from flowdeck.cli.common import console, err_console, esc, fail
+from flowdeck.cli.common import console, err_console, esc, fail, shell_command
 
 __all__ = ["click", "fire_and_show", "print_outcome", "register"]
 
@@ -32,9 +32,10 @@ def print_outcome(outcome: dict[str, Any], width: int | None = None) -> None:
         console.print(render_cards_text([card], width=width), markup=False, highlight=False, end="")
     download = outcome.get("download")
     if download:
+        export = shell_command("flowdeck", "assets", "export", download.get("asset_id"), "PATH")
         console.print(
             f"download: asset {esc(download.get('asset_id'))} as {esc(download.get('filename'))} "
-            f"({esc(download.get('mime_type'))}); save it with: flowdeck assets export {esc(download.get('asset_id'))}",
+            f"({esc(download.get('mime_type'))}); save it with: {esc(export)}",
             highlight=False,
         )
     changed = outcome.get("changed_cards") or []
@@ -98,7 +99,7 @@ def click(
 ) -> None:
     """Click an element of the run's current page: prints the message, the drilldown card, or what changed.
 
-    The cards a page update changed are printed as ``flowdeck page`` prints them; browsers open on
+    The cards a page update changed are printed as 'flowdeck page' prints them; browsers open on
     the run show the change too.
     """
     input_data = None

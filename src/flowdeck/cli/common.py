@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import os
+import shlex
 import sys
 from typing import Any
 
@@ -15,7 +17,19 @@ from rich.text import Text
 
 from flowdeck.errors import FlowdeckError
 
-__all__ = ["cells", "console", "err_console", "esc", "fail", "parse_value", "run_cli", "usage_error_types"]
+__all__ = [
+    "cells",
+    "console",
+    "err_console",
+    "esc",
+    "fail",
+    "parse_value",
+    "reflow_help",
+    "run_cli",
+    "shell_command",
+    "tidy_help",
+    "usage_error_types",
+]
 
 _PIPE_WIDTH = 240
 
@@ -53,6 +67,46 @@ def fail(message: str, code: int = 1) -> None:
     """Print an error message (plain text, not markup) and leave with ``code``."""
     err_console.print(Text.assemble(("error:", "bold red"), " ", _safe(message)), highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def shell_command(*words: object) -> str:
+    """A command for the user to run, each value quoted for a POSIX shell (``flowdeck next ID --user 'ann b'``).
+
+    Placeholders the user fills in (``TITLE=PATH``) are passed like any other word; they need no quoting.
+    """
+    return " ".join(shlex.quote(str(word)) for word in words)
+
+
+def reflow_help(text: str | None) -> str | None:
+    """A command's help with each paragraph on one line, so the help formatter wraps it to the terminal.
+
+    Paragraphs are separated by blank lines; one that starts with ``\\b`` keeps its line breaks.
+    """
+    if text is None:
+        return None
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(
+        paragraph if paragraph.startswith("\b") else " ".join(line.strip() for line in paragraph.splitlines())
+        for paragraph in paragraphs
+    )
+
+
+def tidy_help(app: typer.Typer) -> None:
+    """Reflow the help of ``app``'s commands and command groups, and of theirs (see :func:`reflow_help`).
+
+    The help formatter keeps the line breaks of a docstring's later paragraphs, which wrap at the
+    source's width, not the terminal's; call this once every command is registered.
+    """
+    if isinstance(app.info.help, str):
+        app.info.help = reflow_help(app.info.help)
+    for command in app.registered_commands:
+        help_text = command.help if command.help is not None else inspect.getdoc(command.callback)
+        command.help = reflow_help(help_text)
+    for group in app.registered_groups:
+        if isinstance(group.help, str):
+            group.help = reflow_help(group.help)
+        if group.typer_instance is not None:
+            tidy_help(group.typer_instance)
 
 
 def parse_value(text: str) -> Any:

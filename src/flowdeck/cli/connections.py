@@ -9,12 +9,22 @@ import typer
 from rich.table import Table
 
 from flowdeck.cli.common import cells, console, esc, fail, parse_value
+from flowdeck.cli.sharing import (
+    Acting,
+    ConnectionUser,
+    SharedGroups,
+    SharedWithUser,
+    UnsharedGroups,
+    UnsharedWithUser,
+    connection_parties,
+    require_whom,
+)
 
 app = typer.Typer(
     help="Named database connections (secrets are stored encrypted and never shown).", no_args_is_help=True
 )
 
-User = Annotated[str | None, typer.Option("--user", "-u", help="Who acts (the owner for add/share/remove).")]
+User = Annotated[str | None, typer.Option("--user", "-u", help="Who acts (the owner for add and remove).")]
 
 
 @app.command("add")
@@ -42,8 +52,8 @@ def add(
 ) -> None:
     """Store a connection; the secret is read from stdin or a hidden prompt, never from the command line.
 
-    Params whose names look secret (``sslpassword``, ``token``, ...) are encrypted like the secret;
-    pass them with ``--param`` only where the command line is private, or add them from Python.
+    Params whose names look secret (sslpassword, token, ...) are encrypted like the secret;
+    pass them with --param only where the command line is private, or add them from Python.
     """
     from flowdeck.store.connections import add_connection
 
@@ -143,36 +153,68 @@ def connection_failure(exc: BaseException) -> str:
     return f"{type(reason).__name__}: {text}" if text else type(reason).__name__
 
 
+Owner = Annotated[
+    str | None,
+    typer.Option("--owner", help="The connection's owner, when an admin acts on someone else's connection."),
+]
+_WHOM = "--with-user NAME and/or --group NAME (or --user NAME together with --as WHO)"
+
+
 @app.command("share")
 def share(
     name: Annotated[str, typer.Argument(help="The connection's name.")],
-    user: User = None,
-    with_user: Annotated[list[str] | None, typer.Option("--with-user", help="A user to share with.")] = None,
-    with_group: Annotated[list[str] | None, typer.Option("--with-group", help="A group to share with.")] = None,
+    user: ConnectionUser = None,
+    with_user: SharedWithUser = None,
+    with_group: SharedGroups = None,
+    acting: Acting = None,
+    owner: Owner = None,
 ) -> None:
-    """Let other users or groups use a connection."""
+    """Let other users and groups use a connection.
+
+    Who acts: --as, the connection's owner or an admin (--owner names the owner when an admin acts on
+    someone else's connection).
+
+    Shared with: the users named by --with-user and the groups named by --group (both repeatable);
+    they must exist already.
+
+    --user keeps its older meaning here, who acts, unless --as is given: then it names a user to
+    share with, as in 'flowdeck share' and 'flowdeck assets share'.
+    """
     from flowdeck.store.connections import share_connection
 
-    if not with_user and not with_group:
-        fail("say whom to share with: --with-user NAME and/or --with-group NAME", 2)
-    info = share_connection(name, owner=user, users=with_user or [], groups=with_group or [], register_users=False)
+    who, users = connection_parties(user, with_user, acting)
+    require_whom(users, with_group, revoke=False, how=_WHOM)
+    info = share_connection(
+        name, owner=owner or who, users=users, groups=with_group or [], user=who, register_users=False
+    )
     console.print(f"connection [bold]{esc(info.name)}[/] is shared with {esc(', '.join(info.shared_with) or 'nobody')}")
 
 
 @app.command("unshare")
 def unshare(
     name: Annotated[str, typer.Argument(help="The connection's name.")],
-    user: User = None,
-    with_user: Annotated[list[str] | None, typer.Option("--with-user", help="A user to stop sharing with.")] = None,
-    with_group: Annotated[list[str] | None, typer.Option("--with-group", help="A group to stop sharing with.")] = None,
-    owner: Annotated[str | None, typer.Option(help="The connection's owner, if not the user (admins).")] = None,
+    user: ConnectionUser = None,
+    with_user: UnsharedWithUser = None,
+    with_group: UnsharedGroups = None,
+    acting: Acting = None,
+    owner: Owner = None,
 ) -> None:
-    """Stop letting users or groups use a connection."""
+    """Stop letting users and groups use a connection.
+
+    Who acts: --as, the connection's owner or an admin (--owner names the owner when an admin acts on
+    someone else's connection).
+
+    No longer shared with: the users named by --with-user and the groups named by --group (both
+    repeatable).
+
+    --user keeps its older meaning here, who acts, unless --as is given: then it names a user to
+    stop sharing with, as in 'flowdeck unshare' and 'flowdeck assets unshare'.
+    """
     from flowdeck.store.connections import unshare_connection
 
-    if not with_user and not with_group:
-        fail("say whom: --with-user NAME and/or --with-group NAME", 2)
-    info = unshare_connection(name, owner or user, users=with_user or [], groups=with_group or [], user=user)
+    who, users = connection_parties(user, with_user, acting)
+    require_whom(users, with_group, revoke=True, how=_WHOM)
+    info = unshare_connection(name, owner or who, users=users, groups=with_group or [], user=who)
     console.print(f"connection [bold]{esc(info.name)}[/] is shared with {esc(', '.join(info.shared_with) or 'nobody')}")
 
 
@@ -189,7 +231,7 @@ def remove(name: Annotated[str, typer.Argument(help="The connection's name.")], 
 def rotate_key_command(
     retire_old: Annotated[bool, typer.Option("--retire-old", help="Drop the old keys afterwards.")] = False,
 ) -> None:
-    """Make a new deployment key the newest (the same as ``flowdeck keys rotate``)."""
+    """Make a new deployment key the newest (the same as 'flowdeck keys rotate')."""
     from flowdeck.cli.admin import report_rotation
     from flowdeck.store.connections import rotate_key
 

@@ -16,7 +16,16 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from flowdeck.cli.common import cells, console, err_console, esc, fail
+from flowdeck.cli.common import cells, console, err_console, esc, fail, shell_command
+from flowdeck.cli.sharing import (
+    Acting,
+    SharedGroups,
+    SharedUsers,
+    UnsharedGroups,
+    UnsharedUsers,
+    print_shared,
+    require_whom,
+)
 from flowdeck.errors import MissingInputError, StepFailedError, StepStateError, ValidationError
 
 _STATE_STYLE = {
@@ -40,6 +49,11 @@ def parse_pairs(items: list[str] | None, option: str) -> list[tuple[str, str]]:
             fail(f"{option} takes TITLE=VALUE, got {item!r}", 2)
         pairs.append((title, value))
     return pairs
+
+
+def _next_command(flow_id: str, user: str, upload: str, value: str) -> str:
+    """``flowdeck next ID --user U --upload <upload> --set <value>``, its values quoted for a shell."""
+    return shell_command("flowdeck", "next", flow_id, "--user", user, "--upload", upload, "--set", value)
 
 
 def print_status(status: Any) -> None:
@@ -180,7 +194,9 @@ class InputValues:
                 if page.get_element_by_title(title, quiet=True) is not None:
                     fail(
                         f"{option} {title!r}: that input is on step {step!r}, before the current step {current!r}; "
-                        f"go back to it first: flowdeck back {run.flow_id} --user {run.user} (once per step)",
+                        "go back to it first: "
+                        + shell_command("flowdeck", "back", run.flow_id, "--user", run.user)
+                        + "\n  (each back reopens one step: repeat it until that step is open)",
                         2,
                     )
 
@@ -232,7 +248,7 @@ def _prompt_missing(run: Any, missing: list[str], bars: ProgressBars) -> None:
                     err_console.print(
                         Text(
                             f"\nstopped: run {run.flow_id} waits at step {run.current_step!r}; go on with "
-                            f"flowdeck next {run.flow_id} --user {run.user} --upload TITLE=PATH --set TITLE=VALUE"
+                            + _next_command(run.flow_id, run.user, "TITLE=PATH", "TITLE=VALUE")
                         ),
                         soft_wrap=True,
                     )
@@ -268,7 +284,7 @@ def report_failure(run_handle: Any, exc: StepFailedError, user: str) -> None:
     fail(
         f"{message}"
         + (f"\n  at {where}" if where else "")
-        + f"\n  fix the cause, then: flowdeck rerun {exc.flow_id} --user {user}"
+        + f"\n  fix the cause, then: {shell_command('flowdeck', 'rerun', exc.flow_id, '--user', user)}"
     )
 
 
@@ -287,16 +303,18 @@ def drive(run_handle: Any, inputs: InputValues, user: str, interactive: bool, ba
             print_status(run_handle.status())
             fail(
                 f"{exc}. Give them with --upload TITLE=PATH / --set TITLE=VALUE: "
-                f"flowdeck next {run_handle.flow_id} --user {user} --upload ... --set ...",
+                + _next_command(run_handle.flow_id, user, "...", "..."),
                 2,
             )
         except StepFailedError as exc:
             report_failure(run_handle, exc, user)
         except StepStateError as exc:
+            flow_id = run_handle.flow_id
             fail(
-                f"{exc}\n  the run waits at step {step!r}: see its page with flowdeck page {run_handle.flow_id} --user "
-                f"{user}, press its buttons with flowdeck click {run_handle.flow_id} TITLE --user {user}, "
-                f"then go on with flowdeck next {run_handle.flow_id} --user {user}"
+                f"{exc}\n  the run waits at step {step!r}:"
+                f"\n  see its page with: {shell_command('flowdeck', 'page', flow_id, '--user', user)}"
+                f"\n  press its buttons with: {shell_command('flowdeck', 'click', flow_id, 'TITLE', '--user', user)}"
+                f"\n  then go on with: {shell_command('flowdeck', 'next', flow_id, '--user', user)}"
             )
         console.print(f"step [bold]{esc(step)}[/]: [green]complete[/]")
     inputs.check_all_used()
@@ -378,11 +396,11 @@ def _run_headless(name: str, user: str, params: Path | None) -> None:
     console.print(f"run [bold]{flow_id}[/] of flow [bold]{name}[/]")
     print_status(snapshot)
     if str(snapshot.state) == "failed":
-        fail(f"run {flow_id} failed; see `flowdeck status {flow_id} --user {user}`")
+        fail(f"run {flow_id} failed; see: {shell_command('flowdeck', 'status', flow_id, '--user', user)}")
     if snapshot.current_step is not None:
         console.print(
             f"run {flow_id} waits for input at step {snapshot.current_step!r}; go on with: "
-            f"flowdeck next {flow_id} --user {user} --upload TITLE=PATH --set TITLE=VALUE",
+            + _next_command(flow_id, user, "TITLE=PATH", "TITLE=VALUE"),
             markup=False,
             highlight=False,
             soft_wrap=True,
@@ -475,46 +493,51 @@ def page(
     typer.echo(render_page_text(page_service.get_page(view, name)))
 
 
-_WithUser = Annotated[list[str] | None, typer.Option("--user", "-u", help="A user (repeatable).")]
-_WithGroup = Annotated[list[str] | None, typer.Option("--group", "-g", help="A group (repeatable).")]
-_Acting = Annotated[str | None, typer.Option("--as", help="Who acts: the run's owner or an admin.")]
-
-
 def _change_shares(
     flow_id: str, users: list[str] | None, groups: list[str] | None, acting: str | None, *, revoke: bool
 ) -> None:
     from flowdeck.auth.users import resolve_principal
     from flowdeck.store import runs as run_service
 
-    if not users and not groups:
-        fail("say whom: --user NAME and/or --group NAME", 2)
+    require_whom(users, groups, revoke=revoke, how="--user NAME and/or --group NAME")
     who = resolve_principal(acting)
     if revoke:
         run_service.unshare_run(flow_id, who, users or [], groups or [])
     else:
         run_service.share_run(flow_id, who, users or [], groups or [])
-    whom = ", ".join([f"user {u}" for u in users or []] + [f"group {g}" for g in groups or []])
-    console.print(f"{'stopped sharing' if revoke else 'shared'} run {esc(flow_id)} with {esc(whom)}")
+    print_shared("run", flow_id, users or [], groups or [], revoke=revoke)
 
 
 def share(
     flow_id: Annotated[str, typer.Argument(help="The run id.")],
-    with_user: _WithUser = None,
-    with_group: _WithGroup = None,
-    acting: _Acting = None,
+    with_user: SharedUsers = None,
+    with_group: SharedGroups = None,
+    acting: Acting = None,
     revoke: Annotated[bool, typer.Option("--revoke", help="Stop sharing with them instead.")] = False,
 ) -> None:
-    """Let existing users and groups see and continue a run (or stop with --revoke)."""
+    """Share a run: the users and groups named may see and continue it (or stop with --revoke).
+
+    Shared with: the users named by --user and the groups named by --group (both repeatable; --with-user
+    and --with-group are the same); they must exist already.
+
+    Who acts: --as, the run's owner or an admin.
+    """
     _change_shares(flow_id, with_user, with_group, acting, revoke=revoke)
 
 
 def unshare(
     flow_id: Annotated[str, typer.Argument(help="The run id.")],
-    with_user: _WithUser = None,
-    with_group: _WithGroup = None,
-    acting: _Acting = None,
+    with_user: UnsharedUsers = None,
+    with_group: UnsharedGroups = None,
+    acting: Acting = None,
 ) -> None:
-    """Stop sharing a run with users and groups."""
+    """Stop sharing a run with users and groups (the same as share --revoke).
+
+    No longer shared with: the users named by --user and the groups named by --group (both repeatable;
+    --with-user and --with-group are the same).
+
+    Who acts: --as, the run's owner or an admin.
+    """
     _change_shares(flow_id, with_user, with_group, acting, revoke=True)
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from flowdeck.cli.common import console, fail
+from flowdeck.cli.common import console, fail, shell_command
 from flowdeck.cli.runs import InputValues, ProgressBars, drive, parse_pairs, print_result, print_status, report_failure
 from flowdeck.errors import StepFailedError
 
@@ -30,7 +30,8 @@ def next_(
     """Continue a run: give the current step its inputs, then run the following steps to the end."""
     run_handle = _open(flow_id, user)
     if run_handle.current_step is None:
-        fail(f"run {flow_id} is complete; 'flowdeck back {flow_id} --user {user}' reopens its last step", 2)
+        back = shell_command("flowdeck", "back", flow_id, "--user", user)
+        fail(f"run {flow_id} is complete; reopen its last step with: {back}", 2)
     inputs = InputValues(parse_pairs(upload, "--upload"), parse_pairs(set_, "--set"))
     with ProgressBars(run_handle.flow_id) as bars:
         drive(run_handle, inputs, user, interactive, bars)
@@ -54,7 +55,7 @@ def rerun(flow_id: RunId, user: User) -> None:
         except StepFailedError as exc:
             report_failure(run_handle, exc, user)
     console.print(f"step [bold]{run_handle.current_step}[/] ran again")
-    console.print(f"continue with: flowdeck next {flow_id} --user {user}", markup=False)
+    console.print(f"continue with: {shell_command('flowdeck', 'next', flow_id, '--user', user)}", markup=False)
     print_status(run_handle.status())
 
 

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from flowdeck.auth import users as user_service
-from flowdeck.cli.common import cells, console, esc, fail
+from flowdeck.cli.common import cells, console, esc, fail, shell_command
 from flowdeck.errors import AlreadyExistsError, NotFoundError
 
 app = typer.Typer(help="Add, change and list users.", no_args_is_help=True)
@@ -33,12 +33,13 @@ def add(
     admin: Annotated[bool, typer.Option("--admin", help="Give the user the admin role.")] = False,
     password: Annotated[bool, typer.Option("--password", help="Prompt for a web UI password.")] = False,
 ) -> None:
-    """Create a user (``--password`` prompts on a terminal, or reads one line piped to standard input)."""
+    """Create a user (--password prompts on a terminal, or reads one line piped to standard input)."""
     secret = read_password() if password else None
     try:
         principal = user_service.add_user(name, groups=group or [], role="admin" if admin else "user", password=secret)
     except AlreadyExistsError:
-        fail(f"user {name!r} exists already; change it with: flowdeck users update {name} --group G --role R")
+        update = shell_command("flowdeck", "users", "update", name, "--group", "G", "--role", "R")
+        fail(f"user {name!r} exists already; change it with: {update}")
     console.print(
         f"added user [bold]{esc(principal.name)}[/] (role {principal.role}, groups {esc(list(principal.groups))})"
     )
@@ -51,14 +52,14 @@ def update(
     role: Annotated[str | None, typer.Option("--role", help="user or admin.")] = None,
     password: Annotated[bool, typer.Option("--password", help="Prompt for a new web UI password.")] = False,
 ) -> None:
-    """Change a user's groups, role or password (``--password`` as for ``users add``)."""
+    """Change a user's groups, role or password (--password as for 'users add')."""
     if group is None and role is None and not password:
         fail("say what to change: --group G (repeatable), --role user|admin and/or --password", 2)
     secret = read_password() if password else None
     try:
         principal = user_service.update_user(name, groups=group, role=role, password=secret)
     except NotFoundError:
-        fail(f"no user {name!r}; create it with: flowdeck users add {name}")
+        fail(f"no user {name!r}; create it with: {shell_command('flowdeck', 'users', 'add', name)}")
     console.print(
         f"updated user [bold]{esc(principal.name)}[/] (role {principal.role}, groups {esc(list(principal.groups))})"
     )

@@ -21,7 +21,7 @@ def worker(
     pool: Annotated[str, typer.Option("--pool", help="Celery pool: prefork, threads or solo.")] = "prefork",
     loglevel: Annotated[str, typer.Option("--loglevel", help="Celery log level.")] = "info",
 ) -> None:
-    """Run step actions sent by `flowdeck serve` and scripts with FLOWDECK_EXECUTOR=celery.
+    """Run step actions sent by 'flowdeck serve' and scripts with FLOWDECK_EXECUTOR=celery.
 
     Use the same FLOWDECK_* settings (database, blobs, secret key, broker) as the processes that
     submit actions; the flows must be importable here (the paths or modules their runs record).
