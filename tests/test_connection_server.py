@@ -193,3 +193,14 @@ def test_params_cannot_name_who_acts_or_lift_the_checks(server: str) -> None:
     )
     assert plain.status_code == 403 and "only an admin may set them" in plain.json()["detail"]
     assert alice.get("/api/connections").json() == []
+
+
+def test_adding_a_connection_answers_with_it_as_listed_without_its_secret(server: str) -> None:
+    alice = http_login(server, "alice")
+    added = _add(alice, "listed", _free_port(), database="sales", password="a secret of alice's")
+    assert added.status_code == 201, added.text
+    body = added.json()
+    assert body == next(c for c in alice.get("/api/connections").json() if c["name"] == "listed")
+    assert body["owner"] == "alice" and body["database"] == "sales" and body["type"] == "mysql"
+    assert "a secret of alice's" not in added.text and "password" not in body
+    assert _add(alice, "listed", _free_port()).status_code == 409

@@ -96,8 +96,9 @@ def list_connections(principal: Principal = Depends(current_principal)) -> list[
 
 
 @router.post("", status_code=201)
-def add_connection(body: ConnectionBody, principal: Principal = Depends(current_principal)) -> Response:
-    """Add a connection owned by the caller; 409 when they have one of that name."""
+def add_connection(body: ConnectionBody, principal: Principal = Depends(current_principal)) -> dict[str, Any]:
+    """Add a connection owned by the caller and answer with it as listed (no secrets); 409 when they
+    have one of that name."""
     # These name add_connection's own arguments: as params they would say who acts, or lift a check.
     clashing = sorted(set(body.params) & RESERVED_PARAM_NAMES)
     if clashing:
@@ -118,7 +119,10 @@ def add_connection(body: ConnectionBody, principal: Principal = Depends(current_
         restricted=True,
         **params,
     )
-    return Response(status_code=201)
+    added = next(
+        c for c in _service().list_connections(principal.name) if c.name == body.name and c.owner == principal.name
+    )
+    return connection_json(added)
 
 
 class ConnectionTests:
