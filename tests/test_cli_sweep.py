@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from s3_server import free_port
 from test_cli import DEMO, ROOT, flowdeck_cli, on_terminal
 
 CHURN = str(ROOT / "examples/churn/flow.py")
@@ -457,11 +458,7 @@ def test_reported_help_texts_are_whole_paragraphs(home: Path) -> None:
 def _serve_banner(home: Path, *args: str, last: str = "create the first admin") -> list[str]:
     """The lines ``flowdeck serve`` prints before the server starts, up to the one holding ``last``
     (the server is then stopped)."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "flowdeck", "serve", "--port", str(port), *args],
         stdout=subprocess.PIPE,

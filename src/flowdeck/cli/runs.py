@@ -51,6 +51,13 @@ def parse_pairs(items: list[str] | None, option: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def _not_a_file(path: Path) -> str | None:
+    """Why ``path`` cannot be uploaded (``is a directory``, ``no such file``), or None for a file."""
+    if path.is_file():
+        return None
+    return "is a directory" if path.is_dir() else "no such file"
+
+
 def _next_command(flow_id: str, user: str, upload: str, value: str) -> str:
     """``flowdeck next ID --user U --upload <upload> --set <value>``, its values quoted for a shell."""
     return shell_command("flowdeck", "next", flow_id, "--user", user, "--upload", upload, "--set", value)
@@ -132,10 +139,9 @@ class InputValues:
     def __init__(self, uploads: list[tuple[str, str]], sets: list[tuple[str, str]]) -> None:
         self.pending: dict[tuple[str, str], str] = {}
         for title, path in uploads:
-            file = Path(path).expanduser()
-            if not file.is_file():
-                what = "is a directory" if file.is_dir() else "no such file"
-                fail(f"--upload {title}={path}: {what}; give the path of a file to upload", 2)
+            problem = _not_a_file(Path(path).expanduser())
+            if problem:
+                fail(f"--upload {title}={path}: {problem}; give the path of a file to upload", 2)
             self.pending[("--upload", title)] = path
         for title, value in sets:
             self.pending[("--set", title)] = value
@@ -232,9 +238,9 @@ def _prompt_missing(run: Any, missing: list[str], bars: ProgressBars) -> None:
                     if isinstance(element, DataSource):
                         answer = typer.prompt(f"{title} (file to upload, {'/'.join(element.options)})")
                         path = Path(answer).expanduser()
-                        if not path.is_file():
-                            what = "a directory" if path.is_dir() else "no such file"
-                            err_console.print(Text(f"{answer!r}: {what}; give the path of a file", style="red"))
+                        problem = _not_a_file(path)
+                        if problem:
+                            err_console.print(Text(f"{answer!r}: {problem}; give the path of a file", style="red"))
                             continue
                         run.upload(title, path.name, path.read_bytes())
                     else:

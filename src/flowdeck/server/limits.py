@@ -5,7 +5,18 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-__all__ = ["InFlight"]
+from fastapi.responses import JSONResponse
+
+__all__ = ["InFlight", "too_many_requests"]
+
+
+def too_many_requests(detail: str, retry_after: int) -> JSONResponse:
+    """The 429 answer to a request over its cap: ``TooManyRequests`` with ``detail`` and ``Retry-After``."""
+    return JSONResponse(
+        {"error": "TooManyRequests", "detail": detail},
+        status_code=429,
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 class InFlight:

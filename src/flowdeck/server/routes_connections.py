@@ -25,7 +25,7 @@ from flowdeck.config import Settings, get_settings
 from flowdeck.elements.base import to_jsonable
 from flowdeck.errors import FlowdeckError, ValidationError
 from flowdeck.server.deps import current_principal
-from flowdeck.server.limits import InFlight
+from flowdeck.server.limits import InFlight, too_many_requests
 from flowdeck.storage.connection_urls import ConnectionType
 
 __all__ = ["router"]
@@ -175,14 +175,10 @@ async def test_connection(
     settings = get_settings()
     cap = settings.connection_tests_per_user
     if not TESTS.acquire(principal.name, cap):
-        return JSONResponse(
-            {
-                "error": "TooManyRequests",
-                "detail": f"user {principal.name!r} has {cap} connection tests running already "
-                "(the most one user may run at once); wait for them to finish and try again",
-            },
-            status_code=429,
-            headers={"Retry-After": str(max(1, round(settings.connection_test_timeout)))},
+        return too_many_requests(
+            f"user {principal.name!r} has {cap} connection tests running already "
+            "(the most one user may run at once); wait for them to finish and try again",
+            max(1, round(settings.connection_test_timeout)),
         )
     started = time.monotonic()
     call = functools.partial(

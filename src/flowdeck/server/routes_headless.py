@@ -16,7 +16,7 @@ from flowdeck.errors import ValidationError
 from flowdeck.flow.registry import list_registered_flows, origins_of
 from flowdeck.server.auth import Identity
 from flowdeck.server.deps import current_identity
-from flowdeck.server.limits import InFlight
+from flowdeck.server.limits import InFlight, too_many_requests
 from flowdeck.store import runs as run_service
 
 __all__ = ["router"]
@@ -74,15 +74,11 @@ def start_headless(name: str, body: HeadlessBody, identity: Identity = Depends(c
     principal = identity.principal
     settings = get_settings()
     if not HEADLESS_RUNS.acquire(principal.name, settings.headless_runs_per_user, settings.headless_runs_at_once):
-        return JSONResponse(
-            {
-                "error": "TooManyRequests",
-                "detail": f"too many headless runs are running (user {principal.name!r} may run "
-                f"{settings.headless_runs_per_user} at once, the server {settings.headless_runs_at_once}); "
-                "wait for them to finish and try again",
-            },
-            status_code=429,
-            headers={"Retry-After": "5"},
+        return too_many_requests(
+            f"too many headless runs are running (user {principal.name!r} may run "
+            f"{settings.headless_runs_per_user} at once, the server {settings.headless_runs_at_once}); "
+            "wait for them to finish and try again",
+            5,
         )
     started_by = f"{'api' if identity.via == 'token' else 'web'}:{principal.name}"
     try:

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from flowdeck.auth.users import Principal
 from flowdeck.server.deps import current_principal
-from flowdeck.server.limits import InFlight
+from flowdeck.server.limits import InFlight, too_many_requests
 from flowdeck.store import runs as run_service
 from flowdeck.store import tables as table_service
 
@@ -31,14 +31,9 @@ DOWNLOADS = InFlight()
 
 def _too_many(what: str, user: str, limit: int) -> JSONResponse:
     """429: ``user`` has ``limit`` requests of this kind running already."""
-    return JSONResponse(
-        {
-            "error": "TooManyRequests",
-            "detail": f"user {user!r} has {limit} table {what} running, the most at once; wait for one to "
-            "finish and try again",
-        },
-        status_code=429,
-        headers={"Retry-After": "1"},
+    return too_many_requests(
+        f"user {user!r} has {limit} table {what} running, the most at once; wait for one to finish and try again",
+        1,
     )
 
 

@@ -369,6 +369,11 @@ _HOST_NAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252})")
 _HOST_PORT = re.compile(r"([^:]+):(\d{1,5})")
 
 
+def _unbracketed(host: str) -> str:
+    """``host`` without the brackets of an IPv6 literal (``[::1]`` is ``::1``)."""
+    return host[1:-1] if host.startswith("[") and host.endswith("]") else host
+
+
 def _url_hosts(text: str) -> list[str]:
     """The host of a URL param as the two URL parsers the clients use read it (one or two names).
 
@@ -389,7 +394,7 @@ def _url_hosts(text: str) -> list[str]:
     except Exception:  # urllib3 missing, or a URL it cannot read (then no client connects with it)
         other = None
     if other:
-        other = other[1:-1] if other.startswith("[") and other.endswith("]") else other
+        other = _unbracketed(other)
         if other.lower() not in (h.lower() for h in hosts):
             hosts.append(other)
     return hosts
@@ -409,12 +414,12 @@ def target_hosts(spec: ConnectionSpec) -> list[str]:
             hosts.extend(_url_hosts(str(value)))
     if spec.params.get("unix_socket"):
         hosts.append(str(spec.params["unix_socket"]))
-    return [h[1:-1] if h.startswith("[") and h.endswith("]") else h for h in hosts]
+    return [_unbracketed(h) for h in hosts]
 
 
 def _host_problem(host: str, what: str) -> str | None:
     """Why ``host`` (from a host field) is not a plain host name or IP address, or None."""
-    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    bare = _unbracketed(host)
     try:
         ipaddress.ip_address(bare.split("%", 1)[0])
         return None
@@ -496,8 +501,7 @@ def private_target(host: str, resolve: bool = True) -> str | None:
     With ``resolve`` a host name is looked up and every address it has is checked; a name that
     does not resolve is not private (connecting to it fails anyway).
     """
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
+    host = _unbracketed(host)
     if (
         host.startswith(("/", "@"))
         or host.lower() in ("localhost", "localhost.localdomain")
