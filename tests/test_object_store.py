@@ -26,6 +26,7 @@ from flowdeck.storage.s3 import s3_client
 
 # conftest.py provides ``s3_server``; the server that checks credentials is requested by name.
 from s3_server import s3_auth_server  # noqa: F401
+from test_arrow_ipc import feather_claiming
 from test_upload_limits import parquet_dictionary_bomb
 
 if TYPE_CHECKING:
@@ -110,7 +111,7 @@ def test_other_types_are_bytesio(path: str) -> None:
     ("path", "message"),
     [
         ("bad.parquet", r"'bad\.parquet' is not a Parquet file"),
-        ("bad.feather", r"bad\.feather is not a valid feather file"),
+        ("bad.feather", r"'bad\.feather' is not a valid feather file"),
         ("bad.json", r"bad\.json is not valid JSON"),
         ("bad.xlsx", r"bad\.xlsx"),
     ],
@@ -124,6 +125,13 @@ def test_a_parquet_bomb_in_a_bucket_is_refused_before_it_is_decoded() -> None:
     # A few hundred bytes standing for 3 GB of text: refused from its declared sizes, as an upload is.
     with pytest.raises(ValidationError, match=r"'bomb\.parquet' would decode to more than 3,145,728,000 bytes"):
         decode_object(parquet_dictionary_bomb(), "drop/bomb.parquet")
+
+
+def test_a_feather_bomb_in_a_bucket_is_refused_before_it_is_decompressed() -> None:
+    # One compressed buffer whose length prefix claims a terabyte: refused from the metadata, before
+    # pyarrow would allocate that much to decompress it.
+    with pytest.raises(ValidationError, match=r"'bomb\.feather' declares column data of 1,099,511,62\d,\d{3} bytes"):
+        decode_object(feather_claiming(1024**4), "drop/bomb.feather")
 
 
 def test_json_nested_past_the_interpreters_stack_is_a_validation_error() -> None:

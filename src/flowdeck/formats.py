@@ -40,6 +40,7 @@ __all__ = [
     "detect_format",
     "escape_formula",
     "escape_formulas",
+    "parse_feather",
     "parse_table",
 ]
 
@@ -856,14 +857,83 @@ def _check_parquet(data: bytes, filename: str, budget: _Budget) -> None:
 def _parse_parquet(data: bytes, filename: str, budget: _Budget) -> pd.DataFrame:
     if data[:4] != b"PAR1":
         raise ValidationError(f"{filename!r} is not a Parquet file (it does not start with PAR1)")
-    try:
+    with _damage_reported(filename, "Parquet"):
         _check_parquet(data, filename, budget)
         budget.tick()
         return pd.read_parquet(io.BytesIO(data))
+
+
+@contextlib.contextmanager
+def _damage_reported(filename: str, kind: str) -> Iterator[None]:
+    """Turn what pyarrow raises for a damaged file (several exception types) into ValidationError."""
+    try:
+        yield
     except ValidationError:
         raise
-    except Exception as exc:  # pyarrow reports damage with several exception types
-        raise ValidationError(f"{filename!r} is not a valid Parquet file: {exc}") from exc
+    except Exception as exc:
+        raise ValidationError(f"{filename!r} is not a valid {kind} file: {exc}") from exc
+
+
+# --- Arrow IPC (Feather v2) ------------------------------------------------------------------------
+
+
+def _aliasing_type(data_type: Any) -> str | None:
+    """The name of a type in ``data_type`` whose values may share bytes, or None.
+
+    View and run-end-encoded arrays let every row point at the same bytes, so their decoded size
+    is not bounded by the buffers the file declares; pandas never writes them.
+    """
+    import pyarrow as pa
+    import pyarrow.types as types
+
+    checks = (
+        types.is_string_view,
+        types.is_binary_view,
+        types.is_list_view,
+        types.is_large_list_view,
+        types.is_run_end_encoded,
+    )
+    if any(check(data_type) for check in checks):
+        return str(data_type)
+    if isinstance(data_type, pa.DictionaryType):
+        return _aliasing_type(data_type.value_type)
+    for index in range(data_type.num_fields):
+        found = _aliasing_type(data_type.field(index).type)
+        if found:
+            return found
+    return None
+
+
+def parse_feather(data: bytes, filename: str, *, limits: ParseLimits | None = None) -> pd.DataFrame:
+    """Read an Arrow IPC file (Feather v2) into a DataFrame, within ``limits`` as an upload is.
+
+    The rows, columns and decompressed sizes the file declares are checked before any buffer is
+    decompressed (:func:`flowdeck.arrow_ipc.declared_sizes`); columns of view or run-end-encoded
+    types, whose rows may all share the same bytes, are refused. Failures are ValidationError
+    naming the file.
+    """
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    from flowdeck.arrow_ipc import declared_sizes
+
+    limits = limits or ParseLimits.from_settings()
+    with _parse_slot(filename, limits):
+        budget = _Budget(filename, limits)
+        with _damage_reported(filename, "feather"):
+            declared = declared_sizes(data)
+            budget.cells(declared.rows * declared.columns, "declares")
+            budget.decoded(declared.decoded_bytes, "declares column data of")
+            schema = pa.ipc.open_file(pa.BufferReader(data)).schema
+            for field in schema:
+                aliasing = _aliasing_type(field.type)
+                if aliasing:
+                    raise ValidationError(
+                        f"{filename!r} has column {field.name!r} of type {aliasing}, whose rows may share "
+                        "bytes; write the file from pandas (DataFrame.to_feather) or with plain string and list types"
+                    )
+            budget.tick()
+            return feather.read_feather(pa.BufferReader(data))
 
 
 # --- writing tables that spreadsheets open safely ------------------------------------------------

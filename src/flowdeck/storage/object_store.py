@@ -15,9 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import pandas as pd
-
 from flowdeck.errors import ValidationError
+from flowdeck.formats import parse_feather, parse_table
 from flowdeck.storage.s3 import mapped_s3_errors, s3_client
 
 __all__ = [
@@ -115,23 +114,6 @@ def _extension(path: str) -> str:
     return PurePosixPath(path.replace("\\", "/")).suffix.lower().lstrip(".")
 
 
-def _parse_text_table(data: bytes, path: str, fmt: str) -> pd.DataFrame:
-    """csv/tsv/xlsx/parquet bytes as a DataFrame, through the shared upload parser when it is available."""
-    filename = PurePosixPath(path).name
-    try:
-        from flowdeck.formats import parse_table
-    except ImportError:
-        parse_table = None
-    if parse_table is not None:
-        return parse_table(data, filename, fmt)
-    try:
-        if fmt == "xlsx":
-            return pd.read_excel(io.BytesIO(data), engine="openpyxl")
-        return pd.read_csv(io.BytesIO(data), sep="\t" if fmt == "tsv" else ",")
-    except Exception as exc:
-        raise ValidationError(f"{filename} is not a valid {fmt} file: {exc}") from exc
-
-
 def decode_object(data: bytes, path: str) -> Any:
     """The value of an object by its extension: a DataFrame for csv/tsv/parquet/feather/xlsx,
     a dict or list for json, and a ``BytesIO`` of the raw bytes for anything else.
@@ -140,15 +122,12 @@ def decode_object(data: bytes, path: str) -> Any:
     """
     ext = _extension(path)
     name = PurePosixPath(path).name
+    # Tables are bounded as uploads are (the sizes a Parquet or Arrow file declares are checked
+    # before it is decoded): an object in a bucket can be as hostile as an upload.
     if ext in ("csv", "tsv", "xlsx", "parquet"):
-        # Bounded as uploads are (a Parquet file's declared sizes are checked before it is decoded):
-        # an object in a bucket can be as hostile as an upload.
-        return _parse_text_table(data, path, ext)
+        return parse_table(data, name, ext)
     if ext == "feather":
-        try:
-            return pd.read_feather(io.BytesIO(data))
-        except Exception as exc:
-            raise ValidationError(f"{name} is not a valid {ext} file: {exc}") from exc
+        return parse_feather(data, name)
     if ext == "json":
         try:
             return json.loads(data)
