@@ -147,6 +147,9 @@ def __getattr__(name: str) -> Any:
     module_name = _EXPORTS.get(name)
     if module_name is None:
         raise AttributeError(f"module 'flowdeck' has no attribute {name!r}")
+    if module_name == "flowdeck.store.store_interface":
+        # The runner tells the store which page a step that has not run yet starts with.
+        importlib.import_module("flowdeck.flow.runner")
     value = getattr(importlib.import_module(module_name), name)
     globals()[name] = value
     return value

@@ -321,6 +321,14 @@ def flow_of(view: run_service.RunView) -> Flow:
     return flow
 
 
+def _initial_page(view: run_service.RunView, step_name: str) -> Page:
+    """The page ``step_name`` of the run's flow starts with, as its definition gives it."""
+    return flow_of(view).step(step_name).page
+
+
+page_service.provide_initial_pages(_initial_page)
+
+
 def open_run(flow_id: str, user: str | None = None) -> FlowRun:
     """A handle on an existing run (from any process), for ``user``."""
     principal = resolve_principal(user)

@@ -6,11 +6,12 @@ import hashlib
 import io
 import json
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
-from flowdeck.errors import NotFoundError, StepStateError, ValidationError
+from flowdeck.errors import FlowdeckError, NotFoundError, StepStateError, ValidationError
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import outputs as output_records
 from flowdeck.storage.records import pages as page_records
@@ -19,6 +20,7 @@ from flowdeck.store.runs import RunView
 from flowdeck.store.tables import bind_big_tables, prepare_big_tables
 
 __all__ = [
+    "InitialPageSource",
     "NextBlockers",
     "PageSnapshot",
     "create_element_link",
@@ -31,6 +33,7 @@ __all__ = [
     "page_document",
     "page_snapshot",
     "page_with_snapshot",
+    "provide_initial_pages",
     "raw_upload",
     "restore_page",
     "run_default_action",
@@ -131,14 +134,52 @@ def _latest(conn: Any, view: RunView, step_name: str) -> Any | None:
     return None if row is None else _load(row.document, view, step_name)
 
 
-def get_page(view: RunView, step_name: str, fallback: Any | None = None) -> Any:
-    """The newest version of a step's page (its attempt's initial page until updated)."""
+InitialPageSource = Callable[[RunView, str], Any]
+"""``(run, step name) -> Page | None``: the page a step of the run's flow starts with."""
+
+_initial_page_source: InitialPageSource | None = None
+
+
+def provide_initial_pages(source: InitialPageSource) -> None:
+    """Install where the initial page of a step that has not run yet comes from.
+
+    Only the flow runner knows the flows' definitions; it installs its source when it is imported,
+    and ``flowdeck.StoreInterface`` imports it. Nothing is stored for a step before it runs.
+    """
+    global _initial_page_source
+    _initial_page_source = source
+
+
+def _initial_page(view: RunView, step_name: str) -> Any | None:
+    """A copy of the page ``step_name`` starts with, or None when no source can tell."""
+    source = _initial_page_source
+    if source is None:
+        return None
+    try:
+        page = source(view, step_name)
+    except FlowdeckError:  # the flow's module is gone or no longer has the step
+        return None
+    return None if page is None else page.copy()
+
+
+def get_page(view: RunView, step_name: str) -> Any:
+    """The newest version of a step's page (its attempt's initial page until updated).
+
+    A step that has not run yet gives the page it will start with, with the future elements
+    meant for it, without storing anything.
+    """
     with get_storage().db.read() as conn:
         page = _latest(conn, view, step_name)
-        if page is None and fallback is not None:
-            page = _with_future_elements(conn, view.id, step_name, fallback.copy())
     if page is None:
-        raise NotFoundError(f"step {step_name!r} of run {view.id!r} has not run yet, so it has no page")
+        page = _initial_page(view, step_name)
+        if page is not None:
+            with get_storage().db.read() as conn:
+                page = _with_future_elements(conn, view.id, step_name, page)
+    if page is None:
+        raise NotFoundError(
+            f"step {step_name!r} of run {view.id!r} has not run yet, and the flow that defines its "
+            "initial page could not be loaded in this process"
+        )
     return page
 
 
@@ -448,11 +489,14 @@ def run_default_action(view: RunView | str, step_name: str) -> None:
 
 
 def _element_page(view: RunView, step_name: str) -> Any:
-    """The page to search for a step's elements: its newest page, or the future elements meant for it."""
+    """The page to search for a step's elements: its newest page, else the page it will start with
+    and the future elements meant for it."""
     with get_storage().db.read() as conn:
         page = _latest(conn, view, step_name) if view.step(step_name).attempt > 0 else None
-        if page is None:
-            page = _with_future_elements(conn, view.id, step_name, _page_classes().Page(step_name, []))
+    if page is None:
+        initial = _initial_page(view, step_name) or _page_classes().Page(step_name, [])
+        with get_storage().db.read() as conn:
+            page = _with_future_elements(conn, view.id, step_name, initial)
     return page
 
 
