@@ -139,3 +139,8 @@ def test_a_damaged_file_reads_or_is_a_validation_error(changes: list[tuple[int, 
         assert "'fuzzed.feather'" in str(exc)
     else:
         assert isinstance(frame, pd.DataFrame)
+
+
+def test_extension_types_pandas_writes_read_back() -> None:
+    frame = pd.DataFrame({"p": pd.period_range("2024-01", periods=3, freq="M"), "i": pd.interval_range(0, 3)})
+    assert_frame_equal(parse_feather(feather_bytes(frame), "extension.feather"), frame)

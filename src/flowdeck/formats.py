@@ -897,6 +897,8 @@ def _aliasing_type(data_type: Any) -> str | None:
         return str(data_type)
     if isinstance(data_type, pa.DictionaryType):
         return _aliasing_type(data_type.value_type)
+    if isinstance(data_type, pa.BaseExtensionType):
+        return _aliasing_type(data_type.storage_type)
     for index in range(data_type.num_fields):
         found = _aliasing_type(data_type.field(index).type)
         if found:
