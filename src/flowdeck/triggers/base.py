@@ -176,6 +176,11 @@ class Trigger(StrictInit):
         is started; otherwise it is the new run's. ``organization_id`` is accepted and ignored
         (one organisation per deployment); ``trigger_id`` names the trigger when it has no name.
         """
+        if input_parameters is not None and not isinstance(input_parameters, Mapping):
+            raise ValidationError(
+                "input_parameters must be a dict like {'steps': {step: {title: {'value': v}}}}, "
+                f"got {type(input_parameters).__name__}"
+            )
         self._set_target(app_id, flow_id, user_id)
         if callback is not None or callback_kwargs is not None:
             self._set_callback(
