@@ -117,12 +117,17 @@ def peek_principal(user: str | None) -> Principal:
     return Principal(user, "user", ())
 
 
-def resolve_principal(user: str | None) -> Principal:
+def resolve_principal(user: str | Principal | None) -> Principal:
     """The principal for ``user``, registering a name seen for the first time with role ``user``.
 
     ``user=None`` is allowed only while the deployment has at most one user (then it is that user,
-    or ``"local"`` on a fresh deployment).
+    or ``"local"`` on a fresh deployment). A :class:`Principal` is returned as it is: the server
+    passes the one it authenticated, whose role an API token may have lowered (an admin's token
+    without the ``admin`` scope acts as a plain user), so that looking the name up again cannot
+    raise it.
     """
+    if isinstance(user, Principal):
+        return user
     storage = get_storage()
     if user is None:
         with storage.db.read() as conn:

@@ -529,6 +529,11 @@ class _Firing:
         if not isinstance(edit, Mapping) or not {"row", "column", "value"} <= set(edit):
             raise ValidationError(f"edit_cell takes {{'row', 'column', 'value'}}, got {edit!r}")
         row, column = edit["row"], edit["column"]
+        if isinstance(column, Mapping | list) or isinstance(edit["value"], Mapping | list):
+            raise ValidationError(
+                f"edit_cell of table {table.title!r} takes a column label and one value (text, a number, "
+                "true/false or null), not a list or an object"
+            )
         frame = table.content
         if column not in frame.columns:
             raise NotFoundError(

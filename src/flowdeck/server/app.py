@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -69,8 +70,10 @@ _DOCS_CSP = (
     "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
-#: Paths whose bodies are uploads, limited by ``max_upload_bytes`` (plus multipart framing) instead.
-_UPLOAD_SUFFIX = "/upload"
+#: The one route whose bodies are uploads, limited by ``max_upload_bytes`` (plus multipart framing)
+#: instead. Matched exactly, with its method: any other path ending in ``/upload`` (a comment whose id
+#: is ``upload``) keeps the JSON limit, since its body is parsed before the caller is authenticated.
+_UPLOAD_PATH = re.compile(r"/api/runs/[^/]+/steps/[^/]+/elements/[^/]+/upload")
 _MULTIPART_SLACK = 64 * 1024
 
 
@@ -91,7 +94,8 @@ class BodyLimit:
 
     def _limit(self, scope: Scope) -> int:
         path: str = scope.get("path", "")
-        return self.max_upload_bytes if path.endswith(_UPLOAD_SUFFIX) else self.max_json_bytes
+        upload = scope.get("method") == "POST" and _UPLOAD_PATH.fullmatch(path) is not None
+        return self.max_upload_bytes if upload else self.max_json_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on with its body counted; answer 413 instead once it is too large."""

@@ -92,7 +92,7 @@ def connection_json(item: Any) -> dict[str, Any]:
 @router.get("")
 def list_connections(principal: Principal = Depends(current_principal)) -> list[dict[str, Any]]:
     """Connections the caller owns or that were shared with them (no secrets)."""
-    return [connection_json(c) for c in _service().list_connections(principal.name)]
+    return [connection_json(c) for c in _service().list_connections(principal)]
 
 
 @router.post("", status_code=201)
@@ -116,6 +116,7 @@ def add_connection(body: ConnectionBody, principal: Principal = Depends(current_
         database=body.database,
         username=body.username,
         password=body.password,
+        user=principal,
         restricted=True,
         **params,
     )
@@ -182,7 +183,7 @@ async def test_connection(
         )
     started = time.monotonic()
     call = functools.partial(
-        _service().test_connection, name, principal.name, connection_owner=owner or None, restricted=True
+        _service().test_connection, name, principal, connection_owner=owner or None, restricted=True
     )
     future = TESTS.pool(settings).submit(call)
     # The slot is freed when the test really ends, not when this request gives up waiting.
@@ -211,7 +212,7 @@ def share_connection(
 ) -> Response:
     """Let users and groups use a connection; its owner or an admin only (403 for those it is shared with)."""
     _service().share_connection(
-        name, owner or principal.name, body.users, body.groups, user=principal.name, register_users=False
+        name, owner or principal.name, body.users, body.groups, user=principal, register_users=False
     )
     return Response(status_code=204)
 
@@ -221,7 +222,7 @@ def connection_shares(
     name: str, owner: str | None = _OWNER, principal: Principal = Depends(current_principal)
 ) -> list[dict[str, str]]:
     """Whom the connection is shared with, as ``{"kind", "name"}``; its owner or an admin only."""
-    found = _service().connection_shares(name, owner or principal.name, user=principal.name)
+    found = _service().connection_shares(name, owner or principal.name, user=principal)
     return [{"kind": kind, "name": who} for kind, who in found]
 
 
@@ -235,7 +236,7 @@ def unshare_connection(
 ) -> Response:
     """Stop letting one user or group use the connection; its owner or an admin only."""
     users, groups = ([principal_name], []) if kind == "user" else ([], [principal_name])
-    _service().unshare_connection(name, owner or principal.name, users, groups, user=principal.name)
+    _service().unshare_connection(name, owner or principal.name, users, groups, user=principal)
     return Response(status_code=204)
 
 
@@ -244,5 +245,5 @@ def remove_connection(
     name: str, owner: str | None = _OWNER, principal: Principal = Depends(current_principal)
 ) -> Response:
     """Remove a connection and its secret; its owner or an admin only."""
-    _service().remove_connection(name, owner or principal.name, user=principal.name)
+    _service().remove_connection(name, owner or principal.name, user=principal)
     return Response(status_code=204)

@@ -101,7 +101,7 @@ def triggers(identity: Identity = Depends(current_identity)) -> list[dict[str, A
     """The triggers the caller may see (all for admins)."""
     from flowdeck.triggers import list_triggers
 
-    return [t.to_dict() for t in list_triggers(identity.principal.name)]
+    return [t.to_dict() for t in list_triggers(identity.principal)]
 
 
 @router.get("/triggers/{name}", tags=["triggers"])
@@ -109,7 +109,7 @@ def trigger(name: str, identity: Identity = Depends(current_identity)) -> dict[s
     """A trigger with its newest ticks (time, outcome, reason, run, error, duration)."""
     from flowdeck.triggers import get_trigger
 
-    info, ticks = get_trigger(name, identity.principal.name, ticks=100)
+    info, ticks = get_trigger(name, identity.principal, ticks=100)
     return {**info.to_dict(), "ticks": [t.to_dict() for t in ticks]}
 
 
@@ -118,7 +118,7 @@ def pause(name: str, identity: Identity = Depends(current_identity)) -> Response
     """Stop checking a trigger."""
     from flowdeck.triggers import pause_trigger
 
-    pause_trigger(name, identity.principal.name)
+    pause_trigger(name, identity.principal)
     return Response(status_code=204)
 
 
@@ -127,5 +127,5 @@ def resume(name: str, identity: Identity = Depends(current_identity)) -> Respons
     """Check a paused trigger again."""
     from flowdeck.triggers import resume_trigger
 
-    resume_trigger(name, identity.principal.name)
+    resume_trigger(name, identity.principal)
     return Response(status_code=204)

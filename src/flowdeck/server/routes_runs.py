@@ -390,7 +390,7 @@ def fork(run_id: str, body: ForkBody, principal: Principal = Depends(current_pri
 
     The new run opens at ``step`` with its inputs as they were; the original run is untouched.
     """
-    new = fork_run(run_id, body.step, principal.name)
+    new = fork_run(run_id, body.step, principal)  # as authenticated: a token may have lowered the role
     return JSONResponse(status_json(lifecycle.load(new.flow_id, principal), principal), status_code=201)
 
 

@@ -16,8 +16,8 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.sql import visitors
-from sqlalchemy.sql.elements import ColumnClause, TextClause
+from sqlalchemy.sql import operators, visitors
+from sqlalchemy.sql.elements import ColumnClause, Extract, TextClause, quoted_name
 
 from flowdeck.config import get_settings
 from flowdeck.errors import AccessError, ValidationError
@@ -128,18 +128,63 @@ def write_table(
         ) from exc
 
 
+#: Statement parts SQLAlchemy writes out as given: ``prefix_with``, ``suffix_with``, ``with_hint``,
+#: ``with_statement_hint``.
+_RAW_CLAUSES = ("_prefixes", "_suffixes", "_hints", "_statement_hints")
+_WORD = re.compile(r"^[A-Za-z_]+$")
+
+
+def _custom_type(type_: Any) -> bool:
+    """Whether ``type_`` may write SQL of its own: a ``UserDefinedType`` (its ``get_col_spec`` goes into a
+    CAST as it is), or a ``TypeDecorator`` that wraps one or adds ``bind_expression``/``column_expression``."""
+    while isinstance(type_, sa.types.TypeDecorator):
+        for method in ("bind_expression", "column_expression"):
+            if getattr(type(type_), method) is not getattr(sa.types.TypeDecorator, method):
+                return True
+        type_ = getattr(type_, "impl_instance", None) or getattr(type_, "impl", None)
+    variants = getattr(type_, "_variant_mapping", None) or {}
+    return isinstance(type_, sa.types.UserDefinedType) or any(_custom_type(v) for v in variants.values())
+
+
+def _raw_sql(element: Any) -> str | None:
+    """What in ``element`` SQLAlchemy would write into the statement unchecked, if anything."""
+    if isinstance(element, TextClause) or (
+        isinstance(element, ColumnClause) and element.is_literal and element.name != "*"
+    ):
+        return "raw SQL text (text(), literal_column())"
+    for name in ("operator", "modifier"):
+        if isinstance(getattr(element, name, None), operators.custom_op):
+            return "a custom operator (.op(), .bool_op())"
+    if any(getattr(element, name, None) for name in _RAW_CLAUSES):
+        return "prefix_with(), suffix_with() or a hint"
+    for attribute in ("name", "collation"):
+        name = getattr(element, attribute, None)
+        if isinstance(name, quoted_name) and name.quote is False:
+            return f"the unquoted name {str(name)[:100]!r} (quoted_name(..., quote=False))"
+    if isinstance(element, Extract) and not _WORD.match(str(element.field)):
+        return f"the extract() field {str(element.field)[:100]!r}"
+    if isinstance(element, sa.sql.functions.Function) and element.packagenames:
+        return f"a function of a schema or package ({'.'.join(element.packagenames)[:100]})"
+    if _custom_type(getattr(element, "type", None)):
+        return f"the custom type {type(element.type).__name__}"
+    return None
+
+
 def _confine(statement: sa.Select, table_name: str) -> None:
-    """Refuse statements that read any table but ``table_name``, call unlisted functions or carry raw SQL."""
+    """Refuse statements that read any table but ``table_name``, call unlisted functions or carry raw SQL.
+
+    Raw SQL is anything SQLAlchemy writes out as it is given: ``text()``, literal columns, custom
+    operators, prefixes, suffixes and hints, unquoted names, extract fields, and custom types.
+    """
     for element in visitors.iterate(statement):
+        raw = _raw_sql(element)
+        if raw is not None:
+            raise AccessError(
+                f"datastore queries are built from the model's columns; {raw} is not allowed in select_ or where_"
+            )
         if isinstance(element, sa.sql.functions.Function) and element.name.lower() not in _FUNCTIONS:
             raise AccessError(
                 f"function {element.name!r} is not allowed in a datastore query; allowed: {sorted(_FUNCTIONS)}"
-            )
-        literal = isinstance(element, ColumnClause) and element.is_literal and element.name != "*"
-        if isinstance(element, TextClause) or literal:
-            raise AccessError(
-                "datastore queries are built from the model's columns; raw SQL text "
-                "(text(), literal_column()) is not allowed in select_ or where_"
             )
         if isinstance(element, sa.TableClause) and (element.name != table_name or element.schema is not None):
             raise AccessError(

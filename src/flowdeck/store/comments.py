@@ -27,10 +27,20 @@ from flowdeck.storage.records._util import as_utc, utcnow
 from flowdeck.store import notices
 from flowdeck.store.runs import RunView, read_run, read_run_to_act, run_resource
 
-__all__ = ["MAX_COMMENT_CHARS", "CardComment", "add_comment", "delete_comment", "edit_comment", "list_comments"]
+__all__ = [
+    "MAX_COMMENTS_PER_CARD",
+    "MAX_COMMENT_CHARS",
+    "CardComment",
+    "add_comment",
+    "delete_comment",
+    "edit_comment",
+    "list_comments",
+]
 
 #: The longest comment accepted, in characters.
 MAX_COMMENT_CHARS = 10_000
+#: The most comments one card of a run holds (all of them are listed at once).
+MAX_COMMENTS_PER_CARD = 1_000
 
 
 @dataclass(frozen=True)
@@ -129,7 +139,12 @@ def add_comment(flow_id: str, card_id: str, text: str, user: str | Principal | N
     body = _text(text)
     with get_storage().db.write() as conn:
         view = read_run_to_act(conn, flow_id, who, "comment on")
-        _card(conn, view, card_id)
+        card = _card(conn, view, card_id)
+        if comment_records.count_comments(conn, flow_id, card_id) >= MAX_COMMENTS_PER_CARD:
+            raise ValidationError(
+                f"card {card.get('title') or card_id!r} has {MAX_COMMENTS_PER_CARD:,} comments, the most a card "
+                "holds; delete some before adding more"
+            )
         now = utcnow()
         comment = CardComment(uuid.uuid4().hex, flow_id, card_id, who.name, body, now, now)
         comment_records.insert_comment(conn, comment.id, flow_id, card_id, who.name, body, now)
@@ -143,7 +158,8 @@ def list_comments(flow_id: str, card_id: str, user: str | Principal | None = Non
     with get_storage().db.read() as conn:
         view = read_run(conn, flow_id, who)
         _card(conn, view, card_id)
-        return [CardComment.from_row(row) for row in comment_records.list_comments(conn, flow_id, card_id)]
+        rows = comment_records.list_comments(conn, flow_id, card_id, MAX_COMMENTS_PER_CARD)
+        return [CardComment.from_row(row) for row in rows]
 
 
 def edit_comment(flow_id: str, comment_id: str, text: str, user: str | Principal | None = None) -> CardComment:

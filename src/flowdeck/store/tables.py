@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from flowdeck.elements.base import to_jsonable
-from flowdeck.errors import NotFoundError, ValidationError
+from flowdeck.errors import AccessError, NotFoundError, ValidationError
 from flowdeck.formats import escape_formulas
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.frame_blobs import BATCH_ROWS
@@ -59,6 +59,9 @@ TABLE_OUTPUT_PREFIX = "flowdeck.table."
 _SOURCE_CACHE_SIZE = 8
 #: Bytes of row positions (sort orders, filter hits) a process keeps, least recently used dropped first.
 RANKING_CACHE_BYTES = 256 * 1024**2
+#: Sort orders and filter hits a process keeps, whatever their size: a filter that matches nothing
+#: holds no row positions, so bytes alone would let one user keep a key for every text they try.
+RANKING_CACHE_ENTRIES = 1_024
 # Pages up to this row are found by selecting the top rows instead of sorting all of them.
 TOP_K_ROWS = 10_000
 
@@ -134,7 +137,7 @@ def _no_big_table(view: RunView, step_name: str, element_id: str) -> NotFoundErr
     )
 
 
-def _paged_version(view: RunView, step_name: str, element_id: str) -> tuple[str, str]:
+def _paged_version(view: RunView, step_name: str, element_id: str, *, download: bool = False) -> tuple[str, str]:
     """The stored version of the big table ``element_id`` that the step's newest page shows, and its step.
 
     ``NotFoundError`` unless that page shows it as a big (server-paged) table: a page drawn again
@@ -142,7 +145,8 @@ def _paged_version(view: RunView, step_name: str, element_id: str) -> tuple[str,
     refer to it), but it is no longer what the page shows, so it is not served. The version changes
     whenever the table is saved again, so what a process derived from it can be kept under it.
     The step is the one whose output holds the frame: ``step_name`` unless the Table was read from
-    another step of the run and put on this page.
+    another step of the run and put on this page. With ``download``, ``AccessError`` unless the
+    flow made the Table ``downloadable``.
     """
     step = view.step(step_name)
     with get_storage().db.read() as conn:
@@ -154,6 +158,11 @@ def _paged_version(view: RunView, step_name: str, element_id: str) -> tuple[str,
             source = paged.get("step") or step_name
             if not isinstance(source, str):
                 break
+            if download and not element.get("downloadable"):
+                raise AccessError(
+                    f"table {element.get('title') or element_id!r} of step {step_name!r} is not offered for download: "
+                    "its flow shows it with downloadable=False"
+                )
             return str(paged.get("version") or f"page-{row.id}"), source
     raise _no_big_table(view, step_name, element_id)
 
@@ -240,6 +249,8 @@ def _remember(cache: OrderedDict[tuple[Any, ...], Any], key: tuple[Any, ...], va
             while len(cache) > _SOURCE_CACHE_SIZE:
                 cache.popitem(last=False)
         else:
+            while len(cache) > RANKING_CACHE_ENTRIES:
+                cache.popitem(last=False)
             while len(cache) > 1 and sum(v.nbytes for v in cache.values()) > RANKING_CACHE_BYTES:
                 cache.popitem(last=False)
 
@@ -488,7 +499,7 @@ def download_chunks(view: RunView, step_name: str, element_id: str, fmt: str) ->
     """The whole table as CSV (formulas escaped) or Parquet, produced a batch of rows at a time."""
     if fmt not in ("csv", "parquet"):
         raise ValidationError(f"download format must be 'csv' or 'parquet', got {fmt!r}")
-    stored_by = _paged_version(view, step_name, element_id)[1]
+    stored_by = _paged_version(view, step_name, element_id, download=True)[1]
     first = _read(view, stored_by, element_id, rows=(0, 0))
     show_index = not isinstance(first.index, pd.RangeIndex)
     batches = _batches(view, stored_by, element_id)

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection, Row
 
 from flowdeck.storage.schema import card_comments
 
-__all__ = ["delete_comment", "get_comment", "insert_comment", "list_comments", "update_comment"]
+__all__ = ["count_comments", "delete_comment", "get_comment", "insert_comment", "list_comments", "update_comment"]
 
 
 def insert_comment(
@@ -38,6 +38,12 @@ def list_comments(conn: Connection, run_id: str, card_id: str, limit: int = 1000
         .order_by(card_comments.c.created_at, card_comments.c.id)
         .limit(limit)
     ).all()
+
+
+def count_comments(conn: Connection, run_id: str, card_id: str) -> int:
+    """How many comments one card of a run has."""
+    query = sa.select(sa.func.count()).where(card_comments.c.run_id == run_id, card_comments.c.card_id == card_id)
+    return int(conn.execute(query).scalar_one())
 
 
 def update_comment(conn: Connection, run_id: str, comment_id: str, text: str, at: dt.datetime) -> bool:
