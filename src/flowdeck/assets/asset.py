@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from flowdeck.assets.types import AssetPersistenceMethod, AssetType, DataEncoding
-from flowdeck.errors import FlowdeckError, ValidationError
+from flowdeck.errors import FlowdeckError, UnsupportedTypeError, ValidationError
 
 __all__ = [
     "ASSET_CLASSES",
@@ -799,7 +799,19 @@ class Dataset(Asset):
         version: int | None = None,
         **kwargs: Any,
     ) -> None:
-        """Create a dataset asset of the frame ``dataset``."""
+        """Create a dataset asset of the frame ``dataset`` (a pandas DataFrame, else UnsupportedTypeError)."""
+        import pandas as pd
+
+        if not isinstance(dataset, pd.DataFrame):
+            raise UnsupportedTypeError(
+                f"Dataset {label!r}: dataset must be a pandas DataFrame, got {type(dataset).__name__}; "
+                + (
+                    "turn a Series into a frame with series.to_frame(), "
+                    if isinstance(dataset, pd.Series)
+                    else "wrap the data with pandas.DataFrame(...), "
+                )
+                + "or keep other objects as Asset(obj, label, type=AssetType.OTHER)"
+            )
         categorical_cols = kwargs.pop("categorical_columns", categorical_cols)
         predict_cols = kwargs.pop("predict_columns", predict_cols)
         super().__init__(dataset, label, AssetType.DATASET, metadata, name, description, version, **kwargs)
@@ -1452,6 +1464,7 @@ class Schema(Asset):
         """
         if allow_extra_columns is None:
             allow_extra_columns = not self.exact_match
+        self._check_frame(frame)
         found = _schema_columns(frame)
         out = []
         for column, expected in self.dtypes.items():
@@ -1467,6 +1480,16 @@ class Schema(Asset):
                 if column not in known
             )
         return out
+
+    def _check_frame(self, frame: Any) -> None:
+        """``UnsupportedTypeError`` unless ``frame`` is a pandas DataFrame (what a schema checks)."""
+        import pandas as pd
+
+        if not isinstance(frame, pd.DataFrame):
+            raise UnsupportedTypeError(
+                f"schema {self.label!r} checks a pandas DataFrame, got {type(frame).__name__}; "
+                "pass the frame itself (wrap other data with pandas.DataFrame(...))"
+            )
 
     def validate_level_1(self, df: Any) -> bool:
         """True when ``df``'s columns and dtypes conform; ValidationError naming each difference."""
@@ -1484,6 +1507,7 @@ class Schema(Asset):
         values must be among its list. With ``exact_match``, ``valid_inputs`` must name every
         schema column. Missing values are not checked. Without ``valid_inputs``: True.
         """
+        self._check_frame(df)
         valid = self.valid_inputs
         if valid is None:
             return True

@@ -42,6 +42,12 @@ def check_name(name: object, what: str = "user") -> str:
     return name
 
 
+def _group_names(groups: str | Iterable[str] | None) -> list[str]:
+    """The checked names of ``groups``; a single string is one group name (as when sharing), not its letters."""
+    items = [groups] if isinstance(groups, str) else list(groups or [])
+    return [check_name(g, "group") for g in items]
+
+
 def _check_role(role: str) -> str:
     if role not in ROLES:
         raise ValidationError(f"unknown role {role!r}; use one of {list(ROLES)}")
@@ -58,7 +64,7 @@ def add_user(
     """
     check_name(name)
     _check_role(role)
-    group_list = [check_name(g, "group") for g in (groups or [])]
+    group_list = _group_names(groups)
     password_hash = _hash_password(password) if password is not None else None
     storage = get_storage()
     with storage.db.write() as conn:
@@ -91,7 +97,7 @@ def update_user(
         if role is not None:
             user_records.set_role(conn, name, role)
         if groups is not None:
-            user_records.set_groups(conn, name, [check_name(g, "group") for g in groups])
+            user_records.set_groups(conn, name, _group_names(groups))
         if password_hash is not None:
             user_records.set_password_hash(conn, name, password_hash)
             # A new password ends every session and token made with the old one.

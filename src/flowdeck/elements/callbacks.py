@@ -341,10 +341,37 @@ def callback_from_json(data: Mapping[str, Any] | None) -> Any:
     raise ValidationError(f"unknown stored callback type {kind!r}")
 
 
+#: How each kind of callback is called: its positional arguments, and the definition it needs.
+_CALLED_WITH = {
+    CallbackType.PAGE_UPDATE.value: (1, "(store_interface, input_data=None, **step_clients)"),
+    CallbackType.STANDARD.value: (1, "(store_interface, **step_clients)"),
+    CallbackType.DRILLDOWN.value: (3, "(card, input_data, store_interface)"),
+}
+
+
 def _mark(func: Callable[..., Any], **meta: Any) -> Callable[..., Any]:
     if not callable(func):
         raise ValidationError(f"a callback decorator marks a function, got {type(func).__name__} {func!r}")
-    setattr(func, CALLBACK_ATTRIBUTE, {**getattr(func, CALLBACK_ATTRIBUTE, {}), **meta})
+    positional, form = _CALLED_WITH[meta["callback_type"]]
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):  # a builtin or an object that does not tell
+        signature = None
+    if signature is not None:
+        try:
+            signature.bind(*([None] * positional))
+        except TypeError as exc:
+            name = getattr(func, "__name__", "callback")
+            raise ValidationError(
+                f"{meta['callback_type']} callback {name}{signature} cannot take the arguments it is called "
+                f"with ({exc}); define it as def {name}{form}"
+            ) from None
+    try:
+        setattr(func, CALLBACK_ATTRIBUTE, {**getattr(func, CALLBACK_ATTRIBUTE, {}), **meta})
+    except AttributeError:  # a builtin or an object without attributes
+        raise ValidationError(
+            f"a callback decorator marks a function defined with def at module level, got {func!r}"
+        ) from None
     return func
 
 

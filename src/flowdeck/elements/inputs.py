@@ -317,6 +317,12 @@ class Dropdown(InputElement):
             raise ValidationError(
                 f"{self._describe()}: options must be a list or a dict, got {type(options).__name__} {options!r}"
             )
+        if isinstance(options, pd.DataFrame):  # iterating a frame gives its column names, rarely what is meant
+            raise ValidationError(
+                f"{self._describe()}: options must be a list or a dict, got a DataFrame; pass "
+                "list(frame.columns) to offer its column names, or frame[column].unique().tolist() for a "
+                "column's values"
+            )
         cleaned = [to_jsonable(option) for option in options]
         for option in cleaned:
             if isinstance(option, list | dict):

@@ -13,6 +13,7 @@ moves the run, so a headless run is the same as one a person clicks through.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import inspect
 import logging
 import os
@@ -76,6 +77,10 @@ def check_input_parameters(flow: Flow, input_parameters: Mapping[str, Any] | Non
     return out
 
 
+#: The keys of an input's ``{"value": v, "card_title": c, "filename": f}``.
+_SPEC_KEYS = ("value", "card_title", "filename")
+
+
 def _check_input_spec(step_name: str, title: Any, spec: Any) -> None:
     """Refuse, before any run exists, what no page could accept: a title or ``card_title``/``filename`` not text.
 
@@ -86,8 +91,19 @@ def _check_input_spec(step_name: str, title: Any, spec: Any) -> None:
         raise ValidationError(
             f"inputs of step {step_name!r} are keyed by element title (text), got {type(title).__name__} {title!r}"
         )
-    if not (isinstance(spec, Mapping) and "value" in spec):
+    if not isinstance(spec, Mapping):
         return  # a bare value
+    # No input takes a dict as its value: a dict is always {"value": v, ...}.
+    unknown = [key for key in spec if key not in _SPEC_KEYS]
+    if unknown or "value" not in spec:
+        hints = {key: difflib.get_close_matches(str(key), _SPEC_KEYS, 1, 0.6) for key in unknown}
+        named = ", ".join(f"{key!r}" + (f" (did you mean {hints[key][0]!r}?)" if hints[key] else "") for key in unknown)
+        raise ValidationError(
+            f"input {title!r} of step {step_name!r}: "
+            + (f"unknown key {named}; " if unknown else "")
+            + ("" if "value" in spec else "no 'value'; ")
+            + "an input is given as {'value': v} with optional 'card_title' (and 'filename' for an upload)"
+        )
     for key in ("card_title", "filename"):
         given = spec.get(key)
         if given is not None and not isinstance(given, str):

@@ -74,6 +74,17 @@ class FlowMetadata(dict):
             raise AttributeError(key) from None
 
 
+def check_step_page(title: str, page: Any) -> None:
+    """``ValidationError`` unless ``page`` (a step's initial page) is a Page."""
+    from flowdeck.page import Page
+
+    if not isinstance(page, Page):
+        raise ValidationError(
+            f"step {title!r}: page must be a Page, got {type(page).__name__}; "
+            f"wrap cards in sections of a page: Page({title!r}, [Section('', [card, ...])])"
+        )
+
+
 def _default_hook(method: Any) -> Any:
     """Mark a hook of :class:`Step` that does nothing: the run lifecycle skips it unless overridden."""
     method.default_hook = True
@@ -134,15 +145,17 @@ class Step:
             raise ValidationError(f"unknown step type {type!r}; use one of {[t.name for t in StepType]}") from None
         name = kwargs.pop("name", None)
         self.name = name or title
-        if page is None:
-            from flowdeck.page import Page, Section
+        from flowdeck.page import Page, Section
 
+        if page is None:
             page = Page(title, [Section("", [])])
+        check_step_page(title, page)
         self.page = page
-        if overrides_action:
-            self.overrides_action = True
-        if override_skips_default:
-            self.override_skips_default = True
+        for flag, value in (("overrides_action", overrides_action), ("override_skips_default", override_skips_default)):
+            if value not in (None, True, False):
+                raise ValidationError(f"step {title!r}: {flag} must be True or False, got {value!r}")
+            if value:
+                setattr(self, flag, True)
         self.allow_filters = bool(allow_filters)
         self.uses_pyspark = bool(uses_pyspark)
         self.pyspark_config: dict[str, Any] | None = None

@@ -13,7 +13,7 @@ from flowdeck.config import get_settings
 from flowdeck.errors import CallbackError, StepStateError, ValidationError
 from flowdeck.flow.callbacks import CallbackEvent, CallbackOutcome, fire
 from flowdeck.flow.loader import flow_file_version, flow_reference, load_flow, remember_flow, remembered_flow
-from flowdeck.flow.model import Flow, FlowMetadata
+from flowdeck.flow.model import Flow, FlowMetadata, check_step_page
 from flowdeck.store import lifecycle
 from flowdeck.store import pages as page_service
 from flowdeck.store import runs as run_service
@@ -282,6 +282,8 @@ def create_run(
         raise ValidationError(f"a run needs a Flow, got {type(flow).__name__}")
     if not flow.steps:
         raise ValidationError(f"flow {flow.name!r} has no steps; chain at least one step")
+    for step in flow.steps:  # a page set after the step was made is checked before any run is recorded
+        check_step_page(step.title, step.page)
     principal = resolve_principal(user)
     ref = flow_reference(flow)
     run_id = run_service.create_run(

@@ -205,6 +205,8 @@ class Card(StrictInit):
         self.show_title = bool(show_title)
         self.show_description = bool(show_description)
         self.page_update = page_update
+        if disable_next not in (None, True, False):  # disable_next="no" must not hold Next back
+            raise ValidationError(f"Card {self.title!r}: disable_next must be True or False, got {disable_next!r}")
         self.disable_next = bool(disable_next)
         self.updater_text = updater_text
         self.filters: list[InputElement] = _check_items(filters, (InputElement,), owner, "input element")
@@ -535,6 +537,8 @@ class Section(StrictInit):
     ) -> None:
         """Create a section titled ``title`` holding the cards in ``content``."""
         self.title = title or ""
+        if not isinstance(self.title, str):
+            raise ValidationError(f"a section title must be text, got {title!r}")
         self.id: str = _id or uuid.uuid4().hex
         self.subtitle = subtitle or ""
         self.description = description or ""
@@ -642,6 +646,8 @@ class Page(StrictInit):
     def __init__(self, title: str, sections: list[Section], on_auto_refresh: Any = None) -> None:
         """Create a page titled ``title`` with ``sections``."""
         self.title = title or ""
+        if not isinstance(self.title, str):
+            raise ValidationError(f"a page title must be text, got {title!r}")
         self._sections: list[Section] = _check_items(sections, (Section,), f"Page {self.title!r}", "Section")
         self.on_auto_refresh = on_auto_refresh
         self.hidden_elements: dict[str, Element] = {}
@@ -677,6 +683,8 @@ class Page(StrictInit):
         return section
 
     def _section_or_new(self, section_title: str) -> Section:
+        if section_title is None:  # a Section titled None is titled ""
+            section_title = ""
         section = self._find_section(section_title)
         return section if section is not None else self.add_section(Section(section_title, []))
 

@@ -804,13 +804,20 @@ def read_frame(
 
 def _statement(query: str, params: Mapping[str, Any] | None) -> sa.TextClause:
     statement = sa.text(query)
+    placeholders = set(statement.compile().params)
     if params:
-        placeholders = set(statement.compile().params)
         unused = sorted(set(params) - placeholders)
         if unused:
             raise ValidationError(
                 f"params {unused} have no :name placeholder in the query; its placeholders are {sorted(placeholders)}"
             )
+    missing = sorted(placeholders - set(params or {}))
+    if missing:
+        raise ValidationError(
+            f"the query's placeholders {[':' + name for name in missing]} have no value; pass "
+            f"params={{{', '.join(f'{name!r}: ...' for name in missing)}}} (a ':' starting a word is read as a "
+            "placeholder; write '\\:' for a literal one)"
+        )
     return statement
 
 

@@ -312,6 +312,8 @@ def save_asset(
         raise ValidationError(
             f"save_asset() takes an Asset (Asset, Dataset, Model, Explainer, Schema), got {_type_name(asset)}"
         )
+    if overwrite not in (None, True, False):  # overwrite="no" must not overwrite
+        raise ValidationError(f"save_asset(): overwrite must be True or False, got {overwrite!r}")
     label = _check_label(asset.label)
     asset_type = AssetType.parse(asset.type).value
     name = asset.name or ""

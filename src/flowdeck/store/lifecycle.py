@@ -925,6 +925,20 @@ def _hook(name: str, step: Step, flow_id: str, user: str, *, swallow: bool) -> N
         log.exception("the %s hook of step %r of run %s raised", name, step.name, flow_id)
 
 
+def _ignored_result(step: Step, method: str, result: Any, flow_id: str) -> None:
+    """Warn that ``step.<method>()`` returned a value: flowdeck hands data on only through the store."""
+    if result is None:
+        return
+    log.warning(
+        "run %s, step %r: %s() returned a %s, which flowdeck ignores; save what later steps need with "
+        "StoreInterface(**flow_metadata).save_output(value, name)",
+        flow_id,
+        step.name,
+        method,
+        type(result).__name__,
+    )
+
+
 class _Execution:
     def __init__(
         self,
@@ -961,7 +975,7 @@ class _Execution:
             attempt = begin_step(self.claim, step.name, self.code_version, step.page)
         try:
             with running_steps.running_step(self.claim.flow_id, step.name):
-                step.run(self.metadata(step))
+                _ignored_result(step, "run", _settle(step.run(self.metadata(step))), self.claim.flow_id)
             check_cancelled(self.claim.flow_id)
             _hook("on_run_success", step, self.claim.flow_id, self.who.name, swallow=False)
         except StepCancelledError:
@@ -978,7 +992,8 @@ class _Execution:
                 page_service.run_default_action(self.claim.flow_id, step.name)
             if step.overrides_action:
                 with running_steps.running_step(self.claim.flow_id, step.name):
-                    step.action_override(self.metadata(step, is_action=True))
+                    result = _settle(step.action_override(self.metadata(step, is_action=True)))
+                _ignored_result(step, "action_override", result, self.claim.flow_id)
             check_cancelled(self.claim.flow_id)
             _hook("on_action_success", step, self.claim.flow_id, self.who.name, swallow=False)
         except StepCancelledError:

@@ -203,9 +203,19 @@ def page_document(view: RunView, step_name: str) -> str:
 
 
 def update_page(view: RunView, step_name: str, page: Any) -> None:
-    """Store ``page`` as the newest version of the step's page."""
+    """Store ``page`` as the newest version of the step's page.
+
+    A step that has not run yet is refused (``StepStateError``): it starts from its initial page when
+    it runs, so the update would be lost.
+    """
     _check_page(page)
     step = view.step(step_name)
+    if step.state == "pending":
+        raise StepStateError(
+            f"step {step_name!r} has not run yet: when it runs it starts from its initial page, so this "
+            f"update would be lost; to put an element on its page, call "
+            f"store.create_future_element(element, {step_name!r}) from an earlier step"
+        )
     document = page.to_json()
     big_tables = prepare_big_tables(page, document)
     with get_storage().db.write() as conn:

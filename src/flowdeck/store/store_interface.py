@@ -38,6 +38,27 @@ __all__ = ["StoreInterface", "UserDetails"]
 _S3_CLIENT_KWARGS = ("region_name",)
 
 
+# The attribute get_page() marks a page with: the (run id, step name) it was read from.
+_PAGE_SOURCE = "_flowdeck_page_source"
+
+
+def _page_of_step(page: Page, flow_id: str, step_name: str) -> Page:
+    """``page``, marked as read from step ``step_name`` of run ``flow_id``."""
+    setattr(page, _PAGE_SOURCE, (flow_id, step_name))
+    return page
+
+
+def _check_own_page(page: object, flow_id: str, step_name: str) -> None:
+    """``ValidationError`` when ``page`` was read from another step of this run: it is not this step's page."""
+    source = getattr(page, _PAGE_SOURCE, None)
+    if source is not None and source[0] == flow_id and source[1] != step_name:
+        raise ValidationError(
+            f"update_page(): this is the page of step {source[1]!r} (read with get_page() for that step), "
+            f"not of step {step_name!r}; a step stores only its own page: start from store.get_page() of "
+            f"step {step_name!r}, or build a new Page"
+        )
+
+
 class _StoreOrStepMethod(staticmethod):
     """A static method that, read from a store, acts for that store.
 
@@ -170,6 +191,8 @@ class StoreInterface:
         as ``.npy`` and any other picklable object as a signed pickle. A value that cannot be stored
         raises ``ValueError`` naming its type.
         """
+        # Inside a step whose action was cancelled, nothing more is saved: the step stops here.
+        lifecycle.check_cancelled(self.flow_id)
         output_service.save_output(self.flow_id, self.step_name, data, name)
 
     def get_input(
@@ -218,19 +241,27 @@ class StoreInterface:
         scope = self._scope()
         if scope is not None and self._step(scope.view) == scope.step_name:
             lifecycle.check_cancelled(self.flow_id)
-            return scope.page()
+            return _page_of_step(scope.page(), self.flow_id, scope.step_name)
         view = self._view()
-        return page_service.get_page(view, self._step(view))
+        name = self._step(view)
+        return _page_of_step(page_service.get_page(view, name), self.flow_id, name)
 
     def update_page(self, page: Page) -> None:
-        """Store ``page`` as this step's page (input titles must be unique, else ``ValueError``)."""
+        """Store ``page`` as this step's page (input titles must be unique, else ``ValueError``).
+
+        A page read with ``get_page()`` of another step is refused (``ValidationError``), and so is a
+        step that has not run yet (``StepStateError``: it starts from its initial page when it runs).
+        """
         scope = self._scope()
         if scope is not None and self._step(scope.view) == scope.step_name:
             lifecycle.check_cancelled(self.flow_id)
+            _check_own_page(page, self.flow_id, scope.step_name)
             scope.save(page)
             return
         view = self._view()
-        page_service.update_page(view, self._step(view), page)
+        name = self._step(view)
+        _check_own_page(page, self.flow_id, name)
+        page_service.update_page(view, name, page)
 
     def inject_json_element(self, card: Card, element_json: dict[str, Any], element_id: str | None = None) -> Element:
         """Build an element from its JSON (``Element.to_json()``'s form) and add it to ``card``; returns it.
