@@ -12,6 +12,7 @@ import pytest
 
 import flowdeck
 from flowdeck import (
+    Button,
     Card,
     Dashboard,
     DataSourceDropdown,
@@ -23,6 +24,7 @@ from flowdeck import (
     NumericSlider,
     RichText,
     SingleDropdown,
+    TextInput,
 )
 from flowdeck.elements import Column, Row
 from flowdeck.elements.controls import layout_from_json
@@ -97,6 +99,51 @@ def test_a_dashboard_lays_out_its_content_without_the_rule() -> None:
     assert Element.from_json(json.loads(json.dumps(dashboard.to_json()))) == dashboard
     with pytest.raises(ValidationError, match="all Rows in a Column must have the same width"):
         Dashboard([Column([Row(_texts("a")), Row(_texts("b", "c"))])], title="D")
+
+
+def _shape(layout: Row | Column) -> list[object]:
+    """A layout as nested lists: ("row"|"column", [items]) with elements as their titles."""
+    return [
+        (item.direction, _shape(item)) if isinstance(item, Row | Column) else item.title for item in layout.elements
+    ]
+
+
+def test_a_dashboards_lone_elements_each_get_a_row_of_their_own() -> None:
+    # The SDK: "Any lone elements in this list will be put into their own row."
+    dashboard = Dashboard([*_texts("a", "b"), Row(_texts("c", "d")), Column(_texts("e")), Column(_texts("f"))])
+    assert dashboard.content.direction == "column"
+    assert _shape(dashboard.content) == [
+        ("row", ["a"]),
+        ("row", ["b"]),
+        ("row", ["c", "d"]),
+        ("row", [("column", ["e"]), ("column", ["f"])]),  # Columns side by side share a row
+    ]
+    loaded = Element.from_json(json.loads(json.dumps(dashboard.to_json())))
+    assert _shape(loaded.content) == _shape(dashboard.content)
+
+
+def test_a_dashboard_saved_in_one_row_loads_as_it_was_saved() -> None:
+    document = Dashboard(_texts("a"), title="D").to_json()
+    document["content"] = Row._unchecked(_texts("a", "b")).to_json()
+    loaded = Element.from_json(document)
+    assert loaded.content.direction == "row" and _shape(loaded.content) == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        [TextInput(title="Name")],
+        [Row([RichText("x", title="x"), Dropdown(["a"], title="Pick")])],
+        [Column([Row([Button(title="Go")])])],
+    ],
+)
+def test_a_dashboard_holds_only_output_elements(content: list[object]) -> None:
+    with pytest.raises(
+        ValidationError,
+        match=r"Dashboard 'D' cannot hold (TextInput 'Name'|Dropdown 'Pick'|Button 'Go'): a dashboard shows "
+        r"PlotlyPlot, Image, Table, Infographic and RichText elements; put inputs in its filters=, or use a Card",
+    ):
+        Dashboard(content, title="D")
 
 
 # --- NumericRange / NumericRangeSlider -------------------------------------------------------------

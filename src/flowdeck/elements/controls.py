@@ -408,10 +408,41 @@ class DashboardOrientation(_ReprEnum):
     COLUMN = "column"
 
 
+def _dashboard_rows(content: Iterable[Any]) -> list[Any]:
+    """A Dashboard's content as the rows it is laid out in, as the SDK describes it.
+
+    Each lone element gets a row of its own, a Row stays a row, and Columns next to each other
+    share a row (so a list of Columns still stands side by side).
+    """
+    rows: list[Any] = []
+    columns: list[Column] = []
+    for item in content:
+        if isinstance(item, Column):
+            columns.append(item)
+            continue
+        if columns:
+            rows.append(Row._unchecked(columns))
+            columns = []
+        rows.append(item if isinstance(item, Row) else Row._unchecked([item]))
+    if columns:
+        rows.append(Row._unchecked(columns))
+    return rows
+
+
+def _dashboard_element_types() -> tuple[type, ...]:
+    from flowdeck.elements.outputs import Image, Infographic, PlotlyPlot, RichText, Table
+
+    return (PlotlyPlot, Image, Table, Infographic, RichText)
+
+
 class Dashboard(OutputElement):
     """Output elements laid out in Rows and Columns, with optional filter inputs and an updater.
 
-    A dashboard without any element is refused (ValidationError, a ValueError), as in the SDK.
+    As in the SDK, ``content`` is a list of Rows, Columns and elements, and each lone element is
+    put in a row of its own (Columns next to each other share one). Only PlotlyPlot, Image, Table,
+    Infographic and RichText elements go in a dashboard; anything else, and a dashboard without any
+    element, is refused (ValidationError, a ValueError). Dashboard is deprecated in the SDK in
+    favour of Cards.
     """
 
     def __init__(
@@ -428,13 +459,22 @@ class Dashboard(OutputElement):
         """Create a dashboard of ``content``."""
         super().__init__(ElementType.DASHBOARD, {}, {}, title, description, show_title, show_description)
         # The size rule is for Rows and Columns a flow writer builds; this one only holds the content.
-        wrapper = Row if orientation in (None, DashboardOrientation.ROW, "row") else Column
-        self.content: Row | Column = wrapper._unchecked(content)
-        if next(self.content.get_elements(), None) is None and not loading_saved():
-            raise ValidationError(
-                f"Dashboard {title!r} has no content: give it at least one element "
-                "(a PlotlyPlot, Image, Table, Infographic or RichText), alone or in Rows and Columns"
-            )
+        items = [content] if isinstance(content, Element | _Layout) else list(content)
+        self.content: Row | Column = Column._unchecked(_dashboard_rows(items))
+        if not loading_saved():
+            if next(self.content.get_elements(), None) is None:
+                raise ValidationError(
+                    f"Dashboard {title!r} has no content: give it at least one element "
+                    "(a PlotlyPlot, Image, Table, Infographic or RichText), alone or in Rows and Columns"
+                )
+            allowed = _dashboard_element_types()
+            for element in self.content.get_elements():
+                if not isinstance(element, allowed):
+                    raise ValidationError(
+                        f"Dashboard {title!r} cannot hold {type(element).__name__} {element.title!r}: a dashboard "
+                        "shows PlotlyPlot, Image, Table, Infographic and RichText elements; put inputs in its "
+                        "filters=, or use a Card"
+                    )
         self.orientation = DashboardOrientation.parse(orientation or DashboardOrientation.ROW, "orientation")
         self.filters = list(filters or [])
         for item in self.filters:
@@ -497,6 +537,6 @@ class Dashboard(OutputElement):
             filters=[Element.from_json(item) for item in data.get("filters", [])],  # type: ignore[misc]
         )
         if isinstance(layout, _Layout):
-            dashboard.content.ratio = layout.ratio
+            dashboard.content = layout  # as stored, whichever layout the dashboard was saved with
         dashboard.updater = callback_from_json(data.get("updater"))
         return dashboard
