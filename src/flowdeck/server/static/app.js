@@ -44,7 +44,15 @@
     box.textContent = message;
     box.className = "toast show " + (kind || "");
     clearTimeout(toast.timer);
-    toast.timer = setTimeout(function () { box.className = "toast"; }, 2500);
+    toast.timer = setTimeout(function () { box.className = "toast"; }, kind === "error" ? 8000 : 2500);
+  }
+
+  // Say a short status (a value saved, a step finished) to screen readers, without showing anything.
+  function announce(message) {
+    const box = document.getElementById("announcer");
+    if (!box) return;
+    box.textContent = "";
+    setTimeout(function () { box.textContent = message; }, 50);
   }
 
   function fmtTime(iso) {
@@ -58,6 +66,11 @@
     if (n < 1024) return n + " B";
     if (n < 1024 * 1024) return (n / 1024).toFixed(1) + " KB";
     return (n / 1024 / 1024).toFixed(1) + " MB";
+  }
+
+  // The header of a table's column of buttons: read by screen readers, not shown.
+  function actionsHead() {
+    return h("th", { scope: "col" }, h("span", { class: "visually-hidden", text: "Actions" }));
   }
 
   function stateBadge(state) {
@@ -137,6 +150,23 @@
     navigate(href);
   });
   window.addEventListener("popstate", route);
+
+  // The skip link moves the focus to the content itself: followed as a link, it would add a history
+  // entry whose popstate draws the page again, and the focus would be lost.
+  document.querySelector(".skip-link").addEventListener("click", function (event) {
+    event.preventDefault();
+    main.focus();
+  });
+
+  // A control the keyboard reaches in a table wider than its box is scrolled sideways wholly into
+  // view, with its cell's room for the focus ring (the browser leaves one partly in view as it is).
+  document.addEventListener("focusin", function (event) {
+    const wrap = event.target.closest && event.target.closest(".table-wrap");
+    if (!wrap || event.target === wrap) return;
+    const cell = (event.target.closest("td, th") || event.target).getBoundingClientRect(), box = wrap.getBoundingClientRect();
+    if (cell.right > box.right) wrap.scrollLeft += Math.min(cell.right - box.right, cell.left - box.left);
+    else if (cell.left < box.left) wrap.scrollLeft -= box.left - cell.left;
+  });
 
   function stopStream() {
     if (app.stream) { app.stream.close(); app.stream = null; }
@@ -220,12 +250,21 @@
     }
     const menu = h("details", { class: "user-menu" },
       h("summary", { "aria-label": "User menu for " + app.me.name },
-        h("span", { class: "avatar", "aria-hidden": "true", text: app.me.name.slice(0, 1).toUpperCase() }),
+        h("span", { class: "avatar", "aria-hidden": "true", "data-initial": app.me.name.slice(0, 1).toUpperCase() }),
         h("span", { class: "user-name", text: app.me.name })),
       h("div", { class: "menu" },
         h("p", { class: "muted small", text: "Signed in as " + app.me.name + (app.me.role === "admin" ? " (admin)" : "") }),
         h("a", { href: "/account", text: "Account and API tokens" }),
         h("button", { type: "button", class: "linklike", onclick: logout, text: "Log out" })));
+    // Escape, or focus moving elsewhere, closes the menu.
+    menu.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape" || !menu.open) return;
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    });
+    menu.addEventListener("focusout", function (event) {
+      if (event.relatedTarget && !menu.contains(event.relatedTarget)) menu.open = false;
+    });
     append(bar, [
       h("a", { href: "/", class: "brand" }, h("img", { src: "/static/favicon.svg", alt: "", width: 24, height: 24 }), h("span", { class: "brand-name", text: "flowdeck" })),
       h("nav", { class: "nav", "aria-label": "Main" }, nav("/", "Flows"), nav("/assets", "Assets"), nav("/connections", "Connections"), nav("/triggers", "Triggers")),
@@ -313,7 +352,7 @@
       h("section", { class: "panel", "aria-labelledby": "runs-title" },
         h("h2", { id: "runs-title", text: "Recent runs" }),
         runs.length ? h("div", { class: "table-wrap" }, h("table", { class: "data" },
-          h("thead", {}, h("tr", {}, ["Flow", "State", "Current step", "Owner", "Started by", "Updated", ""].map(function (t) { return h("th", { scope: "col", text: t }); }))),
+          h("thead", {}, h("tr", {}, ["Flow", "State", "Current step", "Owner", "Started by", "Updated"].map(function (t) { return h("th", { scope: "col", text: t }); }).concat(actionsHead()))),
           h("tbody", {}, runRows))) : h("p", { class: "muted", text: "No runs yet." })));
   }
 
@@ -595,6 +634,10 @@
       }
       stopStream();
       const target = st.current_step || st.steps[st.steps.length - 1].name;
+      const here = st.steps.find(function (s) { return s.name === view.stepName; }) || {};
+      if (target === view.stepName && ["failed", "cancelled"].indexOf(here.state) < 0) {
+        announce(st.state === "complete" ? "This run is complete." : "The step has finished.");
+      }
       if (target !== view.stepName || st.state === "complete") navigate(runPath(view.runId, target), target === view.stepName);
       else renderStep(view.runId, view.stepName);
     });
@@ -722,6 +765,7 @@
     try {
       const result = await api("PUT", apiRun(view.runId) + "/steps/" + encodeURIComponent(view.stepName) + "/elements/" + encodeURIComponent(element.id) + "/value", { value: value });
       ctx.wrap.classList.add("saved");
+      announce("Saved " + (element.title || "the value"));
       setTimeout(function () { ctx.wrap.classList.remove("saved"); }, 1200);
       return result.element;
     } catch (err) {
@@ -1002,15 +1046,18 @@
 
   function renderDateRange(view, element, ctx) {
     const value = element.value || [null, null];
-    const start = h("input", { type: "datetime-local", id: ctx.inputId, min: toLocalInput(element.min_range), max: toLocalInput(element.max_range), value: toLocalInput(value[0] || element.min_range), disabled: !ctx.editable });
+    const fromId = "from-" + ctx.key, toId = "to-" + ctx.key, titleId = "label-" + element.id;
+    const start = h("input", { type: "datetime-local", id: ctx.inputId, min: toLocalInput(element.min_range), max: toLocalInput(element.max_range), value: toLocalInput(value[0] || element.min_range), disabled: !ctx.editable,
+      "aria-labelledby": titleId + " " + fromId });
     const endId = "end-" + element.id;
-    const end = h("input", { type: "datetime-local", id: endId, min: toLocalInput(element.min_range), max: toLocalInput(element.max_range), value: toLocalInput(value[1] || element.max_range), disabled: !ctx.editable });
+    const end = h("input", { type: "datetime-local", id: endId, min: toLocalInput(element.min_range), max: toLocalInput(element.max_range), value: toLocalInput(value[1] || element.max_range), disabled: !ctx.editable,
+      "aria-labelledby": titleId + " " + toId });
     function save() { commitValue(view, element, [start.value || null, end.value || null], ctx); }
     start.addEventListener("change", save);
     end.addEventListener("change", save);
     return h("div", { class: "date-range" },
-      h("div", {}, h("span", { class: "small muted", text: "From" }), start),
-      h("div", {}, h("label", { for: endId, class: "small muted", text: "To" }), end));
+      h("div", {}, h("label", { for: ctx.inputId, id: fromId, class: "small muted", text: "From" }), start),
+      h("div", {}, h("label", { for: endId, id: toId, class: "small muted", text: "To" }), end));
   }
 
   function compare(a, b) {
@@ -1292,7 +1339,7 @@
   }
 
   function renderPlot(view, element) {
-    const box = h("div", { class: "plot loading", role: "img", "aria-label": element.title || "Plot", "aria-busy": "true" },
+    const box = h("div", { class: "plot loading", role: "figure", "aria-label": element.title || "Plot", "aria-busy": "true" },
       h("span", { class: "plot-placeholder", text: "Loading chart…" }));
     const figure = element.figure || {};
     loadPlotly().then(function (Plotly) {
@@ -1353,6 +1400,7 @@
         if (outcome) {
           element.value = value;
           ctx.wrap.classList.add("saved");
+          announce("Saved " + (element.title || "the value"));
           setTimeout(function () { ctx.wrap.classList.remove("saved"); }, 1200);
         }
         return outcome;
@@ -1637,6 +1685,8 @@
   }
 
   // A popover: next to what opened it, not modal; Esc, a click elsewhere or focus leaving closes it.
+  // Tab past its last control (or Shift+Tab before its first) goes back to what opened it, so the
+  // keyboard carries on from there; o.host is where it is put (the page body unless said).
   function openPopover(key, title, content, opts) {
     const o = opts || {};
     closeOverlay(key, true);
@@ -1647,13 +1697,18 @@
       h("div", { class: "modal-body" }, content));
     const entry = { key: key, node: box, opener: o.opener || document.activeElement, openerId: null, modal: false };
     entry.openerId = entry.opener && entry.opener.id ? entry.opener.id : null;
-    document.body.appendChild(box);
+    (o.host || document.body).appendChild(box);
     const anchor = entry.opener && entry.opener.getBoundingClientRect ? entry.opener.getBoundingClientRect() : { left: 16, bottom: 80 };
     const left = Math.max(8, Math.min(anchor.left + window.scrollX, window.scrollX + document.documentElement.clientWidth - box.offsetWidth - 8));
     box.style.left = left + "px";
     box.style.top = (anchor.bottom + window.scrollY + 6) + "px";
     box.addEventListener("keydown", function (event) {
-      if (event.key === "Escape") { event.preventDefault(); event.stopPropagation(); closeOverlay(key); }
+      if (event.key === "Escape") { event.preventDefault(); event.stopPropagation(); closeOverlay(key); return; }
+      if (event.key !== "Tab") return;
+      const items = focusables(box);
+      const at = document.activeElement;
+      if (event.shiftKey && (!items.length || at === items[0] || at === box)) { event.preventDefault(); closeOverlay(key); }
+      else if (!event.shiftKey && (!items.length || at === items[items.length - 1])) closeOverlay(key);
     });
     entry.outside = function (event) {
       if (!box.contains(event.target) && !(entry.opener && entry.opener.contains && entry.opener.contains(event.target))) closeOverlay(key, true);
@@ -1717,12 +1772,13 @@
     } });
   }
 
-  // A menu of actions under a button (the row actions of a table).
+  // A menu of actions under a button (the row actions of a table): arrow keys, Home and End move
+  // between its items, Tab leaves it (closed) for the control after its button.
   function openMenu(toggle, items) {
     const key = "menu";
     const list = h("div", { class: "menu-list", role: "menu", "aria-label": toggle.getAttribute("aria-label") || "Actions" });
     items.forEach(function (item) {
-      append(list, h("button", { type: "button", role: "menuitem", class: "menu-item", title: item.hint || null, text: item.label,
+      append(list, h("button", { type: "button", role: "menuitem", class: "menu-item", tabindex: -1, title: item.hint || null, text: item.label,
         onclick: function () { closeOverlay(key, true); toggle.setAttribute("aria-expanded", "false"); item.run(); } }));
     });
     list.addEventListener("keydown", function (event) {
@@ -1730,8 +1786,15 @@
       const at = buttons.indexOf(document.activeElement);
       if (event.key === "ArrowDown") { event.preventDefault(); buttons[(at + 1) % buttons.length].focus(); }
       else if (event.key === "ArrowUp") { event.preventDefault(); buttons[(at - 1 + buttons.length) % buttons.length].focus(); }
+      else if (event.key === "Home" || event.key === "End") { event.preventDefault(); buttons[event.key === "Home" ? 0 : buttons.length - 1].focus(); }
+      else if (event.key === "Tab") {
+        event.stopPropagation();
+        if (event.shiftKey) event.preventDefault();
+        closeOverlay(key);
+      }
     });
-    const entry = openPopover(key, null, list, { opener: toggle });
+    // Inside the page's main landmark, like the table it belongs to.
+    const entry = openPopover(key, null, list, { opener: toggle, host: main });
     entry.node.classList.add("menu-popover");
     entry.node.querySelector(".modal-head").remove();
     entry.node.removeAttribute("role");
@@ -1953,7 +2016,7 @@
           })))) : h("p", { class: "muted", text: "No firings yet." })]);
     }
     const list = triggers.length ? h("div", { class: "table-wrap" }, h("table", { class: "data" },
-      h("thead", {}, h("tr", {}, ["Name", "Kind", "Flow", "Owner", "State", "Next check", "Last result", ""].map(function (x) { return h("th", { scope: "col", text: x }); }))),
+      h("thead", {}, h("tr", {}, ["Name", "Kind", "Flow", "Owner", "State", "Next check", "Last result"].map(function (x) { return h("th", { scope: "col", text: x }); }).concat(actionsHead()))),
       h("tbody", {}, triggers.map(function (t) {
         const path = "/api/triggers/" + encodeURIComponent(t.name);
         return h("tr", {},
@@ -1980,7 +2043,7 @@
     try {
       const conns = await api("GET", "/api/connections");
       list = conns.length ? h("div", { class: "table-wrap" }, h("table", { class: "data" },
-        h("thead", {}, h("tr", {}, ["Name", "Type", "Host", "Database", "User", "Owner", ""].map(function (t) { return h("th", { scope: "col", text: t }); }))),
+        h("thead", {}, h("tr", {}, ["Name", "Type", "Host", "Database", "User", "Owner"].map(function (t) { return h("th", { scope: "col", text: t }); }).concat(actionsHead()))),
         h("tbody", {}, conns.map(function (c) {
           const mine = !c.owner || c.owner === app.me.name;
           const manage = mine || app.me.role === "admin";
@@ -2058,7 +2121,7 @@
       load.then(function (items) {
         clear(tokenList);
         append(tokenList, items.length ? h("div", { class: "table-wrap" }, h("table", { class: "data" },
-          h("thead", {}, h("tr", {}, ["Label", "Scopes", "Created", "Last used", ""].map(function (t) { return h("th", { scope: "col", text: t }); }))),
+          h("thead", {}, h("tr", {}, ["Label", "Scopes", "Created", "Last used"].map(function (t) { return h("th", { scope: "col", text: t }); }).concat(actionsHead()))),
           h("tbody", {}, items.map(function (t) {
             return h("tr", {}, h("td", { text: t.label || "(no label)" }), h("td", { text: (t.scopes || []).join(", ") }), h("td", { text: fmtTime(t.created_at) }), h("td", { text: t.last_used_at ? fmtTime(t.last_used_at) : "never" }),
               h("td", {}, h("button", { type: "button", class: "button small danger-outline", text: "Revoke", "aria-label": "Revoke token " + (t.label || "(no label)") + " from " + fmtTime(t.created_at),
