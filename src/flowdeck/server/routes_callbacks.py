@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
@@ -20,6 +19,7 @@ from flowdeck.auth.users import Principal
 from flowdeck.errors import CallbackError, ValidationError
 from flowdeck.flow.callbacks import EVENT_KINDS, CallbackEvent, fire
 from flowdeck.server.deps import ServerState, current_principal, server_state
+from flowdeck.server.redaction import client_response
 from flowdeck.server.routes_comments import ErrorBody
 from flowdeck.store import runs as run_service
 
@@ -151,7 +151,7 @@ async def fire_callback(
     request: Request,
     principal: Principal = Depends(current_principal),
     state: ServerState = Depends(server_state),
-) -> JSONResponse:
+) -> Response:
     """Fire a callback of the run's current page and answer with what changed.
 
     The body is a callback event (``{"kind", "target", "value", "input_data"}``). A page update
@@ -164,4 +164,4 @@ async def fire_callback(
     event = parse_event(await request.body())
     status, body = await state.callbacks.run(principal.name, fire_event, run_id, principal, event)
     # A fired callback's notice for the other followers was stored with its page (``notify=True``).
-    return JSONResponse(body, status_code=status)
+    return client_response(body, status)

@@ -27,6 +27,7 @@ from flowdeck.server import events as live
 from flowdeck.server.auth import Identity
 from flowdeck.server.deps import ServerState, current_identity, current_principal, server_state, still_logged_in
 from flowdeck.server.executor import busy_action_of
+from flowdeck.server.redaction import client_page, client_response, client_text
 from flowdeck.store import lifecycle
 from flowdeck.store import notices as notice_service
 from flowdeck.store import pages as page_service
@@ -192,7 +193,10 @@ def _editable(view: RunView, step_name: str) -> bool:
 
 @router.get("/runs/{run_id}/steps/{step_name}/page")
 def get_page(run_id: str, step_name: str, principal: Principal = Depends(current_principal)) -> Response:
-    """A step's page as JSON (sections, cards, elements with their values), and whether it is editable."""
+    """A step's page as JSON (sections, cards, elements with their values), and whether it is editable.
+
+    Callbacks show as ``{"callback_type": "function", "meta": ...}``: never where their code lives.
+    """
     view = lifecycle.load(run_id, principal)
     step = view.step(step_name)
     head = {
@@ -202,7 +206,8 @@ def get_page(run_id: str, step_name: str, principal: Principal = Depends(current
         "state": step.state,
         "editable": _editable(view, step_name),
     }
-    body = json.dumps(head, separators=(",", ":"))[:-1] + ',"page":' + page_service.page_document(view, step_name) + "}"
+    page = client_page(view.id, step_name, page_service.page_document(view, step_name))
+    body = json.dumps(head, separators=(",", ":"))[:-1] + ',"page":' + page + "}"
     return Response(body, media_type="application/json")
 
 
@@ -219,20 +224,20 @@ def _current_run(run_id: str, step_name: str, principal: Principal, action: str)
     return FlowRun(flow_of(view), run_id, principal)
 
 
-@router.put("/runs/{run_id}/steps/{step_name}/elements/{element}/value")
+@router.put("/runs/{run_id}/steps/{step_name}/elements/{element}/value", response_model=dict[str, Any])
 def set_value(
     run_id: str,
     step_name: str,
     element: str,
     body: ValueBody,
     principal: Principal = Depends(current_principal),
-) -> dict[str, Any]:
+) -> Response:
     """Set an input element of the current step (by element id or title); 422 for a bad value."""
     check_value_depth(body.value, "the value")
     run = _current_run(run_id, step_name, principal, "set values")
     run.set_value(element, body.value)
     found = page_service.find_element(run.page(step_name), element)
-    return {"element": found.to_json() if found is not None else None}
+    return client_response({"element": found.to_json() if found is not None else None})
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
@@ -268,7 +273,11 @@ _UPLOAD_BODY = {
 }
 
 
-@router.post("/runs/{run_id}/steps/{step_name}/elements/{element}/upload", openapi_extra=_UPLOAD_BODY)
+@router.post(
+    "/runs/{run_id}/steps/{step_name}/elements/{element}/upload",
+    openapi_extra=_UPLOAD_BODY,
+    response_model=dict[str, Any],
+)
 async def upload(
     run_id: str,
     step_name: str,
@@ -276,7 +285,7 @@ async def upload(
     request: Request,
     principal: Principal = Depends(current_principal),
     state: ServerState = Depends(server_state),
-) -> dict[str, Any]:
+) -> Response:
     """Upload a file (multipart field ``file``) to a DataSource of the current step.
 
     The body is read into memory up to the upload limit (413 beyond it); the file's type is checked
@@ -311,7 +320,7 @@ async def upload(
     await run_in_threadpool(run.upload, element, filename, data)
     page = await run_in_threadpool(run.page, step_name)
     found = page_service.find_element(page, element)
-    return {"element": found.to_json() if found is not None else None}
+    return client_response({"element": found.to_json() if found is not None else None})
 
 
 # --- step actions ----------------------------------------------------------------------------------
@@ -399,7 +408,7 @@ def fork(run_id: str, body: ForkBody, principal: Principal = Depends(current_pri
 
 def _sse(event: str, data: Any, event_id: int | None = None) -> str:
     head = f"id: {event_id}\n" if event_id is not None else ""
-    return f"{head}event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+    return f"{head}event: {event}\ndata: {client_text(json.dumps(data, separators=(',', ':')))}\n\n"
 
 
 def _idle(status: dict[str, Any]) -> bool:
