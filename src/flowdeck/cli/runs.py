@@ -316,6 +316,10 @@ def drive(run_handle: Any, inputs: InputValues, user: str, interactive: bool, ba
             report_failure(run_handle, exc, user)
         except StepStateError as exc:
             flow_id = run_handle.flow_id
+            from flowdeck.flow.executors import is_busy
+
+            if is_busy(flow_id):  # a step of the run is running elsewhere: nothing here to press
+                fail(f"{exc}\n  follow it with: {shell_command('flowdeck', 'status', flow_id, '--user', user)}")
             fail(
                 f"{exc}\n  the run waits at step {step!r}:"
                 f"\n  see its page with: {shell_command('flowdeck', 'page', flow_id, '--user', user)}"
@@ -436,11 +440,11 @@ def runs(user: Annotated[str | None, typer.Option("--user", "-u", help="Whose ru
     """List the runs a user may see, newest first."""
     from flowdeck.auth.users import resolve_principal
     from flowdeck.flow.registry import origins_of
-    from flowdeck.store import runs as run_service
+    from flowdeck.store import lifecycle
 
     table = Table("flow", "owner", "state", "current step", "created", "started by")
     table.add_column("run", no_wrap=True)
-    views = run_service.list_runs(resolve_principal(user))
+    views = lifecycle.list_runs(resolve_principal(user))
     origins = origins_of([view.run.id for view in views])
     for view in views:
         run = view.run

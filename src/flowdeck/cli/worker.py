@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from typing import Annotated
 
 import typer
@@ -20,6 +22,10 @@ def worker(
     ] = None,
     pool: Annotated[str, typer.Option("--pool", help="Celery pool: prefork, threads or solo.")] = "prefork",
     loglevel: Annotated[str, typer.Option("--loglevel", help="Celery log level.")] = "info",
+    name: Annotated[
+        str | None,
+        typer.Option("--name", "-n", help="The worker's node name, unique per broker (default: flowdeck-PID@HOST)."),
+    ] = None,
 ) -> None:
     """Run step actions sent by 'flowdeck serve' and scripts with FLOWDECK_EXECUTOR=celery.
 
@@ -39,7 +45,10 @@ def worker(
     settings = get_settings()
     app = configure_app(settings)
     queues = ",".join(queue or [DEFAULT_QUEUE])
-    argv = ["worker", f"--queues={queues}", f"--pool={pool}", f"--loglevel={loglevel}"]
+    # Each worker needs a node name of its own: on RabbitMQ a second worker under the same name (two
+    # on one host, with Celery's default celery@HOST) cannot declare its control queue and exits.
+    node = name or f"flowdeck-{os.getpid()}@{socket.gethostname()}"
+    argv = ["worker", f"--queues={queues}", f"--pool={pool}", f"--loglevel={loglevel}", f"--hostname={node}"]
     if concurrency is not None:
         argv.append(f"--concurrency={concurrency}")
     if settings.executor != "celery":

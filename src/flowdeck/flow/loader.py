@@ -25,6 +25,7 @@ __all__ = [
 ]
 
 _lock = threading.Lock()
+_file_lock = threading.RLock()  # held while a flow file's module is loaded (its code may load another)
 _by_run: dict[str, Flow] = {}
 _by_ref: dict[str, Flow] = {}
 _versions: dict[Path, str] = {}  # flow file -> digest of the source its loaded module ran
@@ -109,6 +110,13 @@ def _module_name(path: Path) -> str:
 
 
 def _load_module_from_file(path: Path, *, fresh: bool = False) -> ModuleType:
+    # One load at a time: a module is in sys.modules before its code has run, and a thread finding it
+    # there meanwhile (a threaded worker taking several actions of a flow file at once) saw no flows.
+    with _file_lock:
+        return _load_module_unlocked(path, fresh=fresh)
+
+
+def _load_module_unlocked(path: Path, *, fresh: bool) -> ModuleType:
     if not path.exists():
         raise ValidationError(f"flow file {str(path)!r} does not exist")
     if path.is_dir():

@@ -102,28 +102,30 @@ class FlowRun:
 
     # --- user input --------------------------------------------------------------------------
 
-    def set_value(self, title_or_id: str, value: Any) -> None:
+    def set_value(self, title_or_id: str, value: Any, *, step_name: str | None = None) -> None:
         """Set an input element of the current step's page, by its title or element id.
 
         When the element has a ``page_update`` callback it runs too, as a callback of this user
         (see :meth:`fire`); if it raises, the value is not set and ``CallbackError`` is raised.
+        ``step_name``: the step whose page the caller saw; ``StepStateError`` once it is not current.
         """
         view = self._view()
-        step = self._awaiting_step(view, "set_value")
+        step = self._awaiting_step(view, "set_value", step_name)
         element = page_service.find_element(page_service.get_page(view, step.name), title_or_id)
         if element is not None and getattr(element, "page_update", None) is not None:
             self.fire(CallbackEvent("set_value", title_or_id, value))
             return
         page_service.set_value(view, step.name, title_or_id, value)
 
-    def upload(self, title_or_id: str, filename: str, data: bytes) -> None:
+    def upload(self, title_or_id: str, filename: str, data: bytes, *, step_name: str | None = None) -> None:
         """Upload a file to a DataSource of the current step's page (type checked by content).
 
         When the DataSource has an ``on_upload_completion`` callback it runs too (see :meth:`fire`);
-        if it raises, the upload is dropped and ``CallbackError`` is raised.
+        if it raises, the upload is dropped and ``CallbackError`` is raised. ``step_name``: the step
+        whose page the caller saw; ``StepStateError`` once it is not current.
         """
         view = self._view()
-        step = self._awaiting_step(view, "upload")
+        step = self._awaiting_step(view, "upload", step_name)
         element = page_service.find_element(page_service.get_page(view, step.name), title_or_id)
         if element is None or getattr(element, "on_upload_completion", None) is None:
             page_service.upload(view, step.name, title_or_id, filename, data)
@@ -205,7 +207,13 @@ class FlowRun:
         """Open (show) or close (hide) a Container card; closing runs its ``on_close``."""
         return self.fire(CallbackEvent("toggle", title_or_id, bool(open)))
 
-    def _awaiting_step(self, view: run_service.RunView, action: str) -> Any:
+    def _awaiting_step(self, view: run_service.RunView, action: str, step_name: str | None = None) -> Any:
+        if step_name is not None and view.current_step != step_name:
+            view.step(step_name)  # NotFoundError for a step the run does not have
+            raise StepStateError(
+                f"step {step_name!r} is not the current step of run {self.flow_id!r} (the current step is "
+                f"{view.current_step!r}); {action}() changes only the current step's inputs"
+            )
         if view.current_step is None:
             raise StepStateError(f"run {self.flow_id!r} is complete; {action}() needs a step awaiting input")
         step = view.step(view.current_step)
@@ -382,7 +390,7 @@ def unshare_run(
 def list_runs(user: str | None = None) -> list[FlowStatus]:
     """Status of every run ``user`` may see, newest first."""
     principal = resolve_principal(user)
-    return [run_service.flow_status(view) for view in run_service.list_runs(principal)]
+    return [run_service.flow_status(view) for view in lifecycle.list_runs(principal)]
 
 
 # --- claims: an action marked in flight, carried out elsewhere ----------------------------------

@@ -235,7 +235,7 @@ def set_value(
     """Set an input element of the current step (by element id or title); 422 for a bad value."""
     check_value_depth(body.value, "the value")
     run = _current_run(run_id, step_name, principal, "set values")
-    run.set_value(element, body.value)
+    run.set_value(element, body.value, step_name=step_name)
     found = page_service.find_element(run.page(step_name), element)
     return client_response({"element": found.to_json() if found is not None else None})
 
@@ -317,7 +317,7 @@ async def upload(
             f"file {filename!r} is {len(data):,} bytes, over the limit of {state.max_upload_bytes:,} bytes "
             "(setting max_upload_bytes)"
         )
-    await run_in_threadpool(run.upload, element, filename, data)
+    await run_in_threadpool(run.upload, element, filename, data, step_name=step_name)
     page = await run_in_threadpool(run.page, step_name)
     found = page_service.find_element(page, element)
     return client_response({"element": found.to_json() if found is not None else None})

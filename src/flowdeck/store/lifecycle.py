@@ -84,6 +84,7 @@ __all__ = [
     "finish_callback",
     "fork",
     "in_flight",
+    "list_runs",
     "load",
     "record_failure",
     "release",
@@ -208,6 +209,17 @@ def load(flow_id: str, who: Principal) -> RunView:
     if view.run.lease_expired() and expire_stale(flow_id):
         view = run_service.load_run(flow_id, who)
     return view
+
+
+def list_runs(who: Principal) -> list[RunView]:
+    """The runs ``who`` may see, newest first, after failing the actions whose lease ran out."""
+    views = run_service.list_runs(who)
+    stale = [view.id for view in views if view.run.lease_expired()]
+    if stale:  # an action whose process died: fail its step, then read again
+        for run_id in stale:
+            expire_stale(run_id)
+        views = run_service.list_runs(who)
+    return views
 
 
 # --- claiming actions ----------------------------------------------------------------------------

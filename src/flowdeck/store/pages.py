@@ -232,9 +232,18 @@ def _lock_idle(conn: Any, run_id: str, step_name: str, claim_token: str | None =
     A callback changes inputs under its own claim: ``claim_token`` is that claim's token.
     """
     run = run_records.lock_run(conn, run_id)
-    if run is not None and run.action is not None and (claim_token is None or run.action_token != claim_token):
+    if run is None or (claim_token is not None and run.action_token == claim_token):
+        return
+    if run.action is not None:
         raise StepStateError(
             f"run {run_id!r} is busy with {run.action}(); change {step_name!r}'s inputs once it is done"
+        )
+    # Checked again here, under the lock: an action may have moved the run on since the caller looked.
+    if run.current_step != step_name or run.state != "awaiting_input":
+        raise StepStateError(
+            f"step {step_name!r} of run {run_id!r} no longer awaits input (the run is {run.state}"
+            + (f" at step {run.current_step!r}" if run.current_step else "")
+            + "); its inputs are as the step used them: go back to it to change them"
         )
 
 

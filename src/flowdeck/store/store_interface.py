@@ -433,7 +433,10 @@ class StoreInterface:
 
     def get_flow_status(self) -> FlowStatus:
         """The run's state and each step's state, progress, message, timings and error."""
-        return run_service.flow_status(self._view())
+        view = self._view()
+        if view.run.lease_expired() and lifecycle.expire_stale(self.flow_id):  # its process died
+            view = self._view()
+        return run_service.flow_status(view)
 
     def get_current_user_details(self) -> UserDetails:
         """The acting user's ``(role, groups)``, as the SDK returns them; ``.name`` is the user's name."""
