@@ -915,7 +915,6 @@ def parse_feather(data: bytes, filename: str, *, limits: ParseLimits | None = No
     naming the file.
     """
     import pyarrow as pa
-    import pyarrow.feather as feather
 
     from flowdeck.arrow_ipc import declared_sizes
 
@@ -926,8 +925,8 @@ def parse_feather(data: bytes, filename: str, *, limits: ParseLimits | None = No
             declared = declared_sizes(data)
             budget.cells(declared.rows * declared.columns, "declares")
             budget.decoded(declared.decoded_bytes, "declares column data of")
-            schema = pa.ipc.open_file(pa.BufferReader(data)).schema
-            for field in schema:
+            reader = pa.ipc.open_file(pa.BufferReader(data))
+            for field in reader.schema:
                 aliasing = _aliasing_type(field.type)
                 if aliasing:
                     raise ValidationError(
@@ -935,7 +934,7 @@ def parse_feather(data: bytes, filename: str, *, limits: ParseLimits | None = No
                         "bytes; write the file from pandas (DataFrame.to_feather) or with plain string and list types"
                     )
             budget.tick()
-            return feather.read_feather(pa.BufferReader(data))
+            return reader.read_pandas()
 
 
 # --- writing tables that spreadsheets open safely ------------------------------------------------

@@ -1087,7 +1087,7 @@
 
   function rowActions(element) {
     return (element.row_actions || []).map(function (action) {
-      const title = (action.meta && action.meta.row_action_title) || action.title || action.qualname || "Action";
+      const title = (action.meta && action.meta.row_action_title) || action.title || "Action";
       return { title: String(title), description: action.description || "" };
     });
   }
