@@ -138,6 +138,7 @@ _EXPORTS: dict[str, str] = {
     "AlreadyExistsError": "flowdeck.errors",
     "IntegrityError": "flowdeck.errors",
     "CallbackError": "flowdeck.errors",
+    "CallbackLoadError": "flowdeck.errors",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -204,6 +205,7 @@ if TYPE_CHECKING:  # pragma: no cover
         AccessError,
         AlreadyExistsError,
         CallbackError,
+        CallbackLoadError,
         ConfigurationError,
         FlowdeckError,
         IntegrityError,

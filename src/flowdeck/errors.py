@@ -16,6 +16,7 @@ __all__ = [
     "AccessError",
     "AlreadyExistsError",
     "CallbackError",
+    "CallbackLoadError",
     "ConfigurationError",
     "FlowdeckError",
     "IntegrityError",
@@ -134,6 +135,20 @@ class CallbackError(FlowdeckError):
         self.target = target
         self.step_name = step_name
         self.run: Any = run
+
+
+class CallbackLoadError(NotFoundError):
+    """A page's callback whose function can no longer be imported (its flow file or module changed).
+
+    The message names the function and where it was looked for. ``public_message`` says what
+    happened without them: the server answers with it, since whoever may view a run may not read
+    the server's module names and file paths (the server's log keeps the whole message).
+    """
+
+    public_message = (
+        "a callback of this page can no longer be loaded on the server: its flow changed since the page "
+        "was made. Run the step again to rebuild its page; the server's log names the callback"
+    )
 
 
 class PredictException(FlowdeckError):

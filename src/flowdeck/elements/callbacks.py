@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from flowdeck.errors import NotFoundError, ValidationError
+from flowdeck.errors import CallbackLoadError, ValidationError
 
 if TYPE_CHECKING:
     from flowdeck.page.page import Card
@@ -244,7 +244,7 @@ class CallbackRef:
             _resolved[key] = (module, target)
         except (ImportError, AttributeError, OSError) as exc:
             where = self.file or self.module
-            raise NotFoundError(
+            raise CallbackLoadError(
                 f"callback {self.qualname!r} from {where!r} cannot be loaded ({exc}); "
                 "keep the function at module level under the same name"
             ) from exc

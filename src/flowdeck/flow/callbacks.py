@@ -800,6 +800,7 @@ def _fire_on_worker(flow_id: str, who: Principal, event: CallbackEvent, queue: s
 #: Errors a worker reports that reach the caller as their own type.
 _PASSED_ERRORS = (
     "AccessError",
+    "CallbackLoadError",
     "NotFoundError",
     "StepStateError",
     "StepCancelledError",

@@ -21,6 +21,7 @@ from flowdeck.config import get_settings
 from flowdeck.errors import (
     AccessError,
     AlreadyExistsError,
+    CallbackLoadError,
     FlowdeckError,
     IntegrityError,
     MissingInputError,
@@ -206,6 +207,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def too_large(_: Request, exc: Exception) -> JSONResponse:
         return _error(413, exc)
 
+    async def callback_gone(_: Request, exc: Exception) -> JSONResponse:
+        # Whoever may view a run may fire its callbacks: the answer must not name the server's
+        # modules or file paths. The operator finds the whole message in the log.
+        log.warning("%s", exc)
+        return JSONResponse({"error": "NotFoundError", "detail": CallbackLoadError.public_message}, status_code=404)
+
     def fixed(status: int):
         async def handler(_: Request, exc: Exception) -> JSONResponse:
             return _error(status, exc)
@@ -217,6 +224,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(routes_runs.PayloadTooLarge, too_large)
     app.add_exception_handler(InvalidEventId, fixed(400))
     app.add_exception_handler(routes_callbacks.BadCallbackEvent, fixed(400))
+    app.add_exception_handler(CallbackLoadError, callback_gone)
     app.add_exception_handler(NotFoundError, fixed(404))
     app.add_exception_handler(AccessError, fixed(403))
     app.add_exception_handler(ValidationError, fixed(422))
