@@ -6,15 +6,27 @@ script); the server authenticates people and passes the authenticated name on.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import contextlib
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 
 from flowdeck.errors import AlreadyExistsError, NotFoundError, ValidationError
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import users as user_records
 from flowdeck.storage.records import web as web_records
 
-__all__ = ["ROLES", "Principal", "add_user", "check_name", "list_users", "resolve_principal", "update_user"]
+__all__ = [
+    "ROLES",
+    "Principal",
+    "acting_as",
+    "add_user",
+    "check_name",
+    "list_users",
+    "lowered_to",
+    "resolve_principal",
+    "update_user",
+]
 
 ROLES = ("user", "admin")
 
@@ -31,6 +43,39 @@ class Principal:
     def is_admin(self) -> bool:
         """Admins see and manage everything."""
         return self.role == "admin"
+
+
+#: The principal an action or callback is carried out for, in this thread (see :func:`acting_as`).
+_acting: ContextVar[Principal | None] = ContextVar("flowdeck_acting_principal", default=None)
+
+
+@contextlib.contextmanager
+def acting_as(principal: Principal) -> Iterator[None]:
+    """Within the block, looking ``principal.name`` up gives ``principal`` as it is.
+
+    An action (a step, a callback) started through the server is carried out for the principal the
+    server authenticated, whose role an API token may have lowered: the flow's own code, which makes
+    its ``StoreInterface`` from the user's name, then gets that lowered role too, not the stored one.
+    """
+    token = _acting.set(principal)
+    try:
+        yield
+    finally:
+        _acting.reset(token)
+
+
+def lowered_to(principal: Principal, role: str | None) -> Principal:
+    """``principal`` with its role lowered to ``role`` when that is lower (None: unchanged); never raised."""
+    if role is None or role == principal.role or role not in ROLES:
+        return principal
+    if ROLES.index(role) < ROLES.index(principal.role):
+        return replace(principal, role=role)
+    return principal
+
+
+def _acting_for(user: str) -> Principal | None:
+    acting = _acting.get()
+    return acting if acting is not None and acting.name == user else None
 
 
 def check_name(name: object, what: str = "user") -> str:
@@ -116,6 +161,9 @@ def peek_principal(user: str | None) -> Principal:
     if user is None:
         return resolve_principal(None)
     check_name(user)
+    acting = _acting_for(user)
+    if acting is not None:
+        return acting
     with get_storage().db.read() as conn:
         found = user_records.get_user_with_groups(conn, user)
         if found is not None:
@@ -130,10 +178,14 @@ def resolve_principal(user: str | Principal | None) -> Principal:
     or ``"local"`` on a fresh deployment). A :class:`Principal` is returned as it is: the server
     passes the one it authenticated, whose role an API token may have lowered (an admin's token
     without the ``admin`` scope acts as a plain user), so that looking the name up again cannot
-    raise it.
+    raise it. So is the principal of the action being carried out in this thread (see
+    :func:`acting_as`), when ``user`` is its name.
     """
     if isinstance(user, Principal):
         return user
+    acting = None if user is None else _acting_for(user)
+    if acting is not None:
+        return acting
     storage = get_storage()
     if user is None:
         with storage.db.read() as conn:

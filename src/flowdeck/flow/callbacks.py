@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from flowdeck import errors
-from flowdeck.auth.users import Principal, resolve_principal
+from flowdeck.auth.users import Principal, acting_as, lowered_to, resolve_principal
 from flowdeck.config import get_settings
 from flowdeck.elements.base import check_value_depth
 from flowdeck.elements.callbacks import (
@@ -651,7 +651,7 @@ def carry_out(
             scope = CallbackScope(view, who, claim.step_name, claim.token, text)
             before = json.loads(text)
             try:
-                with callback_scope.entered(scope):
+                with callback_scope.entered(scope), acting_as(who):
                     result = _Firing(claim, who, event, scope).run()
                 lifecycle.check_cancelled(claim.flow_id)
                 outcome = None
@@ -764,7 +764,7 @@ def _fire_on_worker(flow_id: str, who: Principal, event: CallbackEvent, queue: s
     claim = lifecycle.claim_callback(flow_id, who, handoff=True)
     try:
         callback_task.apply_async(
-            args=(flow_id, who.name, event.to_json(), claim.token),
+            args=(flow_id, who.name, event.to_json(), claim.token, who.role),
             task_id=claim.token,
             queue=queue or DEFAULT_QUEUE,
             retry=False,
@@ -831,14 +831,18 @@ def _from_result(
     )
 
 
-def perform_callback(flow_id: str, user: str, event: Mapping[str, Any], token: str) -> None:
-    """Carry out a claimed callback on a worker and record its outcome for the process that fired it."""
+def perform_callback(flow_id: str, user: str, event: Mapping[str, Any], token: str, role: str | None = None) -> None:
+    """Carry out a claimed callback on a worker and record its outcome for the process that fired it.
+
+    ``role`` is the role it was fired with, when lower than the user's stored one (see
+    :func:`flowdeck.auth.users.lowered_to`).
+    """
     claim = lifecycle.claim_of(flow_id, token)
     if claim is None or claim.action != lifecycle.CALLBACK_ACTION:
         log.warning("a callback of run %s is no longer in flight; dropped", flow_id)
         return
     try:
-        outcome = carry_out(claim, resolve_principal(user), CallbackEvent.from_json(event))
+        outcome = carry_out(claim, lowered_to(resolve_principal(user), role), CallbackEvent.from_json(event))
     except CallbackError as exc:
         callback_results.keep_result(
             token, flow_id, error_type="CallbackError", error=str(exc), traceback=exc.traceback

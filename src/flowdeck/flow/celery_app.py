@@ -46,22 +46,22 @@ def configure_app(settings: Settings | None = None) -> Celery:
 
 
 @app.task(name=TASK_NAME, ignore_result=True)
-def perform_task(flow_id: str, user: str, action: str, token: str | None = None) -> None:
+def perform_task(flow_id: str, user: str, action: str, token: str | None = None, role: str | None = None) -> None:
     """Carry out one claimed action of a run (see :func:`flowdeck.flow.executors.perform`)."""
     from flowdeck.flow.executors import perform
 
-    perform(flow_id, user, action, token)
+    perform(flow_id, user, action, token, role)
 
 
 @app.task(name=CALLBACK_TASK_NAME, ignore_result=True)
-def callback_task(flow_id: str, user: str, event: dict[str, Any], token: str) -> None:
+def callback_task(flow_id: str, user: str, event: dict[str, Any], token: str, role: str | None = None) -> None:
     """Carry out one claimed callback of a run (see :func:`flowdeck.flow.callbacks.perform_callback`).
 
     The outcome goes to the database, where the process that fired the callback reads it.
     """
     from flowdeck.flow.callbacks import perform_callback
 
-    perform_callback(flow_id, user, event, token)
+    perform_callback(flow_id, user, event, token, role)
 
 
 @app.task(name=HEADLESS_TASK_NAME, ignore_result=True)

@@ -17,7 +17,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol, runtime_checkable
 
-from flowdeck.auth.users import Principal, resolve_principal
+from flowdeck.auth.users import Principal, acting_as, lowered_to, resolve_principal
 from flowdeck.config import get_settings
 from flowdeck.errors import ConfigurationError, StepCancelledError, StepFailedError, StepStateError
 from flowdeck.flow.runner import (
@@ -88,20 +88,23 @@ def wait(flow_id: str, timeout: float = 60.0, poll: float = 0.05) -> bool:
     return True
 
 
-def perform(flow_id: str, user: str, action: str, token: str | None = None) -> None:
+def perform(flow_id: str, user: str, action: str, token: str | None = None, role: str | None = None) -> None:
     """Carry out a claimed action of a run in this process (what a pool thread or a worker does).
 
     ``token`` names the claim; an action no longer in flight (cancelled, its lease ran out, or
-    delivered twice) is dropped. A step that raises is recorded as failed by the lifecycle.
-    Anything that goes wrong around the step code (the flow cannot be imported) is recorded on the
-    claimed step too, so the run never stays busy; the error is logged.
+    delivered twice) is dropped. ``role`` is the role the action was asked for with, when lower than
+    the user's stored one (an admin's API token without the ``admin`` scope): the step's code, and
+    every ``StoreInterface`` it makes for the user, act with that role. A step that raises is
+    recorded as failed by the lifecycle. Anything that goes wrong around the step code (the flow
+    cannot be imported) is recorded on the claimed step too, so the run never stays busy; the
+    error is logged.
     """
     claim = lifecycle.claim_of(flow_id, token)
     if claim is None or claim.action != action:
         log.warning("%s() of run %s is no longer in flight; dropped", action, flow_id)
         return
     try:
-        principal = resolve_principal(user)
+        principal = lowered_to(resolve_principal(user), role)
         flow = flow_of(run_service.load_run(flow_id, principal))
     except Exception as exc:
         log.exception("%s() of run %s could not begin", action, flow_id)
@@ -111,7 +114,8 @@ def perform(flow_id: str, user: str, action: str, token: str | None = None) -> N
             log.exception("could not record the failure of %s() on run %s", action, flow_id)
         return
     try:
-        FlowRun(flow, flow_id, principal).perform(claim)
+        with acting_as(principal):
+            FlowRun(flow, flow_id, principal).perform(claim)
     except (StepFailedError, StepCancelledError):
         pass
     except StepStateError as exc:  # another process took the action (a task delivered twice)
@@ -126,14 +130,24 @@ def perform(flow_id: str, user: str, action: str, token: str | None = None) -> N
             log.exception("could not record the failure of %s() on run %s", action, flow_id)
 
 
+def _name_and_role(user: str | Principal) -> tuple[str, str | None]:
+    """The user's name, and the role to carry the action out with (None: the stored one)."""
+    if isinstance(user, Principal):
+        return user.name, user.role
+    return user, None
+
+
 @runtime_checkable
 class Executor(Protocol):
     """Runs the actions of runs somewhere other than the caller's thread."""
 
     name: str
 
-    def submit(self, flow_id: str, user: str, action: str) -> None:
+    def submit(self, flow_id: str, user: str | Principal, action: str) -> None:
         """Check ``action`` (``start``/``next``/``back``/``rerun``), mark the run busy, return at once.
+
+        ``user`` is a name, or the :class:`Principal` the server authenticated: the action is then
+        carried out with its role, which an API token may have lowered.
 
         Raises at once, with nothing changed, what the action itself would raise for the run's
         state (``StepStateError``, ``MissingInputError``, ``NotFoundError``).
@@ -168,11 +182,12 @@ class InlineExecutor:
         self._lock = threading.Lock()
         self._futures: dict[str, Future[None]] = {}
 
-    def submit(self, flow_id: str, user: str, action: str) -> None:
+    def submit(self, flow_id: str, user: str | Principal, action: str) -> None:
         """Claim the action and run it on a pool thread (see :meth:`Executor.submit`)."""
         claim = claim_action(flow_id, user, action, handoff=True)
+        name, role = _name_and_role(user)
         try:
-            future = self._pool.submit(perform, flow_id, user, action, claim.token)
+            future = self._pool.submit(perform, flow_id, name, action, claim.token, role)
         except RuntimeError:  # the pool is shut down
             release_claim(claim)
             raise
@@ -213,7 +228,8 @@ class InlineExecutor:
 class CeleryExecutor:
     """Sends each action as a Celery task to workers (``FLOWDECK_EXECUTOR=celery``, ``flowdeck worker``).
 
-    The task names only the run, the user and the action; the worker loads the run with the flow
+    The task names only the run, the user, the action and the role it was asked with (see
+    :func:`perform`); the worker loads the run with the flow
     the run records, so the flow must be importable on the workers.
     """
 
@@ -223,7 +239,7 @@ class CeleryExecutor:
         """Send to ``queue`` on the configured broker (``FLOWDECK_BROKER_URL``)."""
         self.queue = queue
 
-    def submit(self, flow_id: str, user: str, action: str) -> None:
+    def submit(self, flow_id: str, user: str | Principal, action: str) -> None:
         """Claim the action and queue it for a worker (see :meth:`Executor.submit`).
 
         When the broker cannot be reached the claim is undone and ``ConfigurationError`` says so.
@@ -231,10 +247,11 @@ class CeleryExecutor:
         from flowdeck.flow.celery_app import perform_task
 
         claim = claim_action(flow_id, user, action, handoff=True)
+        name, role = _name_and_role(user)
         try:
             # The task id is the claim's token, so cancelling the action can revoke the task.
             perform_task.apply_async(
-                args=(flow_id, user, action, claim.token), task_id=claim.token, queue=self.queue, retry=False
+                args=(flow_id, name, action, claim.token, role), task_id=claim.token, queue=self.queue, retry=False
             )
         except Exception as exc:
             release_claim(claim)

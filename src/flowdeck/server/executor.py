@@ -22,6 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from flowdeck.auth.users import Principal
 from flowdeck.config import get_settings
 from flowdeck.flow.executors import Executor, busy_action, busy_action_of, get_executor, is_busy, perform
 from flowdeck.flow.executors import wait as wait_idle
@@ -48,23 +49,28 @@ class FairShareExecutor:
         self.max_workers = max(1, max_workers)
         self.per_user = max(1, min(self.max_workers, per_user or self.max_workers // 2))
         self._cond = threading.Condition()
-        self._queues: OrderedDict[str, deque[tuple[str, str, str, threading.Event]]] = OrderedDict()
+        self._queues: OrderedDict[str, deque[tuple[str, str, str, str, threading.Event]]] = OrderedDict()
         self._running: Counter[str] = Counter()
         self._done: dict[str, threading.Event] = {}
         self._threads: list[threading.Thread] = []
         self._closed = False
 
-    def submit(self, flow_id: str, user: str, action: str) -> None:
-        """Claim the action and queue it for a worker (see :meth:`Executor.submit`)."""
+    def submit(self, flow_id: str, user: str | Principal, action: str) -> None:
+        """Claim the action and queue it for a worker (see :meth:`Executor.submit`).
+
+        ``user`` may be the :class:`Principal` the server authenticated: the action is carried out
+        with its role, which an API token may have lowered.
+        """
         # A hand-off claim: the action may wait in a user's queue before a worker takes it.
         claim = claim_action(flow_id, user, action, handoff=True)
+        user, role = (user.name, user.role) if isinstance(user, Principal) else (user, None)
         with self._cond:
             if self._closed:
                 release_claim(claim)
                 raise RuntimeError("the server's step workers are shut down")
             done = threading.Event()
             self._done[flow_id] = done
-            self._queues.setdefault(user, deque()).append((flow_id, action, claim.token, done))
+            self._queues.setdefault(user, deque()).append((flow_id, action, claim.token, role, done))
             if len(self._threads) < self.max_workers:
                 # Daemon threads: a process that never shuts the server down must still be able to exit.
                 thread = threading.Thread(target=self._work, name=f"flowdeck-step-{len(self._threads)}", daemon=True)
@@ -72,7 +78,7 @@ class FairShareExecutor:
                 thread.start()
             self._cond.notify()
 
-    def _take(self) -> tuple[str, str, str, str, threading.Event] | None:
+    def _take(self) -> tuple[str, str, str, str, str | None, threading.Event] | None:
         """The next action to start (called holding the lock): the first user in turn under their share."""
         for user in list(self._queues):
             queue = self._queues[user]
@@ -81,12 +87,12 @@ class FairShareExecutor:
                 continue
             if self._running[user] >= self.per_user:
                 continue
-            flow_id, action, token, done = queue.popleft()
+            flow_id, action, token, role, done = queue.popleft()
             self._running[user] += 1
             self._queues.move_to_end(user)  # the next free worker goes to someone else first
             if not queue:
                 del self._queues[user]
-            return user, flow_id, action, token, done
+            return user, flow_id, action, token, role, done
         return None
 
     def _work(self) -> None:
@@ -98,9 +104,9 @@ class FairShareExecutor:
                         return
                     self._cond.wait()
                     job = self._take()
-            user, flow_id, action, token, done = job
+            user, flow_id, action, token, role, done = job
             try:
-                perform(flow_id, user, action, token)
+                perform(flow_id, user, action, token, role)
             except Exception:  # perform records failures itself; a worker must survive anything
                 log.exception("%s() of run %s failed", action, flow_id)
             finally:
@@ -176,8 +182,9 @@ class StepExecutor:
         """The action (``start``, ``next``, ``back``, ``rerun``) in flight for ``run_id``, or None."""
         return self.executor.busy_action(run_id)
 
-    def submit(self, run_id: str, user: str, action: str) -> None:
-        """Hand ``action`` of ``run_id`` (acting for ``user``) to the executor; ``StepStateError`` if busy."""
+    def submit(self, run_id: str, user: str | Principal, action: str) -> None:
+        """Hand ``action`` of ``run_id`` (acting for ``user``, a name or the authenticated principal) to the
+        executor; ``StepStateError`` if busy."""
         self.executor.submit(run_id, user, action)
 
     def wait(self, run_id: str, timeout: float = 60.0) -> bool:

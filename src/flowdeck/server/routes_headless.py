@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from flowdeck.auth.users import acting_as
 from flowdeck.config import get_settings
 from flowdeck.errors import ValidationError
 from flowdeck.flow.registry import list_registered_flows, origins_of
@@ -82,9 +83,11 @@ def start_headless(name: str, body: HeadlessBody, identity: Identity = Depends(c
         )
     started_by = f"{'api' if identity.via == 'token' else 'web'}:{principal.name}"
     try:
-        flow_id = run_headless(
-            name, principal.name, {"steps": _decode_uploads(body.steps)}, started_by=started_by, allow_paths=False
-        )
+        # The run's steps act with the role the request was authenticated with (a token may lower it).
+        with acting_as(principal):
+            flow_id = run_headless(
+                name, principal.name, {"steps": _decode_uploads(body.steps)}, started_by=started_by, allow_paths=False
+            )
     finally:
         HEADLESS_RUNS.release(principal.name)
     view = run_service.load_run(flow_id, principal)

@@ -137,7 +137,7 @@ def start_run(
     registered = state.catalogue.get(body.flow)
     run = create_run(registered.flow, user=principal.name)
     try:
-        state.executor.submit(run.flow_id, principal.name, "start")
+        state.executor.submit(run.flow_id, principal, "start")
     except Exception:
         run_service.delete_run(run.flow_id, principal)  # nothing will ever run it
         raise
@@ -341,7 +341,7 @@ def _submit(run_id: str, principal: Principal, state: ServerState, action: str) 
     """Hand ``action`` to the executor, which checks it against the run's state (409/422) first."""
     run_service.load_run(run_id, principal)  # 404 for strangers before anything else
     last_event_id = _last_event_id(run_id)
-    state.executor.submit(run_id, principal.name, action)
+    state.executor.submit(run_id, principal, action)
     return _accepted(run_id, principal, last_event_id)
 
 
