@@ -28,7 +28,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 from urllib.parse import unquote, urlparse
 
 import blake3
@@ -76,7 +76,12 @@ KEPT_MAP_SECONDS = 60.0
 
 _MAP_POPULATE = getattr(mmap, "MAP_POPULATE", 0)
 _KEY_RE = re.compile(r"[0-9a-f]{4,128}")
+T = TypeVar("T")
 _TMP_PREFIX = ".tmp-"
+#: Where gc moves a blob while it makes its last checks (see :meth:`LocalBackend.set_aside`).
+_ASIDE_PREFIX = ".gc-aside-"
+#: How long a read waits for gc to put back a blob it holds aside (it asks one query, then decides).
+_ASIDE_WAIT_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -377,6 +382,52 @@ class LocalBackend:
                                 yield name, entry.stat().st_mtime
                             except FileNotFoundError:
                                 continue  # deleted while listing
+
+    def _aside(self, key: str) -> Path:
+        path = self.path(key)
+        return path.with_name(_ASIDE_PREFIX + key)
+
+    def set_aside(self, key: str) -> float | None:
+        """Move blob ``key`` out of reach (a save of the same bytes then stores them anew) and return
+        when it was last used; None when it is gone. :meth:`put_back` or :meth:`discard` follows."""
+        aside = self._aside(key)
+        try:
+            os.rename(self.path(key), aside)
+            return aside.stat().st_mtime
+        except FileNotFoundError:
+            return None
+
+    def put_back(self, key: str) -> None:
+        """Return a blob set aside to ``key``, unless a save stored the same bytes there meanwhile."""
+        aside = self._aside(key)
+        try:
+            os.link(aside, self.path(key))  # never replaces a copy written meanwhile (or its newer time)
+        except FileExistsError:
+            pass
+        except FileNotFoundError:
+            return  # put back already (by a gc that started meanwhile)
+        aside.unlink(missing_ok=True)
+        _fsync_dir(self.path(key).parent)
+
+    def is_set_aside(self, key: str) -> bool:
+        """Whether gc holds blob ``key`` aside now."""
+        return self._aside(key).is_file()
+
+    def discard(self, key: str) -> None:
+        """Delete a blob set aside."""
+        self._aside(key).unlink(missing_ok=True)
+
+    def put_back_all(self) -> int:
+        """Put back every blob a gc that stopped half-way left aside; how many there were."""
+        found = 0
+        for level1 in _scan_dirs(self.root):
+            for level2 in _scan_dirs(Path(level1.path)):
+                for aside in Path(level2.path).glob(f"{_ASIDE_PREFIX}*"):
+                    key = aside.name[len(_ASIDE_PREFIX) :]
+                    if _KEY_RE.fullmatch(key):
+                        found += 1
+                        self.put_back(key)
+        return found
 
     def remove_stale_temp(self, older_than: float = 3600.0) -> int:
         """Delete temporary files left by interrupted writes older than ``older_than`` seconds."""
@@ -691,7 +742,7 @@ class BlobStore:
         """
         read_mapped = getattr(self.backend, "read_mapped", None) if mapped else None
         try:
-            data = read_mapped(key) if read_mapped is not None else self.backend.read(key)
+            data = self._reading(key, lambda: read_mapped(key) if read_mapped is not None else self.backend.read(key))
         except FileNotFoundError:
             raise self._missing(key) from None
         self._count(reads=1)
@@ -713,15 +764,36 @@ class BlobStore:
         read_mapped = getattr(self.backend, "read_mapped", None)
         try:
             if read_mapped is None:
-                data, identity = self.backend.read(key), None
+                data, identity = self._reading(key, lambda: self.backend.read(key)), None
             else:
-                data, identity = read_mapped(key, with_identity=True, keep=keep)
+                data, identity = self._reading(key, lambda: read_mapped(key, with_identity=True, keep=keep))
         except FileNotFoundError:
             raise self._missing(key) from None
         self._count(reads=1)
         if identity is None or time.time_ns() - max(identity[-2:]) < _SETTLED_NS:
             return data, None
         return data, (key, *identity)
+
+    def _reading(self, key: str, read: Callable[[], T]) -> T:
+        """``read()``, waiting (at most :data:`_ASIDE_WAIT_SECONDS`) while gc holds blob ``key`` aside.
+
+        gc sets a blob aside only while no row refers to it; a save that has just reused it may
+        read it back before gc has asked again and put it back.
+        """
+        try:
+            return read()
+        except FileNotFoundError:
+            is_set_aside = getattr(self.backend, "is_set_aside", None)
+            if is_set_aside is None or not is_set_aside(key):
+                raise
+        deadline = time.monotonic() + _ASIDE_WAIT_SECONDS
+        while True:
+            time.sleep(0.005)
+            try:
+                return read()
+            except FileNotFoundError:
+                if time.monotonic() > deadline or not is_set_aside(key):
+                    raise
 
     def _missing(self, key: str) -> IntegrityError:
         return IntegrityError(f"blob {key} referenced but missing from {self.url}; the value it held cannot be loaded")
@@ -769,6 +841,33 @@ class BlobStore:
     def iter_keys(self) -> Iterator[tuple[str, float]]:
         """Every stored key with its modification time (POSIX seconds)."""
         return self.backend.iter_keys()
+
+    @property
+    def can_set_aside(self) -> bool:
+        """Whether the backend can move a blob out of reach before deleting it (local files can)."""
+        return hasattr(self.backend, "set_aside")
+
+    def set_aside(self, key: str) -> float | None:
+        """Move blob ``key`` where no save or read finds it, and return when it was last used (None: gone).
+
+        gc does this before its last checks: a save of the same bytes that comes later stores them
+        anew instead of reusing the blob gc is about to delete. :meth:`put_back` or
+        :meth:`discard_set_aside` must follow. Only where :attr:`can_set_aside`.
+        """
+        return self.backend.set_aside(key)
+
+    def put_back(self, key: str) -> None:
+        """Return blob ``key`` from where :meth:`set_aside` moved it (a copy stored meanwhile is kept)."""
+        self.backend.put_back(key)
+
+    def discard_set_aside(self, key: str) -> None:
+        """Delete blob ``key``, set aside by :meth:`set_aside`."""
+        self.backend.discard(key)
+
+    def put_back_all(self) -> int:
+        """Put back every blob an interrupted gc left set aside; how many (0 where blobs are never set aside)."""
+        put_back_all = getattr(self.backend, "put_back_all", None)
+        return put_back_all() if put_back_all is not None else 0
 
     def remove_stale_temp(self, older_than: float = 3600.0) -> int:
         """Delete partial writes older than ``older_than`` seconds, where the backend leaves any."""
