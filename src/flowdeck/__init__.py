@@ -137,6 +137,7 @@ _EXPORTS: dict[str, str] = {
     "StepStateError": "flowdeck.errors",
     "AlreadyExistsError": "flowdeck.errors",
     "IntegrityError": "flowdeck.errors",
+    "QuotaExceededError": "flowdeck.errors",
     "CallbackError": "flowdeck.errors",
     "CallbackLoadError": "flowdeck.errors",
 }
@@ -211,6 +212,7 @@ if TYPE_CHECKING:  # pragma: no cover
         IntegrityError,
         MissingInputError,
         NotFoundError,
+        QuotaExceededError,
         StepCancelledError,
         StepFailedError,
         StepStateError,

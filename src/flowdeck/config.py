@@ -21,6 +21,7 @@ from cryptography.fernet import Fernet
 from flowdeck.errors import ConfigurationError
 
 __all__ = [
+    "QUOTA_SETTINGS",
     "Settings",
     "configure",
     "get_settings",
@@ -103,6 +104,13 @@ class Settings:
     step_lease_seconds: float = 30.0
     #: How long firing a callback waits for a worker to carry it out (``executor=celery``).
     callback_timeout_seconds: float = 60.0
+    #: Per-user quotas on what a user owns (0: unlimited; resources owned by admins are exempt).
+    max_runs_per_user: int = 100_000
+    max_connections_per_user: int = 1_000
+    max_asset_versions_per_user: int = 100_000
+    max_tokens_per_user: int = 100
+    #: Users and groups one run, asset lineage or connection may be shared with (0: unlimited).
+    max_shares_per_resource: int = 1_000
 
     def __repr__(self) -> str:
         """The settings with their secrets hidden: the key, and the passwords of URLs."""
@@ -214,6 +222,31 @@ def _positive_number(value: Any, name: str) -> float:
     return number
 
 
+#: The quota settings: a whole number of things, 0 for no limit.
+QUOTA_SETTINGS = (
+    "max_runs_per_user",
+    "max_connections_per_user",
+    "max_asset_versions_per_user",
+    "max_tokens_per_user",
+    "max_shares_per_resource",
+)
+
+
+def _quota(value: Any, name: str) -> int:
+    """``value`` as a whole number from 0 (no limit) up (``ConfigurationError`` naming the setting otherwise)."""
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            number = int(value.strip())
+    if number is None or number < 0:
+        raise ConfigurationError(f"FLOWDECK_{name.upper()} must be a whole number from 0 (0: no limit), got {value!r}")
+    return number
+
+
 def _flag(value: Any, name: str) -> bool:
     if isinstance(value, bool):
         return value
@@ -315,6 +348,7 @@ def _resolve(overrides: dict[str, Any]) -> Settings:
                 pick("callback_timeout_seconds", Settings.callback_timeout_seconds), "callback_timeout_seconds"
             )
         ),
+        **{name: _quota(pick(name, getattr(Settings, name)), name) for name in QUOTA_SETTINGS},
     )
     if not settings.step_lease_seconds > 0:
         raise ConfigurationError(

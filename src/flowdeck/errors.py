@@ -24,6 +24,7 @@ __all__ = [
     "NotFoundError",
     "PredictException",
     "PredictValidationError",
+    "QuotaExceededError",
     "StepCancelledError",
     "StepFailedError",
     "StepStateError",
@@ -53,6 +54,21 @@ class ValidationError(FlowdeckError, ValueError):
 
 class ConfigurationError(ValidationError):
     """A setting that cannot be used (a malformed secret key, an unknown executor, ...)."""
+
+
+class QuotaExceededError(ValidationError):
+    """Creating one more of something a user owns would go over its quota (a setting, per user).
+
+    ``setting`` names the setting (``max_runs_per_user``, ...), ``limit`` its value and ``count``
+    how many the owner (or, for shares, the resource) has now. The message says how to make room.
+    """
+
+    def __init__(self, message: str, *, setting: str, limit: int, count: int) -> None:
+        """Create the error with its message and the quota it names."""
+        super().__init__(message)
+        self.setting = setting
+        self.limit = limit
+        self.count = count
 
 
 class UnsupportedTypeError(ValidationError, NotImplementedError):

@@ -22,6 +22,7 @@ from typing import Literal
 
 from sqlalchemy.engine import Connection
 
+from flowdeck.auth import quotas
 from flowdeck.auth.users import Principal, check_name
 from flowdeck.errors import AccessError, NotFoundError
 from flowdeck.storage.records import shares as share_records
@@ -123,10 +124,12 @@ def share(
             user_records.ensure_user(conn, name)
     else:
         _known(conn, user_names)
+    added = 0
     for name in user_names:
-        share_records.add_share(conn, resource.kind, resource.id, "user", name)
+        added += share_records.add_share(conn, resource.kind, resource.id, "user", name)
     for group in group_names:
-        share_records.add_share(conn, resource.kind, resource.id, "group", group)
+        added += share_records.add_share(conn, resource.kind, resource.id, "group", group)
+    quotas.require_share_quota(conn, resource.kind, resource.id, resource.owner, resource.label, added)
 
 
 def unshare(

@@ -22,6 +22,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from flowdeck.auth import quotas
 from flowdeck.auth.users import Principal
 from flowdeck.config import get_settings, on_configure
 from flowdeck.errors import FlowdeckError, NotFoundError, ValidationError
@@ -325,6 +326,7 @@ def create_token(
     token = f"fdt_{secrets.token_urlsafe(32)}"
     with get_storage().db.write() as conn:
         user_records.ensure_user(conn, principal.name)
+        quotas.require_room_for_token(conn, principal.name)
         web_records.insert_token(conn, token_id, principal.name, hash_secret(token), label, ",".join(chosen))
     return token_id, token
 

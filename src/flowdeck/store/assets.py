@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection, Row
 
 from flowdeck.assets.asset import Asset, _check_label, asset_class_name
 from flowdeck.assets.types import AssetType
-from flowdeck.auth import access
+from flowdeck.auth import access, quotas
 from flowdeck.auth.users import Principal, resolve_principal
 from flowdeck.errors import IntegrityError, NotFoundError, ValidationError
 from flowdeck.storage.deployment import Storage, get_storage
@@ -323,6 +323,9 @@ def save_asset(
         _check_id(asset_id)
     storage = get_storage()
     _metadata_json(asset, {})  # refuse bad metadata before any bytes are written
+    if asset_id is None and not overwrite:  # a new version: refuse one over the quota before writing its bytes
+        with storage.db.read() as conn:
+            quotas.require_room_for_asset_version(conn, who.name)
     source = asset._source
     if not asset.is_loaded and isinstance(source, _ObjectRef):
         # The object was never read: the new row refers to the same stored bytes.
@@ -372,6 +375,7 @@ def save_asset(
                 records.update_version(conn, newest, **content)
                 written = newest
             else:
+                quotas.require_room_for_asset_version(conn, who.name)
                 written = uuid.uuid4().hex
                 version = records.next_version(conn, lineage_id)
                 records.insert_version(conn, written, lineage_id, version, **content)

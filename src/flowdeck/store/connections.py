@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from flowdeck.auth import access
+from flowdeck.auth import access, quotas
 from flowdeck.auth.secrets import SecretBox, new_key
 from flowdeck.auth.users import Principal, resolve_principal
 from flowdeck.config import Settings, on_configure, reconfigure, secret_keys
@@ -168,6 +168,8 @@ def add_connection(
     params_token = box.encrypt(json.dumps(checked.secret)) if checked.secret else None
     with get_storage().db.write() as conn:
         user_records.ensure_user(conn, who.name)
+        if records.get_connection(conn, who.name, name) is None:  # a duplicate name is AlreadyExistsError
+            quotas.require_room_for_connection(conn, who.name)
         created = records.insert_connection(
             conn,
             {

@@ -17,6 +17,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from flowdeck.assets import Asset, AssetType
+from flowdeck.auth import quotas
 from flowdeck.auth.users import Principal
 from flowdeck.errors import AccessError, AlreadyExistsError, NotFoundError, ValidationError
 from flowdeck.storage import datastore as tables
@@ -75,6 +76,8 @@ def save_datastore_asset(
     name = tables.check_table_name(name)
     with get_storage().db.read() as conn:
         owners = datastore_owners(conn, name)
+        if asset_id is None:  # a new version: refuse one over the quota before the table is written
+            quotas.require_room_for_asset_version(conn, who.name)
     others = [o for o in owners if o != who.name]
     if others and not who.is_admin:
         raise AccessError(

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exc as sa_exc
 
-from flowdeck.auth import access
+from flowdeck.auth import access, quotas
 from flowdeck.auth.users import Principal
 from flowdeck.config import get_settings
 from flowdeck.errors import (
@@ -1145,6 +1145,7 @@ def fork(flow_id: str, at_step: str, who: Principal) -> str:
     new_id = uuid.uuid4().hex
     with get_storage().db.write() as conn:
         user_records.ensure_user(conn, who.name)
+        quotas.require_room_for_run(conn, who.name)
         run_records.insert_run(
             conn,
             new_id,

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from flowdeck.auth import access
+from flowdeck.auth import access, quotas
 from flowdeck.auth.users import Principal
 from flowdeck.errors import AccessError, NotFoundError, ValidationError
 from flowdeck.storage.deployment import get_storage
@@ -288,6 +288,7 @@ def create_run(
     run_id = uuid.uuid4().hex
     with get_storage().db.write() as conn:
         user_records.ensure_user(conn, owner.name)
+        quotas.require_room_for_run(conn, owner.name)
         run_records.insert_run(
             conn, run_id, flow_name=flow_name, flow_ref=flow_ref, owner=owner.name, step_specs=step_specs
         )
