@@ -428,21 +428,48 @@ class Asset:
         return self
 
     def link_asset(self, label: str, asset: Asset | str) -> Asset:
-        """Record a link named ``label`` to another saved asset (an ``Asset`` or its id) in the metadata."""
+        """Record a link named ``label`` to another asset (an ``Asset`` or the id of a saved one).
+
+        The link is kept in the metadata by the other asset's id. An ``Asset`` not saved yet (the
+        SDK's ``model.link_asset("training dataset", data)`` before either is saved) is linked when
+        this asset is saved: saved first, as the same user, if it still is not by then.
+        """
         if not isinstance(label, str) or not label:
             raise ValidationError(f"a link label must be a non-empty string, got {label!r}")
+        pending: dict[str, Asset] = self.__dict__.setdefault("_pending_links", {})
+        if isinstance(asset, Asset) and not asset.id:
+            if asset is self:
+                raise ValidationError(f"asset {self.label!r} cannot link {label!r} to itself")
+            pending[label] = asset
+            self.metadata.get(LINKS_KEY, {}).pop(label, None)
+            return self
         target = asset.id if isinstance(asset, Asset) else asset
         if not isinstance(target, str) or not target:
-            raise ValidationError(
-                f"cannot link {label!r} to {asset!r}: it has no id yet; save it with save_asset() first"
-            )
+            raise ValidationError(f"cannot link {label!r} to {asset!r}: give an Asset or the id of a saved one")
+        pending.pop(label, None)
         self.metadata.setdefault(LINKS_KEY, {})[label] = target
         return self
 
     @property
     def linked_assets(self) -> dict[str, str]:
-        """Links recorded with :meth:`link_asset`: link label → asset id."""
-        return dict(self.metadata.get(LINKS_KEY, {}))
+        """Links recorded with :meth:`link_asset`: link label → asset id (assets not saved yet left out)."""
+        links = dict(self.metadata.get(LINKS_KEY, {}))
+        for label, asset in self.__dict__.get("_pending_links", {}).items():
+            if asset.id:
+                links[label] = asset.id
+        return links
+
+    def unsaved_links(self) -> list[Asset]:
+        """The assets linked with :meth:`link_asset` that are not saved yet (saving this one saves them first)."""
+        return [asset for asset in self.__dict__.get("_pending_links", {}).values() if not asset.id]
+
+    def settle_links(self) -> None:
+        """Record the links to assets saved since they were linked by their ids (called when this one is saved)."""
+        pending: dict[str, Asset] = self.__dict__.get("_pending_links", {})
+        for label, asset in list(pending.items()):
+            if asset.id:
+                self.metadata.setdefault(LINKS_KEY, {})[label] = asset.id
+                del pending[label]
 
     def add_notes(self, dict_type: str, key: str | None = None, notes: str | None = None) -> Asset:
         """Add notes to the ``"user"`` or ``"engineer"`` notes.

@@ -299,6 +299,7 @@ def save_asset(
     asset_id: str | None = None,
     flow_id: str | None = None,
     step_name: str | None = None,
+    _linking: tuple[Asset, ...] = (),
 ) -> str:
     """Save ``asset`` for ``who`` and return the id of the version written.
 
@@ -306,7 +307,8 @@ def save_asset(
     ``overwrite=True`` replaces the caller's newest version of it in place (same id and number,
     ``time_created`` kept); ``asset_id`` overwrites exactly that version (``NotFoundError`` when the
     caller may not see it, ``AccessError`` when it is only shared with them). ``asset`` is updated
-    with its id, version, owner, run, step and times.
+    with its id, version, owner, run, step and times. Assets it links to (``link_asset``) that are
+    not saved yet are saved first, for ``who``, and linked by their ids.
     """
     if not isinstance(asset, Asset):
         raise ValidationError(
@@ -321,6 +323,14 @@ def save_asset(
         raise ValidationError(f"asset {label!r}: a name must be a string or None, got {name!r}")
     if asset_id is not None:
         _check_id(asset_id)
+    for linked in asset.unsaved_links():
+        if any(linked is seen for seen in (*_linking, asset)):
+            raise ValidationError(
+                f"assets {label!r} and {linked.label!r} link to each other and neither is saved: "
+                "save one of them first, then link the other to it"
+            )
+        save_asset(who, linked, flow_id=flow_id, step_name=step_name, _linking=(*_linking, asset))
+    asset.settle_links()
     storage = get_storage()
     _metadata_json(asset, {})  # refuse bad metadata before any bytes are written
     if asset_id is None and not overwrite:  # a new version: refuse one over the quota before writing its bytes
