@@ -468,7 +468,9 @@
     const busy = st.busy || ["running", "acting"].indexOf(step.state) >= 0 || ["running", "acting"].indexOf(st.state) >= 0;
     if (busy) {
       const value = Math.round(currentProgress(st) || 0);
-      append(banner, h("section", { class: "panel progress-panel", "aria-label": "Step progress" },
+      // The bar and message change on every progress event without being spoken (aria-live off,
+      // inside the banner's live region): progressSpeaker says how the step goes, now and then.
+      append(banner, h("section", { class: "panel progress-panel", "aria-label": "Step progress", "aria-live": "off" },
         h("div", { class: "progress-head" }, h("strong", { text: "Working…" }), h("span", { class: "muted", id: "progress-step", text: runningStepTitle(st) })),
         h("div", { class: "progress", role: "progressbar", id: "progress-bar", "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": value, "aria-label": "Step progress" },
           h("div", { class: "progress-fill", style: "width:" + value + "%" })),
@@ -504,6 +506,10 @@
     const s = st.steps.find(function (x) { return ["running", "acting"].indexOf(x.state) >= 0; }) ||
       st.steps.find(function (x) { return x.name === st.current_step; });
     return s ? (s.title || s.name) : "";
+  }
+  function runningStepName(st) {
+    const s = st.steps.find(function (x) { return ["running", "acting"].indexOf(x.state) >= 0; });
+    return s ? s.name : null;
   }
   function currentProgress(st) {
     const s = st.steps.find(function (x) { return x.state === "running"; });
@@ -612,6 +618,8 @@
     if (after !== null && after !== undefined) url += "?after=" + encodeURIComponent(after);
     const source = new EventSource(url);
     app.stream = source;
+    const speaker = progressSpeaker(view);
+    speaker.status(view.status);
     source.addEventListener("progress", function (event) {
       const data = JSON.parse(event.data);
       const bar = document.getElementById("progress-bar");
@@ -621,6 +629,7 @@
       bar.firstChild.style.width = value + "%";
       const message = document.getElementById("progress-message");
       if (message) message.textContent = value + "% · " + (data.message || "");
+      speaker.progress(data.step, value, data.message || "");
     });
     source.addEventListener("status", function (event) {
       const st = JSON.parse(event.data);
@@ -630,12 +639,16 @@
         const step = document.getElementById("progress-step");
         if (step) step.textContent = runningStepTitle(st);
         refreshStepper(view);
+        speaker.status(st);
         return;
       }
       stopStream();
       const target = st.current_step || st.steps[st.steps.length - 1].name;
       const here = st.steps.find(function (s) { return s.name === view.stepName; }) || {};
-      if (target === view.stepName && ["failed", "cancelled"].indexOf(here.state) < 0) {
+      const there = st.steps.find(function (s) { return s.name === target; }) || {};
+      // The end of a step is said unless it failed or was cancelled (an alert says so on its page).
+      if (target === view.stepName ? ["failed", "cancelled"].indexOf(here.state) < 0 :
+        speaker.started() && ["failed", "cancelled"].indexOf(there.state) < 0) {
         announce(st.state === "complete" ? "This run is complete." : "The step has finished.");
       }
       if (target !== view.stepName || st.state === "complete") navigate(runPath(view.runId, target), target === view.stepName);
@@ -643,6 +656,42 @@
     });
     source.addEventListener("deleted", function () { stopStream(); renderNotFound("This run was deleted."); });
     source.addEventListener("logout", function () { stopStream(); app.me = null; app.csrf = null; goLogin(); });
+  }
+
+  // What a screen reader hears of a running step, through the announcer: that it started, then
+  // its progress only on crossing 25, 50 or 75 % or, between those, at most every
+  // PROGRESS_QUIET_MS; follow() says when it ends. A step reporting progress many times a second
+  // is not read out on every report.
+  const PROGRESS_QUIET_MS = 10000;
+  function progressSpeaker(view) {
+    const said = { step: null, at: 0, quarter: 0, text: "" };
+    function quarter(value) { return Math.min(3, Math.floor((Number(value) || 0) / 25)); }
+    function start(name, value) {
+      const s = view.status.steps.find(function (x) { return x.name === name; });
+      said.step = name;
+      said.at = Date.now();
+      said.quarter = quarter(value);
+      said.text = "";
+      announce("Working on " + ((s && (s.title || s.name)) || name) + "…");
+    }
+    return {
+      started: function () { return said.step !== null; },
+      status: function (st) {
+        const name = runningStepName(st);
+        if (name && name !== said.step) start(name, currentProgress(st));
+      },
+      progress: function (name, value, message) {
+        if (name && name !== said.step) { start(name, value); return; }
+        const text = value + "% done" + (message ? ": " + message : "");
+        const now = Date.now();
+        if (quarter(value) > said.quarter || (now - said.at >= PROGRESS_QUIET_MS && text !== said.text)) {
+          said.quarter = Math.max(said.quarter, quarter(value));
+          said.at = now;
+          said.text = text;
+          announce(text);
+        }
+      },
+    };
   }
 
   // --- page rendering ------------------------------------------------------------------------------
@@ -1338,8 +1387,9 @@
     return app.plotly;
   }
 
-  function renderPlot(view, element) {
-    const box = h("div", { class: "plot loading", role: "figure", "aria-label": element.title || "Plot", "aria-busy": "true" },
+  function renderPlot(view, element, ctx) {
+    const name = element.title || "Plot";
+    const box = h("div", { class: "plot loading", role: "figure", "aria-label": name, "aria-busy": "true" },
       h("span", { class: "plot-placeholder", text: "Loading chart…" }));
     const figure = element.figure || {};
     loadPlotly().then(function (Plotly) {
@@ -1352,8 +1402,218 @@
         modeBarButtonsToRemove: ["sendDataToCloud", "editInChartStudio"],
       });
     }).catch(function (err) { box.classList.remove("loading"); box.textContent = err.message; });
-    return box;
+    return h("div", { class: "plot-block" }, box, plotData(view, element, ctx, name));
   }
+
+  // --- a plot's data as a table: its text alternative -----------------------------------------------
+  //
+  // Under every plot a button shows (and hides) a table of the figure's data: a row per point, with
+  // the trace's name and the point's x, y (z, labels, values, text, ...). The table is built the first
+  // time it is shown, with at most PLOT_DATA_ROWS rows per trace (a note says how many were left
+  // out), so a plot of millions of points costs nothing until asked for. Plotly writes numpy arrays
+  // as base64 typed arrays ({dtype, bdata, shape}): only the part shown is decoded. Every value is
+  // set as text.
+
+  const PLOT_DATA_ROWS = 1000;
+  // The columns a trace may have, in their order: the header and the trace keys read for it.
+  const PLOT_DATA_COLUMNS = [
+    ["x", ["x"]], ["y", ["y"]], ["z", ["z"]],
+    ["Open", ["open"]], ["High", ["high"]], ["Low", ["low"]], ["Close", ["close"]],
+    ["Latitude", ["lat"]], ["Longitude", ["lon"]], ["Location", ["locations"]],
+    ["a", ["a"]], ["b", ["b"]], ["c", ["c"]], ["r", ["r"]], ["θ", ["theta"]],
+    ["Label", ["labels"]], ["Parent", ["parents"]], ["Value", ["values", "value"]], ["Text", ["text"]],
+  ];
+  const TYPED_ARRAYS = {
+    i1: Int8Array, int8: Int8Array, u1: Uint8Array, uint8: Uint8Array, u1c: Uint8ClampedArray, uint8c: Uint8ClampedArray,
+    i2: Int16Array, int16: Int16Array, u2: Uint16Array, uint16: Uint16Array,
+    i4: Int32Array, int32: Int32Array, u4: Uint32Array, uint32: Uint32Array,
+    f4: Float32Array, float32: Float32Array, f8: Float64Array, float64: Float64Array,
+  };
+
+  function plotData(view, element, ctx, name) {
+    const key = (ctx && ctx.key) || element.id || newId("plot");
+    const panelId = "plot-data-" + key;
+    const state = view && view.ui ? uiState(view, "plot-data|" + key, { open: false }) : { open: false };
+    const label = h("span", { text: "Show data" });
+    const toggle = h("button", { type: "button", class: "button small plot-data-toggle", id: "plot-data-toggle-" + key,
+      "aria-expanded": "false", "aria-controls": panelId }, label, h("span", { class: "visually-hidden", text: " of " + name }));
+    const panel = h("div", { class: "plot-data", id: panelId, hidden: true });
+    let built = false;
+    function show(open) {
+      if (open && !built) {
+        built = true;
+        try {
+          append(panel, plotDataTable(element.figure || {}, name, panelId));
+        } catch (err) {
+          append(panel, h("p", { class: "muted small", text: "The data of this plot could not be listed." }));
+        }
+      }
+      state.open = open;
+      panel.hidden = !open;
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      label.textContent = open ? "Hide data" : "Show data";
+    }
+    toggle.addEventListener("click", function () { show(panel.hidden); });
+    if (state.open) show(true);
+    return h("div", { class: "plot-data-block" }, toggle, panel);
+  }
+
+  // The figure's traces as one table (a caption naming the plot, a column header per kind of value,
+  // a row per point) and the notes on points left out.
+  function plotDataTable(figure, name, id) {
+    const traces = (Array.isArray(figure.data) ? figure.data : []).filter(function (t) { return t && typeof t === "object"; });
+    const layout = figure.layout && typeof figure.layout === "object" ? figure.layout : {};
+    const read = traces.map(function (trace, i) { return plotTrace(trace, i); });
+    const used = PLOT_DATA_COLUMNS.filter(function (column, c) {
+      return read.some(function (t) { return t.columns[c] !== null; });
+    });
+    const rows = [];
+    const notes = [];
+    read.forEach(function (t) {
+      const cols = PLOT_DATA_COLUMNS.map(function (column, c) { return used.indexOf(column) >= 0 ? t.columns[c] : undefined; })
+        .filter(function (col) { return col !== undefined; });
+      for (let k = 0; k < t.shown; k++) {
+        rows.push(h("tr", {}, h("th", { scope: "row", text: t.name }), cols.map(function (col) {
+          const value = col === null ? null : col(k);
+          return h("td", { class: typeof value === "number" ? "num" : null, text: plotCell(value) });
+        })));
+      }
+      if (t.total > t.shown) {
+        notes.push(h("li", { text: "“" + t.name + "”: the first " + fmtCount(t.shown) + " of its " + fmtCount(t.total) +
+          " points are listed; " + fmtCount(t.total - t.shown) + " are left out." }));
+      }
+    });
+    if (!rows.length) return h("p", { class: "muted small", text: "This plot has no data to list." });
+    const heads = [h("th", { scope: "col", text: "Trace" })].concat(used.map(function (column) {
+      return h("th", { scope: "col", text: plotHeader(column[0], layout, traces) });
+    }));
+    const noteId = id + "-notes";
+    const table = h("table", { class: "data plot-data-table", "aria-describedby": notes.length ? noteId : null },
+      h("caption", { text: "Data of " + name }),
+      h("thead", {}, h("tr", {}, heads)), h("tbody", {}, rows));
+    return [
+      h("div", { class: "table-wrap plot-data-wrap", id: id + "-table", tabindex: 0, role: "region", "aria-label": "Data of " + name }, table),
+      notes.length ? h("ul", { class: "plot-data-notes muted small", id: noteId }, notes) : null,
+    ];
+  }
+
+  // One trace: its name, how many points it has and how many are listed, and for each column of
+  // PLOT_DATA_COLUMNS a function giving the value of the k-th listed point (null: no such values).
+  function plotTrace(trace, index) {
+    const name = typeof trace.name === "string" && trace.name.trim() ? trace.name :
+      typeof trace.name === "number" ? String(trace.name) : "Trace " + (index + 1);
+    const values = PLOT_DATA_COLUMNS.map(function (column) {
+      const k = column[1].find(function (key) { return trace[key] !== undefined && trace[key] !== null; });
+      return k === undefined ? null : { key: k, raw: trace[k], array: plotArray(trace[k]) };
+    });
+    // x or y as a list of lists, beside a z that is not a matrix, is a multi-category axis: a point's
+    // categories, outermost first.
+    const zGrid = values[2] && values[2].array && values[2].array.cols;
+    [0, 1].forEach(function (c) {
+      const v = values[c];
+      if (zGrid || !v || !v.array || !v.array.cols || !Array.isArray(v.raw)) return;
+      const levels = v.raw.filter(Array.isArray);
+      v.array = { length: Math.max.apply(null, levels.map(function (l) { return l.length; })), head: function () {
+        return function (k) { return levels.map(function (l) { return plotCell(l[k]); }).join(" / "); };
+      } };
+    });
+    // A matrix (a heatmap's or contour's z): a point per cell, row by row; x and y say the column and
+    // row (their positions when the trace has none).
+    const grid = values.find(function (v) { return v && v.array && v.array.cols; });
+    const arrays = values.filter(function (v) { return v && v.array; });
+    let total;
+    if (grid) total = grid.array.length;
+    else if (arrays.length) total = Math.max.apply(null, arrays.map(function (v) { return v.array.length; }));
+    else total = values.some(function (v) { return v && isScalar(v.raw); }) ? 1 : 0;
+    const shown = Math.min(total, PLOT_DATA_ROWS);
+    const columns = values.map(function (v, c) {
+      const axis = PLOT_DATA_COLUMNS[c][1][0];
+      if (grid && (axis === "x" || axis === "y") && !(v && v.array && v.array.cols)) {
+        const width = grid.array.cols;
+        const position = axis === "x" ? function (k) { return k % width; } : function (k) { return Math.floor(k / width); };
+        if (v && v.array) { const head = v.array.head(shown); return function (k) { return head(position(k)); }; }
+        return position;
+      }
+      if (!v) return implicitPosition(trace, axis, values);
+      if (!v.array) return arrays.length || !isScalar(v.raw) ? null : function () { return v.raw; };
+      return v.array.head(shown);
+    });
+    return { name: name, total: total, shown: shown, columns: columns };
+  }
+
+  // A scatter or bar trace given only y (a horizontal bar only x) is drawn at x0, x0 + dx, ...: those
+  // positions are its x (or y).
+  function implicitPosition(trace, axis, values) {
+    if (["scatter", "scattergl", "bar"].indexOf(trace.type || "scatter") < 0 || (axis !== "x" && axis !== "y")) return null;
+    const other = values[PLOT_DATA_COLUMNS.findIndex(function (column) { return column[1][0] === (axis === "x" ? "y" : "x"); })];
+    if (!other || !other.array) return null;
+    const start = typeof trace[axis + "0"] === "number" ? trace[axis + "0"] : 0;
+    const step = typeof trace["d" + axis] === "number" ? trace["d" + axis] : 1;
+    return function (k) { return start + k * step; };
+  }
+
+  function isScalar(value) { return ["string", "number", "boolean"].indexOf(typeof value) >= 0; }
+
+  // An array of a figure (a list, a list of lists, or a typed array spec) as { length, cols (for a
+  // matrix), head(n) }: head(n) reads the first n points only and returns point k's value.
+  function plotArray(value) {
+    if (Array.isArray(value)) {
+      if (value.some(Array.isArray)) {
+        const cols = Math.max.apply(null, value.map(function (row) { return Array.isArray(row) ? row.length : 1; }).concat([0]));
+        return { length: value.length * cols, cols: cols || 1, head: function () {
+          return function (k) {
+            const row = value[Math.floor(k / cols)];
+            return Array.isArray(row) ? row[k % cols] : k % cols === 0 ? row : undefined;
+          };
+        } };
+      }
+      return { length: value.length, head: function () { return function (k) { return value[k]; }; } };
+    }
+    if (!value || typeof value !== "object" || typeof value.bdata !== "string" || !TYPED_ARRAYS[value.dtype]) return null;
+    const Kind = TYPED_ARRAYS[value.dtype];
+    const size = Kind.BYTES_PER_ELEMENT;
+    const text = value.bdata;
+    const padding = text.endsWith("==") ? 2 : text.endsWith("=") ? 1 : 0;
+    const count = Math.floor((Math.floor(text.length / 4) * 3 - padding) / size);
+    const shape = typeof value.shape === "string" ? value.shape.split(",").map(Number) :
+      Array.isArray(value.shape) ? value.shape.map(Number) : [];
+    const cols = shape.length === 2 && shape[1] > 0 ? shape[1] : 0;
+    const length = cols ? Math.min(count, shape[0] * cols) : count;
+    return { length: length, cols: cols || undefined, head: function (n) {
+      const wanted = Math.min(n, length);
+      const bytes = atob(text.slice(0, Math.min(text.length, Math.ceil((wanted * size) / 3) * 4)));
+      const buffer = new Uint8Array(wanted * size);
+      for (let i = 0; i < buffer.length; i++) buffer[i] = bytes.charCodeAt(i);
+      const numbers = new Kind(buffer.buffer);
+      const single = Kind === Float32Array;
+      return function (k) {
+        if (k >= wanted) return undefined;
+        return single ? Number(numbers[k].toPrecision(7)) : numbers[k];
+      };
+    } };
+  }
+
+  function plotCell(value) {
+    if (value === null || value === undefined) return "";
+    if (typeof value === "number") return Number.isFinite(value) ? String(value) : "";
+    if (typeof value === "object") return JSON.stringify(value);
+    return String(value);
+  }
+
+  // The header of x or y names the axis when every trace with such values is drawn on one axis that
+  // has a title: "x (Month)".
+  function plotHeader(head, layout, traces) {
+    if (head !== "x" && head !== "y") return head;
+    const axes = traces.filter(function (t) { return t[head] !== undefined || t.z !== undefined; })
+      .map(function (t) { return (typeof t[head + "axis"] === "string" && t[head + "axis"]) || head; });
+    if (!axes.length || axes.some(function (a) { return a !== axes[0]; })) return head;
+    const axis = layout[axes[0].replace(/^([xy])(\d*)$/, "$1axis$2")];
+    const title = axis && typeof axis === "object" ? axis.title : null;
+    const text = title && typeof title === "object" ? title.text : title;
+    return typeof text === "string" && text.trim() ? head + " (" + text.trim() + ")" : head;
+  }
+
+  function fmtCount(n) { return Number(n).toLocaleString("en"); }
 
   // --- callbacks: a page that changes in place ----------------------------------------------------
   //
