@@ -55,7 +55,9 @@ def _create_key(home: str, barrier: Any, results: Any) -> None:
 
 def test_processes_creating_the_secret_key_at_once_agree_on_one(tmp_path: Path) -> None:
     home = str(tmp_path / "home")
-    context = multiprocessing.get_context("fork")
+    # Fresh interpreters: a forked child of a busy test process may inherit a lock another of its
+    # threads held at the fork, and hang.
+    context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(8), context.Queue()
     workers = [context.Process(target=_create_key, args=(home, barrier, results)) for _ in range(8)]
     for worker in workers:
