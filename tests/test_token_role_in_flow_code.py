@@ -8,6 +8,7 @@ server authenticated, on the server's step workers, in a headless run and in cal
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -166,3 +167,21 @@ def test_a_celery_worker_carries_steps_and_callbacks_out_with_the_lowered_role(d
             print((tmp_path / "worker.log").read_text())
             raise
     assert (seen, answer) == ("root-own", "root-own")
+
+
+def test_an_async_hook_finished_on_a_loop_of_its_own_acts_for_the_same_principal(embedded: Path) -> None:
+    # A coroutine settled where an event loop already runs is finished on another thread: it must
+    # still act for the principal of the action, not look the name up as stored.
+    from flowdeck.store import lifecycle
+
+    add_people()
+    plain = lowered_to(resolve_principal("root"), "user")
+
+    async def who() -> Principal:
+        return resolve_principal("root")
+
+    async def step_code() -> Principal:
+        with acting_as(plain):
+            return lifecycle.settle(who())
+
+    assert asyncio.run(step_code()) == plain

@@ -13,6 +13,7 @@ moves the run, so a headless run is the same as one a person clicks through.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import difflib
 import inspect
 import logging
@@ -285,7 +286,8 @@ def _run_to_end(awaitable: Any) -> Any:
     except RuntimeError:
         return asyncio.run(_awaited(awaitable))
     with ThreadPoolExecutor(1) as pool:  # a loop runs in this thread already: use a loop of its own
-        return pool.submit(asyncio.run, _awaited(awaitable)).result()
+        # In this thread's context, so the coroutine acts for the same principal (``acting_as``).
+        return pool.submit(contextvars.copy_context().run, asyncio.run, _awaited(awaitable)).result()
 
 
 def hand_off_headless(

@@ -17,6 +17,7 @@ only frees the run.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import datetime as dt
 import inspect
@@ -909,7 +910,8 @@ def _settle(result: Any) -> Any:
         return asyncio.run(_awaited(result))
     # An event loop already runs in this thread: finish the coroutine on a loop of its own.
     with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, _awaited(result)).result()
+        # In this thread's context, so the coroutine acts for the same principal (``acting_as``).
+        return pool.submit(contextvars.copy_context().run, asyncio.run, _awaited(result)).result()
 
 
 def settle(result: Any) -> Any:
