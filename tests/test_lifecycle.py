@@ -626,6 +626,8 @@ def test_cancel_stops_a_looping_step_within_two_seconds(life: flowdeck.Flow, cou
     assert not worker.is_alive() and time.monotonic() - cancelled_at < 2.0
     assert len(raised) == 1 and isinstance(raised[0], StepCancelledError)
     assert "was cancelled" in str(raised[0]) or "no longer in flight" in str(raised[0])
+    # It names the step whose code was running, not the one next() left.
+    assert raised[0].step_name == "Work" and "'Work'" in str(raised[0]) and raised[0].flow_id == run.flow_id
     loops = count(counters, "Work.loop")
     time.sleep(0.3)
     assert count(counters, "Work.loop") == loops  # it really stopped

@@ -97,8 +97,15 @@ class StepCancelledError(FlowdeckError):
     """The step's action was cancelled (or its lease lost) while its code ran.
 
     Raised inside step code at its next progress update or store call, so the step stops; it
-    reaches the caller of the action that was running the step.
+    reaches the caller of the action that was running the step. ``flow_id`` and ``step_name`` name
+    the run and the step whose code was running, when known.
     """
+
+    def __init__(self, message: str, *, flow_id: str | None = None, step_name: str | None = None) -> None:
+        """Create the error with its message, and the run and step it stopped."""
+        super().__init__(message)
+        self.flow_id = flow_id
+        self.step_name = step_name
 
 
 class AlreadyExistsError(FlowdeckError, ValueError):

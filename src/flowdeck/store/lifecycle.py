@@ -569,8 +569,12 @@ def release(claim: Claim) -> None:
 
 
 def _lost(claim: Claim) -> StepCancelledError:
+    step_name = _running_step_of(claim.flow_id) or claim.step_name
     return StepCancelledError(
-        f"{claim.action}() of run {claim.flow_id!r} is no longer in flight (it was cancelled, or its lease ran out)"
+        f"{claim.action}() of run {claim.flow_id!r} (step {step_name!r}) is no longer in flight "
+        "(it was cancelled, or its lease ran out)",
+        flow_id=claim.flow_id,
+        step_name=step_name,
     )
 
 
@@ -775,7 +779,19 @@ def check_cancelled(flow_id: str, token_in_db: object = ...) -> None:
     with _stops_lock:
         stop = _stops.get(claim.token)
     if (stop is not None and stop.is_set()) or (token_in_db is not ... and token_in_db != claim.token):
-        raise StepCancelledError(f"step {claim.step_name!r} of run {flow_id!r} was cancelled; it stops here")
+        step_name = _running_step_of(flow_id) or claim.step_name
+        raise StepCancelledError(
+            f"step {step_name!r} of run {flow_id!r} was cancelled; it stops here", flow_id=flow_id, step_name=step_name
+        )
+
+
+def _running_step_of(flow_id: str) -> str | None:
+    """The step of ``flow_id`` whose code runs in this context (``next()`` claims the step it leaves)."""
+    try:
+        run_id, step_name = running_steps.current_step()
+    except StepStateError:
+        return None
+    return step_name if run_id == flow_id else None
 
 
 def _retrying(work: Callable[[], Any], attempts: int = 5, delay: float = 0.2) -> Any:
