@@ -839,6 +839,14 @@ class Dataset(Asset):
                 )
                 + "or keep other objects as Asset(obj, label, type=AssetType.OTHER)"
             )
+        if isinstance(encoding, str) and DataEncoding.validate(encoding) is None:
+            # Dataset(df, label, metadata, name, "a description") reads the fifth argument as the
+            # encoding, as the SDK's Dataset does: say so instead of only naming the encodings.
+            raise ValidationError(
+                f"Dataset {label!r}: unknown encoding {encoding!r}; use one of "
+                f"{', '.join(DataEncoding.get_valid_enums())}. The fifth argument of Dataset is encoding, as "
+                "in the SDK: pass description= and version= by keyword"
+            )
         categorical_cols = kwargs.pop("categorical_columns", categorical_cols)
         predict_cols = kwargs.pop("predict_columns", predict_cols)
         super().__init__(dataset, label, AssetType.DATASET, metadata, name, description, version, **kwargs)

@@ -367,12 +367,14 @@ class _Firing:
         func = _resolve(callback)
         how = _input_data_as(func)
         if how == "keyword":
-            self.call(func, self.store(), input_data=input_data, what=what)
+            returned = self.call(func, self.store(), input_data=input_data, what=what)
         elif how == "positional":
-            self.call(func, self.store(), input_data, what=what)
+            returned = self.call(func, self.store(), input_data, what=what)
         else:
-            self.call(func, self.store(), what=what)
-        return _Result("page_update")
+            returned = self.call(func, self.store(), what=what)
+        # A page update returns nothing; text it returns anyway (an undecorated function meant as a
+        # standard event) is shown as the event's message rather than dropped.
+        return _Result("page_update", message=returned if isinstance(returned, str) and returned else None)
 
     def standard(self, callback: Any, what: str) -> _Result:
         message = self.call(_resolve(callback), self.store(), what=what)

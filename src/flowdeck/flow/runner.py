@@ -167,12 +167,12 @@ class FlowRun:
     def click(self, title_or_id: str, input_data: dict[str, Any] | None = None) -> str | Card | None:
         """Click a Button, RichText or InfographData: run its ``on_click``.
 
-        Returns the message of a standard event, the temporary card of a drilldown (never saved on
-        the page), and None for a page update, a container toggle or a download (see :meth:`fire`
-        for the whole outcome).
+        Returns the message of a standard event (or the text a page update returned), the temporary
+        card of a drilldown (never saved on the page), and None for a page update, a container
+        toggle or a download (see :meth:`fire` for the whole outcome).
         """
         outcome = self.fire(CallbackEvent("click", title_or_id, None, input_data))
-        if outcome.kind == "standard":
+        if outcome.kind in ("standard", "page_update"):
             return outcome.message
         if outcome.kind == "drilldown":
             return outcome.drilldown_card()

@@ -178,7 +178,10 @@ class StoreInterface:
     def _step(self, view: run_service.RunView, step_name: str | None = None) -> str:
         name = step_name or self.step_name or view.current_step
         if name is None:
-            raise ValidationError(f"run {self.flow_id!r} is complete and has no current step; pass step_name=")
+            raise ValidationError(
+                f"run {self.flow_id!r} is complete and has no current step; name the step: "
+                f"StoreInterface({self.flow_id!r}, user=..., step_name=...), or step_name= where the method takes it"
+            )
         view.step(name)
         return name
 

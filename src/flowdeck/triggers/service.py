@@ -468,8 +468,17 @@ def check_triggers(names: list[str] | None = None, *, force: bool = True, queue:
     """Check every active trigger now (``force=False``: only those due), then start the runs of new firings.
 
     Returns the ticks whose runs this call started (or tried to start). ``queue``: the Celery queue
-    runs are handed to with ``FLOWDECK_EXECUTOR=celery`` (default flowdeck's).
+    runs are handed to with ``FLOWDECK_EXECUTOR=celery`` (default flowdeck's). ``names`` limits the
+    check to those triggers; a name no trigger has is a ``NotFoundError``.
     """
+    if names is not None:
+        if isinstance(names, str):
+            raise ValidationError(f"check_triggers() takes a list of trigger names, got the text {names!r}")
+        with get_storage().db.read() as conn:
+            known = [row.name for row in records.list_triggers(conn)]
+        missing = sorted(set(names) - set(known))
+        if missing:
+            raise NotFoundError(f"no trigger named {', '.join(map(repr, missing))}; the triggers are {known}")
     _check_due(force, names)
     return start_due_ticks(queue)
 

@@ -1,0 +1,62 @@
+"""What flow writers expect from DESIGN.md and the reference page, where flowdeck did otherwise:
+text a plain callback returns, runs that are complete, trigger names, and Dataset's argument order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import flowdeck
+import sample_flows
+from flowdeck import Dataset, NotFoundError, StoreInterface, ValidationError
+from flowdeck.flow.registry import resolve_spec
+from flowdeck.triggers import ScheduleTrigger
+
+BUTTONS = f"{Path(__file__).resolve().parent / 'fixtures' / 'message_flows.py'}:buttons"
+
+
+def test_text_a_plain_on_click_function_returns_is_the_clicks_message(embedded: Path) -> None:
+    flow, _ = resolve_spec(BUTTONS)
+    run = flowdeck.start(flow, user="alice")
+    assert run.click("Plain") == "saved 3 rows"
+    assert run.click("Plain async") == "saved 4 rows"
+    outcome = run.fire({"kind": "click", "target": "Plain"})
+    assert (outcome.kind, outcome.message) == ("page_update", "saved 3 rows")
+    # A page update that returns nothing still gives None, and its change is stored.
+    assert run.click("Update") is None
+    titles = [card.title for card in StoreInterface(run.flow_id, user="alice").get_page().cards]
+    assert titles == ["Actions (updated)"]
+
+
+def test_a_complete_run_without_a_step_name_says_how_to_name_one(embedded: Path) -> None:
+    run = flowdeck.start(sample_flows.three_steps, user="alice")
+    run.next()
+    run.next()
+    run.next()
+    assert run.state == "complete"
+    store = StoreInterface(run.flow_id, user="alice")
+    with pytest.raises(ValidationError, match=r"is complete and has no current step; name the step: StoreInterface\("):
+        store.get_page()
+    assert StoreInterface(run.flow_id, user="alice", step_name="Report").get_page().title
+
+
+def test_checking_a_trigger_that_does_not_exist_is_not_found(embedded: Path) -> None:
+    flowdeck.register_flow(sample_flows.three_steps)
+    ScheduleTrigger("0 6 * * *", name="nightly").configure(
+        app_id=sample_flows.three_steps.name, user_id="alice"
+    ).start()
+    with pytest.raises(NotFoundError, match=r"no trigger named 'nope'; the triggers are \['nightly'\]"):
+        flowdeck.check_triggers(["nope"])
+    with pytest.raises(ValidationError, match="takes a list of trigger names"):
+        flowdeck.check_triggers("nightly")  # type: ignore[arg-type]
+    assert flowdeck.check_triggers(["nightly"]) == []
+
+
+def test_a_description_given_fifth_to_dataset_says_the_fifth_argument_is_the_encoding() -> None:
+    frame = pd.DataFrame({"a": [1]})
+    with pytest.raises(ValidationError, match="fifth argument of Dataset is encoding, as in the SDK"):
+        Dataset(frame, "sales", {"k": 1}, "n1", "a description", 7)
+    dataset = Dataset(frame, "sales", {"k": 1}, "n1", description="a description", version=7)
+    assert (dataset.description, dataset.encoding.value) == ("a description", "ordinal")
