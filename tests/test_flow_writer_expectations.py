@@ -10,7 +10,7 @@ import pytest
 
 import flowdeck
 import sample_flows
-from flowdeck import Dataset, NotFoundError, StoreInterface, ValidationError
+from flowdeck import CallbackError, Dataset, NotFoundError, StoreInterface, ValidationError
 from flowdeck.flow.registry import resolve_spec
 from flowdeck.triggers import ScheduleTrigger
 
@@ -60,3 +60,21 @@ def test_a_description_given_fifth_to_dataset_says_the_fifth_argument_is_the_enc
         Dataset(frame, "sales", {"k": 1}, "n1", "a description", 7)
     dataset = Dataset(frame, "sales", {"k": 1}, "n1", description="a description", version=7)
     assert (dataset.description, dataset.encoding.value) == ("a description", "ordinal")
+
+
+NOTES = f"{Path(__file__).resolve().parent / 'fixtures' / 'message_flows.py'}:notes"
+
+
+def test_a_callback_that_raises_leaves_no_output_behind(deployment: str) -> None:
+    flow, _ = resolve_spec(NOTES)
+    run = flowdeck.start(flow, user="alice")
+    with pytest.raises(CallbackError, match="the lookup table is missing"):
+        run.click("Fail")
+    store = StoreInterface(run.flow_id, user="alice", step_name="Notes")
+    assert store.get_input("summary", step_name="Notes") == {"rows": 3}  # the version before the callback
+    with pytest.raises(NotFoundError, match="no output 'callback note'"):
+        store.get_input("callback note", step_name="Notes")
+    run.click("Save")  # a callback that ends well keeps what it saved
+    run.next()
+    later = StoreInterface(run.flow_id, user="alice", step_name="Read")
+    assert later.get_input("callback note") == "all done" and later.get_input("summary") == {"rows": 3}

@@ -9,7 +9,7 @@ Every callback goes through the run lifecycle (:mod:`flowdeck.store.lifecycle`):
 the run's ``callback`` action (one action at a time per run, so another action meanwhile gives
 ``StepStateError``), runs as the acting user (its ``StoreInterface`` acts as that user), never
 changes a step's state and never runs ``Step.run``. A callback that raises leaves the page exactly
-as it was (every page version and upload it stored is dropped) and reaches the caller as
+as it was (every page version, upload and output it stored is dropped) and reaches the caller as
 :class:`~flowdeck.errors.CallbackError` with the traceback kept. With ``FLOWDECK_EXECUTOR=celery``
 the callback runs on a worker (a JSON-only task) and :func:`fire` waits for its outcome.
 """
@@ -48,6 +48,7 @@ from flowdeck.errors import (
 )
 from flowdeck.store import callback_results, callback_scope, lifecycle
 from flowdeck.store import notices as notice_service
+from flowdeck.store import outputs as output_service
 from flowdeck.store import pages as page_service
 from flowdeck.store import runs as run_service
 from flowdeck.store.callback_scope import CallbackScope
@@ -638,7 +639,7 @@ def carry_out(
     is what :func:`~flowdeck.store.lifecycle.claim_callback_reading` read with the claim (read now
     when None). The page the callback leaves is stored in the transaction that frees the run, with
     the run's ``callback`` notice when ``notify``. When the callback raises, nothing it changed on
-    the page is stored (every page version and upload it stored already is dropped) and
+    the page is stored (every page version, upload and output it stored already is dropped) and
     ``CallbackError`` (traceback kept) is raised; errors of the event itself (an unknown element, a
     bad value) are raised as they are, with the page restored too.
     """
@@ -673,6 +674,8 @@ def carry_out(
             except BaseException as exc:
                 if scope.stored_any:
                     _restore(snapshot)
+                if scope.outputs_before is not None:
+                    output_service.drop_outputs_after(claim.flow_id, scope.outputs_before)
                 if isinstance(exc, _Raised):
                     original = exc.original
                     trace = "".join(tb_module.format_exception(original))

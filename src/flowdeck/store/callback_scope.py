@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from flowdeck.auth.users import Principal
+from flowdeck.store import outputs as output_service
 from flowdeck.store import pages as page_service
 from flowdeck.store.runs import RunView
 
@@ -44,12 +45,19 @@ class CallbackScope:
         self.document = document
         self.pending: page_service.PageText | None = None
         self.stored_any = False
+        #: Where the run's outputs stood before the callback's first ``save_output`` (None: it saved none).
+        self.outputs_before: int | None = None
         self._page: Page | None = None
 
     @property
     def flow_id(self) -> str:
         """The run's id."""
         return self.view.id
+
+    def saving_output(self) -> None:
+        """Note where the run's outputs stand before the callback's first ``save_output`` (undone if it fails)."""
+        if self.outputs_before is None:
+            self.outputs_before = output_service.last_output_id(self.flow_id)
 
     def page(self) -> Page:
         """The step's newest page, to change and hand to :meth:`save` (built from JSON once per save)."""

@@ -41,6 +41,19 @@ def save_output(run_id: str, step_name: str | None, value: Any, name: str) -> No
             raise NotFoundError(f"run {run_id!r} has no step {step_name!r}")
 
 
+def last_output_id(run_id: str) -> int:
+    """Where a run's outputs stand now (the id of its newest output row), for :func:`drop_outputs_after`."""
+    with get_storage().db.read() as conn:
+        return output_records.last_output_id(conn, run_id)
+
+
+def drop_outputs_after(run_id: str, output_id: int) -> int:
+    """Drop the outputs a run gained since :func:`last_output_id` gave ``output_id`` (a failed callback's)."""
+    with get_storage().db.write() as conn:
+        run_records.lock_run(conn, run_id)
+        return output_records.delete_outputs_after(conn, run_id, output_id)
+
+
 def _candidates(view: RunView, step_name: str | None, reader_step: str | None) -> list[tuple[str, int]]:
     if step_name is not None:
         step = view.step(step_name)

@@ -196,6 +196,9 @@ class StoreInterface:
         """
         # Inside a step whose action was cancelled, nothing more is saved: the step stops here.
         lifecycle.check_cancelled(self.flow_id)
+        scope = self._scope()
+        if scope is not None:  # in a callback: what it saves is dropped again if it raises
+            scope.saving_output()
         output_service.save_output(self.flow_id, self.step_name, data, name)
 
     def get_input(

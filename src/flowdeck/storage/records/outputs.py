@@ -17,8 +17,10 @@ __all__ = [
     "OUTPUT_OF_STEP",
     "OutputRow",
     "blob_is_referenced",
+    "delete_outputs_after",
     "find_output",
     "insert_output",
+    "last_output_id",
     "output_names",
     "referenced_blob_keys",
 ]
@@ -166,6 +168,16 @@ def output_names(conn: Connection, run_id: str, candidates: Sequence[tuple[str, 
     cond = sa.or_(*[sa.and_(outputs.c.step_name == s, outputs.c.attempt == a) for s, a in candidates])
     rows = conn.execute(sa.select(outputs.c.name).where(outputs.c.run_id == run_id, cond).distinct())
     return sorted(r[0] for r in rows)
+
+
+def last_output_id(conn: Connection, run_id: str) -> int:
+    """The id of the newest output row of a run (0 when it has none)."""
+    return int(conn.execute(sa.select(sa.func.max(outputs.c.id)).where(outputs.c.run_id == run_id)).scalar() or 0)
+
+
+def delete_outputs_after(conn: Connection, run_id: str, output_id: int) -> int:
+    """Drop the output rows of a run newer than ``output_id`` (undoing a failed callback); how many."""
+    return int(conn.execute(sa.delete(outputs).where(outputs.c.run_id == run_id, outputs.c.id > output_id)).rowcount)
 
 
 def blob_is_referenced(conn: Connection, key: str) -> bool:
