@@ -78,3 +78,16 @@ def test_a_callback_that_raises_leaves_no_output_behind(deployment: str) -> None
     run.next()
     later = StoreInterface(run.flow_id, user="alice", step_name="Read")
     assert later.get_input("callback note") == "all done" and later.get_input("summary") == {"rows": 3}
+
+
+def test_a_refused_headless_value_names_its_step_and_input_and_no_deleted_run(embedded: Path) -> None:
+    import headless_flows
+
+    flowdeck.register_flow(headless_flows.sales_totals)
+    bad = {"steps": {"Load": {"Group by": {"value": "zzz"}}}}
+    with pytest.raises(ValidationError) as refused:
+        flowdeck.run_headless("Sales totals", "alice", bad)
+    message = str(refused.value)
+    assert message.startswith("step 'Load', input 'Group by': ") and "'zzz'" in message
+    assert message.endswith("(input_parameters refused: no run was started)") and " run '" not in message
+    assert flowdeck.list_runs("alice") == []

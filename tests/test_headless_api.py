@@ -80,7 +80,8 @@ def test_a_refused_element_title_is_422_and_leaves_no_run(script: TestClient) ->
     bad["steps"]["Load"]["Colour"] = {"value": "red"}
     refused = script.post("/api/flows/Sales totals/runs", json=bad)
     assert refused.status_code == 422, refused.text
-    assert "step 'Load' of run" in refused.json()["detail"]
+    assert refused.json()["detail"].startswith("step 'Load' has no input 'Colour'")
+    assert "no run was started" in refused.json()["detail"] and " of run " not in refused.json()["detail"]
     assert "has no input 'Colour'" in refused.json()["detail"]
     assert sales_runs(script) == []
 

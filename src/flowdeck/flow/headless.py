@@ -164,12 +164,30 @@ def _fill(run: FlowRun, step_name: str, inputs: Mapping[str, Any], allow_paths: 
             value, card_title, filename = spec["value"], spec.get("card_title"), spec.get("filename")
         else:
             value, card_title, filename = spec, None, None
-        element = _find_element(run, step_name, title, card_title)
-        if isinstance(element, DataSource):
-            name, data = _upload_bytes(title, value, filename, allow_paths)
-            run.upload(element.id, name, data)
-        else:
-            run.set_value(element.id, value)
+        try:
+            element = _find_element(run, step_name, title, card_title)
+            if isinstance(element, DataSource):
+                name, data = _upload_bytes(title, value, filename, allow_paths)
+                run.upload(element.id, name, data)
+            else:
+                run.set_value(element.id, value)
+        except ValidationError as exc:
+            raise _Refused(step_name, title, exc) from exc
+
+
+class _Refused(ValidationError):
+    """An input parameter the run refused (the refusal's own message), with its step and input."""
+
+    def __init__(self, step_name: str, title: str, refusal: ValidationError) -> None:
+        super().__init__(str(refusal))
+        self.step_name, self.title, self.refusal = step_name, title, refusal
+
+    def without_run(self, run_id: str) -> ValidationError:
+        """The same refusal for a caller whose run was deleted: it names no run, and the step and input."""
+        text = str(self.refusal).replace(f" of run {run_id!r}", "").replace(f"run {run_id!r}", "the run")
+        if f"step {self.step_name!r}" not in text or repr(self.title) not in text:
+            text = f"step {self.step_name!r}, input {self.title!r}: {text}"
+        return ValidationError(f"{text} (input_parameters refused: no run was started)")
 
 
 def _drive(run: FlowRun, inputs: dict[str, dict[str, Any]], allow_paths: bool, delete_if_refused: bool = False) -> None:
@@ -181,6 +199,11 @@ def _drive(run: FlowRun, inputs: dict[str, dict[str, Any]], allow_paths: bool, d
         if step_name not in filled:
             try:
                 _fill(run, step_name, inputs.get(step_name, {}), allow_paths)
+            except _Refused as refused:
+                if not delete_if_refused:
+                    raise
+                _delete_refused(run)
+                raise refused.without_run(run.flow_id) from refused.refusal
             except ValidationError:
                 if delete_if_refused:
                     _delete_refused(run)
