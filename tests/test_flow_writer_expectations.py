@@ -3,6 +3,7 @@ text a plain callback returns, runs that are complete, trigger names, and Datase
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -91,3 +92,17 @@ def test_a_refused_headless_value_names_its_step_and_input_and_no_deleted_run(em
     assert message.startswith("step 'Load', input 'Group by': ") and "'zzz'" in message
     assert message.endswith("(input_parameters refused: no run was started)") and " run '" not in message
     assert flowdeck.list_runs("alice") == []
+
+
+def test_a_version_given_to_a_new_asset_is_not_silently_dropped(embedded: Path) -> None:
+    run = flowdeck.start(sample_flows.three_steps, user="alice")
+    store = StoreInterface(run.flow_id, user="alice")
+    with pytest.warns(UserWarning, match=r"asset 'vv': version=5 is not used; .* this save is version 1"):
+        asset_id = store.save_asset(flowdeck.Model({"w": 1}, label="vv", version=5))
+    assert store.get_asset_by_id(asset_id).version == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        store.save_asset(flowdeck.Model({"w": 2}, label="vv", version=2))  # the version it gets: no warning
+        store.save_asset(flowdeck.Model({"w": 3}, label="vv"))
+        loaded = store.get_asset_by_id(asset_id)
+        store.save_asset(loaded, overwrite=True)  # a saved asset's version is the store's

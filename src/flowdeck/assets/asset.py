@@ -281,6 +281,8 @@ class Asset:
         self.description: str | None = _check_description(description)
         checked = _check_version(version)
         self.version: int | None = checked if checked is not None else self.default_version
+        #: The version the caller asked for (the store numbers versions itself: saving says so).
+        self.declared_version: int | None = checked
         self.metadata: dict[str, Any] = {**dict(metadata or {}), **extra}
         self._extra: list[str] = list(extra)
         governance = {

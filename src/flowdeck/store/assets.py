@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import re
 import uuid
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -391,6 +392,14 @@ def save_asset(
                 records.insert_version(conn, written, lineage_id, version, **content)
         row = records.get_version(conn, written)
     saved = _to_asset(row)
+    declared = getattr(asset, "declared_version", None) if asset.id is None else None
+    if declared is not None and declared != saved.version:
+        warnings.warn(
+            f"asset {label!r}: version={declared!r} is not used; the store numbers each lineage's versions "
+            f"itself and this save is version {saved.version} (keep a version of your own in metadata)",
+            UserWarning,
+            stacklevel=3,
+        )
     asset.id, asset.version, asset.owner = saved.id, saved.version, saved.owner
     asset.flow_id, asset.step_name = saved.flow_id, saved.step_name
     asset.time_created, asset.time_updated = saved.time_created, saved.time_updated
