@@ -106,3 +106,15 @@ def test_a_version_given_to_a_new_asset_is_not_silently_dropped(embedded: Path) 
         store.save_asset(flowdeck.Model({"w": 3}, label="vv"))
         loaded = store.get_asset_by_id(asset_id)
         store.save_asset(loaded, overwrite=True)  # a saved asset's version is the store's
+
+
+def test_a_misspelt_asset_keyword_is_refused_and_other_extras_are_kept() -> None:
+    frame = pd.DataFrame({"a": [1]})
+    with pytest.raises(TypeError, match=r"Dataset\(\) got an unexpected keyword argument 'descripton'; did you mean"):
+        Dataset(frame, label="x", descripton="typo")
+    with pytest.raises(TypeError, match="did you mean 'predict_columns'"):
+        Dataset(frame, label="x", predict_column=["a"])
+    with pytest.raises(TypeError, match="did you mean 'version'"):
+        flowdeck.Model({"w": 1}, "m", verison=2)
+    model = flowdeck.Model({"w": 1}, "m", accuracy=0.9, trained_on="2026-11")
+    assert model.metadata == {"accuracy": 0.9, "trained_on": "2026-11"} and model.accuracy == 0.9

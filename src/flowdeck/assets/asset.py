@@ -131,6 +131,36 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+@functools.cache
+def _parameter_names(cls: type) -> tuple[str, ...]:
+    """The named parameters of ``cls``'s constructor and of the Asset constructor."""
+    names: set[str] = {"categorical_columns", "predict_columns"}  # Dataset's other names for two of them
+    for owner in (cls, Asset):
+        names |= {
+            p.name
+            for p in inspect.signature(owner.__init__).parameters.values()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"
+        }
+    return tuple(sorted(names))
+
+
+def _refuse_misspelt(cls: type, extra: Mapping[str, Any]) -> None:
+    """``TypeError`` for an extra keyword that is a near miss of a parameter (``descripton=``).
+
+    Other extra keywords are kept with the metadata, as DESIGN §4a says; a misspelt parameter
+    would otherwise be kept there silently while the parameter stays unset.
+    """
+    import difflib
+
+    for key in extra:
+        close = difflib.get_close_matches(key, _parameter_names(cls), n=1, cutoff=0.85)
+        if close:
+            raise TypeError(
+                f"{cls.__name__}() got an unexpected keyword argument {key!r}; did you mean {close[0]!r}? "
+                "(other extra keywords are kept in the metadata)"
+            )
+
+
 def _from_iso(value: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value) if value else None
 
@@ -267,6 +297,7 @@ class Asset:
         extra = kwargs
         if metadata is not None and not isinstance(metadata, Mapping):
             raise ValidationError(f"asset metadata must be a dict, got {metadata.__class__.__name__}")
+        _refuse_misspelt(self.__class__, extra)
         clashes = sorted(k for k in extra if k in _RESERVED or k.startswith("_") or hasattr(Asset, k))
         if clashes:
             raise ValidationError(
