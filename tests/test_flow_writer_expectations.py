@@ -118,3 +118,19 @@ def test_a_misspelt_asset_keyword_is_refused_and_other_extras_are_kept() -> None
         flowdeck.Model({"w": 1}, "m", verison=2)
     model = flowdeck.Model({"w": 1}, "m", accuracy=0.9, trained_on="2026-11")
     assert model.metadata == {"accuracy": 0.9, "trained_on": "2026-11"} and model.accuracy == 0.9
+
+
+FILTERED = f"{Path(__file__).resolve().parent / 'fixtures' / 'message_flows.py'}:filtered"
+
+
+def test_update_card_on_a_card_with_filters_runs_its_filter_update(embedded: Path) -> None:
+    flow, _ = resolve_spec(FILTERED)
+    run = flowdeck.start(flow, user="alice")
+    run.set_value("Region", "south")  # a filter changes: the card's filter_update runs, as in the web UI
+    shown = StoreInterface(run.flow_id, user="alice").get_element("Filtered", "Shown")
+    assert shown.content == "Region=south"
+    run.update_card("Sales")  # the card's Update: its filter_update, with every filter's value
+    shown = StoreInterface(run.flow_id, user="alice").get_element("Filtered", "Shown")
+    assert shown.content == "Region=south, Year=2026"
+    run.apply_filters("Sales", {"Year": "2025"})
+    assert StoreInterface(run.flow_id, user="alice").get_element("Filtered", "Shown").content == "Year=2025"

@@ -284,6 +284,19 @@ def _input_data_as(func: Callable[..., Any]) -> str:
     return "none"
 
 
+def filter_card_of(page: Any, element: Any) -> Card | None:
+    """The card of ``page`` that has ``element`` among its filters and a ``filter_update``, or None."""
+    return next(
+        (c for c in page.cards if c.filter_update is not None and any(f.id == element.id for f in c.filters)),
+        None,
+    )
+
+
+def reacts_to_value(page: Any, element: Any) -> bool:
+    """Whether setting ``element``'s value runs a callback: its ``page_update``, or its card's ``filter_update``."""
+    return getattr(element, "page_update", None) is not None or filter_card_of(page, element) is not None
+
+
 def _card_matches(card: Card, target: str) -> bool:
     return target in (card.id, card.title)
 
@@ -434,7 +447,14 @@ class _Firing:
         self.save(page, check=False)
         callback = getattr(element, "page_update", None)
         if callback is None:
-            return _Result("none")
+            # A card's filter input without a page_update of its own: the card's filter_update runs,
+            # as when the filter is changed in the web UI.
+            card = filter_card_of(page, element)
+            if card is None:
+                return _Result("none")
+            chosen = {element.title or element.id: element.typed_value()}
+            input_data = {"filters": chosen, **(event.input_data or {})}
+            return self.page_update(card.filter_update, input_data, f"filter_update of card {card.title!r}")
         return self.page_update(callback, event.input_data, f"page_update of {element.title!r}")
 
     def on_upload(self, event: CallbackEvent) -> _Result:
@@ -455,6 +475,11 @@ class _Firing:
 
     def on_update_card(self, event: CallbackEvent) -> _Result:
         card = self.card(self.page(), event.target or "")
+        if card.page_update is None and card.filter_update is not None:
+            # A card whose filters have an update: its "Update" applies the filters as they are.
+            chosen = {f.title or f.id: f.typed_value() for f in card.filters}
+            input_data = {"filters": chosen, **(event.input_data or {})}
+            return self.page_update(card.filter_update, input_data, f"filter_update of card {card.title!r}")
         if card.page_update is None:
             raise ValidationError(f"card {card.title!r} has no page_update callback (no Update button)")
         return self.page_update(card.page_update, event.input_data, f"page_update of card {card.title!r}")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from flowdeck.auth.users import Principal, resolve_principal
 from flowdeck.config import get_settings
 from flowdeck.errors import CallbackError, StepStateError, ValidationError
-from flowdeck.flow.callbacks import CallbackEvent, CallbackOutcome, fire
+from flowdeck.flow.callbacks import CallbackEvent, CallbackOutcome, fire, reacts_to_value
 from flowdeck.flow.loader import flow_file_version, flow_reference, load_flow, remember_flow, remembered_flow
 from flowdeck.flow.model import Flow, FlowMetadata, check_step_page
 from flowdeck.store import lifecycle
@@ -111,8 +111,9 @@ class FlowRun:
         """
         view = self._view()
         step = self._awaiting_step(view, "set_value", step_name)
-        element = page_service.find_element(page_service.get_page(view, step.name), title_or_id)
-        if element is not None and getattr(element, "page_update", None) is not None:
+        page = page_service.get_page(view, step.name)
+        element = page_service.find_element(page, title_or_id)
+        if element is not None and reacts_to_value(page, element):
             self.fire(CallbackEvent("set_value", title_or_id, value))
             return
         page_service.set_value(view, step.name, title_or_id, value)
