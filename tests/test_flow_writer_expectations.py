@@ -53,6 +53,14 @@ def test_checking_a_trigger_that_does_not_exist_is_not_found(embedded: Path) -> 
     with pytest.raises(ValidationError, match="takes a list of trigger names"):
         flowdeck.check_triggers("nightly")  # type: ignore[arg-type]
     assert flowdeck.check_triggers(["nightly"]) == []
+    # A trigger of a flow not registered yet is stored (the flow may be registered later), and says so.
+    with pytest.warns(UserWarning, match="starts flow 'Later', which is not registered: its firings fail until it is"):
+        ScheduleTrigger("0 7 * * *", name="later").configure(app_id="Later", user_id="alice").start()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ScheduleTrigger("0 8 * * *", name="known").configure(
+            app_id=sample_flows.three_steps.name, user_id="alice"
+        ).start()
 
 
 def test_a_description_given_fifth_to_dataset_says_the_fifth_argument_is_the_encoding() -> None:

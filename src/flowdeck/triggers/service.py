@@ -23,6 +23,7 @@ import os
 import threading
 import time
 import uuid
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,7 +151,24 @@ def save_trigger(trigger: Trigger, active: bool | None = True) -> str:
         raise ValidationError("configure(app_id=FLOW_NAME, user_id=USER) the trigger before starting it")
     owner = resolve_principal(trigger.user_id)
     with get_storage().db.write() as conn:
-        return save_trigger_in(conn, trigger, owner, active)
+        name = save_trigger_in(conn, trigger, owner, active)
+    _warn_unless_registered(name, str(trigger.app_id))
+    return name
+
+
+def _warn_unless_registered(trigger_name: str, flow_name: str) -> None:
+    """Say at once when a trigger names a flow not registered yet: its firings would fail until it is."""
+    from flowdeck.flow.registry import get_registered_flow
+
+    try:
+        get_registered_flow(flow_name)
+    except NotFoundError:
+        warnings.warn(
+            f"trigger {trigger_name!r} starts flow {flow_name!r}, which is not registered: its firings fail "
+            "until it is (flowdeck.register_flow(flow), or flowdeck flows add PATH)",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 _BYTES_KEY = "__flowdeck_bytes_base64__"
