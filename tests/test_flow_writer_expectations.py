@@ -142,3 +142,11 @@ def test_update_card_on_a_card_with_filters_runs_its_filter_update(embedded: Pat
     assert shown.content == "Region=south, Year=2026"
     run.apply_filters("Sales", {"Year": "2025"})
     assert StoreInterface(run.flow_id, user="alice").get_element("Filtered", "Shown").content == "Year=2025"
+
+
+def test_a_schema_given_something_other_than_column_dtypes_says_what_it_takes() -> None:
+    with pytest.raises(
+        ValidationError, match=r"schema column 'cols': \['a'\] is not a dtype pandas knows\. A Schema maps"
+    ):
+        flowdeck.Schema({"cols": ["a"]}, "sch")
+    assert flowdeck.Schema({"age": "int64"}, "sch").dtypes == {"age": "int64"}

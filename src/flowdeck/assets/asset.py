@@ -1421,7 +1421,16 @@ def _schema_columns(spec: Any) -> dict[str, str]:
             f"a Schema is made from a dict of column → dtype, a DataFrame or (column, dtype) pairs, "
             f"not {type(spec).__name__}"
         )
-    return {str(column): _dtype_name(dtype) for column, dtype in pairs}
+    columns: dict[str, str] = {}
+    for column, dtype in pairs:
+        try:
+            columns[str(column)] = _dtype_name(dtype)
+        except ValidationError as exc:
+            raise ValidationError(
+                f"schema column {column!r}: {exc}. A Schema maps each column to its dtype, e.g. "
+                "{'age': 'int64', 'city': 'object'}, frame.dtypes or a DataFrame"
+            ) from exc
+    return columns
 
 
 class Schema(Asset):
