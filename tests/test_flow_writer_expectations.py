@@ -150,3 +150,23 @@ def test_a_schema_given_something_other_than_column_dtypes_says_what_it_takes() 
     ):
         flowdeck.Schema({"cols": ["a"]}, "sch")
     assert flowdeck.Schema({"age": "int64"}, "sch").dtypes == {"age": "int64"}
+
+
+def test_a_query_the_database_refuses_says_which_connection_ran_it(embedded: Path) -> None:
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    from flowdeck.config import get_settings
+
+    run = flowdeck.start(sample_flows.three_steps, user="alice")
+    get_settings().sqlite_dir.mkdir(parents=True, exist_ok=True)
+    path = get_settings().sqlite_dir / "warehouse.db"
+    sqlite3.connect(path).close()
+    flowdeck.add_connection("warehouse", "sqlite", "alice", database=str(path))
+    store = StoreInterface(run.flow_id, user="alice")
+    with pytest.raises(sa.exc.OperationalError) as refused:  # the database's own error type is kept
+        store.db_to_pandas("select * from no_such_table", "warehouse")
+    message = str(refused.value)
+    assert "db_to_pandas on connection 'warehouse' (sqlite): check the SQL" in message
+    assert "no such table: no_such_table" in message

@@ -444,8 +444,9 @@ def db_to_pandas(
     release = _QUERIES.acquire(who.name, get_storage().settings)
     try:
         result = external_sql.read_frame(engine, query, params=kwargs.get("params"), chunksize=kwargs.get("chunksize"))
-    except BaseException:
+    except BaseException as exc:
         release()
+        _say_where(exc, conn_name, engine.dialect.name)
         raise
     if isinstance(result, pd.DataFrame):
         release()
@@ -461,6 +462,13 @@ def db_to_pandas(
     if isinstance(result, pd.DataFrame):
         return _shape_frame(result, **shape)
     return (_shape_frame(chunk, **shape) for chunk in result)
+
+
+def _say_where(exc: BaseException, conn_name: str, dialect: str) -> None:
+    """Add to the database's own error (its type kept) which connection ran the query, and what to check."""
+    add_detail = getattr(exc, "add_detail", None)  # SQLAlchemy's errors of a statement
+    if callable(add_detail):
+        add_detail(f"db_to_pandas on connection {conn_name!r} ({dialect}): check the SQL, its table and column names")
 
 
 class _UserQueries:
