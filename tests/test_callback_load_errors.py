@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 import flowdeck
-from fixtures.server_support import PASSWORDS, add_people, http_login, serving
+from fixtures.server_support import PASSWORDS, add_people, element_id, http_login, serving, wait_idle
 from flowdeck import CallbackLoadError
 from flowdeck.flow import callbacks as callback_service
 from flowdeck.flow.registry import resolve_spec
@@ -79,25 +79,8 @@ def people(embedded: Path, flow_file: Path) -> Iterator[dict[str, httpx.Client]]
     app.state.flowdeck.executor.shutdown(wait=True)
 
 
-def _wait_idle(client: httpx.Client, run_id: str) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        status = client.get(f"/api/runs/{run_id}").json()
-        if not status["busy"] and status["state"] not in ("running", "acting", "pending"):
-            return
-        assert time.monotonic() < deadline, status
-        time.sleep(0.05)
-
-
 def _go_id(client: httpx.Client, run_id: str) -> str:
-    page = client.get(f"/api/runs/{run_id}/steps/{quote('Show')}/page").json()["page"]
-    return next(
-        element["id"]
-        for section in page["sections"]
-        for card in section["content"]
-        for element in card["content"]
-        if element.get("title") == "Go"
-    )
+    return element_id(client.get(f"/api/runs/{run_id}/steps/{quote('Show')}/page").json(), "Go")
 
 
 def _click(client: httpx.Client, run_id: str, target: str) -> httpx.Response:
@@ -111,7 +94,7 @@ def test_a_callback_gone_from_its_flow_file_is_a_404_that_names_neither_file_nor
     started = alice.post("/api/runs", json={"flow": "Changing"})
     assert started.status_code == 201, started.text
     run_id = started.json()["flow_id"]
-    _wait_idle(alice, run_id)
+    wait_idle(alice, run_id)
     assert alice.post(f"/api/runs/{run_id}/share", json={"users": ["bob"]}).status_code == 204
     target = _go_id(bob, run_id)
     fired = _click(bob, run_id, target)

@@ -9,7 +9,6 @@ server authenticated, on the server's step workers, in a headless run and in cal
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ import pytest
 
 import flowdeck
 from fixtures.celery_support import flowdeck_worker, needs_redis
-from fixtures.server_support import add_people, http_login, serving
+from fixtures.server_support import add_people, http_login, serving, wait_idle
 from flowdeck import Dataset, StoreInterface
 from flowdeck.auth.users import Principal, acting_as, lowered_to, resolve_principal
 from flowdeck.flow.callbacks import fire
@@ -66,14 +65,7 @@ def assets(server: str) -> None:
 
 
 def _wait_idle(client: httpx.Client, run_id: str) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        status = client.get(f"/api/runs/{run_id}").json()
-        if not status["busy"] and status["state"] not in ("running", "acting", "pending"):
-            assert status["state"] == "awaiting_input", status
-            return
-        assert time.monotonic() < deadline, status
-        time.sleep(0.05)
+    assert wait_idle(client, run_id)["state"] == "awaiting_input"
 
 
 def _shown(client: httpx.Client, run_id: str) -> dict[str, Any]:

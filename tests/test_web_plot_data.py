@@ -14,15 +14,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fixtures.plot_data_flows import HOSTILE_NAME, HOSTILE_TEXT, HOSTILE_TITLE, MANY_POINTS
 from fixtures.server_support import ROOT, add_people, serving
-from test_server_browser import CHROMIUM, CHROMIUM_ARGS
-from test_web_accessibility import check_screen, sign_in, start, tab_to
+from test_web_accessibility import browser, check_screen, sign_in, start, tab_to  # noqa: F401 (browser is a fixture)
 
 pytestmark = [
     pytest.mark.browser,
@@ -80,23 +78,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         reset_storage()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Headless Chromium for the module."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing; install it with apt-get install -y chromium")
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=15_000)
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-    expect.set_options(timeout=5_000)
-
-
 @pytest.fixture
-def page(browser: Any, server: str) -> Iterator[Any]:
+def page(browser: Any, server: str) -> Iterator[Any]:  # noqa: F811 (the browser fixture imported above)
     """A fresh page that records script errors and content security policy violations (none may occur)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=server)
     context.add_init_script(

@@ -23,7 +23,7 @@ import json
 import logging
 import time
 import traceback as tb_module
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -452,9 +452,7 @@ class _Firing:
             card = filter_card_of(page, element)
             if card is None:
                 return _Result("none")
-            chosen = {element.title or element.id: element.typed_value()}
-            input_data = {"filters": chosen, **(event.input_data or {})}
-            return self.page_update(card.filter_update, input_data, f"filter_update of card {card.title!r}")
+            return self.filter_update(card, card.filter_update, [element], event)
         return self.page_update(callback, event.input_data, f"page_update of {element.title!r}")
 
     def on_upload(self, event: CallbackEvent) -> _Result:
@@ -477,9 +475,7 @@ class _Firing:
         card = self.card(self.page(), event.target or "")
         if card.page_update is None and card.filter_update is not None:
             # A card whose filters have an update: its "Update" applies the filters as they are.
-            chosen = {f.title or f.id: f.typed_value() for f in card.filters}
-            input_data = {"filters": chosen, **(event.input_data or {})}
-            return self.page_update(card.filter_update, input_data, f"filter_update of card {card.title!r}")
+            return self.filter_update(card, card.filter_update, card.filters, event)
         if card.page_update is None:
             raise ValidationError(f"card {card.title!r} has no page_update callback (no Update button)")
         return self.page_update(card.page_update, event.input_data, f"page_update of card {card.title!r}")
@@ -490,18 +486,23 @@ class _Firing:
         values = event.value or {}
         if not isinstance(values, Mapping):
             raise ValidationError(f"filter values must be an object {{filter title or id: value}}, got {values!r}")
-        chosen: dict[str, Any] = {}
+        changed = []
         for key, value in values.items():
             element = next((f for f in card.filters if key in (f.id, f.title)), None)
             if element is None:
                 titles = [f.title for f in card.filters]
                 raise NotFoundError(f"card {card.title!r} has no filter {key!r}; its filters are {titles}")
             element.set_value(value)
-            chosen[element.title or element.id] = element.typed_value()
+            changed.append(element)
         self.save(page)
         callback = card.filter_update or card.page_update
         if callback is None:
             return _Result("none")
+        return self.filter_update(card, callback, changed, event)
+
+    def filter_update(self, card: Card, callback: Any, filters: Sequence[Any], event: CallbackEvent) -> _Result:
+        """Run a card's filter callback with ``{"filters": {title: value}}`` of ``filters`` as its input data."""
+        chosen = {f.title or f.id: f.typed_value() for f in filters}
         input_data = {"filters": chosen, **(event.input_data or {})}
         return self.page_update(callback, input_data, f"filter_update of card {card.title!r}")
 

@@ -41,6 +41,7 @@ __all__ = [
     "busy_action_of",
     "get_executor",
     "is_busy",
+    "name_and_role",
     "perform",
     "redact_url",
     "wait",
@@ -130,7 +131,7 @@ def perform(flow_id: str, user: str, action: str, token: str | None = None, role
             log.exception("could not record the failure of %s() on run %s", action, flow_id)
 
 
-def _name_and_role(user: str | Principal) -> tuple[str, str | None]:
+def name_and_role(user: str | Principal) -> tuple[str, str | None]:
     """The user's name, and the role to carry the action out with (None: the stored one)."""
     if isinstance(user, Principal):
         return user.name, user.role
@@ -185,7 +186,7 @@ class InlineExecutor:
     def submit(self, flow_id: str, user: str | Principal, action: str) -> None:
         """Claim the action and run it on a pool thread (see :meth:`Executor.submit`)."""
         claim = claim_action(flow_id, user, action, handoff=True)
-        name, role = _name_and_role(user)
+        name, role = name_and_role(user)
         try:
             future = self._pool.submit(perform, flow_id, name, action, claim.token, role)
         except RuntimeError:  # the pool is shut down
@@ -247,7 +248,7 @@ class CeleryExecutor:
         from flowdeck.flow.celery_app import perform_task
 
         claim = claim_action(flow_id, user, action, handoff=True)
-        name, role = _name_and_role(user)
+        name, role = name_and_role(user)
         try:
             # The task id is the claim's token, so cancelling the action can revoke the task.
             perform_task.apply_async(

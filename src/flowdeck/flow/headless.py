@@ -199,15 +199,11 @@ def _drive(run: FlowRun, inputs: dict[str, dict[str, Any]], allow_paths: bool, d
         if step_name not in filled:
             try:
                 _fill(run, step_name, inputs.get(step_name, {}), allow_paths)
-            except _Refused as refused:
+            except _Refused as refused:  # every refusal of _fill
                 if not delete_if_refused:
                     raise
                 _delete_refused(run)
                 raise refused.without_run(run.flow_id) from refused.refusal
-            except ValidationError:
-                if delete_if_refused:
-                    _delete_refused(run)
-                raise
             filled.add(step_name)
         try:
             run.next()

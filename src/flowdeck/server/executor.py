@@ -24,7 +24,15 @@ from typing import Any, TypeVar
 
 from flowdeck.auth.users import Principal
 from flowdeck.config import get_settings
-from flowdeck.flow.executors import Executor, busy_action, busy_action_of, get_executor, is_busy, perform
+from flowdeck.flow.executors import (
+    Executor,
+    busy_action,
+    busy_action_of,
+    get_executor,
+    is_busy,
+    name_and_role,
+    perform,
+)
 from flowdeck.flow.executors import wait as wait_idle
 from flowdeck.flow.runner import claim_action, release_claim
 
@@ -63,7 +71,7 @@ class FairShareExecutor:
         """
         # A hand-off claim: the action may wait in a user's queue before a worker takes it.
         claim = claim_action(flow_id, user, action, handoff=True)
-        user, role = (user.name, user.role) if isinstance(user, Principal) else (user, None)
+        user, role = name_and_role(user)
         with self._cond:
             if self._closed:
                 release_claim(claim)

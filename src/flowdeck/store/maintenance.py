@@ -87,16 +87,15 @@ def _set_aside_then_delete(storage: Storage, key: str, cutoff: float) -> str:
     used = storage.blobs.set_aside(key)
     if used is None:
         return "gone"
+    discarded = False
     try:
         if used > cutoff:
-            outcome = "recent"
-        elif not _still_orphan(storage, key):
-            outcome = "referenced"
-        else:
-            storage.blobs.discard_set_aside(key)
-            return "removed"
-    except BaseException:
-        storage.blobs.put_back(key)
-        raise
-    storage.blobs.put_back(key)
-    return outcome
+            return "recent"
+        if not _still_orphan(storage, key):
+            return "referenced"
+        storage.blobs.discard_set_aside(key)
+        discarded = True
+        return "removed"
+    finally:
+        if not discarded:
+            storage.blobs.put_back(key)
