@@ -64,9 +64,11 @@ def test_two_new_s3_keys_start_exactly_two_runs(deployment, s3_server, monkeypat
     bucket = s3_server.create_bucket()
     client = s3_server.client()
     client.put_object(Bucket=bucket, Key="in/old.csv", Body=b"a\n1\n")
-    trigger = S3Trigger(
-        "landing", bucket, prefix="in/", pattern="in/*.csv", mode="NEW", endpoint_url=s3_server.endpoint_url
-    )
+    flowdeck.add_connection(
+        "landing zone", "s3", owner="alice", username="testing", password="testing",
+        endpoint_url=s3_server.endpoint_url, region="us-east-1",
+    )  # fmt: skip
+    trigger = S3Trigger("landing", bucket, prefix="in/", pattern="in/*.csv", mode="NEW", connection="landing zone")
     name = trigger.configure(app_id=FLOW, user_id="alice").start()
     assert check_triggers() == []  # the first look records what is there
     client.put_object(Bucket=bucket, Key="in/a.csv", Body=b"a\n1\n")
@@ -81,6 +83,26 @@ def test_two_new_s3_keys_start_exactly_two_runs(deployment, s3_server, monkeypat
     info, history = get_trigger(name, "alice")
     assert info.state["seen"].keys() == {"in/old.csv", "in/a.csv", "in/b.csv"}
     assert len(history) == 2 and all(h.duration_ms is not None for h in history)
+
+
+def test_an_s3_trigger_without_a_connection_lists_with_server_credentials_for_admins_only(
+    deployment, s3_server, monkeypatch
+) -> None:
+    # The server's own AWS credentials (here the environment's) reach a bucket only alice's keys should.
+    for key, value in DUMMY_AWS_ENV.items():
+        monkeypatch.setenv(key, value)
+    bucket = s3_server.create_bucket()
+    s3_server.client().put_object(Bucket=bucket, Key="in/a.csv", Body=b"a\n1\n")
+    where = {"bucket": bucket, "prefix": "in/", "endpoint_url": s3_server.endpoint_url, "app_id": FLOW}
+    flowdeck.add_user("ops", role="admin")
+    S3Trigger("borrowed", user_id="alice", **where).start()
+    S3Trigger("operators", user_id="ops", **where).start()
+    assert check_triggers() == []
+    info, history = get_trigger("borrowed", "alice")
+    assert info.state == {} and history == []
+    assert info.last_reason.startswith("check failed: AccessError: user 'alice' may not list bucket")
+    assert "connection=NAME" in info.last_reason
+    assert get_trigger("operators", "ops")[0].state["seen"].keys() == {"in/a.csv"}
 
 
 @pytest.fixture

@@ -197,7 +197,11 @@ def s3_bucket(embedded, s3_server, monkeypatch: pytest.MonkeyPatch) -> tuple[Any
     for key, value in DUMMY_AWS_ENV.items():
         monkeypatch.setenv(key, value)
     bucket = s3_server.create_bucket()
-    where = {"bucket": bucket, "endpoint_url": s3_server.endpoint_url, "app_id": FLOW, "user_id": "alice"}
+    flowdeck.add_connection(
+        "landing zone", "s3", owner="alice", username="testing", password="testing",
+        endpoint_url=s3_server.endpoint_url, region="us-east-1",
+    )  # fmt: skip
+    where = {"bucket": bucket, "connection": "landing zone", "app_id": FLOW, "user_id": "alice"}
     return s3_server.client(), bucket, where
 
 

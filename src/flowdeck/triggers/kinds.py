@@ -78,10 +78,12 @@ class S3Trigger(Trigger):
     part of its key after the last ``/``), ``min_size``/``max_size`` bound its size in bytes and
     ``content_type`` its MIME type (``"text/csv"`` also matches ``"text/csv; charset=utf-8"``; looked
     up only for objects that would fire). flowdeck's ``pattern`` is a glob matched against the whole
-    key. The bucket is reached through the stored S3 ``connection`` of the trigger's user, or with the
-    default credentials at ``endpoint_url`` (default: the deployment's ``FLOWDECK_S3_ENDPOINT_URL``)
-    in ``region_name``. NEW fires once per new key; CHANGED once per new ETag of a known key; EXISTS
-    once when matching objects appear where there were none. The first check only records what is there.
+    key. The bucket is reached through the stored S3 ``connection`` of the trigger's user or, for a
+    trigger of an admin only, with the server's own credentials at ``endpoint_url`` (default: the
+    deployment's ``FLOWDECK_S3_ENDPOINT_URL``) in ``region_name``: a check of another user's trigger
+    without a connection fails with ``AccessError``. NEW fires once per new key; CHANGED once per
+    new ETag of a known key; EXISTS once when matching objects appear where there were none. The
+    first check only records what is there.
     """
 
     kind = "s3"
@@ -173,6 +175,13 @@ class S3Trigger(Trigger):
             from flowdeck.store.connections import get_boto3_s3_client
 
             return get_boto3_s3_client(ctx.owner, self.connection)
+        if not ctx.owner.is_admin:
+            # Without a connection boto3 signs with the server's own AWS credentials.
+            raise AccessError(
+                f"user {ctx.owner.name!r} may not list bucket {self.bucket!r} with the server's own AWS "
+                "credentials; only admins may. Store an s3 connection with an access key and pass it "
+                "(S3Trigger(..., connection=NAME))"
+            )
         from flowdeck.config import get_settings
         from flowdeck.storage.s3 import shared_s3_client
 
