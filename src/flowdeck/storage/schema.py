@@ -53,7 +53,8 @@ api_tokens = sa.Table(
     "api_tokens",
     metadata,
     sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("user_name", Name, sa.ForeignKey("users.name", ondelete="CASCADE"), nullable=False),
+    # Indexed: the token quota counts a user's tokens, and deleting a user deletes them.
+    sa.Column("user_name", Name, sa.ForeignKey("users.name", ondelete="CASCADE"), nullable=False, index=True),
     sa.Column("token_hash", sa.String(128), nullable=False, unique=True),
     sa.Column("label", Name, nullable=True),
     sa.Column("created_at", Time, nullable=False),

@@ -3,8 +3,7 @@
 Each count runs inside the caller's write transaction, right before (or, for shares, right after)
 the insert it guards, and uses an index: ``runs.owner``, the ``(owner, ...)`` unique key of
 asset lineages with the ``(lineage_id, version)`` key of their versions, the ``(owner, name)`` key
-of connections and the primary key of shares. API tokens are few per user (the quota keeps them
-so), so their table stays small enough to count without an index.
+of connections, the ``user_name`` index of API tokens and the primary key of shares.
 """
 
 from __future__ import annotations
