@@ -170,3 +170,9 @@ def test_a_query_the_database_refuses_says_which_connection_ran_it(embedded: Pat
     message = str(refused.value)
     assert "db_to_pandas on connection 'warehouse' (sqlite): check the SQL" in message
     assert "no such table: no_such_table" in message
+    # read in chunks, the query runs when the first chunk is asked for: the same line is added then
+    chunks = store.db_to_pandas("select * from no_such_table", "warehouse", chunksize=10)
+    with pytest.raises(sa.exc.OperationalError) as refused_later:
+        next(iter(chunks))
+    assert "db_to_pandas on connection 'warehouse' (sqlite): check the SQL" in str(refused_later.value)
+    assert "no such table: no_such_table" in str(refused_later.value)

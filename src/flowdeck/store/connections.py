@@ -451,7 +451,8 @@ def db_to_pandas(
     if isinstance(result, pd.DataFrame):
         release()
     else:
-        result = _Releasing(result, release)
+        dialect = engine.dialect.name
+        result = _Releasing(result, release, lambda exc: _say_where(exc, conn_name, dialect))
     shape = {
         k: kwargs[k]
         for k in ("index_col", "parse_dates", "dtype", "coerce_float", "dtype_backend")
@@ -527,11 +528,20 @@ _QUERIES = _UserQueries()
 
 
 class _Releasing:
-    """The chunks of a read; the query's slot is freed when they are used up, closed or dropped."""
+    """The chunks of a read; the query's slot is freed when they are used up, closed or dropped.
 
-    def __init__(self, chunks: Iterator[pd.DataFrame], release: Callable[[], None]) -> None:
+    ``on_error`` sees an error the read raises (the query runs when the first chunk is asked for).
+    """
+
+    def __init__(
+        self,
+        chunks: Iterator[pd.DataFrame],
+        release: Callable[[], None],
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
         self._chunks = chunks
         self._release = release
+        self._on_error = on_error
 
     def __iter__(self) -> _Releasing:
         return self
@@ -539,8 +549,13 @@ class _Releasing:
     def __next__(self) -> pd.DataFrame:
         try:
             return next(self._chunks)
-        except BaseException:  # StopIteration included: the read is over either way
+        except StopIteration:
             self._release()
+            raise
+        except BaseException as exc:  # the read is over either way
+            self._release()
+            if self._on_error is not None:
+                self._on_error(exc)
             raise
 
     def close(self) -> None:
