@@ -90,6 +90,11 @@ def test_every_callback_kind_changes_only_its_cards_and_never_reruns_the_step(de
     assert outcome.kind == "drilldown" and outcome.changed_cards == ()
     assert outcome.drilldown["type"] == "modal" and outcome.drilldown["size"] == "large"
     assert run.drilldown("Orders", {"row": 2}).elements[0].content == "order 103 of cy"
+    # a row the table does not have is refused before the row action runs
+    for row, says in ((3, r"row 3 is out of range \(it has 3 rows\)"), (-1, "row -1 is out of range"),
+                      ("1", r"a row is given by its position \(0 to 2\), got '1'")):  # fmt: skip
+        with pytest.raises(ValidationError, match=f"table 'Orders': {says}"):
+            run.drilldown("Orders", {"row": row, "action": "Order details"})
     assert _document(run) == before
 
     # table: row selection and cell edit

@@ -265,6 +265,21 @@ def _meta(callback: Any) -> dict[str, Any]:
     return dict(getattr(callback, "__flowdeck_callback__", {}) or {})
 
 
+def _is_table(element: Any) -> bool:
+    from flowdeck.elements import Table
+
+    return isinstance(element, Table)
+
+
+def _check_row(table: Any, row: Any) -> None:
+    """``ValidationError`` unless ``row`` is the position of a row of ``table``."""
+    count = len(table.content)
+    if not isinstance(row, int) or isinstance(row, bool):
+        raise ValidationError(f"table {table.title!r}: a row is given by its position (0 to {count - 1}), got {row!r}")
+    if not 0 <= row < count:
+        raise ValidationError(f"table {table.title!r}: row {row!r} is out of range (it has {count} rows)")
+
+
 def _name(callback: Any) -> str:
     return getattr(callback, "qualname", None) or getattr(callback, "__qualname__", None) or repr(callback)
 
@@ -536,6 +551,8 @@ class _Firing:
             chosen = getattr(element, "on_click", None)
         if chosen is None:
             raise ValidationError(f"element {event.target!r} of step {self.step_name!r} has no row action or drilldown")
+        if "row" in input_data and _is_table(element):
+            _check_row(element, input_data["row"])  # a row action's row is one the table has
         return self.action(chosen, input_data, element.title, f"drilldown {_name(chosen)!r} of {event.target!r}")
 
     def on_select_rows(self, event: CallbackEvent) -> _Result:
@@ -568,8 +585,7 @@ class _Firing:
             raise NotFoundError(
                 f"table {table.title!r} has no column {column!r}; its columns are {list(frame.columns)}"
             )
-        if not isinstance(row, int) or isinstance(row, bool) or not 0 <= row < len(frame):
-            raise ValidationError(f"table {table.title!r}: row {row!r} is out of range (it has {len(frame)} rows)")
+        _check_row(table, row)
         editable = getattr(table, "editable_columns", True)
         if (
             not getattr(table, "editable", True)
