@@ -11,7 +11,7 @@ import pytest
 
 import flowdeck
 import sample_flows
-from flowdeck import CallbackError, Dataset, NotFoundError, StoreInterface, ValidationError
+from flowdeck import CallbackError, Dataset, NotFoundError, StepStateError, StoreInterface, ValidationError
 from flowdeck.flow.registry import resolve_spec
 from flowdeck.triggers import ScheduleTrigger
 
@@ -38,8 +38,17 @@ def test_a_complete_run_without_a_step_name_says_how_to_name_one(embedded: Path)
     run.next()
     assert run.state == "complete"
     store = StoreInterface(run.flow_id, user="alice")
-    with pytest.raises(ValidationError, match=r"is complete and has no current step; name the step: StoreInterface\("):
+    hint = r"is complete and has no current step to {}; name the step: StoreInterface\("
+    with pytest.raises(StepStateError, match=hint.format("act on")):
         store.get_page()
+    with pytest.raises(StepStateError, match=hint.format("act on")):
+        store.update_page(StoreInterface(run.flow_id, user="alice", step_name="Report").get_page())
+    with pytest.raises(StepStateError, match=hint.format("save outputs to")):
+        store.save_output(1, "late")
+    with pytest.raises(StepStateError, match=hint.format("report progress for")):
+        store.update_progress(10, "late")
+    with pytest.raises(NotFoundError, match=r"no output 'late' in any step of run '\w+'; names there: \["):
+        store.get_input("late")
     assert StoreInterface(run.flow_id, user="alice", step_name="Report").get_page().title
 
 

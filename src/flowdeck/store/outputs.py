@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flowdeck.errors import NotFoundError, StepStateError, ValidationError
+from flowdeck.errors import NotFoundError, ValidationError
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import outputs as output_records
 from flowdeck.storage.records import runs as run_records
-from flowdeck.store.runs import RunView, read_run
+from flowdeck.store.runs import RunView, no_current_step, read_run
 
 __all__ = ["get_output", "has_output", "read_input", "save_output"]
 
@@ -36,7 +36,7 @@ def save_output(run_id: str, step_name: str | None, value: Any, name: str) -> No
             run = run_records.get_run(conn, run_id)
             step_name = run.current_step if run is not None else None
             if step_name is None:
-                raise StepStateError(f"run {run_id!r} has no current step; pass step_name= to save to a specific step")
+                raise no_current_step(run_id, "save outputs to")
         if not output_records.insert_output(conn, run_id, step_name, name, stored):
             raise NotFoundError(f"run {run_id!r} has no step {step_name!r}")
 
@@ -105,7 +105,13 @@ def _find_output(
         row = output_records.find_output(conn, view.id, name, candidates)
     if row is None:
         existing = output_records.output_names(conn, view.id, candidates)
-        where = f"step {step_name!r}" if step_name else f"the in-link of step {reader_step or view.current_step!r}"
+        reader = reader_step or view.current_step
+        if step_name:
+            where = f"step {step_name!r}"
+        elif reader is None:
+            where = "any step"  # a complete run: every step's out-link
+        else:
+            where = f"the in-link of step {reader!r}"
         raise NotFoundError(f"no output {name!r} in {where} of run {view.id!r}; names there: {existing}")
     return row
 

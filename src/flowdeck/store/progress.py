@@ -7,12 +7,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flowdeck.errors import NotFoundError, StepStateError, ValidationError
+from flowdeck.errors import NotFoundError, ValidationError
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import progress as progress_records
 from flowdeck.storage.records import runs as run_records
 from flowdeck.store.lifecycle import check_cancelled
 from flowdeck.store.running import current_step, running_step
+from flowdeck.store.runs import no_current_step
 
 __all__ = ["ProgressEvent", "current_step", "events_after", "record_progress", "running_step", "subscribe"]
 
@@ -72,7 +73,7 @@ def record_progress(
         if step_name is None:
             step_name = run.current_step if run is not None else None
             if step_name is None:
-                raise StepStateError(f"run {run_id!r} has no current step to report progress for")
+                raise no_current_step(run_id, "report progress for")
         step = run_records.get_step(conn, run_id, step_name)
         if step is None:
             raise NotFoundError(f"run {run_id!r} has no step {step_name!r}")

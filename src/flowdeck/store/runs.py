@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from flowdeck.auth import access, quotas
 from flowdeck.auth.users import Principal
-from flowdeck.errors import AccessError, NotFoundError, ValidationError
+from flowdeck.errors import AccessError, NotFoundError, StepStateError, ValidationError
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import runs as run_records
 from flowdeck.storage.records import users as user_records
@@ -30,6 +30,7 @@ __all__ = [
     "list_runs",
     "load_run",
     "load_run_to_act",
+    "no_current_step",
     "read_run_to_act",
     "run_resource",
     "run_shares",
@@ -218,6 +219,14 @@ class RunView:
         pos = self.position(step_name)
         earlier = [s for s in self.steps if s.position < pos and s.state not in ("stale", "pending")]
         return [(s.name, s.attempt) for s in sorted(earlier, key=lambda s: -s.position)]
+
+
+def no_current_step(run_id: str, doing: str) -> StepStateError:
+    """The error for ``doing`` something to "the current step" of a run that has none (it is complete)."""
+    return StepStateError(
+        f"run {run_id!r} is complete and has no current step to {doing}; name the step: "
+        f"StoreInterface({run_id!r}, user=..., step_name=...), or step_name= where the method takes it"
+    )
 
 
 def run_resource(run: Any) -> access.Resource:

@@ -178,10 +178,7 @@ class StoreInterface:
     def _step(self, view: run_service.RunView, step_name: str | None = None) -> str:
         name = step_name or self.step_name or view.current_step
         if name is None:
-            raise ValidationError(
-                f"run {self.flow_id!r} is complete and has no current step; name the step: "
-                f"StoreInterface({self.flow_id!r}, user=..., step_name=...), or step_name= where the method takes it"
-            )
+            raise run_service.no_current_step(self.flow_id, "act on")
         view.step(name)
         return name
 
