@@ -185,3 +185,25 @@ def test_a_query_the_database_refuses_says_which_connection_ran_it(embedded: Pat
         next(iter(chunks))
     assert "db_to_pandas on connection 'warehouse' (sqlite): check the SQL" in str(refused_later.value)
     assert "no such table: no_such_table" in str(refused_later.value)
+
+
+def test_an_input_of_a_step_left_behind_says_which_step_has_it_and_how_to_reopen_it(embedded: Path) -> None:
+    import headless_flows
+
+    run = flowdeck.start(headless_flows.sales_totals, user="alice")
+    run.upload("Sales", "sales.csv", b"region,amount\neast,1\nwest,2\n")
+    run.set_value("Group by", "region")
+    run.next()
+    reopen = r"'{}' is an input of step 'Load' \(complete\): run.back\(\) reopens that step, with its values"
+    with pytest.raises(
+        NotFoundError,
+        match=r"step 'Totals' has no element 'Group by'; its inputs are \[\]\. " + reopen.format("Group by"),
+    ):
+        run.set_value("Group by", "product")
+    with pytest.raises(NotFoundError, match=reopen.format("Sales")):
+        run.upload("Sales", "other.csv", b"region,amount\neast,5\n")
+    with pytest.raises(NotFoundError, match=r"has no element 'Grop by'; its inputs are \[\]$"):  # nowhere: no hint
+        run.set_value("Grop by", "product")
+    run.back()
+    run.set_value("Group by", "product")
+    assert run.page().get_element_by_title("Group by").value == "product"

@@ -252,14 +252,35 @@ def find_element(page: Any, title_or_id: str) -> Any | None:
     return page.get_element_by_id(title_or_id, quiet=True) or page.get_element_by_title(title_or_id, quiet=True)
 
 
-def _input_element(page: Any, step_name: str, title_or_id: str) -> Any:
+def _input_element(page: Any, step_name: str, title_or_id: str, view: RunView | None = None) -> Any:
+    """The input element ``title_or_id`` of ``page``; ``NotFoundError`` saying where else in the run
+    ``view`` it is (when given), or ``ValidationError`` when the element takes no input."""
     element = find_element(page, title_or_id)
     if element is None:
         titles = [e.title for e in page.elements if isinstance(e, _elements().InputElement)]
-        raise NotFoundError(f"step {step_name!r} has no element {title_or_id!r}; its inputs are {titles}")
+        hint = "" if view is None else _owner_hint(view, step_name, title_or_id)
+        raise NotFoundError(f"step {step_name!r} has no element {title_or_id!r}; its inputs are {titles}{hint}")
     if not isinstance(element, _elements().InputElement):
         raise ValidationError(f"element {element.title!r} of step {step_name!r} is not an input element")
     return element
+
+
+def _owner_hint(view: RunView, step_name: str, title_or_id: str) -> str:
+    """Where else in the run an input ``title_or_id`` is, and how to reach it ("" when nowhere)."""
+    current = next((s.position for s in view.steps if s.name == view.current_step), None)
+    with get_storage().db.read() as conn:
+        for step in sorted(view.steps, key=lambda s: s.position):
+            if step.name == step_name:
+                continue
+            page = _latest(conn, view, step.name)
+            element = None if page is None else find_element(page, title_or_id)
+            if not isinstance(element, _elements().InputElement):
+                continue
+            where = f". {title_or_id!r} is an input of step {step.name!r} ({step.state})"
+            if current is not None and step.position < current:
+                return where + ": run.back() reopens that step, with its values, to change it"
+            return where + ": it takes a value while that step is the current one"
+    return ""
 
 
 def set_value(view: RunView, step_name: str, title_or_id: str, value: Any, *, claim_token: str | None = None) -> None:
@@ -273,7 +294,7 @@ def set_value(view: RunView, step_name: str, title_or_id: str, value: Any, *, cl
         page = _latest(conn, view, step_name)
         if page is None:
             raise NotFoundError(f"step {step_name!r} has no page yet")
-        element = _input_element(page, step_name, title_or_id)
+        element = _input_element(page, step_name, title_or_id, view)
         if isinstance(element, _elements().DataSource):
             raise ValidationError(
                 f"{element.title!r} is a DataSource: give it a file with run.upload({element.title!r}, filename, data)"
@@ -344,7 +365,7 @@ def upload(
         page = _latest(conn, view, step_name)
     if page is None:
         raise NotFoundError(f"step {step_name!r} has no page yet")
-    element = _input_element(page, step_name, title_or_id)
+    element = _input_element(page, step_name, title_or_id, view)
     if not isinstance(element, _elements().DataSource):
         raise ValidationError(f"element {element.title!r} is not a DataSource; set it with run.set_value()")
     if len(data) > limit:
