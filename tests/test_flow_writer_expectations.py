@@ -207,3 +207,35 @@ def test_an_input_of_a_step_left_behind_says_which_step_has_it_and_how_to_reopen
     run.back()
     run.set_value("Group by", "product")
     assert run.page().get_element_by_title("Group by").value == "product"
+
+
+def test_the_input_values_of_a_step_the_run_left_stay_frozen_until_back(embedded: Path) -> None:
+    import headless_flows
+    from flowdeck import RichText
+
+    run = flowdeck.start(headless_flows.sales_totals, user="alice")
+    run.upload("Sales", "sales.csv", b"region,amount\neast,1\nwest,2\n")
+    run.set_value("Group by", "region")
+    run.next()
+    load = StoreInterface(run.flow_id, user="alice", step_name="Load")
+    page = load.get_page()
+    page.get_element_by_title("Group by").value = "product"
+    with pytest.raises(
+        StepStateError, match=r"step 'Load' of run '\w+' is complete: the values of its inputs are frozen"
+    ):
+        load.update_page(page)
+    dropped = load.get_page()
+    dropped.get_card_by_title("Inputs").remove_item("Group by")
+    with pytest.raises(StepStateError, match=r"changes or drops 'Group by'; run.back\(\) reopens the step"):
+        load.update_page(dropped)
+    assert load.get_element_value("Load", "Group by") == "region"
+    # the rest of its page may change: a note beside the frozen inputs is stored
+    noted = load.get_page()
+    noted.add_card_to_section(flowdeck.Card("Note", [RichText("checked")]), "")
+    load.update_page(noted)
+    assert [c.title for c in load.get_page().cards] == ["Inputs", "Note"]
+    run.back()
+    reopened = load.get_page()
+    reopened.get_element_by_title("Group by").value = "product"
+    load.update_page(reopened)
+    assert load.get_element_value("Load", "Group by") == "product"

@@ -220,10 +220,33 @@ def update_page(view: RunView, step_name: str, page: Any) -> None:
     big_tables = prepare_big_tables(page, document)
     with get_storage().db.write() as conn:
         run_records.lock_run(conn, view.id)
+        if step.state in ("complete", "stale") and step_name != view.current_step:
+            _check_frozen_inputs(_latest(conn, view, step_name), page, view.id, step_name, step.state)
         for name, stored in big_tables:
             output_records.insert_output(conn, view.id, step_name, name, stored)
         text = json.dumps(document, separators=(",", ":"), allow_nan=False)
         page_records.insert_page(conn, view.id, step_name, max(step.attempt, 1), text)
+
+
+def _check_frozen_inputs(stored: Any, page: Any, run_id: str, step_name: str, state: str) -> None:
+    """``StepStateError`` when ``page`` changes or drops an input of a step the run has left.
+
+    Its values are what the step's action and later steps used: only ``back()`` reopens them.
+    """
+    if stored is None:
+        return
+    kind = _elements().InputElement
+    new = {e.id: e for e in page.elements if isinstance(e, kind)}
+    for element in stored.elements:
+        if not isinstance(element, kind):
+            continue
+        replaced = new.get(element.id)
+        if replaced is None or replaced.to_json().get("value") != element.to_json().get("value"):
+            raise StepStateError(
+                f"step {step_name!r} of run {run_id!r} is {state}: the values of its inputs are frozen as its "
+                f"action used them, and this page changes or drops {element.title or element.id!r}; "
+                f"run.back() reopens the step to change them (its page may change otherwise)"
+            )
 
 
 def _lock_idle(conn: Any, run_id: str, step_name: str, claim_token: str | None = None) -> None:
