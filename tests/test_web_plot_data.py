@@ -2,8 +2,9 @@
 
 In real headless Chromium, with the keyboard: every plot has a "Show data" button, reached by Tab,
 that shows a table of the figure's data (a caption naming the plot, column headers, a row per
-point, at most 1,000 rows per trace with a note on the rest) built only when first shown; its text
-is inserted as text, never as markup. A step that reports progress many times is announced when it
+point, at most 1,000 rows per trace with a note on the rest) built only when first shown; a table
+trace (go.Table) is listed as the table it draws, with its own headers and cells; its text is
+inserted as text, never as markup. A step that reports progress many times is announced when it
 starts, on crossing 25, 50 and 75 % or after ten quiet seconds, and when it ends, not on every report.
 
 Runs only with FLOWDECK_TEST_BROWSER=1.
@@ -18,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from fixtures.plot_data_flows import HOSTILE_NAME, HOSTILE_TEXT, HOSTILE_TITLE, MANY_POINTS
+from fixtures.plot_data_flows import BOLD, HOSTILE_NAME, HOSTILE_TEXT, HOSTILE_TITLE, MANY_POINTS, TABLE_ROWS
 from fixtures.server_support import ROOT, add_people, serving
 from test_web_accessibility import browser, check_screen, sign_in, start, tab_to  # noqa: F401 (browser is a fixture)
 
@@ -121,7 +122,7 @@ def test_the_data_button_is_reached_by_tab_and_shows_a_table_of_every_trace(page
 
     open_plots(page)
     toggles = page.locator("button.plot-data-toggle")
-    expect(toggles).to_have_count(5)
+    expect(toggles).to_have_count(8)
     # Nothing is built before it is asked for.
     assert page.locator(".plot-data table").count() == 0
     assert page.locator(".plot-data:not([hidden])").count() == 0
@@ -210,6 +211,65 @@ def test_plot_text_is_shown_as_text_and_never_becomes_markup(page: Any) -> None:
     assert page.evaluate("typeof window.__pwned") == "undefined"
 
 
+def test_a_table_trace_lists_its_headers_and_cells_as_text(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    open_plots(page)
+    table = show(page, "Table plot")
+    expect(table).to_have_count(1)
+    expect(table.locator("caption")).to_have_text("Data of Table plot")
+    # A string, two header lines joined by a space, a number, and the header of a single value.
+    assert table.evaluate(HEADS) == [["Name", "col"], ["Score (points)", "col"], ["2024", "col"], ["Note", "col"]]
+    # A shorter column ends in blank cells; a single value is one cell, as plotly draws it.
+    assert table.evaluate(ROWS) == [[BOLD, "1.5", "x", "one"], ["Ann", "2", "", ""], ["Bo", "3.25", "", ""]]
+    # The markup of a cell is shown as written: no element is made of it.
+    cell = table.locator("tbody td").first
+    expect(cell).to_have_text(BOLD)
+    assert cell.evaluate("td => td.children.length") == 0
+    assert page.locator(".plot-data-block b").count() == 0
+    assert table.get_attribute("aria-describedby") is None  # nothing left out, no notes
+    expect(page.get_by_role("region", name="Data of Table plot")).to_be_visible()
+    problems: list[str] = []
+    check_screen(page, "plot table data", problems)
+    assert not problems, "\n".join(problems)
+
+
+def test_a_numpy_table_of_2500_rows_lists_1000_and_says_how_many_are_left_out(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    open_plots(page)
+    table = show(page, "Numpy table")
+    assert table.evaluate(HEADS) == [["i", "col"], ["half", "col"]]
+    rows = table.evaluate(ROWS)
+    assert len(rows) == 1000
+    # The second column is decoded from the middle of the typed array (a column per row of it).
+    assert rows[:3] == [["0", "0"], ["1", "0.5"], ["2", "1"]]
+    assert rows[-1] == ["999", "499.5"]
+    note = page.locator(f"#{table.get_attribute('aria-describedby')}")
+    expect(note).to_have_text(
+        f"The first 1,000 of the table's {TABLE_ROWS:,} rows are listed; {TABLE_ROWS - 1000:,} are left out."
+    )
+
+
+def test_a_figure_of_a_scatter_and_a_table_lists_both(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    open_plots(page)
+    tables = show(page, "Mixed plot")
+    expect(tables).to_have_count(2)
+    points, summary = tables.nth(0), tables.nth(1)
+    expect(points.locator("caption")).to_have_text("Data of Mixed plot")
+    assert points.evaluate(HEADS) == [["Trace", "col"], ["x", "col"], ["y", "col"]]
+    assert points.evaluate(ROWS) == [["Line", "1", "3"], ["Line", "2", "4"]]
+    expect(summary.locator("caption")).to_have_text("Data of Mixed plot: Summary")
+    assert summary.evaluate(HEADS) == [["Key", "col"], ["Value", "col"]]
+    assert summary.evaluate(ROWS) == [["a", "10"], ["b", "20"]]
+    for name in ("Data of Mixed plot", "Data of Mixed plot: Summary"):
+        region = page.get_by_role("region", name=name, exact=True)
+        expect(region).to_be_visible()
+        expect(region).to_have_attribute("tabindex", "0")
+
+
 def test_progress_is_announced_at_the_start_each_quarter_after_quiet_seconds_and_the_end(page: Any) -> None:
     from playwright.sync_api import expect
 
@@ -233,8 +293,9 @@ def test_progress_is_announced_at_the_start_each_quarter_after_quiet_seconds_and
     spoken = page.evaluate("window.__spoken")
     said = [text for where, text in spoken if where == "announcer"]
     assert changes >= 100, changes  # every report was shown
-    assert said[0].startswith("Working on "), said
-    assert "Working on Crunch…" in said, said
+    # The action of the step the user was on is said apart from the next step's start: one "Working on".
+    assert said[:2] == ["Finishing Begin…", "Working on Crunch…"], said
+    assert sum(text.startswith("Working on ") for text in said) == 1, said
     assert said[-1] in ("This run is complete.", "The step has finished."), said
     progress = [int(m.group(1)) for m in (re.match(r"(\d+)% done", t) for t in said) if m]
     quiet = [value for value in progress if value < 25]

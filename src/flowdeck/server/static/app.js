@@ -661,18 +661,24 @@
   // What a screen reader hears of a running step, through the announcer: that it started, then
   // its progress only on crossing 25, 50 or 75 % or, between those, at most every
   // PROGRESS_QUIET_MS; follow() says when it ends. A step reporting progress many times a second
-  // is not read out on every report.
+  // is not read out on every report. Next first runs the action of the step the user is on (it is
+  // "acting"), then the following step: the first is said as "Finishing <step>…", so that only
+  // the step that runs is said to be worked on; Back's action reopens the step before.
   const PROGRESS_QUIET_MS = 10000;
   function progressSpeaker(view) {
     const said = { step: null, at: 0, quarter: 0, text: "" };
     function quarter(value) { return Math.min(3, Math.floor((Number(value) || 0) / 25)); }
     function start(name, value) {
-      const s = view.status.steps.find(function (x) { return x.name === name; });
+      const st = view.status;
+      const s = st.steps.find(function (x) { return x.name === name; });
+      const title = (s && (s.title || s.name)) || name;
       said.step = name;
       said.at = Date.now();
       said.quarter = quarter(value);
       said.text = "";
-      announce("Working on " + ((s && (s.title || s.name)) || name) + "…");
+      if (s && s.state === "acting" && st.busy_action === "back") announce("Going back to " + title + "…");
+      else if (s && s.state === "acting" && name === view.stepName) announce("Finishing " + title + "…");
+      else announce("Working on " + title + "…");
     }
     return {
       started: function () { return said.step !== null; },
@@ -1459,11 +1465,14 @@
   }
 
   // The figure's traces as one table (a caption naming the plot, a column header per kind of value,
-  // a row per point) and the notes on points left out.
+  // a row per point) and the notes on points left out; then a table of its own for each table trace.
   function plotDataTable(figure, name, id) {
     const traces = (Array.isArray(figure.data) ? figure.data : []).filter(function (t) { return t && typeof t === "object"; });
     const layout = figure.layout && typeof figure.layout === "object" ? figure.layout : {};
-    const read = traces.map(function (trace, i) { return plotTrace(trace, i); });
+    const isTable = function (t) { return t.type === "table"; };
+    const plotted = traces.filter(function (t) { return !isTable(t); });
+    const read = traces.map(function (trace, i) { return isTable(trace) ? null : plotTrace(trace, i); })
+      .filter(function (t) { return t !== null; });
     const used = PLOT_DATA_COLUMNS.filter(function (column, c) {
       return read.some(function (t) { return t.columns[c] !== null; });
     });
@@ -1483,25 +1492,119 @@
           " points are listed; " + fmtCount(t.total - t.shown) + " are left out." }));
       }
     });
-    if (!rows.length) return h("p", { class: "muted small", text: "This plot has no data to list." });
-    const heads = [h("th", { scope: "col", text: "Trace" })].concat(used.map(function (column) {
-      return h("th", { scope: "col", text: plotHeader(column[0], layout, traces) });
-    }));
+    const parts = [];
+    if (rows.length) {
+      const heads = [h("th", { scope: "col", text: "Trace" })].concat(used.map(function (column) {
+        return h("th", { scope: "col", text: plotHeader(column[0], layout, plotted) });
+      }));
+      parts.push(plotDataBlock(id, "Data of " + name, heads, rows, notes));
+    }
+    traces.forEach(function (trace, i) {
+      if (!isTable(trace)) return;
+      const title = "Data of " + name + (traces.length > 1 ? ": " + traceName(trace, i) : "");
+      const block = plotTableTrace(trace, title, id + "-" + (i + 1));
+      if (block) parts.push(block);
+    });
+    return parts.length ? parts : h("p", { class: "muted small", text: "This plot has no data to list." });
+  }
+
+  // A table with its caption in a scrolling region named like it, described by the notes under it.
+  function plotDataBlock(id, title, heads, rows, notes) {
     const noteId = id + "-notes";
     const table = h("table", { class: "data plot-data-table", "aria-describedby": notes.length ? noteId : null },
-      h("caption", { text: "Data of " + name }),
+      h("caption", { text: title }),
       h("thead", {}, h("tr", {}, heads)), h("tbody", {}, rows));
     return [
-      h("div", { class: "table-wrap plot-data-wrap", id: id + "-table", tabindex: 0, role: "region", "aria-label": "Data of " + name }, table),
+      h("div", { class: "table-wrap plot-data-wrap", id: id + "-table", tabindex: 0, role: "region", "aria-label": title }, table),
       notes.length ? h("ul", { class: "plot-data-notes muted small", id: noteId }, notes) : null,
     ];
+  }
+
+  // A table trace (go.Table) as the table it draws: a column header per header.values entry (the
+  // lines of a multi-line header joined by spaces) and a row per cell of cells.values, which lists
+  // columns (each a list, a typed array, or a single value: one cell, as plotly draws it) or is a
+  // typed matrix of a column per row. Columns of unequal length end in blank cells; at most
+  // PLOT_DATA_ROWS rows and columns are listed.
+  function plotTableTrace(trace, title, id) {
+    const header = trace.header && typeof trace.header === "object" ? trace.header : {};
+    const cells = trace.cells && typeof trace.cells === "object" ? trace.cells : {};
+    const columns = tableColumns(cells.values);
+    const typedLabels = Array.isArray(header.values) ? null : plotArray(header.values);
+    const labels = Array.isArray(header.values) ? header.values : [];
+    if (typedLabels) {
+      const label = typedLabels.head(Math.min(typedLabels.length, PLOT_DATA_ROWS));
+      for (let j = 0; j < Math.min(typedLabels.length, PLOT_DATA_ROWS); j++) labels.push(label(j));
+      labels.length = typedLabels.length;
+    }
+    const width = Math.max(labels.length, columns.count);
+    if (!width) return null;
+    const listed = Math.min(width, PLOT_DATA_ROWS);
+    const cols = [];
+    for (let j = 0; j < listed; j++) cols.push(j < columns.count ? columns.column(j) : { length: 0 });
+    const total = cols.reduce(function (most, col) { return Math.max(most, col.length); }, 0);
+    const shown = Math.min(total, PLOT_DATA_ROWS);
+    const values = cols.map(function (col) { return col.length ? col.read(Math.min(shown, col.length)) : null; });
+    const heads = cols.map(function (col, j) {
+      const text = (Array.isArray(labels[j]) ? labels[j] : [labels[j]]).map(plotCell)
+        .filter(function (line) { return line.trim(); }).join(" ");
+      return h("th", { scope: "col", text: text || "Column " + (j + 1) });
+    });
+    const rows = [];
+    for (let k = 0; k < shown; k++) {
+      rows.push(h("tr", {}, cols.map(function (col, j) {
+        const value = k < col.length ? values[j](k) : undefined;
+        return h("td", { class: typeof value === "number" ? "num" : null, text: plotCell(value) });
+      })));
+    }
+    const notes = [];
+    if (total > shown) {
+      notes.push(h("li", { text: "The first " + fmtCount(shown) + " of the table's " + fmtCount(total) +
+        " rows are listed; " + fmtCount(total - shown) + " are left out." }));
+    }
+    if (width > listed) {
+      notes.push(h("li", { text: "The first " + fmtCount(listed) + " of the table's " + fmtCount(width) +
+        " columns are listed; " + fmtCount(width - listed) + " are left out." }));
+    }
+    return plotDataBlock(id, title, heads, rows, notes);
+  }
+
+  // A table trace's cells.values as { count, column(j) }: column j's length and read(n), which reads
+  // its first n cells only and returns cell k's value.
+  function tableColumns(raw) {
+    if (Array.isArray(raw)) {
+      return { count: raw.length, column: function (j) {
+        const value = raw[j];
+        const array = Array.isArray(value) ? { length: value.length, head: function () { return function (k) { return value[k]; }; } } :
+          plotArray(value);
+        if (array) return { length: array.length, read: function (n) { return array.head(n); } };
+        return { length: 1, read: function () { return function () { return value; }; } };  // one cell
+      } };
+    }
+    const typed = plotArray(raw);
+    if (!typed) return { count: 0 };
+    if (typed.cols) {
+      // A matrix (a 2-d numpy array): a column per row.
+      return { count: Math.ceil(typed.length / typed.cols), column: function (j) {
+        return { length: Math.min(typed.cols, typed.length - j * typed.cols), read: function (n) { return typed.head(n, j * typed.cols); } };
+      } };
+    }
+    // A flat typed array: a column of one cell per value.
+    let head = null;
+    return { count: typed.length, column: function (j) {
+      if (!head) head = typed.head(Math.min(typed.length, PLOT_DATA_ROWS));
+      return { length: 1, read: function () { return function () { return head(j); }; } };
+    } };
+  }
+
+  function traceName(trace, index) {
+    return typeof trace.name === "string" && trace.name.trim() ? trace.name :
+      typeof trace.name === "number" ? String(trace.name) : "Trace " + (index + 1);
   }
 
   // One trace: its name, how many points it has and how many are listed, and for each column of
   // PLOT_DATA_COLUMNS a function giving the value of the k-th listed point (null: no such values).
   function plotTrace(trace, index) {
-    const name = typeof trace.name === "string" && trace.name.trim() ? trace.name :
-      typeof trace.name === "number" ? String(trace.name) : "Trace " + (index + 1);
+    const name = traceName(trace, index);
     const values = PLOT_DATA_COLUMNS.map(function (column) {
       const k = column[1].find(function (key) { return trace[key] !== undefined && trace[key] !== null; });
       return k === undefined ? null : { key: k, raw: trace[k], array: plotArray(trace[k]) };
@@ -1555,19 +1658,25 @@
   function isScalar(value) { return ["string", "number", "boolean"].indexOf(typeof value) >= 0; }
 
   // An array of a figure (a list, a list of lists, or a typed array spec) as { length, cols (for a
-  // matrix), head(n) }: head(n) reads the first n points only and returns point k's value.
+  // matrix), head(n, from) }: head(n, from) reads the n points from point `from` (0 when not given)
+  // only, and returns the value of point from + k.
   function plotArray(value) {
     if (Array.isArray(value)) {
       if (value.some(Array.isArray)) {
         const cols = Math.max.apply(null, value.map(function (row) { return Array.isArray(row) ? row.length : 1; }).concat([0]));
-        return { length: value.length * cols, cols: cols || 1, head: function () {
-          return function (k) {
+        return { length: value.length * cols, cols: cols || 1, head: function (n, from) {
+          const start = from || 0;
+          return function (i) {
+            const k = start + i;
             const row = value[Math.floor(k / cols)];
             return Array.isArray(row) ? row[k % cols] : k % cols === 0 ? row : undefined;
           };
         } };
       }
-      return { length: value.length, head: function () { return function (k) { return value[k]; }; } };
+      return { length: value.length, head: function (n, from) {
+        const start = from || 0;
+        return function (k) { return value[start + k]; };
+      } };
     }
     if (!value || typeof value !== "object" || typeof value.bdata !== "string" || !TYPED_ARRAYS[value.dtype]) return null;
     const Kind = TYPED_ARRAYS[value.dtype];
@@ -1579,11 +1688,15 @@
       Array.isArray(value.shape) ? value.shape.map(Number) : [];
     const cols = shape.length === 2 && shape[1] > 0 ? shape[1] : 0;
     const length = cols ? Math.min(count, shape[0] * cols) : count;
-    return { length: length, cols: cols || undefined, head: function (n) {
-      const wanted = Math.min(n, length);
-      const bytes = atob(text.slice(0, Math.min(text.length, Math.ceil((wanted * size) / 3) * 4)));
+    return { length: length, cols: cols || undefined, head: function (n, from) {
+      // Only the bytes of values from .. from + n - 1 are decoded (base64 by groups of 3 bytes).
+      const start = Math.min(Math.max(0, from || 0), length);
+      const wanted = Math.max(0, Math.min(n, length - start));
+      const first = start * size;
+      const bytes = atob(text.slice(Math.floor(first / 3) * 4, Math.min(text.length, Math.ceil((first + wanted * size) / 3) * 4)));
+      const skip = first % 3;
       const buffer = new Uint8Array(wanted * size);
-      for (let i = 0; i < buffer.length; i++) buffer[i] = bytes.charCodeAt(i);
+      for (let i = 0; i < buffer.length; i++) buffer[i] = bytes.charCodeAt(skip + i);
       const numbers = new Kind(buffer.buffer);
       const single = Kind === Float32Array;
       return function (k) {
