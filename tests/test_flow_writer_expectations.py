@@ -239,3 +239,50 @@ def test_the_input_values_of_a_step_the_run_left_stay_frozen_until_back(embedded
     reopened.get_element_by_title("Group by").value = "product"
     load.update_page(reopened)
     assert load.get_element_value("Load", "Group by") == "product"
+
+
+@pytest.mark.parametrize("keeps_making", [True, False])
+def test_a_rerun_replaces_the_future_elements_its_step_made_before(embedded: Path, keeps_making: bool) -> None:
+    from fixtures import future_flows
+
+    future_flows.attempts["Prepare"] = 0
+    future_flows.keeps_making["Comment"] = True
+    run = flowdeck.start(future_flows.review, user="alice")
+    with pytest.raises(flowdeck.StepFailedError, match="transient failure"):
+        run.next()
+    future_flows.keeps_making["Comment"] = keeps_making
+    run.rerun()
+    run.next()
+    inputs = [(e.title, e.value) for e in run.page().elements]
+    assert inputs == ([("Verdict", ""), ("Comment", "attempt 2")] if keeps_making else [("Verdict", "")])
+    assert run.current_step == "Review" and run.state == "awaiting_input"
+
+
+def test_a_future_element_may_not_take_the_title_of_an_input_of_its_step(embedded: Path) -> None:
+    from fixtures import future_flows
+    from flowdeck import TextInput
+
+    future_flows.attempts["Prepare"] = 1  # Prepare does not fail
+    future_flows.keeps_making["Comment"] = True
+    run = flowdeck.start(future_flows.review, user="alice")
+    store = StoreInterface(run.flow_id, user="alice")
+    with pytest.raises(
+        ValidationError,
+        match=r"step 'Review' already has an input titled 'Verdict' \(on the page the step starts with\)",
+    ):
+        store.create_future_element(TextInput(title="Verdict"), "Review")
+    store.create_future_element(TextInput(title="Note"), "Review")
+    with pytest.raises(
+        ValidationError, match=r"already has an input titled 'Note' \(a future element from step 'Start'\)"
+    ):
+        StoreInterface(run.flow_id, user="alice", step_name="Prepare").create_future_element(
+            TextInput(title="Note"), "Review"
+        )
+    store.create_future_element(TextInput(title="Note", value="again"), "Review")  # the same step: replaces it
+    run.next()
+    run.next()
+    assert [(e.title, e.value) for e in run.page().elements] == [
+        ("Verdict", ""),
+        ("Note", "again"),
+        ("Comment", "attempt 2"),
+    ]

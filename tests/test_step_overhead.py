@@ -269,7 +269,13 @@ class Statements:
         self.seen.append(statement)
 
     def reading_future_elements(self) -> int:
-        return sum("FROM future_elements" in s and "EXISTS" not in s for s in self.seen)
+        return sum(
+            s.lstrip().upper().startswith("SELECT") and "FROM future_elements" in s and "EXISTS" not in s
+            for s in self.seen
+        )
+
+    def dropping_future_elements(self) -> int:
+        return sum(s.lstrip().upper().startswith("DELETE FROM FUTURE_ELEMENTS") for s in self.seen)
 
 
 def test_future_elements_reach_a_step_begun_in_the_claim(deployment: str) -> None:
@@ -288,8 +294,10 @@ def test_future_elements_reach_a_step_begun_in_the_claim(deployment: str) -> Non
         assert statements.reading_future_elements() == 0
         run.next()  # Last: the note waits for it
         assert statements.reading_future_elements() == 1
+        assert statements.dropping_future_elements() == 0  # a first attempt has made none before
         run.rerun()  # Last again, begun in the claim too: the note comes back
         assert statements.reading_future_elements() == 2
+        assert statements.dropping_future_elements() == 1  # what Last's first attempt made goes
     assert run.current_step == "Last"
     page = StoreInterface(run.flow_id, user="ann", step_name="Last").get_page()
     assert [e.title for s in page.sections for c in s.content for e in c.content] == ["Note"]

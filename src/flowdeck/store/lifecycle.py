@@ -628,6 +628,8 @@ def _begin_step(
             raise NotFoundError(f"run {claim.flow_id!r} has no step {step_name!r}")
         attempt = step.attempt
     attempt += 1
+    if attempt > 1:
+        page_service.forget_future_elements(conn, claim.flow_id, step_name)
     run_records.update_step(
         conn,
         claim.flow_id,

@@ -26,6 +26,7 @@ __all__ = [
     "create_element_link",
     "create_future_element",
     "find_element",
+    "forget_future_elements",
     "get_element_value",
     "get_page",
     "latest_page",
@@ -82,13 +83,33 @@ def _with_future_elements(conn: Any, run_id: str, step_name: str, page: Any) -> 
         return page
     Element = _elements().Element
     Card = _page_classes().Card
+    # A step that makes the same element again (its action run again after back()) replaces the
+    # one it made before: a later row with the same source step and id, or input title, wins.
+    latest: list[tuple[set[tuple[str, str]], Any]] = []
     for row in rows:
         element = Element.from_json(json.loads(row.document))
+        keys = set(_future_keys(row.source_step, element))
+        latest = [(k, e) for k, e in latest if not k & keys]
+        latest.append((keys, element))
+    for _, element in latest:
         if page.get_element_by_id(element.id, quiet=True) is not None:
             continue
         section_title = page.sections[0].title if page.sections else ""
         page.add_card_to_section(Card(element.title, [element]), section_title)
     return page
+
+
+def _future_keys(source_step: str, element: Any) -> list[tuple[str, str]]:
+    keys = [(source_step, "id:" + element.id)]
+    if isinstance(element, _elements().InputElement) and element.title:
+        keys.append((source_step, "title:" + element.title))
+    return keys
+
+
+def forget_future_elements(conn: Any, run_id: str, source_step: str) -> None:
+    """Drop the future elements ``source_step`` made in its earlier attempts (it runs again: a re-run
+    replaces what a step gave later steps, as it replaces its outputs)."""
+    page_records.delete_future_elements_from(conn, run_id, source_step)
 
 
 def start_attempt(
@@ -648,10 +669,39 @@ def create_future_element(view: RunView, source_step: str, element: Any, future_
         raise ValidationError(
             f"step {future_step!r} is not after step {source_step!r}; a future element goes to a later step"
         )
+    clash = _future_title_clash(view, source_step, element, future_step)
+    if clash is not None:
+        raise ValidationError(
+            f"step {future_step!r} already has an input titled {element.title!r} ({clash}); input titles "
+            "are unique on a page: give this element another title"
+        )
     with get_storage().db.write() as conn:
         page_records.insert_future_element(
             conn, view.id, source_step, future_step, element.id, json.dumps(element.to_json())
         )
+
+
+def _future_title_clash(view: RunView, source_step: str, element: Any, future_step: str) -> str | None:
+    """Where ``future_step``'s page would already have an input of ``element``'s title, else None.
+
+    A future element ``source_step`` made before with that title is not a clash: this one replaces it.
+    """
+    kinds = _elements()
+    if not isinstance(element, kinds.InputElement) or not element.title:
+        return None
+    initial = _initial_page(view, future_step)
+    own = None if initial is None else initial.get_element_by_title(element.title, quiet=True)
+    if isinstance(own, kinds.InputElement) and own.id != element.id:
+        return "on the page the step starts with"
+    with get_storage().db.read() as conn:
+        rows = page_records.future_elements_for(conn, view.id, future_step)
+    for row in rows:
+        if row.source_step == source_step:
+            continue
+        other = kinds.Element.from_json(json.loads(row.document))
+        if isinstance(other, kinds.InputElement) and other.title == element.title and other.id != element.id:
+            return f"a future element from step {row.source_step!r}"
+    return None
 
 
 def _future_element_ids(view: RunView, step_name: str) -> set[str]:

@@ -11,6 +11,7 @@ from flowdeck.storage.schema import future_elements, pages, steps, uploads
 from flowdeck.storage.values import StoredValue
 
 __all__ = [
+    "delete_future_elements_from",
     "delete_pages_after",
     "delete_uploads_after",
     "future_elements_for",
@@ -146,6 +147,15 @@ def insert_future_element(
             element_id=element_id,
             document=document,
             created_at=utcnow(),
+        )
+    )
+
+
+def delete_future_elements_from(conn: Connection, run_id: str, source_step: str) -> None:
+    """Drop the future elements ``source_step`` of the run made."""
+    conn.execute(
+        sa.delete(future_elements).where(
+            future_elements.c.run_id == run_id, future_elements.c.source_step == source_step
         )
     )
 
