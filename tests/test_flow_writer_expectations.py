@@ -286,3 +286,26 @@ def test_a_future_element_may_not_take_the_title_of_an_input_of_its_step(embedde
         ("Note", "again"),
         ("Comment", "attempt 2"),
     ]
+
+
+def test_progress_and_outputs_go_only_to_a_step_that_has_run(embedded: Path) -> None:
+    run = flowdeck.start(sample_flows.three_steps, user="alice")  # Produce awaits input
+    later = StoreInterface(run.flow_id, user="alice", step_name="Report")
+    with pytest.raises(
+        StepStateError, match=r"step 'Report' of run '\w+' has not run yet: its outputs are what its run\(\) saves"
+    ):
+        later.save_output(1, "early")
+    with pytest.raises(
+        StepStateError, match=r"step 'Report' of run '\w+' is pending: progress is reported by a step while it runs"
+    ):
+        later.update_progress(55, "early")
+    run.next()
+    done = StoreInterface(run.flow_id, user="alice", step_name="Produce")
+    with pytest.raises(StepStateError, match=r"step 'Produce' of run '\w+' is complete: progress is reported"):
+        done.update_progress(10, "late")
+    assert [(s.name, s.progress) for s in run.status().steps][0] == ("Produce", 100.0)
+    run.next()
+    run.next()
+    assert run.state == "complete"
+    with pytest.raises(NotFoundError, match="no output 'early'"):
+        StoreInterface(run.flow_id, user="alice", step_name="Report").get_input("early", step_name="Report")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flowdeck.errors import NotFoundError, ValidationError
+from flowdeck.errors import NotFoundError, StepStateError, ValidationError
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import outputs as output_records
 from flowdeck.storage.records import runs as run_records
@@ -38,7 +38,13 @@ def save_output(run_id: str, step_name: str | None, value: Any, name: str) -> No
             if step_name is None:
                 raise no_current_step(run_id, "save outputs to")
         if not output_records.insert_output(conn, run_id, step_name, name, stored):
-            raise NotFoundError(f"run {run_id!r} has no step {step_name!r}")
+            step = run_records.get_step(conn, run_id, step_name)
+            if step is None:
+                raise NotFoundError(f"run {run_id!r} has no step {step_name!r}")
+            raise StepStateError(
+                f"step {step_name!r} of run {run_id!r} has not run yet: its outputs are what its run() saves "
+                f"when it runs; save {name!r} from this step and read it there with get_input({name!r})"
+            )
 
 
 def last_output_id(run_id: str) -> int:

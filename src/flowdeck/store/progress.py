@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flowdeck.errors import NotFoundError, ValidationError
+from flowdeck.errors import NotFoundError, StepStateError, ValidationError
 from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import progress as progress_records
 from flowdeck.storage.records import runs as run_records
@@ -32,6 +32,9 @@ class ProgressEvent:
 
 Listener = Callable[[ProgressEvent], None]
 _lock = threading.Lock()
+#: The states of a step that is not running and reports no progress (a failed or cancelled step's
+#: hooks still may).
+_NOT_RUNNING = frozenset({"pending", "complete", "stale"})
 _listeners: list[Listener] = []
 
 
@@ -77,6 +80,11 @@ def record_progress(
         step = run_records.get_step(conn, run_id, step_name)
         if step is None:
             raise NotFoundError(f"run {run_id!r} has no step {step_name!r}")
+        if step.state in _NOT_RUNNING:
+            raise StepStateError(
+                f"step {step_name!r} of run {run_id!r} is {step.state}: progress is reported by a step while "
+                "it runs (its run(), action or callbacks)"
+            )
         event_id = progress_records.insert_event(conn, run_id, step_name, step.attempt, value, text, bool(page_update))
         run_records.update_step(conn, run_id, step_name, progress=value, message=text)
     event = ProgressEvent(event_id, run_id, step_name, value, text, bool(page_update))

@@ -53,7 +53,11 @@ _INSERT_FOR_STEP = (
             sa.bindparam("blob_key", type_=sa.String),
             sa.bindparam("checksum", type_=sa.String),
             sa.bindparam("created_at", type_=sa.DateTime(timezone=True)),
-        ).where(steps.c.run_id == sa.bindparam("run_id"), steps.c.name == sa.bindparam("step_name")),
+        ).where(
+            steps.c.run_id == sa.bindparam("run_id"),
+            steps.c.name == sa.bindparam("step_name"),
+            steps.c.state != "pending",
+        ),
     )
     .returning(outputs.c.id)
 )
@@ -62,7 +66,8 @@ _INSERT_FOR_STEP = (
 def insert_output(conn: Connection, run_id: str, step_name: str, name: str, stored: StoredValue) -> bool:
     """Record a saved value of the step's current attempt (earlier saves of the name stay as history).
 
-    Returns False when the run has no such step. One statement: the attempt is read in the insert.
+    Returns False when the run has no such step, or the step has not run yet (its first attempt's
+    outputs are what that attempt saves). One statement: the attempt is read in the insert.
     """
     result = conn.execute(
         _INSERT_FOR_STEP,
