@@ -303,9 +303,25 @@ def test_progress_and_outputs_go_only_to_a_step_that_has_run(embedded: Path) -> 
     done = StoreInterface(run.flow_id, user="alice", step_name="Produce")
     with pytest.raises(StepStateError, match=r"step 'Produce' of run '\w+' is complete: progress is reported"):
         done.update_progress(10, "late")
-    assert [(s.name, s.progress) for s in run.status().steps][0] == ("Produce", 100.0)
+    first = run.status().steps[0]
+    assert (first.name, first.progress) == ("Produce", 100.0)
     run.next()
     run.next()
     assert run.state == "complete"
     with pytest.raises(NotFoundError, match="no output 'early'"):
         StoreInterface(run.flow_id, user="alice", step_name="Report").get_input("early", step_name="Report")
+
+
+def test_a_callback_that_raises_leaves_the_steps_progress_as_it_was(embedded: Path) -> None:
+    flow, _ = resolve_spec(BUTTONS)
+    run = flowdeck.start(flow, user="alice")
+    before = run.status().steps[0]
+    with pytest.raises(CallbackError, match="raised RuntimeError: recalc failed; the page is unchanged"):
+        run.click("Recalc")
+    after = run.status().steps[0]
+    assert (after.state, after.progress, after.message) == (before.state, before.progress, before.message)
+    # the live stream hears the progress go back too
+    from flowdeck.store import progress
+
+    events = progress.events_after(run.flow_id)
+    assert [(e.completion, e.message) for e in events[-2:]] == [(90.0, "recalculating: almost done"), (0.0, "")]

@@ -50,6 +50,7 @@ from flowdeck.store import callback_results, callback_scope, lifecycle
 from flowdeck.store import notices as notice_service
 from flowdeck.store import outputs as output_service
 from flowdeck.store import pages as page_service
+from flowdeck.store import progress as progress_service
 from flowdeck.store import runs as run_service
 from flowdeck.store.callback_scope import CallbackScope
 from flowdeck.store.store_interface import StoreInterface
@@ -718,6 +719,9 @@ def carry_out(
                     _restore(snapshot)
                 if scope.outputs_before is not None:
                     output_service.drop_outputs_after(claim.flow_id, scope.outputs_before)
+                # Progress it reported goes back to what the step showed before (a no-op when none).
+                was = view.step(claim.step_name)
+                progress_service.restore_progress(claim.flow_id, claim.step_name, was.progress, was.message)
                 if isinstance(exc, _Raised):
                     original = exc.original
                     trace = "".join(tb_module.format_exception(original))

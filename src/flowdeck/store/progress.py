@@ -15,7 +15,15 @@ from flowdeck.store.lifecycle import check_cancelled
 from flowdeck.store.running import current_step, running_step
 from flowdeck.store.runs import no_current_step
 
-__all__ = ["ProgressEvent", "current_step", "events_after", "record_progress", "running_step", "subscribe"]
+__all__ = [
+    "ProgressEvent",
+    "current_step",
+    "events_after",
+    "record_progress",
+    "restore_progress",
+    "running_step",
+    "subscribe",
+]
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,23 @@ def record_progress(
     for listener in listeners:
         listener(event)
     return True
+
+
+def restore_progress(run_id: str, step_name: str, completion: float, message: str | None) -> None:
+    """Put a step's progress and message back to ``completion`` and ``message`` (what they were before a
+    callback that failed reported its own), publishing the change when there is one."""
+    with get_storage().db.write() as conn:
+        step = run_records.get_step(conn, run_id, step_name)
+        if step is None or (step.progress, step.message) == (completion, message):
+            return
+        text = message or ""
+        event_id = progress_records.insert_event(conn, run_id, step_name, step.attempt, completion, text, False)
+        run_records.update_step(conn, run_id, step_name, progress=completion, message=message)
+    event = ProgressEvent(event_id, run_id, step_name, completion, text, False)
+    with _lock:
+        listeners = list(_listeners)
+    for listener in listeners:
+        listener(event)
 
 
 def events_after(run_id: str, after_id: int = 0) -> list[ProgressEvent]:
