@@ -325,3 +325,18 @@ def test_a_callback_that_raises_leaves_the_steps_progress_as_it_was(embedded: Pa
 
     events = progress.events_after(run.flow_id)
     assert [(e.completion, e.message) for e in events[-2:]] == [(90.0, "recalculating: almost done"), (0.0, "")]
+
+
+def test_checking_a_stopped_trigger_by_name_says_it_is_stopped(embedded: Path) -> None:
+    flowdeck.register_flow(sample_flows.three_steps)
+    nightly = ScheduleTrigger("0 6 * * *", name="nightly").configure(
+        app_id=sample_flows.three_steps.name, user_id="alice"
+    )
+    nightly.start()
+    nightly.stop()
+    with pytest.warns(UserWarning, match=r"trigger 'nightly' is stopped, so it is not checked; start\(\) it again"):
+        assert flowdeck.check_triggers(["nightly"]) == []
+    nightly.start()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert flowdeck.check_triggers(["nightly"]) == []

@@ -487,16 +487,26 @@ def check_triggers(names: list[str] | None = None, *, force: bool = True, queue:
 
     Returns the ticks whose runs this call started (or tried to start). ``queue``: the Celery queue
     runs are handed to with ``FLOWDECK_EXECUTOR=celery`` (default flowdeck's). ``names`` limits the
-    check to those triggers; a name no trigger has is a ``NotFoundError``.
+    check to those triggers; a name no trigger has is a ``NotFoundError``, and a stopped trigger
+    named there is not checked (a ``UserWarning`` says so).
     """
     if names is not None:
         if isinstance(names, str):
             raise ValidationError(f"check_triggers() takes a list of trigger names, got the text {names!r}")
         with get_storage().db.read() as conn:
-            known = [row.name for row in records.list_triggers(conn)]
+            rows = records.list_triggers(conn)
+        known = [row.name for row in rows]
         missing = sorted(set(names) - set(known))
         if missing:
             raise NotFoundError(f"no trigger named {', '.join(map(repr, missing))}; the triggers are {known}")
+        paused = [row.name for row in rows if row.name in set(names) and not row.active]
+        if paused:
+            warnings.warn(
+                f"trigger {', '.join(map(repr, paused))} is stopped, so it is not checked; start() it again "
+                "to have it checked",
+                UserWarning,
+                stacklevel=2,
+            )
     _check_due(force, names)
     return start_due_ticks(queue)
 
