@@ -83,3 +83,31 @@ def test_a_page_with_every_element_type_renders(server: str) -> None:
         page.screenshot(path=str(SHOTS / "sdk-every-element.png"), full_page=True)
         browser.close()
     assert not errors, errors
+
+
+def test_a_one_moment_date_time_range_shows_one_field_and_stores_that_moment(server: str) -> None:
+    import datetime as dt
+
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, base_url=server)
+        page.goto("/login")
+        page.get_by_label("User name").fill("alice")
+        page.get_by_label("Password").fill(PASSWORDS["alice"])
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(lambda url: "/login" not in url)
+        page.get_by_role("button", name="Start Element gallery").click()
+        page.wait_for_url("**/steps/Gallery")
+        run_id = page.url.split("/runs/")[1].split("/")[0]
+        day = page.locator(".element-datetimerange").filter(has_text="Day").locator("input")
+        expect(day).to_have_count(1)  # one field: no "From" and "To"
+        day.fill("2024-05-05T10:30")
+        day.dispatch_event("change")
+        store = flowdeck.StoreInterface(run_id, user="alice")
+        deadline = time.monotonic() + 20
+        while store.get_element_value("Gallery", "Day") != dt.datetime(2024, 5, 5, 10, 30):
+            assert time.monotonic() < deadline, store.get_element_value("Gallery", "Day")
+            time.sleep(0.1)
+        browser.close()

@@ -496,6 +496,10 @@ class Asset:
         """The assets linked with :meth:`link_asset` that are not saved yet (saving this one saves them first)."""
         return [asset for asset in self.__dict__.get("_pending_links", {}).values() if not asset.id]
 
+    def pending_links(self) -> dict[str, Asset]:
+        """Links made with :meth:`link_asset` to assets not saved then, by link label (recorded by id on save)."""
+        return dict(self.__dict__.get("_pending_links", {}))
+
     def settle_links(self) -> None:
         """Record the links to assets saved since they were linked by their ids (called when this one is saved)."""
         pending: dict[str, Asset] = self.__dict__.get("_pending_links", {})

@@ -1027,8 +1027,10 @@ class DateTimeRange(_Range):
             raise ValidationError(f"{self._describe()}: timezone must be a zone name, got {timezone!r}")
         self.timezone = timezone
         self.time_format = "%Y-%m-%dT%H:%M:%S"
-        if not self.is_range and max_selection is None:
-            max_selection = min_selection
+        if not self.is_range:
+            # One moment: min_selection chooses it (max_selection when only that is given).
+            chosen = min_selection if min_selection is not None else max_selection
+            min_selection = max_selection = chosen
         self._init_range(min_range, max_range, min_selection, max_selection)
         self._initial_selection: tuple[Any, Any] | None = self._value
 
@@ -1048,6 +1050,43 @@ class DateTimeRange(_Range):
                 f"{self._describe()}: timezone {self.timezone!r} is not a known zone name (e.g. 'UTC', "
                 "'Europe/Paris'), so a date without a zone cannot be read in it"
             ) from exc
+
+    def validate_value(self, value: Any) -> tuple[Any, Any] | None:
+        """Accept ``(start, end)``; with ``is_range=False``, one moment, kept as ``(moment, moment)``.
+
+        The moment is a datetime, a date or ISO text; a pair is accepted there only when its two
+        ends are the same moment (or one is None). Anything else is a ``ValidationError``.
+        """
+        if getattr(self, "is_range", True) or value is None:
+            return super().validate_value(value)
+        if isinstance(value, str | dt.date | np.datetime64):
+            return super().validate_value((value, value))
+        one = "give one datetime, date or ISO text (e.g. '2024-05-01T12:00')"
+        if isinstance(value, bytes | Mapping) or not isinstance(value, Iterable):
+            raise ValidationError(
+                f"{self._describe()} takes one moment (is_range=False): {one}, got {type(value).__name__} {value!r}"
+            )
+        pair = list(value)
+        if len(pair) != 2:
+            raise ValidationError(f"{self._describe()} takes one moment (is_range=False): {one}, got {pair!r}")
+        low = None if pair[0] is None else self._coerce(pair[0], "the moment")
+        high = None if pair[1] is None else self._coerce(pair[1], "the moment")
+        if low is not None and high is not None and low != high:
+            raise ValidationError(
+                f"{self._describe()} takes one moment (is_range=False), got a period from {_show(low)} to "
+                f"{_show(high)}; {one}, or make the element with is_range=True to select a period"
+            )
+        chosen = low if low is not None else high
+        return super().validate_value((chosen, chosen))
+
+    def value_from_text(self, text: str) -> Any:
+        """Parse ``"start,end"`` or ``"start..end"``; with ``is_range=False``, one moment (``"2024-05-01"``)."""
+        if not self.is_range:
+            try:
+                return _parse_datetime(text, "")
+            except ValidationError:
+                pass  # not one moment: read as a pair, which validate_value refuses unless both ends agree
+        return super().value_from_text(text)
 
     def typed_value(self) -> Any:
         """``(start, end)``; with ``is_range=False`` the one moment chosen."""
@@ -1136,11 +1175,18 @@ class DateTimeRange(_Range):
         return self._pair_to_json(self._value)
 
     def _load_value(self, data: dict[str, Any]) -> None:
-        super()._load_value(data)
+        self.set_value(self._saved_selection(data.get("value")))
         try:
-            self._initial_selection = self.validate_value(data.get("initial_selection"))
+            self._initial_selection = self.validate_value(self._saved_selection(data.get("initial_selection")))
         except ValidationError:
             self._initial_selection = None  # saved against a range that has moved since
+
+    def _saved_selection(self, saved: Any) -> Any:
+        """A stored selection as :meth:`validate_value` takes it now."""
+        if not self.is_range and isinstance(saved, list) and len(saved) == 2 and saved[0] is not None:
+            # Stored before one moment was enforced, a pair could have two ends: its start was the value.
+            return (saved[0], saved[0])
+        return saved
 
     @classmethod
     def _from_fields(cls, data: dict[str, Any]) -> Self:

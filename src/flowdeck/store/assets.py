@@ -26,13 +26,15 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Row
 
-from flowdeck.assets.asset import Asset, _check_label, asset_class_name
+from flowdeck.assets.asset import LINKS_KEY, Asset, _check_label, asset_class_name
 from flowdeck.assets.types import AssetType
 from flowdeck.auth import access, quotas
 from flowdeck.auth.users import Principal, resolve_principal
-from flowdeck.errors import IntegrityError, NotFoundError, ValidationError
+from flowdeck.errors import IntegrityError, NotFoundError, QuotaExceededError, ValidationError
+from flowdeck.storage.codecs import Encoded
 from flowdeck.storage.deployment import Storage, get_storage
 from flowdeck.storage.records import assets as records
+from flowdeck.storage.records import quotas as quota_records
 from flowdeck.storage.records import users as user_records
 from flowdeck.storage.records._util import as_utc, utcnow
 from flowdeck.storage.values import StoredValue
@@ -146,21 +148,27 @@ def _type_name(obj: Any) -> str:
     return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
 
 
-def _store_object(storage: Storage, obj: Any) -> tuple[StoredValue, dict[str, Any]]:
-    """Store ``obj`` (blob durable before return) and describe how to load it again."""
+@dataclass
+class _EncodedObject:
+    """An asset's object turned into bytes, not stored yet, and how to load it again."""
+
+    encoded: Encoded
+    inline: bool
+    info: dict[str, Any]
+
+
+def _encode_object(storage: Storage, obj: Any) -> _EncodedObject:
+    """Encode ``obj`` for storing, writing nothing; ``ValidationError`` when it cannot be stored."""
     encoded = storage.codecs.encode_with(SKOPS_CODEC, obj)
     if encoded is not None:
         # A model file is always a blob, like an upload: exported and shared by its key.
-        return storage.values.put_encoded(encoded, inline=False), {
-            "format": SKOPS_CODEC,
-            **encoded.info,
-            "python_type": _type_name(obj),
-        }
+        info = {"format": SKOPS_CODEC, **encoded.info, "python_type": _type_name(obj)}
+        return _EncodedObject(encoded, False, info)
     try:
-        stored = storage.values.put(obj)
+        encoded = storage.codecs.encode(obj)
     except ValidationError as exc:
         raise ValidationError(f"cannot save the asset's object: {exc}") from exc
-    return stored, {"format": "value", "python_type": _type_name(obj)}
+    return _EncodedObject(encoded, True, {"format": "value", "python_type": _type_name(obj)})
 
 
 def _load_object(storage: Storage, ref: _ObjectRef) -> Any:
@@ -186,8 +194,10 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{_type_name(value)} is not JSON serialisable")
 
 
-def _metadata_json(asset: Asset, info: dict[str, Any]) -> str:
-    metadata = asset.metadata
+def _metadata_json(asset: Asset, info: dict[str, Any], metadata: Any = None) -> str:
+    """The catalogue's metadata document of ``asset`` (``metadata``: its metadata as it will be stored)."""
+    if metadata is None:
+        metadata = asset.metadata
     if not isinstance(metadata, dict):
         raise ValidationError(f"asset {asset.label!r}: metadata must be a dict, got {_type_name(metadata)}")
     for key, value in metadata.items():
@@ -292,6 +302,74 @@ def check_serialization_method(asset: Asset, method: Any) -> None:
         )
 
 
+@dataclass
+class _Save:
+    """One version a ``save_asset`` call writes: the asset given, or an unsaved asset it links to."""
+
+    asset: Asset
+    label: str
+    asset_type: str
+    name: str
+    new_id: str  # the id if this save inserts a new version (an unsaved linked asset always does)
+    metadata: dict[str, Any]
+    metadata_json: str = ""
+    encoded: _EncodedObject | None = None
+    stored: StoredValue | None = None
+
+
+def _identity(asset: Asset) -> tuple[str, str, str]:
+    """The (label, type, name) of ``asset`` as the catalogue keeps them, checked."""
+    label = _check_label(asset.label)
+    asset_type = AssetType.parse(asset.type).value
+    name = asset.name or ""
+    if not isinstance(name, str):
+        raise ValidationError(f"asset {label!r}: a name must be a string or None, got {name!r}")
+    return label, asset_type, name
+
+
+def _saving_order(asset: Asset) -> list[Asset]:
+    """``asset`` and the unsaved assets it links to (at any depth), each once, each after those it links to."""
+    order: list[Asset] = []
+
+    def visit(current: Asset, path: tuple[Asset, ...]) -> None:
+        for linked in current.unsaved_links():
+            if any(linked is seen for seen in (*path, current)):
+                raise ValidationError(
+                    f"assets {current.label!r} and {linked.label!r} link to each other and neither is saved: "
+                    "save one of them first, then link the other to it"
+                )
+            if not any(linked is done for done in order):
+                visit(linked, (*path, current))
+        order.append(current)
+
+    visit(asset, ())
+    return order
+
+
+def _metadata_with_links(asset: Asset, ids: dict[int, str]) -> dict[str, Any]:
+    """``asset``'s metadata with its links to assets not saved yet recorded by the ids they will get."""
+    pending = asset.pending_links()
+    if not pending:
+        return asset.metadata
+    links = dict(asset.metadata.get(LINKS_KEY, {}))
+    for link_label, target in pending.items():
+        links[link_label] = target.id or ids[id(target)]
+    return {**asset.metadata, LINKS_KEY: links}
+
+
+def _overwrite_target(conn: Connection, who: Principal, asset_id: str, save: _Save) -> Row:
+    """The version ``asset_id`` that ``save`` may overwrite (visible, managed by ``who``, same lineage)."""
+    target = _visible_row(conn, asset_id, who)
+    _require_manager(target, who, "overwrite")
+    if (target.label, target.asset_type, target.name) != (save.label, save.asset_type, save.name):
+        raise ValidationError(
+            f"asset {asset_id!r} is ({target.label!r}, {target.asset_type}, name "
+            f"{target.name or None!r}); it cannot be overwritten with ({save.label!r}, {save.asset_type}, name "
+            f"{save.name or None!r}). Save without asset_id= to start or extend that lineage"
+        )
+    return target
+
+
 def save_asset(
     who: Principal,
     asset: Asset,
@@ -300,7 +378,6 @@ def save_asset(
     asset_id: str | None = None,
     flow_id: str | None = None,
     step_name: str | None = None,
-    _linking: tuple[Asset, ...] = (),
 ) -> str:
     """Save ``asset`` for ``who`` and return the id of the version written.
 
@@ -309,7 +386,12 @@ def save_asset(
     ``time_created`` kept); ``asset_id`` overwrites exactly that version (``NotFoundError`` when the
     caller may not see it, ``AccessError`` when it is only shared with them). ``asset`` is updated
     with its id, version, owner, run, step and times. Assets it links to (``link_asset``) that are
-    not saved yet are saved first, for ``who``, and linked by their ids.
+    not saved yet are saved with it, for ``who``, and linked by their ids.
+
+    All or nothing: every check (names, metadata, objects, access, quota) is made before anything is
+    written, and the versions are committed in one transaction; on failure no version is stored (a
+    blob already written is left unreferenced, for ``flowdeck gc``) and the assets given are left
+    unchanged.
     """
     if not isinstance(asset, Asset):
         raise ValidationError(
@@ -317,94 +399,169 @@ def save_asset(
         )
     if overwrite not in (None, True, False):  # overwrite="no" must not overwrite
         raise ValidationError(f"save_asset(): overwrite must be True or False, got {overwrite!r}")
-    label = _check_label(asset.label)
-    asset_type = AssetType.parse(asset.type).value
-    name = asset.name or ""
-    if not isinstance(name, str):
-        raise ValidationError(f"asset {label!r}: a name must be a string or None, got {name!r}")
     if asset_id is not None:
         _check_id(asset_id)
-    for linked in asset.unsaved_links():
-        if any(linked is seen for seen in (*_linking, asset)):
-            raise ValidationError(
-                f"assets {label!r} and {linked.label!r} link to each other and neither is saved: "
-                "save one of them first, then link the other to it"
-            )
-        save_asset(who, linked, flow_id=flow_id, step_name=step_name, _linking=(*_linking, asset))
-    asset.settle_links()
     storage = get_storage()
-    _metadata_json(asset, {})  # refuse bad metadata before any bytes are written
-    if asset_id is None and not overwrite:  # a new version: refuse one over the quota before writing its bytes
+    saves = _prepare_saves(storage, who, asset, overwrite=bool(overwrite), asset_id=asset_id)
+    for save in saves:
+        if save.stored is None and save.encoded is not None:
+            # A blob stored here and left unreferenced by a failure below is gc's to remove: deleting
+            # it here could take it from a concurrent save of the same bytes.
+            save.stored = storage.values.put_encoded(save.encoded.encoded, inline=save.encoded.inline)
+            save.encoded = None  # the bytes are stored: let them go before the next object's
+    rows = _write_versions(
+        storage, who, saves, overwrite=bool(overwrite), asset_id=asset_id, flow_id=flow_id, step_name=step_name
+    )
+    for save, row in zip(saves, rows, strict=True):
+        saved = _to_asset(row)
+        target = save.asset
+        declared = getattr(target, "declared_version", None) if target.id is None else None
+        if declared is not None and declared != saved.version:
+            warnings.warn(
+                f"asset {save.label!r}: version={declared!r} is not used; the store numbers each lineage's "
+                f"versions itself and this save is version {saved.version} (keep a version of your own in metadata)",
+                UserWarning,
+                stacklevel=3,
+            )
+        target.id, target.version, target.owner = saved.id, saved.version, saved.owner
+        target.flow_id, target.step_name = saved.flow_id, saved.step_name
+        target.time_created, target.time_updated = saved.time_created, saved.time_updated
+        target._source = saved._source
+    for save in saves:
+        save.asset.settle_links()
+    return saves[-1].asset.id or ""
+
+
+def _prepare_saves(
+    storage: Storage, who: Principal, asset: Asset, *, overwrite: bool, asset_id: str | None
+) -> list[_Save]:
+    """Check everything a save can be refused for and encode the objects, writing nothing.
+
+    Returns the versions to write, the unsaved linked assets first and ``asset`` last.
+    """
+    order = _saving_order(asset)
+    identities = [_identity(item) for item in order]
+    ids = {id(item): uuid.uuid4().hex for item in order}
+    saves = [
+        _Save(item, *identity, ids[id(item)], _metadata_with_links(item, ids))
+        for item, identity in zip(order, identities, strict=True)
+    ]
+    for save in saves:
+        _metadata_json(save.asset, {}, save.metadata)  # bad metadata is refused before any object is encoded
+    new_versions = len(saves) - (1 if overwrite or asset_id is not None else 0)
+    if asset_id is not None or new_versions:
         with storage.db.read() as conn:
-            quotas.require_room_for_asset_version(conn, who.name)
-    source = asset._source
-    if not asset.is_loaded and isinstance(source, _ObjectRef):
-        # The object was never read: the new row refers to the same stored bytes.
-        stored, info = _stored_of(storage, source), source.info
-    else:
-        stored, info = _store_object(storage, asset.object)
-    metadata_json = _metadata_json(asset, info)
-    content = {
-        "asset_class": asset_class_name(asset),
-        "description": asset.description,
-        "metadata_json": metadata_json,
-        "stored": stored,
-        "flow_id": flow_id,
-        "step_name": step_name,
-        "created_by": who.name,
-        "now": utcnow(),
-    }
+            if asset_id is not None:
+                _overwrite_target(conn, who, asset_id, saves[-1])
+            if new_versions:
+                quotas.require_room_for_asset_version(conn, who.name)
+                if new_versions > 1:
+                    _require_room_for_linked(conn, who.name, saves[-1].label, new_versions)
+    for save in saves:
+        source = save.asset._source
+        if not save.asset.is_loaded and isinstance(source, _ObjectRef):
+            # The object was never read: the new row refers to the same stored bytes.
+            save.stored, info = _stored_of(storage, source), source.info
+        else:
+            save.encoded = _encode_object(storage, save.asset.object)
+            info = save.encoded.info
+        save.metadata_json = _metadata_json(save.asset, info, save.metadata)
+    return saves
+
+
+def _require_room_for_linked(conn: Connection, owner: str, label: str, new_versions: int) -> None:
+    """``QuotaExceededError`` unless ``owner`` may own ``new_versions`` more asset versions at once."""
+    quota = quotas.ASSET_VERSIONS
+    limit = quota.limit()
+    if not limit:
+        return
+    current = quota_records.count_asset_versions(conn, owner)
+    if current + new_versions <= limit:
+        return
+    row = user_records.get_user(conn, owner)
+    if row is not None and row.role == "admin":
+        return
+    raise QuotaExceededError(
+        f"user {owner!r} has {current:,} {quota.things}; saving {label!r} with the {new_versions - 1} unsaved "
+        f"asset(s) it links to would make {current + new_versions:,}, more than their quota allows "
+        f"({quota.setting} = {limit:,}); {quota.fix}, or ask the operator to raise {quota.env}",
+        setting=quota.setting,
+        limit=limit,
+        count=current,
+    )
+
+
+def _write_versions(
+    storage: Storage,
+    who: Principal,
+    saves: list[_Save],
+    *,
+    overwrite: bool,
+    asset_id: str | None,
+    flow_id: str | None,
+    step_name: str | None,
+) -> list[Row]:
+    """Write every version of ``saves`` in one transaction; the rows written, in the same order."""
+    rows: list[Row] = []
     with storage.db.write() as conn:
         user_records.ensure_user(conn, who.name)
-        if asset_id is not None:
-            target = _visible_row(conn, asset_id, who)
-            _require_manager(target, who, "overwrite")
-            if (target.label, target.asset_type, target.name) != (label, asset_type, name):
-                raise ValidationError(
-                    f"asset {asset_id!r} is ({target.label!r}, {target.asset_type}, name "
-                    f"{target.name or None!r}); it cannot be overwritten with ({label!r}, {asset_type}, name "
-                    f"{name or None!r}). Save without asset_id= to start or extend that lineage"
-                )
-            records.update_version(conn, asset_id, **content)
-            written = asset_id
-        else:
-            lineage_id = records.find_lineage(conn, who.name, label, asset_type, name)
-            if overwrite and (lineage_id is None or records.newest_version_id(conn, lineage_id) is None):
-                # overwrite=True replaces "the existing asset with the same label and type", whatever
-                # its name; that asset takes the name given now.
-                other = records.newest_lineage_of(conn, who.name, label, asset_type)
-                if other is not None and other != lineage_id:
-                    if lineage_id is not None:
-                        records.delete_lineage(conn, lineage_id)
-                    records.rename_lineage(conn, other, name)
-                    lineage_id = other
-            if lineage_id is None:
-                lineage_id = records.ensure_lineage(conn, uuid.uuid4().hex, who.name, label, asset_type, name)
-            records.lock_lineage(conn, lineage_id)
-            newest = records.newest_version_id(conn, lineage_id) if overwrite else None
-            if newest is not None:
-                records.update_version(conn, newest, **content)
-                written = newest
+        for save in saves:
+            assert save.stored is not None
+            content = {
+                "asset_class": asset_class_name(save.asset),
+                "description": save.asset.description,
+                "metadata_json": save.metadata_json,
+                "stored": save.stored,
+                "flow_id": flow_id,
+                "step_name": step_name,
+                "created_by": who.name,
+                "now": utcnow(),
+            }
+            if save is saves[-1]:
+                written = _write_version(conn, who, save, content, overwrite=overwrite, asset_id=asset_id)
             else:
-                quotas.require_room_for_asset_version(conn, who.name)
-                written = uuid.uuid4().hex
-                version = records.next_version(conn, lineage_id)
-                records.insert_version(conn, written, lineage_id, version, **content)
-        row = records.get_version(conn, written)
-    saved = _to_asset(row)
-    declared = getattr(asset, "declared_version", None) if asset.id is None else None
-    if declared is not None and declared != saved.version:
-        warnings.warn(
-            f"asset {label!r}: version={declared!r} is not used; the store numbers each lineage's versions "
-            f"itself and this save is version {saved.version} (keep a version of your own in metadata)",
-            UserWarning,
-            stacklevel=3,
-        )
-    asset.id, asset.version, asset.owner = saved.id, saved.version, saved.owner
-    asset.flow_id, asset.step_name = saved.flow_id, saved.step_name
-    asset.time_created, asset.time_updated = saved.time_created, saved.time_updated
-    asset._source = saved._source
-    return written
+                written = _write_version(conn, who, save, content, overwrite=False, asset_id=None)
+            row = records.get_version(conn, written)
+            assert row is not None
+            rows.append(row)
+    return rows
+
+
+def _write_version(
+    conn: Connection,
+    who: Principal,
+    save: _Save,
+    content: dict[str, Any],
+    *,
+    overwrite: bool,
+    asset_id: str | None,
+) -> str:
+    """Insert or overwrite one version in ``conn``'s transaction; its id."""
+    if asset_id is not None:
+        _overwrite_target(conn, who, asset_id, save)
+        records.update_version(conn, asset_id, **content)
+        return asset_id
+    label, asset_type, name = save.label, save.asset_type, save.name
+    lineage_id = records.find_lineage(conn, who.name, label, asset_type, name)
+    if overwrite and (lineage_id is None or records.newest_version_id(conn, lineage_id) is None):
+        # overwrite=True replaces "the existing asset with the same label and type", whatever
+        # its name; that asset takes the name given now.
+        other = records.newest_lineage_of(conn, who.name, label, asset_type)
+        if other is not None and other != lineage_id:
+            if lineage_id is not None:
+                records.delete_lineage(conn, lineage_id)
+            records.rename_lineage(conn, other, name)
+            lineage_id = other
+    if lineage_id is None:
+        lineage_id = records.ensure_lineage(conn, uuid.uuid4().hex, who.name, label, asset_type, name)
+    records.lock_lineage(conn, lineage_id)
+    newest = records.newest_version_id(conn, lineage_id) if overwrite else None
+    if newest is not None:
+        records.update_version(conn, newest, **content)
+        return newest
+    quotas.require_room_for_asset_version(conn, who.name)
+    records.insert_version(conn, save.new_id, lineage_id, records.next_version(conn, lineage_id), **content)
+    return save.new_id
 
 
 def _stored_of(storage: Storage, ref: _ObjectRef) -> StoredValue:

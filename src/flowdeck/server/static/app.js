@@ -1102,6 +1102,13 @@
   function renderDateRange(view, element, ctx) {
     const value = element.value || [null, null];
     const fromId = "from-" + ctx.key, toId = "to-" + ctx.key, titleId = "label-" + element.id;
+    if (element.is_range === false) {
+      // One moment: a single field, sent as both ends.
+      const moment = h("input", { type: "datetime-local", id: ctx.inputId, min: toLocalInput(element.min_range), max: toLocalInput(element.max_range), value: toLocalInput(value[0] || element.min_range), disabled: !ctx.editable,
+        "aria-labelledby": titleId });
+      moment.addEventListener("change", function () { commitValue(view, element, [moment.value || null, moment.value || null], ctx); });
+      return h("div", { class: "date-range" }, moment);
+    }
     const start = h("input", { type: "datetime-local", id: ctx.inputId, min: toLocalInput(element.min_range), max: toLocalInput(element.max_range), value: toLocalInput(value[0] || element.min_range), disabled: !ctx.editable,
       "aria-labelledby": titleId + " " + fromId });
     const endId = "end-" + element.id;
