@@ -784,16 +784,18 @@ class BlobStore:
             return read()
         except FileNotFoundError:
             is_set_aside = getattr(self.backend, "is_set_aside", None)
-            if is_set_aside is None or not is_set_aside(key):
+            if is_set_aside is None:
                 raise
         deadline = time.monotonic() + _ASIDE_WAIT_SECONDS
-        while True:
+        while is_set_aside(key) and time.monotonic() < deadline:
             time.sleep(0.005)
             try:
                 return read()
             except FileNotFoundError:
-                if time.monotonic() > deadline or not is_set_aside(key):
-                    raise
+                pass
+        # gc may have put the blob back between the failed read and the question (a copy and a
+        # delete on S3): one more read tells.
+        return read()
 
     def _missing(self, key: str) -> IntegrityError:
         return IntegrityError(f"blob {key} referenced but missing from {self.url}; the value it held cannot be loaded")
@@ -844,7 +846,7 @@ class BlobStore:
 
     @property
     def can_set_aside(self) -> bool:
-        """Whether the backend can move a blob out of reach before deleting it (local files can)."""
+        """Whether the backend can move a blob out of reach before deleting it (local files and S3 can)."""
         return hasattr(self.backend, "set_aside")
 
     def set_aside(self, key: str) -> float | None:

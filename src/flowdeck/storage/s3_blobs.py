@@ -16,6 +16,11 @@ transfer manager's multipart upload of 141 MiB was faster than the hand-written 
 5.7 s; one ``put_object`` 4.6 s), its parallel ranged read somewhat slower (3.3 s against 2.7 s).
 Parallel ranges do not pay off against a single-process S3 server on loopback (one GET of the same
 141 MiB: 0.6 s) with either code; they do against S3 itself, where one stream tops out near 100 MB/s.
+
+gc sets a blob aside before its last checks (:meth:`S3Backend.set_aside`). S3 has no rename, so the
+move is a server-side copy to ``prefix/gc-aside/<key>/<token>`` followed by a delete of the blob, and
+every step is ordered so that an interruption leaves at least one copy, which the next gc finds by
+listing ``prefix/gc-aside/``.
 """
 
 from __future__ import annotations
@@ -39,9 +44,10 @@ from botocore.exceptions import ClientError, NoCredentialsError
 from flowdeck.config import make_private_dir
 from flowdeck.errors import ConfigurationError, ValidationError
 from flowdeck.storage.blobs import _map_file
-from flowdeck.storage.s3 import is_missing_key, s3_error, shared_s3_client
+from flowdeck.storage.s3 import error_code, is_missing_key, s3_error, shared_s3_client
 
 __all__ = [
+    "ASIDE_STALE_SECONDS",
     "DEFAULT_CACHE_SIZE",
     "MULTIPART_THRESHOLD",
     "PART_SIZE",
@@ -63,7 +69,14 @@ DEFAULT_CACHE_SIZE = 2 * 1024**3
 MAX_CONCURRENCY = 8
 """Parts uploaded or downloaded at once for one blob."""
 
+ASIDE_STALE_SECONDS = 3600.0
+"""A copy set aside whose blob is stored again is deleted by :meth:`S3Backend.put_back_all` only once
+it is this old: a younger one may belong to a gc that has copied the blob and not yet deleted it."""
+
 _KEY_RE = re.compile(r"^[A-Za-z0-9_\-]{4,128}$")
+# Not a shard name (those are two characters), so no listing of blobs ever takes an object below it.
+_ASIDE_DIR = "gc-aside"
+_PRECONDITION_CODES = frozenset({"PreconditionFailed", "412"})
 # A cache hit refreshes the file's modification time (its place in the LRU order) only when that is
 # older than this: each refresh changes the file's identity, and with it whatever the blob store
 # remembered having checked of the file, so a blob read back to back would be checked whole again
@@ -394,6 +407,10 @@ class S3Backend:
         self.stats = BackendStats()
         self._transfers: Any = None
         self._transfers_lock = threading.Lock()
+        # The copy (object key, size) each blob this backend set aside went to: put_back and discard
+        # act on that copy only, never on one another gc is making of the same blob.
+        self._asides: dict[str, tuple[str, int]] = {}
+        self._asides_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"S3Backend({self.url!r}, endpoint_url={self.endpoint_url!r})"
@@ -422,14 +439,51 @@ class S3Backend:
         _check_key(key)
         return f"{self.prefix}/used/{key}" if self.prefix else f"used/{key}"
 
-    def _modified(self, what: str, key: str, obj: str) -> float | None:
+    def _head(self, what: str, key: str, obj: str) -> dict[str, Any] | None:
+        """The HEAD response of object ``obj`` (of blob ``key``), or None when there is none."""
         try:
-            head = self._call(what, key, lambda: self.client.head_object(Bucket=self.bucket, Key=obj))
+            return self._call(what, key, lambda: self.client.head_object(Bucket=self.bucket, Key=obj))
         except ClientError as exc:
             if is_missing_key(exc):
                 return None
             raise
-        return float(head["LastModified"].timestamp())
+
+    def _modified(self, what: str, key: str, obj: str) -> float | None:
+        head = self._head(what, key, obj)
+        return None if head is None else float(head["LastModified"].timestamp())
+
+    def _list(self, prefix: str) -> Iterator[dict[str, Any]]:
+        """Every object (a ``list_objects_v2`` item) whose key starts with ``prefix``."""
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+        iterator = iter(pages)
+        while True:
+            page = self._call("listing", None, lambda: next(iterator, None))
+            if page is None:
+                return
+            yield from page.get("Contents", [])
+
+    def _aside_root(self) -> str:
+        return f"{self.prefix}/{_ASIDE_DIR}/" if self.prefix else f"{_ASIDE_DIR}/"
+
+    def _copy(self, key: str, source: str, target: str, size: int, **conditions: Any) -> None:
+        """Copy object ``source`` to ``target`` in the bucket, server-side; ``conditions`` guard the source.
+
+        One ``CopyObject`` below ``multipart_threshold`` bytes; from there on (and beyond the 5 GB a
+        single copy may hold) the transfer manager copies parts in parallel (``UploadPartCopy``, each
+        pinned to the source's ETag) and aborts the upload when one fails.
+        """
+        copy_source = {"Bucket": self.bucket, "Key": source}
+        if size < self.multipart_threshold:
+            self._call(
+                "copying",
+                key,
+                lambda: self.client.copy_object(Bucket=self.bucket, Key=target, CopySource=copy_source, **conditions),
+            )
+            return
+        manager = self._transfer_manager()
+        self._call(
+            "copying", key, lambda: manager.copy(copy_source, self.bucket, target, extra_args=conditions).result()
+        )
 
     def _call(self, action: str, key: str | None, fn: Callable[[], T], *, map_missing_key: bool = False) -> T:
         """Run one S3 call, turning bucket and credential failures into flowdeck errors."""
@@ -572,19 +626,135 @@ class S3Backend:
 
     def iter_keys(self) -> Iterator[tuple[str, float]]:
         """Every stored blob key with its last-modified time (POSIX seconds); unfinished uploads absent."""
-        paginator = self.client.get_paginator("list_objects_v2")
         prefix = f"{self.prefix}/" if self.prefix else ""
-        pages = paginator.paginate(Bucket=self.bucket, Prefix=prefix)
-        iterator = iter(pages)
-        while True:
-            page = self._call("listing", None, lambda: next(iterator, None))
-            if page is None:
-                return
-            for item in page.get("Contents", []):
-                rest = item["Key"][len(prefix) :].split("/")
-                # Only objects laid out as ab/cd/<key> are blobs; anything else in the prefix is not ours.
-                if len(rest) == 3 and rest[2][:2] == rest[0] and rest[2][2:4] == rest[1]:
-                    yield rest[2], item["LastModified"].timestamp()
+        for item in self._list(prefix):
+            rest = item["Key"][len(prefix) :].split("/")
+            # Only objects laid out as ab/cd/<key> are blobs: not markers, copies set aside, or others' files.
+            if len(rest) == 3 and rest[2][:2] == rest[0] and rest[2][2:4] == rest[1]:
+                yield rest[2], item["LastModified"].timestamp()
+
+    # ----------------------------------------------------------------- gc's set-aside
+
+    def set_aside(self, key: str) -> float | None:
+        """Move blob ``key`` out of reach (a save of the same bytes then stores them anew) and return
+        when it was last used; None when it is gone. :meth:`put_back` or :meth:`discard` follows.
+
+        The move is a server-side copy to ``gc-aside/<key>/<token>`` (a name of its own, so that
+        two gcs never share a copy), then a delete of the blob: there is always at least one copy.
+        The reuse marker is read only once the blob is out of reach, so a save that reused the blob
+        before shows in the time returned. The time is the blob's own, taken before the copy; the copy
+        is refused if the blob was written again after that time (and the move starts over).
+        """
+        obj = self.object_key(key)
+        aside = f"{self._aside_root()}{key}/{uuid.uuid4().hex}"
+        for attempt in range(3):
+            head = self._head("checking", key, obj)
+            if head is None:
+                return None
+            written, size = head["LastModified"], int(head["ContentLength"])
+            try:
+                self._copy(key, obj, aside, size, CopySourceIfUnmodifiedSince=written)
+                break
+            except ClientError as exc:
+                if is_missing_key(exc):
+                    return None  # deleted since the HEAD (by another gc)
+                if error_code(exc) not in _PRECONDITION_CODES or attempt == 2:
+                    raise
+        with self._asides_lock:
+            self._asides[key] = (aside, size)
+        try:
+            self._call("deleting", key, lambda: self.client.delete_object(Bucket=self.bucket, Key=obj))
+            reused = self._modified("check", key, self.marker_key(key))
+        except BaseException:
+            # Whether the delete happened is unknown: put back (which keeps the copy unless the blob
+            # is stored), and leave the rest to the next gc's put_back_all when that fails too.
+            with contextlib.suppress(Exception):
+                self.put_back(key)
+            raise
+        written_at = float(written.timestamp())
+        return written_at if reused is None else max(written_at, reused + 1.0)
+
+    def put_back(self, key: str) -> None:
+        """Return blob ``key`` from where :meth:`set_aside` moved it, unless a save stored it meanwhile.
+
+        The blob is copied back (when it is not stored) before the copy set aside is deleted, and it
+        comes back with a new time (S3 cannot keep the old one), so gc's grace starts over for it. A
+        key this backend did not set aside has its copies a stopped gc left put back instead.
+        """
+        with self._asides_lock:
+            found = self._asides.pop(key, None)
+        if found is None:
+            _check_key(key)
+            for item in self._list(f"{self._aside_root()}{key}/"):
+                self._restore(key, item)
+            return
+        aside, size = found
+        self._put_back_copy(key, aside, size)
+
+    def _put_back_copy(self, key: str, aside: str, size: int, *, drop_if_stored: bool = True) -> None:
+        """Copy ``aside`` back to blob ``key`` unless it is stored, then delete ``aside``.
+
+        With ``drop_if_stored=False`` a copy whose blob is stored is left alone (it may be another
+        gc's, made in the instant before that gc deletes the blob).
+        """
+        obj = self.object_key(key)
+        if not self.exists(key):
+            try:
+                # A save may store the same bytes in between: copying over them changes nothing.
+                self._copy(key, aside, obj, size)
+            except ClientError as exc:
+                if is_missing_key(exc):
+                    return  # put back or discarded already (by another gc)
+                raise
+        elif not drop_if_stored:
+            return
+        self._call("deleting", key, lambda: self.client.delete_object(Bucket=self.bucket, Key=aside))
+
+    def _restore(self, key: str, item: dict[str, Any]) -> None:
+        """Put back a copy set aside that a listing found (``item``), as a stopped gc left it."""
+        stale = time.time() - item["LastModified"].timestamp() > ASIDE_STALE_SECONDS
+        self._put_back_copy(key, item["Key"], int(item["Size"]), drop_if_stored=stale)
+
+    def is_set_aside(self, key: str) -> bool:
+        """Whether a gc holds blob ``key`` aside now (a copy of it is in ``gc-aside/``)."""
+        _check_key(key)
+        prefix = f"{self._aside_root()}{key}/"
+        listed = self._call(
+            "listing", key, lambda: self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=1)
+        )
+        return bool(listed.get("KeyCount") or listed.get("Contents"))
+
+    def discard(self, key: str) -> None:
+        """Delete blob ``key``, set aside by this backend (its reuse marker too unless a save stored it again).
+
+        The marker goes first: interrupted after it, the copy is still there, and the next gc puts it
+        back. A key this backend did not set aside is left as it is.
+        """
+        with self._asides_lock:
+            found = self._asides.pop(key, None)
+        if found is None:
+            return
+        if not self.exists(key):
+            marker = self.marker_key(key)
+            self._call("deleting", key, lambda: self.client.delete_object(Bucket=self.bucket, Key=marker))
+            if self.cache is not None:
+                self.cache.discard(key)
+        aside = found[0]
+        self._call("deleting", key, lambda: self.client.delete_object(Bucket=self.bucket, Key=aside))
+
+    def put_back_all(self) -> int:
+        """Put back every blob a gc that stopped half-way left aside; how many copies it left.
+
+        A copy whose blob is stored again is only deleted once :data:`ASIDE_STALE_SECONDS` old.
+        """
+        root = self._aside_root()
+        found = 0
+        for item in list(self._list(root)):
+            rest = item["Key"][len(root) :].split("/")
+            if len(rest) == 2 and _KEY_RE.match(rest[0]):
+                found += 1
+                self._restore(rest[0], item)
+        return found
 
     def close(self) -> None:
         """Stop the transfer threads (the shared client stays open for other backends)."""

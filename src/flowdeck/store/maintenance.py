@@ -30,8 +30,8 @@ def collect_garbage(grace_seconds: float = 3600.0, dry_run: bool = False) -> GcR
 
     What gc read first can be stale by the time it deletes (a save may just have reused an old
     orphan's bytes), so right before each delete it asks again: when the blob was last used, and
-    whether any row refers to it now. Where blobs are local files, gc first moves each candidate
-    out of reach: a save of the same bytes from then on stores them anew, and one that reused the
+    whether any row refers to it now. Where the blob backend can (local files, S3), gc first moves
+    each candidate out of reach: a save of the same bytes from then on stores them anew, and one that reused the
     blob before shows in its time or its row, so no save can slip between the last check and the
     delete. A blob a gc that stopped half-way left aside is put back first.
     """
@@ -68,7 +68,7 @@ def _check_then_delete(storage: Storage, key: str, cutoff: float, dry_run: bool)
     """Ask when blob ``key`` was last used and whether a row refers to it, then delete it if neither.
 
     A save that reuses the blob between the last question and the delete is not seen: the narrow
-    window of backends that cannot set a blob aside (S3).
+    window of a backend that cannot set a blob aside (gc uses this on such backends and in dry runs).
     """
     used = storage.blobs.last_used(key)
     if used is None:
