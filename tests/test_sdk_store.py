@@ -121,7 +121,9 @@ def test_lookups_by_reference_id_and_by_title(deployment):
         store.get_raw_data_source_data("Upload", element_title="Sales", elem_reference_id="sales-ref")
     assert store.get_raw_data_source_data("Upload").read() == CSV  # the step's only DataSource
     sales_id = store.get_element("Upload", "Sales").id
-    assert store.get_raw_data_source_data("Upload", sales_id, "Analyst").read() == CSV  # the id wins, as before
+    with pytest.raises(ValidationError, match="element_title='Analyst' names another"):  # two elements named
+        store.get_raw_data_source_data("Upload", sales_id, "Analyst")
+    assert store.get_raw_data_source_data("Upload", sales_id, "Sales").read() == CSV  # both name Sales
     with pytest.raises(ValidationError, match="'Analyst' in step 'Upload' is a TextInput, not a DataSource"):
         store.get_raw_data_source_data("Upload", element_title="Analyst")
 

@@ -416,9 +416,80 @@ def _sql_type(typ: pa.DataType) -> TypeEngine[Any]:
     return sa.Text().with_variant(mysql.LONGTEXT(), *_MYSQL_DIALECTS)
 
 
-def _sa_table(target: TableName, data: pa.Table, dtype: Mapping[str, Any] | None) -> sa.Table:
-    overrides = dict(dtype or {})
-    unknown = sorted(set(overrides) - set(data.column_names))
+# SQL type names dtype= accepts as strings (as pandas.to_sql does in its sqlite3 mode), mapped to
+# SQLAlchemy types so that nothing the caller wrote is pasted into the DDL. Generic types where a
+# name is not portable (DATETIME, DOUBLE, BOOLEAN): each dialect renders its own spelling.
+_NAMED_SQL_TYPES: dict[str, Any] = {
+    "TEXT": sa.Text,
+    "INTEGER": sa.Integer,
+    "INT": sa.Integer,
+    "BIGINT": sa.BigInteger,
+    "SMALLINT": sa.SmallInteger,
+    "FLOAT": sa.Float,
+    "REAL": sa.REAL,
+    "DOUBLE": sa.Double,
+    "DOUBLE PRECISION": sa.Double,
+    "BOOLEAN": sa.Boolean,
+    "BOOL": sa.Boolean,
+    "DATE": sa.Date,
+    "TIME": lambda: sa.Time().with_variant(mysql.TIME(fsp=6), *_MYSQL_DIALECTS),
+    "DATETIME": lambda: sa.DateTime().with_variant(mysql.DATETIME(fsp=6), *_MYSQL_DIALECTS),
+    "TIMESTAMP": lambda: sa.DateTime().with_variant(mysql.DATETIME(fsp=6), *_MYSQL_DIALECTS),
+    "BLOB": lambda: sa.LargeBinary().with_variant(mysql.LONGBLOB(), *_MYSQL_DIALECTS),
+}
+_SIZED_SQL_TYPE = re.compile(r"(VARCHAR|CHAR|NUMERIC|DECIMAL)\s*(?:\(\s*(\d{1,5})\s*(?:,\s*(\d{1,5})\s*)?\))?")
+_DTYPE_HELP = (
+    "dtype= takes a dict of column name to a SQLAlchemy type (e.g. sqlalchemy.Integer or sqlalchemy.String(50)) "
+    f"or one of the SQL type names {sorted(_NAMED_SQL_TYPES)}, 'VARCHAR(n)', 'CHAR(n)', 'NUMERIC(p, s)', "
+    "'DECIMAL(p, s)' (any case), or one such type for every column"
+)
+
+
+def _named_sql_type(name: str, column: str) -> TypeEngine[Any]:
+    """The SQLAlchemy type for an allow-listed SQL type name; anything else is a ``ValidationError``."""
+    words = " ".join(name.split()).upper()
+    if words in _NAMED_SQL_TYPES:
+        return _NAMED_SQL_TYPES[words]()
+    sized = _SIZED_SQL_TYPE.fullmatch(words)
+    if sized:
+        kind, first, second = sized.group(1), sized.group(2), sized.group(3)
+        if kind in ("VARCHAR", "CHAR"):
+            if first is None or second is not None or int(first) < 1:
+                raise ValidationError(
+                    f"dtype {name!r} for column {column!r}: {kind} needs one length, e.g. {kind}(255)"
+                )
+            return sa.String(int(first)) if kind == "VARCHAR" else sa.CHAR(int(first))
+        if first is None:
+            return sa.Numeric()
+        precision, scale = int(first), int(second or 0)
+        if not 1 <= precision <= 65 or scale > precision:
+            raise ValidationError(f"dtype {name!r} for column {column!r}: {kind}(p, s) needs 1 <= p <= 65 and s <= p")
+        return sa.Numeric(precision, scale)
+    raise ValidationError(f"dtype {name!r} for column {column!r} is not a SQL type flowdeck knows; {_DTYPE_HELP}")
+
+
+def _column_type(value: Any, column: str) -> TypeEngine[Any]:
+    """A dtype= value as a SQLAlchemy type instance: a type, a type class, or an allow-listed name."""
+    if isinstance(value, TypeEngine):
+        return value
+    if isinstance(value, type) and issubclass(value, TypeEngine):
+        return value()
+    if isinstance(value, str):
+        return _named_sql_type(value, column)
+    raise ValidationError(
+        f"dtype {value!r} ({type(value).__name__}) for column {column!r} is not a SQL type; {_DTYPE_HELP}"
+    )
+
+
+def _sa_table(target: TableName, data: pa.Table, dtype: Any) -> sa.Table:
+    if dtype is None:
+        overrides: dict[str, Any] = {}
+    elif isinstance(dtype, Mapping):
+        overrides = dict(dtype)
+    else:
+        # As pandas.to_sql: one type for every column.
+        overrides = dict.fromkeys(data.column_names, dtype)
+    unknown = sorted(set(overrides) - set(data.column_names), key=str)
     if unknown:
         raise ValidationError(
             f"dtype names columns {unknown} that the frame for table {str(target)!r} does not have; "
@@ -426,10 +497,9 @@ def _sa_table(target: TableName, data: pa.Table, dtype: Mapping[str, Any] | None
         )
     columns = []
     for field in data.schema:
-        sql_type = overrides.get(field.name)
-        if isinstance(sql_type, type):
-            sql_type = sql_type()
-        columns.append(sa.Column(field.name, sql_type if sql_type is not None else _sql_type(field.type)))
+        given = overrides.get(field.name)
+        sql_type = _sql_type(field.type) if given is None else _column_type(given, field.name)
+        columns.append(sa.Column(field.name, sql_type))
     return sa.Table(
         target.name,
         sa.MetaData(),
@@ -451,7 +521,7 @@ def write_frame(
     if_exists: str = "fail",
     index: bool = False,
     chunksize: int | None = None,
-    dtype: Mapping[str, TypeEngine[Any] | type[TypeEngine[Any]]] | None = None,
+    dtype: Mapping[str, TypeEngine[Any] | type[TypeEngine[Any]] | str] | TypeEngine[Any] | str | None = None,
     indexes: Sequence[Sequence[str] | str | Mapping[str, Any]] | None = None,
 ) -> int:
     """Write ``df`` to ``table`` and return the number of rows written; all or nothing.
@@ -460,11 +530,12 @@ def write_frame(
     ``'overwrite'`` (alias ``'replace'``: the table is replaced, with columns typed from
     the frame) or ``'append'`` (rows are added; a missing table is created).
     ``index=True`` writes the index as column(s) too. ``chunksize`` is the number of rows
-    sent per batch. ``dtype`` maps column names to SQLAlchemy types that replace the types
-    inferred from the frame's dtypes. ``indexes`` lists the indexes to make: a column name, a list
-    of column names, or ``{"columns": [...], "unique": bool}`` (the SDK's form; a unique index);
-    a replaced table gets them in the same transaction that swaps it in (created after the load,
-    which is faster).
+    sent per batch. ``dtype`` maps column names to SQLAlchemy types (or allow-listed SQL type names
+    such as ``"TEXT"`` or ``"VARCHAR(50)"``) that replace the types inferred from the frame's
+    dtypes; a single type applies to every column. ``indexes`` lists the indexes to make: a column
+    name, a list of column names, or ``{"columns": [...], "unique": bool}`` (the SDK's form; a unique
+    index); a replaced table gets them in the same transaction that swaps it in (created after the
+    load, which is faster). A frame with no columns is a ``ValidationError`` and writes nothing.
     """
     if not isinstance(df, pd.DataFrame):
         raise ValidationError(f"write_frame takes a pandas DataFrame, got {type(df).__name__}")
@@ -473,6 +544,12 @@ def write_frame(
         raise ValidationError(f"chunksize must be a positive whole number, got {chunksize!r}")
     target = quote_table_name(engine, table)
     frame = df.reset_index() if index else df
+    if len(frame.columns) == 0:
+        # Checked before anything is created: "CREATE TABLE t ()" fails only once a scratch table is named.
+        raise ValidationError(
+            f"the frame for table {table!r} has no columns, and a SQL table needs at least one: nothing was "
+            "written (a frame with columns and no rows writes an empty table)"
+        )
     data = _frame_to_arrow(frame, engine.dialect, table)
     sa_table = _sa_table(target, data, dtype)
     index_specs = _check_indexes(engine.dialect, target, indexes, data.column_names)

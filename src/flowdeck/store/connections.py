@@ -245,15 +245,40 @@ def _resource(row: Any) -> access.Resource:
     return access.Resource("connection", row.id, row.owner, f"connection {row.name!r}")
 
 
-def _row_for(conn: Any, who: Principal, name: str, owner: str | None) -> Any:
-    """The row of connection ``name`` (of ``owner``, default the asker) if ``who`` may use it."""
+def _row_for(conn: Any, who: Principal, name: str, owner: str | None, owner_param: str | None = None) -> Any:
+    """The row of connection ``name`` (of ``owner``, default the asker) if ``who`` may use it.
+
+    With ``owner_param`` (the caller's name for the owner argument) and no ``owner``, a miss says
+    which users share a connection of that name with ``who``, and how to pass the owner.
+    """
     _check_name(name)
     owner_name = owner or who.name
     row = records.get_connection(conn, owner_name, name)
     if row is None or not access.can_act(conn, who, _resource(row)):
         asked = f"{name!r}" if owner is None else f"{name!r} of user {owner!r}"
-        raise NotFoundError(f"no connection {asked}")
+        hint = _shared_hint(conn, who, name, owner_param) if owner is None and owner_param else ""
+        raise NotFoundError(f"no connection {asked}{hint}")
     return row
+
+
+def _shared_hint(conn: Any, who: Principal, name: str, owner_param: str) -> str:
+    """``"; 'x' is shared with you by 'alice': pass owner_param='alice'"``, or ``""`` when nobody shares it.
+
+    Only connections shared with ``who`` (or a group of theirs) are named, admins included: an
+    unshared connection of another user must stay invisible, as the NotFoundError it answers says.
+    """
+    shared_only = dataclasses.replace(access.audience(who), everyone=False)
+    owners = [
+        row.owner
+        for row in records.visible_connections(conn, shared_only)
+        if row.name == name and row.owner != who.name
+    ]
+    if not owners:
+        return ""
+    if len(owners) == 1:
+        return f"; {name!r} is shared with you by {owners[0]!r}: pass {owner_param}={owners[0]!r}"
+    listed = ", ".join(repr(o) for o in owners)
+    return f"; {name!r} is shared with you by {listed}: pass {owner_param}= one of them"
 
 
 def _info(conn: Any, row: Any) -> ConnectionInfo:
@@ -376,7 +401,7 @@ def _load(who: Principal, name: str, owner: str | None) -> tuple[ConnectionSpec,
     """The connection in clear, and whether an admin stored it."""
     storage = get_storage()
     with storage.db.read() as conn:
-        row = _row_for(conn, who, name, owner)
+        row = _row_for(conn, who, name, owner, owner_param="connection_owner")
         creator = user_records.get_user(conn, row.created_by or row.owner)
     settings = storage.settings
     secret = SecretBox(settings).decrypt(row.secret_token, name) if row.secret_token else None

@@ -10,7 +10,7 @@ import asyncio
 import functools
 import inspect
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from flowdeck.auth.users import Principal, peek_principal, resolve_principal
@@ -363,11 +363,34 @@ class StoreInterface:
         """The bytes uploaded to a DataSource of the current step (by title or ``data_source_reference_id=``),
         before its action ran. Naming none reads the step's only DataSource."""
         if data_source_title is None and data_source_reference_id is None:
-            return self.get_raw_data_source_data()
+            view = self._view()
+            name = self._step(view)
+            try:
+                element = page_service.sole_data_source(view, name)
+            except ValidationError:
+                # The service's message names get_raw_data_source_data's parameters, not this method's.
+                raise ValidationError(self._which_data_source(view, name)) from None
+            return self._uploaded_bytes(view, name, element)
         key, by_reference = self._one_key("DataSource", data_source_title, data_source_reference_id)
         if by_reference:
             return self.get_raw_data_source_data(elem_reference_id=key)
         return self.get_raw_data_source_data(element_title=key)
+
+    @staticmethod
+    def _which_data_source(view: run_service.RunView, step_name: str) -> str:
+        """Why get_current_step_user_input() cannot pick the step's DataSource, and how to name one."""
+        titles = [e.title for e in page_service.get_page(view, step_name).elements if isinstance(e, DataSource)]
+        if not titles:
+            return (
+                f"get_current_step_user_input(): step {step_name!r} has no DataSource, so nothing was uploaded "
+                "to it; to read an upload of another step use get_raw_data_source_data(step_name=..., "
+                "element_title=...)"
+            )
+        return (
+            f"get_current_step_user_input(): step {step_name!r} has {len(titles)} DataSources {titles}; name one "
+            f"with data_source_title= (e.g. get_current_step_user_input(data_source_title={titles[0]!r})) "
+            "or data_source_reference_id="
+        )
 
     def get_raw_data_source_data(
         self,
@@ -378,9 +401,9 @@ class StoreInterface:
     ) -> io.BytesIO:
         """The bytes uploaded to a DataSource (by id, title or reference id) of ``step_name`` (default: this step).
 
-        Given both, ``element_id`` wins over ``element_title``, as before; ``elem_reference_id`` goes alone.
-        Naming no element reads the step's only DataSource (a ``ValidationError`` when it has none or
-        several).
+        ``element_id`` and ``element_title`` together must name the same element (else a
+        ``ValidationError`` naming both); ``elem_reference_id`` goes alone. Naming no element reads the
+        step's only DataSource (a ``ValidationError`` when it has none or several).
         """
         if elem_reference_id is not None and (element_id is not None or element_title is not None):
             raise ValidationError(
@@ -394,14 +417,33 @@ class StoreInterface:
             element = page_service.sole_data_source(view, name)
         else:
             element = page_service.get_element(view, name, element_id or element_title, by_id=element_id is not None)
+            if element_id is not None and element_title is not None:
+                self._check_same_element(element, element_id, element_title, name)
+        return self._uploaded_bytes(view, name, element)
+
+    @staticmethod
+    def _check_same_element(element: Element, element_id: str, element_title: str, step_name: str) -> None:
+        """``ValidationError`` when ``element_title`` does not name the element found by ``element_id``."""
+        # A positional reference id in the title's place is the SDK's form, so it counts as naming it too.
+        if element_title == element.title or (element.reference_id and element_title == element.reference_id):
+            return
+        raise ValidationError(
+            f"get_raw_data_source_data(): element_id={element_id!r} is element {element.title!r} of step "
+            f"{step_name!r} but element_title={element_title!r} names another; pass element_id= or "
+            "element_title= alone, or both naming the same element"
+        )
+
+    @staticmethod
+    def _uploaded_bytes(view: run_service.RunView, step_name: str, element: Element) -> io.BytesIO:
+        """The bytes uploaded to ``element`` (a ``ValidationError`` when it is no DataSource)."""
         if not isinstance(element, DataSource):
             raise ValidationError(
-                f"{element.title!r} in step {name!r} is a {type(element).__name__}, not a DataSource: "
+                f"{element.title!r} in step {step_name!r} is a {type(element).__name__}, not a DataSource: "
                 "only a DataSource holds uploaded bytes (read other inputs with get_element_value)"
             )
-        found = page_service.raw_upload(view, name, element)
+        found = page_service.raw_upload(view, step_name, element)
         if found is None:
-            raise NotFoundError(f"nothing was uploaded to {element.title!r} in step {name!r}")
+            raise NotFoundError(f"nothing was uploaded to {element.title!r} in step {step_name!r}")
         return io.BytesIO(found[1])
 
     # --- progress and status -----------------------------------------------------------------
@@ -653,10 +695,20 @@ class StoreInterface:
 
     @staticmethod
     def str_2_connection_type(list_connection_type: list[str]) -> list[ConnectionType]:
-        """Convert names (any case) to ``ConnectionType`` members; an unknown name is a ``ValueError``."""
-        from flowdeck.storage.connection_urls import str_2_connection_type
+        """Convert names (any case) to ``ConnectionType`` members; an unknown name is a ``ValueError``.
 
-        return str_2_connection_type(list_connection_type)
+        Anything but a list (or other iterable) of names, ``None`` included, is a ``ValidationError``
+        saying what it takes.
+        """
+        from flowdeck.storage import connection_urls
+
+        if not isinstance(list_connection_type, Iterable):
+            valid = [member.value for member in connection_urls.ConnectionType]
+            raise ValidationError(
+                f"str_2_connection_type() takes a list of connection type names such as ['postgresql'], got "
+                f"{list_connection_type!r}; valid names are {valid}"
+            )
+        return connection_urls.str_2_connection_type(list_connection_type)
 
     # --- object storage ----------------------------------------------------------------------
 
