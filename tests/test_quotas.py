@@ -3,13 +3,16 @@ API tokens or shares past the limit, through the library and over HTTP.
 
 Each refusal is checked for its type (``QuotaExceededError``, a ``ValidationError``; 422 over HTTP),
 its message (the limit, the count and the fix) and for leaving nothing behind (the counts of rows
-and blobs are unchanged). alice and bob are users (group ``analysts``), carol a stranger and root
+and blobs are unchanged); creations started at the same moment by one owner end exactly at the
+limit on every backend. alice and bob are users (group ``analysts``), carol a stranger and root
 an admin; the limits are set small with ``reconfigure`` or the environment.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +23,16 @@ from fastapi.testclient import TestClient
 
 import flowdeck
 import headless_flows
+from conftest import DATABASES_ONLY
 from fixtures.server_support import add_people, login, make_app, start_run, wait_idle
 from flowdeck import Asset, QuotaExceededError, ValidationError
-from flowdeck.auth import accounts
+from flowdeck.auth import accounts, quotas
 from flowdeck.auth.users import Principal
 from flowdeck.config import configure, get_settings, reconfigure
 from flowdeck.errors import ConfigurationError
 from flowdeck.storage import datastore as datastore_tables
 from flowdeck.storage.deployment import get_storage
+from flowdeck.storage.records import quotas as quota_records
 from flowdeck.storage.schema import api_tokens, asset_lineages, assets, connections, runs, shares, steps
 from flowdeck.store import assets as asset_service
 from flowdeck.store import connections as connection_service
@@ -366,3 +371,172 @@ def test_asset_and_connection_shares_are_limited_too(people: None) -> None:
     root = Principal("root", "admin")
     root_asset = asset_service.save_asset(root, Asset({"x": 1}, label="scores", type="dataset"))
     asset_service.share_asset(root_asset, owner="root", groups=["a", "b", "c", "d"])
+
+
+# --- creations at the same moment -----------------------------------------------------------------
+# Each quota check takes a lock of its quota and owner (of its resource, for shares) until its
+# transaction ends: RACERS creations of one owner started together by a barrier end exactly at the
+# limit on every backend. Without the lock PostgreSQL and MariaDB let several of them count the
+# same rows and pass. Each round is a new owner (registered first: a user's first creation would
+# register them, and that insert alone would make the others wait) or a new resource.
+
+RACERS = 8
+ROUNDS = 4
+LIMIT = 3
+
+
+def _at_once(create: Callable[[int], object]) -> list[BaseException | None]:
+    """Run ``create(0)`` ... ``create(RACERS - 1)`` in threads released together; each one's error or None."""
+    barrier = threading.Barrier(RACERS)
+    outcomes: list[BaseException | None] = [None] * RACERS
+
+    def attempt(index: int) -> None:
+        barrier.wait()
+        try:
+            create(index)
+        except BaseException as exc:
+            outcomes[index] = exc
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(RACERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    return outcomes
+
+
+def _new_owner(round_: int) -> Principal:
+    name = f"racer{round_}"
+    flowdeck.add_user(name)
+    return Principal(name, "user")
+
+
+def _race_runs(round_: int) -> tuple[Callable[[int], object], Callable[[], int]]:
+    owner = _new_owner(round_)
+    return (lambda _: flowdeck.start(SALES, user=owner.name)), (lambda: _runs(owner.name))
+
+
+def _race_connections(round_: int) -> tuple[Callable[[int], object], Callable[[], int]]:
+    owner = _new_owner(round_)
+
+    def create(index: int) -> object:
+        return connection_service.add_connection(f"c{index}", "postgresql", owner=owner.name, host="db.example.com")
+
+    return create, lambda: _count(connections, connections.c.owner == owner.name)
+
+
+def _race_asset_versions(round_: int) -> tuple[Callable[[int], object], Callable[[], int]]:
+    owner = _new_owner(round_)
+
+    def create(index: int) -> object:  # a lineage each: no lineage's row lock puts them in turn
+        return asset_service.save_asset(owner, Asset({"v": index}, label=f"m{index}", type="dataset"))
+
+    versions = sa.select(assets.c.id).join(asset_lineages, asset_lineages.c.id == assets.c.lineage_id)
+    return create, lambda: _count(assets, assets.c.id.in_(versions.where(asset_lineages.c.owner == owner.name)))
+
+
+def _race_tokens(round_: int) -> tuple[Callable[[int], object], Callable[[], int]]:
+    owner = _new_owner(round_)
+    return (lambda _: accounts.create_token(owner)), lambda: _count(api_tokens, api_tokens.c.user_name == owner.name)
+
+
+def _race_shares(round_: int) -> tuple[Callable[[int], object], Callable[[], int]]:
+    asset_id = asset_service.save_asset(ALICE, Asset({"round": round_}, label=f"shared{round_}", type="dataset"))
+
+    def create(index: int) -> object:
+        return asset_service.share_asset(asset_id, owner="alice", groups=[f"g{round_}-{index}"])
+
+    return create, lambda: _count(shares, shares.c.principal.like(f"g{round_}-%"))
+
+
+RACES = {
+    "max_runs_per_user": _race_runs,
+    "max_connections_per_user": _race_connections,
+    "max_asset_versions_per_user": _race_asset_versions,
+    "max_tokens_per_user": _race_tokens,
+    "max_shares_per_resource": _race_shares,
+}
+
+
+@DATABASES_ONLY
+@pytest.mark.parametrize("setting", list(RACES))
+def test_creations_at_the_same_moment_end_exactly_at_the_limit(deployment: str, setting: str) -> None:
+    add_people()
+    flowdeck.register_flow(SALES)
+    reconfigure(**{setting: LIMIT})
+    for round_ in range(ROUNDS):
+        create, count = RACES[setting](round_)
+        outcomes = _at_once(create)
+        refused = [o for o in outcomes if o is not None]
+        assert all(isinstance(o, QuotaExceededError) and o.setting == setting for o in refused), refused
+        assert (RACERS - len(refused), count()) == (LIMIT, LIMIT), f"round {round_}: {refused}"
+
+
+def _lock_is_free(quota: str, subject: str) -> bool:
+    """Whether a connection of its own, outside the deployment's pool, takes the quota's lock at once."""
+    engine = sa.create_engine(get_settings().database_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return quota_records.lock_quota(conn, quota, subject, 0.2)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.backends("postgres", "mariadb")
+def test_a_creation_waits_for_the_lock_a_bounded_time_and_the_lock_ends_with_the_transaction(
+    deployment: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_people()
+    reconfigure(max_tokens_per_user=5)
+    monkeypatch.setattr(quotas, "LOCK_TIMEOUT", 0.5)
+    db = get_storage().db
+    with db.write() as conn:
+        quotas.require_room_for_token(conn, "alice")  # holds alice's token quota until the commit
+        started = time.monotonic()
+        with pytest.raises(flowdeck.QuotaBusyError) as excinfo:
+            accounts.create_token(ALICE)
+        assert 0.4 < time.monotonic() - started < 3
+        assert isinstance(excinfo.value, flowdeck.errors.FlowdeckError) and isinstance(excinfo.value, TimeoutError)
+        message = str(excinfo.value)
+        assert message.startswith("user 'alice' is creating other API tokens at this moment"), message
+        assert "max_tokens_per_user waited 0.5 s" in message and "try again" in message, message
+        accounts.create_token(Principal("bob", "user"))  # another owner's quota is not held
+        assert not _lock_is_free("max_tokens_per_user", "alice")
+    assert _lock_is_free("max_tokens_per_user", "alice")
+    accounts.create_token(ALICE)
+    assert _count(api_tokens, api_tokens.c.user_name == "alice") == 1
+    # A transaction that fails gives the lock back too, and so does a refused creation.
+    with pytest.raises(RuntimeError, match="half-way"), db.write() as conn:
+        quotas.require_room_for_token(conn, "alice")
+        raise RuntimeError("half-way")
+    assert _lock_is_free("max_tokens_per_user", "alice")
+    reconfigure(max_tokens_per_user=1)
+    with pytest.raises(QuotaExceededError):
+        accounts.create_token(ALICE)
+    assert _lock_is_free("max_tokens_per_user", "alice")
+    # The quota of shares is held per resource.
+    with db.write() as conn:
+        quotas.require_share_quota(conn, "run", "r1", "alice", "run 'r1'", 1)
+        assert not _lock_is_free("max_shares_per_resource", "run:r1")
+        assert _lock_is_free("max_shares_per_resource", "run:r2")
+    assert _lock_is_free("max_shares_per_resource", "run:r1")
+
+
+@pytest.mark.backends("postgres", "mariadb")
+def test_a_quota_busy_past_its_wait_answers_503_with_retry_after(
+    deployment: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_people()
+    app = make_app()
+    alice = login(app, "alice")
+    reconfigure(max_tokens_per_user=5)
+    monkeypatch.setattr(quotas, "LOCK_TIMEOUT", 0.5)
+    with get_storage().db.write() as conn:
+        quotas.require_room_for_token(conn, "alice")  # another creation of alice's holds the quota
+        answer = alice.post("/api/tokens", json={"label": "etl"})
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
+    assert answer.json()["error"] == "QuotaBusyError" and "try again" in answer.json()["detail"]
+    assert _count(api_tokens, api_tokens.c.user_name == "alice") == 0
+    assert alice.post("/api/tokens", json={"label": "etl"}).status_code == 201
+    app.state.flowdeck.executor.shutdown(wait=True)

@@ -24,6 +24,7 @@ __all__ = [
     "NotFoundError",
     "PredictException",
     "PredictValidationError",
+    "QuotaBusyError",
     "QuotaExceededError",
     "StepCancelledError",
     "StepFailedError",
@@ -69,6 +70,11 @@ class QuotaExceededError(ValidationError):
         self.setting = setting
         self.limit = limit
         self.count = count
+
+
+class QuotaBusyError(FlowdeckError, TimeoutError):
+    """A quota could not be checked in time: other creations of the same owner (or shares of the
+    same resource) held its lock too long. Nothing was done; trying again later may succeed."""
 
 
 class UnsupportedTypeError(ValidationError, NotImplementedError):

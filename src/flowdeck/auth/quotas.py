@@ -12,10 +12,11 @@ person's quota. Things owned by an admin (role ``admin`` as stored) are not limi
 trusted like the operator. The owner's role is read only when the count has reached the limit, so
 the common case costs the COUNT alone.
 
-On SQLite write transactions run one at a time, so a quota is exact. On PostgreSQL and MariaDB
-two transactions of the same owner that run at the same moment each count the rows committed
-before them, so each can pass at the limit minus one: a quota can be overshot by at most the
-number of creations by that owner in flight at once (bounded by the server's request threads).
+A quota is exact on every backend: before counting, the check takes a lock of that quota and owner
+(of that resource, for shares) until the transaction ends (``storage.records.quotas.lock_quota``),
+so creations by one owner at the same moment are counted one after the other, each seeing the rows
+of those before it. On SQLite write transactions run one at a time anyway. A creation waits at most
+:data:`LOCK_TIMEOUT` seconds for the others; past that it is a :class:`QuotaBusyError`.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Connection
 
 from flowdeck.config import get_settings
-from flowdeck.errors import QuotaExceededError
+from flowdeck.errors import QuotaBusyError, QuotaExceededError
 from flowdeck.storage.records import quotas as quota_records
 from flowdeck.storage.records import users as user_records
 
 __all__ = [
+    "LOCK_TIMEOUT",
     "Quota",
     "require_room_for_asset_version",
     "require_room_for_connection",
@@ -38,6 +40,11 @@ __all__ = [
     "require_room_for_token",
     "require_share_quota",
 ]
+
+
+#: Seconds a creation waits for the other creations of the same owner (or shares of the same
+#: resource) to commit or roll back before it gives up with a :class:`QuotaBusyError`.
+LOCK_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -95,10 +102,20 @@ def _owner_is_admin(conn: Connection, owner: str) -> bool:
     return row is not None and row.role == "admin"
 
 
+def _lock(conn: Connection, quota: Quota, subject: str, busy: str) -> None:
+    """Hold ``quota``'s lock for ``subject`` until the transaction ends (before counting)."""
+    if not quota_records.lock_quota(conn, quota.setting, subject, LOCK_TIMEOUT):
+        raise QuotaBusyError(
+            f"{busy} at this moment, and the check of {quota.setting} waited {LOCK_TIMEOUT:g} s for it; "
+            "nothing was done: try again"
+        )
+
+
 def _require_room(conn: Connection, quota: Quota, owner: str, count: Callable[[Connection, str], int]) -> None:
     limit = quota.limit()
     if not limit:
         return
+    _lock(conn, quota, owner, f"user {owner!r} is creating other {quota.things}")
     current = count(conn, owner)
     if current < limit or _owner_is_admin(conn, owner):
         return
@@ -146,6 +163,7 @@ def require_share_quota(
     limit = SHARES.limit()
     if not limit or not added:
         return
+    _lock(conn, SHARES, f"{resource_kind}:{resource_id}", f"{label} is being shared by another request")
     total = quota_records.count_shares(conn, resource_kind, resource_id)
     if total <= limit or _owner_is_admin(conn, owner):
         return

@@ -26,6 +26,7 @@ from flowdeck.errors import (
     IntegrityError,
     MissingInputError,
     NotFoundError,
+    QuotaBusyError,
     StepFailedError,
     StepStateError,
     ValidationError,
@@ -213,6 +214,11 @@ def _install_error_handlers(app: FastAPI) -> None:
         log.warning("%s", exc)
         return JSONResponse({"error": "NotFoundError", "detail": CallbackLoadError.public_message}, status_code=404)
 
+    async def quota_busy(_: Request, exc: Exception) -> JSONResponse:
+        response = _error(503, exc)
+        response.headers["Retry-After"] = "5"
+        return response
+
     def fixed(status: int):
         async def handler(_: Request, exc: Exception) -> JSONResponse:
             return _error(status, exc)
@@ -232,6 +238,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StepStateError, fixed(409))
     app.add_exception_handler(StepFailedError, fixed(409))
     app.add_exception_handler(IntegrityError, fixed(500))
+    app.add_exception_handler(QuotaBusyError, quota_busy)
     app.add_exception_handler(FlowdeckError, fixed(422))
     # Services written against the reference API raise the built-in types for bad arguments.
     app.add_exception_handler(ValueError, fixed(422))

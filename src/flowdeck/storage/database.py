@@ -11,11 +11,19 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 
 from flowdeck.config import make_private_dir
 from flowdeck.errors import ConfigurationError
 
-__all__ = ["Database"]
+__all__ = ["HOLDS_SESSION_LOCKS", "Database"]
+
+#: The key in a MySQL/MariaDB connection's ``info`` set by whoever takes a user-level lock
+#: (``GET_LOCK``) on it. Such locks belong to the session and outlive the transaction, so they are
+#: released when the connection goes back to the pool: the next user of the connection must not
+#: hold them (``storage.records.quotas.lock_quota`` takes them until its transaction ends).
+HOLDS_SESSION_LOCKS = "flowdeck.holds_session_locks"
 
 
 class Database:
@@ -23,7 +31,9 @@ class Database:
 
     On SQLite the database runs in WAL mode and write transactions start with
     ``BEGIN IMMEDIATE`` so that concurrent writers queue on the lock instead of failing
-    half-way; on PostgreSQL and MySQL the server's own locking applies. :meth:`read` and
+    half-way; on PostgreSQL and MySQL the server's own locking applies, at READ COMMITTED. On
+    MySQL a connection going back to the pool gives up the user-level locks taken on it
+    (:data:`HOLDS_SESSION_LOCKS`). :meth:`read` and
     :meth:`write` hold flowdeck's own transactions; :attr:`engine` serves callers that manage
     theirs (migrations, the datastore, query triggers), with a real transaction on every backend.
     """
@@ -53,9 +63,18 @@ class Database:
                 _configure_sqlite(self.engine, begin_on_autobegin=True)
             self._local_writers: threading.RLock | None = threading.RLock()
         else:
-            self.engine = sa.create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+            # READ COMMITTED, which flowdeck's transactions are written for, whatever the server's
+            # default: each statement sees what was committed before it started. InnoDB's default
+            # (REPEATABLE READ) keeps the snapshot of a transaction's first read, so a quota's COUNT
+            # made after its lock (storage.records.quotas) would miss the rows of the transaction
+            # that held the lock before.
+            self.engine = sa.create_engine(
+                parsed, pool_pre_ping=True, pool_size=10, max_overflow=20, isolation_level="READ COMMITTED"
+            )
             self._transactions = self.engine
             self._local_writers = None
+            if self.dialect in ("mysql", "mariadb"):
+                sa.event.listen(self.engine, "reset", _release_session_locks)
         if upgrade:
             self.upgrade()
 
@@ -84,7 +103,8 @@ class Database:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
-        """A connection inside a read transaction (a consistent snapshot where the database offers one)."""
+        """A connection inside a read transaction: a snapshot on SQLite; on PostgreSQL and MariaDB (READ
+        COMMITTED) each statement sees what was committed before it began."""
         with self._transactions.connect() as conn:
             if self.dialect == "sqlite":
                 conn.connection.driver_connection.execute("BEGIN")
@@ -149,6 +169,24 @@ class Database:
 
 
 _process_lock = threading.Lock()
+
+
+def _release_session_locks(
+    dbapi_connection: DBAPIConnection | None, record: ConnectionPoolEntry, _state: PoolResetState
+) -> None:
+    """The pool's "reset" event on MySQL/MariaDB: release the user-level locks of a connection that
+    goes back to the pool.
+
+    :meth:`Database.write` returns its connection right after the commit or rollback; a connection
+    returned inside a transaction (a read) has it rolled back right after this. An error here makes
+    SQLAlchemy close the connection instead of pooling it, which releases the locks too.
+    """
+    if dbapi_connection is not None and record.info.pop(HOLDS_SESSION_LOCKS, False):
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT RELEASE_ALL_LOCKS()")
+        finally:
+            cursor.close()
 
 
 def _configure_sqlite(engine: Engine, *, begin_on_autobegin: bool) -> None:

@@ -106,9 +106,14 @@ def record_progress(
 def restore_progress(run_id: str, step_name: str, completion: float, message: str | None) -> None:
     """Put a step's progress and message back to ``completion`` and ``message`` (what they were before a
     callback that failed reported its own), publishing the change when there is one."""
-    with get_storage().db.write() as conn:
+    storage = get_storage()
+    with storage.db.read() as conn:  # most failing callbacks report none: nothing to write then
         step = run_records.get_step(conn, run_id, step_name)
-        if step is None or (step.progress, step.message) == (completion, message):
+    if step is None or (step.progress, step.message) == (completion, message):
+        return
+    with storage.db.write() as conn:
+        step = run_records.get_step(conn, run_id, step_name)
+        if step is None:
             return
         text = message or ""
         event_id = progress_records.insert_event(conn, run_id, step_name, step.attempt, completion, text, False)
