@@ -261,7 +261,7 @@ def test_bad_page_documents() -> None:
 
 simple_elements = st.one_of(
     st.builds(TextInput, st.text(max_size=10), st.text(max_size=10)),
-    st.builds(RichText, st.text(max_size=20), st.text(max_size=10)),
+    st.builds(RichText, st.text(max_size=20), title=st.text(max_size=10)),
     st.lists(st.text(max_size=5), min_size=1, max_size=4, unique=True).flatmap(
         lambda options: st.builds(Dropdown, st.just(options), st.sampled_from(options), title=st.text(max_size=10))
     ),

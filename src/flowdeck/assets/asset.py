@@ -42,6 +42,29 @@ class _Missing:
 
 _MISSING: Any = _Missing()
 
+
+def _flag(value: Any, name: str, owner: str, *, allow_none: bool = True, hint: str = "") -> bool:
+    """``value`` as a bool, checked by the elements' ``check_bool`` (True or False, else ValidationError)."""
+    if value is True or value is False:
+        return value
+    # Imported only for other values: importing the assets does not import numpy, pandas or the elements.
+    from flowdeck.elements.base import check_bool
+
+    return check_bool(value, name, owner, allow_none=allow_none, hint=hint)
+
+
+def _persistence_method(method: Any, what: str) -> AssetPersistenceMethod:
+    """The AssetPersistenceMethod ``method`` is or names; a ValidationError listing the methods otherwise."""
+    try:
+        return AssetPersistenceMethod(getattr(method, "value", method))
+    except ValueError:
+        valid = [m.value for m in AssetPersistenceMethod]
+        raise ValidationError(
+            f"{what}: unknown serialization_method {method!r}; use one of {valid} "
+            "(an AssetPersistenceMethod or its value)"
+        ) from None
+
+
 # Metadata keys the asset methods maintain (the rest of the metadata is the writer's own).
 LINKS_KEY = "linked_assets"
 USER_NOTES_KEY = "user_notes"
@@ -297,6 +320,12 @@ class Asset:
         extra = kwargs
         if metadata is not None and not isinstance(metadata, Mapping):
             raise ValidationError(f"asset metadata must be a dict, got {metadata.__class__.__name__}")
+        if source_metadata is not None and not isinstance(source_metadata, Mapping):
+            raise ValidationError(
+                f"asset {label!r}: source_metadata must be a dict, got {source_metadata.__class__.__name__} "
+                f"{source_metadata!r}"
+            )
+        contains_pii = _flag(contains_pii, "contains_pii", f"asset {label!r}")
         _refuse_misspelt(self.__class__, extra)
         clashes = sorted(k for k in extra if k in _RESERVED or k.startswith("_") or hasattr(Asset, k))
         if clashes:
@@ -318,7 +347,7 @@ class Asset:
         self._extra: list[str] = list(extra)
         governance = {
             "data_classification": data_classification,
-            "contains_pii": bool(contains_pii),
+            "contains_pii": contains_pii,
             "source_identifier": source_identifier,
             "source_metadata": dict(source_metadata) if source_metadata is not None else None,
         }
@@ -602,7 +631,7 @@ class Asset:
 
         import pandas as pd
 
-        method = AssetPersistenceMethod(serialization_method)
+        method = _persistence_method(serialization_method, f"to_bytes of asset {self.label!r}")
         value = self.object
         if method is AssetPersistenceMethod.BYTES:
             if not isinstance(value, bytes | bytearray):
@@ -641,7 +670,7 @@ class Asset:
 
         if encrypted:
             raise ValidationError("encrypted payloads are read through the asset catalogue, not from_bytes")
-        method = AssetPersistenceMethod(serialization_method)
+        method = _persistence_method(serialization_method, "from_bytes")
         if method is AssetPersistenceMethod.PICKLE:
             raise ValidationError(
                 "from_bytes refuses pickles: an unsigned pickle can run any code when loaded; "
@@ -1028,6 +1057,12 @@ class Dataset(Asset):
         """Record the frame's encoding and its categories (see the class docstring)."""
         chosen = DataEncoding.validate(encoding, return_none=False)
         self.metadata[ENCODING_KEY] = chosen.value  # type: ignore[union-attr]
+        for name, given in (("one_hot_dict", one_hot_dict), ("cat_to_vals", cat_to_vals)):
+            if given is not None and not isinstance(given, Mapping):
+                raise ValidationError(
+                    f"dataset {self.label!r}: {name} must be a dict of column name → list of values, got "
+                    f"{type(given).__name__} {given!r}"
+                )
         if one_hot_dict is not None:
             self.metadata[ONE_HOT_KEY] = {str(k): [str(c) for c in v] for k, v in one_hot_dict.items()}
         if cat_to_vals is not None:
@@ -1153,6 +1188,11 @@ class Dataset(Asset):
         return self.convert_encoding(self.object, None, encoding, filter)
 
     def _known_columns(self, columns: Iterable[str], role: str) -> list[str]:
+        if not isinstance(columns, str | Iterable) or isinstance(columns, bytes | Mapping):
+            raise ValidationError(
+                f"{role} columns of dataset {self.label!r} must be a list of column names, got "
+                f"{type(columns).__name__} {columns!r}"
+            )
         chosen = [columns] if isinstance(columns, str) else list(columns)
         if not all(isinstance(c, str) for c in chosen):
             raise ValidationError(f"{role} columns of dataset {self.label!r} must be column names (strings)")
@@ -1474,11 +1514,13 @@ class Schema(Asset):
         """
         if isinstance(exact_match, str) and label is None:
             exact_match, label = False, exact_match
-        if not isinstance(exact_match, bool):
-            raise ValidationError(
-                f"Schema exact_match must be True or False, got {exact_match!r} "
-                "(the label is the fourth argument: Schema(schema, label=...))"
-            )
+        exact_match = _flag(
+            exact_match,
+            "exact_match",
+            "Schema",
+            allow_none=False,
+            hint=" (the label is the fourth argument: Schema(schema, label=...))",
+        )
         super().__init__(
             _schema_columns({} if schema is None else schema),
             label if label is not None else "schema",

@@ -41,6 +41,7 @@ __all__ = [
     "InputElement",
     "OutputElement",
     "StrictInit",
+    "check_bool",
     "check_keywords",
     "check_value_depth",
     "new_element_id",
@@ -219,6 +220,21 @@ class StrictInit:
         init = cls.__dict__.get("__init__")
         if init is not None:
             cls.__init__ = strict_init(init)  # type: ignore[misc]
+
+
+def check_bool(value: Any, name: str, owner: str, *, allow_none: bool = True, hint: str = "") -> bool:
+    """Return the flag ``value`` as a ``bool``; a ``ValidationError`` unless it is True or False.
+
+    numpy's booleans count as True and False. ``None`` reads as False when ``allow_none`` (how
+    ``bool()`` read it before flags were checked), else it is refused too. Anything else (text
+    such as ``"no"``, which ``bool()`` would read as True, numbers, lists) is refused with a message
+    naming ``owner`` and ``name``; ``hint`` is added to it.
+    """
+    if value is None and allow_none:
+        return False
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    raise ValidationError(f"{owner}: {name} must be True or False, got {value!r}{hint}")
 
 
 # Set while elements are rebuilt from their stored JSON (Element.from_json).
@@ -460,8 +476,8 @@ class Element(StrictInit):
         self.content = content
         self.title = _check_text(title, "title", owner)
         self.description = _check_text(description, "description", owner)
-        self.show_title = bool(show_title)
-        self.show_description = bool(show_description)
+        self.show_title = check_bool(show_title, "show_title", f"{owner} {self.title!r}")
+        self.show_description = check_bool(show_description, "show_description", f"{owner} {self.title!r}")
         if _id is not None and not isinstance(_id, str):
             raise ValidationError(f"{owner} {self.title!r}: _id must be text, got {_id!r}")
         self.id: str = _id or new_element_id()

@@ -126,7 +126,10 @@ class ContainerToggleCallback:
         """Create a toggle of the container ``container_id``."""
         if not isinstance(container_id, str) or not container_id:
             raise ValidationError(f"ContainerToggleCallback needs a container id, got {container_id!r}")
-        self.visibility = bool(visible)
+        # Imported here: the element base module imports this one.
+        from flowdeck.elements.base import check_bool
+
+        self.visibility = check_bool(visible, "visible", f"ContainerToggleCallback for {container_id!r}")
         self.container_id = container_id
         self.callback_type = CallbackType.CONTAINER_TOGGLE
 

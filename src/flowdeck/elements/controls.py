@@ -15,6 +15,7 @@ from flowdeck.elements.base import (
     OutputElement,
     StrictInit,
     _ReprEnum,
+    check_bool,
     check_keywords,
     loading_saved,
     or_default,
@@ -55,6 +56,13 @@ __all__ = [
     "layout_from_json",
     "layout_to_json",
 ]
+
+
+def _as_list(items: Any, what: str, holds: str) -> list[Any]:
+    """``items`` as a list; a ValidationError saying ``what`` takes a list of ``holds`` when it is not one."""
+    if isinstance(items, str | bytes | Mapping) or not isinstance(items, Iterable):
+        raise ValidationError(f"{what} must be a list of {holds}, got {type(items).__name__} {items!r}")
+    return list(items)
 
 
 class ButtonStyle(_ReprEnum):
@@ -140,10 +148,11 @@ class Button(OutputElement):
             or_default(style, ButtonStyle.SECONDARY) or ButtonStyle.SECONDARY, "Button style"
         )
         self.color = ButtonColor.parse(or_default(color, ButtonColor.ACCENT) or ButtonColor.ACCENT, "Button color")
-        self.rounded = bool(rounded)
+        owner = f"Button {self.title!r}"
+        self.rounded = check_bool(rounded, "rounded", owner)
         self.tooltip = tooltip
-        self.open_new_tab = bool(open_new_tab)
-        self.show_confirmation = bool(show_confirmation)
+        self.open_new_tab = check_bool(open_new_tab, "open_new_tab", owner)
+        self.show_confirmation = check_bool(show_confirmation, "show_confirmation", owner)
 
     @staticmethod
     def get_asset_download_params(asset: Any, label: Any, extension: Any, mime_type: Any) -> dict[str, Any]:
@@ -212,7 +221,7 @@ class SegmentedControl(OutputElement):
             reference_id=reference_id or "",
         )
         segment_class = _card_class("Segment")
-        self.segments = list(segments)
+        self.segments = _as_list(segments, f"SegmentedControl {title!r}: segments", "Segment cards")
         for segment in self.segments:
             if not isinstance(segment, segment_class):
                 raise ValidationError(
@@ -292,12 +301,12 @@ class _Layout(StrictInit):
         name = type(self).__name__
         if isinstance(elements, Element | _Layout):
             elements = [elements]
-        self.elements = list(elements)
+        self.elements = _as_list(elements, f"{name} elements", "elements, Rows and Columns")
         for item in self.elements:
             if not isinstance(item, Element | _Layout):
                 raise ValidationError(f"{name} holds elements, Rows and Columns, got {type(item).__name__}")
         if ratio is not None:
-            ratio = list(ratio)
+            ratio = _as_list(ratio, f"{name} ratio", "positive numbers, one per element")
             if len(ratio) != len(self.elements) or any(
                 isinstance(r, bool) or not isinstance(r, int | float) or r <= 0 for r in ratio
             ):
@@ -459,7 +468,11 @@ class Dashboard(OutputElement):
         """Create a dashboard of ``content``."""
         super().__init__(ElementType.DASHBOARD, {}, {}, title, description, show_title, show_description)
         # The size rule is for Rows and Columns a flow writer builds; this one only holds the content.
-        items = [content] if isinstance(content, Element | _Layout) else list(content)
+        items = (
+            [content]
+            if isinstance(content, Element | _Layout)
+            else _as_list(content, f"Dashboard {title!r}: content", "elements, Rows and Columns")
+        )
         self.content: Row | Column = Column._unchecked(_dashboard_rows(items))
         if not loading_saved():
             if next(self.content.get_elements(), None) is None:
@@ -476,7 +489,7 @@ class Dashboard(OutputElement):
                         "filters=, or use a Card"
                     )
         self.orientation = DashboardOrientation.parse(orientation or DashboardOrientation.ROW, "orientation")
-        self.filters = list(filters or [])
+        self.filters = [] if filters is None else _as_list(filters, f"Dashboard {title!r}: filters", "input elements")
         for item in self.filters:
             if not isinstance(item, InputElement):
                 raise ValidationError(f"Dashboard {title!r}: filters must be input elements, got {type(item).__name__}")

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from flowdeck import formats
-from flowdeck.elements.base import ElementType, InputElement, to_jsonable
+from flowdeck.elements.base import ElementType, InputElement, check_bool, loading_saved, to_jsonable
 from flowdeck.elements.callbacks import callback_from_json, callback_to_json
 from flowdeck.errors import FlowdeckError, NotFoundError, ValidationError
 
@@ -88,13 +88,9 @@ class DataSource(InputElement):
             placeholder,
             reference_id=reference_id,
         )
-        if not isinstance(required, bool | np.bool_):
-            raise ValidationError(f"{self._describe()}: required must be True or False, got {required!r}")
-        if not isinstance(raw_upload, bool | np.bool_):
-            raise ValidationError(f"{self._describe()}: raw_upload must be True or False, got {raw_upload!r}")
-        self.required = bool(required)
-        self.raw_upload = bool(raw_upload)
-        self.downloadable = bool(downloadable)
+        self.required = check_bool(required, "required", self._describe(), allow_none=False)
+        self.raw_upload = check_bool(raw_upload, "raw_upload", self._describe(), allow_none=False)
+        self.downloadable = check_bool(downloadable, "downloadable", self._describe())
         self.on_upload_completion = on_upload_completion
         self.on_cancel = on_cancel
         self.options = self._check_options(["csv"] if options is None else options)
@@ -109,6 +105,11 @@ class DataSource(InputElement):
     def _check_options(self, options: Iterable[str] | str) -> list[str]:
         if isinstance(options, str):
             options = [options]
+        if isinstance(options, bytes | Mapping) or not isinstance(options, Iterable):
+            raise ValidationError(
+                f"{self._describe()}: options must be a list of file format names such as ['csv', 'xlsx'], "
+                f"got {type(options).__name__} {options!r}"
+            )
         names: list[str] = []
         for option in options:
             if not isinstance(option, str) or not option.strip(". "):
@@ -288,20 +289,20 @@ class Dropdown(InputElement):
         required: bool,
         max_selections: int | None,
     ) -> None:
-        if not isinstance(multiselect, bool | np.bool_):
-            raise ValidationError(f"{self._describe()}: multiselect must be True or False, got {multiselect!r}")
-        if not isinstance(required, bool | np.bool_):
-            raise ValidationError(f"{self._describe()}: required must be True or False, got {required!r}")
+        multiselect = check_bool(multiselect, "multiselect", self._describe(), allow_none=False)
+        required = check_bool(required, "required", self._describe(), allow_none=False)
+        include_nulls_visible = check_bool(include_nulls_visible, "include_nulls_visible", self._describe())
+        include_nulls_value = check_bool(include_nulls_value, "include_nulls_value", self._describe())
         if max_selections is not None and (
             isinstance(max_selections, bool) or not isinstance(max_selections, int) or max_selections < 1
         ):
             raise ValidationError(
                 f"{self._describe()}: max_selections must be a whole number >= 1, got {max_selections!r}"
             )
-        self.multiselect = bool(multiselect)
-        self.required = bool(required)
-        self.include_nulls_visible = bool(include_nulls_visible)
-        self.include_nulls_value = bool(include_nulls_value)
+        self.multiselect = multiselect
+        self.required = required
+        self.include_nulls_visible = include_nulls_visible
+        self.include_nulls_value = include_nulls_value
         self.max_selections = max_selections
         self.dropdown_map: dict[str, Any] | None = None
         if isinstance(options, Mapping):
@@ -671,9 +672,7 @@ class TextInput(InputElement):
             page_update,
             reference_id=reference_id,
         )
-        if not isinstance(required, bool | np.bool_):
-            raise ValidationError(f"{self._describe()}: required must be True or False, got {required!r}")
-        self.required = bool(required)
+        self.required = check_bool(required, "required", self._describe(), allow_none=False)
         self.set_value(value)
 
     def validate_value(self, value: Any) -> str:
@@ -814,9 +813,9 @@ class NumericRange(_Range):
             page_update,
             reference_id=reference_id,
         )
-        self.single = bool(single)
-        self.include_nulls_visible = bool(include_nulls_visible)
-        self.include_nulls_value = bool(include_nulls_value)
+        self.single = check_bool(single, "single", self._describe())
+        self.include_nulls_visible = check_bool(include_nulls_visible, "include_nulls_visible", self._describe())
+        self.include_nulls_value = check_bool(include_nulls_value, "include_nulls_value", self._describe())
         self.step_size = None if step_size is None else self._coerce(step_size, "step_size")
         if self.step_size is not None and self.step_size <= 0:
             raise ValidationError(f"{self._describe()}: step_size must be greater than 0, got {self.step_size!r}")
@@ -916,7 +915,12 @@ class NumericSlider(NumericRange):
         page_update: Any = None,
         reference_id: str | None = "",
     ) -> None:
-        """Create a slider with ``selected`` chosen."""
+        """Create a slider with ``selected`` chosen (one number, or None)."""
+        if selected is not None and not isinstance(selected, numbers.Real | str):
+            raise ValidationError(
+                f"{type(self).__name__} {title!r}: selected takes one number, got {type(selected).__name__} "
+                f"{selected!r}; pass one number such as 5, or use a NumericRangeSlider to choose a range (low, high)"
+            )
         super().__init__(
             min_range,
             max_range,
@@ -931,6 +935,24 @@ class NumericSlider(NumericRange):
             page_update=page_update,
             reference_id=reference_id,
         )
+
+    def validate_value(self, value: Any) -> tuple[Any, Any] | None:
+        """Accept one number (or numeric text), kept as ``(n, n)``; a list, tuple or other value is refused.
+
+        A pair whose two ends are the same number is that number: the web UI sends the one value
+        as both ends, and the page JSON stores it so.
+        """
+        if value is not None and not isinstance(value, numbers.Real | str):
+            items = list(value) if isinstance(value, Iterable) and not isinstance(value, bytes | Mapping) else []
+            # (None, None) is nothing chosen: the constructor passes ``selected`` as both ends.
+            one = len(items) == 2 and (items[0] is None or isinstance(items[0], numbers.Real | str))
+            if not one or items[0] != items[1]:
+                raise ValidationError(
+                    f"{self._describe()} takes one number, got {type(value).__name__} {value!r}; pass one number "
+                    "such as 5 (a pair is taken only when its two ends are the same number), or use a "
+                    "NumericRangeSlider to choose a range (low, high)"
+                )
+        return super().validate_value(value)
 
 
 class NumericRangeSlider(NumericRange):
@@ -1017,15 +1039,20 @@ class DateTimeRange(_Range):
             page_update,
             reference_id=reference_id,
         )
-        self.include_nulls_visible = bool(include_nulls_visible)
-        self.include_nulls_value = bool(include_nulls_value)
-        self.show_date = bool(show_date)
-        self.show_time = bool(show_time)
-        self.show_timezone = bool(show_timezone)
-        self.is_range = bool(is_range)
+        self.include_nulls_visible = check_bool(include_nulls_visible, "include_nulls_visible", self._describe())
+        self.include_nulls_value = check_bool(include_nulls_value, "include_nulls_value", self._describe())
+        self.show_date = check_bool(show_date, "show_date", self._describe())
+        self.show_time = check_bool(show_time, "show_time", self._describe())
+        self.show_timezone = check_bool(show_timezone, "show_timezone", self._describe())
+        self.is_range = check_bool(is_range, "is_range", self._describe())
         if not isinstance(timezone, str) or not timezone:
-            raise ValidationError(f"{self._describe()}: timezone must be a zone name, got {timezone!r}")
+            raise ValidationError(
+                f"{self._describe()}: timezone must be a zone name such as 'Europe/Paris' or 'UTC', got {timezone!r}"
+            )
         self.timezone = timezone
+        if not loading_saved():
+            # Checked now: an unknown zone would only show when a user's date is read in it.
+            self._zone()
         self.time_format = "%Y-%m-%dT%H:%M:%S"
         if not self.is_range:
             # One moment: min_selection chooses it (max_selection when only that is given).
@@ -1047,8 +1074,8 @@ class DateTimeRange(_Range):
             return zoneinfo.ZoneInfo(self.timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
             raise ValidationError(
-                f"{self._describe()}: timezone {self.timezone!r} is not a known zone name (e.g. 'UTC', "
-                "'Europe/Paris'), so a date without a zone cannot be read in it"
+                f"{self._describe()}: timezone {self.timezone!r} is not a known zone name; give an IANA zone "
+                "name such as 'Europe/Paris' or 'UTC'"
             ) from exc
 
     def validate_value(self, value: Any) -> tuple[Any, Any] | None:

@@ -7,9 +7,10 @@ import html
 import io
 import json
 import mimetypes
+import numbers
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
@@ -28,6 +29,7 @@ from flowdeck.elements.base import (
     OutputElement,
     StrictInit,
     _ReprEnum,
+    check_bool,
     check_keywords,
     loading_saved,
     or_default,
@@ -149,6 +151,18 @@ def _checked_features(features: object, title: str) -> DataGridFeatures | None:
     return features
 
 
+#: The Table parameters that are flags (True or False), checked as such by the constructor.
+_TABLE_FLAGS = (
+    "downloadable",
+    "filters_active",
+    "searchable",
+    "missing_values",
+    "show_filter",
+    "editable",
+    "selectable",
+    "persist_as_json",
+)
+
 #: Table options kept as they are given (JSON-safe values), in the constructor's order.
 _TABLE_OPTIONS = (
     "filters_active",
@@ -245,18 +259,18 @@ class Table(OutputElement):
             reference_id=reference_id or "",
         )
         self.content: pd.DataFrame = _table_content(content, self.title)
-        self.downloadable = bool(downloadable)
-        if links is not None and (isinstance(links, str) or not all(isinstance(link, str) for link in links)):
-            raise ValidationError(f"Table {self.title!r}: links must be a list of link strings, got {links!r}")
-        self.links: list[str] | None = None if links is None else list(links)
         options = dict(locals())
+        for name in _TABLE_FLAGS:
+            options[name] = check_bool(options[name], name, f"Table {self.title!r}")
+        self.downloadable = options["downloadable"]
+        self.links: list[str] | None = _checked_links(links, self.title)
         for name in _TABLE_OPTIONS:
             setattr(self, name, _plain_option(options[name]))
-        self.row_actions = list(row_actions or [])
+        self.row_actions = _listed(row_actions, "row_actions", "RowActions or row-action callbacks", self.title)
         self.selection_type = TableSelectionType.parse(
             or_default(selection_type, TableSelectionType.INCLUDE), "Table selection_type"
         )
-        self.selected_rows: list[int] = [int(row) for row in (selected_rows or [])]
+        self.selected_rows = [] if selected_rows is None else selected_rows
         self.on_edit_update = on_edit_update
         self.on_row_select = on_row_select
         self.data_grid_features = _checked_features(data_grid_features, self.title)
@@ -337,6 +351,35 @@ class Table(OutputElement):
         """How many rows :meth:`get_df` has (without loading a big table's frame)."""
         return self.total_rows if self._is_paged() else len(self.content)
 
+    @property
+    def selected_rows(self) -> list[int]:
+        """The selected row positions (or, with ``selection_type`` EXCLUDE, the rows left out).
+
+        Assigning checks them as :meth:`set_selected_rows` does: whole numbers, each a row of the table.
+        """
+        return self._selected_rows
+
+    @selected_rows.setter
+    def selected_rows(self, rows: Iterable[int]) -> None:
+        self._selected_rows = self._checked_rows(rows)
+
+    def _checked_rows(self, rows: Any) -> list[int]:
+        """``rows`` as a list of positions, each in the table; ValidationError otherwise."""
+        what = "selected_rows must be a list of row positions (whole numbers from 0)"
+        if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Iterable):
+            raise ValidationError(f"Table {self.title!r}: {what}, got {type(rows).__name__} {rows!r}")
+        positions: list[int] = []
+        for row in rows:
+            whole = isinstance(row, numbers.Integral) or (isinstance(row, numbers.Real) and float(row).is_integer())
+            if isinstance(row, bool | np.bool_) or not whole:
+                raise ValidationError(f"Table {self.title!r}: {what}, got {row!r} among them")
+            positions.append(int(row))
+        count = self._row_count()
+        for row in positions:
+            if not 0 <= row < count:
+                raise ValidationError(f"Table {self.title!r}: row {row} is out of range (the table has {count} rows)")
+        return positions
+
     def get_dtypes(self, _df: pd.DataFrame) -> dict[str, str]:
         """Each column's dtype, by column name."""
         return {str(column): str(dtype) for column, dtype in _df.dtypes.items()}
@@ -348,15 +391,11 @@ class Table(OutputElement):
         :param selection_type: Use INCLUDE to select the specified rows, or EXCLUDE to select
                                all rows EXCEPT the specified ones. Defaults to INCLUDE.
         """
-        self.selection_type = TableSelectionType.parse(
+        chosen = TableSelectionType.parse(
             or_default(selection_type, TableSelectionType.INCLUDE), "Table selection_type"
         )
-        positions = [int(row) for row in selected_rows]
-        rows = self._row_count()
-        for row in positions:
-            if not 0 <= row < rows:
-                raise ValidationError(f"Table {self.title!r}: row {row} is out of range (the table has {rows} rows)")
-        self.selected_rows = positions
+        self.selected_rows = selected_rows
+        self.selection_type = chosen
 
     def get_selected_data(self) -> pd.DataFrame:
         """Returns a DataFrame containing only the selected rows.
@@ -438,7 +477,8 @@ class Table(OutputElement):
             else callback_from_json(action)
             for action in data.get("row_actions", [])
         ]
-        table.selected_rows = list(data.get("selected_rows", []))
+        # As saved: rows are checked when chosen, and a big table's row count is known only later.
+        table._selected_rows = list(data.get("selected_rows", []))
         table.selection_type = TableSelectionType.parse(data.get("selection_type", "include"), "selection_type")
         table.on_edit_update = callback_from_json(data.get("on_edit_update"))
         table.on_row_select = callback_from_json(data.get("on_row_select"))
@@ -449,6 +489,28 @@ class Table(OutputElement):
             table.data_grid_features = DataGridFeatures.from_json(features)
         table.total_rows = data["total_rows"]
         return table
+
+
+def _checked_links(links: Any, title: str) -> list[str] | None:
+    """``links`` as a list of texts (None stays None); a ValidationError saying what it takes otherwise."""
+    if links is None:
+        return None
+    listed = None if isinstance(links, str | bytes | Mapping) or not isinstance(links, Iterable) else list(links)
+    if listed is None or not all(isinstance(link, str) for link in listed):
+        raise ValidationError(
+            f"Table {title!r}: links must be a list of link texts (URLs), e.g. ['https://example.com/report'], "
+            f"got {type(links).__name__} {links!r}"
+        )
+    return listed
+
+
+def _listed(items: Any, name: str, what: str, title: str) -> list[Any]:
+    """``items`` (None: none) as a list; a ValidationError when it is not a list of ``what``."""
+    if items is None:
+        return []
+    if isinstance(items, str | bytes | Mapping) or not isinstance(items, Iterable):
+        raise ValidationError(f"Table {title!r}: {name} must be a list of {what}, got {type(items).__name__} {items!r}")
+    return list(items)
 
 
 def _restore_column(values: list[Any], dtype: str) -> pd.Series:
@@ -768,7 +830,7 @@ class Image(OutputElement):
         if not isinstance(extension, str) or not extension.strip("."):
             raise ValidationError(f"Image {self.title!r}: extension must be a format name, got {extension!r}")
         self.extension = extension.strip(".").lower()
-        self.raw_image_bytes = bool(raw_image_bytes)
+        self.raw_image_bytes = check_bool(raw_image_bytes, "raw_image_bytes", f"Image {self.title!r}")
         self.info_content = info_content
         filename: str | None = None
         if isinstance(content, bytes | bytearray | memoryview):
@@ -871,7 +933,7 @@ class RichText(OutputElement):
         if not isinstance(content, str):
             raise ValidationError(f"RichText {self.title!r}: content must be text, got {type(content).__name__}")
         self.content: str = content  # type: ignore[assignment]
-        self.border = bool(border)
+        self.border = check_bool(border, "border", f"RichText {self.title!r}")
         self.info_content = info_content
 
     @property
@@ -998,9 +1060,10 @@ class InfographData(OutputElement):
             or_default(infograph_type, InfographDataType.INFO), "InfographData infograph_type"
         )
         self.unit = unit
-        self.display_compact = bool(display_compact)
-        self.open_new_tab = bool(open_new_tab)
-        self.show_confirmation = bool(show_confirmation)
+        owner = f"InfographData {label!r}"
+        self.display_compact = check_bool(display_compact, "display_compact", owner)
+        self.open_new_tab = check_bool(open_new_tab, "open_new_tab", owner)
+        self.show_confirmation = check_bool(show_confirmation, "show_confirmation", owner)
         self.info_content = info_content
 
     def extract_context(self) -> dict[str, Any]:
@@ -1100,6 +1163,11 @@ class Infographic(OutputElement):
             return []
         if isinstance(items, InfographData):
             items = [items]
+        if isinstance(items, str | bytes | Mapping) or not isinstance(items, Iterable):
+            raise ValidationError(
+                f"Infographic {self.title!r}: {what} must be a list of InfographData, got {type(items).__name__} "
+                f"{items!r}"
+            )
         out = list(items)
         for item in out:
             if not isinstance(item, InfographData):

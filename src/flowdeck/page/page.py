@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Self
 
-from flowdeck.elements.base import DEFAULT, SDK_VERSION, Element, InputElement, StrictInit, or_default
+from flowdeck.elements.base import DEFAULT, SDK_VERSION, Element, InputElement, StrictInit, check_bool, or_default
 from flowdeck.elements.callbacks import (
     ContainerToggleCallback,
     DrilldownSize,
@@ -202,18 +202,16 @@ class Card(StrictInit):
         self.content: list[Any] = _check_items(content, (Element, _Layout), owner, "element")
         self.subtitle = subtitle or ""
         self.description = description or ""
-        self.show_title = bool(show_title)
-        self.show_description = bool(show_description)
+        self.show_title = check_bool(show_title, "show_title", owner)
+        self.show_description = check_bool(show_description, "show_description", owner)
         self.page_update = page_update
-        if disable_next not in (None, True, False):  # disable_next="no" must not hold Next back
-            raise ValidationError(f"Card {self.title!r}: disable_next must be True or False, got {disable_next!r}")
-        self.disable_next = bool(disable_next)
+        self.disable_next = check_bool(disable_next, "disable_next", owner)
         self.updater_text = updater_text
         self.filters: list[InputElement] = _check_items(filters, (InputElement,), owner, "input element")
         self.filter_update = filter_update
-        self.show_comments = bool(show_comments)
-        self.show_export = bool(show_export)
-        self.show_share = bool(show_share)
+        self.show_comments = check_bool(show_comments, "show_comments", owner)
+        self.show_export = check_bool(show_export, "show_export", owner)
+        self.show_share = check_bool(show_share, "show_share", owner)
         self.info_content = info_content
         self.comments: list[Comment] = []
         self.hash_bump = 0
@@ -421,7 +419,7 @@ class Container(Card):
             show_share,
         )
         self.size = DrilldownSize(or_default(size, DrilldownSize.MEDIUM))
-        self.visible = bool(visible)
+        self.visible = visible
         self.visible_changed_at: str | None = None
         self.on_close = on_close
 
@@ -438,13 +436,13 @@ class Container(Card):
     @visible.setter
     def visible(self, visible: bool) -> None:
         previous = getattr(self, "_visible", None)
-        self._visible = bool(visible)
+        self._visible = check_bool(visible, "visible", f"Container {self.title!r}")
         if previous is not None and previous != self._visible:
             self.visible_changed_at = dt.datetime.now(dt.UTC).isoformat()
 
     def set_visibility(self, visible: bool) -> None:
         """Show or hide the container, and mark it changed (:meth:`force_update`), as the SDK does."""
-        self.visible = bool(visible)
+        self.visible = visible
         self.visible_changed_at = dt.datetime.now(dt.UTC).isoformat()
         self.force_update()
 
@@ -542,8 +540,8 @@ class Section(StrictInit):
         self.id: str = _id or uuid.uuid4().hex
         self.subtitle = subtitle or ""
         self.description = description or ""
-        self.show_title = bool(show_title)
-        self.show_description = bool(show_description)
+        self.show_title = check_bool(show_title, "show_title", f"Section {self.title!r}")
+        self.show_description = check_bool(show_description, "show_description", f"Section {self.title!r}")
         self.content: list[Card] = _check_items(content, (Card,), f"Section {self.title!r}", "Card")
 
     @property
@@ -574,14 +572,15 @@ class Section(StrictInit):
         index: int | None = None,
     ) -> Card:
         """Add a new card holding ``elems`` and return it."""
+        owner = f"Section {self.title!r}, card {card_title!r}"
         card = Card(
             card_title,
             _check_items(elems, (Element, _Layout), f"Section {self.title!r}", "element"),
             card_subtitle,
             card_description,
             card_id or None,
-            show_card_title,
-            show_card_description,
+            check_bool(show_card_title, "show_card_title", owner),
+            check_bool(show_card_description, "show_card_description", owner),
             page_update,
             updater_text=updater_text,
             filters=filters,
@@ -738,6 +737,9 @@ class Page(StrictInit):
 
         Options not given keep the old card's values.
         """
+        owner = f"Section {section_title!r}, card {card_title!r}"
+        show_card_title = check_bool(show_card_title, "show_card_title", owner)
+        show_card_description = check_bool(show_card_description, "show_card_description", owner)
         section = self._section_or_new(section_title)
         old = next((card for card in section.content if card.title == card_title), None)
         if old is None:
@@ -758,8 +760,8 @@ class Page(StrictInit):
         old.content = _check_items(elems, (Element, _Layout), f"card {card_title!r}", "element")
         old.subtitle = card_subtitle or old.subtitle
         old.description = card_description or old.description
-        old.show_title = bool(show_card_title)
-        old.show_description = bool(show_card_description)
+        old.show_title = show_card_title
+        old.show_description = show_card_description
         old.page_update = page_update if page_update is not None else old.page_update
         old.filter_update = filter_update if filter_update is not None else old.filter_update
         if filters is not None:
