@@ -105,7 +105,7 @@ def test_an_upload_given_to_a_text_input_is_refused(home: Path) -> None:
         f"Segment by={ROOT / 'examples/churn/customers.csv'}",
     )
     assert done.returncode == 2
-    assert "'Segment by' is not a file upload; use --set" in done.stderr
+    assert "'Segment by' is a Dropdown, not a file upload: give it with --set 'Segment by=VALUE'" in done.stderr
 
 
 def test_the_demo_ends_on_its_results_page(home: Path) -> None:

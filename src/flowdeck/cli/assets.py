@@ -136,10 +136,18 @@ def show(asset_id: Annotated[str, typer.Argument(help="The asset id.")], user: A
 @app.command("export")
 def export(
     asset_id: Annotated[str, typer.Argument(help="The asset id.")],
-    path: Annotated[Path, typer.Argument(help="Where to write (.parquet or .csv for a DataFrame).")],
+    path: Annotated[
+        Path, typer.Argument(help="Where to write; for a DataFrame the suffix picks the format (see below).")
+    ],
     user: ActingUser = None,
 ) -> None:
-    """Write an asset's object to a file: a DataFrame as Parquet or CSV, anything else as its stored bytes."""
+    """Write an asset's object to a file: a DataFrame in the format its suffix names, else its stored bytes.
+
+    A DataFrame (or Series): .parquet/.pq, .csv, .json (one object per row), .xlsx (needs openpyxl)
+    or .arrow/.feather/.ipc (its stored Arrow IPC file); another suffix is refused. Anything else
+    is written as its stored bytes; a table suffix it is not stored in (.csv for a model) is refused.
+    A refused export writes nothing.
+    """
     from flowdeck.store import assets as asset_service
 
     written = asset_service.export_asset(asset_id, path, user=user)

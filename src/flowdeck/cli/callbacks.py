@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from flowdeck.cli.common import console, err_console, esc, fail, shell_command
+from flowdeck.cli.common import acting_on, console, err_console, esc, fail, shell_command
 
 __all__ = ["click", "fire_and_show", "print_outcome", "register"]
 
@@ -102,6 +102,7 @@ def click(
     The cards a page update changed are printed as 'flowdeck page' prints them; browsers open on
     the run show the change too.
     """
+    acting_on(flow_id, user)
     input_data = None
     if data is not None:
         try:

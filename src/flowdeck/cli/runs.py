@@ -16,7 +16,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from flowdeck.cli.common import cells, console, err_console, esc, fail, shell_command
+from flowdeck.cli.common import SET_HELP, acting_on, cells, console, err_console, esc, fail, parse_value, shell_command
 from flowdeck.cli.sharing import (
     Acting,
     SharedGroups,
@@ -26,7 +26,14 @@ from flowdeck.cli.sharing import (
     print_shared,
     require_whom,
 )
-from flowdeck.errors import MissingInputError, StepFailedError, StepStateError, ValidationError
+from flowdeck.errors import (
+    FlowdeckError,
+    MissingInputError,
+    NotFoundError,
+    StepFailedError,
+    StepStateError,
+    ValidationError,
+)
 
 _STATE_STYLE = {
     "complete": "green",
@@ -134,9 +141,16 @@ class ProgressBars:
 
 
 class InputValues:
-    """The ``--upload`` and ``--set`` pairs of one command, applied to pages as their steps await input."""
+    """The ``--upload`` and ``--set`` pairs of one command, applied to pages as their steps await input.
 
-    def __init__(self, uploads: list[tuple[str, str]], sets: list[tuple[str, str]]) -> None:
+    The values a page takes are all checked before any is applied, and stored together: when one is
+    refused, none is (a value some page-update callback refuses puts the page back as it was).
+    """
+
+    def __init__(self, uploads: list[tuple[str, str]], sets: list[tuple[str, str]], user: str) -> None:
+        self.user = user
+        #: Whether this command started or moved the run, so a refusal says where the run now waits.
+        self.moved = False
         self.pending: dict[tuple[str, str], str] = {}
         for title, path in uploads:
             problem = _not_a_file(Path(path).expanduser())
@@ -148,39 +162,134 @@ class InputValues:
         self.seen_titles: dict[str, None] = {}
 
     def apply(self, run: Any) -> None:
-        """Give the current step's inputs the values named for them; a near-miss title is an error."""
-        from flowdeck.elements import DataSource, InputElement
+        """Give the current step's inputs the values named for them, all or none.
+
+        A near-miss title, or an option that does not fit its input (``--upload`` for a dropdown),
+        is a usage error; a value or file an input refuses is refused with nothing stored.
+        """
+        from flowdeck.elements import InputElement
 
         page = run.page()
+        step = run.current_step
         titles = [e.title for e in page.elements if isinstance(e, InputElement) and e.title]
         self.seen_titles.update(dict.fromkeys(titles))
-        for (option, title), given in list(self.pending.items()):
+        here: list[tuple[str, str, str, Any]] = []
+        for (option, title), given in self.pending.items():
             element = page.get_element_by_title(title, quiet=True)
             if element is None:
                 close = difflib.get_close_matches(title, titles, n=1, cutoff=0.75)
                 if close:
                     self._reject(option, title, f"did you mean {close[0]!r}?")
                 continue
-            if option == "--upload":
-                if not isinstance(element, DataSource):
-                    self._reject(option, title, f"{title!r} is not a file upload; use --set")
-                file = Path(given).expanduser()
-                if not file.is_file():
-                    fail(f"--upload {title}={given}: no such file", 2)
-                run.upload(title, file.name, file.read_bytes())
-            else:
-                if isinstance(element, DataSource):
-                    self._reject(option, title, f"{title!r} takes a file; use --upload")
-                value = element.value_from_text(given)
-                if getattr(element, "page_update", None) is not None:
-                    # Its page update runs with the new value: show what it changed on the page.
-                    from flowdeck.cli.callbacks import fire_and_show
-
-                    console.print(f"set [bold]{esc(title)}[/]", highlight=False)
-                    fire_and_show(run.flow_id, run.user, "set_value", title, value)
-                else:
-                    run.set_value(title, value)
+            self._check_kind(option, title, element)
+            here.append((option, title, given, element))
+        if not here:
+            return
+        checked = self._check(run, step, here)
+        self._store(run, step, checked)
+        for option, title, _given, _element in here:
             del self.pending[(option, title)]
+
+    def _check_kind(self, option: str, title: str, element: Any) -> None:
+        """A usage error when ``option`` cannot give ``element`` a value (a file for a dropdown, text for a file)."""
+        from flowdeck.elements import DataSource, InputElement
+
+        kind = type(element).__name__
+        if not isinstance(element, InputElement):
+            known = ", ".join(repr(t) for t in self.seen_titles) or "none"
+            fail(f"{option} {title!r}: {title!r} is a {kind}, not an input (inputs here: {known})", 2)
+        if option == "--upload" and not isinstance(element, DataSource):
+            fix = shell_command("--set", f"{title}=VALUE")
+            fail(f"--upload {title!r}: {title!r} is a {kind}, not a file upload: give it with {fix}", 2)
+        if option == "--set" and isinstance(element, DataSource):
+            fix = shell_command("--upload", f"{title}=PATH")
+            fail(f"--set {title!r}: {title!r} is a {kind}, a file upload: give it a file with {fix}", 2)
+
+    def _check(self, run: Any, step: str, here: list[tuple[str, str, str, Any]]) -> list[tuple[str, str, Any]]:
+        """Each value checked on a copy of the page: ``(option, title, value or (name, bytes))``.
+
+        Refuses (nothing stored) when a value is refused. A value after one whose page-update
+        callback may change the page (its options, say) is checked again as it is stored.
+        """
+        from flowdeck.flow.callbacks import reacts_to_value
+
+        dry = run.page()  # a copy of the stored page: checking values on it stores nothing
+        checked: list[tuple[str, str, Any]] = []
+        problems: list[tuple[str, str, str]] = []
+        reactive_before = False
+        for option, title, given, element in here:
+            try:
+                if option == "--upload":
+                    prepared: Any = checked_upload(element, Path(given).expanduser())
+                else:
+                    prepared = typed_value(dry, step, title, given)
+            except (ValidationError, NotFoundError, OSError) as exc:
+                if not reactive_before:  # no callback runs before it: the refusal stands
+                    problems.append((option, title, _safe_text(exc)))
+                prepared = _RECHECK
+            checked.append((option, title, prepared))
+            reacts = getattr(element, "on_upload_completion", None) if option == "--upload" else None
+            reactive_before = reactive_before or reacts is not None or reacts_to_value(dry, element)
+        if problems:
+            self._refuse(run, step, problems)
+        return checked
+
+    def _store(self, run: Any, step: str, checked: list[tuple[str, str, Any]]) -> None:
+        """Store the checked values in order; when one is refused, take back those stored before it."""
+        from flowdeck.store import lifecycle
+        from flowdeck.store import pages as page_service
+
+        snapshot = page_service.page_snapshot(lifecycle.load(run.flow_id, run.principal), step)
+        for stored, (option, title, prepared) in enumerate(checked):
+            try:
+                if prepared is _RECHECK:  # checked on the page as the callbacks before it left it
+                    given = self.pending[(option, title)]
+                    if option == "--upload":
+                        prepared = checked_upload(run.page().get_element_by_title(title), Path(given).expanduser())
+                    else:
+                        prepared = typed_value(run.page(), step, title, given)
+                if option == "--upload":
+                    name, data = prepared
+                    run.upload(title, name, data)
+                else:
+                    self._set(run, title, prepared)
+            except (FlowdeckError, OSError) as exc:
+                if stored:
+                    page_service.restore_page(snapshot)
+                self._refuse(run, step, [(option, title, _safe_text(exc))])
+
+    @staticmethod
+    def _set(run: Any, title: str, value: Any) -> None:
+        from flowdeck.flow.callbacks import reacts_to_value
+
+        page = run.page()
+        element = page.get_element_by_title(title, quiet=True)
+        if element is not None and reacts_to_value(page, element):
+            # Its page update runs with the new value: show what it changed on the page.
+            from flowdeck.cli.callbacks import fire_and_show
+
+            console.print(f"set [bold]{esc(title)}[/]", highlight=False)
+            fire_and_show(run.flow_id, run.user, "set_value", title, value)
+        else:
+            run.set_value(title, value)
+
+    def _refuse(self, run: Any, step: str, problems: list[tuple[str, str, str]]) -> None:
+        """Fail (exit code 1) naming each refused value; nothing of this step's values is stored.
+
+        When this command started or moved the run, say where it waits and the command that goes on.
+        """
+        lines = [f"{option} {title!r}: {problem}" for option, title, problem in problems]
+        if self.moved:
+            refused = {(option, title) for option, title, _problem in problems}
+            words: list[str] = []
+            for (option, title), given in self.pending.items():
+                shown = ("PATH" if option == "--upload" else "VALUE") if (option, title) in refused else given
+                words += [option, f"{title}={shown}"]
+            go_on = shell_command("flowdeck", "next", run.flow_id, "--user", self.user, *words)
+            lines.append(f"run {run.flow_id} waits at step {step!r} with none of these values set; go on with: {go_on}")
+        else:
+            lines.append(f"nothing was set: run {run.flow_id} waits at step {step!r} as it did")
+        fail("\n  ".join(lines), 1)
 
     def check_not_behind(self, run: Any) -> None:
         """Fail, before anything moves, when a value names an input only an earlier step's page has."""
@@ -206,6 +315,15 @@ class InputValues:
                         2,
                     )
 
+    def unplaced(self) -> list[str]:
+        """A line for each value whose title no page of the run had so far, with a close title if any."""
+        lines = []
+        for option, title in self.pending:
+            close = difflib.get_close_matches(title, list(self.seen_titles), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            lines.append(f"{option} {title!r} names no input of the run's pages so far{hint}")
+        return lines
+
     def check_all_used(self) -> None:
         """Fail when an ``--upload``/``--set`` named an input that no page of the run had."""
         if self.pending:
@@ -220,6 +338,47 @@ class InputValues:
             + f" (inputs seen: {known})",
             2,
         )
+
+
+#: A value whose check waits for the page the callbacks before it leave.
+_RECHECK = object()
+
+
+def typed_value(page: Any, step: str, title: str, text: str) -> Any:
+    """The value ``text`` gives input ``title``, checked by setting it on ``page`` (a copy: nothing is stored).
+
+    One rule for every ``--set`` and prompt answer (see ``SET_HELP``): text that parses as JSON is
+    that JSON value; other text is read as the input reads typing (``value_from_text``). A JSON
+    number, true, false or null the input refuses is read as text too, so ``--set Year=2024``
+    fills a text box; a JSON list or quoted text the input refuses is refused.
+    """
+    from flowdeck.store import pages as page_service
+
+    parsed = parse_value(text)
+    if parsed is not text:
+        try:
+            page_service.set_value_on(page, step, title, parsed)
+            return parsed
+        except ValidationError:
+            if isinstance(parsed, str | list | dict):
+                raise
+    value = page.get_element_by_title(title).value_from_text(text)
+    page_service.set_value_on(page, step, title, value)
+    return value
+
+
+def checked_upload(element: Any, path: Path) -> tuple[str, bytes]:
+    """``(file name, bytes)`` of ``path`` once ``element`` (a DataSource) would take it: refused files
+    (empty, too large, of another type, not readable as their type) raise ValidationError, storing nothing."""
+    from flowdeck.config import get_settings
+    from flowdeck.store import pages as page_service
+
+    name = page_service.upload_filename(path.name)
+    limit = get_settings().max_upload_bytes
+    with path.open("rb") as file:
+        data = file.read(limit + 1)  # one byte past the limit tells an oversized file; no more is read
+    page_service.check_upload(element, name, data, over_limit="is larger than")
+    return name, data
 
 
 def _prompt_missing(run: Any, missing: list[str], bars: ProgressBars) -> None:
@@ -246,7 +405,7 @@ def _prompt_missing(run: Any, missing: list[str], bars: ProgressBars) -> None:
                     else:
                         hint = getattr(element, "options", None)
                         raw = typer.prompt(f"{title}" + (f" {hint}" if hint else ""))
-                        run.set_value(title, element.value_from_text(raw))
+                        run.set_value(title, typed_value(run.page(), run.current_step, title, raw))
                     break
                 except (ValidationError, OSError) as exc:
                     err_console.print(Text(f"{_safe_text(exc)}; try again (Ctrl-D to stop)", style="red"))
@@ -307,8 +466,10 @@ def drive(run_handle: Any, inputs: InputValues, user: str, interactive: bool, ba
                 _prompt_missing(run_handle, exc.missing, bars)
                 continue
             print_status(run_handle.status())
+            # Values for titles no page had are never used now the run stops here: say so too.
+            unplaced = "".join(f"; {line}" for line in inputs.unplaced())
             fail(
-                f"{exc}. Give them with --upload TITLE=PATH / --set TITLE=VALUE: "
+                f"{exc}{unplaced}. Give them with --upload TITLE=PATH / --set TITLE=VALUE: "
                 + _next_command(run_handle.flow_id, user, "...", "..."),
                 2,
             )
@@ -326,6 +487,7 @@ def drive(run_handle: Any, inputs: InputValues, user: str, interactive: bool, ba
                 f"\n  press its buttons with: {shell_command('flowdeck', 'click', flow_id, 'TITLE', '--user', user)}"
                 f"\n  then go on with: {shell_command('flowdeck', 'next', flow_id, '--user', user)}"
             )
+        inputs.moved = True
         console.print(f"step [bold]{esc(step)}[/]: [green]complete[/]")
     inputs.check_all_used()
 
@@ -348,7 +510,7 @@ def run(
     flow_file: Annotated[str, typer.Argument(help="FLOW_FILE[:name]: a .py file and, if it holds several, the flow.")],
     user: Annotated[str, typer.Option("--user", "-u", help="Who runs the flow.")],
     upload: Annotated[list[str] | None, typer.Option("--upload", help="TITLE=PATH for a DataSource.")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="TITLE=VALUE for an input (JSON or text).")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help=SET_HELP)] = None,
     interactive: Annotated[bool, typer.Option(help="Prompt for missing inputs on a terminal.")] = True,
     headless: Annotated[
         bool, typer.Option("--headless", help="FLOW_FILE is the name of a registered flow; run it without prompts.")
@@ -374,13 +536,15 @@ def run(
         flow, _ref = load_flow_file(flow_file)
     except ValidationError as exc:
         fail(str(exc))
-    inputs = InputValues(parse_pairs(upload, "--upload"), parse_pairs(set_, "--set"))
+    inputs = InputValues(parse_pairs(upload, "--upload"), parse_pairs(set_, "--set"), user)
     run_handle: Any = None
     with ProgressBars("") as bars:
         try:
             run_handle = flowdeck.start(flow, user=user)
         except StepFailedError as exc:
             report_failure(exc.run, exc, user)
+        acting_on(run_handle.flow_id, user)
+        inputs.moved = True  # the first step ran: a refused value leaves a run waiting, to go on with
         bars.flow_id = run_handle.flow_id
         console.print(f"started run [bold]{run_handle.flow_id}[/] of flow [bold]{esc(flow.name)}[/]")
         drive(run_handle, inputs, user, interactive, bars)
@@ -469,6 +633,7 @@ def cancel(
     """Cancel the step a run is running now (in any process); the run can then be re-run."""
     import flowdeck
 
+    acting_on(flow_id, user)
     handle = flowdeck.open_run(flow_id, user=user)
     handle.cancel()
     print_status(handle.status())

@@ -15,7 +15,9 @@ Listing reads catalogue columns only; an object is read on its first use.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import json
+import os
 import re
 import uuid
 import warnings
@@ -791,15 +793,34 @@ def describe_asset(asset_id: str, user: str | None = None) -> AssetDetails:
     return AssetDetails(asset, versions, shares, row.codec, info.get("python_type"), int(row.size), row.created_by)
 
 
-_FRAME_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
+#: The format a DataFrame (or Series) stored as Arrow is written in, by the export path's suffix.
+_FRAME_SUFFIXES = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".json": "json",
+    ".xlsx": "xlsx",
+    ".arrow": "arrow",
+    ".feather": "arrow",
+    ".ipc": "arrow",
+}
+#: The suffix naming the format of other codecs' stored bytes, for the hint of a refused suffix.
+_STORED_SUFFIXES = {"json": ".json", "str": ".txt", "npy": ".npy", "skops": ".skops", "pickle": ".pkl"}
+#: Codecs whose stored bytes are whatever was saved: any suffix may name them.
+_RAW_CODECS = frozenset({"bytes", "bytearray", "bytesio", "str"})
+#: The most rows (header included) and columns an Excel sheet holds.
+_EXCEL_ROWS, _EXCEL_COLUMNS = 1_048_576, 16_384
 
 
 def export_asset(asset_id: str, path: str | Path, user: str | None = None) -> str:
     """Write the asset's object to ``path`` and return the format written.
 
-    A DataFrame (or Series) goes to Parquet or CSV by the path's suffix; anything else is written
-    as its stored bytes (raw bytes as they are, Arrow IPC for a frame with another suffix, the skops
-    file of an estimator, the signed pickle otherwise). Nothing is unpickled.
+    A DataFrame (or Series) is written in the format its path's suffix names: ``.parquet``/``.pq``,
+    ``.csv``, ``.json`` (records), ``.xlsx`` (needs openpyxl) or ``.arrow``/``.feather``/``.ipc``
+    (its stored Arrow IPC file); another suffix is refused. Anything else is written as its stored
+    bytes (raw bytes as they are, the skops file of an estimator, the signed pickle otherwise);
+    a suffix naming a table format it is not in (``.csv`` for a model) is refused. Nothing is
+    unpickled. A refused or failed export writes nothing: the file appears whole or not at all.
     """
     who = _principal(user)
     target = Path(path).expanduser()
@@ -810,30 +831,88 @@ def export_asset(asset_id: str, path: str | Path, user: str | None = None) -> st
     _check_export_target(target)
     if data_row is None:
         raise _not_found(asset_id, who)
-    kind = _FRAME_SUFFIXES.get(target.suffix.lower())
+    suffix = target.suffix.lower()
+    is_frame = data_row.codec in ("arrow", "arrow-series")
+    kind = _export_kind(asset_id, row, data_row.codec, suffix, is_frame)
     try:
-        if kind is not None and data_row.codec in ("arrow", "arrow-series"):
+        if is_frame and kind != "arrow":
             value = storage.values.get(data_row)
             frame = value.to_frame() if data_row.codec == "arrow-series" else value
-            if kind == "parquet":
-                frame.to_parquet(target)
-            else:
-                import pandas as pd
-
-                frame.to_csv(target, index=not isinstance(frame.index, pd.RangeIndex))
+            _write_whole(target, lambda part: _write_frame(frame, part, kind))
             return kind
         raw = storage.values.exported(data_row)
     except IntegrityError as exc:
         raise IntegrityError(
             f"asset {asset_id!r} ({row.label!r}, version {row.version}) cannot be exported: {exc}"
         ) from exc
-    except OSError as exc:
-        raise ValidationError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from exc
+    _write_whole(target, lambda part: part.write_bytes(bytes(raw)))
+    return "arrow" if is_frame else data_row.codec
+
+
+def _export_kind(asset_id: str, row: Any, codec: str, suffix: str, is_frame: bool) -> str:
+    """The format an export to a path ending ``suffix`` writes; ValidationError when it cannot write that one."""
+    if is_frame:
+        kind = _FRAME_SUFFIXES.get(suffix)
+        if kind is None:
+            names = ", ".join(list(_FRAME_SUFFIXES)[:-1]) + f" or {list(_FRAME_SUFFIXES)[-1]}"
+            shown = f"its suffix {suffix!r} is" if suffix else "a path without a suffix is"
+            raise ValidationError(
+                f"asset {asset_id!r} ({row.label!r}) is a DataFrame, written in the format its path's suffix "
+                f"names: {names}; {shown} none of them, so nothing was written"
+            )
+        if kind == "xlsx" and importlib.util.find_spec("openpyxl") is None:
+            raise ValidationError(
+                "writing .xlsx needs the openpyxl package (pip install openpyxl); "
+                "or give a path ending in .csv, .parquet or .json"
+            )
+        return kind
+    own = _STORED_SUFFIXES.get(codec)
+    if codec not in _RAW_CODECS and suffix in _FRAME_SUFFIXES and suffix != own:
+        what = "a signed pickle, which export never unpickles" if codec == "pickle" else f"{codec!r}"
+        raise ValidationError(
+            f"asset {asset_id!r} ({row.label!r}) is not a DataFrame stored as Arrow (it is stored as {what}), "
+            f"so it cannot be written as {suffix}; export its stored bytes to a path ending in {own or '.bin'}"
+        )
+    return codec
+
+
+def _write_frame(frame: Any, target: Path, kind: str) -> None:
+    """Write ``frame`` to ``target`` as ``kind`` (parquet, csv, json or xlsx); its index only when it is not 0..n-1."""
+    import pandas as pd
+
+    keep_index = not isinstance(frame.index, pd.RangeIndex)
+    if kind == "parquet":
+        frame.to_parquet(target)
+    elif kind == "csv":
+        frame.to_csv(target, index=keep_index)
+    elif kind == "json":
+        (frame.reset_index() if keep_index else frame).to_json(
+            target, orient="records", date_format="iso", force_ascii=False
+        )
+    else:
+        rows, columns = frame.shape[0] + 1, frame.shape[1] + (frame.index.nlevels if keep_index else 0)
+        if rows > _EXCEL_ROWS or columns > _EXCEL_COLUMNS:
+            raise ValidationError(
+                f"the frame has {frame.shape[0]:,} rows and {columns:,} columns, more than an Excel sheet holds "
+                f"({_EXCEL_ROWS - 1:,} rows, {_EXCEL_COLUMNS:,} columns); give a path ending in .parquet or .csv"
+            )
+        frame.to_excel(target, index=keep_index, engine="openpyxl")
+
+
+def _write_whole(target: Path, write: Any) -> None:
+    """Run ``write(part)`` on a file beside ``target``, then rename it to ``target``: a failed write leaves nothing."""
+    part = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.part")
     try:
-        target.write_bytes(bytes(raw))
+        write(part)
+        os.replace(part, target)
+    except ValidationError:
+        raise
     except OSError as exc:
         raise ValidationError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from exc
-    return data_row.codec
+    except (ValueError, TypeError, NotImplementedError) as exc:  # what the pandas writers refuse
+        raise ValidationError(f"cannot write {str(target)!r}: {exc}") from exc
+    finally:
+        part.unlink(missing_ok=True)
 
 
 def _check_export_target(target: Path) -> None:

@@ -23,6 +23,7 @@ __all__ = [
     "InitialPageSource",
     "NextBlockers",
     "PageSnapshot",
+    "check_upload",
     "create_element_link",
     "create_future_element",
     "find_element",
@@ -380,6 +381,29 @@ def upload_filename(filename: object) -> str:
     return name
 
 
+def check_upload(element: Any, filename: str, data: bytes, *, over_limit: str | None = None) -> str:
+    """The format ``element`` (a DataSource) would store ``data`` as; ``ValidationError`` for a file it
+    refuses (over the upload limit, empty, of another type, not readable as its type). Stores nothing.
+
+    ``over_limit`` words a file too large (default: its size); ``filename`` is already checked.
+    """
+    from flowdeck import formats
+
+    limit = get_storage().settings.max_upload_bytes
+    if len(data) > limit:
+        size = over_limit or f"is {len(data):,} bytes, over"
+        raise ValidationError(
+            f"file {filename!r} {size} the upload limit of {limit:,} bytes (setting max_upload_bytes)"
+        )
+    if not data:
+        raise ValidationError(f"file {filename!r} is empty")
+    file_format = element.check_upload(filename, data)
+    if file_format is None:  # a raw upload: kept as bytes, named by its extension
+        return filename.rsplit(".", 1)[-1].lower()[:20] if "." in filename else "bin"
+    formats.parse_table(data, filename, file_format)  # a bad file is refused now, not at next()
+    return file_format
+
+
 def upload(
     view: RunView,
     step_name: str,
@@ -393,8 +417,6 @@ def upload(
 
     ``claim_token`` lets a callback in flight (holding that claim) store the upload.
     """
-    from flowdeck import formats
-
     storage = get_storage()
     limit = storage.settings.max_upload_bytes
     from_file = isinstance(data, io.IOBase)
@@ -412,18 +434,7 @@ def upload(
     element = _input_element(page, step_name, title_or_id, view)
     if not isinstance(element, _elements().DataSource):
         raise ValidationError(f"element {element.title!r} is not a DataSource; set it with run.set_value()")
-    if len(data) > limit:
-        size = "is larger than" if from_file else f"is {len(data):,} bytes, over"
-        raise ValidationError(
-            f"file {filename!r} {size} the upload limit of {limit:,} bytes (setting max_upload_bytes)"
-        )
-    if not data:
-        raise ValidationError(f"file {filename!r} is empty")
-    file_format = element.check_upload(filename, data)
-    if file_format is None:  # a raw upload: kept as bytes, named by its extension
-        file_format = filename.rsplit(".", 1)[-1].lower()[:20] if "." in filename else "bin"
-    else:
-        formats.parse_table(data, filename, file_format)  # a bad file is refused now, not at next()
+    file_format = check_upload(element, filename, data, over_limit="is larger than" if from_file else None)
     sha256 = hashlib.sha256(data).hexdigest()
     stored = storage.values.put_bytes(data)
     with storage.db.write() as conn:
