@@ -11,9 +11,6 @@ refused with a ``ValidationError`` saying it takes one moment.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -25,6 +22,7 @@ from pandas.testing import assert_frame_equal
 
 import flowdeck
 import sample_flows
+from fixtures.cli_support import ONE_INPUT_FLOWS, run_cli
 from flowdeck import (
     Card,
     Dataset,
@@ -45,7 +43,6 @@ from flowdeck.storage.deployment import get_storage
 from flowdeck.storage.records import assets as asset_records
 from flowdeck.store.maintenance import collect_garbage
 
-ROOT = Path(__file__).resolve().parents[1]
 # Over the inline threshold (64 KiB): stored as a blob of its own.
 BIG = pd.DataFrame({"x": np.arange(20_000), "y": np.arange(20_000) * 0.5})
 
@@ -330,64 +327,21 @@ def test_headless_input_parameters_take_one_moment(embedded: Path) -> None:
         flowdeck.run_headless("One day", "alice", {"steps": {"S1": {"Day": ["2020-05-05", "2020-06-05"]}}})
 
 
-FLOW_FILE = """
-import datetime as dt
-from flowdeck import Card, DateTimeRange, Flow, Page, Section, Step, StoreInterface, TextInput
-
-
-class S1(Step):
-    def run(self, fm):
-        store = StoreInterface(**fm)
-        page = store.get_page()
-        day = DateTimeRange(dt.datetime(2020, 1, 1), dt.datetime(2021, 1, 1), is_range=False, title="Day")
-        page.add_card_to_section(Card("C", [day]), "")
-        store.update_page(page)
-
-
-class S2(Step):
-    def run(self, fm):
-        store = StoreInterface(**fm)
-        print("S2 sees Day =", repr(store.get_element_value("S1", "Day")))
-        page = store.get_page()
-        page.add_card_to_section(Card("C", [TextInput(title="Note")]), "")
-        store.update_page(page)
-
-
-flow = Flow(name="Day file", description="d")
-flow.chain([S1(title="S1", page=Page("S1", [Section("", [])])), S2(title="S2", page=Page("S2", [Section("", [])]))])
-"""
-
-
-@pytest.fixture
-def flow_file(tmp_path: Path) -> Path:
-    path = tmp_path / "day_flow.py"
-    path.write_text(FLOW_FILE)
-    return path
-
-
-def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWDECK_") or k.startswith("FLOWDECK_TEST")}
-    env.update(FLOWDECK_HOME=str(home), COLUMNS="200")
-    return subprocess.run(
-        [sys.executable, "-m", "flowdeck", *args], capture_output=True, text=True, env=env, timeout=300, cwd=ROOT
-    )
-
-
-def test_the_cli_sets_one_moment(home: Path, flow_file: Path) -> None:
-    done = _cli(home, "run", str(flow_file), "--user", "alice", "--set", "Day=2020-05-05")
+def test_the_cli_sets_one_moment(home: Path) -> None:
+    done = run_cli(home, "run", f"{ONE_INPUT_FLOWS}:day", "--user", "alice", "--set", "Day=2020-05-05")
     assert done.returncode == 0, done.stderr
     assert "S2 sees Day = datetime.datetime(2020, 5, 5, 0, 0)" in done.stdout
-    refused = _cli(home, "run", str(flow_file), "--user", "alice", "--set", "Day=2020-05-05,2020-06-05")
+    refused = run_cli(home, "run", f"{ONE_INPUT_FLOWS}:day", "--user", "alice", "--set", "Day=2020-05-05,2020-06-05")
     assert refused.returncode != 0
     assert "takes one moment (is_range=False)" in refused.stderr
 
 
-def test_the_web_api_takes_one_moment(embedded: Path, flow_file: Path) -> None:
+def test_the_web_api_takes_one_moment(embedded: Path) -> None:
     from fixtures.server_support import add_people, element_id, login, start_run
     from flowdeck.server import create_app
 
     add_people()
-    alice = login(create_app([str(flow_file)]), "alice")
+    alice = login(create_app([f"{ONE_INPUT_FLOWS}:day"]), "alice")
     run_id = start_run(alice, "Day file")
     page = alice.get(f"/api/runs/{run_id}/steps/S1/page").json()
     url = f"/api/runs/{run_id}/steps/S1/elements/{element_id(page, 'Day')}/value"

@@ -19,9 +19,6 @@ import contextlib
 import datetime as dt
 import inspect
 import json
-import os
-import subprocess
-import sys
 import zoneinfo
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,6 +32,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import flowdeck
+from fixtures.cli_support import ONE_INPUT_FLOWS, run_cli
 from flowdeck import (
     Asset,
     Button,
@@ -77,7 +75,6 @@ from flowdeck.elements import inputs as inputs_module
 from flowdeck.elements.base import Element, check_bool
 from flowdeck.elements.callbacks import ContainerToggleCallback
 
-ROOT = Path(__file__).resolve().parents[1]
 FRAME = pd.DataFrame({"a": range(5)})
 JAN, DEC = dt.datetime(2020, 1, 1), dt.datetime(2021, 1, 1)
 
@@ -384,62 +381,22 @@ def test_a_run_refuses_a_pair_for_a_slider(embedded: Path) -> None:
     assert StoreInterface(run.flow_id, user="alice").get_element_value("S1", "NS") == 4
 
 
-SLIDER_FILE = """
-from flowdeck import Card, Flow, NumericSlider, Page, Section, Step, StoreInterface, TextInput
-
-
-class S1(Step):
-    def run(self, fm):
-        store = StoreInterface(**fm)
-        page = store.get_page()
-        page.add_card_to_section(Card("C", [NumericSlider(0, 10, title="NS")]), "")
-        store.update_page(page)
-
-
-class S2(Step):
-    def run(self, fm):
-        store = StoreInterface(**fm)
-        print("S2 sees NS =", repr(store.get_element_value("S1", "NS")))
-        page = store.get_page()
-        page.add_card_to_section(Card("C", [TextInput(title="Note")]), "")
-        store.update_page(page)
-
-
-flow = Flow(name="Slider file", description="d")
-flow.chain([S1(title="S1", page=Page("S1", [Section("", [])])), S2(title="S2", page=Page("S2", [Section("", [])]))])
-"""
-
-
-@pytest.fixture
-def slider_file(tmp_path: Path) -> Path:
-    path = tmp_path / "slider_flow.py"
-    path.write_text(SLIDER_FILE)
-    return path
-
-
-def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWDECK_") or k.startswith("FLOWDECK_TEST")}
-    env.update(FLOWDECK_HOME=str(home), COLUMNS="200")
-    return subprocess.run(
-        [sys.executable, "-m", "flowdeck", *args], capture_output=True, text=True, env=env, timeout=300, cwd=ROOT
-    )
-
-
-def test_the_cli_refuses_a_pair_for_a_slider(home: Path, slider_file: Path) -> None:
-    refused = _cli(home, "run", str(slider_file), "--user", "alice", "--set", "NS=2,7", "--no-interactive")
+def test_the_cli_refuses_a_pair_for_a_slider(home: Path) -> None:
+    slider = f"{ONE_INPUT_FLOWS}:slider"
+    refused = run_cli(home, "run", slider, "--user", "alice", "--set", "NS=2,7", "--no-interactive")
     assert refused.returncode != 0
     assert "NumericSlider 'NS' takes one number" in refused.stderr
-    done = _cli(home, "run", str(slider_file), "--user", "alice", "--set", "NS=7", "--no-interactive")
+    done = run_cli(home, "run", slider, "--user", "alice", "--set", "NS=7", "--no-interactive")
     assert done.returncode == 0, done.stderr
     assert "S2 sees NS = 7" in done.stdout
 
 
-def test_the_web_api_takes_the_pair_the_browser_sends(embedded: Path, slider_file: Path) -> None:
+def test_the_web_api_takes_the_pair_the_browser_sends(embedded: Path) -> None:
     from fixtures.server_support import add_people, element_id, login, start_run
     from flowdeck.server import create_app
 
     add_people()
-    alice = login(create_app([str(slider_file)]), "alice")
+    alice = login(create_app([f"{ONE_INPUT_FLOWS}:slider"]), "alice")
     run_id = start_run(alice, "Slider file")
     page = alice.get(f"/api/runs/{run_id}/steps/S1/page").json()
     url = f"/api/runs/{run_id}/steps/S1/elements/{element_id(page, 'NS')}/value"

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,21 +53,27 @@ def server(embedded: Path) -> Iterator[str]:
     thread.join(timeout=20)
 
 
+def _gallery_started(browser: Any, server: str, errors: list[str]) -> Any:
+    """A page of ``browser`` signed in as alice on a new run of the gallery (its script errors go to ``errors``)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, base_url=server)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto("/login")
+    page.get_by_label("User name").fill("alice")
+    page.get_by_label("Password").fill(PASSWORDS["alice"])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+    page.get_by_role("button", name="Start Element gallery").click()
+    page.wait_for_url("**/steps/Gallery")
+    return page
+
+
 def test_a_page_with_every_element_type_renders(server: str) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900}, base_url=server)
         errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto("/login")
-        page.get_by_label("User name").fill("alice")
-        page.get_by_label("Password").fill(PASSWORDS["alice"])
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(lambda url: "/login" not in url)
-        page.get_by_role("button", name="Start Element gallery").click()
-        page.wait_for_url("**/steps/Gallery")
+        page = _gallery_started(browser, server, errors)
         for kind in KINDS:
             expect(page.locator(f".element-{kind.lower()}").first).to_be_visible(timeout=20_000)
         expect(page.locator(".element").filter(has_text="elements are not shown")).to_have_count(0)
@@ -92,14 +99,7 @@ def test_a_one_moment_date_time_range_shows_one_field_and_stores_that_moment(ser
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900}, base_url=server)
-        page.goto("/login")
-        page.get_by_label("User name").fill("alice")
-        page.get_by_label("Password").fill(PASSWORDS["alice"])
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(lambda url: "/login" not in url)
-        page.get_by_role("button", name="Start Element gallery").click()
-        page.wait_for_url("**/steps/Gallery")
+        page = _gallery_started(browser, server, [])
         run_id = page.url.split("/runs/")[1].split("/")[0]
         day = page.locator(".element-datetimerange").filter(has_text="Day").locator("input")
         expect(day).to_have_count(1)  # one field: no "From" and "To"
