@@ -475,17 +475,23 @@ def _check_delimited(data: bytes, filename: str, delimiter: str, label: str, enc
         try:
             # The first block gives the header; reading every column as bytes (of which only the
             # first is kept) checks the shape of every record and cannot fail on a value.
-            names = pacsv.open_csv(
-                pa.BufferReader(data), read_options, parse_options, pacsv.ConvertOptions(include_columns=[])
-            ).schema.names
+            # Each reader is closed here, whatever happens: one left open (held by a traceback) is
+            # destroyed at interpreter exit with its read-ahead thread running, which aborts the process.
+            with contextlib.closing(
+                pacsv.open_csv(
+                    pa.BufferReader(data), read_options, parse_options, pacsv.ConvertOptions(include_columns=[])
+                )
+            ) as header:
+                names = header.schema.names
             binary = pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.binary()), include_columns=names[:1])
-            reader = pacsv.open_csv(pa.BufferReader(data), read_options, parse_options, binary)
             width = len(names)
             rows = 0
-            for batch in reader:
-                rows += batch.num_rows
-                budget.cells(rows * width, "has more than")
-                budget.tick()
+            records = pacsv.open_csv(pa.BufferReader(data), read_options, parse_options, binary)
+            with contextlib.closing(records) as reader:
+                for batch in reader:
+                    rows += batch.num_rows
+                    budget.cells(rows * width, "has more than")
+                    budget.tick()
             pa.default_memory_pool().release_unused()  # so that pandas can reuse the memory
             return
         except pa.ArrowInvalid as exc:
@@ -846,12 +852,14 @@ def _check_parquet(data: bytes, filename: str, budget: _Budget) -> None:
     if not strings:
         return
     decoded = fixed
-    dictionaries = pq.ParquetFile(io.BytesIO(data), read_dictionary=strings)
-    for batch in dictionaries.iter_batches(batch_size=_PARQUET_BATCH, use_threads=False):
-        budget.tick()
-        decoded += sum(_dictionary_bytes(column) for column in batch.columns)
-        # Strings not dictionary-encoded in the file are bounded by the declared sizes above.
-        budget.decoded(decoded, "would decode to more than")
+    # Closed whatever happens, as the CSV readers are: a batch iterator left for interpreter exit
+    # may still have a read-ahead thread running.
+    with pq.ParquetFile(io.BytesIO(data), read_dictionary=strings) as dictionaries:
+        for batch in dictionaries.iter_batches(batch_size=_PARQUET_BATCH, use_threads=False):
+            budget.tick()
+            decoded += sum(_dictionary_bytes(column) for column in batch.columns)
+            # Strings not dictionary-encoded in the file are bounded by the declared sizes above.
+            budget.decoded(decoded, "would decode to more than")
 
 
 def _parse_parquet(data: bytes, filename: str, budget: _Budget) -> pd.DataFrame:
