@@ -90,6 +90,11 @@ def str_2_connection_type(list_of_str: Iterable[str | ConnectionType]) -> list[C
         raise ValidationError(
             f"str_2_connection_type takes a list of names, not the string {list_of_str!r}; pass [{list_of_str!r}]"
         )
+    if not isinstance(list_of_str, Iterable):
+        raise ValidationError(
+            f"str_2_connection_type() takes a list of connection type names such as ['postgresql'], got "
+            f"{list_of_str!r}; valid names are {[member.value for member in ConnectionType]}"
+        )
     return [_to_connection_type(item) for item in list_of_str]
 
 

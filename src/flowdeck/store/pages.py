@@ -629,10 +629,19 @@ def get_element(
     return element
 
 
-def sole_data_source(view: RunView, step_name: str) -> Any:
+def sole_data_source(
+    view: RunView,
+    step_name: str,
+    *,
+    method: str = "get_raw_data_source_data",
+    naming: str = "element_id=, element_title= or elem_reference_id=",
+    elsewhere: str = "name the element and the step that has it",
+) -> Any:
     """The one DataSource of a step's page, for a lookup that names no element.
 
-    A page with no DataSource, or with several, is a ``ValidationError`` naming them and the fix.
+    A page with no DataSource, or with several, is a ``ValidationError`` naming them and how to name
+    one: ``naming`` lists the parameters of ``method``, the method that was called; ``elsewhere``
+    says how to read an upload of another step.
     """
     page = _element_page(view, step_name)
     sources = [e for e in page.elements if isinstance(e, _elements().DataSource)]
@@ -640,13 +649,11 @@ def sole_data_source(view: RunView, step_name: str) -> Any:
         return sources[0]
     if not sources:
         raise ValidationError(
-            f"step {step_name!r} has no DataSource; name the element with element_id=, element_title= "
-            "or elem_reference_id="
+            f"{method}(): step {step_name!r} has no DataSource, so nothing was uploaded to it; {elsewhere}"
         )
     titles = [e.title for e in sources]
     raise ValidationError(
-        f"step {step_name!r} has {len(sources)} DataSources {titles}; name one with element_id=, "
-        "element_title= or elem_reference_id="
+        f"{method}(): step {step_name!r} has {len(sources)} DataSources {titles}; name one with {naming}"
     )
 
 

@@ -10,7 +10,7 @@ import asyncio
 import functools
 import inspect
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flowdeck.auth.users import Principal, peek_principal, resolve_principal
@@ -365,32 +365,18 @@ class StoreInterface:
         if data_source_title is None and data_source_reference_id is None:
             view = self._view()
             name = self._step(view)
-            try:
-                element = page_service.sole_data_source(view, name)
-            except ValidationError:
-                # The service's message names get_raw_data_source_data's parameters, not this method's.
-                raise ValidationError(self._which_data_source(view, name)) from None
+            element = page_service.sole_data_source(
+                view,
+                name,
+                method="get_current_step_user_input",
+                naming="data_source_title= or data_source_reference_id=",
+                elsewhere="read another step's upload with get_raw_data_source_data(step_name=...)",
+            )
             return self._uploaded_bytes(view, name, element)
         key, by_reference = self._one_key("DataSource", data_source_title, data_source_reference_id)
         if by_reference:
             return self.get_raw_data_source_data(elem_reference_id=key)
         return self.get_raw_data_source_data(element_title=key)
-
-    @staticmethod
-    def _which_data_source(view: run_service.RunView, step_name: str) -> str:
-        """Why get_current_step_user_input() cannot pick the step's DataSource, and how to name one."""
-        titles = [e.title for e in page_service.get_page(view, step_name).elements if isinstance(e, DataSource)]
-        if not titles:
-            return (
-                f"get_current_step_user_input(): step {step_name!r} has no DataSource, so nothing was uploaded "
-                "to it; to read an upload of another step use get_raw_data_source_data(step_name=..., "
-                "element_title=...)"
-            )
-        return (
-            f"get_current_step_user_input(): step {step_name!r} has {len(titles)} DataSources {titles}; name one "
-            f"with data_source_title= (e.g. get_current_step_user_input(data_source_title={titles[0]!r})) "
-            "or data_source_reference_id="
-        )
 
     def get_raw_data_source_data(
         self,
@@ -702,12 +688,6 @@ class StoreInterface:
         """
         from flowdeck.storage import connection_urls
 
-        if not isinstance(list_connection_type, Iterable):
-            valid = [member.value for member in connection_urls.ConnectionType]
-            raise ValidationError(
-                f"str_2_connection_type() takes a list of connection type names such as ['postgresql'], got "
-                f"{list_connection_type!r}; valid names are {valid}"
-            )
         return connection_urls.str_2_connection_type(list_connection_type)
 
     # --- object storage ----------------------------------------------------------------------
